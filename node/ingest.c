@@ -1,0 +1,266 @@
+/*
+ * ingest — structural checks, parallel signature verification, one commit per batch.
+ */
+#include "ingest.h"
+#include "err.h"
+#include "rules.h"
+#include "buf.h"
+#include "../crypto/sig.h"
+#include "../proto/codec.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Decodes one envelope into the item's fields (pass A, per record). */
+static int ingest_decode(struct ingest_item *it, struct kk_body *b, const uint8_t network[32],
+                         int have_network)
+{
+  struct kk_envelope_view ev;
+  int rc = codec_envelope_split(it->env, it->len, &ev);
+  if (rc) return rc;
+  if ((rc = codec_body_decode(ev.body, ev.body_len, b))) return rc;
+  sig_sha256(it->id, it->env, it->len);
+  memcpy(it->author, b->author, 32);
+  it->seq = b->seq;
+  it->kind = b->kind;
+  it->has_prev = b->has_prev;
+  memcpy(it->prev, b->prev, 32);
+  if (b->version != CODEC_VERSION) return KK_ERR(VERSION);
+  if (b->seq == 0) return KK_ERR(FIELD);
+  if ((b->seq == 1) == (b->has_prev != 0)) return KK_ERR(PREV);
+  if (b->kind == KK_PL_GENESIS) {
+    if (b->has_network || b->seq != 1) return KK_ERR(GENESIS);
+    if (!have_network || memcmp(it->id, network, 32) != 0) return KK_ERR(NETWORK);
+  } else {
+    if (!b->has_network || !have_network || memcmp(b->network, network, 32) != 0)
+      return KK_ERR(NETWORK);
+  }
+  if (b->kind == KK_PL_ROTATE_KEY) {
+    uint8_t msg[40];
+    memcpy(msg, b->author, 32);
+    be64_put(msg + 32, b->seq);
+    if (sig_verify(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, 40, b->u.rotate_key.new_key))
+      return KK_ERR(ROTATE_PROOF);
+    memcpy(it->new_key, b->u.rotate_key.new_key, 32);
+  }
+  return 0;
+}
+
+static int ingest_order_cmp(const void *a, const void *b)
+{
+  const struct ingest_item *x = *(struct ingest_item *const *)a, *y = *(struct ingest_item *const *)b;
+  int c = memcmp(x->author, y->author, 32);
+  if (c) return c;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+struct ingest_worker {
+  struct ingest_item **order;
+  size_t from, to;
+  pthread_t th;
+};
+
+static void *ingest_verify_range(void *arg)
+{
+  struct ingest_worker *w = arg;
+  for (size_t i = w->from; i < w->to; i++) {
+    struct ingest_item *it = w->order[i];
+    if (it->result != 0) continue;
+    struct kk_envelope_view ev;
+    if (codec_envelope_split(it->env, it->len, &ev) ||
+        sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, it->key))
+      it->result = KK_ERR(SIGNATURE);
+  }
+  return NULL;
+}
+
+#define INGEST_MAX_THREADS 64
+
+static void ingest_verify_all(struct ingest_item **order, size_t n, int threads)
+{
+  if (threads <= 0) {
+    long nc = sysconf(_SC_NPROCESSORS_ONLN);
+    threads = nc > 0 ? (int)nc : 1;
+  }
+  if ((size_t)threads > n / 32 + 1) threads = (int)(n / 32 + 1); /* small batches: fewer */
+  if (threads > INGEST_MAX_THREADS) threads = INGEST_MAX_THREADS;
+  struct ingest_worker w[INGEST_MAX_THREADS];
+  int joined[INGEST_MAX_THREADS] = { 0 };
+  size_t per = (n + (size_t)threads - 1) / (size_t)threads;
+  for (int t = 0; t < threads; t++) {
+    w[t].order = order;
+    w[t].from = (size_t)t * per < n ? (size_t)t * per : n;
+    w[t].to = w[t].from + per > n ? n : w[t].from + per;
+    /* The last range runs on this thread, as does any range no thread could be had for. */
+    if (t == threads - 1 || pthread_create(&w[t].th, NULL, ingest_verify_range, &w[t]) != 0)
+      ingest_verify_range(&w[t]);
+    else
+      joined[t] = 1;
+  }
+  for (int t = 0; t < threads; t++)
+    if (joined[t]) pthread_join(w[t].th, NULL);
+}
+
+struct ingest_commit_ctx {
+  struct store *s;
+  struct ingest_item **order;
+  size_t n;
+  int flags;
+  const uint8_t *adopt_network, *adopt_registry;
+};
+
+static int ingest_commit_fn(MDB_txn *txn, void *arg)
+{
+  struct ingest_commit_ctx *c = arg;
+  uint8_t (*feeds)[32] = malloc((c->n ? c->n : 1) * 32);
+  size_t nf = 0;
+  int rc = 0;
+  if (!feeds) return -ENOMEM;
+  if (c->adopt_network &&
+      ((rc = store_meta_put(txn, c->s, "network", c->adopt_network, 32)) ||
+       (rc = store_meta_put(txn, c->s, "registry", c->adopt_registry, 32))))
+    goto done;
+  for (size_t i = 0; i < c->n; i++) {
+    struct ingest_item *it = c->order[i];
+    if (it->result != 0) continue;
+    const uint8_t *next_key = it->kind == KK_PL_ROTATE_KEY ? it->new_key : it->key;
+    if ((rc = store_record_append(txn, c->s, it->id, it->author, it->seq, it->env, it->len, next_key)))
+      goto done;
+    if (nf == 0 || memcmp(feeds[nf - 1], it->author, 32) != 0) memcpy(feeds[nf++], it->author, 32);
+  }
+  if ((rc = rules_advance(c->s, txn, (const uint8_t(*)[32])feeds, nf))) goto done;
+  if (c->flags & INGEST_LOCAL) {
+    for (size_t i = 0; i < c->n; i++) {
+      struct ingest_item *it = c->order[i];
+      struct rules_status st;
+      if (it->result != 0) continue;
+      rc = rules_status_get(txn, c->s, it->id, &st);
+      if (rc == MDB_NOTFOUND) { rc = KK_ERR(PENDING); goto done; }
+      if (rc) goto done;
+      if (st.verdict != RULES_VALID) { rc = st.err; goto done; }
+    }
+  }
+done:
+  free(feeds);
+  return rc;
+}
+
+int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags, int threads)
+{
+  uint8_t network[32];
+  int have_network = 0, rc;
+  uint8_t adopt_registry[32];
+  const uint8_t *adopt = NULL;  /* set: write network and registry with the batch */
+  struct kk_body *b = malloc(sizeof *b);
+  struct ingest_item **order = malloc((n ? n : 1) * sizeof *order);
+  MDB_txn *txn = NULL;
+  if (!b || !order) { rc = -ENOMEM; goto done; }
+  if ((rc = store_read(s, &txn))) goto done;
+  const void *v;
+  size_t vn;
+  rc = store_meta_get(txn, s, "network", &v, &vn);
+  if (rc == 0 && vn == 32) { memcpy(network, v, 32); have_network = 1; }
+  else if (rc == 0) { rc = KK_ERR(CORRUPT); goto done; }
+  else if (rc != MDB_NOTFOUND) goto done;
+  if (!have_network && (flags & INGEST_ADOPT_GENESIS) && n == 1) {
+    uint8_t registry[32];
+    if ((rc = ingest_check_genesis(items[0].env, items[0].len, network, registry))) goto done;
+    adopt = registry;
+    memcpy(adopt_registry, registry, 32);
+    have_network = 1;
+  }
+  if (!have_network) { rc = KK_ERR(NOT_INIT); goto done; }
+
+  /* Pass A: decode everything. */
+  for (size_t i = 0; i < n; i++) {
+    items[i].result = ingest_decode(&items[i], b, network, have_network);
+    order[i] = &items[i];
+  }
+  /* Pass B: feed continuity, in (author, seq) order, against the store and the batch. */
+  qsort(order, n, sizeof *order, ingest_order_cmp);
+  struct store_head h;
+  uint8_t head_of[32];
+  int have_head = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct ingest_item *it = order[i];
+    if (it->result) continue;
+    if (!have_head || memcmp(head_of, it->author, 32) != 0) {
+      rc = store_head_get(txn, s, it->author, &h);
+      if (rc == MDB_NOTFOUND) {
+        memset(&h, 0, sizeof h);
+        memcpy(h.key, it->author, 32);
+      } else if (rc) goto done;
+      memcpy(head_of, it->author, 32);
+      have_head = 1;
+    }
+    if (it->seq <= h.seq) {
+      const uint8_t *env;
+      size_t len;
+      uint8_t id[32];
+      int found = 0;
+      if ((rc = store_record_get(txn, s, it->author, it->seq, &env, &len)) == 0) {
+        sig_sha256(id, env, len);
+        found = 1;
+      } else if (rc != MDB_NOTFOUND) goto done;
+      if (!found) {
+        /* Held earlier in this same batch. */
+        for (size_t j = i; j-- > 0 && memcmp(order[j]->author, it->author, 32) == 0;)
+          if (order[j]->seq == it->seq && order[j]->result == 0) { memcpy(id, order[j]->id, 32); found = 1; break; }
+      }
+      it->result = found && memcmp(id, it->id, 32) == 0 ? INGEST_DUPLICATE : KK_ERR(FORK);
+      continue;
+    }
+    if (it->seq != h.seq + 1) { it->result = KK_ERR(SEQ_GAP); continue; }
+    if (it->seq > 1 && memcmp(it->prev, h.last_id, 32) != 0) { it->result = KK_ERR(PREV); continue; }
+    memcpy(it->key, h.key, 32);
+    h.seq = it->seq;
+    memcpy(h.last_id, it->id, 32);
+    if (it->kind == KK_PL_ROTATE_KEY) memcpy(h.key, it->new_key, 32);
+  }
+  mdb_txn_abort(txn);
+  txn = NULL;
+
+  /* Pass C: signatures, on all cores. */
+  ingest_verify_all(order, n, threads);
+
+  /* A record whose predecessor in this batch failed cannot be stored either. */
+  for (size_t i = 1; i < n; i++) {
+    struct ingest_item *p = order[i - 1], *it = order[i];
+    if (it->result == 0 && memcmp(p->author, it->author, 32) == 0 && p->seq == it->seq - 1 &&
+        p->result < 0)
+      it->result = KK_ERR(SEQ_GAP);
+  }
+  if (flags & (INGEST_ALL_OR_NOTHING | INGEST_LOCAL)) {
+    for (size_t i = 0; i < n; i++)
+      if (items[i].result < 0) { rc = items[i].result; goto done; }
+  }
+
+  struct ingest_commit_ctx cc = { s, order, n, flags, adopt ? network : NULL, adopt ? adopt_registry : NULL };
+  rc = store_write(s, ingest_commit_fn, &cc);
+done:
+  if (txn) mdb_txn_abort(txn);
+  free(b);
+  free(order);
+  return rc;
+}
+
+int ingest_check_genesis(const uint8_t *env, size_t len, uint8_t network[32], uint8_t registry[32])
+{
+  struct kk_envelope_view ev;
+  struct kk_body *b = malloc(sizeof *b);
+  int rc;
+  if (!b) return -ENOMEM;
+  if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode(ev.body, ev.body_len, b)))
+    goto done;
+  if (b->kind != KK_PL_GENESIS || b->seq != 1 || b->has_prev || b->has_network ||
+      b->version != CODEC_VERSION) { rc = KK_ERR(GENESIS); goto done; }
+  if (sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, b->author)) { rc = KK_ERR(SIGNATURE); goto done; }
+  sig_sha256(network, env, len);
+  memcpy(registry, b->author, 32);
+done:
+  free(b);
+  return rc;
+}

@@ -1,0 +1,59 @@
+/*
+ * ingest — the one path by which records enter a store: from the CLI, from a records
+ * file, and (later) from peers.
+ *
+ * A batch is checked structurally first, without writing: canonical envelope and body,
+ * version, network, feed continuity (seq without gaps, prev = id of the previous record),
+ * and the signature by the feed's current key. Signatures are verified on all cores.
+ * Records already held are reported as duplicates; a different record at a held
+ * position is a fork. Then every accepted record is appended in one write transaction
+ * together with everything the rules derive from it, and committed: a record reported
+ * stored (result 0) is durable.
+ */
+#ifndef KK_INGEST_H
+#define KK_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "store.h"
+
+#define INGEST_DUPLICATE 1
+
+/* Flags for ingest_batch. */
+#define INGEST_ALL_OR_NOTHING 0x1  /* any rejected record: write nothing, return its error */
+#define INGEST_LOCAL 0x2           /* own new records: any not valid under the rules aborts
+                                      the whole batch with the rule's error (a node never
+                                      signs an invalid record) */
+#define INGEST_ADOPT_GENESIS 0x4   /* a store with no network yet adopts the (single)
+                                      valid genesis record of the batch: `init`, `join` */
+
+struct ingest_item {
+  /* in */
+  const uint8_t *env;
+  size_t len;
+  /* out */
+  int result;                 /* 0 stored, INGEST_DUPLICATE, or a negative error */
+  uint8_t id[32];
+  uint8_t author[32];
+  uint64_t seq;
+  int kind;                   /* enum kk_payload */
+  /* internal */
+  uint8_t key[32];
+  int has_prev;
+  uint8_t prev[32];
+  uint8_t new_key[32];
+};
+
+/* Ingests items[0..n). The envelopes must stay valid during the call. Returns 0 when
+ * the batch was processed (see each item's result), or a negative code when nothing
+ * was written: a storage error, KK_E_NOT_INIT (no network yet), the first rejected
+ * record's error under INGEST_ALL_OR_NOTHING, or the rule error under INGEST_LOCAL.
+ * threads: signature-verifying threads (0: one per core). */
+int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags, int threads);
+
+/* Checks a genesis record on its own: canonical, a Genesis payload at seq 1 with no
+ * network and no prev, signed by its author. Fills the network id (= record id) and the
+ * registry key. 0 or a negative code. */
+int ingest_check_genesis(const uint8_t *env, size_t len, uint8_t network[32], uint8_t registry[32]);
+
+#endif

@@ -1,0 +1,801 @@
+/*
+ * rules — evaluation engine (cursors, waits, rebuild) and the rule for each payload.
+ *
+ * Each rule_* function checks a record against the state, returns RULE_WAIT (with the
+ * dependency in ctx->dep) when something it needs has not been evaluated yet, a
+ * negative Kiroku error when the record breaks a rule (nothing was written), or 0 after
+ * applying its effects. Checks come before effects in every function, so an invalid
+ * record changes nothing but its own status.
+ */
+#include "rules.h"
+#include "buf.h"
+#include "err.h"
+#include "../crypto/sig.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RULE_WAIT 1
+#define PPM 1000000u
+
+/* Dependency keys in `pending`: a tag byte then 32 bytes. */
+#define DEP_RECORD 'R'   /* a record id that must be evaluated */
+#define DEP_ADMIT 'A'    /* a key that must be admitted */
+
+struct rules_ctx {
+  struct store *s;
+  MDB_txn *txn;
+  uint8_t registry[32];
+  int have_registry;
+  int rebuild;                 /* a suspension reached back into applied records */
+  uint8_t dep[33];             /* what the current record waits for */
+  /* work queue of feeds */
+  uint8_t (*queue)[32];
+  size_t qn, qcap;
+};
+
+/* ---- small helpers --------------------------------------------------------------- */
+
+int rules_check_country(const char *c)
+{
+  if (strlen(c) != 2 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z')
+    return KK_ERR(COUNTRY);
+  return 0;
+}
+
+static int rules_push(struct rules_ctx *c, const uint8_t feed[32])
+{
+  if (c->qn == c->qcap) {
+    size_t cap = c->qcap ? c->qcap * 2 : 16;
+    uint8_t (*q)[32] = realloc(c->queue, cap * sizeof *q);
+    if (!q) return -ENOMEM;
+    c->queue = q;
+    c->qcap = cap;
+  }
+  memcpy(c->queue[c->qn++], feed, 32);
+  return 0;
+}
+
+static int rules_wait(struct rules_ctx *c, uint8_t tag, const uint8_t what[32])
+{
+  c->dep[0] = tag;
+  memcpy(c->dep + 1, what, 32);
+  return RULE_WAIT;
+}
+
+static int put_buf(struct rules_ctx *c, MDB_dbi dbi, const void *k, size_t kl, struct buf *b)
+{
+  int rc = b->err ? b->err : store_put(c->txn, dbi, k, kl, b->p, b->len);
+  buf_free(b);
+  return rc;
+}
+
+int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st)
+{
+  const uint8_t *v;
+  size_t n;
+  int rc = store_get(txn, s->status, id, 32, (const void **)&v, &n);
+  if (rc) return rc;
+  if (n != 6) return KK_ERR(CORRUPT);
+  st->verdict = v[0];
+  st->err = (int32_t)((uint32_t)v[1] | (uint32_t)v[2] << 8 | (uint32_t)v[3] << 16 | (uint32_t)v[4] << 24);
+  st->kind = v[5];
+  return 0;
+}
+
+static int rules_status_put(struct rules_ctx *c, const uint8_t id[32], int err, uint8_t kind)
+{
+  uint8_t v[6];
+  uint32_t e = (uint32_t)err;
+  v[0] = err ? RULES_INVALID : RULES_VALID;
+  v[1] = (uint8_t)e; v[2] = (uint8_t)(e >> 8); v[3] = (uint8_t)(e >> 16); v[4] = (uint8_t)(e >> 24);
+  v[5] = kind;
+  return store_put(c->txn, c->s->status, id, 32, v, 6);
+}
+
+int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m)
+{
+  const void *v;
+  size_t n;
+  int rc = store_get(txn, s->members, key, 32, &v, &n);
+  return rc ? rc : member_decode(v, n, m);
+}
+
+static int rules_member_put(struct rules_ctx *c, const uint8_t key[32], const struct member *m)
+{
+  struct buf b;
+  buf_init(&b);
+  member_encode(&b, m);
+  return put_buf(c, c->s->members, key, 32, &b);
+}
+
+int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[36], struct lot *l)
+{
+  const void *v;
+  size_t n;
+  int rc = store_get(txn, s->lots, key, 36, &v, &n);
+  return rc ? rc : lot_decode(v, n, l);
+}
+
+static int rules_lot_put(struct rules_ctx *c, const uint8_t key[36], const struct lot *l)
+{
+  struct buf b;
+  buf_init(&b);
+  lot_encode(&b, l);
+  return put_buf(c, c->s->lots, key, 36, &b);
+}
+
+int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x)
+{
+  const void *v;
+  size_t n;
+  int rc = store_get(txn, s->transfers, id, 32, &v, &n);
+  return rc ? rc : xfer_decode(v, n, x);
+}
+
+static int rules_xfer_put(struct rules_ctx *c, const uint8_t id[32], const struct xfer *x)
+{
+  struct buf b;
+  buf_init(&b);
+  xfer_encode(&b, x);
+  return put_buf(c, c->s->transfers, id, 32, &b);
+}
+
+/* codes: owner || code || 0 || lotkey. */
+static size_t code_key(uint8_t *k, const uint8_t owner[32], const char *code, const uint8_t lotkey[36])
+{
+  size_t n = strlen(code);
+  memcpy(k, owner, 32);
+  memcpy(k + 32, code, n);
+  k[32 + n] = 0;
+  if (lotkey) memcpy(k + 33 + n, lotkey, 36);
+  return 33 + n + (lotkey ? 36 : 0);
+}
+
+static int code_put(struct rules_ctx *c, const uint8_t owner[32], const char *code, const uint8_t lotkey[36])
+{
+  uint8_t k[32 + CODEC_CODE_MAX + 1 + 36];
+  size_t n = code_key(k, owner, code, lotkey);
+  return store_put(c->txn, c->s->codes, k, n, "", 0);
+}
+
+/* 1 when owner already has a lot with this code, 0 when not, negative on error. */
+static int code_taken(struct rules_ctx *c, const uint8_t owner[32], const char *code)
+{
+  uint8_t k[32 + CODEC_CODE_MAX + 1];
+  size_t n = code_key(k, owner, code, NULL);
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(c->txn, c->s->codes, &cur);
+  if (rc) return rc;
+  MDB_val mk = { n, k }, mv;
+  rc = mdb_cursor_get(cur, &mk, &mv, MDB_SET_RANGE);
+  int taken = rc == 0 && mk.mv_size >= n && memcmp(mk.mv_data, k, n) == 0;
+  mdb_cursor_close(cur);
+  if (rc && rc != MDB_NOTFOUND) return rc;
+  return taken;
+}
+
+static int spend_put(struct rules_ctx *c, const uint8_t lotkey[36], const uint8_t id[32])
+{
+  uint8_t k[68];
+  memcpy(k, lotkey, 36);
+  memcpy(k + 36, id, 32);
+  return store_put(c->txn, c->s->spends, k, 68, "", 0);
+}
+
+/* Has the record been evaluated? 1 yes, 0 no (wait), negative on error. */
+static int evaluated(struct rules_ctx *c, const uint8_t id[32], struct rules_status *st)
+{
+  int rc = rules_status_get(c->txn, c->s, id, st);
+  if (rc == MDB_NOTFOUND) return 0;
+  return rc ? rc : 1;
+}
+
+/* Loads a lot the author wants to spend or claim; waits for its creating record. */
+static int load_own_lot(struct rules_ctx *c, const struct kk_body *b, const struct kk_lotref *ref,
+                        uint8_t key[36], struct lot *l)
+{
+  struct rules_status st;
+  int rc = evaluated(c, ref->record, &st);
+  if (rc < 0) return rc;
+  if (rc == 0) return rules_wait(c, DEP_RECORD, ref->record);
+  lotkey_make(key, ref->record, ref->index);
+  rc = rules_lot_get(c->txn, c->s, key, l);
+  if (rc == MDB_NOTFOUND) return KK_ERR(UNKNOWN_LOT);
+  if (rc) return rc;
+  if (memcmp(l->owner, b->author, 32) != 0) return KK_ERR(NOT_OWNER);
+  return 0;
+}
+
+/* Recycled mass carried by spending m of a lot: ⌊m × left_k / mass_left⌋ per kind, so
+ * the spend that empties the lot carries exactly what is left. */
+static void spend_carry(const struct lot *l, uint64_t m, uint64_t *post, uint64_t *pre)
+{
+  *post = mul_div_floor(m, l->post_left, l->mass_left);
+  *pre = mul_div_floor(m, l->pre_left, l->mass_left);
+}
+
+static int has_role(struct rules_ctx *c, const struct kk_body *b, uint32_t roles)
+{
+  struct member m;
+  if (rules_member_get(c->txn, c->s, b->author, &m)) return 0;
+  return (m.roles & roles) != 0;
+}
+
+/* ---- the rules --------------------------------------------------------------------- */
+
+static int rule_genesis(struct rules_ctx *c, const struct kk_body *b)
+{
+  if (!c->have_registry || memcmp(b->author, c->registry, 32) != 0 || b->seq != 1)
+    return KK_ERR(GENESIS);
+  struct member m;
+  memset(&m, 0, sizeof m);
+  memcpy(m.name, "registry", sizeof "registry");
+  m.roles = KK_ROLE_REGISTRY;
+  return rules_member_put(c, b->author, &m);
+}
+
+static int rule_admit(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
+{
+  const struct kk_admit *a = &b->u.admit;
+  struct member m;
+  if (memcmp(b->author, c->registry, 32) != 0) return KK_ERR(NOT_REGISTRY);
+  if (memcmp(a->member, c->registry, 32) == 0) return KK_ERR(ALREADY_MEMBER);
+  int rc = rules_member_get(c->txn, c->s, a->member, &m);
+  if (rc == 0) return KK_ERR(ALREADY_MEMBER);
+  if (rc != MDB_NOTFOUND) return rc;
+  if (!a->roles || (a->roles & ~KK_ROLE_ALL) || !a->name[0]) return KK_ERR(FIELD);
+  if (a->country[0] && (rc = rules_check_country(a->country))) return rc;
+  memset(&m, 0, sizeof m);
+  memcpy(m.name, a->name, sizeof m.name);
+  m.roles = a->roles;
+  memcpy(m.country, a->country, 3);
+  memcpy(m.admitted_by, id, 32);
+  return rules_member_put(c, a->member, &m); /* the engine wakes feeds waiting for it */
+}
+
+static int rule_suspend(struct rules_ctx *c, const struct kk_body *b)
+{
+  const struct kk_suspend *x = &b->u.suspend;
+  struct member m;
+  if (memcmp(b->author, c->registry, 32) != 0) return KK_ERR(NOT_REGISTRY);
+  int rc = rules_member_get(c->txn, c->s, x->member, &m);
+  if (rc == MDB_NOTFOUND || (rc == 0 && (m.roles & KK_ROLE_REGISTRY))) return KK_ERR(UNKNOWN_MEMBER);
+  if (rc) return rc;
+  if (x->from_seq == 0) return KK_ERR(FIELD);
+  if (m.suspended_from == 0 || x->from_seq < m.suspended_from) m.suspended_from = x->from_seq;
+  if ((rc = rules_member_put(c, x->member, &m))) return rc;
+  /* Did we already apply records the suspension now invalidates? */
+  const void *v;
+  size_t n;
+  rc = store_get(c->txn, c->s->cursors, x->member, 32, &v, &n);
+  if (rc == 0 && n == 8 && be64_get(v) >= m.suspended_from) c->rebuild = 1;
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int rule_issue(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
+{
+  const struct kk_issue *x = &b->u.issue;
+  uint64_t rc_total;
+  int rc;
+  if (!has_role(c, b, KK_ROLE_RECYCLER)) return KK_ERR(ROLE);
+  if (x->mass_mg == 0) return KK_ERR(ZERO_MASS);
+  if ((rc = add_u64(x->post_mg, x->pre_mg, &rc_total))) return rc;
+  if (rc_total > x->mass_mg) return KK_ERR(RC_EXCEEDS);
+  if ((rc = rules_check_country(x->origin))) return rc;
+  if (!x->lot_code[0] || !x->material[0] || !x->scheme[0] || !x->certificate[0]) return KK_ERR(FIELD);
+  if (x->model < KK_MODEL_MASS_BALANCE || x->model > KK_MODEL_IDENTITY_PRESERVED) return KK_ERR(MODEL);
+  if ((rc = code_taken(c, b->author, x->lot_code)) != 0) return rc > 0 ? KK_ERR(DUP_CODE) : rc;
+
+  struct lot l;
+  struct attr_entry e;
+  uint8_t key[36];
+  lot_init(&l);
+  memcpy(l.owner, b->author, 32);
+  memcpy(l.code, x->lot_code, sizeof l.code);
+  memcpy(l.material, x->material, sizeof l.material);
+  l.model = x->model;
+  l.origin_kind = KK_PL_ISSUE;
+  l.mass = l.mass_left = x->mass_mg;
+  l.post = l.post_left = x->post_mg;
+  l.pre = l.pre_left = x->pre_mg;
+  memset(&e, 0, sizeof e);
+  memcpy(e.src, id, 32);
+  e.kind = ATTR_CERTIFICATE;
+  memcpy(e.country, x->origin, 3);
+  e.mass = x->mass_mg;
+  e.post = x->post_mg;
+  e.pre = x->pre_mg;
+  lotkey_make(key, id, 0);
+  if (!(rc = attr_add(&l.created, &e)) && !(rc = attr_add(&l.left, &e)) &&
+      !(rc = rules_lot_put(c, key, &l)))
+    rc = code_put(c, b->author, x->lot_code, key);
+  lot_free(&l);
+  return rc;
+}
+
+static int rule_transfer(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
+{
+  const struct kk_transfer *x = &b->u.transfer;
+  uint8_t key[36];
+  struct lot l;
+  struct member to;
+  struct xfer t;
+  int rc;
+  lot_init(&l);
+  xfer_init(&t);
+  if ((rc = load_own_lot(c, b, &x->lot, key, &l))) goto done;
+  if (x->mass_mg == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
+  if (x->mass_mg > l.mass_left) { rc = KK_ERR(OVERSPEND); goto done; }
+  if (memcmp(x->to, b->author, 32) == 0) { rc = KK_ERR(SELF_TRANSFER); goto done; }
+  rc = rules_member_get(c->txn, c->s, x->to, &to);
+  if (rc == MDB_NOTFOUND) {
+    /* The registry cannot receive; anyone else may simply not be admitted here yet. */
+    rc = memcmp(x->to, c->registry, 32) == 0 ? KK_ERR(UNKNOWN_MEMBER) : rules_wait(c, DEP_ADMIT, x->to);
+    goto done;
+  }
+  if (rc) goto done;
+  if (to.roles & KK_ROLE_REGISTRY) { rc = KK_ERR(UNKNOWN_MEMBER); goto done; }
+
+  memcpy(t.from_lot, key, 36);
+  memcpy(t.sender, b->author, 32);
+  memcpy(t.to, x->to, 32);
+  memcpy(t.code, l.code, sizeof t.code);
+  memcpy(t.material, l.material, sizeof t.material);
+  t.model = l.model;
+  t.mass = x->mass_mg;
+  spend_carry(&l, x->mass_mg, &t.post, &t.pre);
+  t.state = XFER_PENDING;
+  if ((rc = attr_take(&l.left, t.mass, t.post, t.pre, &t.attr))) goto done;
+  l.mass_left -= t.mass;
+  l.post_left -= t.post;
+  l.pre_left -= t.pre;
+  if ((rc = rules_lot_put(c, key, &l)) || (rc = rules_xfer_put(c, id, &t))) goto done;
+  rc = spend_put(c, key, id);
+done:
+  lot_free(&l);
+  xfer_free(&t);
+  return rc;
+}
+
+/* Receive and Refuse: close a pending transfer, creating a lot for the recipient
+ * (receive) or back for the sender (refuse). The refused lot is created by the
+ * recipient's record, so the sender's later spend of it names that record and waits
+ * for it: no feed's outcome depends on when another feed's record arrived. */
+static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32],
+                               const uint8_t transfer[32], int receive)
+{
+  struct rules_status st;
+  struct xfer t;
+  struct lot l;
+  uint8_t key[36];
+  int rc = evaluated(c, transfer, &st);
+  if (rc < 0) return rc;
+  if (rc == 0) return rules_wait(c, DEP_RECORD, transfer);
+  xfer_init(&t);
+  lot_init(&l);
+  rc = rules_xfer_get(c->txn, c->s, transfer, &t);
+  if (rc == MDB_NOTFOUND) { rc = KK_ERR(UNKNOWN_TRANSFER); goto done; }
+  if (rc) goto done;
+  if (memcmp(t.to, b->author, 32) != 0) { rc = KK_ERR(NOT_RECIPIENT); goto done; }
+  if (t.state != XFER_PENDING) { rc = KK_ERR(TRANSFER_CLOSED); goto done; }
+
+  const uint8_t *owner = receive ? b->author : t.sender;
+  memcpy(l.owner, owner, 32);
+  memcpy(l.code, t.code, sizeof l.code);
+  memcpy(l.material, t.material, sizeof l.material);
+  l.model = t.model;
+  l.origin_kind = receive ? KK_PL_RECEIVE : KK_PL_REFUSE;
+  l.mass = l.mass_left = t.mass;
+  l.post = l.post_left = t.post;
+  l.pre = l.pre_left = t.pre;
+  if ((rc = attr_copy(&l.created, &t.attr)) || (rc = attr_copy(&l.left, &t.attr))) goto done;
+  lotkey_make(key, id, 0);
+  t.state = receive ? XFER_RECEIVED : XFER_REFUSED;
+  memcpy(t.closed_by, id, 32);
+  if ((rc = rules_lot_put(c, key, &l)) || (rc = code_put(c, owner, l.code, key))) goto done;
+  rc = rules_xfer_put(c, transfer, &t);
+done:
+  xfer_free(&t);
+  lot_free(&l);
+  return rc;
+}
+
+struct tf_input { uint8_t key[36]; struct lot lot; uint64_t m, post, pre; };
+
+static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
+{
+  const struct kk_transform *x = &b->u.transform;
+  struct tf_input *in = calloc(CODEC_IO_MAX, sizeof *in);
+  struct attr pool, part;
+  uint64_t sum_in = 0, sum_out = 0, sum_post = 0, sum_pre = 0;
+  uint32_t out_model = x->model;
+  int rc = 0;
+  attr_init(&pool);
+  attr_init(&part);
+  if (!in) return -ENOMEM;
+
+  if (!has_role(c, b, KK_ROLE_PROCESSOR | KK_ROLE_MANUFACTURER)) { rc = KK_ERR(ROLE); goto done; }
+  if (x->model < KK_MODEL_MASS_BALANCE || x->model > KK_MODEL_SEGREGATED) { rc = KK_ERR(MODEL); goto done; }
+  if (x->n_inputs == 0 || x->n_outputs == 0) { rc = KK_ERR(FIELD); goto done; }
+  if (x->model == KK_MODEL_SEGREGATED && x->n_unledgered) { rc = KK_ERR(SEGREGATED_UNLEDGERED); goto done; }
+
+  for (size_t i = 0; i < x->n_inputs; i++) {
+    if ((rc = load_own_lot(c, b, &x->inputs[i].lot, in[i].key, &in[i].lot))) { goto done; }
+    for (size_t j = 0; j < i; j++)
+      if (memcmp(in[j].key, in[i].key, 36) == 0) { rc = KK_ERR(DUP_INPUT); goto done; }
+    in[i].m = x->inputs[i].mass_mg;
+    if (in[i].m == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
+    if (in[i].m > in[i].lot.mass_left) { rc = KK_ERR(OVERSPEND); goto done; }
+    spend_carry(&in[i].lot, in[i].m, &in[i].post, &in[i].pre);
+    if ((rc = add_u64(sum_in, in[i].m, &sum_in))) { goto done; }
+    sum_post += in[i].post; /* cannot overflow: bounded by sum_in */
+    sum_pre += in[i].pre;
+    if (in[i].lot.model < out_model) out_model = in[i].lot.model;
+    if (x->model == KK_MODEL_MASS_BALANCE && strcmp(in[i].lot.material, in[0].lot.material) != 0) {
+      rc = KK_ERR(MATERIAL_MIX); goto done;
+    }
+  }
+  for (size_t i = 0; i < x->n_unledgered; i++) {
+    const struct kk_unledgered *u = &x->unledgered[i];
+    if (u->mass_mg == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
+    if (!u->material[0]) { rc = KK_ERR(FIELD); goto done; }
+    if ((rc = rules_check_country(u->origin))) goto done;
+    if ((rc = add_u64(sum_in, u->mass_mg, &sum_in))) goto done;
+  }
+  uint64_t decl_post = 0, decl_pre = 0;
+  for (size_t k = 0; k < x->n_outputs; k++) {
+    const struct kk_output *o = &x->outputs[k];
+    uint64_t r;
+    if (!o->lot_code[0] || !o->material[0]) { rc = KK_ERR(FIELD); goto done; }
+    if (o->mass_mg == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
+    for (size_t j = 0; j < k; j++)
+      if (strcmp(x->outputs[j].lot_code, o->lot_code) == 0) { rc = KK_ERR(DUP_CODE); goto done; }
+    if ((rc = code_taken(c, b->author, o->lot_code)) != 0) { if (rc > 0) rc = KK_ERR(DUP_CODE); goto done; }
+    if ((rc = add_u64(sum_out, o->mass_mg, &sum_out))) goto done;
+    if (x->model == KK_MODEL_MASS_BALANCE) {
+      if (strcmp(o->material, in[0].lot.material) != 0) { rc = KK_ERR(MATERIAL_MIX); goto done; }
+      if ((rc = add_u64(o->post_mg, o->pre_mg, &r))) goto done;
+      if (r > o->mass_mg) { rc = KK_ERR(RC_EXCEEDS); goto done; }
+      if ((rc = add_u64(decl_post, o->post_mg, &decl_post)) || (rc = add_u64(decl_pre, o->pre_mg, &decl_pre))) goto done;
+    } else if (o->post_mg || o->pre_mg) {
+      rc = KK_ERR(DECLARED_RC);
+      goto done;
+    }
+  }
+  if (sum_out > sum_in) { rc = KK_ERR(CONSERVATION); goto done; }
+  if (x->model == KK_MODEL_MASS_BALANCE) {
+    /* Losses come off first (the yield), then credit is allocated freely, per kind. */
+    if (decl_post > mul_div_floor(sum_post, sum_out, sum_in) ||
+        decl_pre > mul_div_floor(sum_pre, sum_out, sum_in)) {
+      rc = KK_ERR(MB_OVERDRAFT);
+      goto done;
+    }
+  }
+
+  /* Effects: draw every input into the pool, then every output out of it. */
+  for (size_t i = 0; i < x->n_inputs; i++) {
+    struct lot *l = &in[i].lot;
+    if ((rc = attr_take(&l->left, in[i].m, in[i].post, in[i].pre, &part))) goto done;
+    if ((rc = attr_merge(&pool, &part))) goto done;
+    l->mass_left -= in[i].m;
+    l->post_left -= in[i].post;
+    l->pre_left -= in[i].pre;
+    if ((rc = rules_lot_put(c, in[i].key, l)) || (rc = spend_put(c, in[i].key, id))) goto done;
+  }
+  for (size_t i = 0; i < x->n_unledgered; i++) {
+    struct attr_entry e;
+    memset(&e, 0, sizeof e);
+    memcpy(e.src, id, 32);
+    e.idx = (uint32_t)i + 1;
+    e.kind = ATTR_UNLEDGERED;
+    memcpy(e.country, x->unledgered[i].origin, 3);
+    e.mass = x->unledgered[i].mass_mg;
+    if ((rc = attr_add(&pool, &e))) goto done;
+  }
+  for (size_t k = 0; k < x->n_outputs; k++) {
+    const struct kk_output *o = &x->outputs[k];
+    struct lot l;
+    uint8_t key[36];
+    lot_init(&l);
+    memcpy(l.owner, b->author, 32);
+    memcpy(l.code, o->lot_code, sizeof l.code);
+    memcpy(l.material, o->material, sizeof l.material);
+    l.model = out_model;
+    l.origin_kind = KK_PL_TRANSFORM;
+    l.mass = l.mass_left = o->mass_mg;
+    if (x->model == KK_MODEL_MASS_BALANCE) {
+      l.post = o->post_mg;
+      l.pre = o->pre_mg;
+    } else {
+      /* Proportional: losses never raise the percentage. */
+      l.post = mul_div_floor(o->mass_mg, sum_post, sum_in);
+      l.pre = mul_div_floor(o->mass_mg, sum_pre, sum_in);
+    }
+    l.post_left = l.post;
+    l.pre_left = l.pre;
+    lotkey_make(key, id, (uint32_t)k);
+    if (!(rc = attr_take(&pool, l.mass, l.post, l.pre, &l.created)) &&
+        !(rc = attr_copy(&l.left, &l.created)) && !(rc = rules_lot_put(c, key, &l)))
+      rc = code_put(c, b->author, l.code, key);
+    lot_free(&l);
+    if (rc) goto done;
+  }
+done:
+  for (size_t i = 0; i < CODEC_IO_MAX; i++) lot_free(&in[i].lot); /* calloc'd: all safe */
+  free(in);
+  attr_free(&pool);
+  attr_free(&part);
+  return rc;
+}
+
+static int rule_claim(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
+{
+  const struct kk_claim *x = &b->u.claim;
+  uint8_t key[36];
+  struct lot l;
+  struct attr gone;
+  int rc;
+  lot_init(&l);
+  attr_init(&gone);
+  if (!has_role(c, b, KK_ROLE_MANUFACTURER)) { rc = KK_ERR(ROLE); goto done; }
+  if ((rc = load_own_lot(c, b, &x->lot, key, &l))) goto done;
+  if (x->share_ppm == 0 || x->share_ppm > PPM) { rc = KK_ERR(SHARE); goto done; }
+  if (l.mass_left == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
+  /* The claim covers what the owner still holds; rounding up charges the claimant. */
+  uint64_t claimed = (uint64_t)(((unsigned __int128)l.mass_left * x->share_ppm + PPM - 1) / PPM);
+  uint64_t avail = l.post_left + l.pre_left;
+  if (claimed > avail) { rc = KK_ERR(CLAIM_EXCEEDS); goto done; }
+  uint64_t post = mul_div_floor(claimed, l.post_left, avail);
+  uint64_t pre = claimed - post;
+  /* Claimed credit is spent: it never travels downstream to be claimed again. */
+  if ((rc = attr_take(&l.left, 0, post, pre, &gone))) goto done;
+  l.post_left -= post;
+  l.pre_left -= pre;
+  l.claimed += claimed;
+  if ((rc = rules_lot_put(c, key, &l))) goto done;
+
+  struct claim_state cs;
+  struct buf buf;
+  uint8_t ck[44];
+  memset(&cs, 0, sizeof cs);
+  memcpy(cs.id, id, 32);
+  memcpy(cs.author, b->author, 32);
+  cs.share_ppm = x->share_ppm;
+  cs.claimed = claimed;
+  memcpy(cs.scope, x->scope, sizeof cs.scope);
+  memcpy(ck, key, 36);
+  be64_put(ck + 36, b->seq);
+  buf_init(&buf);
+  claim_encode(&buf, &cs);
+  rc = put_buf(c, c->s->claims, ck, 44, &buf);
+done:
+  lot_free(&l);
+  attr_free(&gone);
+  return rc;
+}
+
+static int rule_attest(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
+{
+  struct rules_status st;
+  if (!has_role(c, b, KK_ROLE_CERTIFIER)) return KK_ERR(ROLE);
+  int rc = evaluated(c, b->u.attest.record, &st);
+  if (rc < 0) return rc;
+  if (rc == 0) return rules_wait(c, DEP_RECORD, b->u.attest.record);
+  if (st.verdict != RULES_VALID) return KK_ERR(UNKNOWN_RECORD);
+  uint8_t k[64];
+  memcpy(k, b->u.attest.record, 32);
+  memcpy(k + 32, id, 32);
+  return store_put(c->txn, c->s->attests, k, 64, "", 0);
+}
+
+static int rule_revoke(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
+{
+  const uint8_t *target = b->u.revoke.record;
+  struct rules_status st;
+  uint8_t target_author[32];
+  int rc = evaluated(c, target, &st);
+  if (rc < 0) return rc;
+  if (rc == 0) return rules_wait(c, DEP_RECORD, target);
+  if (st.verdict != RULES_VALID) return KK_ERR(UNKNOWN_RECORD);
+  if (st.kind != KK_PL_ISSUE && st.kind != KK_PL_ATTEST && st.kind != KK_PL_CLAIM)
+    return KK_ERR(REVOKE_TARGET);
+  if ((rc = store_record_by_id(c->txn, c->s, target, target_author, NULL, NULL, NULL))) return rc;
+  if (memcmp(target_author, b->author, 32) != 0 && !has_role(c, b, KK_ROLE_CERTIFIER))
+    return KK_ERR(REVOKE_TARGET);
+  rc = store_get(c->txn, c->s->revoked, target, 32, NULL, NULL);
+  if (rc == 0) return KK_ERR(ALREADY_REVOKED);
+  if (rc != MDB_NOTFOUND) return rc;
+  return store_put(c->txn, c->s->revoked, target, 32, id, 32);
+}
+
+/* ---- the engine -------------------------------------------------------------------- */
+
+/* Evaluates one record: 0 valid (effects applied), RULE_WAIT, a Kiroku rule error
+ * (invalid), or another negative code (storage error: abort). */
+static int rules_eval(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
+{
+  int from_registry = c->have_registry && memcmp(b->author, c->registry, 32) == 0;
+  if (b->kind == KK_PL_GENESIS) return rule_genesis(c, b);
+  if (from_registry) {
+    switch (b->kind) {
+    case KK_PL_ADMIT: return rule_admit(c, b, id);
+    case KK_PL_SUSPEND: return rule_suspend(c, b);
+    case KK_PL_ROTATE_KEY: case KK_PL_INCIDENT: return 0;
+    default: return KK_ERR(ROLE);
+    }
+  }
+  struct member m;
+  int rc = rules_member_get(c->txn, c->s, b->author, &m);
+  if (rc == MDB_NOTFOUND) return rules_wait(c, DEP_ADMIT, b->author);
+  if (rc) return rc;
+  if (m.suspended_from && b->seq >= m.suspended_from) return KK_ERR(SUSPENDED);
+  switch (b->kind) {
+  case KK_PL_ADMIT: case KK_PL_SUSPEND: return KK_ERR(NOT_REGISTRY);
+  case KK_PL_ROTATE_KEY: return 0; /* checked on arrival: the signing key changes */
+  case KK_PL_ISSUE: return rule_issue(c, b, id);
+  case KK_PL_TRANSFER: return rule_transfer(c, b, id);
+  case KK_PL_RECEIVE: return rule_close_transfer(c, b, id, b->u.receive.transfer, 1);
+  case KK_PL_REFUSE: return rule_close_transfer(c, b, id, b->u.refuse.transfer, 0);
+  case KK_PL_TRANSFORM: return rule_transform(c, b, id);
+  case KK_PL_CLAIM: return rule_claim(c, b, id);
+  case KK_PL_ATTEST: return rule_attest(c, b, id);
+  case KK_PL_REVOKE: return rule_revoke(c, b, id);
+  case KK_PL_INCIDENT: return b->u.incident.kind[0] ? 0 : KK_ERR(FIELD);
+  default: return KK_ERR(NO_PAYLOAD);
+  }
+}
+
+/* Wakes every feed waiting on dep: moves them from `pending` to the queue. */
+static int rules_wake(struct rules_ctx *c, uint8_t tag, const uint8_t what[32])
+{
+  uint8_t dep[33];
+  dep[0] = tag;
+  memcpy(dep + 1, what, 32);
+  MDB_cursor *cur;
+  size_t first = c->qn;
+  int rc = mdb_cursor_open(c->txn, c->s->pending, &cur);
+  if (rc) return rc;
+  MDB_val k = { 33, dep }, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+       rc == 0 && k.mv_size == 65 && memcmp(k.mv_data, dep, 33) == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if ((rc = rules_push(c, (const uint8_t *)k.mv_data + 33))) break;
+  }
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  /* Then forget the waits (deleting while iterating is not worth the subtlety). */
+  for (size_t i = first; i < c->qn; i++) {
+    uint8_t key[65];
+    memcpy(key, dep, 33);
+    memcpy(key + 33, c->queue[i], 32);
+    if ((rc = store_del(c->txn, c->s->pending, key, 65))) return rc;
+  }
+  return 0;
+}
+
+static int rules_cursor_get(struct rules_ctx *c, const uint8_t feed[32], uint64_t *applied)
+{
+  const void *v;
+  size_t n;
+  int rc = store_get(c->txn, c->s->cursors, feed, 32, &v, &n);
+  if (rc == MDB_NOTFOUND) { *applied = 0; return 0; }
+  if (rc) return rc;
+  if (n != 8) return KK_ERR(CORRUPT);
+  *applied = be64_get(v);
+  return 0;
+}
+
+/* Evaluates feed from its cursor until its head or a wait. */
+static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
+{
+  struct kk_body *b = malloc(sizeof *b);
+  if (!b) return -ENOMEM;
+  int rc;
+  for (;;) {
+    struct store_head h;
+    uint64_t applied;
+    if ((rc = store_head_get(c->txn, c->s, feed, &h))) { if (rc == MDB_NOTFOUND) rc = 0; break; }
+    if ((rc = rules_cursor_get(c, feed, &applied))) break;
+    if (applied >= h.seq) { rc = 0; break; }
+    /* Another record of this feed already waits: nothing to do until it is woken. */
+    const uint8_t *env;
+    size_t len;
+    struct kk_envelope_view ev;
+    uint8_t id[32];
+    if ((rc = store_record_get(c->txn, c->s, feed, applied + 1, &env, &len))) break;
+    sig_sha256(id, env, len);
+    if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode(ev.body, ev.body_len, b))) {
+      rc = KK_ERR(CORRUPT); /* stored records were checked on arrival */
+      break;
+    }
+    int verdict = rules_eval(c, b, id);
+    if (verdict == RULE_WAIT) {
+      uint8_t k[65];
+      memcpy(k, c->dep, 33);
+      memcpy(k + 33, feed, 32);
+      rc = store_put(c->txn, c->s->pending, k, 65, "", 0);
+      break;
+    }
+    if (verdict < 0 && !kk_err_is_input(verdict)) { rc = verdict; break; }
+    if ((rc = rules_status_put(c, id, verdict, (uint8_t)b->kind))) break;
+    uint8_t cv[8];
+    be64_put(cv, applied + 1);
+    if ((rc = store_put(c->txn, c->s->cursors, feed, 32, cv, 8))) break;
+    if ((rc = rules_wake(c, DEP_RECORD, id))) break;
+    if (verdict == 0 && b->kind == KK_PL_ADMIT && (rc = rules_wake(c, DEP_ADMIT, b->u.admit.member))) break;
+  }
+  free(b);
+  return rc;
+}
+
+static int rules_load_registry(struct rules_ctx *c)
+{
+  const void *v;
+  size_t n;
+  int rc = store_meta_get(c->txn, c->s, "registry", &v, &n);
+  if (rc == MDB_NOTFOUND) return 0;
+  if (rc) return rc;
+  if (n != 32) return KK_ERR(CORRUPT);
+  memcpy(c->registry, v, 32);
+  c->have_registry = 1;
+  return 0;
+}
+
+static int rules_drain(struct rules_ctx *c)
+{
+  int rc = 0;
+  while (c->qn && rc == 0) {
+    uint8_t feed[32];
+    memcpy(feed, c->queue[--c->qn], 32);
+    rc = rules_run_feed(c, feed);
+  }
+  return rc;
+}
+
+static int rules_rebuild_ctx(struct rules_ctx *c)
+{
+  int rc;
+  c->qn = 0;
+  c->rebuild = 0;
+  if ((rc = store_clear_derived(c->txn, c->s))) return rc;
+  /* The registry first, so every suspension is known before any member record. */
+  if (c->have_registry && ((rc = rules_push(c, c->registry)) || (rc = rules_drain(c)))) return rc;
+  MDB_cursor *cur;
+  if ((rc = mdb_cursor_open(c->txn, c->s->heads, &cur))) return rc;
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size == 32 && (rc = rules_push(c, k.mv_data))) break;
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND && rc != 0) return rc;
+  if ((rc = rules_drain(c))) return rc;
+  return c->rebuild ? KK_ERR(INTERNAL) : 0; /* cannot happen: registry went first */
+}
+
+int rules_advance(struct store *s, MDB_txn *txn, const uint8_t (*feeds)[32], size_t n)
+{
+  struct rules_ctx c;
+  memset(&c, 0, sizeof c);
+  c.s = s;
+  c.txn = txn;
+  int rc = rules_load_registry(&c);
+  for (size_t i = 0; i < n && rc == 0; i++) rc = rules_push(&c, feeds[i]);
+  if (rc == 0) rc = rules_drain(&c);
+  if (rc == 0 && c.rebuild) rc = rules_rebuild_ctx(&c);
+  free(c.queue);
+  return rc;
+}
+
+int rules_rebuild(struct store *s, MDB_txn *txn)
+{
+  struct rules_ctx c;
+  memset(&c, 0, sizeof c);
+  c.s = s;
+  c.txn = txn;
+  int rc = rules_load_registry(&c);
+  if (rc == 0) rc = rules_rebuild_ctx(&c);
+  free(c.queue);
+  return rc;
+}

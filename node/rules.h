@@ -1,0 +1,54 @@
+/*
+ * rules — the deterministic state machine over the log.
+ *
+ * Feeds are evaluated each in seq order, from a per-feed cursor. A record whose
+ * dependencies are not there yet makes its feed wait: the record ids it names (a lot's
+ * creating record, a transfer, an attested record) must have been evaluated, and the
+ * author (and a transfer's recipient) must have been admitted. The wait is recorded in
+ * `pending` and the feed resumes by itself when the dependency is evaluated. A record
+ * that breaks a rule is kept, marked invalid with the error, and ignored by accounting.
+ *
+ * Why the result does not depend on arrival order: a record's verdict depends only on
+ * its own feed's earlier records, on records it names (which are evaluated first) and
+ * on admissions, which only ever get added. The one exception is suspension, which
+ * invalidates a member's records from a stated seq: if a node has already applied such
+ * records when the Suspend arrives, it rebuilds the whole derived state with the
+ * registry's feed evaluated first, which is what a node that received the Suspend first
+ * computes. The registry's own records name nothing, so its feed never waits.
+ *
+ * All functions run inside the caller's write (or, for getters, read) transaction.
+ */
+#ifndef KK_RULES_H
+#define KK_RULES_H
+
+#include <stdint.h>
+#include "store.h"
+#include "state.h"
+
+enum rules_verdict { RULES_VALID = 1, RULES_INVALID = 2 };
+
+struct rules_status {
+  uint8_t verdict;     /* enum rules_verdict */
+  int32_t err;         /* the violated rule's error code when invalid */
+  uint8_t kind;        /* enum kk_payload */
+};
+
+/* Evaluates as far as possible the feeds named (and every feed they wake). Rebuilds the
+ * derived state if a suspension requires it. 0 or a storage error; rule violations are
+ * not errors here, they are verdicts. */
+int rules_advance(struct store *s, MDB_txn *txn, const uint8_t (*feeds)[32], size_t n);
+
+/* Clears the derived state and evaluates every feed from its start, the registry's first. */
+int rules_rebuild(struct store *s, MDB_txn *txn);
+
+/* Getters. MDB_NOTFOUND when absent; lots and transfers must be freed by the caller
+ * (lot_free/xfer_free) after a 0 return. */
+int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st);
+int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m);
+int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[36], struct lot *l);
+int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x);
+
+/* 0 when c is two upper-case ASCII letters, else KK_E_COUNTRY. */
+int rules_check_country(const char *c);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * state — the derived-state values (members, lots, transfers, claims) and the
+ * attribution vectors that trace every lot's mass back to where it came from.
+ *
+ * Attribution. Every lot carries, per source, the mass and the recycled mass (by kind)
+ * it holds from that source. A source is a certificate (the Issue record that created
+ * recycled mass) or an unledgered input declared by a Transform (virgin material, with
+ * its country of origin). Whenever mass moves (a transfer, a transform input, an output
+ * drawn from the pooled inputs), the amount taken is apportioned over the sources in
+ * proportion to what each holds, by the largest-remainder method, so the parts add up
+ * exactly to the whole and no source ever gives more than it holds. Ties go to the
+ * source with the smaller key. This is deterministic integer arithmetic: every node
+ * computes the same vectors.
+ *
+ * Values are encoded with node/buf's fixed layout, so equal state is equal bytes.
+ */
+#ifndef KK_STATE_H
+#define KK_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../proto/codec.h"
+
+enum attr_kind { ATTR_CERTIFICATE = 1, ATTR_UNLEDGERED = 2 };
+
+struct attr_entry {
+  uint8_t src[32];       /* Issue record id, or Transform record id for unledgered */
+  uint32_t idx;          /* 0 for certificates; input index for unledgered */
+  uint8_t kind;          /* enum attr_kind */
+  char country[3];
+  uint64_t mass, post, pre;
+};
+
+/* Entries sorted by (src, idx), unique. */
+struct attr { size_t n, cap; struct attr_entry *e; };
+
+void attr_init(struct attr *a);
+void attr_free(struct attr *a);
+/* Adds an entry, merging with an existing one of the same source. 0, -ENOMEM or
+ * KK_E_OVERFLOW. */
+int attr_add(struct attr *a, const struct attr_entry *e);
+int attr_merge(struct attr *into, const struct attr *from);
+int attr_copy(struct attr *dst, const struct attr *src);
+
+/* Moves (mass, post, pre) out of `from` into `taken` (which is reset first), apportioning
+ * each of the three quantities over the sources in proportion to what they hold of it.
+ * Requires mass <= Σ from.mass, post <= Σ from.post, pre <= Σ from.pre (else
+ * KK_E_INTERNAL). Entries left empty are removed from `from`. */
+int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, struct attr *taken);
+
+struct member {
+  char name[CODEC_NAME_MAX + 1];
+  uint32_t roles;
+  char country[3];
+  uint8_t admitted_by[32];   /* id of the Admit record */
+  uint64_t suspended_from;   /* first invalid seq of the member's feed; 0: not suspended */
+};
+
+struct lot {
+  uint8_t owner[32];
+  char code[CODEC_CODE_MAX + 1];
+  char material[CODEC_MATERIAL_MAX + 1];
+  uint32_t model;
+  uint8_t origin_kind;               /* payload kind that created it */
+  uint64_t mass, post, pre;          /* as created */
+  uint64_t mass_left, post_left, pre_left; /* not yet spent (nor, for recycled, claimed) */
+  uint64_t claimed;                  /* recycled mass claimed on this lot */
+  struct attr created;               /* attribution of the lot as created */
+  struct attr left;                  /* attribution of what is left */
+};
+
+enum xfer_state { XFER_PENDING = 1, XFER_RECEIVED = 2, XFER_REFUSED = 3 };
+
+struct xfer {
+  uint8_t from_lot[36];
+  uint8_t sender[32], to[32];
+  char code[CODEC_CODE_MAX + 1];
+  char material[CODEC_MATERIAL_MAX + 1];
+  uint32_t model;
+  uint64_t mass, post, pre;
+  uint8_t state;
+  uint8_t closed_by[32];             /* Receive or Refuse record id */
+  struct attr attr;
+};
+
+struct claim_state {
+  uint8_t id[32];
+  uint8_t author[32];
+  uint32_t share_ppm;
+  uint64_t claimed;
+  char scope[CODEC_TEXT_MAX + 1];
+};
+
+void lot_init(struct lot *l);
+void lot_free(struct lot *l);
+void xfer_init(struct xfer *x);
+void xfer_free(struct xfer *x);
+
+/* Encoders append to a buf (node/buf.h); decoders fill a caller-initialised struct and
+ * return 0 or KK_E_CORRUPT / -ENOMEM. */
+struct buf;
+void member_encode(struct buf *b, const struct member *m);
+int member_decode(const void *p, size_t n, struct member *m);
+void lot_encode(struct buf *b, const struct lot *l);
+int lot_decode(const void *p, size_t n, struct lot *l);
+void xfer_encode(struct buf *b, const struct xfer *x);
+int xfer_decode(const void *p, size_t n, struct xfer *x);
+void claim_encode(struct buf *b, const struct claim_state *c);
+int claim_decode(const void *p, size_t n, struct claim_state *c);
+
+/* Lot key: record id || output index (BE). */
+void lotkey_make(uint8_t key[36], const uint8_t record[32], uint32_t index);
+
+/* ⌊a × b / c⌋ with a 128-bit intermediate; c > 0. The result fits when b <= c. */
+uint64_t mul_div_floor(uint64_t a, uint64_t b, uint64_t c);
+/* a + b into *out; KK_E_OVERFLOW when it does not fit. */
+int add_u64(uint64_t a, uint64_t b, uint64_t *out);
+
+#endif

@@ -1,0 +1,276 @@
+/*
+ * store — LMDB environment, named databases, map growth, digest.
+ */
+#include "store.h"
+#include "buf.h"
+#include "err.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define STORE_INITIAL_MAP (64u << 20)
+
+/* LMDB returns system errors as positive errno values; Kiroku's convention is -errno. */
+static int store_err(int rc) { return rc > 0 ? -rc : rc; }
+
+struct store_dbdef { const char *name; size_t off; int derived; };
+
+#define D(field, derived) { #field, offsetof(struct store, field), derived }
+/* Order matters for the digest: derived databases are hashed in this order. */
+static const struct store_dbdef store_dbs[] = {
+  D(records, 0), D(ids, 0), D(heads, 0),
+  D(status, 1), D(members, 1), D(lots, 1), D(codes, 1), D(transfers, 1), D(claims, 1),
+  D(attests, 1), D(revoked, 1), D(spends, 1), D(cursors, 1),
+  D(pending, 0), D(arrivals, 0), D(meta, 0),
+};
+#undef D
+#define STORE_NDBS (sizeof store_dbs / sizeof store_dbs[0])
+
+static MDB_dbi *store_dbi(struct store *s, size_t i)
+{
+  return (MDB_dbi *)((char *)s + store_dbs[i].off);
+}
+
+int store_open(struct store **out, const char *dir, int readonly)
+{
+  char path[4096];
+  struct stat st;
+  int rc;
+  snprintf(path, sizeof path, "%s/data.mdb", dir);
+  if (readonly && stat(path, &st) != 0) return KK_ERR(NOT_INIT);
+  struct store *s = calloc(1, sizeof *s);
+  if (!s) return -ENOMEM;
+  s->readonly = readonly;
+  if ((rc = mdb_env_create(&s->env))) goto fail;
+  mdb_env_set_maxdbs(s->env, STORE_NDBS + 2);
+  /* Use the size already on disk when larger than the default: LMDB keeps it. */
+  size_t map = STORE_INITIAL_MAP;
+  if (stat(path, &st) == 0 && (size_t)st.st_size > map) map = (size_t)st.st_size;
+  mdb_env_set_mapsize(s->env, map);
+  if ((rc = mdb_env_open(s->env, dir, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS, 0600))) goto fail;
+
+  MDB_txn *txn;
+  if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) goto fail;
+  for (size_t i = 0; i < STORE_NDBS; i++) {
+    rc = mdb_dbi_open(txn, store_dbs[i].name, readonly ? 0 : MDB_CREATE, store_dbi(s, i));
+    if (rc) { mdb_txn_abort(txn); if (rc == MDB_NOTFOUND) rc = KK_ERR(NOT_INIT); goto fail; }
+  }
+  if ((rc = mdb_txn_commit(txn))) goto fail;
+  *out = s;
+  return 0;
+fail:
+  store_close(s);
+  return store_err(rc);
+}
+
+void store_close(struct store *s)
+{
+  if (!s) return;
+  if (s->env) mdb_env_close(s->env);
+  free(s);
+}
+
+int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *ctx), void *ctx)
+{
+  for (;;) {
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    if (rc) return rc;
+    rc = fn(txn, ctx);
+    if (rc == 0) rc = mdb_txn_commit(txn);
+    else mdb_txn_abort(txn);
+    if (rc != MDB_MAP_FULL) return store_err(rc);
+    /* Grow: no transaction may be active in this process while resizing. */
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    size_t next = info.me_mapsize * 2;
+    if ((rc = mdb_env_set_mapsize(s->env, next))) return rc;
+  }
+}
+
+int store_read(struct store *s, MDB_txn **txn)
+{
+  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+  if (rc == MDB_MAP_RESIZED) {
+    /* Another process grew the map: adopt its size and try again. */
+    mdb_env_set_mapsize(s->env, 0);
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+  }
+  return store_err(rc);
+}
+
+int store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void **val,
+              size_t *vlen)
+{
+  MDB_val k = { klen, (void *)key }, v;
+  int rc = mdb_get(txn, dbi, &k, &v);
+  if (rc) return store_err(rc);
+  if (val) *val = v.mv_data;
+  if (vlen) *vlen = v.mv_size;
+  return 0;
+}
+
+int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+              size_t vlen)
+{
+  MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+  return store_err(mdb_put(txn, dbi, &k, &v, 0));
+}
+
+int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+{
+  MDB_val k = { klen, (void *)key };
+  int rc = mdb_del(txn, dbi, &k, NULL);
+  return rc == MDB_NOTFOUND ? 0 : store_err(rc);
+}
+
+int store_meta_get(MDB_txn *txn, struct store *s, const char *name, const void **val, size_t *vlen)
+{
+  return store_get(txn, s->meta, name, strlen(name), val, vlen);
+}
+
+int store_meta_put(MDB_txn *txn, struct store *s, const char *name, const void *val, size_t vlen)
+{
+  return store_put(txn, s->meta, name, strlen(name), val, vlen);
+}
+
+int store_head_get(MDB_txn *txn, struct store *s, const uint8_t author[32], struct store_head *h)
+{
+  const void *v;
+  size_t n;
+  int rc = store_get(txn, s->heads, author, 32, &v, &n);
+  if (rc) return rc;
+  if (n != 8 + 32 + 32) return KK_ERR(CORRUPT);
+  h->seq = be64_get(v);
+  memcpy(h->last_id, (const uint8_t *)v + 8, 32);
+  memcpy(h->key, (const uint8_t *)v + 40, 32);
+  return 0;
+}
+
+int store_head_put(MDB_txn *txn, struct store *s, const uint8_t author[32], const struct store_head *h)
+{
+  uint8_t v[72];
+  be64_put(v, h->seq);
+  memcpy(v + 8, h->last_id, 32);
+  memcpy(v + 40, h->key, 32);
+  return store_put(txn, s->heads, author, 32, v, sizeof v);
+}
+
+static void store_feedkey(uint8_t k[40], const uint8_t author[32], uint64_t seq)
+{
+  memcpy(k, author, 32);
+  be64_put(k + 32, seq);
+}
+
+int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+                     const uint8_t **env, size_t *len)
+{
+  uint8_t k[40];
+  const void *v;
+  store_feedkey(k, author, seq);
+  int rc = store_get(txn, s->records, k, 40, &v, len);
+  if (rc == 0) *env = v;
+  return rc;
+}
+
+int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
+                       uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len)
+{
+  const void *v;
+  size_t n;
+  int rc = store_get(txn, s->ids, id, 32, &v, &n);
+  if (rc) return rc;
+  if (n != 40) return KK_ERR(CORRUPT);
+  uint8_t a[32];
+  memcpy(a, v, 32);
+  uint64_t q = be64_get((const uint8_t *)v + 32);
+  if (author) memcpy(author, a, 32);
+  if (seq) *seq = q;
+  if (!env) return 0;
+  return store_record_get(txn, s, a, q, env, len);
+}
+
+int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
+                        const uint8_t author[32], uint64_t seq, const uint8_t *env,
+                        size_t len, const uint8_t next_key[32])
+{
+  uint8_t k[40];
+  int rc;
+  store_feedkey(k, author, seq);
+  if ((rc = store_put(txn, s->records, k, 40, env, len))) return rc;
+  if ((rc = store_put(txn, s->ids, id, 32, k, 40))) return rc;
+  struct store_head h;
+  h.seq = seq;
+  memcpy(h.last_id, id, 32);
+  memcpy(h.key, next_key, 32);
+  if ((rc = store_head_put(txn, s, author, &h))) return rc;
+
+  /* arrivals: a local counter, so a node can tell peers what is new since X. */
+  MDB_cursor *c;
+  uint64_t next = 1;
+  if ((rc = mdb_cursor_open(txn, s->arrivals, &c))) return rc;
+  MDB_val ck, cv;
+  if (mdb_cursor_get(c, &ck, &cv, MDB_LAST) == 0 && ck.mv_size == 8) next = be64_get(ck.mv_data) + 1;
+  mdb_cursor_close(c);
+  uint8_t ak[8];
+  be64_put(ak, next);
+  return store_put(txn, s->arrivals, ak, 8, k, 40);
+}
+
+int store_clear_derived(MDB_txn *txn, struct store *s)
+{
+  for (size_t i = 0; i < STORE_NDBS; i++) {
+    if (!store_dbs[i].derived) continue;
+    int rc = mdb_drop(txn, *store_dbi(s, i), 0);
+    if (rc) return rc;
+  }
+  /* Pending waits are re-discovered by the rebuild. */
+  return mdb_drop(txn, s->pending, 0);
+}
+
+static void store_hash_len(crypto_hash_sha256_state *h, size_t n)
+{
+  uint8_t b[8];
+  be64_put(b, n);
+  crypto_hash_sha256_update(h, b, 8);
+}
+
+int store_digest(MDB_txn *txn, struct store *s, uint8_t out[32])
+{
+  crypto_hash_sha256_state h;
+  crypto_hash_sha256_init(&h);
+  crypto_hash_sha256_update(&h, (const uint8_t *)"kiroku/state/v1", 15);
+  for (size_t i = 0; i < STORE_NDBS; i++) {
+    if (!store_dbs[i].derived) continue;
+    const char *name = store_dbs[i].name;
+    store_hash_len(&h, strlen(name));
+    crypto_hash_sha256_update(&h, (const uint8_t *)name, strlen(name));
+    MDB_cursor *c;
+    int rc = mdb_cursor_open(txn, *store_dbi(s, i), &c);
+    if (rc) return rc;
+    MDB_val k, v;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+      store_hash_len(&h, k.mv_size);
+      crypto_hash_sha256_update(&h, k.mv_data, k.mv_size);
+      store_hash_len(&h, v.mv_size);
+      crypto_hash_sha256_update(&h, v.mv_data, v.mv_size);
+    }
+    mdb_cursor_close(c);
+    if (rc != MDB_NOTFOUND) return rc;
+    store_hash_len(&h, 0); /* end of database */
+  }
+  crypto_hash_sha256_final(&h, out);
+  return 0;
+}
+
+int store_count_records(MDB_txn *txn, struct store *s, uint64_t *n)
+{
+  MDB_stat st;
+  int rc = mdb_stat(txn, s->records, &st);
+  if (rc == 0) *n = st.ms_entries;
+  return rc;
+}

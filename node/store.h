@@ -1,0 +1,108 @@
+/*
+ * store — the node's LMDB environment: the log, its indexes and the derived state.
+ *
+ * One environment per data directory (data.mdb), default (durable) sync flags, a sparse
+ * map that grows when a write transaction hits MDB_MAP_FULL (abort, grow, retry: see
+ * store_write). Named databases:
+ *
+ *   log (never changes once written, except by appending)
+ *     records   author(32) || seq(8, BE)          -> envelope bytes
+ *     ids       record id(32)                     -> author(32) || seq(8, BE)
+ *     heads     author(32)                        -> struct store_head
+ *   derived state (a pure function of the log: rebuilt by audit, hashed by the digest)
+ *     status    record id(32)                     -> u8 verdict, i32 error, u8 payload kind
+ *     members   key(32)                           -> struct member (node/state.h)
+ *     lots      lot key(36)                       -> struct lot
+ *     codes     owner(32) || code || 0 || lot key -> ""
+ *     transfers transfer id(32)                   -> struct xfer
+ *     claims    lot key(36) || seq(8, BE)         -> claim
+ *     attests   record id(32) || attest id(32)    -> ""
+ *     revoked   record id(32)                     -> revoking record id(32)
+ *     spends    lot key(36) || record id(32)      -> ""
+ *     cursors   author(32)                        -> applied seq(8, BE)
+ *   local (arrival-dependent, never in the digest)
+ *     pending   dependency(33) || author(32)      -> ""
+ *     arrivals  counter(8, BE)                    -> author(32) || seq(8, BE)
+ *     meta      name                              -> value
+ *
+ * Never open one environment twice in a process (LMDB forbids it). A store handle may
+ * be used by one thread at a time; reading threads need their own read transactions.
+ */
+#ifndef KK_STORE_H
+#define KK_STORE_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define STORE_LOTKEY 36
+
+struct store {
+  MDB_env *env;
+  int readonly;
+  MDB_dbi records, ids, heads;
+  MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors;
+  MDB_dbi pending, arrivals, meta;
+};
+
+/* What the log says of one feed. */
+struct store_head {
+  uint64_t seq;                 /* last stored seq (0: none) */
+  uint8_t last_id[32];          /* id of the record at seq */
+  uint8_t key[32];              /* key that signs the next record (changes on RotateKey) */
+};
+
+/* Opens (creating when !readonly) the store in dir. On success *out is the caller's to
+ * store_close(). Errors: -errno, LMDB codes, KK_E_NOT_INIT when readonly and absent. */
+int store_open(struct store **out, const char *dir, int readonly);
+void store_close(struct store *s);
+
+/* Runs fn(txn, ctx) in one write transaction and commits it. If fn or the commit fails
+ * with MDB_MAP_FULL, the transaction is aborted, the map doubled and fn run again, so fn
+ * must not keep side effects outside the transaction between tries (reset them at its
+ * start). Any other non-zero result from fn aborts and is returned. The commit is
+ * durable when this returns 0. */
+int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *ctx), void *ctx);
+
+/* Begins a read transaction (caller aborts it with mdb_txn_abort). */
+int store_read(struct store *s, MDB_txn **txn);
+
+/* Plain get/put on a named database; *val points into the map, valid until the
+ * transaction ends. get returns MDB_NOTFOUND when absent. */
+int store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void **val,
+              size_t *vlen);
+int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+              size_t vlen);
+int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
+
+int store_meta_get(MDB_txn *txn, struct store *s, const char *name, const void **val, size_t *vlen);
+int store_meta_put(MDB_txn *txn, struct store *s, const char *name, const void *val, size_t vlen);
+
+/* Head of a feed; MDB_NOTFOUND if the feed is unknown. */
+int store_head_get(MDB_txn *txn, struct store *s, const uint8_t author[32], struct store_head *h);
+int store_head_put(MDB_txn *txn, struct store *s, const uint8_t author[32], const struct store_head *h);
+
+/* Envelope of (author, seq) or of a record id; *env valid until the txn ends.
+ * MDB_NOTFOUND when absent. */
+int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+                     const uint8_t **env, size_t *len);
+int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
+                       uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len);
+
+/* Appends a record already checked by ingest; updates ids, heads and arrivals. */
+int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
+                        const uint8_t author[32], uint64_t seq, const uint8_t *env,
+                        size_t len, const uint8_t next_key[32]);
+
+/* Empties every derived-state database (for a rebuild). */
+int store_clear_derived(MDB_txn *txn, struct store *s);
+
+/* SHA-256 over a canonical dump of the derived state: for each derived database in a
+ * fixed order, its name, then every (key, value) in key order, each length-prefixed.
+ * Two stores with the same records give the same digest. */
+int store_digest(MDB_txn *txn, struct store *s, uint8_t out[32]);
+
+/* Number of records in the log. */
+int store_count_records(MDB_txn *txn, struct store *s, uint64_t *n);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * codec — the only door between Kiroku and protobuf-c.
+ *
+ * Decodes untrusted record bytes into plain C structs and encodes them back. No
+ * protobuf-c type crosses this header. The codec enforces what protobuf-c does not:
+ *   - size limits (a record is at most CODEC_MAX_RECORD bytes; each string and list has
+ *     its own cap below) — checked before anything is allocated for the input;
+ *   - canonical form: an envelope is exactly field 1 (body) then field 2 (sig, 64 bytes);
+ *     a body must re-encode to the same bytes and carry no unknown fields, so every
+ *     record has exactly one encoding and its id (SHA-256 of the envelope) is stable;
+ *   - text is valid UTF-8 without control characters;
+ *   - fixed-length fields (keys, ids) have exactly their length.
+ * The codec checks form, not meaning: whether a record is allowed is node/rules' job.
+ *
+ * All functions are reentrant and thread-safe.
+ */
+#ifndef KK_CODEC_H
+#define KK_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CODEC_VERSION 1
+#define CODEC_MAX_RECORD 65536   /* envelope bytes */
+#define CODEC_ID 32              /* record ids, feed ids, keys, hashes */
+
+#define CODEC_CODE_MAX 64        /* lot codes (bytes) */
+#define CODEC_NAME_MAX 128       /* member names, facility names */
+#define CODEC_MATERIAL_MAX 32
+#define CODEC_SCHEME_MAX 64
+#define CODEC_CERT_MAX 128
+#define CODEC_TEXT_MAX 1024      /* reasons, statements, scopes, incident text */
+#define CODEC_IO_MAX 32          /* inputs, outputs of a transform */
+#define CODEC_UNLEDGERED_MAX 16
+#define CODEC_EVIDENCE_MAX 16
+#define CODEC_FACILITIES_MAX 8
+
+/* Member roles (bit set). The registry role is never admitted: it belongs to the
+ * genesis author alone. */
+#define KK_ROLE_RECYCLER     0x01u
+#define KK_ROLE_PROCESSOR    0x02u
+#define KK_ROLE_MANUFACTURER 0x04u
+#define KK_ROLE_CERTIFIER    0x08u
+#define KK_ROLE_AUDITOR      0x10u
+#define KK_ROLE_ALL          0x1fu
+#define KK_ROLE_REGISTRY     0x80u
+
+/* Chain-of-custody models, ordered from weakest to strongest claim on physical
+ * content: a lot made from several models carries the minimum. */
+enum kk_model {
+  KK_MODEL_NONE = 0,
+  KK_MODEL_MASS_BALANCE = 1,
+  KK_MODEL_CONTROLLED_BLENDING = 2,
+  KK_MODEL_SEGREGATED = 3,
+  KK_MODEL_IDENTITY_PRESERVED = 4,
+};
+
+enum kk_payload {
+  KK_PL_NONE = 0,
+  KK_PL_GENESIS, KK_PL_ADMIT, KK_PL_SUSPEND, KK_PL_ROTATE_KEY, KK_PL_ISSUE,
+  KK_PL_TRANSFER, KK_PL_RECEIVE, KK_PL_REFUSE, KK_PL_TRANSFORM, KK_PL_CLAIM,
+  KK_PL_ATTEST, KK_PL_REVOKE, KK_PL_INCIDENT,
+  KK_PL__COUNT
+};
+
+struct kk_lotref { uint8_t record[CODEC_ID]; uint32_t index; };
+
+struct kk_genesis { char name[CODEC_NAME_MAX + 1]; };
+struct kk_admit {
+  uint8_t member[CODEC_ID];
+  char name[CODEC_NAME_MAX + 1];
+  uint32_t roles;
+  char country[3];                /* "" or two upper-case letters (checked by rules) */
+  size_t n_facilities;
+  char facilities[CODEC_FACILITIES_MAX][CODEC_NAME_MAX + 1];
+};
+struct kk_suspend { uint8_t member[CODEC_ID]; uint64_t from_seq; char reason[CODEC_TEXT_MAX + 1]; };
+struct kk_rotate_key { uint8_t new_key[CODEC_ID]; uint8_t proof[64]; };
+struct kk_issue {
+  char lot_code[CODEC_CODE_MAX + 1];
+  char material[CODEC_MATERIAL_MAX + 1];
+  uint64_t mass_mg, post_mg, pre_mg;
+  char origin[3];
+  char facility[CODEC_NAME_MAX + 1];
+  char scheme[CODEC_SCHEME_MAX + 1];
+  char certificate[CODEC_CERT_MAX + 1];
+  size_t n_evidence;
+  uint8_t evidence[CODEC_EVIDENCE_MAX][CODEC_ID];
+  uint32_t model;
+};
+struct kk_transfer { struct kk_lotref lot; uint64_t mass_mg; uint8_t to[CODEC_ID]; };
+struct kk_receive { uint8_t transfer[CODEC_ID]; };
+struct kk_refuse { uint8_t transfer[CODEC_ID]; char reason[CODEC_TEXT_MAX + 1]; };
+struct kk_input { struct kk_lotref lot; uint64_t mass_mg; };
+struct kk_unledgered { char material[CODEC_MATERIAL_MAX + 1]; uint64_t mass_mg; char origin[3]; };
+struct kk_output {
+  char lot_code[CODEC_CODE_MAX + 1];
+  char material[CODEC_MATERIAL_MAX + 1];
+  uint64_t mass_mg, post_mg, pre_mg;
+};
+struct kk_transform {
+  uint32_t model;
+  size_t n_inputs, n_unledgered, n_outputs;
+  struct kk_input inputs[CODEC_IO_MAX];
+  struct kk_unledgered unledgered[CODEC_UNLEDGERED_MAX];
+  struct kk_output outputs[CODEC_IO_MAX];
+  char process[CODEC_NAME_MAX + 1];
+};
+struct kk_claim { struct kk_lotref lot; uint32_t share_ppm; char scope[CODEC_TEXT_MAX + 1]; };
+struct kk_attest { uint8_t record[CODEC_ID]; char statement[CODEC_TEXT_MAX + 1]; };
+struct kk_revoke { uint8_t record[CODEC_ID]; char reason[CODEC_TEXT_MAX + 1]; };
+struct kk_incident { char kind[CODEC_NAME_MAX + 1]; uint8_t about[CODEC_ID]; char text[CODEC_TEXT_MAX + 1]; };
+
+/* A decoded record body. Plain data: copy it, zero it, free it with free(). */
+struct kk_body {
+  uint32_t version;
+  int has_network;                /* 0 only in the genesis record */
+  uint8_t network[CODEC_ID];
+  uint8_t author[CODEC_ID];
+  uint64_t seq;
+  int has_prev;                   /* 0 exactly when seq == 1 */
+  uint8_t prev[CODEC_ID];
+  uint64_t time_ms;
+  enum kk_payload kind;
+  union {
+    struct kk_genesis genesis;
+    struct kk_admit admit;
+    struct kk_suspend suspend;
+    struct kk_rotate_key rotate_key;
+    struct kk_issue issue;
+    struct kk_transfer transfer;
+    struct kk_receive receive;
+    struct kk_refuse refuse;
+    struct kk_transform transform;
+    struct kk_claim claim;
+    struct kk_attest attest;
+    struct kk_revoke revoke;
+    struct kk_incident incident;
+  } u;
+};
+
+/* A record as bytes, split into its parts. Pointers point into the envelope buffer the
+ * caller passed to codec_envelope_split(), and live as long as it does. */
+struct kk_envelope_view {
+  const uint8_t *body;
+  size_t body_len;
+  const uint8_t *sig;             /* 64 bytes */
+};
+
+/* Checks that env[0..len) is a canonical envelope and splits it. 0 or KK_E_DECODE,
+ * KK_E_NONCANONICAL, KK_E_TOO_LARGE. Allocates nothing. */
+int codec_envelope_split(const uint8_t *env, size_t len, struct kk_envelope_view *out);
+
+/* Builds the canonical envelope for body||sig into a new malloc'd buffer (*out, *outlen;
+ * the caller frees). 0, KK_E_TOO_LARGE or -ENOMEM. */
+int codec_envelope_join(const uint8_t *body, size_t body_len, const uint8_t sig[64],
+                        uint8_t **out, size_t *outlen);
+
+/* Decodes body bytes into *out (caller-owned, may be on the heap: it is ~10 KiB).
+ * Checks canonical form, unknown fields, lengths, caps and UTF-8, not meaning.
+ * 0 or KK_E_DECODE, KK_E_NONCANONICAL, KK_E_TOO_LARGE, KK_E_FIELD, KK_E_UTF8,
+ * KK_E_NO_PAYLOAD, -ENOMEM. *out is unspecified on error. */
+int codec_body_decode(const uint8_t *buf, size_t len, struct kk_body *out);
+
+/* Encodes *in into a new malloc'd buffer (the caller frees). Fails with KK_E_FIELD,
+ * KK_E_UTF8 or KK_E_TOO_LARGE for a body the decoder would refuse, so every encoded body
+ * decodes. 0 or negative code. */
+int codec_body_encode(const struct kk_body *in, uint8_t **out, size_t *outlen);
+
+/* Name of a payload kind ("issue", "transfer", ...) or "unknown". Static string. */
+const char *codec_payload_name(enum kk_payload kind);
+
+/* Name of a model ("mass-balance", ...) or "none"; and back: 0 or KK_E_MODEL. */
+const char *codec_model_name(uint32_t model);
+int codec_model_parse(const char *name, uint32_t *model);
+
+/* 0 when s is valid UTF-8 without control characters (tab excepted), else KK_E_UTF8. */
+int codec_check_text(const char *s, size_t len);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * cli — shared plumbing of the kiroku subcommands.
+ */
+#include "cli.h"
+#include "../crypto/keys.h"
+#include "../crypto/sig.h"
+#include "../node/buf.h"
+#include "../node/err.h"
+#include "../node/ingest.h"
+#include "../node/rules.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+int cli_exit_code(int rc)
+{
+  if (rc == 0) return CLI_OK;
+  return kk_err_is_input(rc) ? CLI_USAGE : CLI_INTERNAL;
+}
+
+int cli_fail(int rc, const char *fmt, ...)
+{
+  va_list ap;
+  fputs("kiroku: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, ": %s\n", kk_strerror(rc));
+  return cli_exit_code(rc);
+}
+
+int cli_usage(const char *fmt, ...)
+{
+  va_list ap;
+  fputs("kiroku: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return CLI_USAGE;
+}
+
+int cli_open(struct cli *c, int flags)
+{
+  int rc;
+  if (flags & CLI_WRITE) {
+    if (mkdir(c->dir, 0700) != 0 && errno != EEXIST)
+      return cli_fail(-errno, "cannot create data directory %s", c->dir);
+  }
+  if (flags & CLI_KEY) {
+    rc = keys_load(c->dir, c->pk, c->sk);
+    if (rc) return cli_fail(rc, "identity in %s", c->dir);
+    c->have_key = 1;
+  }
+  rc = store_open(&c->s, c->dir, !(flags & CLI_WRITE));
+  if (rc) return cli_fail(rc, "cannot open the store in %s", c->dir);
+  MDB_txn *txn;
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
+  const void *v;
+  size_t n;
+  if (store_meta_get(txn, c->s, "network", &v, &n) == 0 && n == 32) {
+    memcpy(c->network, v, 32);
+    if (store_meta_get(txn, c->s, "registry", &v, &n) == 0 && n == 32) {
+      memcpy(c->registry, v, 32);
+      c->have_network = 1;
+    }
+  }
+  mdb_txn_abort(txn);
+  if ((flags & CLI_NETWORK) && !c->have_network) return cli_fail(KK_ERR(NOT_INIT), "%s", c->dir);
+  return 0;
+}
+
+void cli_close(struct cli *c)
+{
+  store_close(c->s);
+  c->s = NULL;
+  sodium_memzero(c->sk, sizeof c->sk);
+}
+
+int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32])
+{
+  MDB_txn *txn;
+  struct store_head h;
+  struct timespec ts;
+  if (!c->have_network && b->kind != KK_PL_GENESIS) return KK_ERR(NOT_INIT);
+  int rc = store_read(c->s, &txn);
+  if (rc) return rc;
+  rc = store_head_get(txn, c->s, c->pk, &h);
+  mdb_txn_abort(txn);
+  if (rc == MDB_NOTFOUND) memset(&h, 0, sizeof h);
+  else if (rc) return rc;
+
+  clock_gettime(CLOCK_REALTIME, &ts);
+  b->version = CODEC_VERSION;
+  b->has_network = b->kind != KK_PL_GENESIS;
+  if (b->has_network) memcpy(b->network, c->network, 32);
+  memcpy(b->author, c->pk, 32);
+  b->seq = h.seq + 1;
+  b->has_prev = h.seq > 0;
+  if (b->has_prev) memcpy(b->prev, h.last_id, 32);
+  b->time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+
+  uint8_t *body = NULL, *env = NULL, sig[64];
+  size_t blen, elen;
+  if ((rc = codec_body_encode(b, &body, &blen))) return rc;
+  sig_sign(sig, SIG_TAG_RECORD, body, blen, c->sk);
+  rc = codec_envelope_join(body, blen, sig, &env, &elen);
+  free(body);
+  if (rc) return rc;
+  struct ingest_item it;
+  memset(&it, 0, sizeof it);
+  it.env = env;
+  it.len = elen;
+  rc = ingest_batch(c->s, &it, 1, INGEST_LOCAL | (b->kind == KK_PL_GENESIS ? INGEST_ADOPT_GENESIS : 0), 1);
+  if (rc == 0 && it.result != 0) rc = it.result == INGEST_DUPLICATE ? KK_ERR(INTERNAL) : it.result;
+  if (rc == 0) memcpy(id, it.id, 32);
+  free(env);
+  return rc;
+}
+
+void cli_hex(char out[65], const uint8_t id[32])
+{
+  sig_hex(out, id, 32);
+}
+
+void cli_lotref(char *out, size_t n, const uint8_t lotkey[36])
+{
+  char hex[65];
+  sig_hex(hex, lotkey, 32);
+  hex[12] = 0;
+  snprintf(out, n, "%s:%u", hex, be32_get(lotkey + 32));
+}
+
+const char *cli_member_name(MDB_txn *txn, struct store *s, const uint8_t key[32], char *buf, size_t n)
+{
+  struct member m;
+  if (rules_member_get(txn, s, key, &m) == 0) snprintf(buf, n, "%s", m.name);
+  else {
+    char hex[65];
+    sig_hex(hex, key, 32);
+    snprintf(buf, n, "%.16s…", hex);
+  }
+  return buf;
+}
+
+void cli_print_json(json_t *j)
+{
+  char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
+  if (s) { puts(s); free(s); }
+  json_decref(j);
+}
+
+json_t *cli_json_hex(const uint8_t *p, size_t n)
+{
+  char hex[2 * 64 + 1];
+  if (n > 64) n = 64;
+  sig_hex(hex, p, n);
+  return json_string(hex);
+}
+
+/* ---- references ---------------------------------------------------------------- */
+
+static int cli_is_hex(const char *s, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F')))
+      return 0;
+  return 1;
+}
+
+/* Record ids starting with the hex prefix p[0..n). */
+static int cli_prefix_match(MDB_txn *txn, struct store *s, const char *p, size_t n, uint8_t id[32])
+{
+  char lower[65];
+  uint8_t start[32] = { 0 };
+  size_t i, found = 0;
+  if (n < 4 || n > 64 || !cli_is_hex(p, n)) return KK_ERR(UNKNOWN_RECORD);
+  for (i = 0; i < n; i++) lower[i] = (char)(p[i] >= 'A' && p[i] <= 'F' ? p[i] + 32 : p[i]);
+  lower[n] = 0;
+  char evenhex[65];
+  memcpy(evenhex, lower, n & ~(size_t)1);
+  evenhex[n & ~(size_t)1] = 0;
+  if (sig_unhex(start, n / 2, evenhex)) return KK_ERR(UNKNOWN_RECORD);
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn, s->ids, &cur);
+  if (rc) return rc;
+  MDB_val k = { 32, start }, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    char hex[65];
+    sig_hex(hex, k.mv_data, 32);
+    if (strncmp(hex, lower, n) != 0) break;
+    if (found++ == 0) memcpy(id, k.mv_data, 32);
+  }
+  mdb_cursor_close(cur);
+  if (rc && rc != MDB_NOTFOUND) return rc;
+  if (found == 0) return KK_ERR(UNKNOWN_RECORD);
+  return found == 1 ? 0 : KK_ERR(AMBIGUOUS);
+}
+
+int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[32])
+{
+  return cli_prefix_match(txn, c->s, ref, strlen(ref), id);
+}
+
+/* Lots with this code: the owner's when owner is given, anybody's otherwise. */
+static int cli_code_match(MDB_txn *txn, struct store *s, const uint8_t *owner, const char *code,
+                          uint8_t key[36], size_t *found)
+{
+  MDB_cursor *cur;
+  size_t cl = strlen(code);
+  int rc = mdb_cursor_open(txn, s->codes, &cur);
+  if (rc) return rc;
+  MDB_val k, v;
+  uint8_t start[32 + CODEC_CODE_MAX + 1];
+  if (owner) {
+    memcpy(start, owner, 32);
+    memcpy(start + 32, code, cl);
+    start[32 + cl] = 0;
+    k.mv_size = 33 + cl;
+    k.mv_data = start;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  } else {
+    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+  }
+  for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    const uint8_t *p = k.mv_data;
+    if (k.mv_size != 33 + cl + 36) { if (owner && memcmp(p, start, 32) != 0) break; continue; }
+    if (owner && memcmp(p, owner, 32) != 0) break;
+    if (memcmp(p + 32, code, cl) != 0 || p[32 + cl] != 0) { if (owner) break; continue; }
+    if ((*found)++ == 0) memcpy(key, p + 33 + cl, 36);
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int cli_resolve_lot(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36])
+{
+  size_t found = 0;
+  int rc;
+  if (strlen(ref) <= CODEC_CODE_MAX) {
+    if (c->have_key && (rc = cli_code_match(txn, c->s, c->pk, ref, key, &found))) return rc;
+    if (found == 0 && (rc = cli_code_match(txn, c->s, NULL, ref, key, &found))) return rc;
+    if (found == 1) return 0;
+    if (found > 1) return KK_ERR(AMBIGUOUS);
+  }
+  /* id prefix[:N] */
+  const char *colon = strchr(ref, ':');
+  size_t n = colon ? (size_t)(colon - ref) : strlen(ref);
+  uint32_t index = 0;
+  if (colon) {
+    char *end;
+    unsigned long x = strtoul(colon + 1, &end, 10);
+    if (!colon[1] || *end || x > UINT32_MAX) return KK_ERR(UNKNOWN_LOT);
+    index = (uint32_t)x;
+  }
+  uint8_t id[32];
+  rc = cli_prefix_match(txn, c->s, ref, n, id);
+  if (rc == KK_ERR(UNKNOWN_RECORD)) return KK_ERR(UNKNOWN_LOT);
+  if (rc) return rc;
+  lotkey_make(key, id, index);
+  if (store_get(txn, c->s->lots, key, 36, NULL, NULL) != 0) return KK_ERR(UNKNOWN_LOT);
+  return 0;
+}
+
+int cli_resolve_member(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[32])
+{
+  if (strlen(ref) == 64 && sig_unhex(key, 32, ref) == 0) return 0;
+  MDB_cursor *cur;
+  size_t found = 0;
+  int rc = mdb_cursor_open(txn, c->s->members, &cur);
+  if (rc) return rc;
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    struct member m;
+    if (member_decode(v.mv_data, v.mv_size, &m) == 0 && strcmp(m.name, ref) == 0 && k.mv_size == 32)
+      if (found++ == 0) memcpy(key, k.mv_data, 32);
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND) return rc;
+  if (found == 0) return KK_ERR(UNKNOWN_MEMBER);
+  return found == 1 ? 0 : KK_ERR(AMBIGUOUS);
+}

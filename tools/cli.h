@@ -1,0 +1,97 @@
+/*
+ * cli — what every `kiroku` subcommand shares: the data directory, the store, the
+ * identity, appending own records, resolving references, printing and exit codes.
+ *
+ * Exit codes: 0 ok, 1 verification failed, 2 usage or input error (nothing written),
+ * 3 storage or internal error.
+ */
+#ifndef KK_CLI_H
+#define KK_CLI_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include "../node/store.h"
+#include "../proto/codec.h"
+
+#define CLI_OK 0
+#define CLI_FAILED 1
+#define CLI_USAGE 2
+#define CLI_INTERNAL 3
+
+struct cli {
+  const char *dir;             /* data directory */
+  int json;                    /* --json given */
+  struct store *s;
+  int have_key;
+  uint8_t pk[32], sk[64];
+  int have_network;
+  uint8_t network[32], registry[32];
+};
+
+/* Open flags. */
+#define CLI_WRITE 0x1          /* open the store read-write (creating it) */
+#define CLI_KEY 0x2            /* load the identity key (required) */
+#define CLI_NETWORK 0x4        /* require a network (init or join done) */
+
+/* Opens what the flags ask for; prints the error and returns it on failure. */
+int cli_open(struct cli *c, int flags);
+void cli_close(struct cli *c);
+
+/* Fills the envelope fields of b (version, network, author, seq, prev, time), signs
+ * and appends it through ingest as a local record: the rules must accept it, or nothing
+ * is written and the rule's error returns. id gets the new record's id. */
+int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32]);
+
+/* References. Lots: a lot code of this node's member (or, failing that, any member's),
+ * or a record id prefix (hex, at least 4 digits) with optional ":N" output index.
+ * Members: a name, or a full 64-digit hex key. Records: an id prefix. Each returns 0,
+ * KK_E_UNKNOWN_LOT / KK_E_UNKNOWN_MEMBER / KK_E_UNKNOWN_RECORD, or KK_E_AMBIGUOUS. */
+int cli_resolve_lot(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36]);
+int cli_resolve_member(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[32]);
+int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[32]);
+
+/* "kiroku: <what>: <message of rc>" on stderr; returns the exit code for rc. */
+int cli_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Usage error with a message; returns CLI_USAGE. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_exit_code(int rc);
+
+/* Printing helpers. */
+void cli_hex(char out[65], const uint8_t id[32]);
+void cli_lotref(char *out, size_t n, const uint8_t lotkey[36]); /* "ab12cd34ef56:0" */
+const char *cli_member_name(MDB_txn *txn, struct store *s, const uint8_t key[32], char *buf, size_t n);
+/* Prints j to stdout (indented) and releases it. */
+void cli_print_json(json_t *j);
+json_t *cli_json_hex(const uint8_t *p, size_t n);
+
+/* Subcommands: int cmd_X(struct cli *c, int argc, char **argv), argv[0] is the name. */
+#define CLI_COMMANDS(X) \
+  X(init, "init --network NAME", "create a network: registry identity and genesis") \
+  X(keygen, "keygen", "create this directory's identity; print its public key") \
+  X(join, "join FILE", "join the network whose genesis record is FILE") \
+  X(admit, "admit --key HEX --name NAME --role R[,R...] [--country CC]", "registry: admit a member") \
+  X(suspend, "suspend --member NAME|HEX --reason TEXT [--from-seq N]", "registry: suspend a member") \
+  X(issue, "issue --lot CODE --material M --mass Q --post-consumer Q [--pre-consumer Q] --origin CC --scheme S --certificate ID [--evidence FILE]...", "recycler: certify a lot") \
+  X(transfer, "transfer --lot REF --mass Q --to NAME|HEX", "ship part or all of a lot") \
+  X(receive, "receive [--transfer ID | --all]", "accept incoming transfers") \
+  X(refuse, "refuse --transfer ID [--reason TEXT]", "refuse an incoming transfer") \
+  X(transform, "transform --model M --in REF=Q... [--unledgered MAT=Q@CC]... --out CODE:MAT=Q[,post=Q][,pre=Q]...", "blend, split, convert lots") \
+  X(claim, "claim --lot REF --recycled P --scope TEXT", "public recycled-content claim") \
+  X(attest, "attest --record ID --statement TEXT", "certifier: attest a record") \
+  X(revoke, "revoke --record ID --reason TEXT", "revoke a certificate, attestation or claim") \
+  X(incident, "incident --kind K --about ID --text TEXT", "report an incident") \
+  X(lots, "lots [--all] [--json]", "lots this member holds (--all: every lot)") \
+  X(log, "log [--feed NAME|HEX] [--json]", "records, with their verdicts") \
+  X(show, "show ID [--json]", "one record in full") \
+  X(members, "members [--json]", "admitted members") \
+  X(verify, "verify REF [--claim P] [--json]", "recycled content, origins, certificates, taint, claims") \
+  X(trace, "trace REF [--down] [--json]", "provenance tree") \
+  X(audit, "audit [--json]", "replay every record from genesis and compare the state") \
+  X(export_records, "export-records [--since N] > FILE", "write records to a file") \
+  X(import_records, "import-records FILE", "ingest records from a file")
+
+#define CLI_DECL(name, usage, help) int cmd_##name(struct cli *c, int argc, char **argv);
+CLI_COMMANDS(CLI_DECL)
+#undef CLI_DECL
+
+#endif

@@ -1,0 +1,405 @@
+/*
+ * issue, transfer, receive, refuse, transform, claim — the commands that move mass.
+ *
+ * Each builds one record, lets the rules judge it (cli_append), and prints what it
+ * created. A record the rules refuse is never written: the command exits 2 with the
+ * rule that was broken.
+ */
+#include "cli.h"
+#include "../crypto/sig.h"
+#include "../node/buf.h"
+#include "../node/err.h"
+#include "../node/qty.h"
+#include "../node/rules.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int set_text(char *dst, size_t cap, const char *src, const char *what)
+{
+  if (strlen(src) > cap) return cli_usage("%s is longer than %zu bytes", what, cap);
+  strcpy(dst, src);
+  return 0;
+}
+
+static int parse_mass(const char *what, const char *s, uint64_t *mg)
+{
+  int rc = qty_parse_mass(s, mg);
+  return rc ? cli_fail(rc, "%s '%s'", what, s) : 0;
+}
+
+static int hash_file(const char *path, uint8_t out[32])
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) return -errno;
+  uint8_t *all = NULL;
+  size_t n = 0, cap = 0;
+  for (;;) {
+    if (n == cap) {
+      cap = cap ? cap * 2 : 65536;
+      uint8_t *p = realloc(all, cap);
+      if (!p) { free(all); fclose(f); return -ENOMEM; }
+      all = p;
+    }
+    size_t r = fread(all + n, 1, cap - n, f);
+    n += r;
+    if (r == 0) break;
+  }
+  int err = ferror(f);
+  fclose(f);
+  if (!err) sig_sha256(out, all, n);
+  free(all);
+  return err ? -EIO : 0;
+}
+
+/* Prints the record id and the lots it created. */
+static void report(struct cli *c, const char *what, const uint8_t id[32], unsigned nlots)
+{
+  char hex[65], ref[64];
+  cli_hex(hex, id);
+  if (c->json) {
+    json_t *lots = json_array();
+    for (unsigned i = 0; i < nlots; i++) {
+      uint8_t k[36];
+      lotkey_make(k, id, i);
+      cli_lotref(ref, sizeof ref, k);
+      json_array_append_new(lots, json_string(ref));
+    }
+    cli_print_json(json_pack("{s:s,s:s,s:o}", "record", hex, "kind", what, "lots", lots));
+    return;
+  }
+  printf("%s: record %.12s", what, hex);
+  for (unsigned i = 0; i < nlots; i++) {
+    uint8_t k[36];
+    lotkey_make(k, id, i);
+    cli_lotref(ref, sizeof ref, k);
+    printf("%s%s", i ? ", " : "  lot ", ref);
+  }
+  printf("\n");
+}
+
+int cmd_issue(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "lot", required_argument, 0, 'l' }, { "material", required_argument, 0, 'm' },
+    { "mass", required_argument, 0, 'q' }, { "post-consumer", required_argument, 0, 'p' },
+    { "pre-consumer", required_argument, 0, 'r' }, { "origin", required_argument, 0, 'o' },
+    { "scheme", required_argument, 0, 's' }, { "certificate", required_argument, 0, 'c' },
+    { "evidence", required_argument, 0, 'e' }, { "facility", required_argument, 0, 'f' },
+    { "model", required_argument, 0, 'M' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  static const char *use = "usage: kiroku issue --lot CODE --material M --mass Q --post-consumer Q [--pre-consumer Q] --origin CC --scheme S --certificate ID [--evidence FILE]... [--facility F] [--model segregated|identity-preserved|controlled-blending|mass-balance]";
+  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_issue *x = &b->u.issue;
+  int o, rc = 0, have_mass = 0, have_post = 0;
+  if (!b) return CLI_INTERNAL;
+  b->kind = KK_PL_ISSUE;
+  x->model = KK_MODEL_SEGREGATED;
+  optind = 1;
+  while (rc == 0 && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (o) {
+    case 'l': rc = set_text(x->lot_code, CODEC_CODE_MAX, optarg, "--lot"); break;
+    case 'm': rc = set_text(x->material, CODEC_MATERIAL_MAX, optarg, "--material"); break;
+    case 'q': rc = parse_mass("--mass", optarg, &x->mass_mg); have_mass = 1; break;
+    case 'p': rc = parse_mass("--post-consumer", optarg, &x->post_mg); have_post = 1; break;
+    case 'r': rc = parse_mass("--pre-consumer", optarg, &x->pre_mg); break;
+    case 'o': rc = set_text(x->origin, 2, optarg, "--origin"); break;
+    case 's': rc = set_text(x->scheme, CODEC_SCHEME_MAX, optarg, "--scheme"); break;
+    case 'c': rc = set_text(x->certificate, CODEC_CERT_MAX, optarg, "--certificate"); break;
+    case 'f': rc = set_text(x->facility, CODEC_NAME_MAX, optarg, "--facility"); break;
+    case 'M': if (codec_model_parse(optarg, &x->model)) rc = cli_usage("--model: segregated, identity-preserved, controlled-blending or mass-balance"); break;
+    case 'e':
+      if (x->n_evidence == CODEC_EVIDENCE_MAX) { rc = cli_usage("at most %d --evidence files", CODEC_EVIDENCE_MAX); break; }
+      if ((rc = hash_file(optarg, x->evidence[x->n_evidence]))) rc = cli_fail(rc, "--evidence %s", optarg);
+      else x->n_evidence++;
+      break;
+    case 'j': break;
+    default: rc = cli_usage("%s", use);
+    }
+  }
+  if (rc) { free(b); return rc; }
+  if (!x->lot_code[0] || !x->material[0] || !have_mass || !have_post || !x->origin[0] || !x->scheme[0] ||
+      !x->certificate[0] || optind != argc) {
+    free(b);
+    return cli_usage("%s", use);
+  }
+  if ((rc = rules_check_country(x->origin))) { free(b); return cli_fail(rc, "--origin %s", x->origin); }
+  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
+  uint8_t id[32];
+  char code[CODEC_CODE_MAX + 1];
+  strcpy(code, x->lot_code);
+  rc = cli_append(c, b, id);
+  free(b);
+  if (rc) return cli_fail(rc, "issue %s", code);
+  report(c, "issue", id, 1);
+  return 0;
+}
+
+int cmd_transfer(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "lot", required_argument, 0, 'l' }, { "mass", required_argument, 0, 'q' },
+    { "to", required_argument, 0, 't' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  const char *lot = NULL, *to = NULL, *mass = NULL;
+  int o, rc;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 'l') lot = optarg;
+    else if (o == 'q') mass = optarg;
+    else if (o == 't') to = optarg;
+    else if (o != 'j') return cli_usage("usage: kiroku transfer --lot REF --mass Q --to NAME|HEX");
+  }
+  if (!lot || !to || !mass || optind != argc) return cli_usage("usage: kiroku transfer --lot REF --mass Q --to NAME|HEX");
+  struct kk_body *b = calloc(1, sizeof *b);
+  if (!b) return CLI_INTERNAL;
+  b->kind = KK_PL_TRANSFER;
+  if ((rc = parse_mass("--mass", mass, &b->u.transfer.mass_mg)) || (rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
+  MDB_txn *txn;
+  uint8_t key[36];
+  if ((rc = store_read(c->s, &txn))) { free(b); return cli_fail(rc, "store"); }
+  int r1 = cli_resolve_lot(c, txn, lot, key), r2 = r1 ? 0 : cli_resolve_member(c, txn, to, b->u.transfer.to);
+  mdb_txn_abort(txn);
+  if (r1) { free(b); return cli_fail(r1, "--lot %s", lot); }
+  if (r2) { free(b); return cli_fail(r2, "--to %s", to); }
+  memcpy(b->u.transfer.lot.record, key, 32);
+  b->u.transfer.lot.index = be32_get(key + 32);
+  uint8_t id[32];
+  rc = cli_append(c, b, id);
+  free(b);
+  if (rc) return cli_fail(rc, "transfer %s %s to %s", mass, lot, to);
+  report(c, "transfer", id, 0);
+  return 0;
+}
+
+/* Pending transfers addressed to this member. */
+static int pending_to_me(struct cli *c, uint8_t (**ids)[32], size_t *n)
+{
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  size_t cap = 0;
+  int rc = store_read(c->s, &txn);
+  *ids = NULL;
+  *n = 0;
+  if (rc) return rc;
+  if ((rc = mdb_cursor_open(txn, c->s->transfers, &cur))) { mdb_txn_abort(txn); return rc; }
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    struct xfer x;
+    xfer_init(&x);
+    if (xfer_decode(v.mv_data, v.mv_size, &x) == 0 && x.state == XFER_PENDING && memcmp(x.to, c->pk, 32) == 0) {
+      if (*n == cap) {
+        cap = cap ? cap * 2 : 8;
+        void *p = realloc(*ids, cap * 32);
+        if (!p) { xfer_free(&x); rc = -ENOMEM; break; }
+        *ids = p;
+      }
+      memcpy((*ids)[(*n)++], k.mv_data, 32);
+    }
+    xfer_free(&x);
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int close_transfers(struct cli *c, int argc, char **argv, int receive)
+{
+  static const struct option opts[] = {
+    { "transfer", required_argument, 0, 't' }, { "all", no_argument, 0, 'a' },
+    { "reason", required_argument, 0, 'r' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  const char *tref = NULL, *reason = "";
+  const char *use = receive ? "usage: kiroku receive [--transfer ID | --all]" : "usage: kiroku refuse --transfer ID [--reason TEXT]";
+  int o, rc, all = 0;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 't') tref = optarg;
+    else if (o == 'a' && receive) all = 1;
+    else if (o == 'r' && !receive) reason = optarg;
+    else if (o != 'j') return cli_usage("%s", use);
+  }
+  if (optind != argc || (tref && all) || (!receive && !tref)) return cli_usage("%s", use);
+  if (strlen(reason) > CODEC_TEXT_MAX) return cli_usage("--reason is too long");
+  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) return rc;
+  uint8_t (*ids)[32] = NULL;
+  size_t n = 0;
+  if (tref) {
+    MDB_txn *txn;
+    ids = malloc(32);
+    if (!ids) return CLI_INTERNAL;
+    if ((rc = store_read(c->s, &txn))) { free(ids); return cli_fail(rc, "store"); }
+    rc = cli_resolve_record(c, txn, tref, ids[0]);
+    mdb_txn_abort(txn);
+    if (rc) { free(ids); return cli_fail(rc == KK_ERR(UNKNOWN_RECORD) ? KK_ERR(UNKNOWN_TRANSFER) : rc, "--transfer %s", tref); }
+    n = 1;
+  } else if ((rc = pending_to_me(c, &ids, &n))) {
+    return cli_fail(rc, "store");
+  }
+  json_t *arr = json_array();
+  int ret = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct kk_body *b = calloc(1, sizeof *b);
+    uint8_t id[32];
+    char hex[65], tid[65];
+    if (!b) { ret = CLI_INTERNAL; break; }
+    b->kind = receive ? KK_PL_RECEIVE : KK_PL_REFUSE;
+    memcpy(receive ? b->u.receive.transfer : b->u.refuse.transfer, ids[i], 32);
+    if (!receive) strcpy(b->u.refuse.reason, reason);
+    rc = cli_append(c, b, id);
+    free(b);
+    cli_hex(tid, ids[i]);
+    if (rc) { ret = cli_fail(rc, "%s transfer %.12s", receive ? "receive" : "refuse", tid); break; }
+    cli_hex(hex, id);
+    uint8_t k[36];
+    char ref[64];
+    lotkey_make(k, id, 0);
+    cli_lotref(ref, sizeof ref, k);
+    if (c->json) json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "transfer", tid, "record", hex, "lot", ref));
+    else printf("%s transfer %.12s: record %.12s  lot %s%s\n", receive ? "received" : "refused", tid, hex, ref,
+                receive ? "" : " (back with the sender)");
+  }
+  if (!c->json && n == 0) printf("no pending transfers\n");
+  if (c->json) cli_print_json(arr);
+  else json_decref(arr);
+  free(ids);
+  return ret;
+}
+
+int cmd_receive(struct cli *c, int argc, char **argv) { return close_transfers(c, argc, argv, 1); }
+int cmd_refuse(struct cli *c, int argc, char **argv) { return close_transfers(c, argc, argv, 0); }
+
+/* --in REF=Q */
+static int parse_in(struct cli *c, MDB_txn *txn, const char *arg, struct kk_input *in)
+{
+  const char *eq = strrchr(arg, '=');
+  char ref[256];
+  uint8_t key[36];
+  if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof ref) return cli_usage("--in takes REF=QUANTITY, e.g. --in FLAKE-1=20t");
+  memcpy(ref, arg, (size_t)(eq - arg));
+  ref[eq - arg] = 0;
+  int rc = parse_mass("--in", eq + 1, &in->mass_mg);
+  if (rc) return rc;
+  if ((rc = cli_resolve_lot(c, txn, ref, key))) return cli_fail(rc, "--in %s", ref);
+  memcpy(in->lot.record, key, 32);
+  in->lot.index = be32_get(key + 32);
+  return 0;
+}
+
+/* --unledgered MATERIAL=Q@CC */
+static int parse_unledgered(const char *arg, struct kk_unledgered *u)
+{
+  const char *eq = strchr(arg, '='), *at = strrchr(arg, '@');
+  char q[64];
+  if (!eq || !at || at < eq || eq == arg || (size_t)(eq - arg) > CODEC_MATERIAL_MAX || (size_t)(at - eq - 1) >= sizeof q)
+    return cli_usage("--unledgered takes MATERIAL=QUANTITY@COUNTRY, e.g. --unledgered PET=30t@DE");
+  memcpy(u->material, arg, (size_t)(eq - arg));
+  u->material[eq - arg] = 0;
+  memcpy(q, eq + 1, (size_t)(at - eq - 1));
+  q[at - eq - 1] = 0;
+  int rc = parse_mass("--unledgered", q, &u->mass_mg);
+  if (rc) return rc;
+  if (rules_check_country(at + 1)) return cli_fail(KK_ERR(COUNTRY), "--unledgered %s", arg);
+  strcpy(u->origin, at + 1);
+  return 0;
+}
+
+/* --out CODE:MATERIAL=Q[,post=Q][,pre=Q] */
+static int parse_out(const char *arg, struct kk_output *o)
+{
+  const char *colon = strchr(arg, ':'), *eq = colon ? strchr(colon, '=') : NULL;
+  static const char *use = "--out takes CODE:MATERIAL=QUANTITY[,post=Q][,pre=Q], e.g. --out SHEET-1:PET=47.5t";
+  if (!colon || !eq || colon == arg || eq == colon + 1) return cli_usage("%s", use);
+  if ((size_t)(colon - arg) > CODEC_CODE_MAX || (size_t)(eq - colon - 1) > CODEC_MATERIAL_MAX) return cli_usage("%s", use);
+  memcpy(o->lot_code, arg, (size_t)(colon - arg));
+  o->lot_code[colon - arg] = 0;
+  memcpy(o->material, colon + 1, (size_t)(eq - colon - 1));
+  o->material[eq - colon - 1] = 0;
+  char rest[256];
+  snprintf(rest, sizeof rest, "%s", eq + 1);
+  int first = 1, rc;
+  for (char *tok = strtok(rest, ","); tok; tok = strtok(NULL, ","), first = 0) {
+    if (first) { if ((rc = parse_mass("--out", tok, &o->mass_mg))) return rc; }
+    else if (strncmp(tok, "post=", 5) == 0) { if ((rc = parse_mass("--out post=", tok + 5, &o->post_mg))) return rc; }
+    else if (strncmp(tok, "pre=", 4) == 0) { if ((rc = parse_mass("--out pre=", tok + 4, &o->pre_mg))) return rc; }
+    else return cli_usage("%s", use);
+  }
+  return first ? cli_usage("%s", use) : 0;
+}
+
+int cmd_transform(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "model", required_argument, 0, 'm' }, { "in", required_argument, 0, 'i' },
+    { "unledgered", required_argument, 0, 'u' }, { "out", required_argument, 0, 'o' },
+    { "process", required_argument, 0, 'p' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  static const char *use = "usage: kiroku transform --model segregated|controlled-blending|mass-balance --in REF=Q... [--unledgered MATERIAL=Q@CC]... --out CODE:MATERIAL=Q[,post=Q][,pre=Q]... [--process TEXT]";
+  int o, rc = 0;
+  struct kk_body *b = calloc(1, sizeof *b);
+  if (!b) return CLI_INTERNAL;
+  struct kk_transform *t = &b->u.transform;
+  b->kind = KK_PL_TRANSFORM;
+  /* The store is needed to resolve --in references: open it first. */
+  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
+  MDB_txn *txn;
+  if ((rc = store_read(c->s, &txn))) { free(b); return cli_fail(rc, "store"); }
+  optind = 1;
+  while (rc == 0 && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (o) {
+    case 'm': if (codec_model_parse(optarg, &t->model) || t->model > KK_MODEL_SEGREGATED) rc = cli_usage("--model: segregated, controlled-blending or mass-balance"); break;
+    case 'i': if (t->n_inputs == CODEC_IO_MAX) rc = cli_usage("at most %d --in", CODEC_IO_MAX); else rc = parse_in(c, txn, optarg, &t->inputs[t->n_inputs++]); break;
+    case 'u': if (t->n_unledgered == CODEC_UNLEDGERED_MAX) rc = cli_usage("at most %d --unledgered", CODEC_UNLEDGERED_MAX); else rc = parse_unledgered(optarg, &t->unledgered[t->n_unledgered++]); break;
+    case 'o': if (t->n_outputs == CODEC_IO_MAX) rc = cli_usage("at most %d --out", CODEC_IO_MAX); else rc = parse_out(optarg, &t->outputs[t->n_outputs++]); break;
+    case 'p': rc = set_text(t->process, CODEC_NAME_MAX, optarg, "--process"); break;
+    case 'j': break;
+    default: rc = cli_usage("%s", use);
+    }
+  }
+  mdb_txn_abort(txn);
+  if (rc == 0 && (!t->model || !t->n_inputs || !t->n_outputs || optind != argc)) rc = cli_usage("%s", use);
+  if (rc) { free(b); return rc; }
+  uint8_t id[32];
+  unsigned nout = (unsigned)t->n_outputs;
+  rc = cli_append(c, b, id);
+  free(b);
+  if (rc) return cli_fail(rc, "transform");
+  report(c, "transform", id, nout);
+  return 0;
+}
+
+int cmd_claim(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "lot", required_argument, 0, 'l' }, { "recycled", required_argument, 0, 'r' },
+    { "scope", required_argument, 0, 's' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  const char *lot = NULL, *share = NULL, *scope = NULL;
+  int o, rc;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 'l') lot = optarg;
+    else if (o == 'r') share = optarg;
+    else if (o == 's') scope = optarg;
+    else if (o != 'j') return cli_usage("usage: kiroku claim --lot REF --recycled P --scope TEXT");
+  }
+  if (!lot || !share || !scope || optind != argc) return cli_usage("usage: kiroku claim --lot REF --recycled P --scope TEXT");
+  struct kk_body *b = calloc(1, sizeof *b);
+  if (!b) return CLI_INTERNAL;
+  b->kind = KK_PL_CLAIM;
+  if ((rc = qty_parse_share(share, &b->u.claim.share_ppm))) { free(b); return cli_fail(rc, "--recycled %s", share); }
+  if ((rc = set_text(b->u.claim.scope, CODEC_TEXT_MAX, scope, "--scope"))) { free(b); return rc; }
+  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
+  MDB_txn *txn;
+  uint8_t key[36];
+  if ((rc = store_read(c->s, &txn))) { free(b); return cli_fail(rc, "store"); }
+  rc = cli_resolve_lot(c, txn, lot, key);
+  mdb_txn_abort(txn);
+  if (rc) { free(b); return cli_fail(rc, "--lot %s", lot); }
+  memcpy(b->u.claim.lot.record, key, 32);
+  b->u.claim.lot.index = be32_get(key + 32);
+  uint8_t id[32];
+  rc = cli_append(c, b, id);
+  free(b);
+  if (rc) return cli_fail(rc, "claim %s recycled on %s", share, lot);
+  report(c, "claim", id, 0);
+  return 0;
+}

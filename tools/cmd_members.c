@@ -1,0 +1,188 @@
+/*
+ * admit, suspend, members — the registry's commands and the member list.
+ */
+#include "cli.h"
+#include "../crypto/sig.h"
+#include "../node/err.h"
+#include "../node/rules.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct { const char *name; uint32_t bit; } roles[] = {
+  { "recycler", KK_ROLE_RECYCLER }, { "processor", KK_ROLE_PROCESSOR },
+  { "manufacturer", KK_ROLE_MANUFACTURER }, { "certifier", KK_ROLE_CERTIFIER },
+  { "auditor", KK_ROLE_AUDITOR }, { "registry", KK_ROLE_REGISTRY },
+};
+#define NROLES (sizeof roles / sizeof roles[0])
+
+static int parse_roles(const char *s, uint32_t *out)
+{
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", s);
+  *out = 0;
+  for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+    size_t i;
+    for (i = 0; i + 1 < NROLES; i++)   /* registry cannot be granted */
+      if (strcmp(tok, roles[i].name) == 0) break;
+    if (i + 1 >= NROLES) return -1;
+    *out |= roles[i].bit;
+  }
+  return *out ? 0 : -1;
+}
+
+static void roles_text(char *out, size_t n, uint32_t r)
+{
+  out[0] = 0;
+  for (size_t i = 0; i < NROLES; i++)
+    if (r & roles[i].bit) {
+      if (out[0]) strncat(out, ",", n - strlen(out) - 1);
+      strncat(out, roles[i].name, n - strlen(out) - 1);
+    }
+}
+
+static int copy_text(char *dst, size_t cap, const char *src, const char *what)
+{
+  if (strlen(src) > cap) return cli_usage("%s is longer than %zu bytes", what, cap);
+  strcpy(dst, src);
+  return 0;
+}
+
+int cmd_admit(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "key", required_argument, 0, 'k' }, { "name", required_argument, 0, 'n' },
+    { "role", required_argument, 0, 'r' }, { "country", required_argument, 0, 'c' },
+    { "facility", required_argument, 0, 'f' }, { 0, 0, 0, 0 } };
+  const char *key = NULL, *name = NULL, *role = NULL, *country = "";
+  struct kk_body *b = calloc(1, sizeof *b);
+  int o, rc;
+  if (!b) return CLI_INTERNAL;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (o) {
+    case 'k': key = optarg; break;
+    case 'n': name = optarg; break;
+    case 'r': role = optarg; break;
+    case 'c': country = optarg; break;
+    case 'f':
+      if (b->u.admit.n_facilities == CODEC_FACILITIES_MAX) { free(b); return cli_usage("at most %d facilities", CODEC_FACILITIES_MAX); }
+      if ((rc = copy_text(b->u.admit.facilities[b->u.admit.n_facilities++], CODEC_NAME_MAX, optarg, "facility"))) { free(b); return rc; }
+      break;
+    default: free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC]");
+    }
+  }
+  b->kind = KK_PL_ADMIT;
+  if (!key || !name || !role || optind != argc) { free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC]"); }
+  if (strlen(key) != 64 || sig_unhex(b->u.admit.member, 32, key)) { free(b); return cli_usage("--key must be a 64-digit hex public key (from `kiroku keygen`)"); }
+  if (parse_roles(role, &b->u.admit.roles)) { free(b); return cli_usage("--role: one or more of recycler,processor,manufacturer,certifier,auditor"); }
+  if ((rc = copy_text(b->u.admit.name, CODEC_NAME_MAX, name, "--name"))) { free(b); return rc; }
+  if (strlen(country) != 0 && rules_check_country(country)) { free(b); return cli_fail(KK_ERR(COUNTRY), "--country %s", country); }
+  strcpy(b->u.admit.country, country);
+  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
+  if (memcmp(c->pk, c->registry, 32) != 0) { free(b); return cli_fail(KK_ERR(NOT_REGISTRY), "admit"); }
+  MDB_txn *txn;
+  if ((rc = store_read(c->s, &txn)) == 0) {
+    uint8_t other[32];
+    if (cli_resolve_member(c, txn, name, other) == 0) rc = KK_ERR(EXISTS);
+    mdb_txn_abort(txn);
+    if (rc) { free(b); return cli_fail(rc, "a member named '%s'", name); }
+  }
+  uint8_t id[32];
+  rc = cli_append(c, b, id);
+  free(b);
+  if (rc) return cli_fail(rc, "admit %s", name);
+  char hex[65];
+  cli_hex(hex, id);
+  if (c->json) cli_print_json(json_pack("{s:s,s:s}", "record", hex, "member", key));
+  else printf("admitted %s (%s) as %s: record %.12s\n", name, key, role, hex);
+  return 0;
+}
+
+int cmd_suspend(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "member", required_argument, 0, 'm' }, { "reason", required_argument, 0, 'r' },
+    { "from-seq", required_argument, 0, 'f' }, { 0, 0, 0, 0 } };
+  const char *member = NULL, *reason = NULL, *from = NULL;
+  int o, rc;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 'm') member = optarg;
+    else if (o == 'r') reason = optarg;
+    else if (o == 'f') from = optarg;
+    else return cli_usage("usage: kiroku suspend --member NAME|HEX --reason TEXT [--from-seq N]");
+  }
+  if (!member || !reason || optind != argc) return cli_usage("usage: kiroku suspend --member NAME|HEX --reason TEXT [--from-seq N]");
+  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) return rc;
+  struct kk_body *b = calloc(1, sizeof *b);
+  if (!b) return CLI_INTERNAL;
+  b->kind = KK_PL_SUSPEND;
+  if ((rc = copy_text(b->u.suspend.reason, CODEC_TEXT_MAX, reason, "--reason"))) { free(b); return rc; }
+  MDB_txn *txn;
+  if ((rc = store_read(c->s, &txn))) { free(b); return cli_fail(rc, "store"); }
+  rc = cli_resolve_member(c, txn, member, b->u.suspend.member);
+  struct store_head h;
+  uint64_t next = 1;
+  if (rc == 0 && store_head_get(txn, c->s, b->u.suspend.member, &h) == 0) next = h.seq + 1;
+  mdb_txn_abort(txn);
+  if (rc) { free(b); return cli_fail(rc, "--member %s", member); }
+  /* Default: everything the member signs after what this node has seen of its feed. */
+  b->u.suspend.from_seq = next;
+  if (from) {
+    char *end;
+    unsigned long long x = strtoull(from, &end, 10);
+    if (!*from || *end || x == 0) { free(b); return cli_usage("--from-seq must be a positive integer"); }
+    b->u.suspend.from_seq = x;
+  }
+  uint8_t id[32];
+  uint64_t fs = b->u.suspend.from_seq;
+  rc = cli_append(c, b, id);
+  free(b);
+  if (rc) return cli_fail(rc, "suspend %s", member);
+  char hex[65];
+  cli_hex(hex, id);
+  if (c->json) cli_print_json(json_pack("{s:s,s:I}", "record", hex, "from_seq", (json_int_t)fs));
+  else printf("suspended %s from seq %llu of its feed: record %.12s\n", member, (unsigned long long)fs, hex);
+  return 0;
+}
+
+int cmd_members(struct cli *c, int argc, char **argv)
+{
+  (void)argv;
+  if (argc > 2 || (argc == 2 && !c->json)) return cli_usage("usage: kiroku members [--json]");
+  int rc = cli_open(c, CLI_NETWORK);
+  if (rc) return rc;
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
+  if ((rc = mdb_cursor_open(txn, c->s->members, &cur))) { mdb_txn_abort(txn); return cli_fail(rc, "store"); }
+  json_t *arr = json_array();
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    struct member m;
+    char hex[65], rt[128];
+    struct store_head h;
+    if (k.mv_size != 32 || member_decode(v.mv_data, v.mv_size, &m)) continue;
+    cli_hex(hex, k.mv_data);
+    roles_text(rt, sizeof rt, m.roles);
+    uint64_t seq = store_head_get(txn, c->s, k.mv_data, &h) == 0 ? h.seq : 0;
+    if (c->json) {
+      json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", hex, "name", m.name, "roles", rt,
+                            "country", m.country, "records", (json_int_t)seq);
+      json_object_set_new(o, "suspended_from", m.suspended_from ? json_integer((json_int_t)m.suspended_from) : json_null());
+      json_array_append_new(arr, o);
+    } else {
+      printf("%-16s %-28s %-2s  %.16s…  %llu records%s\n", m.name, rt, m.country[0] ? m.country : "--", hex,
+             (unsigned long long)seq, m.suspended_from ? "  SUSPENDED" : "");
+      if (m.suspended_from) printf("%16s suspended from seq %llu\n", "", (unsigned long long)m.suspended_from);
+    }
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  if (c->json) cli_print_json(arr);
+  else json_decref(arr);
+  return 0;
+}

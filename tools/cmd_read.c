@@ -1,0 +1,299 @@
+/*
+ * lots, log, show — what this node holds and knows.
+ */
+#include "cli.h"
+#include "../crypto/keys.h"
+#include "../crypto/sig.h"
+#include "../node/buf.h"
+#include "../node/err.h"
+#include "../node/qty.h"
+#include "../node/rules.h"
+#include "../node/verify.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static json_t *recycled_json(uint64_t mass, uint64_t post, uint64_t pre)
+{
+  return json_pack("{s:I,s:I,s:f,s:I}", "post_consumer_mg", (json_int_t)post, "pre_consumer_mg", (json_int_t)pre,
+                   "share", (double)qty_ppm(post + pre, mass) / 1e6, "share_ppm", (json_int_t)qty_ppm(post + pre, mass));
+}
+
+json_t *cli_lot_json(MDB_txn *txn, struct store *s, const uint8_t key[36], const struct lot *l);
+json_t *cli_lot_json(MDB_txn *txn, struct store *s, const uint8_t key[36], const struct lot *l)
+{
+  char hex[65], ref[80], owner[CODEC_NAME_MAX + 8];
+  cli_hex(hex, key);
+  snprintf(ref, sizeof ref, "%s:%u", hex, be32_get(key + 32));
+  cli_member_name(txn, s, l->owner, owner, sizeof owner);
+  json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:s,s:s,s:o,s:s}", "ref", ref, "code", l->code, "material", l->material,
+                        "mass_mg", (json_int_t)l->mass, "available_mg", (json_int_t)l->mass_left,
+                        "recycled", recycled_json(l->mass, l->post, l->pre), "model", codec_model_name(l->model),
+                        "owner", owner, "owner_key", cli_json_hex(l->owner, 32), "created_by", codec_payload_name(l->origin_kind));
+  json_object_set_new(o, "claimed_mg", json_integer((json_int_t)l->claimed));
+  return o;
+}
+
+int cmd_lots(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = { { "all", no_argument, 0, 'a' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  int o, all = 0, rc;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 'a') all = 1;
+    else if (o != 'j') return cli_usage("usage: kiroku lots [--all] [--json]");
+  }
+  if (optind != argc) return cli_usage("usage: kiroku lots [--all] [--json]");
+  if ((rc = cli_open(c, CLI_NETWORK))) return rc;
+  /* Without an identity there is no "mine": show everything. */
+  uint8_t sk[64];
+  if (!all && keys_load(c->dir, c->pk, sk) != 0) all = 1;
+  sodium_memzero(sk, sizeof sk);
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
+  if ((rc = mdb_cursor_open(txn, c->s->lots, &cur))) { mdb_txn_abort(txn); return cli_fail(rc, "store"); }
+  json_t *arr = json_array();
+  MDB_val k, v;
+  size_t shown = 0;
+  if (!c->json) printf("%-20s %-16s %-10s %12s %12s %10s  %s\n", "REF", "CODE", "MATERIAL", "MASS", "AVAILABLE", "RECYCLED", "MODEL");
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    struct lot l;
+    lot_init(&l);
+    if (k.mv_size != 36 || lot_decode(v.mv_data, v.mv_size, &l)) { lot_free(&l); rc = KK_ERR(CORRUPT); break; }
+    if (all || memcmp(l.owner, c->pk, 32) == 0) {
+      shown++;
+      if (c->json) json_array_append_new(arr, cli_lot_json(txn, c->s, k.mv_data, &l));
+      else {
+        char ref[64], m[QTY_FMT], a[QTY_FMT], p[QTY_FMT];
+        cli_lotref(ref, sizeof ref, k.mv_data);
+        printf("%-20s %-16s %-10s %12s %12s %10s  %s\n", ref, l.code, l.material, qty_format_mass(m, l.mass),
+               qty_format_mass(a, l.mass_left), qty_format_ppm(p, qty_ppm(l.post + l.pre, l.mass)), codec_model_name(l.model));
+      }
+    }
+    lot_free(&l);
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  if (rc != MDB_NOTFOUND) { json_decref(arr); return cli_fail(rc, "lots"); }
+  if (c->json) cli_print_json(arr);
+  else {
+    json_decref(arr);
+    if (!shown) printf("(no lots)\n");
+  }
+  return 0;
+}
+
+/* The payload of a body, as JSON. */
+json_t *cli_body_json(const struct kk_body *b);
+static json_t *lotref_json(const struct kk_lotref *r)
+{
+  char hex[65], ref[80];
+  cli_hex(hex, r->record);
+  snprintf(ref, sizeof ref, "%s:%u", hex, r->index);
+  return json_string(ref);
+}
+
+json_t *cli_body_json(const struct kk_body *b)
+{
+  json_t *p = json_object();
+  switch (b->kind) {
+  case KK_PL_GENESIS: json_object_set_new(p, "name", json_string(b->u.genesis.name)); break;
+  case KK_PL_ADMIT:
+    json_object_set_new(p, "member", cli_json_hex(b->u.admit.member, 32));
+    json_object_set_new(p, "name", json_string(b->u.admit.name));
+    json_object_set_new(p, "roles", json_integer(b->u.admit.roles));
+    json_object_set_new(p, "country", json_string(b->u.admit.country));
+    break;
+  case KK_PL_SUSPEND:
+    json_object_set_new(p, "member", cli_json_hex(b->u.suspend.member, 32));
+    json_object_set_new(p, "from_seq", json_integer((json_int_t)b->u.suspend.from_seq));
+    json_object_set_new(p, "reason", json_string(b->u.suspend.reason));
+    break;
+  case KK_PL_ROTATE_KEY: json_object_set_new(p, "new_key", cli_json_hex(b->u.rotate_key.new_key, 32)); break;
+  case KK_PL_ISSUE: {
+    const struct kk_issue *x = &b->u.issue;
+    json_t *ev = json_array();
+    for (size_t i = 0; i < x->n_evidence; i++) json_array_append_new(ev, cli_json_hex(x->evidence[i], 32));
+    json_object_set_new(p, "lot_code", json_string(x->lot_code));
+    json_object_set_new(p, "material", json_string(x->material));
+    json_object_set_new(p, "mass_mg", json_integer((json_int_t)x->mass_mg));
+    json_object_set_new(p, "post_consumer_mg", json_integer((json_int_t)x->post_mg));
+    json_object_set_new(p, "pre_consumer_mg", json_integer((json_int_t)x->pre_mg));
+    json_object_set_new(p, "origin", json_string(x->origin));
+    json_object_set_new(p, "facility", json_string(x->facility));
+    json_object_set_new(p, "scheme", json_string(x->scheme));
+    json_object_set_new(p, "certificate", json_string(x->certificate));
+    json_object_set_new(p, "model", json_string(codec_model_name(x->model)));
+    json_object_set_new(p, "evidence", ev);
+    break;
+  }
+  case KK_PL_TRANSFER:
+    json_object_set_new(p, "lot", lotref_json(&b->u.transfer.lot));
+    json_object_set_new(p, "mass_mg", json_integer((json_int_t)b->u.transfer.mass_mg));
+    json_object_set_new(p, "to", cli_json_hex(b->u.transfer.to, 32));
+    break;
+  case KK_PL_RECEIVE: json_object_set_new(p, "transfer", cli_json_hex(b->u.receive.transfer, 32)); break;
+  case KK_PL_REFUSE:
+    json_object_set_new(p, "transfer", cli_json_hex(b->u.refuse.transfer, 32));
+    json_object_set_new(p, "reason", json_string(b->u.refuse.reason));
+    break;
+  case KK_PL_TRANSFORM: {
+    const struct kk_transform *t = &b->u.transform;
+    json_t *in = json_array(), *un = json_array(), *out = json_array();
+    for (size_t i = 0; i < t->n_inputs; i++)
+      json_array_append_new(in, json_pack("{s:o,s:I}", "lot", lotref_json(&t->inputs[i].lot), "mass_mg", (json_int_t)t->inputs[i].mass_mg));
+    for (size_t i = 0; i < t->n_unledgered; i++)
+      json_array_append_new(un, json_pack("{s:s,s:I,s:s}", "material", t->unledgered[i].material, "mass_mg",
+                                          (json_int_t)t->unledgered[i].mass_mg, "origin", t->unledgered[i].origin));
+    for (size_t i = 0; i < t->n_outputs; i++)
+      json_array_append_new(out, json_pack("{s:s,s:s,s:I,s:I,s:I}", "lot_code", t->outputs[i].lot_code, "material",
+                                           t->outputs[i].material, "mass_mg", (json_int_t)t->outputs[i].mass_mg,
+                                           "post_consumer_mg", (json_int_t)t->outputs[i].post_mg, "pre_consumer_mg",
+                                           (json_int_t)t->outputs[i].pre_mg));
+    json_object_set_new(p, "model", json_string(codec_model_name(t->model)));
+    json_object_set_new(p, "inputs", in);
+    json_object_set_new(p, "unledgered", un);
+    json_object_set_new(p, "outputs", out);
+    json_object_set_new(p, "process", json_string(t->process));
+    break;
+  }
+  case KK_PL_CLAIM:
+    json_object_set_new(p, "lot", lotref_json(&b->u.claim.lot));
+    json_object_set_new(p, "share_ppm", json_integer(b->u.claim.share_ppm));
+    json_object_set_new(p, "scope", json_string(b->u.claim.scope));
+    break;
+  case KK_PL_ATTEST:
+    json_object_set_new(p, "record", cli_json_hex(b->u.attest.record, 32));
+    json_object_set_new(p, "statement", json_string(b->u.attest.statement));
+    break;
+  case KK_PL_REVOKE:
+    json_object_set_new(p, "record", cli_json_hex(b->u.revoke.record, 32));
+    json_object_set_new(p, "reason", json_string(b->u.revoke.reason));
+    break;
+  case KK_PL_INCIDENT:
+    json_object_set_new(p, "kind", json_string(b->u.incident.kind));
+    json_object_set_new(p, "about", cli_json_hex(b->u.incident.about, 32));
+    json_object_set_new(p, "text", json_string(b->u.incident.text));
+    break;
+  default: break;
+  }
+  return p;
+}
+
+/* One record as JSON: envelope fields, verdict, payload. */
+static json_t *record_json(MDB_txn *txn, struct store *s, const uint8_t *env, size_t len, int with_payload)
+{
+  struct kk_envelope_view ev;
+  struct kk_body *b = malloc(sizeof *b);
+  uint8_t id[32];
+  char name[CODEC_NAME_MAX + 8];
+  if (!b) return NULL;
+  sig_sha256(id, env, len);
+  if (codec_envelope_split(env, len, &ev) || codec_body_decode(ev.body, ev.body_len, b)) { free(b); return NULL; }
+  struct rules_status st;
+  const char *verdict = "pending";
+  int rc = rules_status_get(txn, s, id, &st);
+  if (rc == 0) verdict = st.verdict == RULES_VALID ? "valid" : "invalid";
+  json_t *o = json_pack("{s:o,s:o,s:s,s:I,s:s,s:I,s:s}", "id", cli_json_hex(id, 32), "author", cli_json_hex(b->author, 32),
+                        "author_name", cli_member_name(txn, s, b->author, name, sizeof name), "seq", (json_int_t)b->seq,
+                        "kind", codec_payload_name(b->kind), "time_ms", (json_int_t)b->time_ms, "verdict", verdict);
+  if (rc == 0 && st.verdict != RULES_VALID) {
+    json_object_set_new(o, "error", json_string(kk_errname(st.err)));
+    json_object_set_new(o, "reason", json_string(kk_strerror(st.err)));
+  }
+  if (with_payload) {
+    json_object_set_new(o, "prev", b->has_prev ? cli_json_hex(b->prev, 32) : json_null());
+    json_object_set_new(o, "bytes", json_integer((json_int_t)len));
+    json_object_set_new(o, "payload", cli_body_json(b));
+  }
+  free(b);
+  return o;
+}
+
+int cmd_log(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = { { "feed", required_argument, 0, 'f' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  const char *feed = NULL;
+  int o, rc;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 'f') feed = optarg;
+    else if (o != 'j') return cli_usage("usage: kiroku log [--feed NAME|HEX] [--json]");
+  }
+  if (optind != argc) return cli_usage("usage: kiroku log [--feed NAME|HEX] [--json]");
+  if ((rc = cli_open(c, CLI_NETWORK))) return rc;
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  uint8_t fk[32];
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
+  if (feed && (rc = cli_resolve_member(c, txn, feed, fk))) { mdb_txn_abort(txn); return cli_fail(rc, "--feed %s", feed); }
+  if ((rc = mdb_cursor_open(txn, c->s->arrivals, &cur))) { mdb_txn_abort(txn); return cli_fail(rc, "store"); }
+  json_t *arr = json_array();
+  MDB_val k, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    const uint8_t *fs = v.mv_data, *env;
+    size_t len;
+    if (v.mv_size != 40 || (feed && memcmp(fs, fk, 32) != 0)) continue;
+    if (store_record_get(txn, c->s, fs, be64_get(fs + 32), &env, &len)) continue;
+    json_t *r = record_json(txn, c->s, env, len, 0);
+    if (!r) continue;
+    if (c->json) json_array_append_new(arr, r);
+    else {
+      const char *err = json_string_value(json_object_get(r, "reason"));
+      printf("%.12s  %-14s #%-5lld %-10s %-7s%s%s\n", json_string_value(json_object_get(r, "id")),
+             json_string_value(json_object_get(r, "author_name")), (long long)json_integer_value(json_object_get(r, "seq")),
+             json_string_value(json_object_get(r, "kind")), json_string_value(json_object_get(r, "verdict")),
+             err ? "  " : "", err ? err : "");
+      json_decref(r);
+    }
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  if (c->json) cli_print_json(arr);
+  else json_decref(arr);
+  return rc == MDB_NOTFOUND ? 0 : cli_fail(rc, "log");
+}
+
+int cmd_show(struct cli *c, int argc, char **argv)
+{
+  const char *ref = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0) continue;
+    if (ref || argv[i][0] == '-') return cli_usage("usage: kiroku show ID [--json]");
+    ref = argv[i];
+  }
+  if (!ref) return cli_usage("usage: kiroku show ID [--json]");
+  int rc = cli_open(c, CLI_NETWORK);
+  if (rc) return rc;
+  MDB_txn *txn;
+  uint8_t id[32];
+  const uint8_t *env;
+  size_t len;
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
+  char tmp[80];
+  snprintf(tmp, sizeof tmp, "%s", ref);
+  char *colon = strchr(tmp, ':'); /* a lot ref names its record */
+  if (colon) *colon = 0;
+  if ((rc = cli_resolve_record(c, txn, tmp, id)) || (rc = store_record_by_id(txn, c->s, id, NULL, NULL, &env, &len))) {
+    mdb_txn_abort(txn);
+    return cli_fail(rc, "show %s", ref);
+  }
+  json_t *r = record_json(txn, c->s, env, len, 1);
+  mdb_txn_abort(txn);
+  if (!r) return cli_fail(KK_ERR(CORRUPT), "show %s", ref);
+  if (c->json) { cli_print_json(r); return 0; }
+  char *body = json_dumps(json_object_get(r, "payload"), JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+  printf("record  %s\nauthor  %s (%s)\nseq     %lld\nkind    %s\nverdict %s%s%s\npayload %s\n",
+         json_string_value(json_object_get(r, "id")), json_string_value(json_object_get(r, "author_name")),
+         json_string_value(json_object_get(r, "author")), (long long)json_integer_value(json_object_get(r, "seq")),
+         json_string_value(json_object_get(r, "kind")), json_string_value(json_object_get(r, "verdict")),
+         json_object_get(r, "reason") ? ": " : "",
+         json_object_get(r, "reason") ? json_string_value(json_object_get(r, "reason")) : "", body ? body : "");
+  free(body);
+  json_decref(r);
+  return 0;
+}

@@ -1,0 +1,195 @@
+/*
+ * export-records, import-records — records as files: the offline path between nodes,
+ * and what an auditor is handed.
+ *
+ * File format: the 17 bytes "KIROKU-RECORDS-1\n", then for each record a 4-byte
+ * big-endian length and the envelope bytes. Records are written in this node's arrival
+ * order; an importer accepts them in any order.
+ */
+#include "cli.h"
+#include "../crypto/sig.h"
+#include "../node/buf.h"
+#include "../node/err.h"
+#include "../node/ingest.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define RECFILE_MAGIC "KIROKU-RECORDS-1\n"
+#define RECFILE_MAGIC_LEN 17
+#define IMPORT_BATCH 4096
+
+int cmd_export_records(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = { { "since", required_argument, 0, 's' }, { 0, 0, 0, 0 } };
+  uint64_t since = 0;
+  int o, rc;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 's') {
+      char *end;
+      since = strtoull(optarg, &end, 10);
+      if (!*optarg || *end) return cli_usage("--since takes an arrival number (printed by the previous export)");
+    } else return cli_usage("usage: kiroku export-records [--since N] > FILE");
+  }
+  if (optind != argc) return cli_usage("usage: kiroku export-records [--since N] > FILE");
+  if (isatty(STDOUT_FILENO)) return cli_usage("export-records writes binary records: redirect it to a file");
+  if ((rc = cli_open(c, CLI_NETWORK))) return rc;
+  MDB_txn *txn;
+  MDB_cursor *cur;
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
+  if ((rc = mdb_cursor_open(txn, c->s->arrivals, &cur))) { mdb_txn_abort(txn); return cli_fail(rc, "store"); }
+  fwrite(RECFILE_MAGIC, 1, RECFILE_MAGIC_LEN, stdout);
+  uint8_t start[8];
+  be64_put(start, since + 1);
+  MDB_val k = { 8, start }, v;
+  uint64_t n = 0, last = since;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    const uint8_t *fs = v.mv_data, *env;
+    size_t len;
+    if (k.mv_size != 8 || v.mv_size != 40) { rc = KK_ERR(CORRUPT); break; }
+    if ((rc = store_record_get(txn, c->s, fs, be64_get(fs + 32), &env, &len))) break;
+    uint8_t hdr[4];
+    be32_put(hdr, (uint32_t)len);
+    if (fwrite(hdr, 1, 4, stdout) != 4 || fwrite(env, 1, len, stdout) != len) { rc = -EIO; break; }
+    n++;
+    last = be64_get(k.mv_data);
+  }
+  mdb_cursor_close(cur);
+  mdb_txn_abort(txn);
+  if (rc != MDB_NOTFOUND) return cli_fail(rc, "export-records");
+  if (fflush(stdout) != 0) return cli_fail(-errno, "export-records: write");
+  fprintf(stderr, "exported %llu records; next time: --since %llu\n", (unsigned long long)n, (unsigned long long)last);
+  return 0;
+}
+
+/* Reads the whole file and splits it into records. Nothing is ingested on a bad file. */
+static int read_records(const char *path, uint8_t **data, struct ingest_item **items, size_t *n)
+{
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f) return -errno;
+  size_t len = 0, cap = 0;
+  uint8_t *p = NULL;
+  for (;;) {
+    if (len == cap) {
+      cap = cap ? cap * 2 : 1 << 20;
+      uint8_t *np = realloc(p, cap);
+      if (!np) { free(p); if (f != stdin) fclose(f); return -ENOMEM; }
+      p = np;
+    }
+    size_t r = fread(p + len, 1, cap - len, f);
+    len += r;
+    if (r == 0) break;
+  }
+  int err = ferror(f);
+  if (f != stdin) fclose(f);
+  if (err) { free(p); return -EIO; }
+  if (len < RECFILE_MAGIC_LEN || memcmp(p, RECFILE_MAGIC, RECFILE_MAGIC_LEN) != 0) { free(p); return KK_ERR(RECFILE); }
+  size_t count = 0, off = RECFILE_MAGIC_LEN;
+  while (off < len) {
+    if (len - off < 4) { free(p); return KK_ERR(RECFILE); }
+    uint32_t rl = be32_get(p + off);
+    /* The size cap is checked before the length is trusted for anything. */
+    if (rl == 0 || rl > CODEC_MAX_RECORD || rl > len - off - 4) { free(p); return KK_ERR(RECFILE); }
+    off += 4 + rl;
+    count++;
+  }
+  struct ingest_item *it = calloc(count ? count : 1, sizeof *it);
+  if (!it) { free(p); return -ENOMEM; }
+  off = RECFILE_MAGIC_LEN;
+  for (size_t i = 0; i < count; i++) {
+    uint32_t rl = be32_get(p + off);
+    it[i].env = p + off + 4;
+    it[i].len = rl;
+    off += 4 + rl;
+  }
+  *data = p;
+  *items = it;
+  *n = count;
+  return 0;
+}
+
+/* Sort key for import: (author, seq) from the body, so any file order works. Records
+ * that do not decode sort first and are rejected by ingest with their own error. */
+struct import_key { uint8_t author[32]; uint64_t seq; size_t index; };
+
+static int import_key_cmp(const void *a, const void *b)
+{
+  const struct import_key *x = a, *y = b;
+  int c = memcmp(x->author, y->author, 32);
+  if (c) return c;
+  if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
+  return x->index < y->index ? -1 : x->index > y->index;
+}
+
+int cmd_import_records(struct cli *c, int argc, char **argv)
+{
+  const char *path = NULL;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0) continue;
+    if (path) return cli_usage("usage: kiroku import-records FILE");
+    path = argv[i];
+  }
+  if (!path) return cli_usage("usage: kiroku import-records FILE");
+  uint8_t *data = NULL;
+  struct ingest_item *items = NULL, *sorted = NULL;
+  size_t n = 0;
+  int rc = read_records(path, &data, &items, &n);
+  if (rc) return cli_fail(rc, "%s", path);
+  if ((rc = cli_open(c, CLI_WRITE | CLI_NETWORK))) { free(data); free(items); return rc; }
+
+  struct import_key *keys = calloc(n ? n : 1, sizeof *keys);
+  struct kk_body *b = malloc(sizeof *b);
+  sorted = calloc(n ? n : 1, sizeof *sorted);
+  if (!keys || !b || !sorted) { rc = -ENOMEM; goto done; }
+  for (size_t i = 0; i < n; i++) {
+    struct kk_envelope_view ev;
+    keys[i].index = i;
+    if (codec_envelope_split(items[i].env, items[i].len, &ev) == 0 && codec_body_decode(ev.body, ev.body_len, b) == 0) {
+      memcpy(keys[i].author, b->author, 32);
+      keys[i].seq = b->seq;
+    }
+  }
+  qsort(keys, n, sizeof *keys, import_key_cmp);
+  for (size_t i = 0; i < n; i++) sorted[i] = items[keys[i].index];
+
+  size_t stored = 0, dups = 0;
+  int progress = n > IMPORT_BATCH && !c->json;
+  for (size_t at = 0; at < n; at += IMPORT_BATCH) {
+    size_t m = n - at < IMPORT_BATCH ? n - at : IMPORT_BATCH;
+    rc = ingest_batch(c->s, sorted + at, m, INGEST_ALL_OR_NOTHING, 0);
+    if (rc) {
+      for (size_t i = at; i < at + m; i++) {
+        if (sorted[i].result < 0) {
+          char hex[65];
+          sig_hex(hex, sorted[i].author, 32);
+          fprintf(stderr, "kiroku: import-records: record of feed %.16s… seq %llu rejected\n", hex,
+                  (unsigned long long)sorted[i].seq);
+          rc = sorted[i].result;
+          break;
+        }
+      }
+      if (stored) fprintf(stderr, "kiroku: the %zu records before it were imported; nothing after it was\n", stored);
+      goto done;
+    }
+    for (size_t i = at; i < at + m; i++) {
+      if (sorted[i].result == 0) stored++;
+      else if (sorted[i].result == INGEST_DUPLICATE) dups++;
+    }
+    /* Committed: these records are durable now, so say so. */
+    if (progress) fprintf(stderr, "imported %zu/%zu records\n", at + m, n);
+  }
+  if (c->json) cli_print_json(json_pack("{s:I,s:I,s:I}", "records", (json_int_t)n, "stored", (json_int_t)stored, "duplicates", (json_int_t)dups));
+  else printf("imported %zu records (%zu new, %zu already held)\n", n, stored, dups);
+done:
+  free(keys);
+  free(b);
+  free(sorted);
+  free(items);
+  free(data);
+  return rc ? cli_fail(rc, "import-records %s", path) : 0;
+}

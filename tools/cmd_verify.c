@@ -1,0 +1,328 @@
+/*
+ * verify, trace — what a lot really carries, and where it came from or went.
+ */
+#include "cli.h"
+#include "../crypto/keys.h"
+#include "../crypto/sig.h"
+#include "../node/buf.h"
+#include "../node/err.h"
+#include "../node/qty.h"
+#include "../node/rules.h"
+#include "../node/verify.h"
+
+#include <getopt.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double share(uint64_t part, uint64_t whole) { return (double)qty_ppm(part, whole) / 1e6; }
+
+static json_t *report_json(const struct verify_report *r)
+{
+  char hex[65], ref[80];
+  const struct lot *l = &r->lot;
+  uint64_t verified = r->verified_post + r->verified_pre;
+  cli_hex(hex, r->lotkey);
+  snprintf(ref, sizeof ref, "%s:%u", hex, be32_get(r->lotkey + 32));
+  json_t *origins = json_array(), *certs = json_array(), *claims = json_array(), *taint = json_array();
+  for (size_t i = 0; i < r->n_origins; i++) {
+    const struct verify_origin *o = &r->origins[i];
+    json_array_append_new(origins, json_pack("{s:s,s:I,s:I,s:f,s:f}", "country", o->country, "mass_mg", (json_int_t)o->mass,
+                                             "recycled_mg", (json_int_t)o->recycled, "share_of_mass", share(o->mass, l->mass),
+                                             "share_of_recycled", share(o->recycled, verified)));
+  }
+  for (size_t i = 0; i < r->n_certs; i++) {
+    const struct verify_cert *c = &r->certs[i];
+    json_t *o = json_pack("{s:o,s:s,s:s,s:o,s:s,s:s,s:I,s:I,s:b,s:I}", "record", cli_json_hex(c->record, 32),
+                          "scheme", c->scheme, "certificate", c->certificate, "issuer", cli_json_hex(c->issuer, 32),
+                          "issuer_name", c->issuer_name, "origin", c->origin, "mass_mg", (json_int_t)c->mass,
+                          "recycled_mg", (json_int_t)(c->revoked ? 0 : c->recycled), "revoked", c->revoked,
+                          "attestations", (json_int_t)c->attestations);
+    json_array_append_new(certs, o);
+    if (c->revoked)
+      json_array_append_new(taint, json_pack("{s:o,s:o,s:I,s:s}", "certificate", cli_json_hex(c->record, 32), "revoked_by",
+                                             cli_json_hex(c->revoked_by, 32), "recycled_mg", (json_int_t)c->recycled,
+                                             "reason", c->revoke_reason));
+  }
+  for (size_t i = 0; i < r->n_claims; i++) {
+    const struct verify_claim *c = &r->claims[i];
+    json_array_append_new(claims, json_pack("{s:o,s:f,s:I,s:I,s:s,s:b,s:b}", "record", cli_json_hex(c->c.id, 32),
+                                            "share", (double)c->c.share_ppm / 1e6, "share_ppm", (json_int_t)c->c.share_ppm,
+                                            "claimed_mg", (json_int_t)c->c.claimed, "scope", c->c.scope,
+                                            "revoked", c->revoked, "holds", c->holds));
+  }
+  json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "lot", ref, "code", l->code, "material", l->material,
+                        "owner", r->owner_name, "mass_mg", (json_int_t)l->mass, "available_mg", (json_int_t)l->mass_left);
+  json_object_set_new(o, "recycled", json_pack("{s:I,s:I,s:f,s:I}", "post_consumer_mg", (json_int_t)r->verified_post,
+                                                "pre_consumer_mg", (json_int_t)r->verified_pre, "share", share(verified, l->mass),
+                                                "share_ppm", (json_int_t)qty_ppm(verified, l->mass)));
+  json_object_set_new(o, "recorded", json_pack("{s:I,s:I}", "post_consumer_mg", (json_int_t)l->post, "pre_consumer_mg", (json_int_t)l->pre));
+  json_object_set_new(o, "model", json_string(codec_model_name(l->model)));
+  json_object_set_new(o, "origins", origins);
+  json_object_set_new(o, "certificates", certs);
+  json_object_set_new(o, "tainted_mg", json_integer((json_int_t)r->tainted));
+  json_object_set_new(o, "taint", taint);
+  json_object_set_new(o, "claims", claims);
+  if (r->has_extra_claim)
+    json_object_set_new(o, "claim_checked", json_pack("{s:f,s:b}", "share", (double)r->extra_claim_ppm / 1e6, "holds", r->extra_claim_holds));
+  json_object_set_new(o, "ok", json_boolean(r->ok));
+  return o;
+}
+
+static void report_text(const struct verify_report *r)
+{
+  const struct lot *l = &r->lot;
+  char a[QTY_FMT], b[QTY_FMT], c[QTY_FMT], p[QTY_FMT], q[QTY_FMT], ref[64];
+  uint64_t verified = r->verified_post + r->verified_pre;
+  cli_lotref(ref, sizeof ref, r->lotkey);
+  printf("lot %s (%s), held by %s\n", l->code, ref, r->owner_name);
+  printf("  mass          %s %s, model %s\n", qty_format_mass(a, l->mass), l->material, codec_model_name(l->model));
+  printf("  recycled      %s = %s  (post-consumer %s, pre-consumer %s)\n", qty_format_mass(a, verified),
+         qty_format_ppm(p, qty_ppm(verified, l->mass)), qty_format_mass(b, r->verified_post), qty_format_mass(c, r->verified_pre));
+  if (r->tainted)
+    printf("  TAINTED       %s of recycled mass removed (recorded %s)\n", qty_format_mass(a, r->tainted),
+           qty_format_mass(b, l->post + l->pre));
+  printf("  origins\n");
+  for (size_t i = 0; i < r->n_origins; i++) {
+    const struct verify_origin *o = &r->origins[i];
+    printf("    %s  %12s = %9s of mass;  recycled %s = %s of recycled\n", o->country, qty_format_mass(a, o->mass),
+           qty_format_ppm(p, qty_ppm(o->mass, l->mass)), qty_format_mass(b, o->recycled), qty_format_ppm(q, qty_ppm(o->recycled, verified)));
+  }
+  printf("  certificates\n");
+  for (size_t i = 0; i < r->n_certs; i++) {
+    const struct verify_cert *ct = &r->certs[i];
+    char hex[65];
+    cli_hex(hex, ct->record);
+    printf("    %s %s by %s (record %.12s): %s recycled, %zu attestation%s%s%s\n", ct->scheme, ct->certificate, ct->issuer_name,
+           hex, qty_format_mass(a, ct->recycled), ct->attestations, ct->attestations == 1 ? "" : "s",
+           ct->revoked ? "  REVOKED: " : "", ct->revoked ? ct->revoke_reason : "");
+  }
+  if (!r->n_certs) printf("    (none)\n");
+  if (r->n_claims) printf("  claims\n");
+  for (size_t i = 0; i < r->n_claims; i++) {
+    const struct verify_claim *cl = &r->claims[i];
+    printf("    %s recycled (%s) \"%s\": %s\n", qty_format_ppm(p, cl->c.share_ppm), qty_format_mass(a, cl->c.claimed), cl->c.scope,
+           cl->revoked ? "withdrawn" : cl->holds ? "holds" : "DOES NOT HOLD");
+  }
+  if (r->has_extra_claim)
+    printf("  claim %s recycled: %s\n", qty_format_ppm(p, r->extra_claim_ppm), r->extra_claim_holds ? "holds" : "DOES NOT HOLD");
+  printf("%s\n", r->ok ? "OK: every claim holds" : "FAILED: a claim exceeds the verified recycled content");
+}
+
+int cmd_verify(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = { { "claim", required_argument, 0, 'c' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  const char *claim = NULL, *ref = NULL;
+  uint32_t ppm = 0;
+  int o, rc;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 'c') claim = optarg;
+    else if (o != 'j') return cli_usage("usage: kiroku verify REF [--claim P] [--json]");
+  }
+  if (optind != argc - 1) return cli_usage("usage: kiroku verify REF [--claim P] [--json]");
+  ref = argv[optind];
+  if (claim && (rc = qty_parse_share(claim, &ppm))) return cli_fail(rc, "--claim %s", claim);
+  if ((rc = cli_open(c, CLI_NETWORK))) return rc;
+  uint8_t sk[64];
+  if (keys_load(c->dir, c->pk, sk) == 0) c->have_key = 1;
+  sodium_memzero(sk, sizeof sk);
+  MDB_txn *txn;
+  uint8_t key[36];
+  struct verify_report r;
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
+  if ((rc = cli_resolve_lot(c, txn, ref, key)) || (rc = verify_lot(txn, c->s, key, ppm, &r))) {
+    mdb_txn_abort(txn);
+    return cli_fail(rc == MDB_NOTFOUND ? KK_ERR(UNKNOWN_LOT) : rc, "verify %s", ref);
+  }
+  mdb_txn_abort(txn);
+  if (c->json) cli_print_json(report_json(&r));
+  else report_text(&r);
+  int ok = r.ok;
+  verify_report_free(&r);
+  return ok ? CLI_OK : CLI_FAILED;
+}
+
+/* ---- trace ----------------------------------------------------------------------- */
+
+#define TRACE_MAX_NODES 10000
+#define TRACE_MAX_DEPTH 200
+
+struct trace { struct cli *c; MDB_txn *txn; size_t nodes; int truncated; };
+
+static json_t *trace_node(struct trace *t, const uint8_t key[36], const char *via, uint64_t via_mass)
+{
+  struct lot l;
+  char hex[65], ref[80], owner[CODEC_NAME_MAX + 8];
+  lot_init(&l);
+  cli_hex(hex, key);
+  snprintf(ref, sizeof ref, "%s:%u", hex, be32_get(key + 32));
+  json_t *o = json_pack("{s:s}", "lot", ref);
+  if (rules_lot_get(t->txn, t->c->s, key, &l) == 0) {
+    json_object_set_new(o, "code", json_string(l.code));
+    json_object_set_new(o, "material", json_string(l.material));
+    json_object_set_new(o, "mass_mg", json_integer((json_int_t)l.mass));
+    json_object_set_new(o, "recycled_mg", json_integer((json_int_t)(l.post + l.pre)));
+    json_object_set_new(o, "owner", json_string(cli_member_name(t->txn, t->c->s, l.owner, owner, sizeof owner)));
+    json_object_set_new(o, "model", json_string(codec_model_name(l.model)));
+    json_object_set_new(o, "created_by", json_string(codec_payload_name(l.origin_kind)));
+  }
+  if (via) {
+    json_object_set_new(o, "via", json_string(via));
+    json_object_set_new(o, "via_mass_mg", json_integer((json_int_t)via_mass));
+  }
+  lot_free(&l);
+  t->nodes++;
+  return o;
+}
+
+static json_t *trace_up(struct trace *t, const uint8_t key[36], const char *via, uint64_t via_mass, int depth)
+{
+  json_t *o = trace_node(t, key, via, via_mass), *from = json_array();
+  struct kk_body *b = NULL;
+  if (depth >= TRACE_MAX_DEPTH || t->nodes >= TRACE_MAX_NODES) { t->truncated = 1; goto done; }
+  if (verify_load_body(t->txn, t->c->s, key, &b)) goto done;
+  if (b->kind == KK_PL_ISSUE) {
+    json_object_set_new(o, "certificate", json_pack("{s:s,s:s,s:s}", "scheme", b->u.issue.scheme, "certificate",
+                                                    b->u.issue.certificate, "origin", b->u.issue.origin));
+  } else if (b->kind == KK_PL_RECEIVE || b->kind == KK_PL_REFUSE) {
+    struct xfer x;
+    xfer_init(&x);
+    const uint8_t *tid = b->kind == KK_PL_RECEIVE ? b->u.receive.transfer : b->u.refuse.transfer;
+    if (rules_xfer_get(t->txn, t->c->s, tid, &x) == 0)
+      json_array_append_new(from, trace_up(t, x.from_lot, "transfer", x.mass, depth + 1));
+    xfer_free(&x);
+  } else if (b->kind == KK_PL_TRANSFORM) {
+    for (size_t i = 0; i < b->u.transform.n_inputs; i++) {
+      uint8_t k[36];
+      lotkey_make(k, b->u.transform.inputs[i].lot.record, b->u.transform.inputs[i].lot.index);
+      json_array_append_new(from, trace_up(t, k, "transform", b->u.transform.inputs[i].mass_mg, depth + 1));
+    }
+    for (size_t i = 0; i < b->u.transform.n_unledgered; i++)
+      json_array_append_new(from, json_pack("{s:s,s:s,s:I,s:s}", "unledgered", b->u.transform.unledgered[i].material,
+                                            "origin", b->u.transform.unledgered[i].origin, "via_mass_mg",
+                                            (json_int_t)b->u.transform.unledgered[i].mass_mg, "via", "transform"));
+  }
+done:
+  free(b);
+  json_object_set_new(o, "from", from);
+  return o;
+}
+
+static json_t *trace_down(struct trace *t, const uint8_t key[36], const char *via, uint64_t via_mass, int depth)
+{
+  json_t *o = trace_node(t, key, via, via_mass), *to = json_array();
+  MDB_cursor *cur;
+  if (depth >= TRACE_MAX_DEPTH || t->nodes >= TRACE_MAX_NODES) { t->truncated = 1; goto done; }
+  if (mdb_cursor_open(t->txn, t->c->s->spends, &cur)) goto done;
+  MDB_val k = { 36, (void *)key }, v;
+  /* Collect first: recursion opens cursors of its own. */
+  uint8_t (*ids)[32] = NULL;
+  size_t n = 0;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && k.mv_size == 68 && memcmp(k.mv_data, key, 36) == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    void *p = realloc(ids, (n + 1) * 32);
+    if (!p) break;
+    ids = p;
+    memcpy(ids[n++], (const uint8_t *)k.mv_data + 36, 32);
+  }
+  mdb_cursor_close(cur);
+  for (size_t i = 0; i < n; i++) {
+    struct kk_body *b;
+    if (verify_load_body(t->txn, t->c->s, ids[i], &b)) continue;
+    if (b->kind == KK_PL_TRANSFER) {
+      struct xfer x;
+      xfer_init(&x);
+      if (rules_xfer_get(t->txn, t->c->s, ids[i], &x) == 0) {
+        if (x.state == XFER_PENDING) {
+          char name[CODEC_NAME_MAX + 8];
+          json_array_append_new(to, json_pack("{s:s,s:s,s:I}", "pending_transfer_to",
+                                              cli_member_name(t->txn, t->c->s, x.to, name, sizeof name), "via", "transfer",
+                                              "via_mass_mg", (json_int_t)x.mass));
+        } else {
+          uint8_t lk[36];
+          lotkey_make(lk, x.closed_by, 0);
+          json_array_append_new(to, trace_down(t, lk, x.state == XFER_RECEIVED ? "transfer" : "refused", x.mass, depth + 1));
+        }
+      }
+      xfer_free(&x);
+    } else if (b->kind == KK_PL_TRANSFORM) {
+      uint64_t used = 0;
+      for (size_t j = 0; j < b->u.transform.n_inputs; j++) {
+        uint8_t ik[36];
+        lotkey_make(ik, b->u.transform.inputs[j].lot.record, b->u.transform.inputs[j].lot.index);
+        if (memcmp(ik, key, 36) == 0) used = b->u.transform.inputs[j].mass_mg;
+      }
+      for (size_t j = 0; j < b->u.transform.n_outputs; j++) {
+        uint8_t lk[36];
+        lotkey_make(lk, ids[i], (uint32_t)j);
+        json_array_append_new(to, trace_down(t, lk, "transform", used, depth + 1));
+      }
+    }
+    free(b);
+  }
+  free(ids);
+done:
+  json_object_set_new(o, "to", to);
+  return o;
+}
+
+static void trace_print(json_t *n, int depth, const char *edges)
+{
+  char a[QTY_FMT], b[QTY_FMT];
+  const char *via = json_string_value(json_object_get(n, "via"));
+  json_t *vm = json_object_get(n, "via_mass_mg");
+  printf("%*s", depth * 2, "");
+  if (via) printf("<- %s %s: ", via, qty_format_mass(a, (uint64_t)json_integer_value(vm)));
+  if (json_object_get(n, "unledgered")) {
+    printf("unledgered %s from %s\n", json_string_value(json_object_get(n, "unledgered")), json_string_value(json_object_get(n, "origin")));
+    return;
+  }
+  if (json_object_get(n, "pending_transfer_to")) {
+    printf("pending transfer to %s\n", json_string_value(json_object_get(n, "pending_transfer_to")));
+    return;
+  }
+  const char *code = json_string_value(json_object_get(n, "code"));
+  printf("%s %s %s of %s (%s recycled, %s)", code ? code : "?", qty_format_mass(a, (uint64_t)json_integer_value(json_object_get(n, "mass_mg"))),
+         json_string_value(json_object_get(n, "material")) ? json_string_value(json_object_get(n, "material")) : "",
+         json_string_value(json_object_get(n, "owner")) ? json_string_value(json_object_get(n, "owner")) : "?",
+         qty_format_mass(b, (uint64_t)json_integer_value(json_object_get(n, "recycled_mg"))),
+         json_string_value(json_object_get(n, "model")) ? json_string_value(json_object_get(n, "model")) : "");
+  json_t *cert = json_object_get(n, "certificate");
+  if (cert) printf("  [certificate %s %s, %s]", json_string_value(json_object_get(cert, "scheme")),
+                   json_string_value(json_object_get(cert, "certificate")), json_string_value(json_object_get(cert, "origin")));
+  printf("\n");
+  size_t i;
+  json_t *child;
+  json_array_foreach(json_object_get(n, edges), i, child) trace_print(child, depth + 1, edges);
+}
+
+int cmd_trace(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = { { "down", no_argument, 0, 'd' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  int o, rc, down = 0;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 'd') down = 1;
+    else if (o != 'j') return cli_usage("usage: kiroku trace REF [--down] [--json]");
+  }
+  if (optind != argc - 1) return cli_usage("usage: kiroku trace REF [--down] [--json]");
+  const char *ref = argv[optind];
+  if ((rc = cli_open(c, CLI_NETWORK))) return rc;
+  MDB_txn *txn;
+  uint8_t key[36];
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
+  if ((rc = cli_resolve_lot(c, txn, ref, key))) { mdb_txn_abort(txn); return cli_fail(rc, "trace %s", ref); }
+  struct trace t = { c, txn, 0, 0 };
+  json_t *tree = down ? trace_down(&t, key, NULL, 0, 0) : trace_up(&t, key, NULL, 0, 0);
+  mdb_txn_abort(txn);
+  if (t.truncated) json_object_set_new(tree, "truncated", json_true());
+  if (c->json) cli_print_json(tree);
+  else {
+    trace_print(tree, 0, down ? "to" : "from");
+    if (t.truncated) printf("(truncated after %d nodes or %d levels)\n", TRACE_MAX_NODES, TRACE_MAX_DEPTH);
+    json_decref(tree);
+  }
+  return 0;
+}

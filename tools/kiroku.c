@@ -1,0 +1,60 @@
+/*
+ * kiroku — the command-line interface: global options and the command table.
+ */
+#include "cli.h"
+#include "../crypto/sig.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cli_command {
+  const char *name;
+  int (*fn)(struct cli *c, int argc, char **argv);
+  const char *usage, *help;
+};
+
+#define CLI_ROW(name, usage, help) { #name, cmd_##name, usage, help },
+static const struct cli_command commands[] = { CLI_COMMANDS(CLI_ROW) };
+#undef CLI_ROW
+
+static void usage(FILE *out)
+{
+  fprintf(out, "usage: kiroku [-C DIR] COMMAND [OPTIONS]\n\n"
+               "DIR is the data directory (default: $KIROKU_DIR, else ./.kiroku).\n"
+               "Read commands take --json. Exit: 0 ok, 1 verification failed, 2 usage or\n"
+               "input error (nothing written), 3 storage or internal error.\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(out, "  %-16s %s\n", commands[i].usage, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+  struct cli c;
+  memset(&c, 0, sizeof c);
+  c.dir = getenv("KIROKU_DIR");
+  if (!c.dir || !*c.dir) c.dir = ".kiroku";
+  int i = 1;
+  while (i < argc && argv[i][0] == '-') {
+    if (strcmp(argv[i], "-C") == 0 && i + 1 < argc) { c.dir = argv[i + 1]; i += 2; }
+    else if (strncmp(argv[i], "-C", 2) == 0 && argv[i][2]) { c.dir = argv[i] + 2; i++; }
+    else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) { usage(stdout); return 0; }
+    else { fprintf(stderr, "kiroku: unknown option %s\n", argv[i]); usage(stderr); return CLI_USAGE; }
+  }
+  if (i >= argc) { usage(stderr); return CLI_USAGE; }
+  if (sig_init()) { fprintf(stderr, "kiroku: libsodium failed to start\n"); return CLI_INTERNAL; }
+  char name[64];
+  snprintf(name, sizeof name, "%s", argv[i]);
+  for (char *p = name; *p; p++) if (*p == '-') *p = '_';
+  for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+    if (strcmp(commands[k].name, name) != 0) continue;
+    /* --json anywhere among the command's options */
+    for (int j = i + 1; j < argc; j++) if (strcmp(argv[j], "--json") == 0) c.json = 1;
+    int rc = commands[k].fn(&c, argc - i, argv + i);
+    cli_close(&c);
+    return rc;
+  }
+  fprintf(stderr, "kiroku: unknown command '%s'\n", argv[i]);
+  usage(stderr);
+  return CLI_USAGE;
+}
