@@ -65,8 +65,13 @@ $(BIN)/kiroku: $(CLI_OBJ) $(BUILD)/libkiroku.a
 $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-test: $(BIN)/kiroku $(BUILD)/unit
-	@KIROKU_BIN=$(abspath $(BIN)/kiroku) UNIT_BIN=$(abspath $(BUILD)/unit) bash tests/run.sh
+$(BUILD)/kkgen: $(BUILD)/tests/tools/kkgen.o $(BUILD)/libkiroku.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+TEST_ENV = KIROKU_BIN=$(abspath $(BIN)/kiroku) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen)
+
+test: $(BIN)/kiroku $(BUILD)/unit $(BUILD)/kkgen
+	@$(TEST_ENV) bash tests/run.sh
 
 check:
 	@$(MAKE) --no-print-directory SAN=1 BUILD=build/san BIN=build/san/bin test
@@ -74,8 +79,8 @@ check:
 demo: $(BIN)/kiroku
 	@KIROKU_BIN=$(abspath $(BIN)/kiroku) bash tools/demo.sh
 
-bench: $(BIN)/kiroku $(BUILD)/unit
-	@KIROKU_BIN=$(abspath $(BIN)/kiroku) UNIT_BIN=$(abspath $(BUILD)/unit) bash tests/bench.sh
+bench: $(BIN)/kiroku $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/bench
+	@$(TEST_ENV) BENCH_BIN=$(abspath $(BUILD)/bench) bash tests/bench.sh
 
 clean:
 	rm -rf build bin

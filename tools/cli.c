@@ -57,6 +57,8 @@ int cli_open(struct cli *c, int flags)
     rc = keys_load(c->dir, c->pk, c->sk);
     if (rc) return cli_fail(rc, "identity in %s", c->dir);
     c->have_key = 1;
+  } else if (keys_load(c->dir, c->pk, c->sk) == 0) {
+    c->have_key = 1; /* reads use it to tell "mine" (lots, references), nothing more */
   }
   rc = store_open(&c->s, c->dir, !(flags & CLI_WRITE));
   if (rc) return cli_fail(rc, "cannot open the store in %s", c->dir);
@@ -133,8 +135,7 @@ void cli_lotref(char *out, size_t n, const uint8_t lotkey[36])
 {
   char hex[65];
   sig_hex(hex, lotkey, 32);
-  hex[12] = 0;
-  snprintf(out, n, "%s:%u", hex, be32_get(lotkey + 32));
+  snprintf(out, n, "%.12s:%u", hex, be32_get(lotkey + 32));
 }
 
 const char *cli_member_name(MDB_txn *txn, struct store *s, const uint8_t key[32], char *buf, size_t n)
@@ -208,9 +209,12 @@ int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[
   return cli_prefix_match(txn, c->s, ref, strlen(ref), id);
 }
 
-/* Lots with this code: the owner's when owner is given, anybody's otherwise. */
+#define CLI_MAX_MATCHES 16
+
+/* Lots with this code: the owner's when owner is given, anybody's otherwise. Up to
+ * CLI_MAX_MATCHES keys are kept in keys[]; *found counts them all. */
 static int cli_code_match(MDB_txn *txn, struct store *s, const uint8_t *owner, const char *code,
-                          uint8_t key[36], size_t *found)
+                          uint8_t keys[][36], size_t *found)
 {
   MDB_cursor *cur;
   size_t cl = strlen(code);
@@ -230,24 +234,54 @@ static int cli_code_match(MDB_txn *txn, struct store *s, const uint8_t *owner, c
   }
   for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     const uint8_t *p = k.mv_data;
-    if (k.mv_size != 33 + cl + 36) { if (owner && memcmp(p, start, 32) != 0) break; continue; }
-    if (owner && memcmp(p, owner, 32) != 0) break;
-    if (memcmp(p + 32, code, cl) != 0 || p[32 + cl] != 0) { if (owner) break; continue; }
-    if ((*found)++ == 0) memcpy(key, p + 33 + cl, 36);
+    if (owner && (k.mv_size < 32 || memcmp(p, owner, 32) != 0)) break;
+    int same = k.mv_size == 33 + cl + 36 && memcmp(p + 32, code, cl) == 0 && p[32 + cl] == 0;
+    if (!same) { if (owner) break; continue; }
+    if (*found < CLI_MAX_MATCHES) memcpy(keys[*found], p + 33 + cl, 36);
+    (*found)++;
   }
   mdb_cursor_close(cur);
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* Several lots share a code (a received lot keeps its code): the one with mass left
+ * wins if it is the only one; otherwise list them so the user can pick a ref. */
+static int cli_pick(MDB_txn *txn, struct store *s, const char *code, uint8_t keys[][36], size_t found, uint8_t key[36])
+{
+  size_t live = 0, pick = 0, n = found < CLI_MAX_MATCHES ? found : CLI_MAX_MATCHES;
+  for (size_t i = 0; i < n; i++) {
+    struct lot l;
+    lot_init(&l);
+    if (rules_lot_get(txn, s, keys[i], &l) == 0 && l.mass_left > 0) { live++; pick = i; }
+    lot_free(&l);
+  }
+  if (found == 1 || (live == 1 && found <= CLI_MAX_MATCHES)) {
+    memcpy(key, keys[found == 1 ? 0 : pick], 36);
+    return 0;
+  }
+  fprintf(stderr, "kiroku: %zu lots have the code '%s':\n", found, code);
+  for (size_t i = 0; i < n; i++) {
+    char ref[64], owner[CODEC_NAME_MAX + 8];
+    struct lot l;
+    lot_init(&l);
+    if (rules_lot_get(txn, s, keys[i], &l) == 0) {
+      cli_lotref(ref, sizeof ref, keys[i]);
+      fprintf(stderr, "  %s  held by %s\n", ref, cli_member_name(txn, s, l.owner, owner, sizeof owner));
+    }
+    lot_free(&l);
+  }
+  return KK_ERR(AMBIGUOUS);
+}
+
 int cli_resolve_lot(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36])
 {
+  uint8_t keys[CLI_MAX_MATCHES][36];
   size_t found = 0;
   int rc;
   if (strlen(ref) <= CODEC_CODE_MAX) {
-    if (c->have_key && (rc = cli_code_match(txn, c->s, c->pk, ref, key, &found))) return rc;
-    if (found == 0 && (rc = cli_code_match(txn, c->s, NULL, ref, key, &found))) return rc;
-    if (found == 1) return 0;
-    if (found > 1) return KK_ERR(AMBIGUOUS);
+    if (c->have_key && (rc = cli_code_match(txn, c->s, c->pk, ref, keys, &found))) return rc;
+    if (found == 0 && (rc = cli_code_match(txn, c->s, NULL, ref, keys, &found))) return rc;
+    if (found) return cli_pick(txn, c->s, ref, keys, found, key);
   }
   /* id prefix[:N] */
   const char *colon = strchr(ref, ':');

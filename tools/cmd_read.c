@@ -49,9 +49,7 @@ int cmd_lots(struct cli *c, int argc, char **argv)
   if (optind != argc) return cli_usage("usage: kiroku lots [--all] [--json]");
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
   /* Without an identity there is no "mine": show everything. */
-  uint8_t sk[64];
-  if (!all && keys_load(c->dir, c->pk, sk) != 0) all = 1;
-  sodium_memzero(sk, sizeof sk);
+  if (!c->have_key) all = 1;
   MDB_txn *txn;
   MDB_cursor *cur;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");

@@ -25,8 +25,10 @@
 
 int cmd_export_records(struct cli *c, int argc, char **argv)
 {
-  static const struct option opts[] = { { "since", required_argument, 0, 's' }, { 0, 0, 0, 0 } };
+  static const struct option opts[] = { { "since", required_argument, 0, 's' }, { "feed", required_argument, 0, 'f' }, { 0, 0, 0, 0 } };
   uint64_t since = 0;
+  const char *feed = NULL;
+  uint8_t fk[32];
   int o, rc;
   optind = 1;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -34,14 +36,16 @@ int cmd_export_records(struct cli *c, int argc, char **argv)
       char *end;
       since = strtoull(optarg, &end, 10);
       if (!*optarg || *end) return cli_usage("--since takes an arrival number (printed by the previous export)");
-    } else return cli_usage("usage: kiroku export-records [--since N] > FILE");
+    } else if (o == 'f') feed = optarg;
+    else return cli_usage("usage: kiroku export-records [--since N] [--feed NAME|HEX] > FILE");
   }
-  if (optind != argc) return cli_usage("usage: kiroku export-records [--since N] > FILE");
+  if (optind != argc) return cli_usage("usage: kiroku export-records [--since N] [--feed NAME|HEX] > FILE");
   if (isatty(STDOUT_FILENO)) return cli_usage("export-records writes binary records: redirect it to a file");
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
   MDB_txn *txn;
   MDB_cursor *cur;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
+  if (feed && (rc = cli_resolve_member(c, txn, feed, fk))) { mdb_txn_abort(txn); return cli_fail(rc, "--feed %s", feed); }
   if ((rc = mdb_cursor_open(txn, c->s->arrivals, &cur))) { mdb_txn_abort(txn); return cli_fail(rc, "store"); }
   fwrite(RECFILE_MAGIC, 1, RECFILE_MAGIC_LEN, stdout);
   uint8_t start[8];
@@ -52,12 +56,13 @@ int cmd_export_records(struct cli *c, int argc, char **argv)
     const uint8_t *fs = v.mv_data, *env;
     size_t len;
     if (k.mv_size != 8 || v.mv_size != 40) { rc = KK_ERR(CORRUPT); break; }
+    last = be64_get(k.mv_data);
+    if (feed && memcmp(fs, fk, 32) != 0) continue;
     if ((rc = store_record_get(txn, c->s, fs, be64_get(fs + 32), &env, &len))) break;
     uint8_t hdr[4];
     be32_put(hdr, (uint32_t)len);
     if (fwrite(hdr, 1, 4, stdout) != 4 || fwrite(env, 1, len, stdout) != len) { rc = -EIO; break; }
     n++;
-    last = be64_get(k.mv_data);
   }
   mdb_cursor_close(cur);
   mdb_txn_abort(txn);

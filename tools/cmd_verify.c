@@ -125,9 +125,6 @@ int cmd_verify(struct cli *c, int argc, char **argv)
   ref = argv[optind];
   if (claim && (rc = qty_parse_share(claim, &ppm))) return cli_fail(rc, "--claim %s", claim);
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
-  uint8_t sk[64];
-  if (keys_load(c->dir, c->pk, sk) == 0) c->have_key = 1;
-  sodium_memzero(sk, sizeof sk);
   MDB_txn *txn;
   uint8_t key[36];
   struct verify_report r;

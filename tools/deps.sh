@@ -6,11 +6,13 @@ pcs=(lmdb libsodium libprotobuf-c libuv jansson)
 need=0
 command -v pkg-config >/dev/null 2>&1 || need=1
 command -v protoc-c >/dev/null 2>&1 || need=1
+command -v python3 >/dev/null 2>&1 || need=1   # the CLI tests read --json with it
 if [ "$need" = 0 ]; then
   for p in "${pcs[@]}"; do pkg-config --exists "$p" || need=1; done
 fi
 [ "$need" = 0 ] && exit 0
 pkgs=(pkg-config liblmdb-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev libjansson-dev)
+command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing build dependencies; install as root: apt-get install -y ${pkgs[*]}" >&2
   exit 1

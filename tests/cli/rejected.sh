@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Every "Rejected" case of DOMAIN.md, and other bad input: exit 2, store byte-identical.
+source "$(dirname "$0")/lib.sh"
+network
+flake_to_processor
+refused "rejected: 20 t sheet at 100 % ignores the yield (1 t overdraft)" processor \
+  transform --model mass-balance --in FLAKE-1=20t --unledgered PET=30t@DE --out SHEET-A:PET=20t,post=20t --out SHEET-B:PET=27.5t
+refused "rejected: 47.5 t at 40 % plus 19 t at 100 % (double claim of credit)" processor \
+  transform --model mass-balance --in FLAKE-1=20t --unledgered PET=30t@DE --out SHEET-A:PET=28.5t,post=19t --out SHEET-B:PET=19t,post=19t
+refused "rejected: transferring the same flake twice" recycler transfer --lot FLAKE-1 --mass 20t --to manufacturer
+refused "rejected: issuing by a member without the recycler role" processor \
+  issue --lot FAKE --material PET --mass 1t --post-consumer 1t --origin JP --scheme GRS --certificate X
+refused "rejected: outputs heavier than inputs" processor \
+  transform --model controlled-blending --in FLAKE-1=20t --out S:PET=20.000001t
+refused "rejected: post= under a proportional model" processor \
+  transform --model controlled-blending --in FLAKE-1=20t --out S:PET=10t,post=10t
+refused "rejected: virgin input under the segregated model" processor \
+  transform --model segregated --in FLAKE-1=20t --unledgered PET=1t@DE --out S:PET=10t
+refused "rejected: recycled mass above the lot's mass" recycler \
+  issue --lot X --material PET --mass 1t --post-consumer 0.6t --pre-consumer 0.5t --origin JP --scheme S --certificate C
+refused "rejected: a claim by a processor" processor claim --lot FLAKE-1 --recycled 10% --scope x
+refused "rejected: admit by a non-registry member" recycler \
+  admit --key 0000000000000000000000000000000000000000000000000000000000000001 --name x --role recycler
+refused "rejected: revoke by neither a certifier nor the author" processor revoke --record "$FLAKE" --reason x
+refused "rejected: quantity without a unit" recycler transfer --lot FLAKE-1 --mass 20 --to processor
+refused "rejected: quantity finer than a milligram" recycler transfer --lot FLAKE-1 --mass 1.5mg --to processor
+refused "rejected: quantity overflowing 64 bits" recycler \
+  issue --lot Y --material PET --mass 18446744073.709551616t --post-consumer 1t --origin JP --scheme S --certificate C
+refused "rejected: a lowercase country code" recycler \
+  issue --lot Y --material PET --mass 1t --post-consumer 1t --origin jp --scheme S --certificate C
+refused "rejected: unknown lot" processor transfer --lot NOPE --mass 1t --to manufacturer
+refused "rejected: unknown member" processor transfer --lot FLAKE-1 --mass 1t --to nobody
+refused "rejected: unknown command options" processor transfer --lot FLAKE-1 --mass 1t --to manufacturer --bogus
+
+# Key files readable by others are refused, with the fix in the message.
+chmod 644 "$T/recycler/identity.key"
+refused "rejected: an identity key readable by others" recycler \
+  issue --lot Z --material PET --mass 1t --post-consumer 1t --origin JP --scheme S --certificate C
+grep -q "chmod 600" "$T/.out" && ok "rejected: the key error says how to fix it" || notok "rejected: the key error says how to fix it"
+chmod 600 "$T/recycler/identity.key"
+
+# Records files: tampered, truncated, garbage.
+k recycler export-records > "$T/all.rec" 2>/dev/null
+mkdir -p "$T/fresh"
+k fresh join "$T/registry/genesis.bin" >/dev/null 2>&1
+python3 - "$T/all.rec" "$T/tampered.rec" <<'PY'
+import sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+b[-10] ^= 0x01          # a signature byte of the last record
+open(sys.argv[2], 'wb').write(b)
+PY
+refused "rejected: a records file with a tampered record" fresh import-records "$T/tampered.rec"
+head -c -5 "$T/all.rec" > "$T/truncated.rec"
+refused "rejected: a truncated records file" fresh import-records "$T/truncated.rec"
+head -c 100 /dev/urandom > "$T/garbage.rec"
+refused "rejected: a file that is not a records file" fresh import-records "$T/garbage.rec"
+printf 'KIROKU-RECORDS-1\n\xff\xff\xff\xff' > "$T/huge.rec"
+refused "rejected: an oversized length prefix" fresh import-records "$T/huge.rec"
+check "the intact file imports" k fresh import-records "$T/all.rec"
+
+# Suspension: the registry suspends the recycler; its later records are refused.
+k registry suspend --member recycler --reason "investigation" >/dev/null
+replicate
+refused "rejected: a suspended member's new record" recycler \
+  issue --lot S1 --material PET --mass 1t --post-consumer 1t --origin JP --scheme S --certificate C
+check "members shows the suspension" bash -c "'$K' -C '$T/processor' members | grep -q SUSPENDED"
+finish

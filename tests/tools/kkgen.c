@@ -1,0 +1,194 @@
+/*
+ * kkgen — writes synthetic networks as records files, for tests and benchmarks.
+ *
+ *   kkgen DIR issues N   a recycler issuing N lots
+ *   kkgen DIR chain N    a provenance chain of about N records between two
+ *                        processors (transfer, receive, transform, ...), ending in a lot
+ *                        whose provenance spans all of them
+ *
+ * Writes DIR/genesis.bin and DIR/records.rec (genesis, admissions, then the workload)
+ * and prints the final lot's code (chain) to stdout. Uses the library directly, never
+ * the store: it only signs.
+ */
+#include "../../crypto/sig.h"
+#include "../../node/buf.h"
+#include "../../proto/codec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct member { uint8_t pk[32], sk[64]; uint64_t seq; uint8_t last[32]; };
+
+static uint8_t network[32];
+static FILE *out;
+
+static void emit(struct member *m, struct kk_body *b, uint8_t id[32])
+{
+  uint8_t *body, *env, sig[64];
+  size_t blen, elen;
+  b->version = CODEC_VERSION;
+  b->has_network = b->kind != KK_PL_GENESIS;
+  memcpy(b->network, network, 32);
+  memcpy(b->author, m->pk, 32);
+  b->seq = ++m->seq;
+  b->has_prev = b->seq > 1;
+  memcpy(b->prev, m->last, 32);
+  b->time_ms = 1764000000000ull + b->seq;
+  if (codec_body_encode(b, &body, &blen)) { fprintf(stderr, "kkgen: encode failed\n"); exit(1); }
+  sig_sign(sig, SIG_TAG_RECORD, body, blen, m->sk);
+  if (codec_envelope_join(body, blen, sig, &env, &elen)) exit(1);
+  sig_sha256(m->last, env, elen);
+  if (id) memcpy(id, m->last, 32);
+  uint8_t hdr[4];
+  be32_put(hdr, (uint32_t)elen);
+  fwrite(hdr, 1, 4, out);
+  fwrite(env, 1, elen, out);
+  free(body);
+  free(env);
+}
+
+static void admit(struct member *reg, struct member *m, const char *name, uint32_t roles, struct kk_body *b)
+{
+  memset(b, 0, sizeof *b);
+  b->kind = KK_PL_ADMIT;
+  memcpy(b->u.admit.member, m->pk, 32);
+  strcpy(b->u.admit.name, name);
+  b->u.admit.roles = roles;
+  strcpy(b->u.admit.country, "JP");
+  emit(reg, b, NULL);
+}
+
+static void issue(struct member *m, struct kk_body *b, const char *code, uint64_t mass, uint8_t id[32])
+{
+  memset(b, 0, sizeof *b);
+  b->kind = KK_PL_ISSUE;
+  strcpy(b->u.issue.lot_code, code);
+  strcpy(b->u.issue.material, "PET");
+  b->u.issue.mass_mg = mass;
+  b->u.issue.post_mg = mass / 2;
+  strcpy(b->u.issue.origin, "JP");
+  strcpy(b->u.issue.scheme, "GRS");
+  snprintf(b->u.issue.certificate, sizeof b->u.issue.certificate, "C-%s", code);
+  b->u.issue.model = KK_MODEL_SEGREGATED;
+  emit(m, b, id);
+}
+
+int main(int argc, char **argv)
+{
+  if (argc != 4 || sig_init()) { fprintf(stderr, "usage: kkgen DIR issues|chain N\n"); return 2; }
+  const char *dir = argv[1], *mode = argv[2];
+  long n = atol(argv[3]);
+  char path[4200];
+  struct member reg = { 0 }, a = { 0 }, p = { 0 }, q = { 0 };
+  struct kk_body *b = calloc(1, sizeof *b);
+  sig_keypair(reg.pk, reg.sk);
+  sig_keypair(a.pk, a.sk);
+  sig_keypair(p.pk, p.sk);
+  sig_keypair(q.pk, q.sk);
+
+  snprintf(path, sizeof path, "%s/records.rec", dir);
+  out = fopen(path, "wb");
+  if (!out) { perror(path); return 1; }
+  fwrite("KIROKU-RECORDS-1\n", 1, 17, out);
+  /* Genesis first: its id is the network id every later record names. */
+  b->kind = KK_PL_GENESIS;
+  strcpy(b->u.genesis.name, "kkgen");
+  emit(&reg, b, network);
+  {
+    /* genesis.bin: re-read the record just written */
+    fflush(out);
+    FILE *in = fopen(path, "rb");
+    uint8_t hdr[4], env[65536];
+    fseek(in, 17, SEEK_SET);
+    if (fread(hdr, 1, 4, in) != 4) return 1;
+    uint32_t len = be32_get(hdr);
+    if (fread(env, 1, len, in) != len) return 1;
+    fclose(in);
+    snprintf(path, sizeof path, "%s/genesis.bin", dir);
+    FILE *g = fopen(path, "wb");
+    fwrite(env, 1, len, g);
+    fclose(g);
+  }
+  admit(&reg, &a, "recycler", 0x01, b);
+  admit(&reg, &p, "proc-a", 0x02 | 0x04, b);
+  admit(&reg, &q, "proc-b", 0x02 | 0x04, b);
+
+  if (strcmp(mode, "issues") == 0) {
+    for (long i = 0; i < n; i++) {
+      char code[32];
+      snprintf(code, sizeof code, "L%ld", i);
+      issue(&a, b, code, 1000000000ull + (uint64_t)i, NULL);
+    }
+  } else if (strcmp(mode, "chain") == 0) {
+    /* Many certificates feed one lot that then moves back and forth between two
+     * processors, blended with a fresh certified lot at every step. */
+    uint8_t lot[32], id[32], x[32];
+    uint32_t lot_idx = 0;
+    struct member *holder = &p, *other = &q;
+    issue(&a, b, "SEED", 1000000000000ull, id);
+    memset(b, 0, sizeof *b);
+    b->kind = KK_PL_TRANSFER;
+    memcpy(b->u.transfer.lot.record, id, 32);
+    b->u.transfer.mass_mg = 1000000000000ull;
+    memcpy(b->u.transfer.to, p.pk, 32);
+    emit(&a, b, x);
+    memset(b, 0, sizeof *b);
+    b->kind = KK_PL_RECEIVE;
+    memcpy(b->u.receive.transfer, x, 32);
+    emit(&p, b, lot);
+    long steps = n / 6 > 0 ? n / 6 : 1;
+    for (long s = 0; s < steps; s++) {
+      char code[32];
+      uint8_t fresh[32], frx[32];
+      snprintf(code, sizeof code, "F%ld", s);
+      issue(&a, b, code, 1000000000ull, fresh);
+      memset(b, 0, sizeof *b);
+      b->kind = KK_PL_TRANSFER;
+      memcpy(b->u.transfer.lot.record, fresh, 32);
+      b->u.transfer.mass_mg = 1000000000ull;
+      memcpy(b->u.transfer.to, holder->pk, 32);
+      emit(&a, b, x);
+      memset(b, 0, sizeof *b);
+      b->kind = KK_PL_RECEIVE;
+      memcpy(b->u.receive.transfer, x, 32);
+      emit(holder, b, frx);
+      /* blend the chain lot with the fresh one */
+      struct lot_info { uint64_t mass; } cur = { 1000000000000ull };
+      memset(b, 0, sizeof *b);
+      b->kind = KK_PL_TRANSFORM;
+      b->u.transform.model = KK_MODEL_CONTROLLED_BLENDING;
+      b->u.transform.n_inputs = 2;
+      memcpy(b->u.transform.inputs[0].lot.record, lot, 32);
+      b->u.transform.inputs[0].lot.index = lot_idx;
+      b->u.transform.inputs[0].mass_mg = cur.mass;
+      memcpy(b->u.transform.inputs[1].lot.record, frx, 32);
+      b->u.transform.inputs[1].mass_mg = 1000000000ull;
+      b->u.transform.n_outputs = 1;
+      snprintf(b->u.transform.outputs[0].lot_code, CODEC_CODE_MAX, "C%ld", s);
+      strcpy(b->u.transform.outputs[0].material, "PET");
+      b->u.transform.outputs[0].mass_mg = cur.mass; /* the loss equals the fresh input */
+      emit(holder, b, id);
+      /* hand the blend to the other processor */
+      memset(b, 0, sizeof *b);
+      b->kind = KK_PL_TRANSFER;
+      memcpy(b->u.transfer.lot.record, id, 32);
+      b->u.transfer.mass_mg = cur.mass;
+      memcpy(b->u.transfer.to, other->pk, 32);
+      emit(holder, b, x);
+      memset(b, 0, sizeof *b);
+      b->kind = KK_PL_RECEIVE;
+      memcpy(b->u.receive.transfer, x, 32);
+      emit(other, b, lot);
+      lot_idx = 0;
+      struct member *t = holder; holder = other; other = t;
+      if (s == steps - 1) printf("C%ld\n", s);
+    }
+  } else {
+    fprintf(stderr, "kkgen: unknown mode %s\n", mode);
+    return 2;
+  }
+  fclose(out);
+  free(b);
+  return 0;
+}

@@ -1,0 +1,118 @@
+/*
+ * Signatures: every bit of a record matters; tags separate domains; keys files.
+ */
+#include "test.h"
+#include "fixture.h"
+#include "../../crypto/keys.h"
+#include "../../crypto/sig.h"
+#include "../../node/err.h"
+#include "../../node/ingest.h"
+
+#include <sys/stat.h>
+
+/* What ingest checks of a lone record, minus the chain: form and signature. */
+static int record_checks(const uint8_t *env, size_t len)
+{
+  struct kk_envelope_view v;
+  struct kk_body *b = fx_body(KK_PL_NONE);
+  int rc = codec_envelope_split(env, len, &v);
+  if (!rc) rc = codec_body_decode(v.body, v.body_len, b);
+  if (!rc) rc = sig_verify(v.sig, SIG_TAG_RECORD, v.body, v.body_len, b->author) ? KK_ERR(SIGNATURE) : 0;
+  free(b);
+  return rc;
+}
+
+TEST(sig_every_bit_flip_fails)
+{
+  struct fx f;
+  fx_network(&f, "bits");
+  struct fx_member m;
+  fx_member_init(&m);
+  struct kk_body *b = fx_body(KK_PL_ISSUE);
+  strcpy(b->u.issue.lot_code, "L");
+  strcpy(b->u.issue.material, "PET");
+  b->u.issue.mass_mg = 1000;
+  b->u.issue.post_mg = 500;
+  strcpy(b->u.issue.origin, "JP");
+  strcpy(b->u.issue.scheme, "GRS");
+  strcpy(b->u.issue.certificate, "C");
+  b->u.issue.model = 3;
+  struct fx_rec r = fx_sign(&f, &m, b);
+  ASSERT_OK(record_checks(r.env, r.len));
+  for (size_t i = 0; i < r.len * 8; i++) {
+    r.env[i / 8] ^= (uint8_t)(1u << (i % 8));
+    if (record_checks(r.env, r.len) == 0) FAIL("bit %zu flipped and the record still verifies", i);
+    r.env[i / 8] ^= (uint8_t)(1u << (i % 8));
+  }
+  free(b);
+  fx_rec_free(&r);
+}
+
+TEST(sig_domain_separation)
+{
+  uint8_t pk[32], sk[64], s[64], msg[3] = { 1, 2, 3 };
+  sig_keypair(pk, sk);
+  sig_sign(s, SIG_TAG_ROTATE, msg, 3, sk);
+  ASSERT_EQ(sig_verify(s, SIG_TAG_ROTATE, msg, 3, pk), 0);
+  ASSERT(sig_verify(s, SIG_TAG_RECORD, msg, 3, pk) != 0);
+  uint8_t other[32], osk[64];
+  sig_keypair(other, osk);
+  ASSERT(sig_verify(s, SIG_TAG_ROTATE, msg, 3, other) != 0);
+}
+
+TEST(sig_flipped_records_are_not_stored)
+{
+  struct fx f;
+  fx_network(&f, "flip");
+  struct store *s = fx_store(&f, test_tmpdir());
+  struct kk_body *b = fx_body(KK_PL_INCIDENT);
+  strcpy(b->u.incident.kind, "test");
+  struct fx_rec r = fx_sign(&f, &f.reg, b);
+  uint8_t before[32], after[32];
+  fx_digest(s, before);
+  r.env[r.len - 1] ^= 1; /* last signature byte */
+  ASSERT_EQ(fx_ingest(s, &r, 0), KK_ERR(SIGNATURE));
+  r.env[r.len - 1] ^= 1;
+  r.env[r.len - 70] ^= 0x10; /* a body byte */
+  ASSERT(fx_ingest(s, &r, 0) < 0);
+  fx_digest(s, after);
+  ASSERT(memcmp(before, after, 32) == 0);
+  MDB_txn *txn;
+  uint64_t n;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(store_count_records(txn, s, &n));
+  mdb_txn_abort(txn);
+  ASSERT_U64(n, 1);
+  r.env[r.len - 70] ^= 0x10;
+  ASSERT_EQ(fx_ingest(s, &r, 0), 0);
+  ASSERT_EQ(fx_ingest(s, &r, 0), INGEST_DUPLICATE);
+  store_close(s);
+  free(b);
+  fx_rec_free(&r);
+}
+
+TEST(keys_file_permissions)
+{
+  uint8_t pk[32], sk[64], pk2[32], sk2[64];
+  const char *dir = test_tmpdir();
+  ASSERT_EQ(keys_load(dir, pk, sk), KK_ERR(NO_KEY));
+  ASSERT_OK(keys_create(dir, pk, sk));
+  ASSERT_EQ(keys_create(dir, pk2, sk2), KK_ERR(EXISTS));
+  ASSERT_OK(keys_load(dir, pk2, sk2));
+  ASSERT(memcmp(pk, pk2, 32) == 0 && memcmp(sk, sk2, 64) == 0);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", dir, KEYS_FILE);
+  struct stat st;
+  ASSERT_OK(stat(path, &st));
+  ASSERT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_OK(chmod(path, 0644));
+  ASSERT_EQ(keys_load(dir, pk2, sk2), KK_ERR(KEY_PERMS));
+  ASSERT_OK(chmod(path, 0600));
+  /* a corrupted key file */
+  FILE *fp = fopen(path, "r+");
+  ASSERT(fp);
+  fseek(fp, 30, SEEK_SET);
+  fputc('z', fp);
+  fclose(fp);
+  ASSERT_EQ(keys_load(dir, pk2, sk2), KK_ERR(CORRUPT));
+}
