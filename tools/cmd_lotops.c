@@ -125,7 +125,11 @@ int cmd_issue(struct cli *c, int argc, char **argv)
     free(b);
     return cli_usage("%s", use);
   }
-  if ((rc = rules_check_country(x->origin))) { free(b); return cli_fail(rc, "--origin %s", x->origin); }
+  if ((rc = rules_check_country(x->origin))) {
+    rc = cli_fail(rc, "--origin %s", x->origin);
+    free(b);
+    return rc;
+  }
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
   uint8_t id[32];
   char code[CODEC_CODE_MAX + 1];

@@ -56,6 +56,11 @@ void fx_rec_free(struct fx_rec *r)
   r->env = NULL;
 }
 
+void fx_free(struct fx *f)
+{
+  fx_rec_free(&f->genesis);
+}
+
 void fx_network(struct fx *f, const char *name)
 {
   memset(f, 0, sizeof *f);

@@ -26,6 +26,8 @@ void fx_network(struct fx *f, const char *name);
 /* Fills b's header for member m's next record, encodes and signs it; advances m. */
 struct fx_rec fx_sign(struct fx *f, struct fx_member *m, struct kk_body *b);
 void fx_rec_free(struct fx_rec *r);
+/* Releases what fx_network allocated. */
+void fx_free(struct fx *f);
 /* Opens a store in dir and installs the genesis. */
 struct store *fx_store(struct fx *f, const char *dir);
 /* Ingests one record; returns the ingest result or the batch error. */

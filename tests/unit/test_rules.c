@@ -48,6 +48,12 @@ static void world_init(struct world *w)
   admit(w, &w->cert, "certifier", KK_ROLE_CERTIFIER);
 }
 
+static void world_close(struct world *w)
+{
+  store_close(w->s);
+  fx_free(&w->f);
+}
+
 /* Appends a record as its author's node would: the rules must accept it, or nothing
  * is written (and the member's feed position is given back). Returns 0 or the error. */
 static int try_local(struct world *w, struct fx_member *m, struct kk_body *b, uint8_t id[32])
@@ -174,7 +180,7 @@ TEST(rules_worked_example_controlled_blending)
   b = blend(KK_MODEL_CONTROLLED_BLENDING, rx, 1, 0);
   out(b, "SHEET-2", 1, 0);
   ASSERT_EQ(try_local(&w, &w.proc, b, NULL), KK_ERR(OVERSPEND));
-  store_close(w.s);
+  world_close(&w);
 }
 
 TEST(rules_worked_example_mass_balance)
@@ -210,7 +216,7 @@ TEST(rules_worked_example_mass_balance)
   ASSERT_EQ(a.model, KK_MODEL_MASS_BALANCE);
   lot_free(&a);
   lot_free(&c);
-  store_close(w.s);
+  world_close(&w);
 }
 
 TEST(rules_transform_checks)
@@ -254,7 +260,7 @@ TEST(rules_transform_checks)
   b = blend(KK_MODEL_CONTROLLED_BLENDING, rx, 1, 0);
   out(b, "S", 1, 0);
   ASSERT_EQ(try_local(&w, &w.man, b, NULL), KK_ERR(NOT_OWNER));
-  store_close(w.s);
+  world_close(&w);
 }
 
 TEST(rules_issue_transfer_receive_refuse)
@@ -309,7 +315,7 @@ TEST(rules_issue_transfer_receive_refuse)
   ASSERT_U64(l.mass, 3);
   lot_free(&l);
   ASSERT_OK(try_local(&w, &w.rec, transfer(rf, 0, 3, w.man.pk), NULL));
-  store_close(w.s);
+  world_close(&w);
 }
 
 TEST(rules_claims_and_revocation)
@@ -373,7 +379,7 @@ TEST(rules_claims_and_revocation)
   ASSERT_U64(r.verified_post, 0);
   ASSERT(!r.claims[0].holds);
   verify_report_free(&r);
-  store_close(w.s);
+  world_close(&w);
 }
 
 /* ---- determinism -------------------------------------------------------------------- */
@@ -564,6 +570,11 @@ TEST(rules_late_suspension_rebuilds)
   ASSERT(memcmp(d1, d2, 32) == 0);
   store_close(a);
   store_close(c);
+  fx_rec_free(&admit);
+  fx_rec_free(&i1);
+  fx_rec_free(&i2);
+  fx_rec_free(&susp);
+  fx_free(&f);
 }
 
 TEST(rules_waits_for_admission_and_dependencies)
@@ -593,5 +604,10 @@ TEST(rules_waits_for_admission_and_dependencies)
   free(b);
   ASSERT(fx_ingest(s, &r, INGEST_LOCAL) != 0);
   m = saved;
+  (void)m;
   store_close(s);
+  fx_rec_free(&i1);
+  fx_rec_free(&admit);
+  fx_rec_free(&r);
+  fx_free(&f);
 }

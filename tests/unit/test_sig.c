@@ -46,6 +46,7 @@ TEST(sig_every_bit_flip_fails)
   }
   free(b);
   fx_rec_free(&r);
+  fx_free(&f);
 }
 
 TEST(sig_domain_separation)
@@ -89,6 +90,7 @@ TEST(sig_flipped_records_are_not_stored)
   store_close(s);
   free(b);
   fx_rec_free(&r);
+  fx_free(&f);
 }
 
 TEST(keys_file_permissions)
