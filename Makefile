@@ -65,7 +65,10 @@ $(BIN)/kiroku: $(CLI_OBJ) $(BUILD)/libkiroku.a
 $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/kkgen: $(BUILD)/tests/tools/kkgen.o $(BUILD)/libkiroku.a
+$(BUILD)/kkgen: $(BUILD)/tests/tools/kkgen.o $(BUILD)/tests/tools/recgen.o $(BUILD)/libkiroku.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/bench: $(BUILD)/tests/tools/bench.o $(BUILD)/tests/tools/recgen.o $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
 TEST_ENV = KIROKU_BIN=$(abspath $(BIN)/kiroku) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen)

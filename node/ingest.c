@@ -61,6 +61,7 @@ struct ingest_worker {
   struct ingest_item **order;
   size_t from, to;
   pthread_t th;
+  int running;
 };
 
 static void *ingest_verify_range(void *arg)
@@ -68,40 +69,71 @@ static void *ingest_verify_range(void *arg)
   struct ingest_worker *w = arg;
   for (size_t i = w->from; i < w->to; i++) {
     struct ingest_item *it = w->order[i];
-    if (it->result != 0) continue;
     struct kk_envelope_view ev;
     if (codec_envelope_split(it->env, it->len, &ev) ||
         sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, it->key))
-      it->result = KK_ERR(SIGNATURE);
+      it->sig_bad = 1;
   }
   return NULL;
 }
 
 #define INGEST_MAX_THREADS 64
+#define INGEST_THREADED_MIN 64   /* fewer signatures than this: verify inline */
 
-static void ingest_verify_all(struct ingest_item **order, size_t n, int threads)
+/* Signature verification of the items marked `verify`, on `threads` threads running
+ * alongside the caller (or inline for small batches). */
+struct ingest_verifier {
+  struct ingest_item **list;
+  size_t n;
+  int nthreads;
+  struct ingest_worker w[INGEST_MAX_THREADS];
+};
+
+static int ingest_verify_start(struct ingest_verifier *v, struct ingest_item **order, size_t n, int threads)
 {
+  memset(v, 0, sizeof *v);
+  v->list = malloc((n ? n : 1) * sizeof *v->list);
+  if (!v->list) return -ENOMEM;
+  for (size_t i = 0; i < n; i++)
+    if (order[i]->verify) v->list[v->n++] = order[i];
   if (threads <= 0) {
     long nc = sysconf(_SC_NPROCESSORS_ONLN);
     threads = nc > 0 ? (int)nc : 1;
   }
-  if ((size_t)threads > n / 32 + 1) threads = (int)(n / 32 + 1); /* small batches: fewer */
   if (threads > INGEST_MAX_THREADS) threads = INGEST_MAX_THREADS;
-  struct ingest_worker w[INGEST_MAX_THREADS];
-  int joined[INGEST_MAX_THREADS] = { 0 };
-  size_t per = (n + (size_t)threads - 1) / (size_t)threads;
-  for (int t = 0; t < threads; t++) {
-    w[t].order = order;
-    w[t].from = (size_t)t * per < n ? (size_t)t * per : n;
-    w[t].to = w[t].from + per > n ? n : w[t].from + per;
-    /* The last range runs on this thread, as does any range no thread could be had for. */
-    if (t == threads - 1 || pthread_create(&w[t].th, NULL, ingest_verify_range, &w[t]) != 0)
-      ingest_verify_range(&w[t]);
-    else
-      joined[t] = 1;
+  if (v->n < INGEST_THREADED_MIN) {
+    struct ingest_worker w = { v->list, 0, v->n, 0, 0 };
+    ingest_verify_range(&w);
+    return 0;
   }
-  for (int t = 0; t < threads; t++)
-    if (joined[t]) pthread_join(w[t].th, NULL);
+  size_t per = (v->n + (size_t)threads - 1) / (size_t)threads;
+  v->nthreads = threads;
+  for (int t = 0; t < threads; t++) {
+    struct ingest_worker *w = &v->w[t];
+    w->order = v->list;
+    w->from = (size_t)t * per < v->n ? (size_t)t * per : v->n;
+    w->to = w->from + per > v->n ? v->n : w->from + per;
+    if (pthread_create(&w->th, NULL, ingest_verify_range, w) == 0) w->running = 1;
+    else ingest_verify_range(w); /* no thread to be had: do it here */
+  }
+  return 0;
+}
+
+/* Waits for the verifiers; returns the number of bad signatures. Idempotent. */
+static size_t ingest_verify_join(struct ingest_verifier *v)
+{
+  size_t bad = 0;
+  for (int t = 0; t < v->nthreads; t++)
+    if (v->w[t].running) { pthread_join(v->w[t].th, NULL); v->w[t].running = 0; }
+  for (size_t i = 0; i < v->n; i++) bad += v->list[i]->sig_bad != 0;
+  return bad;
+}
+
+static void ingest_verify_free(struct ingest_verifier *v)
+{
+  ingest_verify_join(v);
+  free(v->list);
+  v->list = NULL;
 }
 
 struct ingest_commit_ctx {
@@ -110,7 +142,11 @@ struct ingest_commit_ctx {
   size_t n;
   int flags;
   const uint8_t *adopt_network, *adopt_registry;
+  struct ingest_verifier *verifier; /* joined before the commit; NULL: all verified */
 };
+
+/* Signatures failed while the transaction was being written: abort and redo. */
+#define INGEST_RETRY_SIGS KK_ERR(SIGNATURE)
 
 static int ingest_commit_fn(MDB_txn *txn, void *arg)
 {
@@ -132,6 +168,8 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
     if (nf == 0 || memcmp(feeds[nf - 1], it->author, 32) != 0) memcpy(feeds[nf++], it->author, 32);
   }
   if ((rc = rules_advance(c->s, txn, (const uint8_t(*)[32])feeds, nf))) goto done;
+  /* Nothing is committed before every signature in it has verified. */
+  if (c->verifier && ingest_verify_join(c->verifier)) { rc = INGEST_RETRY_SIGS; goto done; }
   if (c->flags & INGEST_LOCAL) {
     for (size_t i = 0; i < c->n; i++) {
       struct ingest_item *it = c->order[i];
@@ -154,6 +192,8 @@ int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags
   int have_network = 0, rc;
   uint8_t adopt_registry[32];
   const uint8_t *adopt = NULL;  /* set: write network and registry with the batch */
+  struct ingest_verifier verifier;
+  int verifier_started = 0;
   struct kk_body *b = malloc(sizeof *b);
   struct ingest_item **order = malloc((n ? n : 1) * sizeof *order);
   MDB_txn *txn = NULL;
@@ -223,24 +263,41 @@ int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags
   mdb_txn_abort(txn);
   txn = NULL;
 
-  /* Pass C: signatures, on all cores. */
-  ingest_verify_all(order, n, threads);
-
-  /* A record whose predecessor in this batch failed cannot be stored either. */
-  for (size_t i = 1; i < n; i++) {
-    struct ingest_item *p = order[i - 1], *it = order[i];
-    if (it->result == 0 && memcmp(p->author, it->author, 32) == 0 && p->seq == it->seq - 1 &&
-        p->result < 0)
-      it->result = KK_ERR(SEQ_GAP);
-  }
   if (flags & (INGEST_ALL_OR_NOTHING | INGEST_LOCAL)) {
     for (size_t i = 0; i < n; i++)
       if (items[i].result < 0) { rc = items[i].result; goto done; }
   }
 
-  struct ingest_commit_ctx cc = { s, order, n, flags, adopt ? network : NULL, adopt ? adopt_registry : NULL };
+  /* Pass C: signatures, on all cores, while this thread writes the transaction. Own
+   * records just signed with the feed's original key need no second look. */
+  int trusted = (flags & (INGEST_LOCAL | INGEST_SIGNED_HERE)) == (INGEST_LOCAL | INGEST_SIGNED_HERE);
+  for (size_t i = 0; i < n; i++) {
+    struct ingest_item *it = &items[i];
+    it->sig_bad = 0;
+    it->verify = it->result == 0 && !(trusted && memcmp(it->key, it->author, 32) == 0);
+  }
+  if ((rc = ingest_verify_start(&verifier, order, n, threads))) goto done;
+  verifier_started = 1;
+  struct ingest_commit_ctx cc = { s, order, n, flags, adopt ? network : NULL, adopt ? adopt_registry : NULL, &verifier };
   rc = store_write(s, ingest_commit_fn, &cc);
+  if (rc == INGEST_RETRY_SIGS) {
+    for (size_t i = 0; i < n; i++)
+      if (items[i].sig_bad) items[i].result = KK_ERR(SIGNATURE);
+    /* A record whose predecessor in this batch failed cannot be stored either. */
+    for (size_t i = 1; i < n; i++) {
+      struct ingest_item *p = order[i - 1], *it = order[i];
+      if (it->result == 0 && memcmp(p->author, it->author, 32) == 0 && p->seq == it->seq - 1 && p->result < 0)
+        it->result = KK_ERR(SEQ_GAP);
+    }
+    if (flags & (INGEST_ALL_OR_NOTHING | INGEST_LOCAL)) {
+      for (size_t i = 0; i < n; i++)
+        if (items[i].result < 0) { rc = items[i].result; goto done; }
+    }
+    cc.verifier = NULL;
+    rc = store_write(s, ingest_commit_fn, &cc);
+  }
 done:
+  if (verifier_started) ingest_verify_free(&verifier);
   if (txn) mdb_txn_abort(txn);
   free(b);
   free(order);

@@ -4,7 +4,10 @@
  *
  * A batch is checked structurally first, without writing: canonical envelope and body,
  * version, network, feed continuity (seq without gaps, prev = id of the previous record),
- * and the signature by the feed's current key. Signatures are verified on all cores.
+ * and the signature by the feed's current key. Signatures are verified on all cores,
+ * while this thread already writes the batch into a transaction that is committed only
+ * once every signature has checked out (and aborted and redone without the records
+ * that failed otherwise).
  * Records already held are reported as duplicates; a different record at a held
  * position is a fork. Then every accepted record is appended in one write transaction
  * together with everything the rules derive from it, and committed: a record reported
@@ -24,6 +27,11 @@
 #define INGEST_LOCAL 0x2           /* own new records: any not valid under the rules aborts
                                       the whole batch with the rule's error (a node never
                                       signs an invalid record) */
+#define INGEST_SIGNED_HERE 0x8     /* with INGEST_LOCAL: the caller has just signed these
+                                      records with the key of their author (the feed's
+                                      original key); their signatures are not verified
+                                      again. Records of a feed whose key was rotated are
+                                      verified as usual. */
 #define INGEST_ADOPT_GENESIS 0x4   /* a store with no network yet adopts the (single)
                                       valid genesis record of the batch: `init`, `join` */
 
@@ -42,6 +50,8 @@ struct ingest_item {
   int has_prev;
   uint8_t prev[32];
   uint8_t new_key[32];
+  int verify;                 /* its signature is to be checked */
+  int sig_bad;                /* written only by the verifying threads */
 };
 
 /* Ingests items[0..n). The envelopes must stay valid during the call. Returns 0 when

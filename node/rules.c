@@ -706,7 +706,7 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
     uint8_t id[32];
     if ((rc = store_record_get(c->txn, c->s, feed, applied + 1, &env, &len))) break;
     sig_sha256(id, env, len);
-    if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode(ev.body, ev.body_len, b))) {
+    if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))) {
       rc = KK_ERR(CORRUPT); /* stored records were checked on arrival */
       break;
     }

@@ -20,7 +20,7 @@ int verify_load_body(MDB_txn *txn, struct store *s, const uint8_t id[32], struct
   if (rc) return rc;
   struct kk_body *b = malloc(sizeof *b);
   if (!b) return -ENOMEM;
-  if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode(ev.body, ev.body_len, b))) {
+  if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))) {
     free(b);
     return KK_ERR(CORRUPT);
   }

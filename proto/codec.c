@@ -324,14 +324,14 @@ static int codec_from_pb(const Kiroku__Body *m, struct kk_body *b)
   return 0;
 }
 
-int codec_body_decode(const uint8_t *buf, size_t len, struct kk_body *out)
+static int codec_decode(const uint8_t *buf, size_t len, struct kk_body *out, int check_canonical)
 {
   if (len > CODEC_MAX_RECORD) return KK_ERR(TOO_LARGE);
   Kiroku__Body *m = kiroku__body__unpack(NULL, len, buf);
   if (!m) return KK_ERR(DECODE);
   memset(out, 0, sizeof *out);
   int rc = codec_from_pb(m, out);
-  if (rc == 0) {
+  if (rc == 0 && check_canonical) {
     /* Canonical: the body must re-encode to exactly the bytes we were given. */
     size_t n = kiroku__body__get_packed_size(m);
     if (n != len) {
@@ -348,6 +348,16 @@ int codec_body_decode(const uint8_t *buf, size_t len, struct kk_body *out)
   }
   kiroku__body__free_unpacked(m, NULL);
   return rc;
+}
+
+int codec_body_decode(const uint8_t *buf, size_t len, struct kk_body *out)
+{
+  return codec_decode(buf, len, out, 1);
+}
+
+int codec_body_decode_stored(const uint8_t *buf, size_t len, struct kk_body *out)
+{
+  return codec_decode(buf, len, out, 0);
 }
 
 /* ---- body encode ------------------------------------------------------------- */

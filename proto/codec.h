@@ -162,6 +162,11 @@ int codec_envelope_join(const uint8_t *body, size_t body_len, const uint8_t sig[
  * KK_E_NO_PAYLOAD, -ENOMEM. *out is unspecified on error. */
 int codec_body_decode(const uint8_t *buf, size_t len, struct kk_body *out);
 
+/* The same for bytes this node already checked with codec_body_decode (records read
+ * back from the store): skips the re-encoding comparison, which is what makes the full
+ * decode twice as expensive. Never use it on bytes from outside. */
+int codec_body_decode_stored(const uint8_t *buf, size_t len, struct kk_body *out);
+
 /* Encodes *in into a new malloc'd buffer (the caller frees). Fails with KK_E_FIELD,
  * KK_E_UTF8 or KK_E_TOO_LARGE for a body the decoder would refuse, so every encoded body
  * decodes. 0 or negative code. */

@@ -119,7 +119,7 @@ int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32])
   memset(&it, 0, sizeof it);
   it.env = env;
   it.len = elen;
-  rc = ingest_batch(c->s, &it, 1, INGEST_LOCAL | (b->kind == KK_PL_GENESIS ? INGEST_ADOPT_GENESIS : 0), 1);
+  rc = ingest_batch(c->s, &it, 1, INGEST_LOCAL | INGEST_SIGNED_HERE | (b->kind == KK_PL_GENESIS ? INGEST_ADOPT_GENESIS : 0), 1);
   if (rc == 0 && it.result != 0) rc = it.result == INGEST_DUPLICATE ? KK_ERR(INTERNAL) : it.result;
   if (rc == 0) memcpy(id, it.id, 32);
   free(env);

@@ -13,42 +13,30 @@
 #include "../../crypto/sig.h"
 #include "../../node/buf.h"
 #include "../../proto/codec.h"
+#include "recgen.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct member { uint8_t pk[32], sk[64]; uint64_t seq; uint8_t last[32]; };
-
 static uint8_t network[32];
 static FILE *out;
 
-static void emit(struct member *m, struct kk_body *b, uint8_t id[32])
+/* Signs b as m's next record and appends it to the records file. */
+static void emit(struct gen_member *m, struct kk_body *b, uint8_t id[32])
 {
-  uint8_t *body, *env, sig[64];
-  size_t blen, elen;
-  b->version = CODEC_VERSION;
-  b->has_network = b->kind != KK_PL_GENESIS;
-  memcpy(b->network, network, 32);
-  memcpy(b->author, m->pk, 32);
-  b->seq = ++m->seq;
-  b->has_prev = b->seq > 1;
-  memcpy(b->prev, m->last, 32);
-  b->time_ms = 1764000000000ull + b->seq;
-  if (codec_body_encode(b, &body, &blen)) { fprintf(stderr, "kkgen: encode failed\n"); exit(1); }
-  sig_sign(sig, SIG_TAG_RECORD, body, blen, m->sk);
-  if (codec_envelope_join(body, blen, sig, &env, &elen)) exit(1);
-  sig_sha256(m->last, env, elen);
-  if (id) memcpy(id, m->last, 32);
+  uint8_t *env, rid[32];
+  size_t elen;
+  gen_sign(m, network, b, &env, &elen, rid);
+  if (id) memcpy(id, rid, 32);
   uint8_t hdr[4];
   be32_put(hdr, (uint32_t)elen);
   fwrite(hdr, 1, 4, out);
   fwrite(env, 1, elen, out);
-  free(body);
   free(env);
 }
 
-static void admit(struct member *reg, struct member *m, const char *name, uint32_t roles, struct kk_body *b)
+static void admit(struct gen_member *reg, struct gen_member *m, const char *name, uint32_t roles, struct kk_body *b)
 {
   memset(b, 0, sizeof *b);
   b->kind = KK_PL_ADMIT;
@@ -59,18 +47,9 @@ static void admit(struct member *reg, struct member *m, const char *name, uint32
   emit(reg, b, NULL);
 }
 
-static void issue(struct member *m, struct kk_body *b, const char *code, uint64_t mass, uint8_t id[32])
+static void issue(struct gen_member *m, struct kk_body *b, const char *code, uint64_t mass, uint8_t id[32])
 {
-  memset(b, 0, sizeof *b);
-  b->kind = KK_PL_ISSUE;
-  strcpy(b->u.issue.lot_code, code);
-  strcpy(b->u.issue.material, "PET");
-  b->u.issue.mass_mg = mass;
-  b->u.issue.post_mg = mass / 2;
-  strcpy(b->u.issue.origin, "JP");
-  strcpy(b->u.issue.scheme, "GRS");
-  snprintf(b->u.issue.certificate, sizeof b->u.issue.certificate, "C-%s", code);
-  b->u.issue.model = KK_MODEL_SEGREGATED;
+  gen_issue(b, code, mass);
   emit(m, b, id);
 }
 
@@ -80,12 +59,12 @@ int main(int argc, char **argv)
   const char *dir = argv[1], *mode = argv[2];
   long n = atol(argv[3]);
   char path[4200];
-  struct member reg = { 0 }, a = { 0 }, p = { 0 }, q = { 0 };
+  struct gen_member reg, a, p, q;
   struct kk_body *b = calloc(1, sizeof *b);
-  sig_keypair(reg.pk, reg.sk);
-  sig_keypair(a.pk, a.sk);
-  sig_keypair(p.pk, p.sk);
-  sig_keypair(q.pk, q.sk);
+  gen_member_init(&reg);
+  gen_member_init(&a);
+  gen_member_init(&p);
+  gen_member_init(&q);
 
   snprintf(path, sizeof path, "%s/records.rec", dir);
   out = fopen(path, "wb");
@@ -125,7 +104,7 @@ int main(int argc, char **argv)
      * processors, blended with a fresh certified lot at every step. */
     uint8_t lot[32], id[32], x[32];
     uint32_t lot_idx = 0;
-    struct member *holder = &p, *other = &q;
+    struct gen_member *holder = &p, *other = &q;
     issue(&a, b, "SEED", 1000000000000ull, id);
     memset(b, 0, sizeof *b);
     b->kind = KK_PL_TRANSFER;
@@ -181,7 +160,7 @@ int main(int argc, char **argv)
       memcpy(b->u.receive.transfer, x, 32);
       emit(other, b, lot);
       lot_idx = 0;
-      struct member *t = holder; holder = other; other = t;
+      struct gen_member *t = holder; holder = other; other = t;
       if (s == steps - 1) printf("C%ld\n", s);
     }
   } else {

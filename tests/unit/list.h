@@ -7,6 +7,7 @@
   X(sig_every_bit_flip_fails) \
   X(sig_domain_separation) \
   X(sig_flipped_records_are_not_stored) \
+  X(sig_bad_signature_in_a_large_batch) \
   X(keys_file_permissions) \
   X(qty_parse_units) \
   X(qty_parse_refusals) \

@@ -118,3 +118,50 @@ TEST(keys_file_permissions)
   fclose(fp);
   ASSERT_EQ(keys_load(dir, pk2, sk2), KK_ERR(CORRUPT));
 }
+
+TEST(sig_bad_signature_in_a_large_batch)
+{
+  /* Large enough that signatures are verified on threads while the transaction is
+   * written: the bad record and everything after it in its feed must stay out. */
+  struct fx f;
+  fx_network(&f, "batch");
+  struct store *s = fx_store(&f, test_tmpdir());
+  enum { N = 300, BAD = 150 };
+  struct fx_rec *r = calloc(N, sizeof *r);
+  struct ingest_item *it = calloc(N, sizeof *it);
+  ASSERT(r && it);
+  for (int i = 0; i < N; i++) {
+    struct kk_body *b = fx_body(KK_PL_INCIDENT);
+    snprintf(b->u.incident.kind, sizeof b->u.incident.kind, "i%d", i);
+    r[i] = fx_sign(&f, &f.reg, b);
+    free(b);
+  }
+  r[BAD].env[r[BAD].len - 1] ^= 0x80;
+  for (int i = 0; i < N; i++) { it[i].env = r[i].env; it[i].len = r[i].len; }
+  ASSERT_OK(ingest_batch(s, it, N, 0, 2));
+  for (int i = 0; i < N; i++) {
+    if (i < BAD) ASSERT_EQ(it[i].result, 0);
+    else if (i == BAD) ASSERT_EQ(it[i].result, KK_ERR(SIGNATURE));
+    else if (i == BAD + 1) ASSERT_EQ(it[i].result, KK_ERR(PREV)); /* names the untampered id */
+    else ASSERT_EQ(it[i].result, KK_ERR(SEQ_GAP));
+  }
+  MDB_txn *txn;
+  uint64_t n;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(store_count_records(txn, s, &n));
+  mdb_txn_abort(txn);
+  ASSERT_U64(n, 1 + BAD);
+  /* all or nothing: the same batch again writes nothing */
+  memset(it, 0, N * sizeof *it);
+  for (int i = 0; i < N; i++) { it[i].env = r[i].env; it[i].len = r[i].len; }
+  ASSERT(ingest_batch(s, it, N, INGEST_ALL_OR_NOTHING, 2) < 0);
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(store_count_records(txn, s, &n));
+  mdb_txn_abort(txn);
+  ASSERT_U64(n, 1 + BAD);
+  for (int i = 0; i < N; i++) fx_rec_free(&r[i]);
+  free(r);
+  free(it);
+  store_close(s);
+  fx_free(&f);
+}

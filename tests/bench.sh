@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# make bench: each figure is printed next to the limit measured in this same run, with
+# the ratio and the target. Nothing here is a pass/fail test; it reports what it measured.
+set -euo pipefail
+: "${KIROKU_BIN:?}" "${KKGEN_BIN:?}" "${BENCH_BIN:?}"
+K=$KIROKU_BIN
+W=$(mktemp -d "${TMPDIR:-/tmp}/kiroku-bench.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+N_APPEND=${BENCH_APPEND:-100000}
+N_AUDIT=${BENCH_AUDIT:-100000}
+N_CHAIN=${BENCH_CHAIN:-10000}
+cores=$(nproc)
+now() { date +%s.%N; }
+jnum() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+echo "measuring the limits (Ed25519 on one core, libsodium) ..."
+sign=$("$BENCH_BIN" sign | awk '{print $2}')
+verify=$("$BENCH_BIN" verify | awk '{print $2}')
+printf '  sign   %8.0f /s per core\n  verify %8.0f /s per core, %d cores\n' "$sign" "$verify" "$cores"
+
+echo "local appends: $N_APPEND records signed and durably committed ..."
+mkdir "$W/append"
+append=$("$BENCH_BIN" append "$W/append" "$N_APPEND" | awk '{print $2}')
+
+echo "audit replay: $N_AUDIT records ..."
+mkdir "$W/gen"
+"$KKGEN_BIN" "$W/gen" issues "$N_AUDIT" >/dev/null
+"$K" -C "$W/a" join "$W/gen/genesis.bin" >/dev/null 2>&1
+t0=$(now); "$K" -C "$W/a" import-records "$W/gen/records.rec" >/dev/null 2>&1; t1=$(now)
+import_rate=$(python3 -c "print(($N_AUDIT + 4) / ($t1 - $t0))")
+"$K" -C "$W/a" audit --json > "$W/audit.json"
+audit_secs=$(jnum '["seconds"]' < "$W/audit.json")
+audit_n=$(jnum '["records"]' < "$W/audit.json")
+audit_rate=$(python3 -c "print($audit_n / $audit_secs)")
+disk=$(python3 -c "import os; s=os.stat('$W/a/data.mdb'); print(s.st_blocks * 512)")
+raw=$(stat -c '%s' "$W/gen/records.rec")
+per_rec=$(python3 -c "print($disk / $audit_n)")
+raw_per_rec=$(python3 -c "print(($raw - 17) / $audit_n)")
+
+echo "verify of a lot whose provenance spans ~$N_CHAIN records ..."
+mkdir "$W/chain"
+last=$("$KKGEN_BIN" "$W/chain" chain "$N_CHAIN")
+"$K" -C "$W/c" join "$W/chain/genesis.bin" >/dev/null 2>&1
+"$K" -C "$W/c" import-records "$W/chain/records.rec" >/dev/null 2>&1
+chain_n=$("$K" -C "$W/c" audit --json | jnum '["records"]')
+times=()
+for i in 1 2 3 4 5; do
+  t0=$(now); "$K" -C "$W/c" verify "$last" >/dev/null; t1=$(now)
+  times+=("$(python3 -c "print('%.1f' % (($t1 - $t0) * 1000))")")
+done
+verify_ms=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
+certs=$("$K" -C "$W/c" verify "$last" --json | jnum '["certificates"].__len__()')
+
+echo
+printf '%-44s %14s %14s %7s %8s\n' figure measured limit ratio target
+row() { printf '%-44s %14s %14s %7s %8s\n' "$1" "$2" "$3" "$4" "$5"; }
+ratio() { python3 -c "print('%.2f' % (($1) / ($2)))"; }
+row "local appends (records/s)" "$(printf %.0f "$append")" "$(printf %.0f "$sign") sign/s" "$(ratio "$append" "$sign")" ">= 0.7"
+row "audit replay (records/s)" "$(printf %.0f "$audit_rate")" "$(python3 -c "print('%.0f' % ($cores * $verify))") verify/s" \
+    "$(ratio "$audit_rate" "$cores*$verify")" ">= 0.7"
+row "import (records/s, same path as peers)" "$(printf %.0f "$import_rate")" "$(python3 -c "print('%.0f' % ($cores * $verify))") verify/s" \
+    "$(ratio "$import_rate" "$cores*$verify")" "-"
+row "verify, provenance of $chain_n records (ms)" "$verify_ms" "-" "-" "-"
+row "  ... certificates attributed in that lot" "$certs" "-" "-" "-"
+row "bytes on disk per record" "$(printf %.0f "$per_rec")" "$(printf %.0f "$raw_per_rec") raw" "$(ratio "$per_rec" "$raw_per_rec")" "-"
