@@ -23,7 +23,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) $(SANFLAGS) \
              -I$(BUILD)/proto $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(SANFLAGS) $(PKG_LIBS) -lpthread $(LDLIBS)
 
-LIB_SRC  := proto/codec.c $(wildcard crypto/*.c) $(wildcard node/*.c)
+LIB_SRC  := proto/codec.c $(wildcard crypto/*.c) $(filter-out node/kiroku_node.c,$(wildcard node/*.c))
 CLI_SRC  := $(wildcard tools/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 GEN_C    := $(BUILD)/proto/kiroku.pb-c.c
@@ -35,7 +35,7 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := build/.deps-ok
 
 .PHONY: all test check demo bench clean deps
-all: $(BIN)/kiroku
+all: $(BIN)/kiroku $(BIN)/kiroku-node
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/deps.sh
@@ -62,6 +62,10 @@ $(BIN)/kiroku: $(CLI_OBJ) $(BUILD)/libkiroku.a
 	@mkdir -p $(BIN)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
+$(BIN)/kiroku-node: $(BUILD)/node/kiroku_node.o $(BUILD)/libkiroku.a
+	@mkdir -p $(BIN)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
 $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
@@ -71,18 +75,18 @@ $(BUILD)/kkgen: $(BUILD)/tests/tools/kkgen.o $(BUILD)/tests/tools/recgen.o $(BUI
 $(BUILD)/bench: $(BUILD)/tests/tools/bench.o $(BUILD)/tests/tools/recgen.o $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-TEST_ENV = KIROKU_BIN=$(abspath $(BIN)/kiroku) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen)
+TEST_ENV = KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen)
 
-test: $(BIN)/kiroku $(BUILD)/unit $(BUILD)/kkgen
+test: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen
 	@$(TEST_ENV) bash tests/run.sh
 
 check:
 	@$(MAKE) --no-print-directory SAN=1 BUILD=build/san BIN=build/san/bin test
 
-demo: $(BIN)/kiroku
-	@KIROKU_BIN=$(abspath $(BIN)/kiroku) bash tools/demo.sh
+demo: $(BIN)/kiroku $(BIN)/kiroku-node
+	@KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) bash tools/demo.sh
 
-bench: $(BIN)/kiroku $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/bench
+bench: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/bench
 	@$(TEST_ENV) BENCH_BIN=$(abspath $(BUILD)/bench) bash tests/bench.sh
 
 clean:

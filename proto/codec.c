@@ -616,3 +616,190 @@ int codec_model_parse(const char *name, uint32_t *model)
     if (strcmp(name, codec_models[i]) == 0) { *model = i; return 0; }
   return KK_ERR(MODEL);
 }
+
+/* ---- peer protocol messages -------------------------------------------------------- */
+
+struct codec_wire_priv {
+  Kiroku__Wire *m;
+  struct kk_feedhead *feeds;
+  const uint8_t **recs;
+  size_t *lens;
+};
+
+void codec_wire_free(struct kk_wire *w)
+{
+  struct codec_wire_priv *p = w ? w->priv_ : NULL;
+  if (!p) return;
+  if (p->m) kiroku__wire__free_unpacked(p->m, NULL);
+  free(p->feeds);
+  free(p->recs);
+  free(p->lens);
+  free(p);
+  w->priv_ = NULL;
+}
+
+static int codec_fixed(uint8_t *dst, size_t n, ProtobufCBinaryData b)
+{
+  if (b.len != n) return KK_ERR(FIELD);
+  memcpy(dst, b.data, n);
+  return 0;
+}
+
+int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out)
+{
+  memset(out, 0, sizeof *out);
+  if (len > CODEC_WIRE_MAX) return KK_ERR(TOO_LARGE);
+  struct codec_wire_priv *p = calloc(1, sizeof *p);
+  if (!p) return -ENOMEM;
+  out->priv_ = p;
+  p->m = kiroku__wire__unpack(NULL, len, buf);
+  if (!p->m) { codec_wire_free(out); return KK_ERR(DECODE); }
+  Kiroku__Wire *m = p->m;
+  int rc = 0;
+  switch (m->msg_case) {
+  case KIROKU__WIRE__MSG_HELLO:
+    out->kind = KK_W_HELLO;
+    out->hello.version = m->hello->version;
+    if ((rc = codec_fixed(out->hello.network, 32, m->hello->network)) ||
+        (rc = codec_fixed(out->hello.identity, 32, m->hello->identity)) ||
+        (rc = codec_fixed(out->hello.ephemeral, 32, m->hello->ephemeral)))
+      break;
+    break;
+  case KIROKU__WIRE__MSG_AUTH:
+    out->kind = KK_W_AUTH;
+    if ((rc = codec_fixed(out->auth.signature, 64, m->auth->signature)) ||
+        (rc = codec_fixed(out->auth.stream, 24, m->auth->stream)))
+      break;
+    if (m->auth->admission.len > CODEC_MAX_RECORD) { rc = KK_ERR(TOO_LARGE); break; }
+    out->auth.admission = m->auth->admission.data;
+    out->auth.admission_len = m->auth->admission.len;
+    break;
+  case KIROKU__WIRE__MSG_HAVE:
+    out->kind = KK_W_HAVE;
+    if (m->have->n_feeds > CODEC_WIRE_MAX_FEEDS) { rc = KK_ERR(TOO_LARGE); break; }
+    out->have.n = m->have->n_feeds;
+    p->feeds = calloc(out->have.n ? out->have.n : 1, sizeof *p->feeds);
+    if (!p->feeds) { rc = -ENOMEM; break; }
+    out->have.feeds = p->feeds;
+    for (size_t i = 0; i < out->have.n && !rc; i++) {
+      rc = codec_fixed(p->feeds[i].author, 32, m->have->feeds[i]->author);
+      p->feeds[i].seq = m->have->feeds[i]->seq;
+    }
+    break;
+  case KIROKU__WIRE__MSG_WANT:
+    out->kind = KK_W_WANT;
+    rc = codec_fixed(out->want.author, 32, m->want->author);
+    out->want.from_seq = m->want->from_seq;
+    out->want.max = m->want->max;
+    break;
+  case KIROKU__WIRE__MSG_RECORDS:
+    out->kind = KK_W_RECORDS;
+    if (m->records->n_records > CODEC_WIRE_MAX_RECORDS) { rc = KK_ERR(TOO_LARGE); break; }
+    out->records.n = m->records->n_records;
+    p->recs = calloc(out->records.n ? out->records.n : 1, sizeof *p->recs);
+    p->lens = calloc(out->records.n ? out->records.n : 1, sizeof *p->lens);
+    if (!p->recs || !p->lens) { rc = -ENOMEM; break; }
+    out->records.recs = p->recs;
+    out->records.lens = p->lens;
+    if ((rc = codec_fixed(out->records.author, 32, m->records->author))) break;
+    for (size_t i = 0; i < out->records.n; i++) {
+      if (m->records->records[i].len > CODEC_MAX_RECORD) { rc = KK_ERR(TOO_LARGE); break; }
+      p->recs[i] = m->records->records[i].data;
+      p->lens[i] = m->records->records[i].len;
+    }
+    break;
+  case KIROKU__WIRE__MSG_PING:
+    out->kind = KK_W_PING;
+    out->ping.nonce = m->ping->nonce;
+    out->ping.reply = m->ping->reply;
+    break;
+  default:
+    rc = KK_ERR(DECODE);
+  }
+  if (rc) codec_wire_free(out);
+  return rc;
+}
+
+int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
+{
+  Kiroku__Wire m = KIROKU__WIRE__INIT;
+  Kiroku__Hello hello = KIROKU__HELLO__INIT;
+  Kiroku__Auth auth = KIROKU__AUTH__INIT;
+  Kiroku__Have have = KIROKU__HAVE__INIT;
+  Kiroku__Want want = KIROKU__WANT__INIT;
+  Kiroku__Records recs = KIROKU__RECORDS__INIT;
+  Kiroku__Ping ping = KIROKU__PING__INIT;
+  Kiroku__FeedHead *heads = NULL, **headp = NULL;
+  ProtobufCBinaryData *bins = NULL;
+  int rc = 0;
+  switch (w->kind) {
+  case KK_W_HELLO:
+    hello.version = w->hello.version;
+    hello.network = codec_bin(w->hello.network, 32);
+    hello.identity = codec_bin(w->hello.identity, 32);
+    hello.ephemeral = codec_bin(w->hello.ephemeral, 32);
+    m.msg_case = KIROKU__WIRE__MSG_HELLO;
+    m.hello = &hello;
+    break;
+  case KK_W_AUTH:
+    auth.signature = codec_bin(w->auth.signature, 64);
+    auth.admission = codec_bin(w->auth.admission, w->auth.admission_len);
+    auth.stream = codec_bin(w->auth.stream, 24);
+    m.msg_case = KIROKU__WIRE__MSG_AUTH;
+    m.auth = &auth;
+    break;
+  case KK_W_HAVE:
+    if (w->have.n > CODEC_WIRE_MAX_FEEDS) return KK_ERR(TOO_LARGE);
+    heads = calloc(w->have.n ? w->have.n : 1, sizeof *heads);
+    headp = calloc(w->have.n ? w->have.n : 1, sizeof *headp);
+    if (!heads || !headp) { rc = -ENOMEM; goto done; }
+    for (size_t i = 0; i < w->have.n; i++) {
+      kiroku__feed_head__init(&heads[i]);
+      heads[i].author = codec_bin(w->have.feeds[i].author, 32);
+      heads[i].seq = w->have.feeds[i].seq;
+      headp[i] = &heads[i];
+    }
+    have.n_feeds = w->have.n;
+    have.feeds = headp;
+    m.msg_case = KIROKU__WIRE__MSG_HAVE;
+    m.have = &have;
+    break;
+  case KK_W_WANT:
+    want.author = codec_bin(w->want.author, 32);
+    want.from_seq = w->want.from_seq;
+    want.max = w->want.max;
+    m.msg_case = KIROKU__WIRE__MSG_WANT;
+    m.want = &want;
+    break;
+  case KK_W_RECORDS:
+    if (w->records.n > CODEC_WIRE_MAX_RECORDS) return KK_ERR(TOO_LARGE);
+    bins = calloc(w->records.n ? w->records.n : 1, sizeof *bins);
+    if (!bins) { rc = -ENOMEM; goto done; }
+    for (size_t i = 0; i < w->records.n; i++) bins[i] = codec_bin(w->records.recs[i], w->records.lens[i]);
+    recs.n_records = w->records.n;
+    recs.records = bins;
+    recs.author = codec_bin(w->records.author, 32);
+    m.msg_case = KIROKU__WIRE__MSG_RECORDS;
+    m.records = &recs;
+    break;
+  case KK_W_PING:
+    ping.nonce = w->ping.nonce;
+    ping.reply = w->ping.reply != 0;
+    m.msg_case = KIROKU__WIRE__MSG_PING;
+    m.ping = &ping;
+    break;
+  default:
+    return KK_ERR(FIELD);
+  }
+  size_t n = kiroku__wire__get_packed_size(&m);
+  if (n > CODEC_WIRE_MAX) { rc = KK_ERR(TOO_LARGE); goto done; }
+  *out = malloc(n ? n : 1);
+  if (!*out) { rc = -ENOMEM; goto done; }
+  kiroku__wire__pack(&m, *out);
+  *len = n;
+done:
+  free(heads);
+  free(headp);
+  free(bins);
+  return rc;
+}

@@ -182,4 +182,38 @@ int codec_model_parse(const char *name, uint32_t *model);
 /* 0 when s is valid UTF-8 without control characters (tab excepted), else KK_E_UTF8. */
 int codec_check_text(const char *s, size_t len);
 
+/* ---- peer protocol messages -------------------------------------------------------
+ * Decoded from untrusted bytes like records: lengths and caps are checked here. A
+ * decoded message's pointers (admission, records) point into memory owned by the
+ * message, valid until codec_wire_free(). Unknown fields are ignored (forward
+ * compatible); the messages are not signed, so their encoding need not be canonical. */
+
+#define CODEC_WIRE_MAX_FEEDS 100000   /* feeds in one Have */
+#define CODEC_WIRE_MAX_RECORDS 4096   /* records in one Records */
+#define CODEC_WIRE_MAX 4194304        /* bytes in one frame */
+
+enum kk_wire_kind { KK_W_NONE, KK_W_HELLO, KK_W_AUTH, KK_W_HAVE, KK_W_WANT, KK_W_RECORDS, KK_W_PING };
+
+struct kk_feedhead { uint8_t author[CODEC_ID]; uint64_t seq; };
+
+struct kk_wire {
+  enum kk_wire_kind kind;
+  struct { uint32_t version; uint8_t network[32], identity[32], ephemeral[32]; } hello;
+  struct { uint8_t signature[64]; const uint8_t *admission; size_t admission_len; uint8_t stream[24]; } auth;
+  struct { size_t n; struct kk_feedhead *feeds; } have;
+  struct { uint8_t author[32]; uint64_t from_seq; uint32_t max; } want;
+  struct { size_t n; const uint8_t **recs; size_t *lens; uint8_t author[32]; } records;
+  struct { uint64_t nonce; int reply; } ping;
+  void *priv_;                    /* codec-owned memory */
+};
+
+/* Decodes one message. 0, KK_E_DECODE, KK_E_FIELD, KK_E_TOO_LARGE or -ENOMEM. On
+ * success release it with codec_wire_free(). */
+int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out);
+void codec_wire_free(struct kk_wire *w);
+
+/* Encodes a message (fields as for decode; have.feeds, records.recs/lens read from the
+ * caller's memory) into a new malloc'd buffer. 0, KK_E_TOO_LARGE or -ENOMEM. */
+int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len);
+
 #endif

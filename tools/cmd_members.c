@@ -55,7 +55,7 @@ int cmd_admit(struct cli *c, int argc, char **argv)
   static const struct option opts[] = {
     { "key", required_argument, 0, 'k' }, { "name", required_argument, 0, 'n' },
     { "role", required_argument, 0, 'r' }, { "country", required_argument, 0, 'c' },
-    { "facility", required_argument, 0, 'f' }, { 0, 0, 0, 0 } };
+    { "facility", required_argument, 0, 'f' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
   const char *key = NULL, *name = NULL, *role = NULL, *country = "";
   struct kk_body *b = calloc(1, sizeof *b);
   int o, rc;
@@ -71,6 +71,7 @@ int cmd_admit(struct cli *c, int argc, char **argv)
       if (b->u.admit.n_facilities == CODEC_FACILITIES_MAX) { free(b); return cli_usage("at most %d facilities", CODEC_FACILITIES_MAX); }
       if ((rc = copy_text(b->u.admit.facilities[b->u.admit.n_facilities++], CODEC_NAME_MAX, optarg, "facility"))) { free(b); return rc; }
       break;
+    case 'j': break;
     default: free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC]");
     }
   }
@@ -105,7 +106,7 @@ int cmd_suspend(struct cli *c, int argc, char **argv)
 {
   static const struct option opts[] = {
     { "member", required_argument, 0, 'm' }, { "reason", required_argument, 0, 'r' },
-    { "from-seq", required_argument, 0, 'f' }, { 0, 0, 0, 0 } };
+    { "from-seq", required_argument, 0, 'f' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
   const char *member = NULL, *reason = NULL, *from = NULL;
   int o, rc;
   optind = 1;
@@ -113,7 +114,7 @@ int cmd_suspend(struct cli *c, int argc, char **argv)
     if (o == 'm') member = optarg;
     else if (o == 'r') reason = optarg;
     else if (o == 'f') from = optarg;
-    else return cli_usage("usage: kiroku suspend --member NAME|HEX --reason TEXT [--from-seq N]");
+    else if (o != 'j') return cli_usage("usage: kiroku suspend --member NAME|HEX --reason TEXT [--from-seq N]");
   }
   if (!member || !reason || optind != argc) return cli_usage("usage: kiroku suspend --member NAME|HEX --reason TEXT [--from-seq N]");
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) return rc;

@@ -1,106 +1,120 @@
 #!/usr/bin/env bash
-# The worked example of DOMAIN.md, across five participants, each with its own data
-# directory: a registry, a recycler, a processor, a manufacturer and a certifier.
-# Records move between them as files (export-records / import-records), the way an
-# offline site or an auditor receives them.
+# The worked example of DOMAIN.md on a network of five kiroku-node processes on
+# loopback — a registry, a recycler, a processor, a manufacturer and a certifier — each
+# command run against its own participant's node, records replicating between them.
 set -euo pipefail
 K=${KIROKU_BIN:-bin/kiroku}
+KN=${KIROKU_NODE_BIN:-bin/kiroku-node}
 ROOT=${DEMO_DIR:-$(mktemp -d "${TMPDIR:-/tmp}/kiroku-demo.XXXXXX")}
 NODES=(registry recycler processor manufacturer certifier)
 mkdir -p "$ROOT"
-trap '[ -n "${DEMO_KEEP:-}" ] || rm -rf "$ROOT"' EXIT
+source "$(dirname "$0")/nodes.sh"
+cleanup() { stop_nodes; [ -n "${DEMO_KEEP:-}" ] || rm -rf "$ROOT"; }
+trap cleanup EXIT
 
 # The value of "KEY": "..." in kiroku's --json output.
 jget() { sed -n "s/^ *\"$1\": \"\([^\"]*\)\".*/\1/p" | head -n 1; }
 say()  { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run()  { local who=$1; shift; printf '%s$ kiroku %s\n' "$who" "$*"; "$K" -C "$ROOT/$who" "$@"; }
-# A step the rules must refuse: it has to fail with exit 2 and leave the store alone.
+show() { local who=$1; shift; printf '%s$ kiroku' "$who"; printf ' %q' "$@"; printf '\n'; }
+run()  { local who=$1; shift; show "$who" "$@"; "$K" -C "$ROOT/$who" "$@"; }
+# run_id WHO ARGS...: runs a command with --json, prints it, and sets ID to its record.
+run_id() {
+  local who=$1; shift
+  show "$who" "$@"
+  local out
+  out=$("$K" -C "$ROOT/$who" "$@" --json)
+  ID=$(printf '%s\n' "$out" | jget record)
+  local lots
+  lots=$(printf '%s\n' "$out" | sed -n 's/^ *"\([0-9a-f]\{12\}:[0-9]*\)",\{0,1\}$/\1/p' | tr '\n' ' ')
+  printf '   record %.12s%s\n' "$ID" "${lots:+  lot $lots}"
+}
+# spread ID: waits until every node holds the record, and says how long that took.
+spread() {
+  local id=$1 t0 n
+  t0=$(date +%s%N)
+  for n in "${NODES[@]}"; do await_record "$n" "$id" 20; done
+  echo "   -> on all ${#NODES[@]} nodes within $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+}
+# A step the rules must refuse: exit 2, and the node stores nothing.
 refused() {
   local who=$1; shift
-  printf '%s$ kiroku %s\n' "$who" "$*"
+  show "$who" "$@"
   local before after rc=0
-  before=$(sha256sum "$ROOT/$who/data.mdb")
+  before=$(records "$who")
   "$K" -C "$ROOT/$who" "$@" || rc=$?
-  after=$(sha256sum "$ROOT/$who/data.mdb")
+  after=$(records "$who")
   if [ "$rc" != 2 ] || [ "$before" != "$after" ]; then echo "demo: expected a refusal that changes nothing (exit $rc)" >&2; exit 1; fi
   echo "   -> refused, as it must be; nothing was written"
-}
-# Every node hands every other node what it has (the replication issue replaces this).
-replicate() {
-  local from to
-  for from in "${NODES[@]}"; do
-    "$K" -C "$ROOT/$from" export-records > "$ROOT/$from.rec" 2>/dev/null
-  done
-  for to in "${NODES[@]}"; do
-    for from in "${NODES[@]}"; do
-      [ "$from" = "$to" ] || "$K" -C "$ROOT/$to" import-records "$ROOT/$from.rec" >/dev/null
-    done
-  done
-  echo "   (records exchanged between all five nodes as files)"
 }
 
 say "1. The registry creates the network; four members join it"
 run registry init --network recycled-pet-demo
 for n in recycler processor manufacturer certifier; do
-  printf '%s$ kiroku join genesis.bin\n' "$n"
+  show "$n" join genesis.bin
   declare "KEY_$n=$("$K" -C "$ROOT/$n" join "$ROOT/registry/genesis.bin" --json | jget key)"
 done
-run registry admit --key "$KEY_recycler" --name recycler --role recycler --country JP
-run registry admit --key "$KEY_processor" --name processor --role processor --country DE
-run registry admit --key "$KEY_manufacturer" --name manufacturer --role manufacturer --country FR
-run registry admit --key "$KEY_certifier" --name certifier --role certifier --country CH
-replicate
-run registry members
 
-say "2. The recycler certifies 20 t of post-consumer rPET flake collected in Japan"
+say "2. Five nodes start on loopback, in a ring: registry - recycler - processor - manufacturer - certifier - registry"
+start_node registry
+start_node recycler registry
+start_node processor recycler
+start_node manufacturer processor
+start_node certifier manufacturer registry
+for n in "${NODES[@]}"; do printf '   %-13s kiroku-node listening on 127.0.0.1:%s\n' "$n" "${NODE_PORT[$n]}"; done
+echo "Until the registry admits them, nodes refuse each other at the handshake."
+run_id registry admit --key "$KEY_recycler" --name recycler --role recycler --country JP
+run_id registry admit --key "$KEY_processor" --name processor --role processor --country DE
+run_id registry admit --key "$KEY_manufacturer" --name manufacturer --role manufacturer --country FR
+run_id registry admit --key "$KEY_certifier" --name certifier --role certifier --country CH
+spread "$ID"
+run certifier members
+
+say "3. The recycler certifies 20 t of post-consumer rPET flake collected in Japan"
 echo "weighbridge ticket 2026-11-29 #4711: 20.000 t gross" > "$ROOT/weighing-slip.txt"
-CERT=$(run recycler issue --json --lot FLAKE-1 --material PET --mass 20t --post-consumer 20t --origin JP \
-  --scheme GRS --certificate GRS-2026-0042 --evidence "$ROOT/weighing-slip.txt" | tee /dev/stderr | jget record)
+run_id recycler issue --lot FLAKE-1 --material PET --mass 20t --post-consumer 20t --origin JP \
+  --scheme GRS --certificate GRS-2026-0042 --evidence "$ROOT/weighing-slip.txt"
+CERT=$ID
+spread "$CERT"
 refused processor issue --lot FAKE-1 --material PET --mass 5t --post-consumer 5t --origin JP --scheme GRS --certificate NONE
-replicate
-run certifier attest --record "$CERT" --statement "site audit 2026-11: collection and sorting verified"
+run_id certifier attest --record "$CERT" --statement "site audit 2026-11: collection and sorting verified"; spread "$ID"
 
-say "3. The recycler ships the flake to the processor (and cannot ship it twice)"
-run recycler transfer --lot FLAKE-1 --mass 20t --to processor
+say "4. The recycler ships the flake to the processor (and cannot ship it twice)"
+run_id recycler transfer --lot FLAKE-1 --mass 20t --to processor; spread "$ID"
 refused recycler transfer --lot FLAKE-1 --mass 20t --to manufacturer
-replicate
-run processor receive --all
+run_id processor receive --all; spread "$(printf '%s' "$ID")"
 
-say "4. The processor blends it with 30 t virgin PET from Germany at 95 % yield"
+say "5. The processor blends it with 30 t virgin PET from Germany at 95 % yield"
 echo "A sheet line that ignores the yield would overdraw mass-balance credit by 1 t:"
 refused processor transform --model mass-balance --in FLAKE-1=20t --unledgered PET=30t@DE \
   --out SHEET-A:PET=20t,post=20t --out SHEET-B:PET=27.5t
-run processor transform --model controlled-blending --in FLAKE-1=20t --unledgered PET=30t@DE \
-  --out SHEET-1:PET=47.5t --process "extrusion, line 2"
-run processor verify SHEET-1
+run_id processor transform --model controlled-blending --in FLAKE-1=20t --unledgered PET=30t@DE \
+  --out SHEET-1:PET=47.5t --process "extrusion, line 2"; spread "$ID"
 
-say "5. The manufacturer receives the sheet and thermoforms trays"
-run processor transfer --lot SHEET-1 --mass 47.5t --to manufacturer
-replicate
-run manufacturer receive --all
-run manufacturer transform --model segregated --in SHEET-1=47.5t --out TRAYS-1:PET=46t --process thermoforming
+say "6. The manufacturer receives the sheet and thermoforms trays"
+run_id processor transfer --lot SHEET-1 --mass 47.5t --to manufacturer; spread "$ID"
+run_id manufacturer receive --all; spread "$ID"
+run_id manufacturer transform --model segregated --in SHEET-1=47.5t --out TRAYS-1:PET=46t --process thermoforming; spread "$ID"
 
-say "6. The manufacturer claims the trays' recycled content, once"
-run manufacturer claim --lot TRAYS-1 --recycled 40% --scope "food trays, retail, EU"
+say "7. The manufacturer claims the trays' recycled content, once"
+run_id manufacturer claim --lot TRAYS-1 --recycled 40% --scope "food trays, retail, EU"; spread "$ID"
 refused manufacturer claim --lot TRAYS-1 --recycled 40% --scope "the same trays, claimed again"
-replicate
 run manufacturer verify TRAYS-1
 run manufacturer trace TRAYS-1
 
-say "7. The certifier finds the weighing slips were forged and revokes the certificate"
-run certifier revoke --record "$CERT" --reason "weighing slips forged; certificate withdrawn"
-replicate
+say "8. The certifier finds the weighing slips were forged and revokes the certificate"
+run_id certifier revoke --record "$CERT" --reason "weighing slips forged; certificate withdrawn"; spread "$ID"
 rc=0
 run manufacturer verify TRAYS-1 || rc=$?
 [ "$rc" = 1 ] || { echo "demo: verify must fail after the revocation" >&2; exit 1; }
 echo "   -> verify exits 1: the claim no longer holds"
 
-say "8. Every node audits the ledger from genesis: one state, one digest"
+say "9. The certifier audits the ledger from genesis; every node computes the same state"
+run manufacturer status
 run certifier audit
 for n in "${NODES[@]}"; do
-  d=$("$K" -C "$ROOT/$n" audit --json | sed -n 's/.*"digest": "\([0-9a-f]*\)".*/\1/p')
+  d=$("$K" -C "$ROOT/$n" audit --json | jget digest)
   printf '   %-13s %s\n' "$n" "$d"
 done | tee "$ROOT/digests"
 [ "$(awk '{print $2}' "$ROOT/digests" | sort -u | wc -l)" = 1 ] || { echo "demo: digests differ" >&2; exit 1; }
 echo
-echo "demo complete: every node holds the same records and computes the same state."
+echo "demo complete: five nodes, one ledger, one state."

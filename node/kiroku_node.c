@@ -1,0 +1,101 @@
+/*
+ * kiroku-node — runs a peer node: replicates every feed with its peers and serves the
+ * local CLI.
+ *
+ *   kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--config FILE]
+ *
+ * The config file has one setting per line ("listen = HOST:PORT", "peer = HOST:PORT",
+ * repeatable; '#' starts a comment); command-line options add to it.
+ */
+#include "node.h"
+#include "err.h"
+#include "log.h"
+#include "../crypto/sig.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int read_config(struct node *n, const char *path)
+{
+  FILE *f = fopen(path, "r");
+  char line[512];
+  int lineno = 0, rc = 0;
+  if (!f) { fprintf(stderr, "kiroku-node: cannot read %s\n", path); return 2; }
+  while (fgets(line, sizeof line, f)) {
+    lineno++;
+    char *hash = strchr(line, '#');
+    if (hash) *hash = 0;
+    char key[64], val[400];
+    if (sscanf(line, " %63[a-z] = %399s", key, val) != 2) {
+      char *p = line;
+      while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+      if (!*p) continue;
+      fprintf(stderr, "kiroku-node: %s:%d: expected 'key = value'\n", path, lineno);
+      rc = 2;
+      break;
+    }
+    if (!strcmp(key, "listen")) rc = node_set_listen(n, val);
+    else if (!strcmp(key, "peer")) rc = node_add_peer(n, val);
+    else { fprintf(stderr, "kiroku-node: %s:%d: unknown setting '%s'\n", path, lineno, key); rc = 2; break; }
+    if (rc) { fprintf(stderr, "kiroku-node: %s:%d: bad address '%s' (HOST:PORT)\n", path, lineno, val); rc = 2; break; }
+  }
+  fclose(f);
+  return rc;
+}
+
+int main(int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "listen", required_argument, 0, 'l' }, { "peer", required_argument, 0, 'p' },
+    { "config", required_argument, 0, 'c' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+  static const char *use = "usage: kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--config FILE]\n";
+  const char *dir = getenv("KIROKU_DIR"), *config = NULL;
+  const char *listen = NULL, *peers[NODE_MAX_PEERS];
+  size_t npeers = 0;
+  int o;
+  if (!dir || !*dir) dir = ".kiroku";
+  while ((o = getopt_long(argc, argv, "C:", opts, NULL)) != -1) {
+    switch (o) {
+    case 'C': dir = optarg; break;
+    case 'l': listen = optarg; break;
+    case 'p': if (npeers == NODE_MAX_PEERS) { fprintf(stderr, "kiroku-node: too many peers\n"); return 2; } peers[npeers++] = optarg; break;
+    case 'c': config = optarg; break;
+    case 'h': fputs(use, stdout); return 0;
+    default: fputs(use, stderr); return 2;
+    }
+  }
+  if (optind != argc) { fputs(use, stderr); return 2; }
+  if (sig_init()) return 3;
+  log_init();
+  struct node *n = calloc(1, sizeof *n);
+  uv_loop_t loop;
+  if (!n || uv_loop_init(&loop)) return 3;
+  /* A peer closing its socket must not kill us with SIGPIPE: writes report EPIPE. */
+  signal(SIGPIPE, SIG_IGN);
+  int rc = node_init(n, &loop, dir);
+  if (rc) {
+    fprintf(stderr, "kiroku-node: %s: %s\n", dir, kk_strerror(rc));
+    return kk_err_is_input(rc) ? 2 : 3;
+  }
+  if (config && (rc = read_config(n, config))) return rc;
+  if (listen && node_set_listen(n, listen)) { fprintf(stderr, "kiroku-node: --listen takes HOST:PORT\n"); return 2; }
+  for (size_t i = 0; i < npeers; i++)
+    if (node_add_peer(n, peers[i])) { fprintf(stderr, "kiroku-node: --peer takes HOST:PORT\n"); return 2; }
+  if (!n->listen_host[0] && !n->n_peers) { fputs(use, stderr); return 2; }
+  if ((rc = node_start(n))) {
+    node_stop(n);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    node_free(n);
+    if (rc == KK_ERR(EXISTS)) fprintf(stderr, "kiroku-node: a node already runs in %s\n", dir);
+    return 3;
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  node_free(n);
+  uv_loop_close(&loop);
+  free(n);
+  log_info("stopped");
+  return 0;
+}

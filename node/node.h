@@ -1,0 +1,185 @@
+/*
+ * node — the peer node: one libuv loop that owns the store, talks to peers (net, repl)
+ * and serves the local CLI over a control socket (ctl).
+ *
+ * Everything hangs off one struct node (reached from handles' data pointers); nothing
+ * is global, so a test could run several nodes in one process. All functions run on
+ * the loop thread, except the ingest work, which runs on libuv's thread pool and is the
+ * only code that writes the store (one job at a time).
+ */
+#ifndef KK_NODE_H
+#define KK_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "frame.h"
+#include "hs.h"
+#include "store.h"
+#include "../proto/codec.h"
+
+#define NODE_MAX_PEERS 64              /* configured outbound peers */
+#define NODE_MAX_CONNS 256             /* live connections, both directions */
+#define NODE_FRAME_MAX (4u << 20)      /* largest frame, encrypted, in bytes */
+#define NODE_HANDSHAKE_MS 10000        /* a handshake must finish within this */
+#define NODE_IDLE_MS 45000             /* nothing heard for this long: close */
+#define NODE_PING_MS 15000             /* keepalive */
+#define NODE_BACKOFF_MIN_MS 200
+#define NODE_BACKOFF_MAX_MS 10000
+#define NODE_WRITE_HIGH (4u << 20)     /* stop serving a peer above this many queued bytes */
+#define NODE_WRITE_LOW (1u << 20)      /* ... and resume below this */
+#define NODE_WRITE_LIMIT (64u << 20)   /* a peer this far behind is disconnected */
+#define NODE_WANT_MAX 512              /* records asked for at once, per feed */
+#define NODE_RECORDS_BYTES (1u << 20)  /* bytes of records per answer */
+#define NODE_CONN_WANTS 16             /* requests in flight to one peer */
+#define NODE_INGEST_MAX 8192           /* records ingested in one transaction */
+
+struct node;
+
+/* A configured outbound peer: dialled, and redialled with backoff when lost. */
+struct peer_cfg {
+  struct node *n;
+  char host[256];
+  int port;
+  uv_timer_t timer;
+  uint64_t backoff_ms;
+  struct conn *conn;                   /* live connection, if any */
+  uv_getaddrinfo_t gai;
+  int resolving;
+};
+
+/* What a peer said it holds of one feed. */
+struct peer_feed { uint8_t author[32]; uint64_t seq; };
+
+enum conn_state { CONN_CONNECTING = 1, CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSING };
+
+struct conn {
+  struct node *n;
+  uint64_t id;                         /* unique for the node's lifetime */
+  struct conn *next;
+  struct peer_cfg *cfg;                /* outbound: its configuration */
+  int initiator;
+  enum conn_state state;
+  uv_tcp_t tcp;
+  uv_connect_t connect;
+  uv_timer_t timer;                    /* handshake deadline, then idle/ping */
+  int closes_pending;                  /* handles still to close before free */
+  char addr[300];
+  char name[130];                      /* peer's member name once known */
+  uint8_t peer[32];
+  struct frame_rd rd;
+  struct hs hs;
+  uint64_t last_rx;                    /* loop time of the last frame */
+  /* sync */
+  struct peer_feed *feeds;             /* sorted by author */
+  size_t n_feeds, cap_feeds;
+  size_t wants_inflight;
+  struct deferred_want *deferred;      /* WANTs not served yet (backpressure) */
+  int want_full_have;                  /* send a complete HAVE when drained */
+  uint64_t bytes_in, bytes_out, records_in, records_out;
+};
+
+struct deferred_want { struct deferred_want *next; uint8_t author[32]; uint64_t from; uint32_t max; };
+
+/* Feeds being fetched: at most one request per feed across all peers. */
+struct fetch { uint8_t author[32]; uint64_t conn_id; };
+
+/* A unit of work for the ingest thread. */
+struct ingest_job {
+  struct ingest_job *next;
+  int local;                           /* an own record from the CLI */
+  uint64_t conn_id;                    /* peer records: who sent them */
+  uint8_t fetch_author[32];            /* the feed they answer */
+  int has_fetch;                       /* they answer our request for it */
+  size_t n;
+  uint8_t **envs;
+  size_t *lens;
+  /* local: the request's client and the body to sign */
+  struct ctl_client *client;
+  uint8_t *body;
+  size_t body_len;
+  /* results */
+  int rc;
+  int *results;
+  uint8_t id[32];
+  uint8_t (*stored)[32];               /* feeds that gained records */
+  size_t n_stored_feeds;
+  size_t n_stored;
+};
+
+struct node {
+  uv_loop_t *loop;
+  const char *dir;
+  struct store *s;
+  uint8_t pk[32], sk[64];
+  uint8_t network[32], registry[32];
+  char listen_host[256];
+  int listen_port;
+  uv_tcp_t listener;
+  int listening;
+  uv_pipe_t ctl;
+  int ctl_open;
+  char ctl_path[4200];
+  uv_signal_t sigint, sigterm;
+  uv_timer_t tick;                     /* housekeeping */
+  struct peer_cfg peers[NODE_MAX_PEERS];
+  size_t n_peers;
+  struct conn *conns;
+  size_t n_conns;
+  uint64_t next_conn_id;
+  struct fetch *fetches;
+  size_t n_fetches, cap_fetches;
+  /* ingest: one job at a time on the thread pool */
+  struct ingest_job *jobs_head, *jobs_tail;
+  struct ingest_job *running;
+  uv_work_t work;
+  size_t queued_records;
+  int stopping;
+  uint64_t committed;                  /* records committed since start */
+  struct ctl_client *clients;
+};
+
+/* Lifecycle (tools/kiroku_node.c drives these). */
+int node_init(struct node *n, uv_loop_t *loop, const char *dir);
+int node_add_peer(struct node *n, const char *hostport);
+int node_set_listen(struct node *n, const char *hostport);
+int node_start(struct node *n);
+void node_stop(struct node *n);        /* closes everything; uv_run then returns */
+void node_free(struct node *n);
+
+/* Loop time in ms. */
+uint64_t node_now(struct node *n);
+
+/* The node's own Admit record (malloc'd copy) or NULL; for the handshake. */
+int node_admission(struct node *n, uint8_t **env, size_t *len);
+
+/* Whether a peer that completed the handshake may stay: the registry, an admitted and
+ * unsuspended member this node knows, or one presenting a valid Admit record signed by
+ * the registry. 0 (name filled) or an error with *why set. */
+int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t *admission, size_t alen,
+                    char *name, size_t namelen, const char **why);
+
+/* ---- net: connections (node/net.c) ------------------------------------------------ */
+int net_listen(struct node *n);
+void net_dial(struct peer_cfg *p);
+void net_close(struct conn *c, const char *why);
+int net_send(struct conn *c, const struct kk_wire *w);
+size_t net_queued(struct conn *c);
+struct conn *net_find(struct node *n, uint64_t id);
+
+/* ---- repl: the sync protocol (node/repl.c) --------------------------------------- */
+void repl_on_open(struct conn *c);
+int repl_on_message(struct conn *c, const struct kk_wire *w);
+void repl_on_close(struct conn *c);
+void repl_on_drain(struct conn *c);
+void repl_enqueue(struct node *n, struct ingest_job *job);
+void repl_tick(struct node *n);
+void repl_drop_queue(struct node *n);  /* jobs not started: dropped, clients answered */
+
+/* ---- ctl: the local control socket (node/ctl.c) ----------------------------------- */
+int ctl_listen(struct node *n);
+void ctl_close_all(struct node *n);
+void ctl_job_done(struct node *n, struct ingest_job *job);
+
+#endif

@@ -1,0 +1,538 @@
+/*
+ * repl — the sync protocol and the ingest queue.
+ *
+ *   HAVE    what the sender holds: (feed, last seq) for every feed, then live updates
+ *           for the feeds that changed after each commit
+ *   WANT    (feed, from seq, max): asks for a range; at most one request per feed is in
+ *           flight across all peers, and at most NODE_CONN_WANTS per peer
+ *   RECORDS the range asked for (echoing the feed), at most NODE_RECORDS_BYTES
+ *   PING    keepalive
+ *
+ * Every node serves every feed it holds, so records travel through nodes that have no
+ * direct link to their author. Records go to the ingest thread in batches; when a batch
+ * is committed the node announces what changed to every peer and asks for more.
+ * A peer that sends a record failing the structural checks (bad signature, wrong
+ * network, not canonical, …) is disconnected; nothing invalid is stored.
+ */
+#include "node.h"
+#include "err.h"
+#include "ingest.h"
+#include "log.h"
+#include "rules.h"
+#include "buf.h"
+#include "../crypto/sig.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REPL_MAX_DEFERRED 1024
+
+/* ---- peers' feeds ------------------------------------------------------------------ */
+
+static struct peer_feed *conn_feed(struct conn *c, const uint8_t a[32], int create)
+{
+  size_t lo = 0, hi = c->n_feeds;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int cmp = memcmp(c->feeds[mid].author, a, 32);
+    if (cmp == 0) return &c->feeds[mid];
+    if (cmp < 0) lo = mid + 1; else hi = mid;
+  }
+  if (!create) return NULL;
+  if (c->n_feeds == c->cap_feeds) {
+    size_t cap = c->cap_feeds ? c->cap_feeds * 2 : 16;
+    struct peer_feed *f = realloc(c->feeds, cap * sizeof *f);
+    if (!f) return NULL;
+    c->feeds = f;
+    c->cap_feeds = cap;
+  }
+  memmove(&c->feeds[lo + 1], &c->feeds[lo], (c->n_feeds - lo) * sizeof *c->feeds);
+  memcpy(c->feeds[lo].author, a, 32);
+  c->feeds[lo].seq = 0;
+  c->n_feeds++;
+  return &c->feeds[lo];
+}
+
+/* ---- fetches: one request per feed across all peers -------------------------------- */
+
+static struct fetch *fetch_find(struct node *n, const uint8_t a[32])
+{
+  for (size_t i = 0; i < n->n_fetches; i++)
+    if (memcmp(n->fetches[i].author, a, 32) == 0) return &n->fetches[i];
+  return NULL;
+}
+
+static void fetch_drop(struct node *n, struct fetch *f)
+{
+  *f = n->fetches[--n->n_fetches];
+}
+
+static int fetch_add(struct node *n, const uint8_t a[32], uint64_t conn_id)
+{
+  if (n->n_fetches == n->cap_fetches) {
+    size_t cap = n->cap_fetches ? n->cap_fetches * 2 : 16;
+    struct fetch *f = realloc(n->fetches, cap * sizeof *f);
+    if (!f) return -ENOMEM;
+    n->fetches = f;
+    n->cap_fetches = cap;
+  }
+  memcpy(n->fetches[n->n_fetches].author, a, 32);
+  n->fetches[n->n_fetches].conn_id = conn_id;
+  n->n_fetches++;
+  return 0;
+}
+
+static uint64_t our_seq(struct node *n, MDB_txn *txn, const uint8_t a[32])
+{
+  struct store_head h;
+  return store_head_get(txn, n->s, a, &h) == 0 ? h.seq : 0;
+}
+
+/* Asks some peer that has more of feed a for the next range, unless a request for it
+ * is in flight or records for it wait in the ingest queue. */
+static void want_feed(struct node *n, MDB_txn *txn, const uint8_t a[32])
+{
+  if (fetch_find(n, a)) return;
+  uint64_t have = our_seq(n, txn, a);
+  struct conn *best = NULL;
+  uint64_t best_seq = have;
+  for (struct conn *c = n->conns; c; c = c->next) {
+    if (c->state != CONN_OPEN || c->wants_inflight >= NODE_CONN_WANTS) continue;
+    struct peer_feed *f = conn_feed(c, a, 0);
+    if (f && f->seq > best_seq) { best = c; best_seq = f->seq; }
+  }
+  if (!best) return;
+  struct kk_wire w;
+  memset(&w, 0, sizeof w);
+  w.kind = KK_W_WANT;
+  memcpy(w.want.author, a, 32);
+  w.want.from_seq = have + 1;
+  w.want.max = NODE_WANT_MAX;
+  if (net_send(best, &w) == 0 && fetch_add(n, a, best->id) == 0) best->wants_inflight++;
+}
+
+/* Re-examines every feed any peer has advertised. */
+static void want_all(struct node *n)
+{
+  MDB_txn *txn;
+  if (n->stopping || store_read(n->s, &txn)) return;
+  for (struct conn *c = n->conns; c; c = c->next) {
+    if (c->state != CONN_OPEN) continue;
+    for (size_t i = 0; i < c->n_feeds; i++)
+      if (c->feeds[i].seq > our_seq(n, txn, c->feeds[i].author)) want_feed(n, txn, c->feeds[i].author);
+  }
+  mdb_txn_abort(txn);
+}
+
+/* ---- HAVE ---------------------------------------------------------------------------- */
+
+/* Sends (feed, seq) for the given feeds, or for every feed when feeds is NULL. */
+static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
+{
+  struct node *n = c->n;
+  MDB_txn *txn;
+  if (store_read(n->s, &txn)) return;
+  struct kk_feedhead *heads = NULL;
+  size_t cnt = 0, cap = 0;
+  if (feeds) {
+    heads = calloc(nf ? nf : 1, sizeof *heads);
+    for (size_t i = 0; heads && i < nf; i++) {
+      memcpy(heads[cnt].author, feeds[i], 32);
+      heads[cnt].seq = our_seq(n, txn, feeds[i]);
+      cnt++;
+    }
+  } else {
+    MDB_cursor *cur;
+    MDB_val k, v;
+    if (mdb_cursor_open(txn, n->s->heads, &cur) == 0) {
+      for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        if (k.mv_size != 32 || v.mv_size < 8) continue;
+        if (cnt == cap) {
+          cap = cap ? cap * 2 : 64;
+          struct kk_feedhead *h = realloc(heads, cap * sizeof *h);
+          if (!h) break;
+          heads = h;
+        }
+        memcpy(heads[cnt].author, k.mv_data, 32);
+        heads[cnt].seq = be64_get(v.mv_data);
+        cnt++;
+      }
+      mdb_cursor_close(cur);
+    }
+  }
+  mdb_txn_abort(txn);
+  for (size_t at = 0; heads && at < cnt; at += 4096) {
+    struct kk_wire w;
+    memset(&w, 0, sizeof w);
+    w.kind = KK_W_HAVE;
+    w.have.feeds = heads + at;
+    w.have.n = cnt - at < 4096 ? cnt - at : 4096;
+    if (net_send(c, &w)) break;
+  }
+  free(heads);
+}
+
+void repl_on_open(struct conn *c)
+{
+  send_have(c, NULL, 0);
+}
+
+/* ---- WANT and RECORDS ------------------------------------------------------------------ */
+
+static void serve_want(struct conn *c, const uint8_t a[32], uint64_t from, uint32_t max)
+{
+  struct node *n = c->n;
+  MDB_txn *txn;
+  if (max == 0 || max > NODE_WANT_MAX) max = NODE_WANT_MAX;
+  if (from == 0) from = 1;
+  if (store_read(n->s, &txn)) return;
+  const uint8_t **recs = calloc(max, sizeof *recs);
+  size_t *lens = calloc(max, sizeof *lens);
+  size_t cnt = 0, bytes = 0;
+  for (uint64_t q = from; recs && lens && cnt < max && bytes < NODE_RECORDS_BYTES; q++) {
+    const uint8_t *env;
+    size_t len;
+    if (store_record_get(txn, n->s, a, q, &env, &len)) break;
+    recs[cnt] = env; /* valid while txn is open */
+    lens[cnt] = len;
+    bytes += len;
+    cnt++;
+  }
+  struct kk_wire w;
+  memset(&w, 0, sizeof w);
+  w.kind = KK_W_RECORDS;
+  memcpy(w.records.author, a, 32);
+  w.records.n = cnt;
+  w.records.recs = recs;
+  w.records.lens = lens;
+  if (recs && lens && net_send(c, &w) == 0) c->records_out += cnt;
+  mdb_txn_abort(txn);
+  free(recs);
+  free(lens);
+}
+
+void repl_on_drain(struct conn *c)
+{
+  while (c->deferred && c->state == CONN_OPEN && net_queued(c) < NODE_WRITE_HIGH) {
+    struct deferred_want *d = c->deferred;
+    c->deferred = d->next;
+    serve_want(c, d->author, d->from, d->max);
+    free(d);
+  }
+  if (c->want_full_have && c->state == CONN_OPEN && net_queued(c) < NODE_WRITE_HIGH) {
+    c->want_full_have = 0;
+    send_have(c, NULL, 0);
+  }
+}
+
+static int on_want(struct conn *c, const struct kk_wire *w)
+{
+  if (net_queued(c) < NODE_WRITE_HIGH && !c->deferred) {
+    serve_want(c, w->want.author, w->want.from_seq, w->want.max);
+    return 0;
+  }
+  /* The peer is not reading fast enough: keep the request, bounded. */
+  size_t k = 0;
+  struct deferred_want **tail = &c->deferred;
+  while (*tail) { tail = &(*tail)->next; k++; }
+  if (k >= REPL_MAX_DEFERRED) { net_close(c, "too many requests while not reading"); return KK_ERR(INTERNAL); }
+  struct deferred_want *d = calloc(1, sizeof *d);
+  if (!d) return -ENOMEM;
+  memcpy(d->author, w->want.author, 32);
+  d->from = w->want.from_seq;
+  d->max = w->want.max;
+  *tail = d;
+  return 0;
+}
+
+static int on_records(struct conn *c, const struct kk_wire *w)
+{
+  struct node *n = c->n;
+  if (c->wants_inflight) c->wants_inflight--;
+  struct fetch *f = fetch_find(n, w->records.author);
+  if (w->records.n == 0) {
+    /* It has nothing more of that feed after all. */
+    if (f && f->conn_id == c->id) fetch_drop(n, f);
+    struct peer_feed *pf = conn_feed(c, w->records.author, 0);
+    MDB_txn *txn;
+    if (pf && store_read(n->s, &txn) == 0) {
+      pf->seq = our_seq(n, txn, w->records.author);
+      mdb_txn_abort(txn);
+    }
+    want_all(n);
+    return 0;
+  }
+  struct ingest_job *job = calloc(1, sizeof *job);
+  if (!job) return -ENOMEM;
+  job->conn_id = c->id;
+  job->n = w->records.n;
+  job->envs = calloc(job->n, sizeof *job->envs);
+  job->lens = calloc(job->n, sizeof *job->lens);
+  memcpy(job->fetch_author, w->records.author, 32);
+  job->has_fetch = f && f->conn_id == c->id;
+  for (size_t i = 0; job->envs && job->lens && i < job->n; i++) {
+    job->envs[i] = malloc(w->records.lens[i]);
+    if (!job->envs[i]) break;
+    memcpy(job->envs[i], w->records.recs[i], w->records.lens[i]);
+    job->lens[i] = w->records.lens[i];
+  }
+  c->records_in += job->n;
+  repl_enqueue(n, job);
+  return 0;
+}
+
+int repl_on_message(struct conn *c, const struct kk_wire *w)
+{
+  switch (w->kind) {
+  case KK_W_HAVE: {
+    for (size_t i = 0; i < w->have.n; i++) {
+      struct peer_feed *f = conn_feed(c, w->have.feeds[i].author, 1);
+      if (f && w->have.feeds[i].seq > f->seq) f->seq = w->have.feeds[i].seq;
+    }
+    want_all(c->n);
+    return 0;
+  }
+  case KK_W_WANT: return on_want(c, w);
+  case KK_W_RECORDS: return on_records(c, w);
+  case KK_W_PING:
+    if (!w->ping.reply) {
+      struct kk_wire r;
+      memset(&r, 0, sizeof r);
+      r.kind = KK_W_PING;
+      r.ping.nonce = w->ping.nonce;
+      r.ping.reply = 1;
+      net_send(c, &r);
+    }
+    return 0;
+  default:
+    net_close(c, "unexpected message after the handshake");
+    return KK_ERR(DECODE);
+  }
+}
+
+void repl_on_close(struct conn *c)
+{
+  struct node *n = c->n;
+  for (size_t i = 0; i < n->n_fetches;)
+    if (n->fetches[i].conn_id == c->id) fetch_drop(n, &n->fetches[i]);
+    else i++;
+  c->wants_inflight = 0;
+  c->n_feeds = 0;
+  want_all(n);
+}
+
+void repl_tick(struct node *n)
+{
+  want_all(n);
+}
+
+/* ---- the ingest queue ------------------------------------------------------------------- */
+
+static void job_free(struct ingest_job *j)
+{
+  for (size_t i = 0; i < j->n; i++) free(j->envs ? j->envs[i] : NULL);
+  free(j->envs);
+  free(j->lens);
+  free(j->results);
+  free(j->body);
+  free(j->stored);
+  free(j);
+}
+
+/* Signs and appends an own record (from the CLI) — on the ingest thread. */
+static void work_local(struct node *n, struct ingest_job *j)
+{
+  struct kk_body *b = malloc(sizeof *b);
+  MDB_txn *txn;
+  struct store_head h;
+  if (!b) { j->rc = -ENOMEM; return; }
+  if ((j->rc = codec_body_decode(j->body, j->body_len, b))) goto done;
+  if (memcmp(b->author, n->pk, 32) != 0 || b->kind == KK_PL_GENESIS) { j->rc = KK_ERR(SIGNATURE); goto done; }
+  if ((j->rc = store_read(n->s, &txn))) goto done;
+  int rc = store_head_get(txn, n->s, n->pk, &h);
+  mdb_txn_abort(txn);
+  if (rc == MDB_NOTFOUND) memset(&h, 0, sizeof h);
+  else if (rc) { j->rc = rc; goto done; }
+  uv_timeval64_t tv;
+  uv_gettimeofday(&tv);
+  b->version = CODEC_VERSION;
+  b->has_network = 1;
+  memcpy(b->network, n->network, 32);
+  b->seq = h.seq + 1;
+  b->has_prev = h.seq > 0;
+  memcpy(b->prev, h.last_id, 32);
+  b->time_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+  uint8_t *body, *env, sig[64];
+  size_t blen, elen;
+  if ((j->rc = codec_body_encode(b, &body, &blen))) goto done;
+  sig_sign(sig, SIG_TAG_RECORD, body, blen, n->sk);
+  j->rc = codec_envelope_join(body, blen, sig, &env, &elen);
+  free(body);
+  if (j->rc) goto done;
+  struct ingest_item it;
+  memset(&it, 0, sizeof it);
+  it.env = env;
+  it.len = elen;
+  j->rc = ingest_batch(n->s, &it, 1, INGEST_LOCAL | INGEST_SIGNED_HERE, 1);
+  if (j->rc == 0 && it.result != 0) j->rc = it.result == INGEST_DUPLICATE ? KK_ERR(INTERNAL) : it.result;
+  if (j->rc == 0) {
+    memcpy(j->id, it.id, 32);
+    j->stored = malloc(32);
+    if (j->stored) { memcpy(j->stored[0], n->pk, 32); j->n_stored_feeds = 1; }
+    j->n_stored = 1;
+  }
+  free(env);
+done:
+  free(b);
+}
+
+/* Peer records of one or more jobs, in one transaction — on the ingest thread. */
+static void work_peers(struct node *n, struct ingest_job *first)
+{
+  size_t total = 0;
+  for (struct ingest_job *j = first; j; j = j->next) total += j->n;
+  struct ingest_item *items = calloc(total ? total : 1, sizeof *items);
+  if (!items) { first->rc = -ENOMEM; return; }
+  size_t k = 0;
+  for (struct ingest_job *j = first; j; j = j->next)
+    for (size_t i = 0; i < j->n; i++, k++) {
+      items[k].env = j->envs[i];
+      items[k].len = j->lens[i];
+    }
+  int rc = ingest_batch(n->s, items, total, 0, 0);
+  k = 0;
+  for (struct ingest_job *j = first; j; j = j->next) {
+    j->rc = rc;
+    j->results = calloc(j->n ? j->n : 1, sizeof *j->results);
+    j->stored = calloc(j->n ? j->n : 1, 32);
+    for (size_t i = 0; i < j->n; i++, k++) {
+      if (j->results) j->results[i] = rc ? rc : items[k].result;
+      if (rc == 0 && items[k].result == 0 && j->stored) {
+        j->n_stored++;
+        if (!j->n_stored_feeds || memcmp(j->stored[j->n_stored_feeds - 1], items[k].author, 32) != 0)
+          memcpy(j->stored[j->n_stored_feeds++], items[k].author, 32);
+      }
+    }
+  }
+  free(items);
+}
+
+static void work_cb(uv_work_t *w)
+{
+  struct node *n = w->data;
+  if (n->running->local) work_local(n, n->running);
+  else work_peers(n, n->running);
+}
+
+static void start_next(struct node *n);
+
+/* Structural rejections that only a broken or hostile peer sends. */
+static int hostile(int result)
+{
+  return result < 0 && result != KK_ERR(SEQ_GAP) && result != KK_ERR(PREV) && result != KK_ERR(FORK) &&
+         kk_err_is_input(result);
+}
+
+static void after_work(uv_work_t *w, int status)
+{
+  struct node *n = w->data;
+  struct ingest_job *jobs = n->running;
+  (void)status;
+  n->running = NULL;
+  /* Feeds that gained records: announce them to every peer. */
+  uint8_t (*changed)[32] = NULL;
+  size_t nch = 0, capch = 0;
+  for (struct ingest_job *j = jobs; j; j = j->next) {
+    n->queued_records -= j->local ? 0 : j->n;
+    n->committed += j->n_stored;
+    for (size_t i = 0; i < j->n_stored_feeds; i++) {
+      size_t q;
+      for (q = 0; q < nch; q++) if (memcmp(changed[q], j->stored[i], 32) == 0) break;
+      if (q < nch) continue;
+      if (nch == capch) {
+        capch = capch ? capch * 2 : 16;
+        void *p = realloc(changed, capch * 32);
+        if (!p) break;
+        changed = p;
+      }
+      memcpy(changed[nch++], j->stored[i], 32);
+    }
+    if (j->local) continue;
+    struct conn *c = net_find(n, j->conn_id);
+    if (j->rc) log_error("ingest failed: %s", kk_strerror(j->rc));
+    for (size_t i = 0; c && j->results && i < j->n; i++) {
+      if (hostile(j->results[i])) {
+        char why[200];
+        snprintf(why, sizeof why, "sent an invalid record (%s); nothing of it was stored", kk_strerror(j->results[i]));
+        net_close(c, why);
+        c = NULL;
+      } else if (j->results[i] == KK_ERR(FORK)) {
+        log_warn("peer %s (%s): sent a second record for a feed position already held (equivocation)", c->addr, c->name);
+      }
+    }
+    if (j->has_fetch) {
+      struct fetch *f = fetch_find(n, j->fetch_author);
+      if (f && f->conn_id == j->conn_id) fetch_drop(n, f);
+    }
+  }
+  if (nch) {
+    log_debug("committed records of %zu feed(s); %llu records since start", nch, (unsigned long long)n->committed);
+    for (struct conn *c = n->conns; c; c = c->next) {
+      if (c->state != CONN_OPEN) continue;
+      if (net_queued(c) > NODE_WRITE_HIGH) { c->want_full_have = 1; continue; }
+      send_have(c, (const uint8_t(*)[32])changed, nch);
+    }
+  }
+  free(changed);
+  for (struct ingest_job *j = jobs, *next; j; j = next) {
+    next = j->next;
+    if (j->local) ctl_job_done(n, j);
+    job_free(j);
+  }
+  want_all(n);
+  start_next(n);
+}
+
+void repl_drop_queue(struct node *n)
+{
+  while (n->jobs_head) {
+    struct ingest_job *j = n->jobs_head;
+    n->jobs_head = j->next;
+    if (j->local) { j->rc = KK_ERR(INTERNAL); ctl_job_done(n, j); }
+    job_free(j);
+  }
+  n->jobs_tail = NULL;
+}
+
+static void start_next(struct node *n)
+{
+  if (n->running || !n->jobs_head || n->stopping) return;
+  struct ingest_job *first = n->jobs_head, *last = first;
+  size_t total = first->n;
+  if (!first->local) {
+    /* Batch consecutive peer jobs into one transaction. */
+    while (last->next && !last->next->local && total + last->next->n <= NODE_INGEST_MAX) {
+      last = last->next;
+      total += last->n;
+    }
+  }
+  n->jobs_head = last->next;
+  if (!n->jobs_head) n->jobs_tail = NULL;
+  last->next = NULL;
+  n->running = first;
+  n->work.data = n;
+  if (uv_queue_work(n->loop, &n->work, work_cb, after_work) != 0) {
+    work_cb(&n->work); /* cannot happen with a live loop; stay correct anyway */
+    after_work(&n->work, 0);
+  }
+}
+
+void repl_enqueue(struct node *n, struct ingest_job *job)
+{
+  if (!job->local) n->queued_records += job->n;
+  if (n->jobs_tail) n->jobs_tail->next = job;
+  else n->jobs_head = job;
+  n->jobs_tail = job;
+  start_next(n);
+}
