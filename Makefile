@@ -72,12 +72,15 @@ $(BUILD)/unit: $(UNIT_OBJ) $(BUILD)/libkiroku.a
 $(BUILD)/kkgen: $(BUILD)/tests/tools/kkgen.o $(BUILD)/tests/tools/recgen.o $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
+$(BUILD)/evilpeer: $(BUILD)/tests/tools/evilpeer.o $(BUILD)/libkiroku.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
 $(BUILD)/bench: $(BUILD)/tests/tools/bench.o $(BUILD)/tests/tools/recgen.o $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-TEST_ENV = KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen)
+TEST_ENV = KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen) EVILPEER_BIN=$(abspath $(BUILD)/evilpeer)
 
-test: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen
+test: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/evilpeer
 	@$(TEST_ENV) bash tests/run.sh
 
 check:

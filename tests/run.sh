@@ -8,7 +8,7 @@ export KIROKU_BIN UNIT_BIN
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 "$UNIT_BIN" 2>&1 | tee -a "$out"
-for t in tests/cli/*.sh; do
+for t in $(ls tests/cli/*.sh tests/net/*.sh | grep -v /lib.sh); do
   bash "$t" 2>&1 | tee -a "$out"
   rc=${PIPESTATUS[0]}
   if [ "$rc" != 0 ] && ! grep -q "^not ok - $(basename "$t" .sh)" "$out"; then

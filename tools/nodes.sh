@@ -56,15 +56,19 @@ records() {
   "$K" -C "$ROOT/$1" log --json 2>/dev/null | grep -c '"id"'
 }
 
-# await_converged SECONDS NAME...: waits until every named node holds the same number
-# of records and no node has anything left to fetch.
+# fingerprint NAME: a hash of the ids of every record node NAME holds.
+fingerprint() {
+  "$K" -C "$ROOT/$1" log --json 2>/dev/null | grep '"id"' | sort | sha256sum | cut -c1-16
+}
+
+# await_converged SECONDS NAME...: waits until every named node holds the same records.
 await_converged() {
   local limit=$1; shift
-  local i n first same
+  local i n c first same
   for i in $(seq 1 $((limit * 10))); do
     first=""; same=1
     for n in "$@"; do
-      c=$(records "$n")
+      c=$(fingerprint "$n")
       [ -z "$first" ] && first=$c
       [ "$c" = "$first" ] || same=0
     done

@@ -6,8 +6,9 @@
  *                        processors (transfer, receive, transform, ...), ending in a lot
  *                        whose provenance spans all of them
  *
- * Writes DIR/genesis.bin and DIR/records.rec (genesis, admissions, then the workload)
- * and prints the final lot's code (chain) to stdout. Uses the library directly, never
+ * Writes DIR/genesis.bin, DIR/records.rec (genesis, admissions, then the workload) and
+ * the members' identity files DIR/{registry,recycler,proc-a,proc-b}.key, and prints the
+ * final lot's code (chain) to stdout. Uses the library directly, never
  * the store: it only signs.
  */
 #include "../../crypto/sig.h"
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static uint8_t network[32];
 static FILE *out;
@@ -88,6 +90,18 @@ int main(int argc, char **argv)
     FILE *g = fopen(path, "wb");
     fwrite(env, 1, len, g);
     fclose(g);
+  }
+  /* Identity files for the members, so tests can run nodes as them. */
+  struct { const char *name; struct gen_member *m; } ids[] = { { "registry", &reg }, { "recycler", &a }, { "proc-a", &p }, { "proc-b", &q } };
+  for (size_t i = 0; i < 4; i++) {
+    char kp[4200], hex[129];
+    snprintf(kp, sizeof kp, "%s/%s.key", dir, ids[i].name);
+    FILE *kf = fopen(kp, "w");
+    if (!kf) { perror(kp); return 1; }
+    sig_hex(hex, ids[i].m->sk, 64);
+    fprintf(kf, "kiroku-ed25519-v1 %s\n", hex);
+    fclose(kf);
+    chmod(kp, 0600);
   }
   admit(&reg, &a, "recycler", 0x01, b);
   admit(&reg, &p, "proc-a", 0x02 | 0x04, b);
