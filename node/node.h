@@ -32,7 +32,8 @@
 #define NODE_WRITE_LIMIT (64u << 20)   /* a peer this far behind is disconnected */
 #define NODE_WANT_MAX 512              /* records asked for at once, per feed */
 #define NODE_RECORDS_BYTES (1u << 20)  /* bytes of records per answer */
-#define NODE_CONN_WANTS 16             /* requests in flight to one peer */
+#define NODE_CONN_WANTS 64             /* requests in flight to one peer */
+#define NODE_FETCH_WINDOW 8            /* requests in flight for one feed */
 #define NODE_INGEST_MAX 8192           /* records ingested in one transaction */
 
 struct node;
@@ -82,8 +83,15 @@ struct conn {
 
 struct deferred_want { struct deferred_want *next; uint8_t author[32]; uint64_t from; uint32_t max; };
 
-/* Feeds being fetched: at most one request per feed across all peers. */
-struct fetch { uint8_t author[32]; uint64_t conn_id; };
+/* A feed being fetched, from one peer at a time (so its ranges arrive in order), with up
+ * to NODE_FETCH_WINDOW ranges requested ahead of what is committed. */
+struct fetch {
+  uint8_t author[32];
+  uint64_t conn_id;
+  uint64_t next;                       /* first seq not yet requested */
+  unsigned inflight;                   /* Wants sent, not answered */
+  unsigned queued;                     /* answers waiting in the ingest queue */
+};
 
 /* A unit of work for the ingest thread. */
 struct ingest_job {

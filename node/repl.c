@@ -54,7 +54,7 @@ static struct peer_feed *conn_feed(struct conn *c, const uint8_t a[32], int crea
   return &c->feeds[lo];
 }
 
-/* ---- fetches: one request per feed across all peers -------------------------------- */
+/* ---- fetches: each feed from one peer at a time, a window of ranges ahead ---------- */
 
 static struct fetch *fetch_find(struct node *n, const uint8_t a[32])
 {
@@ -68,19 +68,21 @@ static void fetch_drop(struct node *n, struct fetch *f)
   *f = n->fetches[--n->n_fetches];
 }
 
-static int fetch_add(struct node *n, const uint8_t a[32], uint64_t conn_id)
+static struct fetch *fetch_add(struct node *n, const uint8_t a[32], uint64_t conn_id, uint64_t next)
 {
   if (n->n_fetches == n->cap_fetches) {
     size_t cap = n->cap_fetches ? n->cap_fetches * 2 : 16;
     struct fetch *f = realloc(n->fetches, cap * sizeof *f);
-    if (!f) return -ENOMEM;
+    if (!f) return NULL;
     n->fetches = f;
     n->cap_fetches = cap;
   }
-  memcpy(n->fetches[n->n_fetches].author, a, 32);
-  n->fetches[n->n_fetches].conn_id = conn_id;
-  n->n_fetches++;
-  return 0;
+  struct fetch *f = &n->fetches[n->n_fetches++];
+  memset(f, 0, sizeof *f);
+  memcpy(f->author, a, 32);
+  f->conn_id = conn_id;
+  f->next = next;
+  return f;
 }
 
 static uint64_t our_seq(struct node *n, MDB_txn *txn, const uint8_t a[32])
@@ -89,27 +91,41 @@ static uint64_t our_seq(struct node *n, MDB_txn *txn, const uint8_t a[32])
   return store_head_get(txn, n->s, a, &h) == 0 ? h.seq : 0;
 }
 
-/* Asks some peer that has more of feed a for the next range, unless a request for it
- * is in flight or records for it wait in the ingest queue. */
+/* Keeps up to NODE_FETCH_WINDOW ranges of feed a requested from one peer that has
+ * more of it than we do; all from the same peer, so they arrive, queue and commit in
+ * order. */
 static void want_feed(struct node *n, MDB_txn *txn, const uint8_t a[32])
 {
-  if (fetch_find(n, a)) return;
-  uint64_t have = our_seq(n, txn, a);
-  struct conn *best = NULL;
-  uint64_t best_seq = have;
-  for (struct conn *c = n->conns; c; c = c->next) {
-    if (c->state != CONN_OPEN || c->wants_inflight >= NODE_CONN_WANTS) continue;
-    struct peer_feed *f = conn_feed(c, a, 0);
-    if (f && f->seq > best_seq) { best = c; best_seq = f->seq; }
+  struct fetch *f = fetch_find(n, a);
+  struct conn *c = NULL;
+  uint64_t theirs = 0;
+  if (f) {
+    c = net_find(n, f->conn_id);
+    struct peer_feed *pf = c ? conn_feed(c, a, 0) : NULL;
+    theirs = pf ? pf->seq : 0;
+  } else {
+    uint64_t have = our_seq(n, txn, a);
+    theirs = have;
+    for (struct conn *x = n->conns; x; x = x->next) {
+      if (x->state != CONN_OPEN || x->wants_inflight >= NODE_CONN_WANTS) continue;
+      struct peer_feed *pf = conn_feed(x, a, 0);
+      if (pf && pf->seq > theirs) { c = x; theirs = pf->seq; }
+    }
+    if (!c || !(f = fetch_add(n, a, c->id, have + 1))) return;
   }
-  if (!best) return;
-  struct kk_wire w;
-  memset(&w, 0, sizeof w);
-  w.kind = KK_W_WANT;
-  memcpy(w.want.author, a, 32);
-  w.want.from_seq = have + 1;
-  w.want.max = NODE_WANT_MAX;
-  if (net_send(best, &w) == 0 && fetch_add(n, a, best->id) == 0) best->wants_inflight++;
+  while (c && f->next != 0 && f->inflight < NODE_FETCH_WINDOW && f->next <= theirs && c->wants_inflight < NODE_CONN_WANTS) {
+    struct kk_wire w;
+    memset(&w, 0, sizeof w);
+    w.kind = KK_W_WANT;
+    memcpy(w.want.author, a, 32);
+    w.want.from_seq = f->next;
+    w.want.max = NODE_WANT_MAX;
+    if (net_send(c, &w)) break;
+    f->next += NODE_WANT_MAX;
+    f->inflight++;
+    c->wants_inflight++;
+  }
+  if (f->inflight == 0 && f->queued == 0) fetch_drop(n, f); /* nothing to ask this peer */
 }
 
 /* Re-examines every feed any peer has advertised. */
@@ -251,9 +267,11 @@ static int on_records(struct conn *c, const struct kk_wire *w)
   struct node *n = c->n;
   if (c->wants_inflight) c->wants_inflight--;
   struct fetch *f = fetch_find(n, w->records.author);
+  if (f && f->conn_id != c->id) f = NULL;
+  if (f && f->inflight) f->inflight--;
   if (w->records.n == 0) {
     /* It has nothing more of that feed after all. */
-    if (f && f->conn_id == c->id) fetch_drop(n, f);
+    if (f) { f->next = 0; if (!f->inflight && !f->queued) fetch_drop(n, f); }
     struct peer_feed *pf = conn_feed(c, w->records.author, 0);
     MDB_txn *txn;
     if (pf && store_read(n->s, &txn) == 0) {
@@ -270,7 +288,8 @@ static int on_records(struct conn *c, const struct kk_wire *w)
   job->envs = calloc(job->n, sizeof *job->envs);
   job->lens = calloc(job->n, sizeof *job->lens);
   memcpy(job->fetch_author, w->records.author, 32);
-  job->has_fetch = f && f->conn_id == c->id;
+  job->has_fetch = f != NULL;
+  if (f) f->queued++;
   for (size_t i = 0; job->envs && job->lens && i < job->n; i++) {
     job->envs[i] = malloc(w->records.lens[i]);
     if (!job->envs[i]) break;
@@ -473,7 +492,14 @@ static void after_work(uv_work_t *w, int status)
     }
     if (j->has_fetch) {
       struct fetch *f = fetch_find(n, j->fetch_author);
-      if (f && f->conn_id == j->conn_id) fetch_drop(n, f);
+      if (f && f->conn_id == j->conn_id) {
+        if (f->queued) f->queued--;
+        /* A gap (a shorter answer than asked, a lost range): ask again from what is
+         * committed, once everything in flight has landed. */
+        for (size_t i = 0; j->results && i < j->n; i++)
+          if (j->results[i] == KK_ERR(SEQ_GAP)) f->next = 0;
+        if (!f->inflight && !f->queued) fetch_drop(n, f);
+      }
     }
   }
   if (nch) {

@@ -51,6 +51,55 @@ done
 verify_ms=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
 certs=$("$K" -C "$W/c" verify "$last" --json | jnum '["certificates"].__len__()')
 
+N_CATCHUP=${BENCH_CATCHUP:-200000}
+N_PROP=${BENCH_PROPAGATE:-1000}
+KN=${KIROKU_NODE_BIN:?}
+ROOT=$W
+source "$(dirname "$0")/../tools/nodes.sh"
+trap 'stop_nodes; rm -rf "$W"' EXIT
+
+echo "catch-up: a fresh node pulls $N_CATCHUP records from a peer over loopback ..."
+mkdir -p "$W/cgen" "$W/src" "$W/dst"
+"$KKGEN_BIN" "$W/cgen" issues "$N_CATCHUP" >/dev/null
+cp "$W/cgen/proc-a.key" "$W/src/identity.key"; cp "$W/cgen/proc-b.key" "$W/dst/identity.key"
+chmod 600 "$W/src/identity.key" "$W/dst/identity.key"
+"$K" -C "$W/src" join "$W/cgen/genesis.bin" >/dev/null 2>&1
+"$K" -C "$W/dst" join "$W/cgen/genesis.bin" >/dev/null 2>&1
+"$K" -C "$W/src" import-records "$W/cgen/records.rec" >/dev/null 2>&1
+want=$((N_CATCHUP + 4))
+start_node src
+t0=$(now)
+start_node dst src
+while :; do
+  got=$("$K" -C "$W/dst" status --json 2>/dev/null | python3 -c "import json,sys; print(sum(f['seq'] for f in json.load(sys.stdin).get('feeds', [])))" 2>/dev/null || echo 0)
+  [ "${got:-0}" -ge "$want" ] && break
+  sleep 0.2
+done
+t1=$(now)
+catchup_rate=$(python3 -c "print($want / ($t1 - $t0))")
+peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/${NODE_PID[dst]}/status")
+stop_node dst
+stop_node src
+
+echo "propagation: $N_PROP records, each timed from its append to its commit two hops away ..."
+mkdir -p "$W/p"
+"$K" -C "$W/p/r" init --network bench >/dev/null 2>&1
+for n in a b c; do
+  key=$("$K" -C "$W/p/$n" join "$W/p/r/genesis.bin" --json | jnum '["key"]')
+  "$K" -C "$W/p/r" admit --key "$key" --name "$n" --role recycler >/dev/null
+done
+"$K" -C "$W/p/r" export-records > "$W/p/r.rec" 2>/dev/null
+for n in a b c; do "$K" -C "$W/p/$n" import-records "$W/p/r.rec" >/dev/null; done
+ROOT=$W/p
+start_node a
+start_node b a
+start_node c b
+sleep 0.5
+"$BENCH_BIN" propagate "$W/p/a" "$W/p/c" "$N_PROP" > "$W/prop.txt"
+prop_med=$(awk '/median/ {print $2}' "$W/prop.txt")
+prop_p99=$(awk '/p99/ {print $2}' "$W/prop.txt")
+stop_nodes
+
 echo
 printf '%-44s %14s %14s %7s %8s\n' figure measured limit ratio target
 row() { printf '%-44s %14s %14s %7s %8s\n' "$1" "$2" "$3" "$4" "$5"; }
@@ -62,4 +111,9 @@ row "import (records/s, same path as peers)" "$(printf %.0f "$import_rate")" "$(
     "$(ratio "$import_rate" "$cores*$verify")" "-"
 row "verify, provenance of $chain_n records (ms)" "$verify_ms" "-" "-" "-"
 row "  ... certificates attributed in that lot" "$certs" "-" "-" "-"
+row "catch-up over loopback (records/s)" "$(printf %.0f "$catchup_rate")" "$(python3 -c "print('%.0f' % ($cores * $verify))") verify/s" \
+    "$(ratio "$catchup_rate" "$cores*$verify")" ">= 0.7"
+row "  peak resident memory of that node (MiB)" "$((peak_kb / 1024))" "-" "-" "-"
+row "propagation, 2 hops: median (ms)" "$prop_med" "-" "-" "-"
+row "propagation, 2 hops: p99 (ms)" "$prop_p99" "-" "-" "-"
 row "bytes on disk per record" "$(printf %.0f "$per_rec")" "$(printf %.0f "$raw_per_rec") raw" "$(ratio "$per_rec" "$raw_per_rec")" "-"

@@ -5,6 +5,9 @@
  *   bench verify          Ed25519 verifications per second on one core
  *   bench append DIR N    local appends: N records signed and durably committed, one
  *                         signing thread feeding one committing thread in batches
+ *   bench propagate SRC DST N
+ *                         appends N records through the node running on SRC and times
+ *                         each until it is committed in DST's store (median, p99)
  *
  * Prints "name value" lines for tests/bench.sh to read.
  */
@@ -12,6 +15,9 @@
 #include "../../crypto/sig.h"
 #include "../../node/ingest.h"
 #include "../../node/store.h"
+#include "../../node/ctl.h"
+#include "../../crypto/keys.h"
+#include <unistd.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -167,12 +173,65 @@ static void bench_append(const char *dir, long n)
   printf("append_per_s %.0f\n", (double)n / t);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void bench_propagate(const char *src, const char *dst, long n)
+{
+  uint8_t pk[32], sk[64];
+  struct store *d;
+  if (keys_load(src, pk, sk)) { fprintf(stderr, "bench: no identity in %s\n", src); exit(1); }
+  if (store_open(&d, dst, 1)) { fprintf(stderr, "bench: no store in %s\n", dst); exit(1); }
+  double *lat = calloc((size_t)n, sizeof *lat);
+  struct kk_body *b = calloc(1, sizeof *b);
+  for (long i = 0; i < n; i++) {
+    memset(b, 0, sizeof *b);
+    b->version = 1;
+    b->has_network = 1;
+    memcpy(b->author, pk, 32);
+    b->seq = 1;
+    b->kind = KK_PL_INCIDENT;
+    snprintf(b->u.incident.kind, sizeof b->u.incident.kind, "bench-%ld", i);
+    uint8_t *body, id[32];
+    size_t blen;
+    if (codec_body_encode(b, &body, &blen)) exit(1);
+    double t0 = now();
+    int fd = ctl_client_connect(src), verdict = 0;
+    if (fd < 0 || ctl_client_append(fd, body, blen, &verdict, id) || verdict) {
+      fprintf(stderr, "bench: append through the node failed (%d)\n", verdict);
+      exit(1);
+    }
+    close(fd);
+    free(body);
+    for (;;) {
+      MDB_txn *txn;
+      if (store_read(d, &txn) == 0) {
+        int found = store_get(txn, d->ids, id, 32, NULL, NULL) == 0;
+        mdb_txn_abort(txn);
+        if (found) break;
+      }
+      if (now() - t0 > 30) { fprintf(stderr, "bench: record %ld never arrived\n", i); exit(1); }
+      usleep(100);
+    }
+    lat[i] = (now() - t0) * 1000;
+  }
+  qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+  printf("propagate_median_ms %.2f\npropagate_p99_ms %.2f\n", lat[n / 2], lat[(size_t)((double)n * 0.99)]);
+  store_close(d);
+  free(lat);
+  free(b);
+}
+
 int main(int argc, char **argv)
 {
   if (sig_init()) return 1;
   if (argc == 2 && strcmp(argv[1], "sign") == 0) bench_sign(0);
   else if (argc == 2 && strcmp(argv[1], "verify") == 0) bench_sign(1);
   else if (argc == 4 && strcmp(argv[1], "append") == 0) bench_append(argv[2], atol(argv[3]));
+  else if (argc == 5 && strcmp(argv[1], "propagate") == 0) bench_propagate(argv[2], argv[3], atol(argv[4]));
   else { fprintf(stderr, "usage: bench sign | verify | append DIR N\n"); return 2; }
   return 0;
 }

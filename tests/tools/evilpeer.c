@@ -172,6 +172,7 @@ int main(int argc, char **argv)
   if (!strcmp(mode, "handshake")) {
     /* Admitted: the node opens with HAVE. Refused: it closes. */
     uint8_t hdr[4];
+    hs_clear(&h);
     return read_all(hdr, 4, 5000) == 0 ? 0 : 3;
   }
   if (!strcmp(mode, "forged")) {
@@ -198,6 +199,10 @@ int main(int argc, char **argv)
     w.records.recs = recs;
     w.records.lens = lens;
     send_wire(&h, &w);
+    free(b);
+    free(body);
+    free(env);
+    hs_clear(&h);
     return await_close();
   }
   if (!strcmp(mode, "noread")) {
@@ -208,6 +213,8 @@ int main(int argc, char **argv)
     size_t pl;
     struct kk_wire have;
     if (hs_open(&h, f, fl, &plain, &pl) || codec_wire_decode(plain, pl, &have) || have.kind != KK_W_HAVE) die("expected HAVE");
+    free(f);
+    free(plain);
     for (int i = 0; i < n; i++) {
       struct kk_wire w;
       memset(&w, 0, sizeof w);
@@ -227,6 +234,8 @@ int main(int argc, char **argv)
       free(m);
       free(c);
     }
+    codec_wire_free(&have);
+    hs_clear(&h);
     sleep(5);
     return 0;
   }

@@ -24,4 +24,9 @@
   X(rules_claims_and_revocation) \
   X(rules_determinism_any_arrival_order) \
   X(rules_late_suspension_rebuilds) \
-  X(rules_waits_for_admission_and_dependencies)
+  X(rules_waits_for_admission_and_dependencies) \
+  X(frame_any_slicing) \
+  X(frame_limits) \
+  X(hs_channel_and_tampering) \
+  X(hs_refusals) \
+  X(wire_roundtrip_and_caps)
