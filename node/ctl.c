@@ -98,6 +98,7 @@ static json_t *ctl_status(struct node *n)
 {
   json_t *o = json_object(), *peers = json_array(), *feeds = json_array();
   MDB_txn *txn;
+  uint64_t waiting = 0;   /* stored, not yet evaluated: their dependencies have not arrived */
   json_object_set_new(o, "key", ctl_hex(n->pk));
   json_object_set_new(o, "network", ctl_hex(n->network));
   if (n->listen_host[0]) {
@@ -118,6 +119,7 @@ static json_t *ctl_status(struct node *n)
         if (store_get(txn, n->s->cursors, k.mv_data, 32, &cv, &cn) == 0 && cn == 8) applied = be64_get(cv);
         json_t *f = json_pack("{s:o,s:I,s:I}", "author", ctl_hex(k.mv_data), "seq", (json_int_t)be64_get(v.mv_data),
                               "applied", (json_int_t)applied);
+        waiting += be64_get(v.mv_data) - applied;
         if (rules_member_get(txn, n->s, k.mv_data, &m) == 0) json_object_set_new(f, "name", json_string(m.name));
         json_array_append_new(feeds, f);
       }
@@ -125,6 +127,7 @@ static json_t *ctl_status(struct node *n)
     }
     MDB_stat st;
     if (mdb_stat(txn, n->s->pending, &st) == 0) json_object_set_new(o, "waiting_feeds", json_integer((json_int_t)st.ms_entries));
+    json_object_set_new(o, "waiting_records", json_integer((json_int_t)waiting));
     for (struct conn *c = n->conns; c; c = c->next) {
       static const char *states[] = { "?", "connecting", "handshake", "connected", "closing" };
       json_t *p = json_pack("{s:s,s:s,s:s,s:b,s:I,s:I,s:I,s:I}", "address", c->addr, "name", c->name,

@@ -162,6 +162,7 @@ int node_start(struct node *n)
   uv_timer_init(n->loop, &n->tick);
   n->tick.data = n;
   uv_timer_start(&n->tick, node_on_tick, NODE_TICK_MS, NODE_TICK_MS);
+  repl_start(n);
   if ((rc = ctl_listen(n))) { log_error("control socket %s: %s", n->ctl_path, kk_strerror(rc)); return rc; }
   if (n->listen_host[0]) {
     if ((rc = net_listen(n))) {

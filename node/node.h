@@ -145,6 +145,7 @@ struct node {
   size_t queued_records;
   int stopping;
   uint64_t committed;                  /* records committed since start */
+  uint64_t last_arrival;               /* newest arrival announced to peers */
   struct ctl_client *clients;
 };
 
@@ -183,6 +184,7 @@ void repl_on_close(struct conn *c);
 void repl_on_drain(struct conn *c);
 void repl_enqueue(struct node *n, struct ingest_job *job);
 void repl_tick(struct node *n);
+void repl_start(struct node *n);       /* before the first connection */
 void repl_drop_queue(struct node *n);  /* jobs not started: dropped, clients answered */
 
 /* ---- ctl: the local control socket (node/ctl.c) ----------------------------------- */

@@ -341,9 +341,71 @@ void repl_on_close(struct conn *c)
   want_all(n);
 }
 
+/* Newest arrival number in the store (0 when empty). */
+static uint64_t last_arrival(struct node *n, MDB_txn *txn)
+{
+  MDB_cursor *cur;
+  MDB_val k, v;
+  uint64_t last = 0;
+  if (mdb_cursor_open(txn, n->s->arrivals, &cur)) return 0;
+  if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8) last = be64_get(k.mv_data);
+  mdb_cursor_close(cur);
+  return last;
+}
+
+/* Records written by another process (import-records, or the CLI while no node was
+ * running) are announced like our own: every tick, whatever arrived since the last
+ * announcement. */
+static void announce_external(struct node *n)
+{
+  MDB_txn *txn;
+  if (store_read(n->s, &txn)) return;
+  uint64_t last = last_arrival(n, txn);
+  if (last <= n->last_arrival) { mdb_txn_abort(txn); return; }
+  uint8_t (*feeds)[32] = NULL;
+  size_t nf = 0, cap = 0;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  uint8_t start[8];
+  be64_put(start, n->last_arrival + 1);
+  k.mv_size = 8;
+  k.mv_data = start;
+  if (mdb_cursor_open(txn, n->s->arrivals, &cur) == 0) {
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      if (v.mv_size != 40) continue;
+      size_t q;
+      for (q = 0; q < nf; q++) if (memcmp(feeds[q], v.mv_data, 32) == 0) break;
+      if (q < nf) continue;
+      if (nf == cap) {
+        cap = cap ? cap * 2 : 16;
+        void *p = realloc(feeds, cap * 32);
+        if (!p) break;
+        feeds = p;
+      }
+      memcpy(feeds[nf++], v.mv_data, 32);
+    }
+    mdb_cursor_close(cur);
+  }
+  mdb_txn_abort(txn);
+  n->last_arrival = last;
+  for (struct conn *c = n->conns; c && nf; c = c->next)
+    if (c->state == CONN_OPEN) send_have(c, (const uint8_t(*)[32])feeds, nf);
+  free(feeds);
+}
+
 void repl_tick(struct node *n)
 {
+  announce_external(n);
   want_all(n);
+}
+
+void repl_start(struct node *n)
+{
+  MDB_txn *txn;
+  if (store_read(n->s, &txn) == 0) {
+    n->last_arrival = last_arrival(n, txn);
+    mdb_txn_abort(txn);
+  }
 }
 
 /* ---- the ingest queue ------------------------------------------------------------------- */
@@ -511,6 +573,11 @@ static void after_work(uv_work_t *w, int status)
     }
   }
   free(changed);
+  MDB_txn *atxn;
+  if (store_read(n->s, &atxn) == 0) {
+    n->last_arrival = last_arrival(n, atxn);
+    mdb_txn_abort(atxn);
+  }
   for (struct ingest_job *j = jobs, *next; j; j = next) {
     next = j->next;
     if (j->local) ctl_job_done(n, j);

@@ -37,10 +37,10 @@ int cmd_status(struct cli *c, int argc, char **argv)
   printf("node %.16s… on network %.16s…%s%s\n", json_string_value(json_object_get(j, "key")),
          json_string_value(json_object_get(j, "network")), json_object_get(j, "listen") ? ", listening on " : "",
          json_object_get(j, "listen") ? json_string_value(json_object_get(j, "listen")) : "");
-  printf("records committed since start: %lld; queued for ingest: %lld; feeds waiting on dependencies: %lld\n",
+  printf("records committed since start: %lld; queued for ingest: %lld; waiting for dependencies: %lld\n",
          (long long)json_integer_value(json_object_get(j, "committed_since_start")),
          (long long)json_integer_value(json_object_get(j, "queued_records")),
-         (long long)json_integer_value(json_object_get(j, "waiting_feeds")));
+         (long long)json_integer_value(json_object_get(j, "waiting_records")));
   size_t i;
   json_t *p;
   printf("peers\n");

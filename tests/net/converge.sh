@@ -25,4 +25,10 @@ k certifier attest --record "$(k recycler log --json | json '[r["id"] for r in d
 check "net: ring: records of the new node reach everyone" await_converged 20 registry recycler processor manufacturer certifier
 check "net: ring: identical audit digests" same_digests registry recycler processor manufacturer certifier
 check "net: status shows peers and no lag" bash -c "'$K' -C '$T/manufacturer' status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); ps=[p for p in d[\"peers\"] if p[\"state\"]==\"connected\"]; assert len(ps)>=2 and all(not p[\"lag\"] for p in ps), d'"
+# Records written beside a running node (an import) are announced like its own.
+stop_node certifier
+k certifier incident --kind test --about "$(k recycler log --json | json 'd[-1]["id"]')" --text "written offline" >/dev/null
+k certifier export-records --feed certifier > "$T/cert.rec" 2>/dev/null
+k manufacturer import-records "$T/cert.rec" >/dev/null
+check "net: records imported beside a running node reach its peers" await_converged 20 registry recycler processor manufacturer
 finish
