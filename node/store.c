@@ -4,6 +4,8 @@
 #include "store.h"
 #include "buf.h"
 #include "err.h"
+#include "tree.h"
+#include "../crypto/merkle.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -22,7 +24,7 @@ struct store_dbdef { const char *name; size_t off; int derived; };
 #define D(field, derived) { #field, offsetof(struct store, field), derived }
 /* Order matters for the digest: derived databases are hashed in this order. */
 static const struct store_dbdef store_dbs[] = {
-  D(records, 0), D(ids, 0), D(heads, 0),
+  D(records, 0), D(ids, 0), D(heads, 0), D(tree, 0),
   D(status, 1), D(members, 1), D(lots, 1), D(codes, 1), D(transfers, 1), D(claims, 1),
   D(attests, 1), D(revoked, 1), D(spends, 1), D(cursors, 1),
   D(pending, 0), D(arrivals, 0), D(meta, 0),
@@ -203,6 +205,9 @@ int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
   store_feedkey(k, author, seq);
   if ((rc = store_put(txn, s->records, k, 40, env, len))) return rc;
   if ((rc = store_put(txn, s->ids, id, 32, k, 40))) return rc;
+  uint8_t leaf[32];
+  merkle_leaf_hash(leaf, env, len);
+  if ((rc = tree_append(txn, s, author, seq - 1, leaf))) return rc;
   struct store_head h;
   h.seq = seq;
   memcpy(h.last_id, id, 32);

@@ -9,6 +9,7 @@
  *     records   author(32) || seq(8, BE)          -> envelope bytes
  *     ids       record id(32)                     -> author(32) || seq(8, BE)
  *     heads     author(32)                        -> struct store_head
+ *     tree      author(32) || level(1) || index(8)  -> 32-byte Merkle node (node/tree.h)
  *   derived state (a pure function of the log: rebuilt by audit, hashed by the digest)
  *     status    record id(32)                     -> u8 verdict, i32 error, u8 payload kind
  *     members   key(32)                           -> struct member (node/state.h)
@@ -40,7 +41,7 @@
 struct store {
   MDB_env *env;
   int readonly;
-  MDB_dbi records, ids, heads;
+  MDB_dbi records, ids, heads, tree;
   MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors;
   MDB_dbi pending, arrivals, meta;
 };

@@ -87,6 +87,7 @@ json_t *cli_json_hex(const uint8_t *p, size_t n);
   X(verify, "verify REF [--claim P] [--json]", "recycled content, origins, certificates, taint, claims") \
   X(trace, "trace REF [--down] [--json]", "provenance tree") \
   X(audit, "audit [--json]", "replay every record from genesis and compare the state") \
+  X(merkle_check, "merkle-check FILE", "verify an RFC 9162 inclusion or consistency proof (transparency-dev JSON)") \
   X(status, "status [--json]", "the running node: peers, lag per feed, feeds, waiting records") \
   X(export_records, "export-records [--since N] [--feed NAME|HEX] > FILE", "write records to a file") \
   X(import_records, "import-records FILE", "ingest records from a file")

@@ -29,4 +29,7 @@
   X(frame_limits) \
   X(hs_channel_and_tampering) \
   X(hs_refusals) \
-  X(wire_roundtrip_and_caps)
+  X(wire_roundtrip_and_caps) \
+  X(merkle_tree_matches_rfc_and_proves) \
+  X(merkle_tree_large) \
+  X(merkle_vectors_through_the_library)

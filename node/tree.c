@@ -1,0 +1,124 @@
+/*
+ * tree — perfect-subtree storage and the RFC 9162 proof constructions over it.
+ */
+#include "tree.h"
+#include "buf.h"
+#include "err.h"
+#include "../crypto/merkle.h"
+
+#include <sodium.h>
+#include <string.h>
+
+static void tree_key(uint8_t k[41], const uint8_t author[32], unsigned level, uint64_t index)
+{
+  memcpy(k, author, 32);
+  k[32] = (uint8_t)level;
+  be64_put(k + 33, index);
+}
+
+static int tree_get(MDB_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
+                    uint8_t out[32])
+{
+  uint8_t k[41];
+  const void *v;
+  size_t n;
+  tree_key(k, author, level, index);
+  int rc = store_get(txn, s->tree, k, sizeof k, &v, &n);
+  if (rc) return rc;
+  if (n != 32) return KK_ERR(CORRUPT);
+  memcpy(out, v, 32);
+  return 0;
+}
+
+int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
+                const uint8_t leaf_hash[32])
+{
+  uint8_t k[41], cur[32], left[32];
+  unsigned level = 0;
+  memcpy(cur, leaf_hash, 32);
+  tree_key(k, author, 0, index);
+  int rc = store_put(txn, s->tree, k, sizeof k, cur, 32);
+  /* Every odd index closes a perfect subtree one level up. */
+  while (rc == 0 && (index & 1)) {
+    if ((rc = tree_get(txn, s, author, level, index - 1, left))) break;
+    merkle_node_hash(cur, left, cur);
+    level++;
+    index >>= 1;
+    tree_key(k, author, level, index);
+    rc = store_put(txn, s->tree, k, sizeof k, cur, 32);
+  }
+  return rc;
+}
+
+/* MTH(D[lo:hi]), hi > lo. */
+static int tree_range(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t lo, uint64_t hi,
+                      uint8_t out[32])
+{
+  uint64_t w = hi - lo;
+  if ((w & (w - 1)) == 0 && lo % w == 0) {
+    unsigned level = 0;
+    while ((UINT64_C(1) << level) < w) level++;
+    return tree_get(txn, s, author, level, lo >> level, out);
+  }
+  uint8_t l[32], r[32];
+  uint64_t k = merkle_split(w);
+  int rc = tree_range(txn, s, author, lo, lo + k, l);
+  if (!rc) rc = tree_range(txn, s, author, lo + k, hi, r);
+  if (!rc) merkle_node_hash(out, l, r);
+  return rc;
+}
+
+int tree_root(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32])
+{
+  if (size == 0) { crypto_hash_sha256(root, NULL, 0); return 0; }
+  return tree_range(txn, s, author, 0, size, root);
+}
+
+/* PATH(m, D[lo:hi]) appended to proof. */
+static int tree_path(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t m, uint64_t lo, uint64_t hi,
+                     uint8_t (*proof)[32], size_t *n)
+{
+  if (hi - lo == 1) return 0;
+  if (*n >= TREE_MAX_PROOF) return KK_ERR(INTERNAL);
+  uint64_t k = merkle_split(hi - lo);
+  int rc;
+  if (m < k) {
+    if ((rc = tree_path(txn, s, author, m, lo, lo + k, proof, n))) return rc;
+    return tree_range(txn, s, author, lo + k, hi, proof[(*n)++]);
+  }
+  if ((rc = tree_path(txn, s, author, m - k, lo + k, hi, proof, n))) return rc;
+  return tree_range(txn, s, author, lo, lo + k, proof[(*n)++]);
+}
+
+int tree_inclusion(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index, uint64_t size,
+                   uint8_t (*proof)[32], size_t *n)
+{
+  *n = 0;
+  if (index >= size) return KK_ERR(FIELD);
+  return tree_path(txn, s, author, index, 0, size, proof, n);
+}
+
+/* SUBPROOF(m, D[lo:hi], b) appended to proof. */
+static int tree_subproof(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t m, uint64_t lo,
+                         uint64_t hi, int b, uint8_t (*proof)[32], size_t *n)
+{
+  if (*n >= TREE_MAX_PROOF) return KK_ERR(INTERNAL);
+  if (m == hi - lo) return b ? 0 : tree_range(txn, s, author, lo, hi, proof[(*n)++]);
+  uint64_t k = merkle_split(hi - lo);
+  int rc;
+  if (m <= k) {
+    if ((rc = tree_subproof(txn, s, author, m, lo, lo + k, b, proof, n))) return rc;
+    return tree_range(txn, s, author, lo + k, hi, proof[(*n)++]);
+  }
+  if ((rc = tree_subproof(txn, s, author, m - k, lo + k, hi, 0, proof, n))) return rc;
+  return tree_range(txn, s, author, lo, lo + k, proof[(*n)++]);
+}
+
+int tree_consistency(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size1, uint64_t size2,
+                     uint8_t (*proof)[32], size_t *n)
+{
+  *n = 0;
+  if (size1 == 0 || size1 > size2) return KK_ERR(FIELD);
+  if (size1 == size2) return 0;
+  return tree_subproof(txn, s, author, size1, 0, size2, 1, proof, n);
+}

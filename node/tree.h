@@ -1,0 +1,38 @@
+/*
+ * tree — each feed's RFC 9162 Merkle tree, kept in the store.
+ *
+ * Leaf i of a feed's tree is the record at seq i + 1; its leaf hash is
+ * SHA-256(0x00 || envelope bytes). The store keeps the hash of every complete (perfect)
+ * subtree: `tree` maps author(32) || level(1) || index(8, BE) to the hash of leaves
+ * [index × 2^level, (index + 1) × 2^level). Appending leaf n writes its hash and the
+ * perfect subtrees it completes (amortised two writes), in the same write transaction
+ * as the record. Any MTH(D[a:b]) — roots of any size, proof nodes — is assembled from
+ * those in O(log n) reads.
+ */
+#ifndef KK_TREE_H
+#define KK_TREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "store.h"
+
+#define TREE_MAX_PROOF 128
+
+/* Adds leaf `index` (must be the feed's next leaf). 0 or a storage error. */
+int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
+                const uint8_t leaf_hash[32]);
+
+/* Root of the feed's tree over its first `size` leaves (SHA-256("") for size 0).
+ * MDB_NOTFOUND when the feed has fewer leaves. */
+int tree_root(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32]);
+
+/* Inclusion proof of leaf `index` in the tree of `size` leaves (RFC 9162 §2.1.3.1);
+ * *n gets the number of hashes written to proof. */
+int tree_inclusion(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index, uint64_t size,
+                   uint8_t (*proof)[32], size_t *n);
+
+/* Consistency proof between sizes 0 < size1 <= size2 (RFC 9162 §2.1.4.1). */
+int tree_consistency(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size1, uint64_t size2,
+                     uint8_t (*proof)[32], size_t *n);
+
+#endif
