@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 G=${KKGEN_BIN:?}
 mkdir -p "$T/gen" "$T/a" "$T/b"
-"$G" "$T/gen" issues 30000 >/dev/null
+"$G" "$T/gen" issues 60000 >/dev/null
 cp "$T/gen/proc-a.key" "$T/a/identity.key"
 cp "$T/gen/proc-b.key" "$T/b/identity.key"
 chmod 600 "$T/a/identity.key" "$T/b/identity.key"
@@ -19,7 +19,7 @@ for round in 1 2 3; do
   # wait until b has committed a fair part of what it is fetching, then kill it hard
   for i in $(seq 1 400); do
     have=$(k b status --json 2>/dev/null | json 'sum(f["seq"] for f in d.get("feeds", []))' 2>/dev/null || echo 0)
-    [ "${have:-0}" -ge $((round * 6000)) ] && break
+    [ "${have:-0}" -ge $((round * 10000)) ] && break
     sleep 0.02
   done
   stop_node b KILL
