@@ -12,6 +12,12 @@ PKGS  := lmdb libsodium libprotobuf-c libuv jansson
 CC      ?= cc
 OPT     ?= -O2 -g
 SANFLAGS =
+FUZZ_TARGETS := record wire frames qty merkle
+ifeq ($(FUZZ),1)
+CC       = clang
+SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+OPT      = -O1 -g
+endif
 ifeq ($(SAN),1)
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT      = -O1 -g
@@ -34,7 +40,8 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all test check demo bench clean deps
+.PHONY: all test check demo bench clean deps fuzz
+.SECONDARY:
 all: $(BIN)/kiroku $(BIN)/kiroku-node
 
 deps: $(DEPS_STAMP)
@@ -78,9 +85,30 @@ $(BUILD)/evilpeer: $(BUILD)/tests/tools/evilpeer.o $(BUILD)/libkiroku.a
 $(BUILD)/bench: $(BUILD)/tests/tools/bench.o $(BUILD)/tests/tools/recgen.o $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-TEST_ENV = KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen) EVILPEER_BIN=$(abspath $(BUILD)/evilpeer)
+FUZZ_REPLAY := $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay-%)
 
-test: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/evilpeer
+# Corpus replay (any compiler): each fuzz target driven by tests/fuzz/replay.c.
+$(BUILD)/fuzz-replay-%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/replay.o $(BUILD)/libkiroku.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+# libFuzzer binaries (clang): make fuzz [FUZZ_SECONDS=60]
+FUZZ_SECONDS ?= 30
+$(BUILD)/fuzz-%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/libkiroku.a
+	$(CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS) -lpthread
+
+fuzz:
+	@$(MAKE) --no-print-directory FUZZ=1 BUILD=build/fuzz $(FUZZ_TARGETS:%=build/fuzz/fuzz-%)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p tests/fuzz/corpus/$$t build/fuzz/new-$$t; \
+	  echo "fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz-$$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=tests/fuzz/corpus/$$t/crash- \
+	    build/fuzz/new-$$t tests/fuzz/corpus/$$t 2>&1 | tail -2 || exit 1; \
+	  build/fuzz/fuzz-$$t -merge=1 tests/fuzz/corpus/$$t build/fuzz/new-$$t >/dev/null 2>&1; \
+	done
+
+TEST_ENV = FUZZ_REPLAY_DIR=$(abspath $(BUILD)) KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen) EVILPEER_BIN=$(abspath $(BUILD)/evilpeer)
+
+test: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/evilpeer $(FUZZ_REPLAY)
 	@$(TEST_ENV) bash tests/run.sh
 
 check:
