@@ -129,7 +129,7 @@ int cmd_merkle_check(struct cli *c, int argc, char **argv)
     if (!inclusion) { r1 = get_hash(j, "root1", h1); r2 = get_hash(j, "root2", h2); }
     if (get_u64(j, "start", &start) || get_u64(j, "end", &end) || r1 < 0 || r2 < 0 ||
         (inclusion ? get_u64(j, "leafIdx", &idx) : get_u64(j, "size", &size))) {
-      fprintf(stderr, "kiroku: merkle-check: %s: a subtree proof needs start, end, and leafIdx/root/leafHash or size/root1/root2\n", argv[1]);
+      fprintf(stderr, "kiroku: merkle-check: %s: a subtree proof needs start and end, with leafIdx, root and leafHash, or with size, root1 and root2\n", argv[1]);
       goto done;
     }
     if (!inclusion && start == end) {
