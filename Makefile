@@ -12,7 +12,7 @@ PKGS  := lmdb libsodium libprotobuf-c libuv jansson
 CC      ?= cc
 OPT     ?= -O2 -g
 SANFLAGS =
-FUZZ_TARGETS := record wire frames qty merkle note
+FUZZ_TARGETS := record wire frames qty merkle note evidence bundle
 ifeq ($(FUZZ),1)
 CC       = clang
 SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
@@ -82,6 +82,9 @@ $(BUILD)/kkgen: $(BUILD)/tests/tools/kkgen.o $(BUILD)/tests/tools/recgen.o $(BUI
 $(BUILD)/evilpeer: $(BUILD)/tests/tools/evilpeer.o $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
+$(BUILD)/forker: $(BUILD)/tests/tools/forker.o $(BUILD)/tests/tools/recgen.o $(BUILD)/libkiroku.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
 $(BUILD)/bench: $(BUILD)/tests/tools/bench.o $(BUILD)/tests/tools/recgen.o $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
@@ -106,9 +109,9 @@ fuzz:
 	  build/fuzz/fuzz-$$t -merge=1 tests/fuzz/corpus/$$t build/fuzz/new-$$t >/dev/null 2>&1; \
 	done
 
-TEST_ENV = FUZZ_REPLAY_DIR=$(abspath $(BUILD)) KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen) EVILPEER_BIN=$(abspath $(BUILD)/evilpeer)
+TEST_ENV = FUZZ_REPLAY_DIR=$(abspath $(BUILD)) KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen) EVILPEER_BIN=$(abspath $(BUILD)/evilpeer) FORKER_BIN=$(abspath $(BUILD)/forker)
 
-test: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/evilpeer $(FUZZ_REPLAY)
+test: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/evilpeer $(BUILD)/forker $(FUZZ_REPLAY)
 	@$(TEST_ENV) bash tests/run.sh
 
 check:

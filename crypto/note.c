@@ -106,6 +106,27 @@ static int note_each(const char *note, size_t len, const char *name,
   return -1;
 }
 
+int note_each_line(const char *note, size_t len,
+                   int (*fn)(void *ctx, const char *name, size_t name_len, const char *line, size_t line_len),
+                   void *ctx)
+{
+  size_t tl;
+  if (note_split(note, len, &tl)) return -1;
+  size_t at = tl + 1, dl = strlen(NOTE_DASH);
+  while (at < len) {
+    const char *line = note + at, *end = memchr(line, '\n', len - at);
+    if (!end) return -1;
+    size_t ll = (size_t)(end - line);
+    if (ll <= dl || memcmp(line, NOTE_DASH, dl) != 0) return -1;
+    const char *name = line + dl, *sp = memchr(name, ' ', (size_t)(end - name));
+    if (!sp || sp == name) return -1;
+    int rc = fn(ctx, name, (size_t)(sp - name), line, ll + 1);
+    if (rc) return rc;
+    at += ll + 1;
+  }
+  return 0;
+}
+
 struct note_ctx { const char *text; size_t text_len; const uint8_t *pk; uint8_t id[4]; uint64_t t; };
 
 static int note_check_sig(void *arg, const uint8_t *blob, size_t blen)

@@ -30,6 +30,13 @@ char *note_sign(const char *text, const char *name, const uint8_t sk[64], const 
  * 0, or -1 when the note is malformed. */
 int note_split(const char *note, size_t len, size_t *text_len);
 
+/* Calls fn for each signature line of a well-formed note, in order: its key name and
+ * the whole line (with its newline). Stops when fn returns non-zero and returns that;
+ * 0 after the last line, -1 when the note is malformed. */
+int note_each_line(const char *note, size_t len,
+                   int (*fn)(void *ctx, const char *name, size_t name_len, const char *line, size_t line_len),
+                   void *ctx);
+
 /* 0 when the note carries a valid signature by (name, pk); -1 otherwise. */
 int note_verify(const char *note, size_t len, const char *name, const uint8_t pk[32]);
 

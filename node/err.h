@@ -71,7 +71,11 @@
   X(RECFILE,       'I', "not a Kiroku records file, or it is truncated") \
   X(PENDING,       'I', "the record waits for records this node does not have yet") \
   X(CORRUPT,       'S', "stored data is corrupt") \
-  X(INTERNAL,      'S', "internal error")
+  X(INTERNAL,      'S', "internal error") \
+  X(CHECKPOINT,    'I', "checkpoint is malformed, names another feed or network, or its signature does not verify") \
+  X(EVIDENCE,      'I', "not valid evidence of equivocation") \
+  X(BUNDLE,        'I', "proof bundle does not verify") \
+  X(OLD_STORE,     'I', "the store was made by an earlier version: start the node or run a write command once to upgrade it")
 
 /* Kiroku's codes: KK_ERR(DECODE) == KK_ERR_BASE - 1, and so on downwards. */
 #define KK_X_ENUM(name, cls, msg) KK_EI_##name,

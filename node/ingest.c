@@ -2,6 +2,7 @@
  * ingest — structural checks, parallel signature verification, one commit per batch.
  */
 #include "ingest.h"
+#include "evidence.h"
 #include "err.h"
 #include "rules.h"
 #include "buf.h"
@@ -143,6 +144,8 @@ struct ingest_commit_ctx {
   int flags;
   const uint8_t *adopt_network, *adopt_registry;
   struct ingest_verifier *verifier; /* joined before the commit; NULL: all verified */
+  const uint8_t *network;
+  const struct ingest_hook *hook;
 };
 
 /* Signatures failed while the transaction was being written: abort and redo. */
@@ -167,6 +170,27 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
       goto done;
     if (nf == 0 || memcmp(feeds[nf - 1], it->author, 32) != 0) memcpy(feeds[nf++], it->author, 32);
   }
+  /* A second record at a held position: keep the pair as evidence (freezes the feed). */
+  for (size_t i = 0; i < c->n; i++) {
+    struct ingest_item *it = c->order[i];
+    it->evidence_new = 0;
+    if (it->result != KK_ERR(FORK)) continue;
+    const uint8_t *other;
+    size_t olen;
+    if (it->fork_with) { other = it->fork_with->env; olen = it->fork_with->len; }
+    else if ((rc = store_record_get(txn, c->s, it->author, it->seq, &other, &olen))) goto done;
+    uint8_t *ev;
+    size_t evl;
+    struct evidence_info info;
+    if ((rc = evidence_from_records(c->network, it->env, it->len, other, olen, &ev, &evl))) goto done;
+    rc = evidence_store(txn, c->s, ev, evl, &info, &it->evidence_new);
+    free(ev);
+    /* Evidence that does not check out (a record signed by a key rotated away) only
+     * leaves the record refused. */
+    if (rc == KK_ERR(EVIDENCE)) { rc = 0; continue; }
+    if (rc) goto done;
+    memcpy(it->evidence_id, info.id, 32);
+  }
   if ((rc = rules_advance(c->s, txn, (const uint8_t(*)[32])feeds, nf))) goto done;
   /* Nothing is committed before every signature in it has verified. */
   if (c->verifier && ingest_verify_join(c->verifier)) { rc = INGEST_RETRY_SIGS; goto done; }
@@ -181,12 +205,19 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
       if (st.verdict != RULES_VALID) { rc = st.err; goto done; }
     }
   }
+  if (c->hook && (rc = c->hook->fn(txn, c->hook->ctx, (const uint8_t(*)[32])feeds, nf))) goto done;
 done:
   free(feeds);
   return rc;
 }
 
 int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags, int threads)
+{
+  return ingest_batch_hook(s, items, n, flags, threads, NULL);
+}
+
+int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int flags, int threads,
+                      const struct ingest_hook *hook)
 {
   uint8_t network[32];
   int have_network = 0, rc;
@@ -217,6 +248,8 @@ int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags
   /* Pass A: decode everything. */
   for (size_t i = 0; i < n; i++) {
     items[i].result = ingest_decode(&items[i], b, network, have_network);
+    items[i].fork_with = NULL;
+    items[i].evidence_new = 0;
     order[i] = &items[i];
   }
   /* Pass B: feed continuity, in (author, seq) order, against the store and the batch. */
@@ -248,7 +281,12 @@ int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags
       if (!found) {
         /* Held earlier in this same batch. */
         for (size_t j = i; j-- > 0 && memcmp(order[j]->author, it->author, 32) == 0;)
-          if (order[j]->seq == it->seq && order[j]->result == 0) { memcpy(id, order[j]->id, 32); found = 1; break; }
+          if (order[j]->seq == it->seq && order[j]->result == 0) {
+            memcpy(id, order[j]->id, 32);
+            it->fork_with = order[j];
+            found = 1;
+            break;
+          }
       }
       it->result = found && memcmp(id, it->id, 32) == 0 ? INGEST_DUPLICATE : KK_ERR(FORK);
       continue;
@@ -278,7 +316,8 @@ int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags
   }
   if ((rc = ingest_verify_start(&verifier, order, n, threads))) goto done;
   verifier_started = 1;
-  struct ingest_commit_ctx cc = { s, order, n, flags, adopt ? network : NULL, adopt ? adopt_registry : NULL, &verifier };
+  struct ingest_commit_ctx cc = { s, order, n, flags, adopt ? network : NULL, adopt ? adopt_registry : NULL, &verifier,
+                                  network, hook };
   rc = store_write(s, ingest_commit_fn, &cc);
   if (rc == INGEST_RETRY_SIGS) {
     for (size_t i = 0; i < n; i++)

@@ -45,7 +45,10 @@ struct ingest_item {
   uint8_t author[32];
   uint64_t seq;
   int kind;                   /* enum kk_payload */
+  int evidence_new;           /* result KK_E_FORK: new evidence was stored (evidence_id) */
+  uint8_t evidence_id[32];
   /* internal */
+  struct ingest_item *fork_with; /* a FORK against a record earlier in the batch */
   uint8_t key[32];
   int has_prev;
   uint8_t prev[32];
@@ -60,6 +63,20 @@ struct ingest_item {
  * record's error under INGEST_ALL_OR_NOTHING, or the rule error under INGEST_LOCAL.
  * threads: signature-verifying threads (0: one per core). */
 int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags, int threads);
+
+/* Runs at the end of the batch's write transaction, after the rules, with the feeds that
+ * gained records (each once). Anything it writes commits with the batch; a non-zero
+ * result aborts it. It may run more than once for one batch (a map resize retries the
+ * transaction), so it must not keep side effects outside the transaction. */
+struct ingest_hook {
+  int (*fn)(MDB_txn *txn, void *ctx, const uint8_t (*feeds)[32], size_t n);
+  void *ctx;
+};
+
+/* ingest_batch with a hook (NULL: none). A FORK — a different record at a held position
+ * — is stored as evidence of equivocation (node/evidence.h) in the same transaction. */
+int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int flags, int threads,
+                      const struct ingest_hook *hook);
 
 /* Checks a genesis record on its own: canonical, a Genesis payload at seq 1 with no
  * network and no prev, signed by its author. Fills the network id (= record id) and the

@@ -162,6 +162,7 @@ int node_start(struct node *n)
   uv_timer_init(n->loop, &n->tick);
   n->tick.data = n;
   uv_timer_start(&n->tick, node_on_tick, NODE_TICK_MS, NODE_TICK_MS);
+  repl_notes_init(n);
   repl_start(n);
   if ((rc = ctl_listen(n))) { log_error("control socket %s: %s", n->ctl_path, kk_strerror(rc)); return rc; }
   if (n->listen_host[0]) {
@@ -192,6 +193,7 @@ void node_stop(struct node *n)
   uv_close((uv_handle_t *)&n->sigint, node_close_cb);
   uv_close((uv_handle_t *)&n->sigterm, node_close_cb);
   uv_close((uv_handle_t *)&n->tick, node_close_cb);
+  repl_notes_close(n);
   if (n->listening) uv_close((uv_handle_t *)&n->listener, node_close_cb);
   ctl_close_all(n);
   for (size_t i = 0; i < n->n_peers; i++)

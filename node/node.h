@@ -35,6 +35,8 @@
 #define NODE_CONN_WANTS 64             /* requests in flight to one peer */
 #define NODE_FETCH_WINDOW 8            /* requests in flight for one feed */
 #define NODE_INGEST_MAX 8192           /* records ingested in one transaction */
+#define NODE_NOTES_MS 25               /* checkpoints heard within this are taken together */
+#define NODE_NOTES_MAX 1024            /* ... at most this many in one transaction */
 
 struct node;
 
@@ -51,7 +53,11 @@ struct peer_cfg {
 };
 
 /* What a peer said it holds of one feed. */
-struct peer_feed { uint8_t author[32]; uint64_t seq; };
+struct peer_feed {
+  uint8_t author[32];
+  uint64_t seq;
+  uint64_t probed;                     /* seq whose record we asked for to examine a fork */
+};
 
 enum conn_state { CONN_CONNECTING = 1, CONN_HANDSHAKE, CONN_OPEN, CONN_CLOSING };
 
@@ -93,9 +99,20 @@ struct fetch {
   unsigned queued;                     /* answers waiting in the ingest queue */
 };
 
+/* Something a finished job leaves for the loop thread to send. */
+enum job_note_kind {
+  JOB_ANNOUNCE = 1,                    /* checkpoint (key = author, n = size): to every peer */
+  JOB_EVIDENCE,                        /* evidence (key = id): to every peer */
+  JOB_PROBE                            /* ask the job's peer for record (key = author, n = seq) */
+};
+struct job_note { int kind; uint8_t key[32]; uint64_t n; uint64_t conn_id; /* probes: whom to ask */ };
+
+enum job_kind { JOB_RECORDS = 0, JOB_CHECKPOINT, JOB_EVIDENCE_IN };
+
 /* A unit of work for the ingest thread. */
 struct ingest_job {
   struct ingest_job *next;
+  int kind;                            /* enum job_kind */
   int local;                           /* an own record from the CLI */
   uint64_t conn_id;                    /* peer records: who sent them */
   uint8_t fetch_author[32];            /* the feed they answer */
@@ -114,6 +131,13 @@ struct ingest_job {
   uint8_t (*stored)[32];               /* feeds that gained records */
   size_t n_stored_feeds;
   size_t n_stored;
+  /* evidence from a peer (checkpoints travel in envs/lens, their senders in conns) */
+  uint8_t *blob;
+  size_t blob_len;
+  uint64_t *conns;
+  /* follow-ups for the loop thread */
+  struct job_note *notes;
+  size_t n_notes, cap_notes;
 };
 
 struct node {
@@ -131,6 +155,8 @@ struct node {
   char ctl_path[4200];
   uv_signal_t sigint, sigterm;
   uv_timer_t tick;                     /* housekeeping */
+  uv_timer_t notes_timer;              /* flushes notes_job */
+  struct ingest_job *notes_job;        /* checkpoints heard, waiting to be taken together */
   struct peer_cfg peers[NODE_MAX_PEERS];
   size_t n_peers;
   struct conn *conns;
@@ -186,6 +212,8 @@ void repl_enqueue(struct node *n, struct ingest_job *job);
 void repl_tick(struct node *n);
 void repl_start(struct node *n);       /* before the first connection */
 void repl_drop_queue(struct node *n);  /* jobs not started: dropped, clients answered */
+void repl_notes_init(struct node *n);  /* the timer that batches checkpoints */
+void repl_notes_close(struct node *n); /* drops checkpoints not taken yet */
 
 /* ---- ctl: the local control socket (node/ctl.c) ----------------------------------- */
 int ctl_listen(struct node *n);

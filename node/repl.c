@@ -15,6 +15,8 @@
  * network, not canonical, …) is disconnected; nothing invalid is stored.
  */
 #include "node.h"
+#include "ckpt.h"
+#include "evidence.h"
 #include "err.h"
 #include "ingest.h"
 #include "log.h"
@@ -85,6 +87,13 @@ static struct fetch *fetch_add(struct node *n, const uint8_t a[32], uint64_t con
   return f;
 }
 
+static uint64_t unix_now(void)
+{
+  uv_timeval64_t tv;
+  uv_gettimeofday(&tv);
+  return (uint64_t)tv.tv_sec;
+}
+
 static uint64_t our_seq(struct node *n, MDB_txn *txn, const uint8_t a[32])
 {
   struct store_head h;
@@ -96,6 +105,8 @@ static uint64_t our_seq(struct node *n, MDB_txn *txn, const uint8_t a[32])
  * order. */
 static void want_feed(struct node *n, MDB_txn *txn, const uint8_t a[32])
 {
+  uint64_t frozen;
+  if (store_frozen_at(txn, n->s, a, &frozen) || frozen) return; /* held where it forked */
   struct fetch *f = fetch_find(n, a);
   struct conn *c = NULL;
   uint64_t theirs = 0;
@@ -154,8 +165,14 @@ static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
   if (feeds) {
     heads = calloc(nf ? nf : 1, sizeof *heads);
     for (size_t i = 0; heads && i < nf; i++) {
+      struct store_head h;
+      memset(&heads[cnt], 0, sizeof heads[cnt]);
       memcpy(heads[cnt].author, feeds[i], 32);
-      heads[cnt].seq = our_seq(n, txn, feeds[i]);
+      if (store_head_get(txn, n->s, feeds[i], &h) == 0) {
+        heads[cnt].seq = h.seq;
+        heads[cnt].has_last = 1;
+        memcpy(heads[cnt].last, h.last_id, 32);
+      }
       cnt++;
     }
   } else {
@@ -170,8 +187,13 @@ static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
           if (!h) break;
           heads = h;
         }
+        memset(&heads[cnt], 0, sizeof heads[cnt]);
         memcpy(heads[cnt].author, k.mv_data, 32);
         heads[cnt].seq = be64_get(v.mv_data);
+        if (v.mv_size >= 40) {
+          heads[cnt].has_last = 1;
+          memcpy(heads[cnt].last, (const uint8_t *)v.mv_data + 8, 32);
+        }
         cnt++;
       }
       mdb_cursor_close(cur);
@@ -189,9 +211,91 @@ static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
   free(heads);
 }
 
+/* Sends the stored checkpoint of author at size (0: newest), cosignatures included. */
+static void send_checkpoint(struct conn *c, MDB_txn *txn, const uint8_t author[32], uint64_t size)
+{
+  char *note;
+  size_t len;
+  if (ckpt_get(txn, c->n->s, author, size, &note, &len, NULL)) return;
+  struct kk_wire w;
+  memset(&w, 0, sizeof w);
+  w.kind = KK_W_CHECKPOINT;
+  w.checkpoint.note = (const uint8_t *)note;
+  w.checkpoint.len = len;
+  net_send(c, &w);
+  free(note);
+}
+
+static void send_evidence(struct conn *c, const uint8_t *ev, size_t len)
+{
+  struct kk_wire w;
+  memset(&w, 0, sizeof w);
+  w.kind = KK_W_EVIDENCE;
+  w.evidence.data = ev;
+  w.evidence.len = len;
+  net_send(c, &w);
+}
+
+/* A new peer gets our heads, every feed's newest checkpoint and all evidence we hold. */
 void repl_on_open(struct conn *c)
 {
+  struct node *n = c->n;
   send_have(c, NULL, 0);
+  MDB_txn *txn;
+  if (store_read(n->s, &txn)) return;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  if (mdb_cursor_open(txn, n->s->heads, &cur) == 0) {
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+      if (k.mv_size == 32) send_checkpoint(c, txn, k.mv_data, 0);
+    mdb_cursor_close(cur);
+  }
+  if (mdb_cursor_open(txn, n->s->evidence, &cur) == 0) {
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+      send_evidence(c, v.mv_data, v.mv_size);
+    mdb_cursor_close(cur);
+  }
+  mdb_txn_abort(txn);
+}
+
+/* Asks one peer for the single record (a, seq): to put a suspected fork on record. */
+static void send_probe(struct conn *c, const uint8_t a[32], uint64_t seq)
+{
+  struct kk_wire w;
+  memset(&w, 0, sizeof w);
+  w.kind = KK_W_WANT;
+  memcpy(w.want.author, a, 32);
+  w.want.from_seq = seq;
+  w.want.max = 1;
+  if (net_send(c, &w) == 0) c->wants_inflight++;
+}
+
+/* A peer's head we already hold a record for must be that record; if its id is one we
+ * do not know, the author signed two records there: fetch theirs (ingest turns the pair
+ * into evidence). */
+static void check_heads(struct conn *c, const struct kk_wire *w)
+{
+  struct node *n = c->n;
+  MDB_txn *txn;
+  if (store_read(n->s, &txn)) return;
+  for (size_t i = 0; i < w->have.n; i++) {
+    const struct kk_feedhead *fh = &w->have.feeds[i];
+    if (!fh->has_last || fh->seq == 0 || fh->seq > our_seq(n, txn, fh->author)) continue;
+    uint8_t a[32];
+    uint64_t q;
+    const uint8_t *env;
+    size_t len;
+    if (store_record_by_id(txn, n->s, fh->last, a, &q, &env, &len) == 0 && memcmp(a, fh->author, 32) == 0 &&
+        q == fh->seq)
+      continue;
+    struct peer_feed *pf = conn_feed(c, fh->author, 1);
+    if (!pf || pf->probed == fh->seq) continue;
+    pf->probed = fh->seq;
+    log_warn("peer %s (%s): holds another record at a position of a feed we hold: fetching it as evidence",
+             c->addr, c->name);
+    send_probe(c, fh->author, fh->seq);
+  }
+  mdb_txn_abort(txn);
 }
 
 /* ---- WANT and RECORDS ------------------------------------------------------------------ */
@@ -301,6 +405,60 @@ static int on_records(struct conn *c, const struct kk_wire *w)
   return 0;
 }
 
+static void job_free(struct ingest_job *j);
+
+static void notes_flush(struct node *n)
+{
+  struct ingest_job *j = n->notes_job;
+  if (!j) return;
+  n->notes_job = NULL;
+  uv_timer_stop(&n->notes_timer);
+  repl_enqueue(n, j);
+}
+
+static void on_notes_timer(uv_timer_t *t)
+{
+  notes_flush(t->data);
+}
+
+/* Checkpoints come in bursts (every witness passes on every new cosignature): those
+ * heard within NODE_NOTES_MS are taken in one transaction. */
+static int on_checkpoint(struct conn *c, const struct kk_wire *w)
+{
+  struct node *n = c->n;
+  struct ingest_job *j = n->notes_job;
+  if (!j) {
+    if (!(j = calloc(1, sizeof *j))) return -ENOMEM;
+    j->kind = JOB_CHECKPOINT;
+    j->envs = calloc(NODE_NOTES_MAX, sizeof *j->envs);
+    j->lens = calloc(NODE_NOTES_MAX, sizeof *j->lens);
+    j->conns = calloc(NODE_NOTES_MAX, sizeof *j->conns);
+    if (!j->envs || !j->lens || !j->conns) { job_free(j); return -ENOMEM; }
+    n->notes_job = j;
+    uv_timer_start(&n->notes_timer, on_notes_timer, NODE_NOTES_MS, 0);
+  }
+  uint8_t *copy = malloc(w->checkpoint.len ? w->checkpoint.len : 1);
+  if (!copy) return -ENOMEM;
+  memcpy(copy, w->checkpoint.note, w->checkpoint.len);
+  j->envs[j->n] = copy;
+  j->lens[j->n] = w->checkpoint.len;
+  j->conns[j->n] = c->id;
+  if (++j->n == NODE_NOTES_MAX) notes_flush(n);
+  return 0;
+}
+
+void repl_notes_init(struct node *n)
+{
+  uv_timer_init(n->loop, &n->notes_timer);
+  n->notes_timer.data = n;
+}
+
+void repl_notes_close(struct node *n)
+{
+  if (n->notes_job) { job_free(n->notes_job); n->notes_job = NULL; }
+  if (!uv_is_closing((uv_handle_t *)&n->notes_timer)) uv_close((uv_handle_t *)&n->notes_timer, NULL);
+}
+
 int repl_on_message(struct conn *c, const struct kk_wire *w)
 {
   switch (w->kind) {
@@ -309,11 +467,23 @@ int repl_on_message(struct conn *c, const struct kk_wire *w)
       struct peer_feed *f = conn_feed(c, w->have.feeds[i].author, 1);
       if (f && w->have.feeds[i].seq > f->seq) f->seq = w->have.feeds[i].seq;
     }
+    check_heads(c, w);
     want_all(c->n);
     return 0;
   }
   case KK_W_WANT: return on_want(c, w);
   case KK_W_RECORDS: return on_records(c, w);
+  case KK_W_CHECKPOINT: return on_checkpoint(c, w);
+  case KK_W_EVIDENCE: {
+    struct ingest_job *job = calloc(1, sizeof *job);
+    if (!job || !(job->blob = malloc(w->evidence.len ? w->evidence.len : 1))) { free(job); return -ENOMEM; }
+    job->kind = JOB_EVIDENCE_IN;
+    job->conn_id = c->id;
+    memcpy(job->blob, w->evidence.data, w->evidence.len);
+    job->blob_len = w->evidence.len;
+    repl_enqueue(c->n, job);
+    return 0;
+  }
   case KK_W_PING:
     if (!w->ping.reply) {
       struct kk_wire r;
@@ -386,10 +556,15 @@ static void announce_external(struct node *n)
     }
     mdb_cursor_close(cur);
   }
-  mdb_txn_abort(txn);
   n->last_arrival = last;
-  for (struct conn *c = n->conns; c && nf; c = c->next)
-    if (c->state == CONN_OPEN) send_have(c, (const uint8_t(*)[32])feeds, nf);
+  for (struct conn *c = n->conns; c && nf; c = c->next) {
+    if (c->state != CONN_OPEN) continue;
+    send_have(c, (const uint8_t(*)[32])feeds, nf);
+    /* The writing process may have signed or cosigned their checkpoints. */
+    for (size_t i = 0; i < nf; i++) send_checkpoint(c, txn, feeds[i], 0);
+    send_checkpoint(c, txn, n->pk, 0);
+  }
+  mdb_txn_abort(txn);
   free(feeds);
 }
 
@@ -399,9 +574,39 @@ void repl_tick(struct node *n)
   want_all(n);
 }
 
+/* Every feed's author, for the start-up sweep. */
+static int start_fn(MDB_txn *txn, void *arg)
+{
+  struct node *n = arg;
+  uint8_t (*feeds)[32] = NULL;
+  size_t nf = 0, cap = 0;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = mdb_cursor_open(txn, n->s->heads, &cur);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 32) continue;
+    if (nf == cap) {
+      cap = cap ? cap * 2 : 16;
+      void *p = realloc(feeds, cap * 32);
+      if (!p) { rc = -ENOMEM; break; }
+      feeds = p;
+    }
+    memcpy(feeds[nf++], k.mv_data, 32);
+  }
+  mdb_cursor_close(cur);
+  if (rc == MDB_NOTFOUND) rc = ckpt_after_batch(txn, n->s, n->pk, n->sk, (const uint8_t(*)[32])feeds, nf, unix_now(), NULL, NULL);
+  free(feeds);
+  return rc;
+}
+
 void repl_start(struct node *n)
 {
   MDB_txn *txn;
+  /* Records written while the node was down (by the CLI, by an import) get their
+   * checkpoint and witness cosignatures now. */
+  int rc = store_write(n->s, start_fn, n);
+  if (rc) log_error("signing and witnessing checkpoints at start: %s", kk_strerror(rc));
   if (store_read(n->s, &txn) == 0) {
     n->last_arrival = last_arrival(n, txn);
     mdb_txn_abort(txn);
@@ -418,7 +623,48 @@ static void job_free(struct ingest_job *j)
   free(j->results);
   free(j->body);
   free(j->stored);
+  free(j->blob);
+  free(j->conns);
+  free(j->notes);
   free(j);
+}
+
+/* Adds a follow-up to a job (once). Runs on the ingest thread; a failed allocation only
+ * loses a gossip message, which the next connection repeats. */
+static void job_note(struct ingest_job *j, int kind, const uint8_t key[32], uint64_t v, uint64_t conn_id)
+{
+  for (size_t i = 0; i < j->n_notes; i++)
+    if (j->notes[i].kind == kind && j->notes[i].n == v && j->notes[i].conn_id == conn_id &&
+        memcmp(j->notes[i].key, key, 32) == 0)
+      return;
+  if (j->n_notes == j->cap_notes) {
+    size_t cap = j->cap_notes ? j->cap_notes * 2 : 8;
+    void *p = realloc(j->notes, cap * sizeof *j->notes);
+    if (!p) return;
+    j->notes = p;
+    j->cap_notes = cap;
+  }
+  struct job_note *x = &j->notes[j->n_notes++];
+  x->kind = kind;
+  memcpy(x->key, key, 32);
+  x->n = v;
+  x->conn_id = conn_id;
+}
+
+/* Inside every records transaction: sign our own feed's checkpoint if it grew, and
+ * witness the newest checkpoint of every other feed that grew. */
+struct hook_ctx { struct node *n; struct ingest_job *j; };
+
+static void hook_announce(void *arg, const uint8_t author[32], uint64_t size)
+{
+  struct hook_ctx *h = arg;
+  job_note(h->j, JOB_ANNOUNCE, author, size, 0);
+}
+
+static int records_hook(MDB_txn *txn, void *arg, const uint8_t (*feeds)[32], size_t nf)
+{
+  struct hook_ctx *h = arg;
+  return ckpt_after_batch(txn, h->n->s, h->n->pk, h->n->sk, feeds, nf, unix_now(), hook_announce, h);
 }
 
 /* Signs and appends an own record (from the CLI) — on the ingest thread. */
@@ -455,7 +701,9 @@ static void work_local(struct node *n, struct ingest_job *j)
   memset(&it, 0, sizeof it);
   it.env = env;
   it.len = elen;
-  j->rc = ingest_batch(n->s, &it, 1, INGEST_LOCAL | INGEST_SIGNED_HERE, 1);
+  struct hook_ctx hc = { n, j };
+  struct ingest_hook hook = { records_hook, &hc };
+  j->rc = ingest_batch_hook(n->s, &it, 1, INGEST_LOCAL | INGEST_SIGNED_HERE, 1, &hook);
   if (j->rc == 0 && it.result != 0) j->rc = it.result == INGEST_DUPLICATE ? KK_ERR(INTERNAL) : it.result;
   if (j->rc == 0) {
     memcpy(j->id, it.id, 32);
@@ -481,7 +729,9 @@ static void work_peers(struct node *n, struct ingest_job *first)
       items[k].env = j->envs[i];
       items[k].len = j->lens[i];
     }
-  int rc = ingest_batch(n->s, items, total, 0, 0);
+  struct hook_ctx hc = { n, first };
+  struct ingest_hook hook = { records_hook, &hc };
+  int rc = ingest_batch_hook(n->s, items, total, 0, 0, &hook);
   k = 0;
   for (struct ingest_job *j = first; j; j = j->next) {
     j->rc = rc;
@@ -489,6 +739,11 @@ static void work_peers(struct node *n, struct ingest_job *first)
     j->stored = calloc(j->n ? j->n : 1, 32);
     for (size_t i = 0; i < j->n; i++, k++) {
       if (j->results) j->results[i] = rc ? rc : items[k].result;
+      if (rc == 0 && items[k].evidence_new) job_note(j, JOB_EVIDENCE, items[k].evidence_id, 0, 0);
+      /* A second record at a held position, or one that does not chain to ours: the
+       * fork may start earlier; ask this peer for its record before it. */
+      if (rc == 0 && (items[k].result == KK_ERR(FORK) || items[k].result == KK_ERR(PREV)) && items[k].seq > 1)
+        job_note(j, JOB_PROBE, items[k].author, items[k].seq - 1, j->conn_id);
       if (rc == 0 && items[k].result == 0 && j->stored) {
         j->n_stored++;
         if (!j->n_stored_feeds || memcmp(j->stored[j->n_stored_feeds - 1], items[k].author, 32) != 0)
@@ -499,11 +754,96 @@ static void work_peers(struct node *n, struct ingest_job *first)
   free(items);
 }
 
+/* Nothing new in a checkpoint or evidence: abort rather than commit (no disk write). */
+#define NOTHING_NEW (KK_ERR_BASE + 1) /* not an error: nothing to commit */
+
+struct gossip_ctx { struct node *n; struct ingest_job *j; };
+
+static int checkpoint_fn(MDB_txn *txn, void *arg)
+{
+  struct gossip_ctx *g = arg;
+  struct node *n = g->n;
+  struct ingest_job *j = g->j;
+  int changed = 0;
+  uint64_t now = unix_now();
+  j->n_notes = 0;
+  for (size_t i = 0; i < j->n; i++) {
+    struct ckpt_seen seen;
+    int rc = ckpt_receive(txn, n->s, n->network, n->pk, n->sk, (const char *)j->envs[i], j->lens[i], now, &seen);
+    if (rc == KK_ERR(CHECKPOINT)) continue; /* dropped; maybe signed by a rotation not seen yet */
+    if (rc) return rc;
+    int news = seen.new_checkpoint || seen.new_cosigs || seen.cosigned;
+    if (news) job_note(j, JOB_ANNOUNCE, seen.author, seen.size, 0);
+    if (seen.conflict) job_note(j, JOB_PROBE, seen.author, seen.size, j->conns[i]);
+    if (seen.evidence) job_note(j, JOB_EVIDENCE, seen.evidence_id, 0, 0);
+    changed |= news || seen.evidence;
+  }
+  return changed ? 0 : NOTHING_NEW;
+}
+
+static int evidence_fn(MDB_txn *txn, void *arg)
+{
+  struct gossip_ctx *g = arg;
+  struct ingest_job *j = g->j;
+  struct evidence_info info;
+  int is_new;
+  j->n_notes = 0;
+  int rc = evidence_store(txn, g->n->s, j->blob, j->blob_len, &info, &is_new);
+  if (rc) return rc;
+  if (!is_new) return NOTHING_NEW;
+  job_note(j, JOB_EVIDENCE, info.id, 0, 0);
+  return 0;
+}
+
 static void work_cb(uv_work_t *w)
 {
   struct node *n = w->data;
-  if (n->running->local) work_local(n, n->running);
-  else work_peers(n, n->running);
+  struct ingest_job *j = n->running;
+  struct gossip_ctx g = { n, j };
+  switch (j->kind) {
+  case JOB_CHECKPOINT:
+    j->rc = store_write(n->s, checkpoint_fn, &g);
+    if (j->rc == NOTHING_NEW) j->rc = 0;
+    break;
+  case JOB_EVIDENCE_IN:
+    j->rc = store_write(n->s, evidence_fn, &g);
+    if (j->rc == NOTHING_NEW) j->rc = 0;
+    break;
+  default:
+    if (j->local) work_local(n, j);
+    else work_peers(n, j);
+  }
+}
+
+/* Sends a finished job's follow-ups: checkpoints and evidence to every peer, probes to
+ * the peer the job came from. */
+static void send_notes(struct node *n, struct ingest_job *j)
+{
+  if (!j->n_notes) return;
+  MDB_txn *txn;
+  if (store_read(n->s, &txn)) return;
+  for (size_t i = 0; i < j->n_notes; i++) {
+    const struct job_note *x = &j->notes[i];
+    if (x->kind == JOB_PROBE) {
+      struct conn *c = net_find(n, x->conn_id);
+      if (c && c->state == CONN_OPEN) send_probe(c, x->key, x->n);
+      continue;
+    }
+    const uint8_t *ev = NULL;
+    size_t evl = 0;
+    if (x->kind == JOB_EVIDENCE) {
+      if (evidence_get(txn, n->s, x->key, &ev, &evl)) continue;
+      char hex[17];
+      sig_hex(hex, x->key, 8);
+      log_warn("evidence of equivocation %s stored; the feed is frozen at its fork point", hex);
+    }
+    for (struct conn *c = n->conns; c; c = c->next) {
+      if (c->state != CONN_OPEN) continue;
+      if (x->kind == JOB_ANNOUNCE) send_checkpoint(c, txn, x->key, x->n);
+      else send_evidence(c, ev, evl);
+    }
+  }
+  mdb_txn_abort(txn);
 }
 
 static void start_next(struct node *n);
@@ -525,7 +865,7 @@ static void after_work(uv_work_t *w, int status)
   uint8_t (*changed)[32] = NULL;
   size_t nch = 0, capch = 0;
   for (struct ingest_job *j = jobs; j; j = j->next) {
-    n->queued_records -= j->local ? 0 : j->n;
+    n->queued_records -= j->local || j->kind != JOB_RECORDS ? 0 : j->n;
     n->committed += j->n_stored;
     for (size_t i = 0; i < j->n_stored_feeds; i++) {
       size_t q;
@@ -539,7 +879,7 @@ static void after_work(uv_work_t *w, int status)
       }
       memcpy(changed[nch++], j->stored[i], 32);
     }
-    if (j->local) continue;
+    if (j->local || j->kind != JOB_RECORDS) continue;
     struct conn *c = net_find(n, j->conn_id);
     if (j->rc) log_error("ingest failed: %s", kk_strerror(j->rc));
     for (size_t i = 0; c && j->results && i < j->n; i++) {
@@ -580,6 +920,10 @@ static void after_work(uv_work_t *w, int status)
   }
   for (struct ingest_job *j = jobs, *next; j; j = next) {
     next = j->next;
+    if (j->kind == JOB_CHECKPOINT && j->rc) log_error("checkpoints from peers: %s", kk_strerror(j->rc));
+    else if (j->kind == JOB_EVIDENCE_IN && j->rc)
+      log_warn("evidence from a peer not kept: %s", kk_strerror(j->rc));
+    send_notes(n, j);
     if (j->local) ctl_job_done(n, j);
     job_free(j);
   }
@@ -603,9 +947,10 @@ static void start_next(struct node *n)
   if (n->running || !n->jobs_head || n->stopping) return;
   struct ingest_job *first = n->jobs_head, *last = first;
   size_t total = first->n;
-  if (!first->local) {
+  if (!first->local && first->kind == JOB_RECORDS) {
     /* Batch consecutive peer jobs into one transaction. */
-    while (last->next && !last->next->local && total + last->next->n <= NODE_INGEST_MAX) {
+    while (last->next && !last->next->local && last->next->kind == JOB_RECORDS &&
+           total + last->next->n <= NODE_INGEST_MAX) {
       last = last->next;
       total += last->n;
     }
@@ -623,7 +968,7 @@ static void start_next(struct node *n)
 
 void repl_enqueue(struct node *n, struct ingest_job *job)
 {
-  if (!job->local) n->queued_records += job->n;
+  if (!job->local && job->kind == JOB_RECORDS) n->queued_records += job->n;
   if (n->jobs_tail) n->jobs_tail->next = job;
   else n->jobs_head = job;
   n->jobs_tail = job;

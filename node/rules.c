@@ -698,13 +698,20 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
     uint64_t applied;
     if ((rc = store_head_get(c->txn, c->s, feed, &h))) { if (rc == MDB_NOTFOUND) rc = 0; break; }
     if ((rc = rules_cursor_get(c, feed, &applied))) break;
+    /* A feed with evidence of equivocation stops before its fork point. */
+    uint64_t frozen;
+    if ((rc = store_frozen_at(c->txn, c->s, feed, &frozen))) break;
+    if (frozen && h.seq >= frozen) h.seq = frozen - 1;
     if (applied >= h.seq) { rc = 0; break; }
-    /* Another record of this feed already waits: nothing to do until it is woken. */
+    /* The next record held: applied + 1 in a replica; a proof bundle's store holds
+     * only the records a lot's provenance needs, so it skips the gaps. */
     const uint8_t *env;
     size_t len;
     struct kk_envelope_view ev;
     uint8_t id[32];
-    if ((rc = store_record_get(c->txn, c->s, feed, applied + 1, &env, &len))) break;
+    uint64_t next;
+    if ((rc = store_record_next(c->txn, c->s, feed, applied + 1, &next, &env, &len))) break;
+    if (next > h.seq) { rc = 0; break; }
     sig_sha256(id, env, len);
     if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))) {
       rc = KK_ERR(CORRUPT); /* stored records were checked on arrival */
@@ -721,7 +728,7 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
     if (verdict < 0 && !kk_err_is_input(verdict)) { rc = verdict; break; }
     if ((rc = rules_status_put(c, id, verdict, (uint8_t)b->kind))) break;
     uint8_t cv[8];
-    be64_put(cv, applied + 1);
+    be64_put(cv, next);
     if ((rc = store_put(c->txn, c->s->cursors, feed, 32, cv, 8))) break;
     if ((rc = rules_wake(c, DEP_RECORD, id))) break;
     if (verdict == 0 && b->kind == KK_PL_ADMIT && (rc = rules_wake(c, DEP_ADMIT, b->u.admit.member))) break;

@@ -15,6 +15,8 @@
  * records when the Suspend arrives, it rebuilds the whole derived state with the
  * registry's feed evaluated first, which is what a node that received the Suspend first
  * computes. The registry's own records name nothing, so its feed never waits.
+ * A feed frozen by evidence of equivocation (node/evidence.h) is evaluated only up to
+ * its fork point; the evidence code rebuilds when it freezes records already applied.
  *
  * All functions run inside the caller's write (or, for getters, read) transaction.
  */

@@ -14,7 +14,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define STORE_INITIAL_MAP (64u << 20)
+/* The map of a node's store: address space, not disk (the file grows as pages are
+ * used). Big enough never to need growing, because growing it safely requires that no
+ * other thread of the process holds a transaction, and a node's loop thread reads
+ * while its ingest thread writes (a map grown under a reader crashed a node). */
+#define STORE_MAP ((size_t)1 << 40)
+/* A scratch store is used by one thread: it starts small and grows (store_write). */
+#define STORE_SCRATCH_MAP ((size_t)64 << 20)
 
 /* LMDB returns system errors as positive errno values; Kiroku's convention is -errno. */
 static int store_err(int rc) { return rc > 0 ? -rc : rc; }
@@ -24,10 +30,11 @@ struct store_dbdef { const char *name; size_t off; int derived; };
 #define D(field, derived) { #field, offsetof(struct store, field), derived }
 /* Order matters for the digest: derived databases are hashed in this order. */
 static const struct store_dbdef store_dbs[] = {
-  D(records, 0), D(ids, 0), D(heads, 0), D(tree, 0),
+  D(records, 0), D(ids, 0), D(heads, 0), D(tree, 0), D(keys, 0),
+  D(ckpts, 0), D(cosigs, 0), D(evidence, 0), D(frozen, 0),
   D(status, 1), D(members, 1), D(lots, 1), D(codes, 1), D(transfers, 1), D(claims, 1),
   D(attests, 1), D(revoked, 1), D(spends, 1), D(cursors, 1),
-  D(pending, 0), D(arrivals, 0), D(meta, 0),
+  D(pending, 0), D(arrivals, 0), D(meta, 0), D(witnessed, 0),
 };
 #undef D
 #define STORE_NDBS (sizeof store_dbs / sizeof store_dbs[0])
@@ -37,7 +44,19 @@ static MDB_dbi *store_dbi(struct store *s, size_t i)
   return (MDB_dbi *)((char *)s + store_dbs[i].off);
 }
 
+static int store_open_flags(struct store **out, const char *dir, int readonly, unsigned extra, size_t map);
+
 int store_open(struct store **out, const char *dir, int readonly)
+{
+  return store_open_flags(out, dir, readonly, 0, STORE_MAP);
+}
+
+int store_open_scratch(struct store **out, const char *dir)
+{
+  return store_open_flags(out, dir, 0, MDB_WRITEMAP | MDB_NOSYNC | MDB_NOMETASYNC, STORE_SCRATCH_MAP);
+}
+
+static int store_open_flags(struct store **out, const char *dir, int readonly, unsigned extra, size_t map)
 {
   char path[4096];
   struct stat st;
@@ -50,16 +69,20 @@ int store_open(struct store **out, const char *dir, int readonly)
   if ((rc = mdb_env_create(&s->env))) goto fail;
   mdb_env_set_maxdbs(s->env, STORE_NDBS + 2);
   /* Use the size already on disk when larger than the default: LMDB keeps it. */
-  size_t map = STORE_INITIAL_MAP;
   if (stat(path, &st) == 0 && (size_t)st.st_size > map) map = (size_t)st.st_size;
   mdb_env_set_mapsize(s->env, map);
-  if ((rc = mdb_env_open(s->env, dir, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS, 0600))) goto fail;
+  if ((rc = mdb_env_open(s->env, dir, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS | extra, 0600))) goto fail;
 
   MDB_txn *txn;
   if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) goto fail;
   for (size_t i = 0; i < STORE_NDBS; i++) {
     rc = mdb_dbi_open(txn, store_dbs[i].name, readonly ? 0 : MDB_CREATE, store_dbi(s, i));
-    if (rc) { mdb_txn_abort(txn); if (rc == MDB_NOTFOUND) rc = KK_ERR(NOT_INIT); goto fail; }
+    if (rc) {
+      mdb_txn_abort(txn);
+      /* The first database missing: no ledger; a later one: an older layout. */
+      if (rc == MDB_NOTFOUND) rc = i == 0 ? KK_ERR(NOT_INIT) : KK_ERR(OLD_STORE);
+      goto fail;
+    }
   }
   if ((rc = mdb_txn_commit(txn))) goto fail;
   *out = s;
@@ -209,6 +232,10 @@ int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
   merkle_leaf_hash(leaf, env, len);
   if ((rc = tree_append(txn, s, author, seq - 1, leaf))) return rc;
   struct store_head h;
+  rc = store_head_get(txn, s, author, &h);
+  if (rc == MDB_NOTFOUND) memcpy(h.key, author, 32);
+  else if (rc) return rc;
+  if (memcmp(h.key, next_key, 32) != 0 && (rc = store_put(txn, s->keys, k, 40, next_key, 32))) return rc;
   h.seq = seq;
   memcpy(h.last_id, id, 32);
   memcpy(h.key, next_key, 32);
@@ -224,6 +251,75 @@ int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
   uint8_t ak[8];
   be64_put(ak, next);
   return store_put(txn, s->arrivals, ak, 8, k, 40);
+}
+
+int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,
+                      const uint8_t **env, size_t *len)
+{
+  uint8_t k[40];
+  store_feedkey(k, author, seq);
+  MDB_cursor *c;
+  MDB_val ck = { 40, k }, cv;
+  int rc = mdb_cursor_open(txn, s->records, &c);
+  if (rc) return store_err(rc);
+  rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+  if (rc == 0 && (ck.mv_size != 40 || memcmp(ck.mv_data, author, 32) != 0)) rc = MDB_NOTFOUND;
+  if (rc == 0) {
+    *got = be64_get((const uint8_t *)ck.mv_data + 32);
+    *env = cv.mv_data;
+    *len = cv.mv_size;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? rc : store_err(rc);
+}
+
+int store_record_put_sparse(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
+                            uint64_t seq, const uint8_t *env, size_t len)
+{
+  uint8_t k[40];
+  int rc;
+  store_feedkey(k, author, seq);
+  if ((rc = store_put(txn, s->records, k, 40, env, len)) || (rc = store_put(txn, s->ids, id, 32, k, 40))) return rc;
+  struct store_head h;
+  rc = store_head_get(txn, s, author, &h);
+  if (rc == MDB_NOTFOUND) memset(&h, 0, sizeof h);
+  else if (rc) return rc;
+  if (seq <= h.seq) return 0;
+  h.seq = seq;
+  memcpy(h.last_id, id, 32);
+  memcpy(h.key, author, 32);
+  return store_head_put(txn, s, author, &h);
+}
+
+int store_key_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint8_t key[32])
+{
+  /* The last rotation at or before seq: the entry just below author || seq + 1. */
+  uint8_t k[40];
+  store_feedkey(k, author, seq + 1);
+  MDB_cursor *c;
+  MDB_val ck = { 40, k }, cv;
+  int rc = mdb_cursor_open(txn, s->keys, &c);
+  if (rc) return store_err(rc);
+  rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+  if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_cursor_get(c, &ck, &cv, rc == 0 ? MDB_PREV : MDB_LAST);
+  memcpy(key, author, 32);
+  if (rc == 0 && ck.mv_size == 40 && cv.mv_size == 32 && memcmp(ck.mv_data, author, 32) == 0)
+    memcpy(key, cv.mv_data, 32);
+  mdb_cursor_close(c);
+  return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_err(rc);
+}
+
+int store_frozen_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t *seq)
+{
+  const void *v;
+  size_t n;
+  int rc = store_get(txn, s->frozen, author, 32, &v, &n);
+  *seq = 0;
+  if (rc == MDB_NOTFOUND) return 0;
+  if (rc) return rc;
+  if (n != 8) return KK_ERR(CORRUPT);
+  *seq = be64_get(v);
+  return 0;
 }
 
 int store_clear_derived(MDB_txn *txn, struct store *s)

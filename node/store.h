@@ -1,15 +1,24 @@
 /*
  * store — the node's LMDB environment: the log, its indexes and the derived state.
  *
- * One environment per data directory (data.mdb), default (durable) sync flags, a sparse
- * map that grows when a write transaction hits MDB_MAP_FULL (abort, grow, retry: see
- * store_write). Named databases:
+ * One environment per data directory (data.mdb), default (durable) sync flags, a 1 TiB
+ * map (address space; the file grows as it is used) so a running node never has to
+ * grow it under its reading threads; a scratch store starts small and grows when a
+ * write transaction hits MDB_MAP_FULL (abort, grow, retry: see store_write). Named databases:
  *
  *   log (never changes once written, except by appending)
  *     records   author(32) || seq(8, BE)          -> envelope bytes
  *     ids       record id(32)                     -> author(32) || seq(8, BE)
  *     heads     author(32)                        -> struct store_head
  *     tree      author(32) || level(1) || index(8)  -> 32-byte Merkle node (node/tree.h)
+ *     keys      author(32) || seq(8, BE)          -> key(32) that signs after that record
+ *                                                    (one entry per RotateKey)
+ *   what peers said of the log (node/ckpt.h, node/evidence.h)
+ *     ckpts     author(32) || size(8, BE)         -> checkpoint note (author's signature)
+ *     cosigs    author(32) || size(8) || witness(32) -> cosignature line
+ *     evidence  evidence id(32)                   -> encoded Equivocation
+ *     frozen    author(32)                        -> fork seq(8, BE): records from there on
+ *                                                    are held, not applied
  *   derived state (a pure function of the log: rebuilt by audit, hashed by the digest)
  *     status    record id(32)                     -> u8 verdict, i32 error, u8 payload kind
  *     members   key(32)                           -> struct member (node/state.h)
@@ -25,6 +34,8 @@
  *     pending   dependency(33) || author(32)      -> ""
  *     arrivals  counter(8, BE)                    -> author(32) || seq(8, BE)
  *     meta      name                              -> value
+ *     witnessed author(32)                        -> size(8, BE) || root(32) of the last
+ *                                                    checkpoint this node cosigned
  *
  * Never open one environment twice in a process (LMDB forbids it). A store handle may
  * be used by one thread at a time; reading threads need their own read transactions.
@@ -41,9 +52,10 @@
 struct store {
   MDB_env *env;
   int readonly;
-  MDB_dbi records, ids, heads, tree;
+  MDB_dbi records, ids, heads, tree, keys;
+  MDB_dbi ckpts, cosigs, evidence, frozen;
   MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors;
-  MDB_dbi pending, arrivals, meta;
+  MDB_dbi pending, arrivals, meta, witnessed;
 };
 
 /* What the log says of one feed. */
@@ -58,10 +70,16 @@ struct store_head {
 int store_open(struct store **out, const char *dir, int readonly);
 void store_close(struct store *s);
 
+/* Opens a new store for a throw-away computation (audit's replay, a proof bundle's
+ * check): written through the map, never synced — nothing in it needs to survive a
+ * crash, and the copies and fsyncs dominated those runs. */
+int store_open_scratch(struct store **out, const char *dir);
+
 /* Runs fn(txn, ctx) in one write transaction and commits it. If fn or the commit fails
  * with MDB_MAP_FULL, the transaction is aborted, the map doubled and fn run again, so fn
  * must not keep side effects outside the transaction between tries (reset them at its
- * start). Any other non-zero result from fn aborts and is returned. The commit is
+ * start). Growing is only safe while no other thread of the process holds a
+ * transaction: with the 1 TiB map of a regular store it does not happen. Any other non-zero result from fn aborts and is returned. The commit is
  * durable when this returns 0. */
 int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *ctx), void *ctx);
 
@@ -90,10 +108,27 @@ int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
 int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
                        uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len);
 
+/* The first record of a feed at or after seq: *got its seq. MDB_NOTFOUND when none. */
+int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,
+                      const uint8_t **env, size_t *len);
+
 /* Appends a record already checked by ingest; updates ids, heads and arrivals. */
 int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
                         const uint8_t author[32], uint64_t seq, const uint8_t *env,
                         size_t len, const uint8_t next_key[32]);
+
+/* The key that signs a feed's records after its first `seq` records (the author's own
+ * key until a RotateKey): what checkpoints of size seq are signed with. */
+int store_key_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint8_t key[32]);
+
+/* Seq from which a feed is frozen (held, not applied); 0 when it is not. */
+int store_frozen_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t *seq);
+
+/* Puts a record into a sparse store (a proof bundle's scratch store, node/bundle.h):
+ * records and ids only, head raised to the highest seq; no Merkle tree, no arrivals.
+ * The caller has checked the record (signature, inclusion proof). */
+int store_record_put_sparse(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
+                            uint64_t seq, const uint8_t *env, size_t len);
 
 /* Empties every derived-state database (for a rebuild). */
 int store_clear_derived(MDB_txn *txn, struct store *s);

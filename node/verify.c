@@ -113,6 +113,8 @@ int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t
     if (e->kind == ATTR_CERTIFICATE) {
       struct verify_cert *c = &r->certs[r->n_certs++];
       if ((rc = verify_cert_fill(txn, s, e, c))) goto fail;
+      if ((rc = store_frozen_at(txn, s, c->issuer, &c->issuer_frozen_at))) goto fail;
+      if (c->issuer_frozen_at) r->equivocation_mass += e->mass;
       revoked = c->revoked;
       if (revoked) { taint_post += e->post; taint_pre += e->pre; }
     }
@@ -127,6 +129,9 @@ int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t
     if (!revoked) r->origins[j].recycled += e->post + e->pre;
   }
   qsort(r->origins, r->n_origins, sizeof *r->origins, verify_origin_cmp);
+  if ((rc = store_frozen_at(txn, s, r->lot.owner, &r->owner_frozen_at))) goto fail;
+  if (r->owner_frozen_at) r->equivocation_mass = r->lot.mass;
+  r->flagged = r->equivocation_mass > 0;
   r->verified_post = r->lot.post - (taint_post < r->lot.post ? taint_post : r->lot.post);
   r->verified_pre = r->lot.pre - (taint_pre < r->lot.pre ? taint_pre : r->lot.pre);
   r->tainted = (r->lot.post + r->lot.pre) - (r->verified_post + r->verified_pre);

@@ -6,7 +6,9 @@
  * Works on the derived state alone (the attribution vectors of node/state.h), so it is
  * the same computation on every node. Recycled mass from a revoked certificate is
  * tainted: subtracted from the verified figures; a claim holds while the claimed mass,
- * counted in claim order, stays within the verified recycled mass.
+ * counted in claim order, stays within the verified recycled mass. A lot downstream of
+ * an equivocating author (one whose feed is frozen by evidence) is flagged with the
+ * mass that came through that author.
  */
 #ifndef KK_VERIFY_H
 #define KK_VERIFY_H
@@ -29,6 +31,7 @@ struct verify_cert {
   uint8_t revoked_by[32];
   char revoke_reason[CODEC_TEXT_MAX + 1];
   size_t attestations;               /* valid attestations by certifiers */
+  uint64_t issuer_frozen_at;         /* the issuer equivocated: its feed's fork seq (0: no) */
 };
 
 struct verify_claim {
@@ -52,6 +55,11 @@ struct verify_report {
   uint32_t extra_claim_ppm;          /* --claim P */
   int extra_claim_holds;
   int ok;                            /* every claim (and the extra one) holds */
+  /* Equivocation (node/evidence.h): mass of this lot that came through certificates of
+   * an author proven to have forked its feed, or all of it when the owner did. */
+  uint64_t equivocation_mass;
+  uint64_t owner_frozen_at;          /* the owner's feed's fork seq (0: none) */
+  int flagged;                       /* equivocation_mass > 0 */
 };
 
 /* Fills *r for the lot. extra_claim_ppm: 0 for none. The caller releases with

@@ -684,6 +684,10 @@ int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out)
     for (size_t i = 0; i < out->have.n && !rc; i++) {
       rc = codec_fixed(p->feeds[i].author, 32, m->have->feeds[i]->author);
       p->feeds[i].seq = m->have->feeds[i]->seq;
+      if (rc == 0 && m->have->feeds[i]->last.len) {
+        p->feeds[i].has_last = 1;
+        rc = codec_fixed(p->feeds[i].last, 32, m->have->feeds[i]->last);
+      }
     }
     break;
   case KIROKU__WIRE__MSG_WANT:
@@ -713,6 +717,18 @@ int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out)
     out->ping.nonce = m->ping->nonce;
     out->ping.reply = m->ping->reply;
     break;
+  case KIROKU__WIRE__MSG_CHECKPOINT:
+    out->kind = KK_W_CHECKPOINT;
+    if (m->checkpoint->note.len > CODEC_WIRE_MAX_NOTE) { rc = KK_ERR(TOO_LARGE); break; }
+    out->checkpoint.note = m->checkpoint->note.data;
+    out->checkpoint.len = m->checkpoint->note.len;
+    break;
+  case KIROKU__WIRE__MSG_EVIDENCE:
+    out->kind = KK_W_EVIDENCE;
+    if (m->evidence.len > CODEC_MAX_EVIDENCE) { rc = KK_ERR(TOO_LARGE); break; }
+    out->evidence.data = m->evidence.data;
+    out->evidence.len = m->evidence.len;
+    break;
   default:
     rc = KK_ERR(DECODE);
   }
@@ -729,6 +745,7 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
   Kiroku__Want want = KIROKU__WANT__INIT;
   Kiroku__Records recs = KIROKU__RECORDS__INIT;
   Kiroku__Ping ping = KIROKU__PING__INIT;
+  Kiroku__Checkpoint ckpt = KIROKU__CHECKPOINT__INIT;
   Kiroku__FeedHead *heads = NULL, **headp = NULL;
   ProtobufCBinaryData *bins = NULL;
   int rc = 0;
@@ -757,6 +774,7 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
       kiroku__feed_head__init(&heads[i]);
       heads[i].author = codec_bin(w->have.feeds[i].author, 32);
       heads[i].seq = w->have.feeds[i].seq;
+      if (w->have.feeds[i].has_last) heads[i].last = codec_bin(w->have.feeds[i].last, 32);
       headp[i] = &heads[i];
     }
     have.n_feeds = w->have.n;
@@ -788,6 +806,17 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
     m.msg_case = KIROKU__WIRE__MSG_PING;
     m.ping = &ping;
     break;
+  case KK_W_CHECKPOINT:
+    if (w->checkpoint.len > CODEC_WIRE_MAX_NOTE) return KK_ERR(TOO_LARGE);
+    ckpt.note = codec_bin(w->checkpoint.note, w->checkpoint.len);
+    m.msg_case = KIROKU__WIRE__MSG_CHECKPOINT;
+    m.checkpoint = &ckpt;
+    break;
+  case KK_W_EVIDENCE:
+    if (w->evidence.len > CODEC_MAX_EVIDENCE) return KK_ERR(TOO_LARGE);
+    m.evidence = codec_bin(w->evidence.data, w->evidence.len);
+    m.msg_case = KIROKU__WIRE__MSG_EVIDENCE;
+    break;
   default:
     return KK_ERR(FIELD);
   }
@@ -802,4 +831,236 @@ done:
   free(headp);
   free(bins);
   return rc;
+}
+
+/* ---- evidence ------------------------------------------------------------------------ */
+
+static int codec_bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+  int c = memcmp(a, b, al < bl ? al : bl);
+  return c ? c : (al > bl) - (al < bl);
+}
+
+int codec_equivocation_encode(const struct kk_equivocation *e, uint8_t **out, size_t *len)
+{
+  Kiroku__Equivocation m = KIROKU__EQUIVOCATION__INIT;
+  const uint8_t *a = e->record_a, *b = e->record_b;
+  size_t al = e->record_a_len, bl = e->record_b_len;
+  int records = a != NULL;
+  if (!records) { a = e->checkpoint_a; b = e->checkpoint_b; al = e->checkpoint_a_len; bl = e->checkpoint_b_len; }
+  if (!a || !b) return KK_ERR(FIELD);
+  if (codec_bytes_cmp(a, al, b, bl) > 0) {
+    const uint8_t *t = a; a = b; b = t;
+    size_t tl = al; al = bl; bl = tl;
+  }
+  m.network = codec_bin(e->network, 32);
+  m.author = codec_bin(e->author, 32);
+  if (records) { m.record_a = codec_bin(a, al); m.record_b = codec_bin(b, bl); }
+  else { m.checkpoint_a = codec_bin(a, al); m.checkpoint_b = codec_bin(b, bl); }
+  size_t n = kiroku__equivocation__get_packed_size(&m);
+  if (n > CODEC_MAX_EVIDENCE) return KK_ERR(TOO_LARGE);
+  if (!(*out = malloc(n))) return -ENOMEM;
+  kiroku__equivocation__pack(&m, *out);
+  *len = n;
+  return 0;
+}
+
+int codec_equivocation_decode(const uint8_t *buf, size_t len, struct kk_equivocation *out)
+{
+  memset(out, 0, sizeof *out);
+  if (len > CODEC_MAX_EVIDENCE) return KK_ERR(TOO_LARGE);
+  Kiroku__Equivocation *m = kiroku__equivocation__unpack(NULL, len, buf);
+  if (!m) return KK_ERR(DECODE);
+  int rc = 0;
+  int records = m->record_a.len || m->record_b.len, ckpts = m->checkpoint_a.len || m->checkpoint_b.len;
+  if ((rc = codec_fixed(out->network, 32, m->network)) || (rc = codec_fixed(out->author, 32, m->author))) goto done;
+  if (records == ckpts || m->base.n_unknown_fields) { rc = KK_ERR(DECODE); goto done; }
+  /* Point into buf, not into m (freed below): the fields' bytes are in the input. */
+  const ProtobufCBinaryData *pa = records ? &m->record_a : &m->checkpoint_a;
+  const ProtobufCBinaryData *pb = records ? &m->record_b : &m->checkpoint_b;
+  if (!pa->len || !pb->len || codec_bytes_cmp(pa->data, pa->len, pb->data, pb->len) >= 0) {
+    rc = KK_ERR(DECODE);
+    goto done;
+  }
+  /* Canonical: re-encoding gives the input back. */
+  size_t n = kiroku__equivocation__get_packed_size(m);
+  uint8_t *re = n == len ? malloc(n) : NULL;
+  if (re) kiroku__equivocation__pack(m, re);
+  int same = re && memcmp(re, buf, len) == 0;
+  free(re);
+  if (!same) { rc = KK_ERR(DECODE); goto done; }
+  /* protobuf-c copied the bytes; find them in buf (they are there, encoding is canonical):
+   * record_b / checkpoint_b ends the message, a precedes it with its 1-byte tag and
+   * varint length. */
+  const uint8_t *b_at = buf + len - pb->len;
+  size_t lenlen = 1;
+  for (size_t v = pb->len; v >= 0x80; v >>= 7) lenlen++;
+  const uint8_t *a_at = b_at - 1 - lenlen - pa->len;
+  if (records) {
+    out->record_a = a_at; out->record_a_len = pa->len;
+    out->record_b = b_at; out->record_b_len = pb->len;
+  } else {
+    out->checkpoint_a = a_at; out->checkpoint_a_len = pa->len;
+    out->checkpoint_b = b_at; out->checkpoint_b_len = pb->len;
+  }
+done:
+  kiroku__equivocation__free_unpacked(m, NULL);
+  return rc;
+}
+
+/* ---- proof bundles -------------------------------------------------------------------- */
+
+struct codec_bundle_priv {
+  Kiroku__Bundle *outer;
+  Kiroku__BundleBody *body;
+  struct kk_bundle_feed *feeds;
+  struct kk_bundle_record *recs;
+  uint8_t (*hashes)[32];
+};
+
+/* 1 when m packs back to exactly buf. */
+static int codec_repacks(const ProtobufCMessage *m, const uint8_t *buf, size_t len)
+{
+  size_t n = protobuf_c_message_get_packed_size(m);
+  if (n != len) return 0;
+  uint8_t *re = malloc(n ? n : 1);
+  if (!re) return 0;
+  protobuf_c_message_pack(m, re);
+  int same = memcmp(re, buf, n) == 0;
+  free(re);
+  return same;
+}
+
+void codec_bundle_free(struct kk_bundle *b)
+{
+  struct codec_bundle_priv *p = b->priv_;
+  if (!p) return;
+  if (p->body) kiroku__bundle_body__free_unpacked(p->body, NULL);
+  if (p->outer) kiroku__bundle__free_unpacked(p->outer, NULL);
+  free(p->feeds);
+  free(p->recs);
+  free(p->hashes);
+  free(p);
+  b->priv_ = NULL;
+}
+
+int codec_bundle_decode(const uint8_t *buf, size_t len, struct kk_bundle *out)
+{
+  memset(out, 0, sizeof *out);
+  struct codec_bundle_priv *p = calloc(1, sizeof *p);
+  if (!p) return -ENOMEM;
+  out->priv_ = p;
+  int rc = KK_ERR(DECODE);
+  if (!(p->outer = kiroku__bundle__unpack(NULL, len, buf)) || !codec_repacks(&p->outer->base, buf, len)) goto fail;
+  if ((rc = codec_fixed(out->prover, 32, p->outer->prover)) || (rc = codec_fixed(out->sig, 64, p->outer->signature)))
+    goto fail;
+  out->body = p->outer->body.data;
+  out->body_len = p->outer->body.len;
+  rc = KK_ERR(DECODE);
+  Kiroku__BundleBody *m = p->body = kiroku__bundle_body__unpack(NULL, out->body_len, out->body);
+  if (!m || !codec_repacks(&m->base, out->body, out->body_len)) goto fail;
+  if ((rc = codec_fixed(out->network, 32, m->network)) || (rc = codec_fixed(out->lot, 36, m->lot))) goto fail;
+  size_t nrec = 0, nhash = 0;
+  for (size_t i = 0; i < m->n_feeds; i++) {
+    nrec += m->feeds[i]->n_records;
+    for (size_t j = 0; j < m->feeds[i]->n_records; j++) {
+      if (m->feeds[i]->records[j]->n_proof > CODEC_BUNDLE_MAX_PROOF) { rc = KK_ERR(TOO_LARGE); goto fail; }
+      nhash += m->feeds[i]->records[j]->n_proof;
+    }
+  }
+  p->feeds = calloc(m->n_feeds ? m->n_feeds : 1, sizeof *p->feeds);
+  p->recs = calloc(nrec ? nrec : 1, sizeof *p->recs);
+  p->hashes = calloc(nhash ? nhash : 1, 32);
+  if (!p->feeds || !p->recs || !p->hashes) { rc = -ENOMEM; goto fail; }
+  size_t r = 0, h = 0;
+  for (size_t i = 0; i < m->n_feeds; i++) {
+    const Kiroku__BundleFeed *f = m->feeds[i];
+    struct kk_bundle_feed *o = &p->feeds[i];
+    if ((rc = codec_fixed(o->author, 32, f->author))) goto fail;
+    if (f->checkpoint.len > CODEC_WIRE_MAX_NOTE) { rc = KK_ERR(TOO_LARGE); goto fail; }
+    o->note = (const char *)f->checkpoint.data;
+    o->note_len = f->checkpoint.len;
+    o->n = f->n_records;
+    o->recs = p->recs + r;
+    for (size_t j = 0; j < f->n_records; j++, r++) {
+      const Kiroku__BundleRecord *br = f->records[j];
+      if (br->envelope.len > CODEC_MAX_RECORD) { rc = KK_ERR(TOO_LARGE); goto fail; }
+      p->recs[r].env = br->envelope.data;
+      p->recs[r].len = br->envelope.len;
+      p->recs[r].n_proof = br->n_proof;
+      p->recs[r].proof = p->hashes + h;
+      for (size_t k = 0; k < br->n_proof; k++, h++)
+        if ((rc = codec_fixed(p->hashes[h], 32, br->proof[k]))) goto fail;
+    }
+  }
+  out->n_feeds = m->n_feeds;
+  out->feeds = p->feeds;
+  return 0;
+fail:
+  codec_bundle_free(out);
+  return rc;
+}
+
+int codec_bundle_body_encode(const struct kk_bundle *b, uint8_t **out, size_t *len)
+{
+  Kiroku__BundleBody m = KIROKU__BUNDLE_BODY__INIT;
+  size_t nrec = 0, nhash = 0;
+  for (size_t i = 0; i < b->n_feeds; i++) {
+    nrec += b->feeds[i].n;
+    for (size_t j = 0; j < b->feeds[i].n; j++) nhash += b->feeds[i].recs[j].n_proof;
+  }
+  Kiroku__BundleFeed *feeds = calloc(b->n_feeds ? b->n_feeds : 1, sizeof *feeds);
+  Kiroku__BundleFeed **feedp = calloc(b->n_feeds ? b->n_feeds : 1, sizeof *feedp);
+  Kiroku__BundleRecord *recs = calloc(nrec ? nrec : 1, sizeof *recs);
+  Kiroku__BundleRecord **recp = calloc(nrec ? nrec : 1, sizeof *recp);
+  ProtobufCBinaryData *hashes = calloc(nhash ? nhash : 1, sizeof *hashes);
+  int rc = 0;
+  if (!feeds || !feedp || !recs || !recp || !hashes) { rc = -ENOMEM; goto done; }
+  size_t r = 0, h = 0;
+  for (size_t i = 0; i < b->n_feeds; i++) {
+    const struct kk_bundle_feed *f = &b->feeds[i];
+    kiroku__bundle_feed__init(&feeds[i]);
+    feeds[i].author = codec_bin(f->author, 32);
+    feeds[i].checkpoint = codec_bin((const uint8_t *)f->note, f->note_len);
+    feeds[i].n_records = f->n;
+    feeds[i].records = recp + r;
+    feedp[i] = &feeds[i];
+    for (size_t j = 0; j < f->n; j++, r++) {
+      kiroku__bundle_record__init(&recs[r]);
+      recs[r].envelope = codec_bin(f->recs[j].env, f->recs[j].len);
+      recs[r].n_proof = f->recs[j].n_proof;
+      recs[r].proof = hashes + h;
+      for (size_t k = 0; k < f->recs[j].n_proof; k++, h++) hashes[h] = codec_bin(f->recs[j].proof[k], 32);
+      recp[r] = &recs[r];
+    }
+  }
+  m.network = codec_bin(b->network, 32);
+  m.lot = codec_bin(b->lot, 36);
+  m.n_feeds = b->n_feeds;
+  m.feeds = feedp;
+  size_t n = kiroku__bundle_body__get_packed_size(&m);
+  if (!(*out = malloc(n ? n : 1))) { rc = -ENOMEM; goto done; }
+  kiroku__bundle_body__pack(&m, *out);
+  *len = n;
+done:
+  free(feeds);
+  free(feedp);
+  free(recs);
+  free(recp);
+  free(hashes);
+  return rc;
+}
+
+int codec_bundle_encode(const uint8_t *body, size_t blen, const uint8_t prover[32], const uint8_t sig[64],
+                        uint8_t **out, size_t *len)
+{
+  Kiroku__Bundle m = KIROKU__BUNDLE__INIT;
+  m.body = codec_bin(body, blen);
+  m.prover = codec_bin(prover, 32);
+  m.signature = codec_bin(sig, 64);
+  size_t n = kiroku__bundle__get_packed_size(&m);
+  if (!(*out = malloc(n ? n : 1))) return -ENOMEM;
+  kiroku__bundle__pack(&m, *out);
+  *len = n;
+  return 0;
 }

@@ -192,9 +192,13 @@ int codec_check_text(const char *s, size_t len);
 #define CODEC_WIRE_MAX_RECORDS 4096   /* records in one Records */
 #define CODEC_WIRE_MAX 4194304        /* bytes in one frame */
 
-enum kk_wire_kind { KK_W_NONE, KK_W_HELLO, KK_W_AUTH, KK_W_HAVE, KK_W_WANT, KK_W_RECORDS, KK_W_PING };
+#define CODEC_WIRE_MAX_NOTE 8192      /* bytes in one checkpoint note, cosignatures included (= NOTE_MAX) */
+#define CODEC_MAX_EVIDENCE (2 * CODEC_MAX_RECORD + 2 * CODEC_WIRE_MAX_NOTE + 256)
 
-struct kk_feedhead { uint8_t author[CODEC_ID]; uint64_t seq; };
+enum kk_wire_kind { KK_W_NONE, KK_W_HELLO, KK_W_AUTH, KK_W_HAVE, KK_W_WANT, KK_W_RECORDS, KK_W_PING,
+                    KK_W_CHECKPOINT, KK_W_EVIDENCE };
+
+struct kk_feedhead { uint8_t author[CODEC_ID]; uint64_t seq; int has_last; uint8_t last[CODEC_ID]; };
 
 struct kk_wire {
   enum kk_wire_kind kind;
@@ -204,6 +208,8 @@ struct kk_wire {
   struct { uint8_t author[32]; uint64_t from_seq; uint32_t max; } want;
   struct { size_t n; const uint8_t **recs; size_t *lens; uint8_t author[32]; } records;
   struct { uint64_t nonce; int reply; } ping;
+  struct { const uint8_t *note; size_t len; } checkpoint;
+  struct { const uint8_t *data; size_t len; } evidence;
   void *priv_;                    /* codec-owned memory */
 };
 
@@ -215,5 +221,60 @@ void codec_wire_free(struct kk_wire *w);
 /* Encodes a message (fields as for decode; have.feeds, records.recs/lens read from the
  * caller's memory) into a new malloc'd buffer. 0, KK_E_TOO_LARGE or -ENOMEM. */
 int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len);
+
+/* ---- evidence of equivocation (node/evidence.h gives it meaning) -------------------
+ * Decoded from untrusted bytes: the encoding must be canonical (re-encoding gives the
+ * same bytes), so an evidence object has exactly one id. Pointers point into `buf`. */
+struct kk_equivocation {
+  uint8_t network[32], author[32];
+  const uint8_t *record_a, *record_b, *checkpoint_a, *checkpoint_b;
+  size_t record_a_len, record_b_len, checkpoint_a_len, checkpoint_b_len;
+};
+
+/* 0, KK_E_DECODE (not protobuf, not canonical, or not exactly one pair), KK_E_FIELD,
+ * KK_E_TOO_LARGE. */
+int codec_equivocation_decode(const uint8_t *buf, size_t len, struct kk_equivocation *out);
+/* Encodes e (its pair put in byte order) into a new malloc'd buffer. */
+int codec_equivocation_encode(const struct kk_equivocation *e, uint8_t **out, size_t *len);
+
+/* ---- proof bundles (node/bundle.h gives them meaning) -------------------------------
+ * Decoded from untrusted bytes: both the Bundle and its BundleBody must be canonical;
+ * every hash of a proof is 32 bytes. A decoded bundle's pointers live until
+ * codec_bundle_free(). For encoding, fill network, lot and feeds. */
+#define CODEC_BUNDLE_MAX_PROOF 64
+
+struct kk_bundle_record {
+  const uint8_t *env;
+  size_t len;
+  size_t n_proof;
+  uint8_t (*proof)[32];
+};
+
+struct kk_bundle_feed {
+  uint8_t author[32];
+  const char *note;
+  size_t note_len;
+  size_t n;
+  struct kk_bundle_record *recs;
+};
+
+struct kk_bundle {
+  uint8_t network[32], lot[36];
+  size_t n_feeds;
+  struct kk_bundle_feed *feeds;
+  /* the signed envelope */
+  const uint8_t *body;
+  size_t body_len;
+  uint8_t prover[32], sig[64];
+  void *priv_;
+};
+
+int codec_bundle_decode(const uint8_t *buf, size_t len, struct kk_bundle *out);
+void codec_bundle_free(struct kk_bundle *b);
+/* The BundleBody of b (network, lot, feeds) into a new malloc'd buffer. */
+int codec_bundle_body_encode(const struct kk_bundle *b, uint8_t **out, size_t *len);
+/* The Bundle: body, prover and signature. */
+int codec_bundle_encode(const uint8_t *body, size_t blen, const uint8_t prover[32], const uint8_t sig[64],
+                        uint8_t **out, size_t *len);
 
 #endif

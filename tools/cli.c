@@ -2,6 +2,7 @@
  * cli — shared plumbing of the kiroku subcommands.
  */
 #include "cli.h"
+#include "../node/ckpt.h"
 #include "../crypto/keys.h"
 #include "../crypto/sig.h"
 #include "../node/buf.h"
@@ -134,11 +135,67 @@ int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32])
   memset(&it, 0, sizeof it);
   it.env = env;
   it.len = elen;
-  rc = ingest_batch(c->s, &it, 1, INGEST_LOCAL | INGEST_SIGNED_HERE | (b->kind == KK_PL_GENESIS ? INGEST_ADOPT_GENESIS : 0), 1);
+  rc = cli_ingest(c, &it, 1, INGEST_LOCAL | INGEST_SIGNED_HERE | (b->kind == KK_PL_GENESIS ? INGEST_ADOPT_GENESIS : 0), 1);
   if (rc == 0 && it.result != 0) rc = it.result == INGEST_DUPLICATE ? KK_ERR(INTERNAL) : it.result;
   if (rc == 0) memcpy(id, it.id, 32);
   free(env);
   return rc;
+}
+
+static int cli_hook(MDB_txn *txn, void *ctx, const uint8_t (*feeds)[32], size_t nf)
+{
+  struct cli *c = ctx;
+  return ckpt_after_batch(txn, c->s, c->pk, c->sk, feeds, nf, (uint64_t)time(NULL), NULL, NULL);
+}
+
+int cli_ingest(struct cli *c, struct ingest_item *items, size_t n, int flags, int threads)
+{
+  struct ingest_hook hook = { cli_hook, c };
+  return ingest_batch_hook(c->s, items, n, flags, threads, c->have_key ? &hook : NULL);
+}
+
+int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  if (!f) return -errno;
+  size_t n = 0, cap = 0;
+  uint8_t *p = NULL;
+  int rc = 0;
+  for (;;) {
+    if (n + 1 >= cap) {
+      cap = cap ? cap * 2 : 65536;
+      uint8_t *np = realloc(p, cap);
+      if (!np) { rc = -ENOMEM; break; }
+      p = np;
+    }
+    size_t r = fread(p + n, 1, cap - n - 1, f);
+    n += r;
+    if (n > max) { rc = KK_ERR(TOO_LARGE); break; }
+    if (r == 0) { if (ferror(f)) rc = -EIO; break; }
+  }
+  if (f != stdin) fclose(f);
+  if (rc) { free(p); return rc; }
+  p[n] = 0;
+  *data = p;
+  *len = n;
+  return 0;
+}
+
+int cli_scratch_dir(char dir[4096], const char *what)
+{
+  const char *base = getenv("TMPDIR");
+  snprintf(dir, 4096, "%s/kiroku-%s-XXXXXX", base && *base ? base : "/tmp", what);
+  return mkdtemp(dir) ? 0 : -1;
+}
+
+void cli_scratch_remove(const char *dir)
+{
+  char p[4200];
+  snprintf(p, sizeof p, "%s/data.mdb", dir);
+  unlink(p);
+  snprintf(p, sizeof p, "%s/lock.mdb", dir);
+  unlink(p);
+  rmdir(dir);
 }
 
 void cli_hex(char out[65], const uint8_t id[32])

@@ -42,6 +42,12 @@ void cli_close(struct cli *c);
  * is written and the rule's error returns. id gets the new record's id. */
 int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32]);
 
+/* ingest_batch for records written by this process: with the identity key loaded, the
+ * same transaction signs this member's checkpoint and witnesses the feeds that grew, as
+ * the node does (node/ckpt.h). */
+struct ingest_item;
+int cli_ingest(struct cli *c, struct ingest_item *items, size_t n, int flags, int threads);
+
 /* References. Lots: a lot code of this node's member (or, failing that, any member's),
  * or a record id prefix (hex, at least 4 digits) with optional ":N" output index.
  * Members: a name, or a full 64-digit hex key. Records: an id prefix. Each returns 0,
@@ -52,6 +58,21 @@ int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[
 
 /* "kiroku: <what>: <message of rc>" on stderr; returns the exit code for rc. */
 int cli_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reads a whole file ("-": stdin) of at most max bytes into a malloc'd buffer (one
+ * spare NUL byte after it). 0, -errno, or KK_E_TOO_LARGE. */
+int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len);
+
+/* A new empty directory under $TMPDIR (or /tmp) for a scratch store, named after what
+ * it is for; -1 (errno set) on failure. cli_scratch_remove deletes the store in it and
+ * the directory. */
+int cli_scratch_dir(char dir[4096], const char *what);
+void cli_scratch_remove(const char *dir);
+
+/* The report of `verify` (tools/cmd_verify.c), shared by verify-bundle. */
+struct verify_report;
+json_t *cli_verify_json(const struct verify_report *r);
+void cli_verify_text(const struct verify_report *r);
+
 /* Usage error with a message; returns CLI_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_exit_code(int rc);
@@ -88,6 +109,11 @@ json_t *cli_json_hex(const uint8_t *p, size_t n);
   X(trace, "trace REF [--down] [--json]", "provenance tree") \
   X(audit, "audit [--json]", "replay every record from genesis and compare the state") \
   X(merkle_check, "merkle-check FILE", "verify an RFC 9162 inclusion or consistency proof (transparency-dev JSON)") \
+  X(checkpoints, "checkpoints [--json]", "each feed's newest checkpoint and the witnesses that cosigned it") \
+  X(evidence, "evidence [ID > FILE] [--json]", "evidence of equivocation held (ID: write that one to stdout)") \
+  X(verify_evidence, "verify-evidence FILE [--json]", "check an evidence file offline") \
+  X(prove, "prove REF > FILE", "write a proof bundle: everything needed to check the lot's verification offline") \
+  X(verify_bundle, "verify-bundle FILE --genesis GENESIS [--witnesses K] [--json]", "check a proof bundle with no node: same figures as verify") \
   X(status, "status [--json]", "the running node: peers, lag per feed, feeds, waiting records") \
   X(export_records, "export-records [--since N] [--feed NAME|HEX] > FILE", "write records to a file") \
   X(import_records, "import-records FILE", "ingest records from a file")

@@ -5,11 +5,14 @@
  * and body re-checked, every signature verified (on all cores), every chain link and
  * every rule re-evaluated. The replayed derived state's digest must equal the stored
  * one; records the replay rejects outright, or a digest mismatch, fail the audit.
+ * Evidence of equivocation the node holds is checked and applied first, so frozen feeds
+ * replay frozen (evidence that does not verify fails the audit).
  */
 #include "cli.h"
 #include "../crypto/sig.h"
 #include "../node/buf.h"
 #include "../node/err.h"
+#include "../node/evidence.h"
 #include "../node/ingest.h"
 #include "../node/rules.h"
 
@@ -31,14 +34,27 @@ static int audit_meta_fn(MDB_txn *txn, void *arg)
   return rc ? rc : store_meta_put(txn, m->s, "registry", m->registry, 32);
 }
 
-static void audit_rmdir(const char *dir)
+/* Copies every evidence object of the audited store into the replay, each checked again. */
+struct audit_evidence { struct store *from, *to; MDB_txn *rtxn; uint64_t n, bad; };
+
+static int audit_evidence_fn(MDB_txn *txn, void *arg)
 {
-  char p[4200];
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  unlink(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", dir);
-  unlink(p);
-  rmdir(dir);
+  struct audit_evidence *a = arg;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  a->n = a->bad = 0;
+  int rc = mdb_cursor_open(a->rtxn, a->from->evidence, &cur);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    struct evidence_info info;
+    int is_new;
+    int r = evidence_store(txn, a->to, v.mv_data, v.mv_size, &info, &is_new);
+    if (r == 0) a->n++;
+    else if (kk_err_is_input(r)) a->bad++;
+    else { rc = r; break; }
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 static double now_s(void)
@@ -55,10 +71,8 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   int rc = cli_open(c, CLI_NETWORK);
   if (rc) return rc;
 
-  const char *tmpbase = getenv("TMPDIR");
   char tmpl[4096];
-  snprintf(tmpl, sizeof tmpl, "%s/kiroku-audit-XXXXXX", tmpbase && *tmpbase ? tmpbase : "/tmp");
-  if (!mkdtemp(tmpl)) return cli_fail(-errno, "cannot create a scratch directory for the replay");
+  if (cli_scratch_dir(tmpl, "audit")) return cli_fail(-errno, "cannot create a scratch directory for the replay");
   struct store *fresh = NULL;
   MDB_txn *txn = NULL;
   MDB_cursor *cur = NULL;
@@ -68,12 +82,14 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   uint8_t stored_digest[32], replay_digest[32];
   double t0 = now_s();
   if (!items) { rc = -ENOMEM; goto out; }
-  if ((rc = store_open(&fresh, tmpl, 0))) goto out;
+  if ((rc = store_open_scratch(&fresh, tmpl))) goto out;
   struct audit_meta am = { c->network, c->registry, fresh };
   if ((rc = store_write(fresh, audit_meta_fn, &am))) goto out;
 
   if ((rc = store_read(c->s, &txn))) goto out;
   if ((rc = store_digest(txn, c->s, stored_digest)) || (rc = store_count_records(txn, c->s, &total))) goto out;
+  struct audit_evidence ae = { c->s, fresh, txn, 0, 0 };
+  if ((rc = store_write(fresh, audit_evidence_fn, &ae))) goto out;
   if ((rc = mdb_cursor_open(txn, c->s->records, &cur))) goto out;
   MDB_val k, v;
   int more = mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0;
@@ -130,7 +146,7 @@ int cmd_audit(struct cli *c, int argc, char **argv)
 
   double secs = now_s() - t0;
   int match = memcmp(stored_digest, replay_digest, 32) == 0;
-  int ok = match && n_rejected == 0;
+  int ok = match && n_rejected == 0 && ae.bad == 0;
   char dhex[65], shex[65];
   cli_hex(dhex, replay_digest);
   cli_hex(shex, stored_digest);
@@ -138,6 +154,8 @@ int cmd_audit(struct cli *c, int argc, char **argv)
     json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:s,s:s,s:b,s:b,s:f}", "records", (json_int_t)total, "invalid", (json_int_t)n_invalid,
                           "rejected", (json_int_t)n_rejected, "waiting", (json_int_t)n_waiting, "digest", dhex,
                           "stored_digest", shex, "match", match, "ok", ok, "seconds", secs);
+    json_object_set_new(o, "evidence", json_integer((json_int_t)ae.n));
+    json_object_set_new(o, "evidence_invalid", json_integer((json_int_t)ae.bad));
     json_object_set_new(o, "invalid_records", invalid);
     json_object_set_new(o, "rejected_records", rejected);
     invalid = rejected = NULL;
@@ -152,6 +170,8 @@ int cmd_audit(struct cli *c, int argc, char **argv)
       printf("    %.12s %s #%lld %s: %s\n", json_string_value(json_object_get(e, "id")), json_string_value(json_object_get(e, "author")),
              (long long)json_integer_value(json_object_get(e, "seq")), json_string_value(json_object_get(e, "kind")),
              json_string_value(json_object_get(e, "reason")));
+    if (ae.n) printf("  evidence of equivocation applied: %llu (feeds frozen at their fork points)\n", (unsigned long long)ae.n);
+    if (ae.bad) printf("  EVIDENCE THAT DOES NOT VERIFY: %llu\n", (unsigned long long)ae.bad);
     if (n_waiting) printf("  waiting for records this node lacks: %llu\n", (unsigned long long)n_waiting);
     if (n_rejected) {
       printf("  REJECTED on replay: %llu\n", (unsigned long long)n_rejected);
@@ -168,7 +188,7 @@ out:
   if (cur) mdb_cursor_close(cur);
   if (txn) mdb_txn_abort(txn);
   store_close(fresh);
-  audit_rmdir(tmpl);
+  cli_scratch_remove(tmpl);
   free(items);
   json_decref(rejected);
   json_decref(invalid);

@@ -166,7 +166,7 @@ int cmd_import_records(struct cli *c, int argc, char **argv)
   int progress = n > IMPORT_BATCH && !c->json;
   for (size_t at = 0; at < n; at += IMPORT_BATCH) {
     size_t m = n - at < IMPORT_BATCH ? n - at : IMPORT_BATCH;
-    rc = ingest_batch(c->s, sorted + at, m, INGEST_ALL_OR_NOTHING, 0);
+    rc = cli_ingest(c, sorted + at, m, INGEST_ALL_OR_NOTHING, 0);
     if (rc) {
       for (size_t i = at; i < at + m; i++) {
         if (sorted[i].result < 0) {

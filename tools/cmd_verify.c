@@ -18,7 +18,7 @@
 
 static double share(uint64_t part, uint64_t whole) { return (double)qty_ppm(part, whole) / 1e6; }
 
-static json_t *report_json(const struct verify_report *r)
+json_t *cli_verify_json(const struct verify_report *r)
 {
   char hex[65], ref[80];
   const struct lot *l = &r->lot;
@@ -39,6 +39,7 @@ static json_t *report_json(const struct verify_report *r)
                           "issuer_name", c->issuer_name, "origin", c->origin, "mass_mg", (json_int_t)c->mass,
                           "recycled_mg", (json_int_t)(c->revoked ? 0 : c->recycled), "revoked", c->revoked,
                           "attestations", (json_int_t)c->attestations);
+    json_object_set_new(o, "issuer_frozen_at", c->issuer_frozen_at ? json_integer((json_int_t)c->issuer_frozen_at) : json_null());
     json_array_append_new(certs, o);
     if (c->revoked)
       json_array_append_new(taint, json_pack("{s:o,s:o,s:I,s:s}", "certificate", cli_json_hex(c->record, 32), "revoked_by",
@@ -66,11 +67,16 @@ static json_t *report_json(const struct verify_report *r)
   json_object_set_new(o, "claims", claims);
   if (r->has_extra_claim)
     json_object_set_new(o, "claim_checked", json_pack("{s:f,s:b}", "share", (double)r->extra_claim_ppm / 1e6, "holds", r->extra_claim_holds));
+  json_object_set_new(o, "equivocation",
+                      r->flagged ? json_pack("{s:I,s:o}", "mass_mg", (json_int_t)r->equivocation_mass, "owner_frozen_at",
+                                             r->owner_frozen_at ? json_integer((json_int_t)r->owner_frozen_at) : json_null())
+                                 : json_null());
   json_object_set_new(o, "ok", json_boolean(r->ok));
+  json_object_set_new(o, "flagged", json_boolean(r->flagged));
   return o;
 }
 
-static void report_text(const struct verify_report *r)
+void cli_verify_text(const struct verify_report *r)
 {
   const struct lot *l = &r->lot;
   char a[QTY_FMT], b[QTY_FMT], c[QTY_FMT], p[QTY_FMT], q[QTY_FMT], ref[64];
@@ -97,6 +103,9 @@ static void report_text(const struct verify_report *r)
     printf("    %s %s by %s (record %.12s): %s recycled, %zu attestation%s%s%s\n", ct->scheme, ct->certificate, ct->issuer_name,
            hex, qty_format_mass(a, ct->recycled), ct->attestations, ct->attestations == 1 ? "" : "s",
            ct->revoked ? "  REVOKED: " : "", ct->revoked ? ct->revoke_reason : "");
+    if (ct->issuer_frozen_at)
+      printf("      EQUIVOCATION: %s signed two versions of its feed at seq %llu (see kiroku evidence)\n", ct->issuer_name,
+             (unsigned long long)ct->issuer_frozen_at);
   }
   if (!r->n_certs) printf("    (none)\n");
   if (r->n_claims) printf("  claims\n");
@@ -107,6 +116,12 @@ static void report_text(const struct verify_report *r)
   }
   if (r->has_extra_claim)
     printf("  claim %s recycled: %s\n", qty_format_ppm(p, r->extra_claim_ppm), r->extra_claim_holds ? "holds" : "DOES NOT HOLD");
+  if (r->owner_frozen_at)
+    printf("  EQUIVOCATION  the owner %s signed two versions of its feed at seq %llu\n", r->owner_name,
+           (unsigned long long)r->owner_frozen_at);
+  if (r->flagged)
+    printf("FLAGGED: %s of this lot came through a participant proven to have equivocated\n",
+           qty_format_mass(a, r->equivocation_mass));
   printf("%s\n", r->ok ? "OK: every claim holds" : "FAILED: a claim exceeds the verified recycled content");
 }
 
@@ -134,9 +149,9 @@ int cmd_verify(struct cli *c, int argc, char **argv)
     return cli_fail(rc == MDB_NOTFOUND ? KK_ERR(UNKNOWN_LOT) : rc, "verify %s", ref);
   }
   mdb_txn_abort(txn);
-  if (c->json) cli_print_json(report_json(&r));
-  else report_text(&r);
-  int ok = r.ok;
+  if (c->json) cli_print_json(cli_verify_json(&r));
+  else cli_verify_text(&r);
+  int ok = r.ok && !r.flagged;
   verify_report_free(&r);
   return ok ? CLI_OK : CLI_FAILED;
 }

@@ -1,13 +1,23 @@
 /*
  * Fuzz target: signed notes and checkpoints from peers — splitting, signature and
- * cosignature lines, and the checkpoint body parser.
+ * cosignature lines, the checkpoint body parser and Kiroku's checkpoint view.
  */
 #include "../../crypto/note.h"
+#include "../../node/ckpt.h"
 
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+static int count_line(void *ctx, const char *name, size_t nl, const char *line, size_t ll)
+{
+  uint8_t pk[32];
+  (void)line;
+  (void)ll;
+  *(size_t *)ctx += ckpt_witness_key(name, nl, pk) == 0;
+  return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -22,5 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (note_split((const char *)data, size, &tl) == 0)
     (void)note_checkpoint_parse((const char *)data, tl, origin, sizeof origin, &n, root);
   (void)note_checkpoint_parse((const char *)data, size, origin, sizeof origin, &n, root);
+  /* Kiroku's own reading of a checkpoint note: origin naming network and feed, lines. */
+  struct ckpt_view v;
+  size_t witnesses = 0;
+  (void)ckpt_parse((const char *)data, size, &v);
+  (void)note_each_line((const char *)data, size, count_line, &witnesses);
   return 0;
 }

@@ -34,4 +34,6 @@
   X(merkle_tree_large) \
   X(merkle_vectors_through_the_library) \
   X(note_known_answer) \
-  X(note_checkpoint_and_cosignature)
+  X(note_checkpoint_and_cosignature) \
+  X(ckpt_sign_witness_and_refuse) \
+  X(evidence_fork_freezes_and_converges)

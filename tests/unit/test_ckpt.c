@@ -1,0 +1,314 @@
+/*
+ * Checkpoints, witnessing and evidence of equivocation, on stores without a network:
+ * what an author signs, what a witness cosigns (and refuses to), and how two stores
+ * that saw different branches of a fork end in the same state.
+ */
+#include "test.h"
+#include <sys/stat.h>
+#include "fixture.h"
+#include "../../crypto/note.h"
+#include "../../node/ckpt.h"
+#include "../../node/err.h"
+#include "../../node/evidence.h"
+#include "../../node/ingest.h"
+#include "../../node/rules.h"
+#include "../../node/tree.h"
+
+static struct fx_rec admit_rec(struct fx *f, const struct fx_member *m, const char *name, uint32_t roles)
+{
+  struct kk_body *b = fx_body(KK_PL_ADMIT);
+  memcpy(b->u.admit.member, m->pk, 32);
+  strcpy(b->u.admit.name, name);
+  b->u.admit.roles = roles;
+  strcpy(b->u.admit.country, "JP");
+  struct fx_rec r = fx_sign(f, &f->reg, b);
+  free(b);
+  return r;
+}
+
+static struct fx_rec issue_rec(struct fx *f, struct fx_member *m, const char *code)
+{
+  struct kk_body *b = fx_body(KK_PL_ISSUE);
+  strcpy(b->u.issue.lot_code, code);
+  strcpy(b->u.issue.material, "PET");
+  b->u.issue.mass_mg = 1000;
+  b->u.issue.post_mg = 500;
+  strcpy(b->u.issue.origin, "JP");
+  strcpy(b->u.issue.scheme, "GRS");
+  strcpy(b->u.issue.certificate, code);
+  b->u.issue.model = KK_MODEL_SEGREGATED;
+  struct fx_rec r = fx_sign(f, m, b);
+  free(b);
+  return r;
+}
+
+static struct store *open_in(struct fx *f, const char *name)
+{
+  char d[4200];
+  snprintf(d, sizeof d, "%s/%s", test_tmpdir(), name);
+  ASSERT_OK(mkdir(d, 0700));
+  return fx_store(f, d);
+}
+
+/* What the store_write callbacks below need. */
+struct txn_ctx {
+  struct store *s;
+  struct fx *f;
+  const struct fx_member *self;
+  const char *note;
+  size_t len;
+  struct ckpt_seen seen;
+  uint64_t size;
+};
+
+static int own_fn(MDB_txn *txn, void *arg)
+{
+  struct txn_ctx *c = arg;
+  return ckpt_sign_own(txn, c->s, c->f->network, c->self->pk, c->self->sk, &c->size);
+}
+
+static int recv_fn(MDB_txn *txn, void *arg)
+{
+  struct txn_ctx *c = arg;
+  return ckpt_receive(txn, c->s, c->f->network, c->self->pk, c->self->sk, c->note, c->len, 1700000000, &c->seen);
+}
+
+static char *newest(struct store *s, const uint8_t author[32], size_t *len)
+{
+  MDB_txn *txn;
+  char *note = NULL;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(ckpt_get(txn, s, author, 0, &note, len, NULL));
+  mdb_txn_abort(txn);
+  return note;
+}
+
+static int receive(struct store *s, struct fx *f, const struct fx_member *self, const char *note, struct ckpt_seen *seen)
+{
+  struct txn_ctx c;
+  memset(&c, 0, sizeof c);
+  c.s = s;
+  c.f = f;
+  c.self = self;
+  c.note = note;
+  c.len = strlen(note);
+  int rc = store_write(s, recv_fn, &c);
+  *seen = c.seen;
+  return rc;
+}
+
+TEST(ckpt_sign_witness_and_refuse)
+{
+  struct fx f;
+  struct fx_member m, w;
+  fx_network(&f, "ckpt");
+  fx_member_init(&m);
+  fx_member_init(&w);
+  struct fx_rec am = admit_rec(&f, &m, "author", KK_ROLE_RECYCLER), aw = admit_rec(&f, &w, "witness", KK_ROLE_PROCESSOR);
+  struct fx_rec r[4];
+  const char *codes[4] = { "A", "B", "C", "D" };
+  for (int i = 0; i < 4; i++) r[i] = issue_rec(&f, &m, codes[i]);
+  struct store *a = open_in(&f, "author"), *b = open_in(&f, "witness");
+  struct store *both[2] = { a, b };
+  for (int k = 0; k < 2; k++) {
+    ASSERT_OK(fx_ingest(both[k], &am, 0));
+    ASSERT_OK(fx_ingest(both[k], &aw, 0));
+    for (int i = 0; i < 3; i++) ASSERT_OK(fx_ingest(both[k], &r[i], 0));
+  }
+  /* The author signs its head; nothing more to sign until the feed grows. */
+  struct txn_ctx oc;
+  memset(&oc, 0, sizeof oc);
+  oc.s = a;
+  oc.f = &f;
+  oc.self = &m;
+  ASSERT_OK(store_write(a, own_fn, &oc));
+  ASSERT_U64(oc.size, 3);
+  ASSERT_OK(store_write(a, own_fn, &oc));
+  ASSERT_U64(oc.size, 0);
+  size_t len;
+  char *note = newest(a, m.pk, &len);
+  struct ckpt_view v;
+  ASSERT_OK(ckpt_parse(note, len, &v));
+  ASSERT_U64(v.size, 3);
+  ASSERT(memcmp(v.author, m.pk, 32) == 0 && memcmp(v.network, f.network, 32) == 0);
+  char origin[CKPT_ORIGIN_MAX];
+  ckpt_origin(origin, f.network, m.pk);
+  ASSERT_OK(note_verify(note, len, origin, m.pk));
+
+  /* The witness holds the same records: it stores and cosigns. */
+  struct ckpt_seen seen;
+  ASSERT_OK(receive(b, &f, &w, note, &seen));
+  ASSERT(seen.new_checkpoint && seen.cosigned && !seen.conflict && !seen.evidence);
+  size_t wl;
+  char *wnote = newest(b, m.pk, &wl);
+  char wname[CKPT_WITNESS_NAME_MAX];
+  ckpt_witness_name(wname, w.pk);
+  uint64_t t;
+  ASSERT_OK(note_verify_cosignature(wnote, wl, wname, w.pk, &t));
+  ASSERT_U64(t, 1700000000);
+  /* Back at the author: the cosignature is new, the checkpoint is not. */
+  ASSERT_OK(receive(a, &f, &m, wnote, &seen));
+  ASSERT(!seen.new_checkpoint && seen.new_cosigs == 1 && !seen.cosigned);
+  /* Hearing it again changes nothing. */
+  ASSERT_OK(receive(b, &f, &w, wnote, &seen));
+  ASSERT(!seen.new_checkpoint && !seen.new_cosigs && !seen.cosigned);
+  free(wnote);
+
+  /* Tampered root, other network, garbage: refused, nothing stored. */
+  char *bad = strdup(note);
+  char *nl = strchr(strchr(bad, '\n') + 1, '\n') + 1; /* the root line */
+  nl[0] = nl[0] == 'A' ? 'B' : 'A';
+  ASSERT_EQ(receive(b, &f, &w, bad, &seen), KK_ERR(CHECKPOINT));
+  free(bad);
+  struct fx other;
+  fx_network(&other, "other");
+  ASSERT_EQ(receive(b, &other, &w, note, &seen), KK_ERR(CHECKPOINT));
+  fx_free(&other);
+  ASSERT_EQ(receive(b, &f, &w, "kiroku/xyz\n3\nAAAA\n\n", &seen), KK_ERR(CHECKPOINT));
+  free(note);
+
+  /* The feed grows: the witness cosigns the next checkpoint after checking it extends
+   * the one it cosigned. */
+  ASSERT_OK(fx_ingest(a, &r[3], 0));
+  ASSERT_OK(fx_ingest(b, &r[3], 0));
+  ASSERT_OK(store_write(a, own_fn, &oc));
+  ASSERT_U64(oc.size, 4);
+  note = newest(a, m.pk, &len);
+  ASSERT_OK(receive(b, &f, &w, note, &seen));
+  ASSERT(seen.new_checkpoint && seen.cosigned);
+  free(note);
+
+  /* A validly signed checkpoint whose root is not the witness's tree: a fork. The
+   * witness neither stores nor cosigns it (size 3: no checkpoint of that size is kept
+   * any more, the one of size 4 has as many cosignatures). */
+  uint8_t wrong[32];
+  char text[CKPT_ORIGIN_MAX + 80];
+  memset(wrong, 0x5a, 32);
+  ASSERT_OK(note_checkpoint_text(text, sizeof text, origin, 3, wrong));
+  char *forged3 = note_sign(text, origin, m.sk, m.pk);
+  ASSERT_OK(receive(b, &f, &w, forged3, &seen));
+  ASSERT(seen.conflict && !seen.new_checkpoint && !seen.cosigned && !seen.evidence);
+  free(forged3);
+  /* Of size 4, it contradicts the checkpoint the witness holds: evidence. */
+  ASSERT_OK(note_checkpoint_text(text, sizeof text, origin, 4, wrong));
+  char *forged = note_sign(text, origin, m.sk, m.pk);
+  ASSERT_OK(receive(b, &f, &w, forged, &seen));
+  ASSERT(seen.evidence && !seen.cosigned);
+
+  /* A third store without the records holds the honest checkpoint of size 4; the
+   * conflicting one of the same size is evidence, and freezes the feed at 4. */
+  struct store *c = open_in(&f, "third");
+  ASSERT_OK(fx_ingest(c, &am, 0));
+  ASSERT_OK(fx_ingest(c, &aw, 0));
+  note = newest(a, m.pk, &len);
+  ASSERT_OK(receive(c, &f, &w, note, &seen));
+  ASSERT(seen.new_checkpoint && !seen.cosigned); /* cannot vouch without the records */
+  ASSERT_OK(receive(c, &f, &w, forged, &seen));
+  ASSERT(seen.evidence);
+  MDB_txn *txn;
+  const uint8_t *ev;
+  size_t evl;
+  uint64_t frozen;
+  ASSERT_OK(store_read(c, &txn));
+  ASSERT_OK(evidence_get(txn, c, seen.evidence_id, &ev, &evl));
+  struct evidence_info info;
+  ASSERT_OK(evidence_check(ev, evl, NULL, &info));
+  ASSERT_EQ(info.kind, EVIDENCE_CHECKPOINTS);
+  ASSERT_U64(info.seq, 4);
+  ASSERT_OK(store_frozen_at(txn, c, m.pk, &frozen));
+  ASSERT_U64(frozen, 4);
+  mdb_txn_abort(txn);
+  free(note);
+  free(forged);
+
+  store_close(a);
+  store_close(b);
+  store_close(c);
+  fx_rec_free(&am);
+  fx_rec_free(&aw);
+  for (int i = 0; i < 4; i++) fx_rec_free(&r[i]);
+  fx_free(&f);
+}
+
+TEST(evidence_fork_freezes_and_converges)
+{
+  struct fx f;
+  struct fx_member m;
+  fx_network(&f, "fork");
+  fx_member_init(&m);
+  struct fx_rec am = admit_rec(&f, &m, "forker", KK_ROLE_RECYCLER);
+  struct fx_rec r1 = issue_rec(&f, &m, "ONE");
+  struct fx_member branch = m;
+  struct fx_rec ra = issue_rec(&f, &m, "A");
+  struct fx_rec rb = issue_rec(&f, &branch, "B");
+  ASSERT_U64(m.seq, branch.seq);
+  struct store *x = open_in(&f, "x"), *y = open_in(&f, "y");
+  ASSERT_OK(fx_ingest(x, &am, 0));
+  ASSERT_OK(fx_ingest(y, &am, 0));
+  ASSERT_OK(fx_ingest(x, &r1, 0));
+  ASSERT_OK(fx_ingest(y, &r1, 0));
+  /* Each store holds (and has applied) one branch, then sees the other. */
+  ASSERT_OK(fx_ingest(x, &ra, 0));
+  ASSERT_OK(fx_ingest(y, &rb, 0));
+  ASSERT_EQ(fx_verdict(x, ra.id, NULL), RULES_VALID);
+  ASSERT_EQ(fx_ingest(x, &rb, 0), KK_ERR(FORK));
+  ASSERT_EQ(fx_ingest(y, &ra, 0), KK_ERR(FORK));
+  /* Frozen at seq 2: the member's feed is r1, then the fork. */
+  MDB_txn *tx, *ty;
+  uint64_t fx_, fy;
+  ASSERT_OK(store_read(x, &tx));
+  ASSERT_OK(store_read(y, &ty));
+  ASSERT_OK(store_frozen_at(tx, x, m.pk, &fx_));
+  ASSERT_OK(store_frozen_at(ty, y, m.pk, &fy));
+  ASSERT_U64(fx_, 2);
+  ASSERT_U64(fy, 2);
+  /* The same evidence bytes on both. */
+  MDB_cursor *cx, *cy;
+  MDB_val kx, vx, ky, vy;
+  ASSERT_OK(mdb_cursor_open(tx, x->evidence, &cx));
+  ASSERT_OK(mdb_cursor_open(ty, y->evidence, &cy));
+  ASSERT_OK(mdb_cursor_get(cx, &kx, &vx, MDB_FIRST));
+  ASSERT_OK(mdb_cursor_get(cy, &ky, &vy, MDB_FIRST));
+  ASSERT(vx.mv_size == vy.mv_size && memcmp(vx.mv_data, vy.mv_data, vx.mv_size) == 0);
+  ASSERT(mdb_cursor_get(cx, &kx, &vx, MDB_NEXT) == MDB_NOTFOUND);
+  struct evidence_info info;
+  ASSERT_OK(evidence_check(vy.mv_data, vy.mv_size, NULL, &info));
+  ASSERT_EQ(info.kind, EVIDENCE_RECORDS);
+  ASSERT_U64(info.seq, 2);
+  /* Any flipped byte: not evidence any more. */
+  uint8_t *copy = malloc(vy.mv_size);
+  for (size_t i = 0; i < vy.mv_size; i++) {
+    memcpy(copy, vy.mv_data, vy.mv_size);
+    copy[i] ^= 0x04;
+    ASSERT(evidence_check(copy, vy.mv_size, NULL, &info) != 0);
+  }
+  free(copy);
+  mdb_cursor_close(cx);
+  mdb_cursor_close(cy);
+  mdb_txn_abort(tx);
+  mdb_txn_abort(ty);
+  /* Neither branch applied on either store; the earlier record still is. */
+  ASSERT_EQ(fx_verdict(x, ra.id, NULL), 0);
+  ASSERT_EQ(fx_verdict(y, rb.id, NULL), 0);
+  ASSERT_EQ(fx_verdict(x, r1.id, NULL), RULES_VALID);
+  uint8_t d1[32], d2[32];
+  fx_digest(x, d1);
+  fx_digest(y, d2);
+  ASSERT(memcmp(d1, d2, 32) == 0);
+  /* Not evidence: the same record twice, records of different seqs. */
+  uint8_t *e;
+  size_t el;
+  ASSERT_OK(evidence_from_records(f.network, r1.env, r1.len, ra.env, ra.len, &e, &el));
+  ASSERT_EQ(evidence_check(e, el, NULL, &info), KK_ERR(EVIDENCE));
+  free(e);
+  ASSERT_OK(evidence_from_records(f.network, ra.env, ra.len, ra.env, ra.len, &e, &el));
+  ASSERT(evidence_check(e, el, NULL, &info) != 0);
+  free(e);
+  store_close(x);
+  store_close(y);
+  fx_rec_free(&am);
+  fx_rec_free(&r1);
+  fx_rec_free(&ra);
+  fx_rec_free(&rb);
+  fx_free(&f);
+}

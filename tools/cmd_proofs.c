@@ -1,0 +1,246 @@
+/*
+ * checkpoints, evidence, verify-evidence — what the witnesses signed, and who forked.
+ */
+#include "cli.h"
+#include "../crypto/note.h"
+#include "../crypto/sig.h"
+#include "../node/buf.h"
+#include "../node/ckpt.h"
+#include "../node/err.h"
+#include "../node/evidence.h"
+#include "../node/rules.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The arguments after the command name other than --json, into pos (at most max);
+ * their number, or -1 on an unknown option or too many. */
+static int positional(int argc, char **argv, char **pos, int max)
+{
+  int n = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--json") == 0) continue;
+    if ((argv[i][0] == '-' && argv[i][1]) || n == max) return -1;
+    pos[n++] = argv[i];
+  }
+  return n;
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------- */
+
+struct cosig_list { MDB_txn *txn; struct store *s; const char *note; size_t len; json_t *arr; };
+
+static int list_cosig(void *arg, const char *name, size_t nl, const char *line, size_t ll)
+{
+  struct cosig_list *l = arg;
+  uint8_t pk[32];
+  uint64_t t;
+  char nm[CKPT_WITNESS_NAME_MAX], who[CODEC_NAME_MAX + 1];
+  (void)line;
+  (void)ll;
+  if (ckpt_witness_key(name, nl, pk)) return 0;
+  memcpy(nm, name, nl);
+  nm[nl] = 0;
+  if (note_verify_cosignature(l->note, l->len, nm, pk, &t)) return 0;
+  json_array_append_new(l->arr, json_pack("{s:o,s:s,s:I}", "key", cli_json_hex(pk, 32), "name",
+                                          cli_member_name(l->txn, l->s, pk, who, sizeof who), "time", (json_int_t)t));
+  return 0;
+}
+
+/* One feed's newest checkpoint as JSON; NULL when it has none. */
+static json_t *checkpoint_json(MDB_txn *txn, struct store *s, const uint8_t author[32])
+{
+  char *note;
+  size_t len;
+  uint64_t size;
+  if (ckpt_get(txn, s, author, 0, &note, &len, &size)) return NULL;
+  struct ckpt_view v;
+  if (ckpt_parse(note, len, &v)) { free(note); return NULL; }
+  struct cosig_list l = { txn, s, note, len, json_array() };
+  note_each_line(note, len, list_cosig, &l);
+  json_t *j = json_pack("{s:I,s:o,s:s,s:o}", "size", (json_int_t)size, "root", cli_json_hex(v.root, 32), "note", note,
+                        "cosigned_by", l.arr);
+  free(note);
+  return j;
+}
+
+int cmd_checkpoints(struct cli *c, int argc, char **argv)
+{
+  char *pos[1];
+  if (positional(argc, argv, pos, 0) != 0) return cli_usage("usage: kiroku checkpoints [--json]");
+  int rc;
+  if ((rc = cli_open(c, CLI_NETWORK))) return rc;
+  MDB_txn *txn;
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "checkpoints");
+  json_t *feeds = json_array();
+  MDB_cursor *cur;
+  MDB_val k, v;
+  if ((rc = mdb_cursor_open(txn, c->s->heads, &cur)) == 0) {
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      if (k.mv_size != 32 || v.mv_size < 8) continue;
+      char who[CODEC_NAME_MAX + 1];
+      uint64_t frozen = 0;
+      store_frozen_at(txn, c->s, k.mv_data, &frozen);
+      json_t *f = json_pack("{s:o,s:s,s:I}", "author", cli_json_hex(k.mv_data, 32), "name",
+                            cli_member_name(txn, c->s, k.mv_data, who, sizeof who), "records", (json_int_t)be64_get(v.mv_data));
+      json_t *ck = checkpoint_json(txn, c->s, k.mv_data);
+      json_object_set_new(f, "checkpoint", ck ? ck : json_null());
+      json_object_set_new(f, "frozen_at", frozen ? json_integer((json_int_t)frozen) : json_null());
+      json_array_append_new(feeds, f);
+    }
+    mdb_cursor_close(cur);
+  }
+  mdb_txn_abort(txn);
+  if (rc != MDB_NOTFOUND) { json_decref(feeds); return cli_fail(rc, "checkpoints"); }
+  if (c->json) {
+    cli_print_json(json_pack("{s:o}", "feeds", feeds));
+    return CLI_OK;
+  }
+  size_t i;
+  json_t *f;
+  json_array_foreach(feeds, i, f) {
+    json_t *ck = json_object_get(f, "checkpoint");
+    printf("%.16s…  %-14s %6lld records", json_string_value(json_object_get(f, "author")),
+           json_string_value(json_object_get(f, "name")), (long long)json_integer_value(json_object_get(f, "records")));
+    if (json_is_integer(json_object_get(f, "frozen_at")))
+      printf("  FROZEN at seq %lld (equivocation)", (long long)json_integer_value(json_object_get(f, "frozen_at")));
+    if (json_is_null(ck)) { printf("  no checkpoint\n"); continue; }
+    json_t *by = json_object_get(ck, "cosigned_by");
+    printf("  checkpoint %lld  root %.16s…  cosigned by %zu", (long long)json_integer_value(json_object_get(ck, "size")),
+           json_string_value(json_object_get(ck, "root")), json_array_size(by));
+    size_t k2;
+    json_t *w;
+    json_array_foreach(by, k2, w) printf("%s%s", k2 ? ", " : ": ", json_string_value(json_object_get(w, "name")));
+    printf("\n");
+  }
+  json_decref(feeds);
+  return CLI_OK;
+}
+
+/* ---- evidence ---------------------------------------------------------------------------- */
+
+static json_t *evidence_json(MDB_txn *txn, struct store *s, const struct evidence_info *in)
+{
+  char who[CODEC_NAME_MAX + 1];
+  int rec = in->kind == EVIDENCE_RECORDS;
+  json_t *j = json_pack("{s:o,s:s,s:o,s:I,s:o,s:o}", "id", cli_json_hex(in->id, 32), "kind", rec ? "records" : "checkpoints",
+                        "author", cli_json_hex(in->author, 32), rec ? "seq" : "size", (json_int_t)in->seq,
+                        rec ? "record_a" : "root_a", cli_json_hex(in->a, 32), rec ? "record_b" : "root_b",
+                        cli_json_hex(in->b, 32));
+  if (txn) {
+    uint64_t frozen = 0;
+    store_frozen_at(txn, s, in->author, &frozen);
+    json_object_set_new(j, "name", json_string(cli_member_name(txn, s, in->author, who, sizeof who)));
+    json_object_set_new(j, "frozen_at", frozen ? json_integer((json_int_t)frozen) : json_null());
+  }
+  return j;
+}
+
+static void evidence_print(const json_t *e)
+{
+  int rec = strcmp(json_string_value(json_object_get(e, "kind")), "records") == 0;
+  printf("evidence %.16s…: %s signed two different %s at %s %lld\n", json_string_value(json_object_get(e, "id")),
+         json_object_get(e, "name") ? json_string_value(json_object_get(e, "name")) : json_string_value(json_object_get(e, "author")),
+         rec ? "records" : "checkpoints", rec ? "seq" : "size",
+         (long long)json_integer_value(json_object_get(e, rec ? "seq" : "size")));
+  printf("  %s %s\n  %s %s\n", rec ? "record" : "root", json_string_value(json_object_get(e, rec ? "record_a" : "root_a")),
+         rec ? "record" : "root", json_string_value(json_object_get(e, rec ? "record_b" : "root_b")));
+  json_t *fz = json_object_get(e, "frozen_at");
+  if (json_is_integer(fz)) printf("  feed frozen from seq %lld: its records from there on are held, not applied\n", (long long)json_integer_value(fz));
+}
+
+int cmd_evidence(struct cli *c, int argc, char **argv)
+{
+  char *pos[1];
+  int np = positional(argc, argv, pos, 1);
+  if (np < 0) return cli_usage("usage: kiroku evidence [ID > FILE] [--json]");
+  int rc;
+  if ((rc = cli_open(c, CLI_NETWORK))) return rc;
+  MDB_txn *txn;
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "evidence");
+  json_t *list = json_array();
+  const uint8_t *want = NULL;
+  size_t want_len = 0, matches = 0;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  if ((rc = mdb_cursor_open(txn, c->s->evidence, &cur)) == 0) {
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      struct evidence_info in;
+      struct kk_equivocation e;
+      if (codec_equivocation_decode(v.mv_data, v.mv_size, &e)) continue;
+      /* Stored evidence was checked on arrival, maybe against a rotated key: list it
+       * even when the author's own key does not verify it. */
+      if (evidence_check(v.mv_data, v.mv_size, NULL, &in)) {
+        memset(&in, 0, sizeof in);
+        memcpy(in.id, k.mv_data, 32);
+        memcpy(in.author, e.author, 32);
+      }
+      if (np == 1) {
+        char hex[65];
+        sig_hex(hex, k.mv_data, 32);
+        if (strncmp(hex, pos[0], strlen(pos[0])) != 0) continue;
+        matches++;
+        want = v.mv_data;
+        want_len = v.mv_size;
+      }
+      json_array_append_new(list, evidence_json(txn, c->s, &in));
+    }
+    mdb_cursor_close(cur);
+  }
+  if (rc != MDB_NOTFOUND) { mdb_txn_abort(txn); json_decref(list); return cli_fail(rc, "evidence"); }
+  if (np == 1) {
+    rc = CLI_OK;
+    if (matches != 1) rc = cli_fail(matches ? KK_ERR(AMBIGUOUS) : KK_ERR(UNKNOWN_RECORD), "evidence %s", pos[0]);
+    else if (fwrite(want, 1, want_len, stdout) != want_len || fflush(stdout)) rc = cli_fail(-EIO, "evidence: write");
+    mdb_txn_abort(txn);
+    json_decref(list);
+    return rc;
+  }
+  mdb_txn_abort(txn);
+  if (c->json) {
+    cli_print_json(json_pack("{s:o}", "evidence", list));
+    return CLI_OK;
+  }
+  if (!json_array_size(list)) printf("no evidence of equivocation\n");
+  size_t i;
+  json_t *e;
+  json_array_foreach(list, i, e) evidence_print(e);
+  json_decref(list);
+  return CLI_OK;
+}
+
+int cmd_verify_evidence(struct cli *c, int argc, char **argv)
+{
+  char *pos[1];
+  if (positional(argc, argv, pos, 1) != 1) return cli_usage("usage: kiroku verify-evidence FILE [--json]");
+  uint8_t *buf;
+  size_t len;
+  int rc = cli_read_file(pos[0], CODEC_MAX_EVIDENCE, &buf, &len);
+  if (rc) {
+    cli_fail(rc, "verify-evidence: %s", pos[0]);
+    return CLI_USAGE;
+  }
+  struct evidence_info in;
+  rc = evidence_check(buf, len, NULL, &in);
+  free(buf);
+  if (rc == KK_ERR(DECODE) || rc == KK_ERR(FIELD) || rc == KK_ERR(TOO_LARGE)) {
+    cli_fail(rc, "verify-evidence: %s is not an evidence file", pos[0]);
+    return CLI_USAGE;
+  }
+  if (rc) {
+    if (c->json) cli_print_json(json_pack("{s:b,s:s}", "valid", 0, "reason", kk_strerror(rc)));
+    else printf("INVALID: %s\n", kk_strerror(rc));
+    return CLI_FAILED;
+  }
+  json_t *j = evidence_json(NULL, NULL, &in);
+  json_object_set_new(j, "valid", json_true());
+  json_object_set_new(j, "network", cli_json_hex(in.network, 32));
+  if (c->json) { cli_print_json(j); return CLI_OK; }
+  printf("VALID: ");
+  evidence_print(j);
+  json_decref(j);
+  return CLI_OK;
+}
