@@ -232,7 +232,8 @@ static int witness_line(void *arg, const char *name, size_t nl, const char *line
  * the most cosignatures that covers its records), and the admissions of the witnesses
  * of those checkpoints, which may add registry records: repeated until nothing is added. */
 static int settle(struct closure *c, struct kk_body *b, size_t *expanded, struct pos **ps_out,
-                  struct kk_bundle *bd, char ***notes_out, size_t *min_cosigs, char *why, size_t whylen)
+                  struct kk_bundle *bd, char ***notes_out, size_t **starts_out, size_t *min_cosigs, char *why,
+                  size_t whylen)
 {
   for (;;) {
     int rc;
@@ -252,8 +253,9 @@ static int settle(struct closure *c, struct kk_body *b, size_t *expanded, struct
     size_t nf = 0;
     for (size_t i = 0; i < c->qn; i++) nf += i == 0 || memcmp(ps[i].author, ps[i - 1].author, 32) != 0;
     char **notes = calloc(nf ? nf : 1, sizeof *notes);
+    size_t *starts = calloc(nf ? nf : 1, sizeof *starts); /* each feed's first index in ps */
     bd->feeds = calloc(nf ? nf : 1, sizeof *bd->feeds);
-    if (!notes || !bd->feeds) { free(ps); free(notes); return -ENOMEM; }
+    if (!notes || !starts || !bd->feeds) { free(ps); free(notes); free(starts); return -ENOMEM; }
     size_t before = c->qn;
     *min_cosigs = SIZE_MAX;
     rc = 0;
@@ -262,7 +264,7 @@ static int settle(struct closure *c, struct kk_body *b, size_t *expanded, struct
       while (j < before && memcmp(ps[j].author, ps[i].author, 32) == 0) j++;
       struct kk_bundle_feed *bf = &bd->feeds[f];
       memcpy(bf->author, ps[i].author, 32);
-      bf->recs = (struct kk_bundle_record *)(uintptr_t)i; /* index into ps until the records are built */
+      starts[f] = i;
       bf->n = j - i;
       bd->n_feeds = f + 1;
       uint64_t size;
@@ -285,10 +287,12 @@ static int settle(struct closure *c, struct kk_body *b, size_t *expanded, struct
     if (rc == 0 && c->qn == before) {
       *ps_out = ps;
       *notes_out = notes;
+      *starts_out = starts;
       return 0;
     }
     for (size_t f = 0; f < bd->n_feeds; f++) free(notes[f]);
     free(notes);
+    free(starts);
     free(bd->feeds);
     bd->feeds = NULL;
     bd->n_feeds = 0;
@@ -308,6 +312,7 @@ int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const 
   struct kk_bundle bd;
   struct kk_bundle_record *recs = NULL;
   char **notes = NULL;
+  size_t *starts = NULL;
   uint8_t (*proofs)[32] = NULL;
   uint8_t *body = NULL;
   size_t expanded = 0, blen;
@@ -322,7 +327,7 @@ int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const 
   if ((rc = rules_lot_get(txn, s, lotkey, &l))) goto done;
   /* The lot as it stands now, everything behind it, and who is proving it. */
   if ((rc = need_lot(&c, lotkey, UINT64_MAX)) || (rc = need_admission(&c, pk))) goto done;
-  if ((rc = settle(&c, b, &expanded, &ps, &bd, &notes, &info->min_cosigs, why, whylen))) goto done;
+  if ((rc = settle(&c, b, &expanded, &ps, &bd, &notes, &starts, &info->min_cosigs, why, whylen))) goto done;
   recs = calloc(c.qn ? c.qn : 1, sizeof *recs);
   proofs = calloc((c.qn ? c.qn : 1) * TREE_MAX_PROOF, 32);
   if (!recs || !proofs) { rc = -ENOMEM; goto done; }
@@ -333,7 +338,7 @@ int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const 
   memcpy(bd.lot, lotkey, 36);
   for (size_t f = 0; f < bd.n_feeds; f++) {
     struct kk_bundle_feed *bf = &bd.feeds[f];
-    size_t first = (size_t)(uintptr_t)bf->recs;
+    size_t first = starts[f];
     struct ckpt_view v;
     if (ckpt_parse(bf->note, bf->note_len, &v)) { rc = KK_ERR(CORRUPT); goto done; }
     bf->recs = recs + first;
@@ -355,6 +360,7 @@ int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const 
 done:
   for (size_t f = 0; notes && f < bd.n_feeds; f++) free(notes[f]);
   free(notes);
+  free(starts);
   free(proofs);
   free(recs);
   free(bd.feeds);

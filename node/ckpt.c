@@ -187,6 +187,21 @@ int ckpt_sign_own(MDB_txn *txn, struct store *s, const uint8_t network[32], cons
   return rc;
 }
 
+/* 1 when some record of the feed up to seq still waits for its signature check. */
+static int ckpt_unverified_upto(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq)
+{
+  uint8_t k[40];
+  ckpt_key(k, author, 0);
+  MDB_cursor *c;
+  MDB_val ck = { 40, k }, cv;
+  if (mdb_cursor_open(txn, s->unverified, &c)) return 1;
+  int rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+  int found = rc == 0 && ck.mv_size == 40 && memcmp(ck.mv_data, author, 32) == 0 &&
+              be64_get((const uint8_t *)ck.mv_data + 32) <= seq;
+  mdb_cursor_close(c);
+  return found;
+}
+
 /* ---- witnessing ---------------------------------------------------------------------- */
 
 /* Cosigns the checkpoint (text) of author at size with root if our tree agrees and is
@@ -204,6 +219,7 @@ static int ckpt_try_witness(MDB_txn *txn, struct store *s, const uint8_t self_pk
   if ((rc = tree_root(txn, s, author, size, ours))) return rc;
   if (memcmp(ours, root, 32) != 0) { *conflict = 1; return 0; }
   if (!self_sk || memcmp(author, self_pk, 32) == 0 || size == 0) return 0;
+  if (ckpt_unverified_upto(txn, s, author, size)) return 0; /* vouch only for what we checked */
   const void *v;
   size_t vn;
   uint64_t last = 0;
@@ -479,6 +495,42 @@ static int ckpt_compose(MDB_txn *txn, struct store *s, const uint8_t k[40], char
   *note = out;
   *len = n;
   return 0;
+}
+
+int ckpt_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32],
+                size_t *cosigs)
+{
+  uint8_t k[40];
+  const void *v;
+  size_t vn;
+  struct ckpt_view cv;
+  ckpt_key(k, author, size);
+  int rc = store_get(txn, s->ckpts, k, 40, &v, &vn);
+  if (rc) return rc;
+  if (ckpt_parse(v, vn, &cv)) return KK_ERR(CORRUPT);
+  memcpy(root, cv.root, 32);
+  *cosigs = ckpt_count_cosigs(txn, s, k);
+  return 0;
+}
+
+int ckpt_covering(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, const char **note,
+                  size_t *len, uint64_t *size)
+{
+  uint8_t k[40];
+  ckpt_key(k, author, seq);
+  MDB_cursor *c;
+  MDB_val ck = { 40, k }, cv;
+  int rc = mdb_cursor_open(txn, s->ckpts, &c);
+  if (rc) return rc;
+  rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
+  if (rc == 0 && (ck.mv_size != 40 || memcmp(ck.mv_data, author, 32) != 0)) rc = MDB_NOTFOUND;
+  if (rc == 0) {
+    *note = cv.mv_data;
+    *len = cv.mv_size;
+    *size = be64_get((const uint8_t *)ck.mv_data + 32);
+  }
+  mdb_cursor_close(c);
+  return rc;
 }
 
 int ckpt_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, char **note, size_t *len,

@@ -9,7 +9,8 @@
  *
  * Every node witnesses every other feed: it adds a tlog-cosignature/v1 line, under the
  * name "kiroku-witness/<its key hex>", to a checkpoint only when the root is its own
- * tree's root at that size (it holds and has verified those records) and a consistency
+ * tree's root at that size (it holds and has verified those records — none of them
+ * still waits for its signature check after a checkpoint sync) and a consistency
  * proof from the last checkpoint of that feed it cosigned verifies. Cosignatures are
  * kept only from admitted members.
  *
@@ -81,6 +82,16 @@ int ckpt_receive(MDB_txn *txn, struct store *s, const uint8_t network[32], const
  * *cosigned_size: its size when a cosignature was added, else 0. */
 int ckpt_witness(MDB_txn *txn, struct store *s, const uint8_t network[32], const uint8_t self_pk[32],
                  const uint8_t self_sk[64], const uint8_t author[32], uint64_t now, uint64_t *cosigned_size);
+
+/* The root of the stored checkpoint of author at size, and how many cosignatures it
+ * has. MDB_NOTFOUND when none is stored. */
+int ckpt_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32],
+                size_t *cosigs);
+
+/* The author-signed note (no cosignatures; valid until the txn ends) of the smallest
+ * stored checkpoint of a feed that covers seq. MDB_NOTFOUND when none does. */
+int ckpt_covering(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, const char **note,
+                  size_t *len, uint64_t *size);
 
 /* The stored checkpoint of a feed at `size` (0: the newest), as a note with every held
  * cosignature (malloc'd, NUL-terminated). MDB_NOTFOUND when there is none. */

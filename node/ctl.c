@@ -127,6 +127,8 @@ static json_t *ctl_status(struct node *n)
     }
     MDB_stat st;
     if (mdb_stat(txn, n->s->pending, &st) == 0) json_object_set_new(o, "waiting_feeds", json_integer((json_int_t)st.ms_entries));
+    if (mdb_stat(txn, n->s->unverified, &st) == 0)
+      json_object_set_new(o, "unverified_records", json_integer((json_int_t)st.ms_entries));
     json_object_set_new(o, "waiting_records", json_integer((json_int_t)waiting));
     for (struct conn *c = n->conns; c; c = c->next) {
       static const char *states[] = { "?", "connecting", "handshake", "connected", "closing" };
@@ -161,6 +163,7 @@ static json_t *ctl_status(struct node *n)
   json_object_set_new(o, "feeds", feeds);
   json_object_set_new(o, "queued_records", json_integer((json_int_t)n->queued_records));
   json_object_set_new(o, "committed_since_start", json_integer((json_int_t)n->committed));
+  json_object_set_new(o, "checkpoint_synced_since_start", json_integer((json_int_t)n->ckpt_synced));
   json_object_set_new(o, "evidence", json_array()); /* equivocation evidence: see docs/protocol.md */
   return o;
 }

@@ -6,6 +6,7 @@
 #include "ckpt.h"
 #include "err.h"
 #include "rules.h"
+#include "../crypto/merkle.h"
 #include "../crypto/note.h"
 #include "../crypto/sig.h"
 #include "../proto/codec.h"
@@ -50,6 +51,23 @@ int evidence_from_checkpoints(const uint8_t network[32], const uint8_t author[32
   return codec_equivocation_encode(&e, out, len);
 }
 
+int evidence_from_bad_record(const uint8_t network[32], const uint8_t author[32], const char *note, size_t nlen,
+                             const uint8_t *env, size_t elen, const uint8_t (*proof)[32], size_t n_proof,
+                             uint8_t **out, size_t *len)
+{
+  struct kk_equivocation e;
+  memset(&e, 0, sizeof e);
+  memcpy(e.network, network, 32);
+  memcpy(e.author, author, 32);
+  e.record_a = env;
+  e.record_a_len = elen;
+  e.checkpoint_a = (const uint8_t *)note;
+  e.checkpoint_a_len = nlen;
+  e.n_proof = n_proof;
+  e.proof = (uint8_t(*)[32])proof;
+  return codec_equivocation_encode(&e, out, len);
+}
+
 /* One record of the pair: decoded, of the evidence's network and author, signed by key. */
 static int evidence_record(const struct kk_equivocation *e, const uint8_t *env, size_t len, const uint8_t key[32],
                            struct kk_body *b, uint8_t id[32])
@@ -74,6 +92,33 @@ static int evidence_checkpoint(const struct kk_equivocation *e, const uint8_t *n
   return note_verify((const char *)note, len, origin, key) ? KK_ERR(EVIDENCE) : 0;
 }
 
+/* A checkpoint over a record whose signature fails. */
+static int evidence_check_bad_record(const struct kk_equivocation *e, const uint8_t key[32], struct evidence_info *info)
+{
+  struct ckpt_view v;
+  struct kk_envelope_view ev;
+  struct kk_body *b = malloc(sizeof *b);
+  int rc = KK_ERR(EVIDENCE);
+  if (!b) return -ENOMEM;
+  if (evidence_checkpoint(e, e->checkpoint_a, e->checkpoint_a_len, key, &v)) goto done;
+  if (codec_envelope_split(e->record_a, e->record_a_len, &ev) || codec_body_decode(ev.body, ev.body_len, b)) goto done;
+  if (!b->has_network || memcmp(b->network, e->network, 32) || memcmp(b->author, e->author, 32)) goto done;
+  uint8_t leaf[32];
+  merkle_leaf_hash(leaf, e->record_a, e->record_a_len);
+  if (b->seq == 0 || b->seq > v.size ||
+      merkle_verify_inclusion(b->seq - 1, v.size, leaf, (const uint8_t(*)[32])e->proof, e->n_proof, v.root))
+    goto done;
+  if (sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key) == 0) goto done; /* it does verify */
+  info->kind = EVIDENCE_BAD_RECORD;
+  info->seq = b->seq;
+  sig_sha256(info->a, e->record_a, e->record_a_len);
+  memcpy(info->b, v.root, 32);
+  rc = 0;
+done:
+  free(b);
+  return rc;
+}
+
 int evidence_check(const uint8_t *buf, size_t len, const uint8_t key[32], struct evidence_info *info)
 {
   struct kk_equivocation e;
@@ -84,7 +129,9 @@ int evidence_check(const uint8_t *buf, size_t len, const uint8_t key[32], struct
   sig_sha256(info->id, buf, len);
   memcpy(info->network, e.network, 32);
   memcpy(info->author, e.author, 32);
-  if (e.record_a) {
+  if (e.record_a && e.checkpoint_a) {
+    rc = evidence_check_bad_record(&e, key, info);
+  } else if (e.record_a) {
     struct kk_body *a = malloc(sizeof *a), *b = malloc(sizeof *b);
     rc = a && b ? 0 : -ENOMEM;
     if (rc == 0) rc = evidence_record(&e, e.record_a, e.record_a_len, key, a, info->a);
@@ -93,18 +140,21 @@ int evidence_check(const uint8_t *buf, size_t len, const uint8_t key[32], struct
     if (rc == 0) { info->kind = EVIDENCE_RECORDS; info->seq = a->seq; }
     free(a);
     free(b);
-    return rc;
+  } else {
+    struct ckpt_view va, vb;
+    if ((rc = evidence_checkpoint(&e, e.checkpoint_a, e.checkpoint_a_len, key, &va)) == 0 &&
+        (rc = evidence_checkpoint(&e, e.checkpoint_b, e.checkpoint_b_len, key, &vb)) == 0) {
+      if (va.size != vb.size || memcmp(va.root, vb.root, 32) == 0) rc = KK_ERR(EVIDENCE);
+      else {
+        info->kind = EVIDENCE_CHECKPOINTS;
+        info->seq = va.size;
+        memcpy(info->a, va.root, 32);
+        memcpy(info->b, vb.root, 32);
+      }
+    }
   }
-  struct ckpt_view va, vb;
-  if ((rc = evidence_checkpoint(&e, e.checkpoint_a, e.checkpoint_a_len, key, &va)) ||
-      (rc = evidence_checkpoint(&e, e.checkpoint_b, e.checkpoint_b_len, key, &vb)))
-    return rc;
-  if (va.size != vb.size || memcmp(va.root, vb.root, 32) == 0) return KK_ERR(EVIDENCE);
-  info->kind = EVIDENCE_CHECKPOINTS;
-  info->seq = va.size;
-  memcpy(info->a, va.root, 32);
-  memcpy(info->b, vb.root, 32);
-  return 0;
+  codec_equivocation_free(&e);
+  return rc;
 }
 
 int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len, struct evidence_info *info,
@@ -119,7 +169,7 @@ int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len
   struct kk_equivocation e;
   if ((rc = codec_equivocation_decode(buf, len, &e))) return rc;
   uint64_t pos = 0;
-  if (e.record_a) {
+  if (e.record_a) { /* records, or a bad record: the key that should have signed it */
     struct kk_envelope_view ev;
     struct kk_body *b = malloc(sizeof *b);
     if (!b) return -ENOMEM;
@@ -133,9 +183,11 @@ int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len
   struct store_head h;
   uint8_t key[32];
   memcpy(key, e.author, 32);
-  if ((rc = store_head_get(txn, s, e.author, &h)) == 0) {
-    if ((rc = store_key_at(txn, s, e.author, pos < h.seq ? pos : h.seq, key))) return rc;
-  } else if (rc != MDB_NOTFOUND) return rc;
+  rc = store_head_get(txn, s, e.author, &h);
+  if (rc == 0) rc = store_key_at(txn, s, e.author, pos < h.seq ? pos : h.seq, key);
+  else if (rc == MDB_NOTFOUND) rc = 0;
+  codec_equivocation_free(&e);
+  if (rc) return rc;
   if ((rc = evidence_check(buf, len, key, info))) return rc;
   if ((rc = store_meta_get(txn, s, "network", &v, &vn))) return rc;
   if (vn != 32 || memcmp(v, info->network, 32) != 0) return KK_ERR(EVIDENCE);

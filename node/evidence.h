@@ -2,8 +2,10 @@
  * evidence — portable proof that an author equivocated, and what a node does with it.
  *
  * An evidence object is an encoded Equivocation (proto/kiroku.proto): two different
- * records signed for one (author, seq), or two checkpoints of one feed and size with
- * different roots, both signed by the author. It needs nothing else to be checked: the
+ * records signed for one (author, seq); two checkpoints of one feed and size with
+ * different roots, both signed by the author; or a checkpoint the author signed over a
+ * record whose own signature does not verify (found by the background check after a
+ * checkpoint sync), with the record's inclusion proof. It needs nothing else to be checked: the
  * records and notes carry their signatures, and (for feeds that never rotated their key)
  * the author's id is the key. Its id is SHA-256 of its bytes; the pair is kept in byte
  * order, so every node that finds one equivocation stores identical bytes.
@@ -20,14 +22,16 @@
 #include <stdint.h>
 #include "store.h"
 
-enum evidence_kind { EVIDENCE_RECORDS = 1, EVIDENCE_CHECKPOINTS = 2 };
+enum evidence_kind { EVIDENCE_RECORDS = 1, EVIDENCE_CHECKPOINTS = 2, EVIDENCE_BAD_RECORD = 3 };
 
 struct evidence_info {
   uint8_t id[32];
   int kind;                    /* enum evidence_kind */
   uint8_t network[32], author[32];
-  uint64_t seq;                /* the records' seq, or the checkpoints' size */
-  uint8_t a[32], b[32];        /* the two records' ids, or the two checkpoints' roots */
+  uint64_t seq;                /* the records' seq, the checkpoints' size, or the bad
+                                  record's seq */
+  uint8_t a[32], b[32];        /* the two records' ids, the two checkpoints' roots, or
+                                  the bad record's id and the checkpoint's root */
 };
 
 /* Builds the evidence of two different records at one position (either order). */
@@ -38,8 +42,15 @@ int evidence_from_records(const uint8_t network[32], const uint8_t *ra, size_t l
 int evidence_from_checkpoints(const uint8_t network[32], const uint8_t author[32], const char *ca, size_t la,
                               const char *cb, size_t lb, uint8_t **out, size_t *len);
 
+/* Builds the evidence of a checkpoint note (author's signature only) covering a record
+ * whose signature fails, at leaf seq - 1, with its inclusion proof. */
+int evidence_from_bad_record(const uint8_t network[32], const uint8_t author[32], const char *note, size_t nlen,
+                             const uint8_t *env, size_t elen, const uint8_t (*proof)[32], size_t n_proof,
+                             uint8_t **out, size_t *len);
+
 /* Checks evidence offline: canonical encoding; two statements at one position that
- * differ; both signed by `key` (NULL: the author's own key). Fills *info. 0 or
+ * differ, both signed by `key` (NULL: the author's own key); or a checkpoint signed by
+ * key that includes a record not signed by it. Fills *info. 0 or
  * KK_E_EVIDENCE (or a decoding error). */
 int evidence_check(const uint8_t *buf, size_t len, const uint8_t key[32], struct evidence_info *info);
 

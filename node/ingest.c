@@ -3,6 +3,9 @@
  */
 #include "ingest.h"
 #include "evidence.h"
+#include "ckpt.h"
+#include "tree.h"
+#include "../crypto/merkle.h"
 #include "err.h"
 #include "rules.h"
 #include "buf.h"
@@ -150,6 +153,35 @@ struct ingest_commit_ctx {
 
 /* Signatures failed while the transaction was being written: abort and redo. */
 #define INGEST_RETRY_SIGS KK_ERR(SIGNATURE)
+/* A checkpoint-sync proof did not hold: abort, verify those signatures, redo. */
+#define INGEST_RETRY_CKPT KK_ERR(CHECKPOINT)
+
+/* The records taken on a checkpoint's word: the tree they built must be a prefix of
+ * the checkpoint's (RFC 9162 consistency), and they wait in `unverified`. */
+static int ingest_check_ckpts(MDB_txn *txn, struct store *s, struct ingest_item **order, size_t n)
+{
+  for (size_t i = 0; i < n; i++) {
+    struct ingest_item *it = order[i];
+    if (it->result != 0 || !it->by_ckpt) continue;
+    struct ingest_ckpt *c = it->ckpt;
+    if (i == 0 || order[i - 1]->ckpt != c || !order[i - 1]->by_ckpt || order[i - 1]->result != 0) {
+      /* first record of this group: check the proof once */
+      uint8_t root[32];
+      int rc = tree_root(txn, s, c->author, c->end, root);
+      if (rc == MDB_NOTFOUND) return INGEST_RETRY_CKPT;
+      if (rc) return rc;
+      if (c->end == c->size ? memcmp(root, c->root, 32) != 0
+                            : merkle_verify_consistency(c->end, c->size, root, c->root, c->proof, c->n_proof) != 0)
+        return INGEST_RETRY_CKPT;
+    }
+    uint8_t k[40];
+    memcpy(k, it->author, 32);
+    be64_put(k + 32, it->seq);
+    int rc = store_put(txn, s->unverified, k, 40, "", 0);
+    if (rc) return rc;
+  }
+  return 0;
+}
 
 static int ingest_commit_fn(MDB_txn *txn, void *arg)
 {
@@ -191,6 +223,7 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
     if (rc) goto done;
     memcpy(it->evidence_id, info.id, 32);
   }
+  if ((rc = ingest_check_ckpts(txn, c->s, c->order, c->n))) goto done;
   if ((rc = rules_advance(c->s, txn, (const uint8_t(*)[32])feeds, nf))) goto done;
   /* Nothing is committed before every signature in it has verified. */
   if (c->verifier && ingest_verify_join(c->verifier)) { rc = INGEST_RETRY_SIGS; goto done; }
@@ -250,6 +283,7 @@ int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int 
     items[i].result = ingest_decode(&items[i], b, network, have_network);
     items[i].fork_with = NULL;
     items[i].evidence_new = 0;
+    items[i].by_ckpt = 0;
     order[i] = &items[i];
   }
   /* Pass B: feed continuity, in (author, seq) order, against the store and the batch. */
@@ -298,6 +332,27 @@ int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int 
     memcpy(h.last_id, it->id, 32);
     if (it->kind == KK_PL_ROTATE_KEY) memcpy(h.key, it->new_key, 32);
   }
+  /* Checkpoint sync: the proof starts at the last record sent with it; is the named
+   * checkpoint held here, cosigned? */
+  for (size_t i = 0; i < n; i++) {
+    struct ingest_ckpt *c = items[i].ckpt;
+    if (c && items[i].result == 0 && memcmp(c->author, items[i].author, 32) == 0 && items[i].seq > c->end)
+      c->end = items[i].seq;
+  }
+  for (size_t i = 0; i < n; i++) {
+    struct ingest_ckpt *c = items[i].ckpt;
+    /* Only records of the feed the proof is about; anything else a peer slipped in is
+     * checked as usual. */
+    if (!c || items[i].result != 0 || memcmp(c->author, items[i].author, 32) != 0) continue;
+    if (c->usable == 0) {
+      size_t cosigs = 0;
+      c->usable = -1;
+      if (c->end <= c->size && ckpt_stored(txn, s, c->author, c->size, c->root, &cosigs) == 0 &&
+          cosigs >= INGEST_CKPT_MIN_COSIGS)
+        c->usable = 1;
+    }
+    items[i].by_ckpt = c->usable == 1 && items[i].seq <= c->end;
+  }
   mdb_txn_abort(txn);
   txn = NULL;
 
@@ -312,13 +367,25 @@ int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int 
   for (size_t i = 0; i < n; i++) {
     struct ingest_item *it = &items[i];
     it->sig_bad = 0;
-    it->verify = it->result == 0 && !(trusted && memcmp(it->key, it->author, 32) == 0);
+    it->verify = it->result == 0 && !(trusted && memcmp(it->key, it->author, 32) == 0) && !it->by_ckpt;
   }
   if ((rc = ingest_verify_start(&verifier, order, n, threads))) goto done;
   verifier_started = 1;
   struct ingest_commit_ctx cc = { s, order, n, flags, adopt ? network : NULL, adopt ? adopt_registry : NULL, &verifier,
                                   network, hook };
   rc = store_write(s, ingest_commit_fn, &cc);
+  if (rc == INGEST_RETRY_CKPT) {
+    /* A proof did not hold: those records are checked like any other, now. */
+    ingest_verify_join(&verifier);
+    for (size_t i = 0; i < n; i++) {
+      items[i].verify = items[i].by_ckpt;
+      items[i].by_ckpt = 0;
+    }
+    struct ingest_verifier again;
+    if ((rc = ingest_verify_start(&again, order, n, threads))) goto done;
+    ingest_verify_free(&again);
+    rc = INGEST_RETRY_SIGS;
+  }
   if (rc == INGEST_RETRY_SIGS) {
     for (size_t i = 0; i < n; i++)
       if (items[i].sig_bad) items[i].result = KK_ERR(SIGNATURE);

@@ -35,10 +35,28 @@
 #define INGEST_ADOPT_GENESIS 0x4   /* a store with no network yet adopts the (single)
                                       valid genesis record of the batch: `init`, `join` */
 
+/* Checkpoint sync: a peer sent records of one feed ending at seq `end` with a consistency
+ * proof from the tree of `end` leaves to a checkpoint of `size` leaves that this node
+ * holds, cosigned. When the proof holds against the tree the batch builds, those
+ * records are authenticated by the checkpoint: their own signatures are not checked
+ * now but listed in `unverified` for a background check (node/verify_bg). */
+struct ingest_ckpt {
+  uint8_t author[32];
+  uint64_t end, size;
+  size_t n_proof;
+  const uint8_t (*proof)[32];
+  /* internal */
+  int usable;                 /* the checkpoint is held, with enough cosignatures */
+  uint8_t root[32];
+};
+
+#define INGEST_CKPT_MIN_COSIGS 1 /* witnesses a checkpoint needs to stand in for signatures */
+
 struct ingest_item {
   /* in */
   const uint8_t *env;
   size_t len;
+  struct ingest_ckpt *ckpt;   /* checkpoint sync for this record, or NULL */
   /* out */
   int result;                 /* 0 stored, INGEST_DUPLICATE, or a negative error */
   uint8_t id[32];
@@ -49,6 +67,7 @@ struct ingest_item {
   uint8_t evidence_id[32];
   /* internal */
   struct ingest_item *fork_with; /* a FORK against a record earlier in the batch */
+  int by_ckpt;                /* authenticated by its checkpoint, signature unchecked */
   uint8_t key[32];
   int has_prev;
   uint8_t prev[32];

@@ -16,6 +16,7 @@
 
 #include "frame.h"
 #include "hs.h"
+#include "ingest.h"
 #include "store.h"
 #include "../proto/codec.h"
 
@@ -37,6 +38,7 @@
 #define NODE_INGEST_MAX 8192           /* records ingested in one transaction */
 #define NODE_NOTES_MS 25               /* checkpoints heard within this are taken together */
 #define NODE_NOTES_MAX 1024            /* ... at most this many in one transaction */
+#define NODE_BG_BATCH 4096             /* records whose signatures one background pass checks */
 
 struct node;
 
@@ -107,7 +109,10 @@ enum job_note_kind {
 };
 struct job_note { int kind; uint8_t key[32]; uint64_t n; uint64_t conn_id; /* probes: whom to ask */ };
 
-enum job_kind { JOB_RECORDS = 0, JOB_CHECKPOINT, JOB_EVIDENCE_IN };
+enum job_kind { JOB_RECORDS = 0, JOB_CHECKPOINT, JOB_EVIDENCE_IN, JOB_VERIFIED };
+
+/* A record taken on a checkpoint's word, checked in the background (repl.c). */
+struct bg_item { uint8_t author[32]; uint64_t seq; int bad; };
 
 /* A unit of work for the ingest thread. */
 struct ingest_job {
@@ -120,6 +125,8 @@ struct ingest_job {
   size_t n;
   uint8_t **envs;
   size_t *lens;
+  struct ingest_ckpt *ckpt;            /* checkpoint sync offered with these records */
+  uint8_t (*ckpt_proof)[32];
   /* local: the request's client and the body to sign */
   struct ctl_client *client;
   uint8_t *body;
@@ -131,10 +138,14 @@ struct ingest_job {
   uint8_t (*stored)[32];               /* feeds that gained records */
   size_t n_stored_feeds;
   size_t n_stored;
+  size_t n_ckpt_synced;                /* ... of them on a checkpoint's word */
   /* evidence from a peer (checkpoints travel in envs/lens, their senders in conns) */
   uint8_t *blob;
   size_t blob_len;
   uint64_t *conns;
+  /* background signature check results (JOB_VERIFIED) */
+  struct bg_item *bg;
+  size_t n_bg;
   /* follow-ups for the loop thread */
   struct job_note *notes;
   size_t n_notes, cap_notes;
@@ -156,6 +167,10 @@ struct node {
   uv_signal_t sigint, sigterm;
   uv_timer_t tick;                     /* housekeeping */
   uv_timer_t notes_timer;              /* flushes notes_job */
+  uv_work_t bg_work;                   /* background signature checks (checkpoint sync) */
+  int bg_running;
+  struct bg_item *bg_items;
+  size_t bg_n;
   struct ingest_job *notes_job;        /* checkpoints heard, waiting to be taken together */
   struct peer_cfg peers[NODE_MAX_PEERS];
   size_t n_peers;
@@ -171,6 +186,7 @@ struct node {
   size_t queued_records;
   int stopping;
   uint64_t committed;                  /* records committed since start */
+  uint64_t ckpt_synced;                /* ... of them taken on a checkpoint's word */
   uint64_t last_arrival;               /* newest arrival announced to peers */
   struct ctl_client *clients;
 };

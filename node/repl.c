@@ -16,6 +16,7 @@
  */
 #include "node.h"
 #include "ckpt.h"
+#include "tree.h"
 #include "evidence.h"
 #include "err.h"
 #include "ingest.h"
@@ -326,6 +327,22 @@ static void serve_want(struct conn *c, const uint8_t a[32], uint64_t from, uint3
   w.records.n = cnt;
   w.records.recs = recs;
   w.records.lens = lens;
+  /* Checkpoint sync: prove these records are a prefix of the feed's newest checkpoint
+   * (the one this peer was sent), if witnesses cosigned it. */
+  uint8_t proof[TREE_MAX_PROOF][32], root[32];
+  size_t np = 0, cosigs = 0;
+  char *note;
+  size_t nlen;
+  uint64_t size, end = from + cnt - 1;
+  if (cnt && ckpt_get(txn, n->s, a, 0, &note, &nlen, &size) == 0) {
+    free(note);
+    if (size >= end && ckpt_stored(txn, n->s, a, size, root, &cosigs) == 0 && cosigs >= INGEST_CKPT_MIN_COSIGS &&
+        (end == size || tree_consistency(txn, n->s, a, end, size, proof, &np) == 0)) {
+      w.records.checkpoint = size;
+      w.records.n_proof = np;
+      w.records.proof = proof;
+    }
+  }
   if (recs && lens && net_send(c, &w) == 0) c->records_out += cnt;
   mdb_txn_abort(txn);
   free(recs);
@@ -366,6 +383,8 @@ static int on_want(struct conn *c, const struct kk_wire *w)
   return 0;
 }
 
+static void notes_flush(struct node *n);
+
 static int on_records(struct conn *c, const struct kk_wire *w)
 {
   struct node *n = c->n;
@@ -393,6 +412,14 @@ static int on_records(struct conn *c, const struct kk_wire *w)
   job->lens = calloc(job->n, sizeof *job->lens);
   memcpy(job->fetch_author, w->records.author, 32);
   job->has_fetch = f != NULL;
+  if (w->records.checkpoint && (job->ckpt = calloc(1, sizeof *job->ckpt)) &&
+      (job->ckpt_proof = malloc((w->records.n_proof ? w->records.n_proof : 1) * 32))) {
+    memcpy(job->ckpt->author, w->records.author, 32);
+    job->ckpt->size = w->records.checkpoint;
+    job->ckpt->n_proof = w->records.n_proof;
+    memcpy(job->ckpt_proof, w->records.proof, w->records.n_proof * 32);
+    job->ckpt->proof = (const uint8_t(*)[32])job->ckpt_proof;
+  }
   if (f) f->queued++;
   for (size_t i = 0; job->envs && job->lens && i < job->n; i++) {
     job->envs[i] = malloc(w->records.lens[i]);
@@ -401,6 +428,9 @@ static int on_records(struct conn *c, const struct kk_wire *w)
     job->lens[i] = w->records.lens[i];
   }
   c->records_in += job->n;
+  /* The checkpoint these records are offered against came before them on this
+   * connection: make sure it is taken first. */
+  if (job->ckpt) notes_flush(n);
   repl_enqueue(n, job);
   return 0;
 }
@@ -568,10 +598,13 @@ static void announce_external(struct node *n)
   free(feeds);
 }
 
+static void bg_kick(struct node *n);
+
 void repl_tick(struct node *n)
 {
   announce_external(n);
   want_all(n);
+  bg_kick(n);
 }
 
 /* Every feed's author, for the start-up sweep. */
@@ -624,6 +657,9 @@ static void job_free(struct ingest_job *j)
   free(j->body);
   free(j->stored);
   free(j->blob);
+  free(j->bg);
+  free(j->ckpt);
+  free(j->ckpt_proof);
   free(j->conns);
   free(j->notes);
   free(j);
@@ -728,6 +764,7 @@ static void work_peers(struct node *n, struct ingest_job *first)
     for (size_t i = 0; i < j->n; i++, k++) {
       items[k].env = j->envs[i];
       items[k].len = j->lens[i];
+      items[k].ckpt = j->ckpt;
     }
   struct hook_ctx hc = { n, first };
   struct ingest_hook hook = { records_hook, &hc };
@@ -746,6 +783,7 @@ static void work_peers(struct node *n, struct ingest_job *first)
         job_note(j, JOB_PROBE, items[k].author, items[k].seq - 1, j->conn_id);
       if (rc == 0 && items[k].result == 0 && j->stored) {
         j->n_stored++;
+        j->n_ckpt_synced += items[k].by_ckpt != 0;
         if (!j->n_stored_feeds || memcmp(j->stored[j->n_stored_feeds - 1], items[k].author, 32) != 0)
           memcpy(j->stored[j->n_stored_feeds++], items[k].author, 32);
       }
@@ -795,6 +833,129 @@ static int evidence_fn(MDB_txn *txn, void *arg)
   return 0;
 }
 
+/* The background check's results: checked records leave `unverified`; a record whose
+ * signature failed under its author's checkpoint becomes evidence (and freezes the
+ * feed); feeds now fully checked are witnessed. */
+static int verified_fn(MDB_txn *txn, void *arg)
+{
+  struct gossip_ctx *g = arg;
+  struct node *n = g->n;
+  struct ingest_job *j = g->j;
+  int rc = 0;
+  j->n_notes = 0;
+  for (size_t i = 0; i < j->n_bg && rc == 0; i++) {
+    const struct bg_item *b = &j->bg[i];
+    uint8_t k[40];
+    memcpy(k, b->author, 32);
+    be64_put(k + 32, b->seq);
+    if (b->bad) {
+      const char *note;
+      size_t nlen;
+      uint64_t size;
+      const uint8_t *env;
+      size_t elen;
+      uint8_t proof[TREE_MAX_PROOF][32], *ev;
+      size_t np, evl;
+      if ((rc = ckpt_covering(txn, n->s, b->author, b->seq, &note, &nlen, &size)) ||
+          (rc = store_record_get(txn, n->s, b->author, b->seq, &env, &elen)) ||
+          (rc = tree_inclusion(txn, n->s, b->author, b->seq - 1, size, proof, &np)))
+        break;
+      char *nc = malloc(nlen);
+      uint8_t *ec = malloc(elen);
+      if (!nc || !ec) { free(nc); free(ec); rc = -ENOMEM; break; }
+      memcpy(nc, note, nlen); /* copies: the puts below may move pages */
+      memcpy(ec, env, elen);
+      rc = evidence_from_bad_record(n->network, b->author, nc, nlen, ec, elen, (const uint8_t(*)[32])proof, np, &ev, &evl);
+      free(nc);
+      free(ec);
+      if (rc) break;
+      struct evidence_info info;
+      int is_new;
+      rc = evidence_store(txn, n->s, ev, evl, &info, &is_new);
+      free(ev);
+      if (rc) break;
+      if (is_new) job_note(j, JOB_EVIDENCE, info.id, 0, 0);
+    }
+    rc = store_del(txn, n->s->unverified, k, 40);
+    if (rc == MDB_NOTFOUND) rc = 0;
+  }
+  for (size_t i = 0; i < j->n_bg && rc == 0; i++) {
+    uint64_t size;
+    if (i > 0 && memcmp(j->bg[i].author, j->bg[i - 1].author, 32) == 0) continue;
+    rc = ckpt_witness(txn, n->s, n->network, n->pk, n->sk, j->bg[i].author, unix_now(), &size);
+    if (rc == 0 && size) job_note(j, JOB_ANNOUNCE, j->bg[i].author, size, 0);
+  }
+  return rc;
+}
+
+/* Background pass (thread pool, beside ingest): the signatures of up to NODE_BG_BATCH
+ * records taken on a checkpoint's word. Reads only. */
+static void bg_work_cb(uv_work_t *w)
+{
+  struct node *n = w->data;
+  MDB_txn *txn;
+  n->bg_n = 0;
+  if (!(n->bg_items = calloc(NODE_BG_BATCH, sizeof *n->bg_items)) || store_read(n->s, &txn)) return;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  if (mdb_cursor_open(txn, n->s->unverified, &cur) == 0) {
+    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n->bg_n < NODE_BG_BATCH;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      if (k.mv_size != 40) continue;
+      struct bg_item *b = &n->bg_items[n->bg_n++];
+      memcpy(b->author, k.mv_data, 32);
+      b->seq = be64_get((const uint8_t *)k.mv_data + 32);
+      const uint8_t *env;
+      size_t len;
+      uint8_t key[32];
+      struct kk_envelope_view ev;
+      b->bad = store_record_get(txn, n->s, b->author, b->seq, &env, &len) ||
+               store_key_at(txn, n->s, b->author, b->seq - 1, key) || codec_envelope_split(env, len, &ev) ||
+               sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key);
+    }
+    mdb_cursor_close(cur);
+  }
+  mdb_txn_abort(txn);
+}
+
+static void bg_after_cb(uv_work_t *w, int status)
+{
+  struct node *n = w->data;
+  (void)status;
+  struct ingest_job *j = n->bg_n && !n->stopping ? calloc(1, sizeof *j) : NULL;
+  if (!j) {
+    free(n->bg_items);
+    n->bg_items = NULL;
+    n->bg_running = 0;
+    return;
+  }
+  j->kind = JOB_VERIFIED;
+  j->bg = n->bg_items;
+  j->n_bg = n->bg_n;
+  n->bg_items = NULL;
+  repl_enqueue(n, j); /* bg_running stays set until this job is done */
+}
+
+/* Starts a background pass when records wait for their signature check and ingest is
+ * idle (during a catch-up the checks wait for the gaps, so the catch-up goes first). */
+static void bg_kick(struct node *n)
+{
+  MDB_txn *txn;
+  if (n->bg_running || n->stopping || n->running || n->jobs_head || store_read(n->s, &txn)) return;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int any = 0;
+  if (mdb_cursor_open(txn, n->s->unverified, &cur) == 0) {
+    any = mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0;
+    mdb_cursor_close(cur);
+  }
+  mdb_txn_abort(txn);
+  if (!any) return;
+  n->bg_running = 1;
+  n->bg_work.data = n;
+  if (uv_queue_work(n->loop, &n->bg_work, bg_work_cb, bg_after_cb) != 0) n->bg_running = 0;
+}
+
 static void work_cb(uv_work_t *w)
 {
   struct node *n = w->data;
@@ -808,6 +969,9 @@ static void work_cb(uv_work_t *w)
   case JOB_EVIDENCE_IN:
     j->rc = store_write(n->s, evidence_fn, &g);
     if (j->rc == NOTHING_NEW) j->rc = 0;
+    break;
+  case JOB_VERIFIED:
+    j->rc = store_write(n->s, verified_fn, &g);
     break;
   default:
     if (j->local) work_local(n, j);
@@ -867,6 +1031,7 @@ static void after_work(uv_work_t *w, int status)
   for (struct ingest_job *j = jobs; j; j = j->next) {
     n->queued_records -= j->local || j->kind != JOB_RECORDS ? 0 : j->n;
     n->committed += j->n_stored;
+    n->ckpt_synced += j->n_ckpt_synced;
     for (size_t i = 0; i < j->n_stored_feeds; i++) {
       size_t q;
       for (q = 0; q < nch; q++) if (memcmp(changed[q], j->stored[i], 32) == 0) break;
@@ -923,10 +1088,15 @@ static void after_work(uv_work_t *w, int status)
     if (j->kind == JOB_CHECKPOINT && j->rc) log_error("checkpoints from peers: %s", kk_strerror(j->rc));
     else if (j->kind == JOB_EVIDENCE_IN && j->rc)
       log_warn("evidence from a peer not kept: %s", kk_strerror(j->rc));
+    if (j->kind == JOB_VERIFIED) {
+      n->bg_running = 0;
+      if (j->rc) log_error("recording background signature checks: %s", kk_strerror(j->rc));
+    }
     send_notes(n, j);
     if (j->local) ctl_job_done(n, j);
     job_free(j);
   }
+  bg_kick(n);
   want_all(n);
   start_next(n);
 }

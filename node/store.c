@@ -31,7 +31,7 @@ struct store_dbdef { const char *name; size_t off; int derived; };
 /* Order matters for the digest: derived databases are hashed in this order. */
 static const struct store_dbdef store_dbs[] = {
   D(records, 0), D(ids, 0), D(heads, 0), D(tree, 0), D(keys, 0),
-  D(ckpts, 0), D(cosigs, 0), D(evidence, 0), D(frozen, 0),
+  D(ckpts, 0), D(cosigs, 0), D(evidence, 0), D(frozen, 0), D(unverified, 0),
   D(status, 1), D(members, 1), D(lots, 1), D(codes, 1), D(transfers, 1), D(claims, 1),
   D(attests, 1), D(revoked, 1), D(spends, 1), D(cursors, 1),
   D(pending, 0), D(arrivals, 0), D(meta, 0), D(witnessed, 0),

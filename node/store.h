@@ -19,6 +19,9 @@
  *     evidence  evidence id(32)                   -> encoded Equivocation
  *     frozen    author(32)                        -> fork seq(8, BE): records from there on
  *                                                    are held, not applied
+ *     unverified author(32) || seq(8, BE)         -> "": taken on a cosigned checkpoint's
+ *                                                    word (checkpoint sync); its own
+ *                                                    signature is still to be checked
  *   derived state (a pure function of the log: rebuilt by audit, hashed by the digest)
  *     status    record id(32)                     -> u8 verdict, i32 error, u8 payload kind
  *     members   key(32)                           -> struct member (node/state.h)
@@ -53,7 +56,7 @@ struct store {
   MDB_env *env;
   int readonly;
   MDB_dbi records, ids, heads, tree, keys;
-  MDB_dbi ckpts, cosigs, evidence, frozen;
+  MDB_dbi ckpts, cosigs, evidence, frozen, unverified;
   MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors;
   MDB_dbi pending, arrivals, meta, witnessed;
 };

@@ -624,6 +624,7 @@ struct codec_wire_priv {
   struct kk_feedhead *feeds;
   const uint8_t **recs;
   size_t *lens;
+  uint8_t (*proof)[32];
 };
 
 void codec_wire_free(struct kk_wire *w)
@@ -634,6 +635,7 @@ void codec_wire_free(struct kk_wire *w)
   free(p->feeds);
   free(p->recs);
   free(p->lens);
+  free(p->proof);
   free(p);
   w->priv_ = NULL;
 }
@@ -711,6 +713,13 @@ int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out)
       p->recs[i] = m->records->records[i].data;
       p->lens[i] = m->records->records[i].len;
     }
+    if (rc) break;
+    out->records.checkpoint = m->records->checkpoint;
+    if (m->records->n_consistency > CODEC_WIRE_MAX_PROOF) { rc = KK_ERR(TOO_LARGE); break; }
+    out->records.n_proof = m->records->n_consistency;
+    if (!(p->proof = calloc(out->records.n_proof ? out->records.n_proof : 1, 32))) { rc = -ENOMEM; break; }
+    out->records.proof = p->proof;
+    for (size_t i = 0; i < out->records.n_proof && !rc; i++) rc = codec_fixed(p->proof[i], 32, m->records->consistency[i]);
     break;
   case KIROKU__WIRE__MSG_PING:
     out->kind = KK_W_PING;
@@ -747,7 +756,7 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
   Kiroku__Ping ping = KIROKU__PING__INIT;
   Kiroku__Checkpoint ckpt = KIROKU__CHECKPOINT__INIT;
   Kiroku__FeedHead *heads = NULL, **headp = NULL;
-  ProtobufCBinaryData *bins = NULL;
+  ProtobufCBinaryData *bins = NULL, *pbins = NULL;
   int rc = 0;
   switch (w->kind) {
   case KK_W_HELLO:
@@ -797,6 +806,14 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
     recs.n_records = w->records.n;
     recs.records = bins;
     recs.author = codec_bin(w->records.author, 32);
+    if (w->records.n_proof > CODEC_WIRE_MAX_PROOF) { rc = KK_ERR(TOO_LARGE); goto done; }
+    recs.checkpoint = w->records.checkpoint;
+    recs.n_consistency = w->records.n_proof;
+    if (w->records.n_proof) {
+      if (!(pbins = calloc(w->records.n_proof, sizeof *pbins))) { rc = -ENOMEM; goto done; }
+      for (size_t i = 0; i < w->records.n_proof; i++) pbins[i] = codec_bin(w->records.proof[i], 32);
+      recs.consistency = pbins;
+    }
     m.msg_case = KIROKU__WIRE__MSG_RECORDS;
     m.records = &recs;
     break;
@@ -830,93 +847,9 @@ done:
   free(heads);
   free(headp);
   free(bins);
+  free(pbins);
   return rc;
 }
-
-/* ---- evidence ------------------------------------------------------------------------ */
-
-static int codec_bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
-{
-  int c = memcmp(a, b, al < bl ? al : bl);
-  return c ? c : (al > bl) - (al < bl);
-}
-
-int codec_equivocation_encode(const struct kk_equivocation *e, uint8_t **out, size_t *len)
-{
-  Kiroku__Equivocation m = KIROKU__EQUIVOCATION__INIT;
-  const uint8_t *a = e->record_a, *b = e->record_b;
-  size_t al = e->record_a_len, bl = e->record_b_len;
-  int records = a != NULL;
-  if (!records) { a = e->checkpoint_a; b = e->checkpoint_b; al = e->checkpoint_a_len; bl = e->checkpoint_b_len; }
-  if (!a || !b) return KK_ERR(FIELD);
-  if (codec_bytes_cmp(a, al, b, bl) > 0) {
-    const uint8_t *t = a; a = b; b = t;
-    size_t tl = al; al = bl; bl = tl;
-  }
-  m.network = codec_bin(e->network, 32);
-  m.author = codec_bin(e->author, 32);
-  if (records) { m.record_a = codec_bin(a, al); m.record_b = codec_bin(b, bl); }
-  else { m.checkpoint_a = codec_bin(a, al); m.checkpoint_b = codec_bin(b, bl); }
-  size_t n = kiroku__equivocation__get_packed_size(&m);
-  if (n > CODEC_MAX_EVIDENCE) return KK_ERR(TOO_LARGE);
-  if (!(*out = malloc(n))) return -ENOMEM;
-  kiroku__equivocation__pack(&m, *out);
-  *len = n;
-  return 0;
-}
-
-int codec_equivocation_decode(const uint8_t *buf, size_t len, struct kk_equivocation *out)
-{
-  memset(out, 0, sizeof *out);
-  if (len > CODEC_MAX_EVIDENCE) return KK_ERR(TOO_LARGE);
-  Kiroku__Equivocation *m = kiroku__equivocation__unpack(NULL, len, buf);
-  if (!m) return KK_ERR(DECODE);
-  int rc = 0;
-  int records = m->record_a.len || m->record_b.len, ckpts = m->checkpoint_a.len || m->checkpoint_b.len;
-  if ((rc = codec_fixed(out->network, 32, m->network)) || (rc = codec_fixed(out->author, 32, m->author))) goto done;
-  if (records == ckpts || m->base.n_unknown_fields) { rc = KK_ERR(DECODE); goto done; }
-  /* Point into buf, not into m (freed below): the fields' bytes are in the input. */
-  const ProtobufCBinaryData *pa = records ? &m->record_a : &m->checkpoint_a;
-  const ProtobufCBinaryData *pb = records ? &m->record_b : &m->checkpoint_b;
-  if (!pa->len || !pb->len || codec_bytes_cmp(pa->data, pa->len, pb->data, pb->len) >= 0) {
-    rc = KK_ERR(DECODE);
-    goto done;
-  }
-  /* Canonical: re-encoding gives the input back. */
-  size_t n = kiroku__equivocation__get_packed_size(m);
-  uint8_t *re = n == len ? malloc(n) : NULL;
-  if (re) kiroku__equivocation__pack(m, re);
-  int same = re && memcmp(re, buf, len) == 0;
-  free(re);
-  if (!same) { rc = KK_ERR(DECODE); goto done; }
-  /* protobuf-c copied the bytes; find them in buf (they are there, encoding is canonical):
-   * record_b / checkpoint_b ends the message, a precedes it with its 1-byte tag and
-   * varint length. */
-  const uint8_t *b_at = buf + len - pb->len;
-  size_t lenlen = 1;
-  for (size_t v = pb->len; v >= 0x80; v >>= 7) lenlen++;
-  const uint8_t *a_at = b_at - 1 - lenlen - pa->len;
-  if (records) {
-    out->record_a = a_at; out->record_a_len = pa->len;
-    out->record_b = b_at; out->record_b_len = pb->len;
-  } else {
-    out->checkpoint_a = a_at; out->checkpoint_a_len = pa->len;
-    out->checkpoint_b = b_at; out->checkpoint_b_len = pb->len;
-  }
-done:
-  kiroku__equivocation__free_unpacked(m, NULL);
-  return rc;
-}
-
-/* ---- proof bundles -------------------------------------------------------------------- */
-
-struct codec_bundle_priv {
-  Kiroku__Bundle *outer;
-  Kiroku__BundleBody *body;
-  struct kk_bundle_feed *feeds;
-  struct kk_bundle_record *recs;
-  uint8_t (*hashes)[32];
-};
 
 /* 1 when m packs back to exactly buf. */
 static int codec_repacks(const ProtobufCMessage *m, const uint8_t *buf, size_t len)
@@ -930,6 +863,114 @@ static int codec_repacks(const ProtobufCMessage *m, const uint8_t *buf, size_t l
   free(re);
   return same;
 }
+
+/* ---- evidence ------------------------------------------------------------------------ */
+
+static int codec_bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
+{
+  int c = memcmp(a, b, al < bl ? al : bl);
+  return c ? c : (al > bl) - (al < bl);
+}
+
+int codec_equivocation_encode(const struct kk_equivocation *e, uint8_t **out, size_t *len)
+{
+  Kiroku__Equivocation m = KIROKU__EQUIVOCATION__INIT;
+  ProtobufCBinaryData *hashes = NULL;
+  m.network = codec_bin(e->network, 32);
+  m.author = codec_bin(e->author, 32);
+  if (e->record_a && e->checkpoint_a && !e->record_b && !e->checkpoint_b) {
+    /* a record under a checkpoint */
+    if (e->n_proof > CODEC_EVIDENCE_MAX_PROOF) return KK_ERR(TOO_LARGE);
+    m.record_a = codec_bin(e->record_a, e->record_a_len);
+    m.checkpoint_a = codec_bin(e->checkpoint_a, e->checkpoint_a_len);
+    if (e->n_proof && !(hashes = calloc(e->n_proof, sizeof *hashes))) return -ENOMEM;
+    for (size_t i = 0; i < e->n_proof; i++) hashes[i] = codec_bin(e->proof[i], 32);
+    m.n_proof = e->n_proof;
+    m.proof = hashes;
+  } else {
+    const uint8_t *a = e->record_a, *b = e->record_b;
+    size_t al = e->record_a_len, bl = e->record_b_len;
+    int records = a != NULL;
+    if (!records) { a = e->checkpoint_a; b = e->checkpoint_b; al = e->checkpoint_a_len; bl = e->checkpoint_b_len; }
+    if (!a || !b) return KK_ERR(FIELD);
+    if (codec_bytes_cmp(a, al, b, bl) > 0) {
+      const uint8_t *t = a; a = b; b = t;
+      size_t tl = al; al = bl; bl = tl;
+    }
+    if (records) { m.record_a = codec_bin(a, al); m.record_b = codec_bin(b, bl); }
+    else { m.checkpoint_a = codec_bin(a, al); m.checkpoint_b = codec_bin(b, bl); }
+  }
+  int rc = 0;
+  size_t n = kiroku__equivocation__get_packed_size(&m);
+  if (n > CODEC_MAX_EVIDENCE) rc = KK_ERR(TOO_LARGE);
+  else if (!(*out = malloc(n))) rc = -ENOMEM;
+  else {
+    kiroku__equivocation__pack(&m, *out);
+    *len = n;
+  }
+  free(hashes);
+  return rc;
+}
+
+struct codec_evidence_priv { Kiroku__Equivocation *m; uint8_t (*proof)[32]; };
+
+void codec_equivocation_free(struct kk_equivocation *e)
+{
+  struct codec_evidence_priv *p = e->priv_;
+  if (!p) return;
+  if (p->m) kiroku__equivocation__free_unpacked(p->m, NULL);
+  free(p->proof);
+  free(p);
+  e->priv_ = NULL;
+}
+
+int codec_equivocation_decode(const uint8_t *buf, size_t len, struct kk_equivocation *out)
+{
+  memset(out, 0, sizeof *out);
+  if (len > CODEC_MAX_EVIDENCE) return KK_ERR(TOO_LARGE);
+  struct codec_evidence_priv *p = calloc(1, sizeof *p);
+  if (!p) return -ENOMEM;
+  out->priv_ = p;
+  int rc = KK_ERR(DECODE);
+  Kiroku__Equivocation *m = p->m = kiroku__equivocation__unpack(NULL, len, buf);
+  if (!m || !codec_repacks(&m->base, buf, len)) goto fail;
+  if ((rc = codec_fixed(out->network, 32, m->network)) || (rc = codec_fixed(out->author, 32, m->author))) goto fail;
+  rc = KK_ERR(DECODE);
+  int ra = m->record_a.len > 0, rb = m->record_b.len > 0, ca = m->checkpoint_a.len > 0, cb = m->checkpoint_b.len > 0;
+  int pair_records = ra && rb && !ca && !cb && !m->n_proof;
+  int pair_ckpts = ca && cb && !ra && !rb && !m->n_proof;
+  int bad_record = ra && ca && !rb && !cb;
+  if (!pair_records && !pair_ckpts && !bad_record) goto fail;
+  if (pair_records && codec_bytes_cmp(m->record_a.data, m->record_a.len, m->record_b.data, m->record_b.len) >= 0) goto fail;
+  if (pair_ckpts &&
+      codec_bytes_cmp(m->checkpoint_a.data, m->checkpoint_a.len, m->checkpoint_b.data, m->checkpoint_b.len) >= 0)
+    goto fail;
+  if (m->n_proof > CODEC_EVIDENCE_MAX_PROOF) { rc = KK_ERR(TOO_LARGE); goto fail; }
+  if (!(p->proof = calloc(m->n_proof ? m->n_proof : 1, 32))) { rc = -ENOMEM; goto fail; }
+  for (size_t i = 0; i < m->n_proof; i++)
+    if ((rc = codec_fixed(p->proof[i], 32, m->proof[i]))) goto fail;
+  out->n_proof = m->n_proof;
+  out->proof = p->proof;
+  if (ra) { out->record_a = m->record_a.data; out->record_a_len = m->record_a.len; }
+  if (rb) { out->record_b = m->record_b.data; out->record_b_len = m->record_b.len; }
+  if (ca) { out->checkpoint_a = m->checkpoint_a.data; out->checkpoint_a_len = m->checkpoint_a.len; }
+  if (cb) { out->checkpoint_b = m->checkpoint_b.data; out->checkpoint_b_len = m->checkpoint_b.len; }
+  return 0;
+fail:
+  codec_equivocation_free(out);
+  return rc;
+}
+
+/* ---- proof bundles -------------------------------------------------------------------- */
+
+struct codec_bundle_priv {
+  Kiroku__Bundle *outer;
+  Kiroku__BundleBody *body;
+  struct kk_bundle_feed *feeds;
+  struct kk_bundle_record *recs;
+  uint8_t (*hashes)[32];
+};
+
 
 void codec_bundle_free(struct kk_bundle *b)
 {

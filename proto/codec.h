@@ -192,6 +192,7 @@ int codec_check_text(const char *s, size_t len);
 #define CODEC_WIRE_MAX_RECORDS 4096   /* records in one Records */
 #define CODEC_WIRE_MAX 4194304        /* bytes in one frame */
 
+#define CODEC_WIRE_MAX_PROOF 128      /* hashes in a consistency proof */
 #define CODEC_WIRE_MAX_NOTE 8192      /* bytes in one checkpoint note, cosignatures included (= NOTE_MAX) */
 #define CODEC_MAX_EVIDENCE (2 * CODEC_MAX_RECORD + 2 * CODEC_WIRE_MAX_NOTE + 256)
 
@@ -206,7 +207,15 @@ struct kk_wire {
   struct { uint8_t signature[64]; const uint8_t *admission; size_t admission_len; uint8_t stream[24]; } auth;
   struct { size_t n; struct kk_feedhead *feeds; } have;
   struct { uint8_t author[32]; uint64_t from_seq; uint32_t max; } want;
-  struct { size_t n; const uint8_t **recs; size_t *lens; uint8_t author[32]; } records;
+  struct {
+    size_t n;
+    const uint8_t **recs;
+    size_t *lens;
+    uint8_t author[32];
+    uint64_t checkpoint;            /* checkpoint sync: size of the checkpoint, 0: none */
+    size_t n_proof;                 /* consistency proof to it (at most CODEC_WIRE_MAX_PROOF) */
+    uint8_t (*proof)[32];
+  } records;
   struct { uint64_t nonce; int reply; } ping;
   struct { const uint8_t *note; size_t len; } checkpoint;
   struct { const uint8_t *data; size_t len; } evidence;
@@ -224,17 +233,25 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len);
 
 /* ---- evidence of equivocation (node/evidence.h gives it meaning) -------------------
  * Decoded from untrusted bytes: the encoding must be canonical (re-encoding gives the
- * same bytes), so an evidence object has exactly one id. Pointers point into `buf`. */
+ * same bytes), so an evidence object has exactly one id. A decoded object's pointers
+ * live until codec_equivocation_free(). Exactly one of three shapes: records a and b;
+ * checkpoints a and b; record a, checkpoint a and a proof. */
+#define CODEC_EVIDENCE_MAX_PROOF 64
+
 struct kk_equivocation {
   uint8_t network[32], author[32];
   const uint8_t *record_a, *record_b, *checkpoint_a, *checkpoint_b;
   size_t record_a_len, record_b_len, checkpoint_a_len, checkpoint_b_len;
+  size_t n_proof;
+  uint8_t (*proof)[32];
+  void *priv_;
 };
 
-/* 0, KK_E_DECODE (not protobuf, not canonical, or not exactly one pair), KK_E_FIELD,
+/* 0, KK_E_DECODE (not protobuf, not canonical, or none of the shapes), KK_E_FIELD,
  * KK_E_TOO_LARGE. */
 int codec_equivocation_decode(const uint8_t *buf, size_t len, struct kk_equivocation *out);
-/* Encodes e (its pair put in byte order) into a new malloc'd buffer. */
+void codec_equivocation_free(struct kk_equivocation *e);
+/* Encodes e (a pair put in byte order) into a new malloc'd buffer. */
 int codec_equivocation_encode(const struct kk_equivocation *e, uint8_t **out, size_t *len);
 
 /* ---- proof bundles (node/bundle.h gives them meaning) -------------------------------

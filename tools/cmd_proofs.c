@@ -125,11 +125,11 @@ int cmd_checkpoints(struct cli *c, int argc, char **argv)
 static json_t *evidence_json(MDB_txn *txn, struct store *s, const struct evidence_info *in)
 {
   char who[CODEC_NAME_MAX + 1];
-  int rec = in->kind == EVIDENCE_RECORDS;
-  json_t *j = json_pack("{s:o,s:s,s:o,s:I,s:o,s:o}", "id", cli_json_hex(in->id, 32), "kind", rec ? "records" : "checkpoints",
-                        "author", cli_json_hex(in->author, 32), rec ? "seq" : "size", (json_int_t)in->seq,
-                        rec ? "record_a" : "root_a", cli_json_hex(in->a, 32), rec ? "record_b" : "root_b",
-                        cli_json_hex(in->b, 32));
+  int rec = in->kind == EVIDENCE_RECORDS, bad = in->kind == EVIDENCE_BAD_RECORD;
+  json_t *j = json_pack("{s:o,s:s,s:o,s:I,s:o,s:o}", "id", cli_json_hex(in->id, 32), "kind",
+                        bad ? "bad-record" : rec ? "records" : "checkpoints", "author", cli_json_hex(in->author, 32),
+                        rec || bad ? "seq" : "size", (json_int_t)in->seq, bad ? "record" : rec ? "record_a" : "root_a",
+                        cli_json_hex(in->a, 32), bad ? "checkpoint_root" : rec ? "record_b" : "root_b", cli_json_hex(in->b, 32));
   if (txn) {
     uint64_t frozen = 0;
     store_frozen_at(txn, s, in->author, &frozen);
@@ -141,6 +141,17 @@ static json_t *evidence_json(MDB_txn *txn, struct store *s, const struct evidenc
 
 static void evidence_print(const json_t *e)
 {
+  if (strcmp(json_string_value(json_object_get(e, "kind")), "bad-record") == 0) {
+    printf("evidence %.16s…: %s signed a checkpoint over record seq %lld, whose own signature does not verify\n",
+           json_string_value(json_object_get(e, "id")),
+           json_object_get(e, "name") ? json_string_value(json_object_get(e, "name")) : json_string_value(json_object_get(e, "author")),
+           (long long)json_integer_value(json_object_get(e, "seq")));
+    printf("  record %s\n  checkpoint root %s\n", json_string_value(json_object_get(e, "record")),
+           json_string_value(json_object_get(e, "checkpoint_root")));
+    json_t *fz = json_object_get(e, "frozen_at");
+    if (json_is_integer(fz)) printf("  feed frozen from seq %lld\n", (long long)json_integer_value(fz));
+    return;
+  }
   int rec = strcmp(json_string_value(json_object_get(e, "kind")), "records") == 0;
   printf("evidence %.16s…: %s signed two different %s at %s %lld\n", json_string_value(json_object_get(e, "id")),
          json_object_get(e, "name") ? json_string_value(json_object_get(e, "name")) : json_string_value(json_object_get(e, "author")),
@@ -178,6 +189,7 @@ int cmd_evidence(struct cli *c, int argc, char **argv)
         memcpy(in.id, k.mv_data, 32);
         memcpy(in.author, e.author, 32);
       }
+      codec_equivocation_free(&e);
       if (np == 1) {
         char hex[65];
         sig_hex(hex, k.mv_data, 32);

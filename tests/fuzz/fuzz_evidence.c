@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   struct kk_equivocation e;
   struct evidence_info info;
   static const uint8_t key[32];
-  (void)codec_equivocation_decode(data, size, &e);
+  if (codec_equivocation_decode(data, size, &e) == 0) codec_equivocation_free(&e);
   (void)evidence_check(data, size, NULL, &info);
   (void)evidence_check(data, size, key, &info);
   return 0;

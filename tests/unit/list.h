@@ -36,4 +36,6 @@
   X(note_known_answer) \
   X(note_checkpoint_and_cosignature) \
   X(ckpt_sign_witness_and_refuse) \
-  X(evidence_fork_freezes_and_converges)
+  X(evidence_fork_freezes_and_converges) \
+  X(ckpt_sync_takes_records_on_a_cosigned_checkpoint) \
+  X(evidence_bad_record_under_a_checkpoint)

@@ -6,6 +6,7 @@
 #include "test.h"
 #include <sys/stat.h>
 #include "fixture.h"
+#include "../../crypto/merkle.h"
 #include "../../crypto/note.h"
 #include "../../node/ckpt.h"
 #include "../../node/err.h"
@@ -310,5 +311,205 @@ TEST(evidence_fork_freezes_and_converges)
   fx_rec_free(&r1);
   fx_rec_free(&ra);
   fx_rec_free(&rb);
+  fx_free(&f);
+}
+
+static size_t count_unverified(struct store *s)
+{
+  MDB_txn *txn;
+  MDB_stat st;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(mdb_stat(txn, s->unverified, &st));
+  mdb_txn_abort(txn);
+  return st.ms_entries;
+}
+
+/* Ingests records with a checkpoint-sync offer; returns how many were taken on the
+ * checkpoint's word. */
+static size_t ingest_synced(struct store *s, struct fx_rec *r, size_t n, struct ingest_ckpt *c)
+{
+  struct ingest_item it[8];
+  memset(it, 0, sizeof it);
+  for (size_t i = 0; i < n; i++) {
+    it[i].env = r[i].env;
+    it[i].len = r[i].len;
+    it[i].ckpt = c;
+  }
+  ASSERT_OK(ingest_batch(s, it, n, 0, 0));
+  size_t by = 0;
+  for (size_t i = 0; i < n; i++) {
+    ASSERT_EQ(it[i].result, 0);
+    by += it[i].by_ckpt != 0;
+  }
+  return by;
+}
+
+TEST(ckpt_sync_takes_records_on_a_cosigned_checkpoint)
+{
+  struct fx f;
+  struct fx_member m, w, me;
+  fx_network(&f, "sync");
+  fx_member_init(&m);
+  fx_member_init(&w);
+  fx_member_init(&me);
+  struct fx_rec am = admit_rec(&f, &m, "author", KK_ROLE_RECYCLER), aw = admit_rec(&f, &w, "witness", KK_ROLE_PROCESSOR);
+  struct fx_rec r[4];
+  const char *codes[4] = { "A", "B", "C", "D" };
+  for (int i = 0; i < 4; i++) r[i] = issue_rec(&f, &m, codes[i]);
+  struct store *a = open_in(&f, "author"), *b = open_in(&f, "fresh");
+  ASSERT_OK(fx_ingest(a, &am, 0));
+  ASSERT_OK(fx_ingest(a, &aw, 0));
+  for (int i = 0; i < 4; i++) ASSERT_OK(fx_ingest(a, &r[i], 0));
+  struct txn_ctx oc;
+  memset(&oc, 0, sizeof oc);
+  oc.s = a;
+  oc.f = &f;
+  oc.self = &m;
+  ASSERT_OK(store_write(a, own_fn, &oc));
+  size_t len;
+  char *note = newest(a, m.pk, &len);
+  /* What the fresh node hears: the checkpoint, first without, then with a cosignature. */
+  ASSERT_OK(fx_ingest(b, &am, 0));
+  ASSERT_OK(fx_ingest(b, &aw, 0));
+  struct ckpt_seen seen;
+  ASSERT_OK(receive(b, &f, &me, note, &seen));
+  ASSERT(seen.new_checkpoint);
+  /* The sender's proofs, from its tree: sizes 2 -> 4 and 4 -> 4. */
+  uint8_t proof[TREE_MAX_PROOF][32];
+  size_t np;
+  MDB_txn *txn;
+  ASSERT_OK(store_read(a, &txn));
+  ASSERT_OK(tree_consistency(txn, a, m.pk, 2, 4, proof, &np));
+  mdb_txn_abort(txn);
+  struct ingest_ckpt c1;
+  memset(&c1, 0, sizeof c1);
+  memcpy(c1.author, m.pk, 32);
+  c1.size = 4;
+  c1.n_proof = np;
+  c1.proof = (const uint8_t(*)[32])proof;
+  /* Not cosigned yet: every signature is checked as usual. */
+  struct store *b0 = open_in(&f, "fresh0");
+  ASSERT_OK(fx_ingest(b0, &am, 0));
+  ASSERT_OK(fx_ingest(b0, &aw, 0));
+  ASSERT_OK(receive(b0, &f, &me, note, &seen));
+  ASSERT_EQ(ingest_synced(b0, r, 2, &c1), 0);
+  ASSERT_EQ(count_unverified(b0), 0);
+  store_close(b0);
+  /* Cosigned: the records are taken on its word and wait for the background check. */
+  char wname[CKPT_WITNESS_NAME_MAX], text[512];
+  struct ckpt_view v;
+  ASSERT_OK(ckpt_parse(note, len, &v));
+  memcpy(text, note, v.text_len);
+  text[v.text_len] = 0;
+  ckpt_witness_name(wname, w.pk);
+  char *line = note_cosign_line(text, wname, 1700000000, w.sk, w.pk);
+  char *cosigned = malloc(len + strlen(line) + 1);
+  strcpy(cosigned, note);
+  strcat(cosigned, line);
+  ASSERT_OK(receive(b, &f, &me, cosigned, &seen));
+  ASSERT_EQ(seen.new_cosigs, 1);
+  memset(&c1, 0, sizeof c1);
+  memcpy(c1.author, m.pk, 32);
+  c1.size = 4;
+  c1.n_proof = np;
+  c1.proof = (const uint8_t(*)[32])proof;
+  ASSERT_EQ(ingest_synced(b, r, 2, &c1), 2);
+  ASSERT_EQ(count_unverified(b), 2);
+  /* A record of another feed slipped into the same answer is checked as usual: a bad
+   * signature there is refused, whatever the proof says. */
+  struct fx_member y;
+  fx_member_init(&y);
+  struct fx_rec ry = issue_rec(&f, &y, "Y");
+  ry.env[ry.len - 1] ^= 1;
+  struct ingest_item slipped;
+  memset(&slipped, 0, sizeof slipped);
+  slipped.env = ry.env;
+  slipped.len = ry.len;
+  slipped.ckpt = &c1;
+  ASSERT_OK(ingest_batch(b, &slipped, 1, 0, 0));
+  ASSERT_EQ(slipped.result, KK_ERR(SIGNATURE));
+  ASSERT(!slipped.by_ckpt);
+  fx_rec_free(&ry);
+  /* A proof that does not hold (from seq 3 to 4): the record is checked like any other.
+   * (A range that ends at the checkpoint's size needs no proof: its root must equal the
+   * checkpoint's.) */
+  struct ingest_ckpt c2;
+  memset(&c2, 0, sizeof c2);
+  memcpy(c2.author, m.pk, 32);
+  c2.size = 4;
+  uint8_t wrong[1][32];
+  memset(wrong, 7, sizeof wrong);
+  c2.n_proof = 1;
+  c2.proof = (const uint8_t(*)[32])wrong;
+  ASSERT_EQ(ingest_synced(b, r + 2, 1, &c2), 0);
+  ASSERT_EQ(count_unverified(b), 2);
+  ASSERT_OK(fx_ingest(b, &r[3], 0));
+  ASSERT_EQ(fx_verdict(b, r[3].id, NULL), RULES_VALID);
+  /* The same state as a node that checked every signature. */
+  uint8_t d1[32], d2[32];
+  fx_digest(a, d1);
+  fx_digest(b, d2);
+  ASSERT(memcmp(d1, d2, 32) == 0);
+  /* A witness does not vouch for records whose signatures wait for their check. */
+  uint64_t size;
+  ASSERT_OK(store_read(b, &txn));
+  ASSERT_OK(ckpt_witness(txn, b, f.network, me.pk, me.sk, m.pk, 1, &size));
+  ASSERT_U64(size, 0);
+  mdb_txn_abort(txn);
+  free(line);
+  free(cosigned);
+  free(note);
+  store_close(a);
+  store_close(b);
+  fx_rec_free(&am);
+  fx_rec_free(&aw);
+  for (int i = 0; i < 4; i++) fx_rec_free(&r[i]);
+  fx_free(&f);
+}
+
+TEST(evidence_bad_record_under_a_checkpoint)
+{
+  struct fx f;
+  struct fx_member m;
+  fx_network(&f, "badrec");
+  fx_member_init(&m);
+  struct fx_rec r1 = issue_rec(&f, &m, "ONE"), r2 = issue_rec(&f, &m, "TWO");
+  /* r2 with its signature spoiled, and a checkpoint the author signs over [r1, bad]. */
+  uint8_t *bad = malloc(r2.len);
+  memcpy(bad, r2.env, r2.len);
+  bad[r2.len - 1] ^= 1;
+  uint8_t l0[32], l1[32], root[32], proof[1][32];
+  merkle_leaf_hash(l0, r1.env, r1.len);
+  merkle_leaf_hash(l1, bad, r2.len);
+  merkle_node_hash(root, l0, l1);
+  memcpy(proof[0], l0, 32);
+  char origin[CKPT_ORIGIN_MAX], text[CKPT_ORIGIN_MAX + 80];
+  ckpt_origin(origin, f.network, m.pk);
+  ASSERT_OK(note_checkpoint_text(text, sizeof text, origin, 2, root));
+  char *note = note_sign(text, origin, m.sk, m.pk);
+  uint8_t *ev;
+  size_t evl;
+  struct evidence_info info;
+  ASSERT_OK(evidence_from_bad_record(f.network, m.pk, note, strlen(note), bad, r2.len, (const uint8_t(*)[32])proof, 1,
+                                     &ev, &evl));
+  ASSERT_OK(evidence_check(ev, evl, NULL, &info));
+  ASSERT_EQ(info.kind, EVIDENCE_BAD_RECORD);
+  ASSERT_U64(info.seq, 2);
+  for (size_t i = 0; i < evl; i++) {
+    ev[i] ^= 0x20;
+    ASSERT(evidence_check(ev, evl, NULL, &info) != 0);
+    ev[i] ^= 0x20;
+  }
+  free(ev);
+  /* The same with the good record: not evidence (its signature verifies, and it is
+   * not the leaf the checkpoint holds). */
+  ASSERT_OK(evidence_from_bad_record(f.network, m.pk, note, strlen(note), r2.env, r2.len, (const uint8_t(*)[32])proof, 1,
+                                     &ev, &evl));
+  ASSERT_EQ(evidence_check(ev, evl, NULL, &info), KK_ERR(EVIDENCE));
+  free(ev);
+  free(note);
+  free(bad);
+  fx_rec_free(&r1);
+  fx_rec_free(&r2);
   fx_free(&f);
 }
