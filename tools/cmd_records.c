@@ -2,15 +2,15 @@
  * export-records, import-records — records as files: the offline path between nodes,
  * and what an auditor is handed.
  *
- * File format: the 17 bytes "KIROKU-RECORDS-1\n", then for each record a 4-byte
- * big-endian length and the envelope bytes. Records are written in this node's arrival
- * order; an importer accepts them in any order.
+ * File format: node/recfile.h. Records are written in this node's arrival order; an
+ * importer accepts them in any order.
  */
 #include "cli.h"
 #include "../crypto/sig.h"
 #include "../node/buf.h"
 #include "../node/err.h"
 #include "../node/ingest.h"
+#include "../node/recfile.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -19,8 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RECFILE_MAGIC "KIROKU-RECORDS-1\n"
-#define RECFILE_MAGIC_LEN 17
 #define IMPORT_BATCH 4096
 
 int cmd_export_records(struct cli *c, int argc, char **argv)
@@ -75,47 +73,11 @@ int cmd_export_records(struct cli *c, int argc, char **argv)
 /* Reads the whole file and splits it into records. Nothing is ingested on a bad file. */
 static int read_records(const char *path, uint8_t **data, struct ingest_item **items, size_t *n)
 {
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (!f) return -errno;
-  size_t len = 0, cap = 0;
-  uint8_t *p = NULL;
-  for (;;) {
-    if (len == cap) {
-      cap = cap ? cap * 2 : 1 << 20;
-      uint8_t *np = realloc(p, cap);
-      if (!np) { free(p); if (f != stdin) fclose(f); return -ENOMEM; }
-      p = np;
-    }
-    size_t r = fread(p + len, 1, cap - len, f);
-    len += r;
-    if (r == 0) break;
-  }
-  int err = ferror(f);
-  if (f != stdin) fclose(f);
-  if (err) { free(p); return -EIO; }
-  if (len < RECFILE_MAGIC_LEN || memcmp(p, RECFILE_MAGIC, RECFILE_MAGIC_LEN) != 0) { free(p); return KK_ERR(RECFILE); }
-  size_t count = 0, off = RECFILE_MAGIC_LEN;
-  while (off < len) {
-    if (len - off < 4) { free(p); return KK_ERR(RECFILE); }
-    uint32_t rl = be32_get(p + off);
-    /* The size cap is checked before the length is trusted for anything. */
-    if (rl == 0 || rl > CODEC_MAX_RECORD || rl > len - off - 4) { free(p); return KK_ERR(RECFILE); }
-    off += 4 + rl;
-    count++;
-  }
-  struct ingest_item *it = calloc(count ? count : 1, sizeof *it);
-  if (!it) { free(p); return -ENOMEM; }
-  off = RECFILE_MAGIC_LEN;
-  for (size_t i = 0; i < count; i++) {
-    uint32_t rl = be32_get(p + off);
-    it[i].env = p + off + 4;
-    it[i].len = rl;
-    off += 4 + rl;
-  }
-  *data = p;
-  *items = it;
-  *n = count;
-  return 0;
+  size_t len;
+  int rc = cli_read_file(path, SIZE_MAX / 2, data, &len);
+  if (rc) return rc;
+  if ((rc = recfile_split(*data, len, items, n))) { free(*data); *data = NULL; }
+  return rc;
 }
 
 /* Sort key for import: (author, seq) from the body, so any file order works. Records
