@@ -4,6 +4,7 @@
 #   make check    the same tests built with ASan + UBSan
 #   make demo     the worked example across five participants
 #   make bench    measured throughput against the limits measured in the same run
+#   make valgrind integration scenarios with every process under valgrind (minutes)
 
 BUILD ?= build
 BIN   ?= bin
@@ -40,7 +41,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all test check demo bench clean deps fuzz
+.PHONY: all test check demo bench clean deps fuzz valgrind
 .SECONDARY:
 all: $(BIN)/kiroku $(BIN)/kiroku-node
 
@@ -116,6 +117,10 @@ test: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/evi
 
 check:
 	@$(MAKE) --no-print-directory SAN=1 BUILD=build/san BIN=build/san/bin test
+
+valgrind: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/evilpeer
+	@command -v valgrind >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq valgrind >/dev/null; } || true
+	@$(TEST_ENV) bash tests/valgrind/run.sh
 
 demo: $(BIN)/kiroku $(BIN)/kiroku-node
 	@KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) bash tools/demo.sh

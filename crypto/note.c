@@ -2,6 +2,7 @@
  * note — signed notes, checkpoints and cosignatures.
  */
 #include "note.h"
+#include "../node/mem.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -42,7 +43,7 @@ static char *note_line(const char *name, const uint8_t *blob, size_t blen)
   char b64[256];
   sodium_bin2base64(b64, sizeof b64, blob, blen, sodium_base64_VARIANT_ORIGINAL);
   size_t n = strlen(NOTE_DASH) + strlen(name) + 1 + strlen(b64) + 2;
-  char *line = malloc(n);
+  char *line = mem_alloc(n);
   if (line) snprintf(line, n, NOTE_DASH "%s %s\n", name, b64);
   return line;
 }
@@ -61,9 +62,9 @@ char *note_sign(const char *text, const char *name, const uint8_t sk[64], const 
   char *line = note_sign_line(text, name, sk, pk);
   if (!line) return NULL;
   size_t n = strlen(text) + 1 + strlen(line) + 1;
-  char *note = malloc(n);
+  char *note = mem_alloc(n);
   if (note) snprintf(note, n, "%s\n%s", text, line);
-  free(line);
+  mem_free(line);
   return note;
 }
 
@@ -149,7 +150,7 @@ static char *note_cosig_message(const char *text, size_t text_len, uint64_t t, s
 {
   char head[64];
   int hl = snprintf(head, sizeof head, "cosignature/v1\ntime %llu\n", (unsigned long long)t);
-  char *m = malloc((size_t)hl + text_len);
+  char *m = mem_alloc((size_t)hl + text_len);
   if (!m) return NULL;
   memcpy(m, head, (size_t)hl);
   memcpy(m + hl, text, text_len);
@@ -167,7 +168,7 @@ char *note_cosign_line(const char *text, const char *name, uint64_t t, const uin
   note_key_id(blob, name, 0x04, pk);
   for (int i = 0; i < 8; i++) blob[4 + i] = (uint8_t)(t >> (56 - 8 * i));
   crypto_sign_detached(blob + 12, NULL, (const uint8_t *)m, ml, sk);
-  free(m);
+  mem_free(m);
   return note_line(name, blob, sizeof blob);
 }
 
@@ -181,7 +182,7 @@ static int note_check_cosig(void *arg, const uint8_t *blob, size_t blen)
   char *m = note_cosig_message(c->text, c->text_len, t, &ml);
   if (!m) return -1;
   int rc = crypto_sign_verify_detached(blob + 12, (const uint8_t *)m, ml, c->pk) == 0 ? 0 : -1;
-  free(m);
+  mem_free(m);
   if (rc == 0) c->t = t;
   return rc;
 }

@@ -9,7 +9,7 @@
  * tlog-cosignature/v1) signs "cosignature/v1\ntime T\n" || checkpoint text, and its
  * line carries base64(key ID (4) || T (8, BE) || signature (64)).
  *
- * Pure functions; strings are NUL-terminated; returned strings are malloc'd.
+ * Pure functions; strings are NUL-terminated; returned strings are mem_alloc'd.
  */
 #ifndef KK_NOTE_H
 #define KK_NOTE_H

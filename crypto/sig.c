@@ -2,6 +2,7 @@
  * sig — Ed25519 with domain separation and SHA-256, on libsodium.
  */
 #include "sig.h"
+#include "../node/mem.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -24,7 +25,7 @@ static uint8_t *sig_message(uint8_t *stackbuf, const char *tag, const uint8_t *m
                             size_t len, size_t *outlen)
 {
   size_t tlen = strlen(tag) + 1;
-  uint8_t *m = tlen + len <= SIG_STACK_MSG ? stackbuf : malloc(tlen + len);
+  uint8_t *m = tlen + len <= SIG_STACK_MSG ? stackbuf : mem_alloc(tlen + len);
   if (!m) return NULL;
   memcpy(m, tag, tlen);
   if (len) memcpy(m + tlen, msg, len);
@@ -40,7 +41,7 @@ void sig_sign(uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg, size_
   uint8_t *m = sig_message(stackbuf, tag, msg, len, &mlen);
   if (!m) abort(); /* out of memory while signing: nothing sane to return */
   crypto_sign_detached(sig, NULL, m, mlen, sk);
-  if (m != stackbuf) free(m);
+  if (m != stackbuf) mem_free(m);
 }
 
 int sig_verify(const uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg,
@@ -51,7 +52,7 @@ int sig_verify(const uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg
   uint8_t *m = sig_message(stackbuf, tag, msg, len, &mlen);
   if (!m) return -1;
   int rc = crypto_sign_verify_detached(sig, m, mlen, pk);
-  if (m != stackbuf) free(m);
+  if (m != stackbuf) mem_free(m);
   return rc == 0 ? 0 : -1;
 }
 

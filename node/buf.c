@@ -2,6 +2,7 @@
  * buf — byte writer/reader with sticky errors.
  */
 #include "buf.h"
+#include "mem.h"
 #include "err.h"
 
 #include <errno.h>
@@ -13,7 +14,7 @@ void buf_init(struct buf *b) { memset(b, 0, sizeof *b); }
 void buf_free(struct buf *b)
 {
   if (!b) return;
-  free(b->p);
+  mem_free(b->p);
   memset(b, 0, sizeof *b);
 }
 
@@ -23,7 +24,7 @@ void buf_put(struct buf *b, const void *p, size_t n)
   if (b->len + n > b->cap) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < b->len + n) cap *= 2;
-    uint8_t *np = realloc(b->p, cap);
+    uint8_t *np = mem_realloc(b->p, cap);
     if (!np) { b->err = -ENOMEM; return; }
     b->p = np;
     b->cap = cap;

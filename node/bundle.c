@@ -2,6 +2,7 @@
  * bundle — proving a lot's provenance, and checking the proof with no node.
  */
 #include "bundle.h"
+#include "mem.h"
 #include "buf.h"
 #include "ckpt.h"
 #include "err.h"
@@ -58,21 +59,21 @@ static int idset_add(struct idset *s, const uint8_t id[32])
 static int idset_grow(struct idset *s)
 {
   struct idset t = { NULL, NULL, s->cap ? s->cap * 2 : 1024, 0 };
-  t.ids = malloc(t.cap * 32);
-  t.used = calloc(t.cap, 1);
-  if (!t.ids || !t.used) { free(t.ids); free(t.used); return -ENOMEM; }
+  t.ids = mem_alloc(t.cap * 32);
+  t.used = mem_calloc(t.cap, 1);
+  if (!t.ids || !t.used) { mem_free(t.ids); mem_free(t.used); return -ENOMEM; }
   for (size_t i = 0; i < s->cap; i++)
     if (s->used[i]) idset_add(&t, s->ids[i]);
-  free(s->ids);
-  free(s->used);
+  mem_free(s->ids);
+  mem_free(s->used);
   *s = t;
   return 0;
 }
 
 static void idset_free(struct idset *s)
 {
-  free(s->ids);
-  free(s->used);
+  mem_free(s->ids);
+  mem_free(s->used);
 }
 
 /* ---- the provenance closure ------------------------------------------------------------ */
@@ -91,7 +92,7 @@ static int need(struct closure *c, const uint8_t id[32])
   if (rc <= 0) return rc;
   if (c->qn == c->qcap) {
     size_t cap = c->qcap ? c->qcap * 2 : 256;
-    void *p = realloc(c->queue, cap * 32);
+    void *p = mem_realloc(c->queue, cap * 32);
     if (!p) return -ENOMEM;
     c->queue = p;
     c->qcap = cap;
@@ -166,7 +167,8 @@ static int expand(struct closure *c, const uint8_t id[32], struct kk_body *b)
   struct kk_envelope_view ev;
   int rc = store_record_by_id(c->txn, c->s, id, author, &seq, &env, &len);
   if (rc) return rc;
-  if (codec_envelope_split(env, len, &ev) || codec_body_decode_stored(ev.body, ev.body_len, b)) return KK_ERR(CORRUPT);
+  if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b)))
+    return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
   if ((rc = need_admission(c, author))) return rc;
   switch (b->kind) {
   case KK_PL_ISSUE: {
@@ -242,20 +244,20 @@ static int settle(struct closure *c, struct kk_body *b, size_t *expanded, struct
       memcpy(id, c->queue[*expanded], 32);
       if ((rc = expand(c, id, b))) return rc;
     }
-    struct pos *ps = calloc(c->qn ? c->qn : 1, sizeof *ps);
+    struct pos *ps = mem_calloc(c->qn ? c->qn : 1, sizeof *ps);
     if (!ps) return -ENOMEM;
     for (size_t i = 0; i < c->qn; i++)
       if ((rc = store_record_by_id(c->txn, c->s, c->queue[i], ps[i].author, &ps[i].seq, &ps[i].env, &ps[i].len))) {
-        free(ps);
+        mem_free(ps);
         return rc;
       }
     qsort(ps, c->qn, sizeof *ps, pos_cmp);
     size_t nf = 0;
     for (size_t i = 0; i < c->qn; i++) nf += i == 0 || memcmp(ps[i].author, ps[i - 1].author, 32) != 0;
-    char **notes = calloc(nf ? nf : 1, sizeof *notes);
-    size_t *starts = calloc(nf ? nf : 1, sizeof *starts); /* each feed's first index in ps */
-    bd->feeds = calloc(nf ? nf : 1, sizeof *bd->feeds);
-    if (!notes || !starts || !bd->feeds) { free(ps); free(notes); free(starts); return -ENOMEM; }
+    char **notes = mem_calloc(nf ? nf : 1, sizeof *notes);
+    size_t *starts = mem_calloc(nf ? nf : 1, sizeof *starts); /* each feed's first index in ps */
+    bd->feeds = mem_calloc(nf ? nf : 1, sizeof *bd->feeds);
+    if (!notes || !starts || !bd->feeds) { mem_free(ps); mem_free(notes); mem_free(starts); return -ENOMEM; }
     size_t before = c->qn;
     *min_cosigs = SIZE_MAX;
     rc = 0;
@@ -290,13 +292,13 @@ static int settle(struct closure *c, struct kk_body *b, size_t *expanded, struct
       *starts_out = starts;
       return 0;
     }
-    for (size_t f = 0; f < bd->n_feeds; f++) free(notes[f]);
-    free(notes);
-    free(starts);
-    free(bd->feeds);
+    for (size_t f = 0; f < bd->n_feeds; f++) mem_free(notes[f]);
+    mem_free(notes);
+    mem_free(starts);
+    mem_free(bd->feeds);
     bd->feeds = NULL;
     bd->n_feeds = 0;
-    free(ps);
+    mem_free(ps);
     if (rc) return rc;
   }
 }
@@ -307,7 +309,7 @@ int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const 
 {
   struct closure c;
   struct lot l;
-  struct kk_body *b = malloc(sizeof *b);
+  struct kk_body *b = mem_alloc(sizeof *b);
   struct pos *ps = NULL;
   struct kk_bundle bd;
   struct kk_bundle_record *recs = NULL;
@@ -328,8 +330,8 @@ int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const 
   /* The lot as it stands now, everything behind it, and who is proving it. */
   if ((rc = need_lot(&c, lotkey, UINT64_MAX)) || (rc = need_admission(&c, pk))) goto done;
   if ((rc = settle(&c, b, &expanded, &ps, &bd, &notes, &starts, &info->min_cosigs, why, whylen))) goto done;
-  recs = calloc(c.qn ? c.qn : 1, sizeof *recs);
-  proofs = calloc((c.qn ? c.qn : 1) * TREE_MAX_PROOF, 32);
+  recs = mem_calloc(c.qn ? c.qn : 1, sizeof *recs);
+  proofs = mem_calloc((c.qn ? c.qn : 1) * TREE_MAX_PROOF, 32);
   if (!recs || !proofs) { rc = -ENOMEM; goto done; }
   const void *net;
   size_t nl;
@@ -358,16 +360,16 @@ int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const 
   if (info->min_cosigs == SIZE_MAX) info->min_cosigs = 0;
   memcpy(info->prover, pk, 32);
 done:
-  for (size_t f = 0; notes && f < bd.n_feeds; f++) free(notes[f]);
-  free(notes);
-  free(starts);
-  free(proofs);
-  free(recs);
-  free(bd.feeds);
-  free(body);
-  free(ps);
-  free(b);
-  free(c.queue);
+  for (size_t f = 0; notes && f < bd.n_feeds; f++) mem_free(notes[f]);
+  mem_free(notes);
+  mem_free(starts);
+  mem_free(proofs);
+  mem_free(recs);
+  mem_free(bd.feeds);
+  mem_free(body);
+  mem_free(ps);
+  mem_free(b);
+  mem_free(c.queue);
   idset_free(&c.set);
   lot_free(&l);
   return rc;
@@ -404,7 +406,7 @@ static int check_line(void *arg, const char *name, size_t nl, const char *line, 
 {
   struct note_check *c = arg;
   size_t one_len = c->text_len + 1 + ll;
-  char *one = malloc(one_len), nm[CKPT_ORIGIN_MAX];
+  char *one = mem_alloc(one_len), nm[CKPT_ORIGIN_MAX];
   uint8_t pk[32];
   if (!one) return -ENOMEM;
   memcpy(one, c->f->note, c->text_len + 1);
@@ -425,7 +427,7 @@ static int check_line(void *arg, const char *name, size_t nl, const char *line, 
         note_verify_cosignature(one, one_len, nm, pk, NULL) == 0)
       memcpy(c->seen[c->witnesses++], pk, 32);
   }
-  free(one);
+  mem_free(one);
   return rc;
 }
 
@@ -447,7 +449,7 @@ static int scratch_fn(MDB_txn *txn, void *arg)
     return rc;
   sig_sha256(gid, x->genesis, x->glen);
   if ((rc = store_record_put_sparse(txn, x->s, gid, x->registry, 1, x->genesis, x->glen))) return rc;
-  uint8_t (*feeds)[32] = malloc((x->bd->n_feeds + 1) * 32);
+  uint8_t (*feeds)[32] = mem_alloc((x->bd->n_feeds + 1) * 32);
   if (!feeds) return -ENOMEM;
   memcpy(feeds[0], x->registry, 32);
   for (size_t i = 0; i < x->bd->n_feeds; i++) {
@@ -459,17 +461,17 @@ static int scratch_fn(MDB_txn *txn, void *arg)
       uint64_t seq = 0;
       sig_sha256(id, f->recs[j].env, f->recs[j].len);
       /* Decoded (and checked) before; only the seq is needed here. */
-      struct kk_body *b = malloc(sizeof *b);
+      struct kk_body *b = mem_alloc(sizeof *b);
       if (!b) { rc = -ENOMEM; break; }
       if (codec_envelope_split(f->recs[j].env, f->recs[j].len, &ev) == 0 &&
           codec_body_decode_stored(ev.body, ev.body_len, b) == 0)
         seq = b->seq;
-      free(b);
+      mem_free(b);
       rc = store_record_put_sparse(txn, x->s, id, f->author, seq, f->recs[j].env, f->recs[j].len);
     }
   }
   if (rc == 0) rc = rules_advance(x->s, txn, (const uint8_t(*)[32])feeds, x->bd->n_feeds + 1);
-  free(feeds);
+  mem_free(feeds);
   return rc;
 }
 
@@ -478,15 +480,15 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
 {
   struct kk_bundle bd;
   struct admitted members = { NULL, 0 };
-  struct kk_body *b = malloc(sizeof *b);
+  struct kk_body *b = mem_alloc(sizeof *b);
   uint8_t network[32], registry[32];
   char hex[65];
   int rc;
   memset(info, 0, sizeof *info);
   if (!b) return -ENOMEM;
-  if (len > BUNDLE_MAX) { free(b); return bundle_fail(why, whylen, "larger than %u bytes", BUNDLE_MAX); }
+  if (len > BUNDLE_MAX) { mem_free(b); return bundle_fail(why, whylen, "larger than %u bytes", BUNDLE_MAX); }
   if ((rc = codec_bundle_decode(buf, len, &bd))) {
-    free(b);
+    mem_free(b);
     return rc == -ENOMEM ? rc : bundle_fail(why, whylen, "not a proof bundle (%s)", kk_strerror(rc));
   }
   if ((rc = ingest_check_genesis(genesis, glen, network, registry))) {
@@ -501,7 +503,7 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
   memcpy(info->prover, bd.prover, 32);
   size_t total = 0;
   for (size_t i = 0; i < bd.n_feeds; i++) total += bd.feeds[i].n;
-  if (!(members.keys = malloc((total + 1) * 32))) { rc = -ENOMEM; goto done; }
+  if (!(members.keys = mem_alloc((total + 1) * 32))) { rc = -ENOMEM; goto done; }
   memcpy(members.keys[members.n++], registry, 32);
 
   /* Records: canonical, this network, their feed's author, signed, in seq order. Admit
@@ -554,9 +556,9 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
     }
     ckpt_origin(origin, network, f->author);
     struct note_check nc = { f, origin, f->author, &members, v.text_len, 0, 0, NULL, why, whylen };
-    if (!(nc.seen = malloc((members.n + 1) * 32))) { rc = -ENOMEM; goto done; }
+    if (!(nc.seen = mem_alloc((members.n + 1) * 32))) { rc = -ENOMEM; goto done; }
     rc = note_each_line(f->note, f->note_len, check_line, &nc);
-    free(nc.seen);
+    mem_free(nc.seen);
     if (rc == -1) rc = bundle_fail(why, whylen, "the checkpoint of feed %.16s… is not a signed note", hex);
     if (rc) goto done;
     if (!nc.author_ok) { rc = bundle_fail(why, whylen, "the checkpoint of feed %.16s… lacks its author's signature", hex); goto done; }
@@ -613,8 +615,8 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
   info->records = total;
   info->feeds = bd.n_feeds;
 done:
-  free(members.keys);
-  free(b);
+  mem_free(members.keys);
+  mem_free(b);
   codec_bundle_free(&bd);
   return rc;
 }

@@ -2,6 +2,7 @@
  * ckpt — checkpoints, cosignatures, witnessing.
  */
 #include "ckpt.h"
+#include "mem.h"
 #include "buf.h"
 #include "err.h"
 #include "evidence.h"
@@ -138,14 +139,14 @@ static int ckpt_prune(MDB_txn *txn, struct store *s, const uint8_t author[32])
        rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT)) {
     if (n == cap) {
       cap = cap ? cap * 2 : 8;
-      void *p = realloc(keys, cap * 40);
+      void *p = mem_realloc(keys, cap * 40);
       if (!p) { rc = -ENOMEM; break; }
       keys = p;
     }
     memcpy(keys[n++], ck.mv_data, 40);
   }
   mdb_cursor_close(c);
-  if (rc != MDB_NOTFOUND && rc != 0) { free(keys); return rc; }
+  if (rc != MDB_NOTFOUND && rc != 0) { mem_free(keys); return rc; }
   rc = 0;
   size_t best = n ? ckpt_count_cosigs(txn, s, keys[n - 1]) : 0;
   for (size_t i = n - 1; n && i-- > 0 && rc == 0;) {
@@ -153,7 +154,7 @@ static int ckpt_prune(MDB_txn *txn, struct store *s, const uint8_t author[32])
     if (cnt <= best) rc = ckpt_delete(txn, s, keys[i]);
     else best = cnt;
   }
-  free(keys);
+  mem_free(keys);
   return rc;
 }
 
@@ -181,7 +182,7 @@ int ckpt_sign_own(MDB_txn *txn, struct store *s, const uint8_t network[32], cons
   uint8_t k[40];
   ckpt_key(k, pk, h.seq);
   rc = store_put(txn, s->ckpts, k, 40, note, strlen(note));
-  free(note);
+  mem_free(note);
   if (rc == 0) rc = ckpt_prune(txn, s, pk);
   if (rc == 0) *size = h.seq;
   return rc;
@@ -236,13 +237,13 @@ static int ckpt_try_witness(MDB_txn *txn, struct store *s, const uint8_t self_pk
     if ((rc = tree_consistency(txn, s, author, last, size, proof, &np))) return rc;
     if (merkle_verify_consistency(last, size, r0, root, (const uint8_t(*)[32])proof, np)) { *conflict = 1; return 0; }
   }
-  char name[CKPT_WITNESS_NAME_MAX], *t = malloc(text_len + 1);
+  char name[CKPT_WITNESS_NAME_MAX], *t = mem_alloc(text_len + 1);
   if (!t) return -ENOMEM;
   memcpy(t, text, text_len);
   t[text_len] = 0;
   ckpt_witness_name(name, self_pk);
   char *line = note_cosign_line(t, name, now, self_sk, self_pk);
-  free(t);
+  mem_free(t);
   if (!line) return -ENOMEM;
   uint8_t k[72], w[40];
   ckpt_key(k, author, size);
@@ -250,7 +251,7 @@ static int ckpt_try_witness(MDB_txn *txn, struct store *s, const uint8_t self_pk
   be64_put(w, size);
   memcpy(w + 8, root, 32);
   rc = store_put(txn, s->cosigs, k, 72, line, strlen(line));
-  free(line);
+  mem_free(line);
   if (rc == 0) rc = store_put(txn, s->witnessed, author, 32, w, 40);
   return rc ? rc : 1;
 }
@@ -298,12 +299,12 @@ static int ckpt_on_line(void *arg, const char *name, size_t nl, const char *line
   size_t tl;
   if (note_split(c->note, c->len, &tl)) return 0;
   size_t one_len = tl + 1 + ll;
-  char *one = malloc(one_len);
+  char *one = mem_alloc(one_len);
   if (!one) { c->rc = -ENOMEM; return 1; }
   memcpy(one, c->note, tl + 1);
   memcpy(one + tl + 1, line, ll);
   int ok = note_verify_cosignature(one, one_len, nm, pk, NULL) == 0;
-  free(one);
+  mem_free(one);
   if (!ok) return 0;
   if ((c->rc = store_put(c->txn, c->s->cosigs, k, 72, line, ll))) return 1;
   c->new_cosigs++;
@@ -342,12 +343,12 @@ int ckpt_receive(MDB_txn *txn, struct store *s, const uint8_t network[32], const
   if (note_each_line(note, len, ckpt_on_line, &c) || !c.author_line) return KK_ERR(CHECKPOINT);
   /* The author's part alone: text, blank line, its signature line. */
   size_t alen = v.text_len + 1 + c.author_line_len;
-  char *own = malloc(alen + 1);
+  char *own = mem_alloc(alen + 1);
   if (!own) return -ENOMEM;
   memcpy(own, note, v.text_len + 1);
   memcpy(own + v.text_len + 1, c.author_line, c.author_line_len);
   own[alen] = 0;
-  if (note_verify(own, alen, origin, key)) { free(own); return KK_ERR(CHECKPOINT); }
+  if (note_verify(own, alen, origin, key)) { mem_free(own); return KK_ERR(CHECKPOINT); }
 
   uint8_t k[40];
   ckpt_key(k, v.author, v.size);
@@ -365,12 +366,12 @@ int ckpt_receive(MDB_txn *txn, struct store *s, const uint8_t network[32], const
       rc = evidence_from_checkpoints(network, v.author, held, hl, own, alen, &ev, &evl);
       if (rc == 0) rc = evidence_store(txn, s, ev, evl, &info, &is_new);
       if (rc == 0 && is_new) { seen->evidence = 1; memcpy(seen->evidence_id, info.id, 32); }
-      free(ev);
-      free(own);
+      mem_free(ev);
+      mem_free(own);
       return rc;
     }
   } else if (rc != MDB_NOTFOUND) {
-    free(own);
+    mem_free(own);
     return rc;
   } else {
     /* New to us. One that disagrees with records we hold is not kept: the fork it
@@ -379,29 +380,29 @@ int ckpt_receive(MDB_txn *txn, struct store *s, const uint8_t network[32], const
     struct store_head hh;
     if (store_head_get(txn, s, v.author, &hh) == 0 && hh.seq >= v.size) {
       uint8_t ours[32];
-      if ((rc = tree_root(txn, s, v.author, v.size, ours))) { free(own); return rc; }
+      if ((rc = tree_root(txn, s, v.author, v.size, ours))) { mem_free(own); return rc; }
       conflict = memcmp(ours, v.root, 32) != 0;
     }
-    if (conflict) { seen->conflict = 1; free(own); return 0; }
+    if (conflict) { seen->conflict = 1; mem_free(own); return 0; }
     uint64_t newest;
-    if ((rc = ckpt_newest(txn, s, v.author, &newest))) { free(own); return rc; }
+    if ((rc = ckpt_newest(txn, s, v.author, &newest))) { mem_free(own); return rc; }
     if (v.size < newest) {
       /* Older than what we keep: only worth keeping for its cosignatures, which the
        * sender will also have sent with its newer checkpoint. */
-      free(own);
+      mem_free(own);
       return 0;
     }
-    if ((rc = store_put(txn, s->ckpts, k, 40, own, alen))) { free(own); return rc; }
+    if ((rc = store_put(txn, s->ckpts, k, 40, own, alen))) { mem_free(own); return rc; }
     seen->new_checkpoint = 1;
   }
   /* Cosignatures (second pass, now that the checkpoint is held). */
   c.store_cosigs = 1;
   note_each_line(note, len, ckpt_on_line, &c);
-  if (c.rc) { free(own); return c.rc; }
+  if (c.rc) { mem_free(own); return c.rc; }
   seen->new_cosigs = c.new_cosigs;
   int conflict = 0;
   rc = ckpt_try_witness(txn, s, self_pk, self_sk, v.author, v.size, v.root, note, v.text_len, now, &conflict);
-  free(own);
+  mem_free(own);
   if (rc < 0) return rc;
   seen->cosigned = rc == 1;
   seen->conflict = conflict;
@@ -425,12 +426,12 @@ int ckpt_witness(MDB_txn *txn, struct store *s, const uint8_t network[32], const
   if ((rc = store_get(txn, s->ckpts, k, 40, &v, &vn))) return rc;
   struct ckpt_view cv;
   if (ckpt_parse(v, vn, &cv)) return KK_ERR(CORRUPT);
-  char *copy = malloc(vn);
+  char *copy = mem_alloc(vn);
   if (!copy) return -ENOMEM;
   memcpy(copy, v, vn);
   int conflict = 0;
   rc = ckpt_try_witness(txn, s, self_pk, self_sk, author, newest, cv.root, copy, cv.text_len, now, &conflict);
-  free(copy);
+  mem_free(copy);
   if (rc < 0) return rc;
   if (rc == 1) {
     *cosigned_size = newest;
@@ -471,18 +472,18 @@ static int ckpt_compose(MDB_txn *txn, struct store *s, const uint8_t k[40], char
   int rc = store_get(txn, s->ckpts, k, 40, &v, &vn);
   if (rc) return rc;
   size_t cap = vn + 1, n = vn;
-  char *out = malloc(cap);
+  char *out = mem_alloc(cap);
   if (!out) return -ENOMEM;
   memcpy(out, v, vn);
   MDB_cursor *c;
   MDB_val ck = { 40, (void *)k }, cv;
-  if ((rc = mdb_cursor_open(txn, s->cosigs, &c))) { free(out); return rc; }
+  if ((rc = mdb_cursor_open(txn, s->cosigs, &c))) { mem_free(out); return rc; }
   for (rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE); rc == 0 && ck.mv_size == 72 && memcmp(ck.mv_data, k, 40) == 0;
        rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT)) {
     if (n + cv.mv_size > NOTE_MAX) break; /* a note has a size limit; keep the first ones */
     if (n + cv.mv_size + 1 > cap) {
       cap = (n + cv.mv_size + 1) * 2;
-      char *p = realloc(out, cap);
+      char *p = mem_realloc(out, cap);
       if (!p) { rc = -ENOMEM; break; }
       out = p;
     }
@@ -490,7 +491,7 @@ static int ckpt_compose(MDB_txn *txn, struct store *s, const uint8_t k[40], char
     n += cv.mv_size;
   }
   mdb_cursor_close(c);
-  if (rc != 0 && rc != MDB_NOTFOUND) { free(out); return rc; }
+  if (rc != 0 && rc != MDB_NOTFOUND) { mem_free(out); return rc; }
   out[n] = 0;
   *note = out;
   *len = n;

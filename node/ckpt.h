@@ -94,7 +94,7 @@ int ckpt_covering(MDB_txn *txn, struct store *s, const uint8_t author[32], uint6
                   size_t *len, uint64_t *size);
 
 /* The stored checkpoint of a feed at `size` (0: the newest), as a note with every held
- * cosignature (malloc'd, NUL-terminated). MDB_NOTFOUND when there is none. */
+ * cosignature (mem_alloc'd, NUL-terminated). MDB_NOTFOUND when there is none. */
 int ckpt_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, char **note, size_t *len,
              uint64_t *got_size);
 

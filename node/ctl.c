@@ -10,6 +10,7 @@
  *   'S'                  status; answer 'J' and a JSON document
  */
 #include "node.h"
+#include "mem.h"
 #include "ctl.h"
 #include "err.h"
 #include "log.h"
@@ -38,18 +39,18 @@ struct ctl_write { uv_write_t req; uint8_t data[]; };
 static void ctl_on_write(uv_write_t *req, int status)
 {
   (void)status;
-  free(req);
+  mem_free(req);
 }
 
 static void ctl_send(struct ctl_client *cl, const uint8_t *p, size_t len)
 {
   if (cl->closed) return;
-  struct ctl_write *w = malloc(sizeof *w + 4 + len);
+  struct ctl_write *w = mem_alloc(sizeof *w + 4 + len);
   if (!w) return;
   frame_header(w->data, len);
   memcpy(w->data + 4, p, len);
   uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)(4 + len));
-  if (uv_write(&w->req, (uv_stream_t *)&cl->pipe, &b, 1, ctl_on_write)) free(w);
+  if (uv_write(&w->req, (uv_stream_t *)&cl->pipe, &b, 1, ctl_on_write)) mem_free(w);
 }
 
 static void ctl_unlink(struct ctl_client *cl)
@@ -62,7 +63,7 @@ static void ctl_on_close(uv_handle_t *h)
 {
   struct ctl_client *cl = h->data;
   frame_rd_free(&cl->rd);
-  if (cl->pending == 0) free(cl);   /* else freed when its last job is done */
+  if (cl->pending == 0) mem_free(cl);   /* else freed when its last job is done */
 }
 
 static void ctl_client_close(struct ctl_client *cl)
@@ -83,7 +84,7 @@ void ctl_job_done(struct node *n, struct ingest_job *job)
   memcpy(ans + 5, job->id, 32);
   cl->pending--;
   if (!cl->closed) ctl_send(cl, ans, sizeof ans);
-  else if (cl->pending == 0) free(cl);
+  else if (cl->pending == 0) mem_free(cl);
 }
 
 static json_t *ctl_hex(const uint8_t *p)
@@ -164,6 +165,12 @@ static json_t *ctl_status(struct node *n)
   json_object_set_new(o, "queued_records", json_integer((json_int_t)n->queued_records));
   json_object_set_new(o, "committed_since_start", json_integer((json_int_t)n->committed));
   json_object_set_new(o, "checkpoint_synced_since_start", json_integer((json_int_t)n->ckpt_synced));
+  json_object_set_new(o, "map", json_pack("{s:I,s:I}", "size_mib", (json_int_t)(store_map_size(n->s) >> 20),
+                                          "grown_since_start", (json_int_t)n->map_grown));
+  json_object_set_new(o, "connections", json_pack("{s:I,s:I,s:I,s:I}", "live", (json_int_t)n->n_conns,
+                                                  "max", (json_int_t)n->max_conns,
+                                                  "handshakes_evicted", (json_int_t)n->evicted,
+                                                  "refused", (json_int_t)n->refused));
   json_object_set_new(o, "evidence", json_array()); /* equivocation evidence: see docs/protocol.md */
   return o;
 }
@@ -173,13 +180,13 @@ static int ctl_on_frame(void *ctx, uint8_t *frame, size_t len)
   struct ctl_client *cl = ctx;
   struct node *n = cl->n;
   if (frame[0] == 'A' && len > 1 && !n->stopping) {
-    struct ingest_job *job = calloc(1, sizeof *job);
+    struct ingest_job *job = mem_calloc(1, sizeof *job);
     if (!job) return -ENOMEM;
     job->local = 1;
     job->client = cl;
     job->body_len = len - 1;
-    job->body = malloc(len - 1);
-    if (!job->body) { free(job); return -ENOMEM; }
+    job->body = mem_alloc(len - 1);
+    if (!job->body) { mem_free(job); return -ENOMEM; }
     memcpy(job->body, frame + 1, len - 1);
     cl->pending++;
     repl_enqueue(n, job);
@@ -191,14 +198,14 @@ static int ctl_on_frame(void *ctx, uint8_t *frame, size_t len)
     json_decref(st);
     if (!s) return -ENOMEM;
     size_t sl = strlen(s);
-    uint8_t *ans = malloc(sl + 1);
+    uint8_t *ans = mem_alloc(sl + 1);
     if (ans) {
       ans[0] = 'J';
       memcpy(ans + 1, s, sl);
       ctl_send(cl, ans, sl + 1);
-      free(ans);
+      mem_free(ans);
     }
-    free(s);
+    mem_free(s);
     return 0;
   }
   return KK_ERR(DECODE);
@@ -207,7 +214,7 @@ static int ctl_on_frame(void *ctx, uint8_t *frame, size_t len)
 static void ctl_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
   (void)h;
-  buf->base = malloc(suggested);
+  buf->base = mem_alloc(suggested);
   buf->len = buf->base ? suggested : 0;
 }
 
@@ -219,14 +226,14 @@ static void ctl_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
   } else if (nread < 0) {
     ctl_client_close(cl);
   }
-  free(buf->base);
+  mem_free(buf->base);
 }
 
 static void ctl_on_connection(uv_stream_t *server, int status)
 {
   struct node *n = server->data;
   if (status < 0 || n->stopping) return;
-  struct ctl_client *cl = calloc(1, sizeof *cl);
+  struct ctl_client *cl = mem_calloc(1, sizeof *cl);
   if (!cl) return;
   cl->n = n;
   frame_rd_init(&cl->rd, CTL_FRAME_MAX);

@@ -20,7 +20,7 @@ int ctl_client_connect(const char *dir);
  * node answered, or a -errno when the exchange itself failed. */
 int ctl_client_append(int fd, const uint8_t *body, size_t len, int *rc, uint8_t id[32]);
 
-/* Asks for the node's status; *json is a malloc'd NUL-terminated string. */
+/* Asks for the node's status; *json is a mem_alloc'd NUL-terminated string. */
 int ctl_client_status(int fd, char **json);
 
 #endif

@@ -2,6 +2,7 @@
  * ctl_client — the CLI's side of the control socket.
  */
 #include "ctl.h"
+#include "mem.h"
 #include "buf.h"
 #include "err.h"
 
@@ -66,9 +67,9 @@ static int ctl_request(int fd, uint8_t op, const uint8_t *data, size_t len, uint
   if ((rc = ctl_read_all(fd, hdr, 4))) return rc;
   uint32_t n = be32_get(hdr);
   if (n == 0 || n > CTL_FRAME_MAX) return -EPROTO;
-  uint8_t *p = malloc(n + 1);
+  uint8_t *p = mem_alloc(n + 1);
   if (!p) return -ENOMEM;
-  if ((rc = ctl_read_all(fd, p, n))) { free(p); return rc; }
+  if ((rc = ctl_read_all(fd, p, n))) { mem_free(p); return rc; }
   p[n] = 0;
   *ans = p;
   *anslen = n;
@@ -81,10 +82,10 @@ int ctl_client_append(int fd, const uint8_t *body, size_t len, int *result, uint
   size_t n;
   int rc = ctl_request(fd, 'A', body, len, &ans, &n);
   if (rc) return rc;
-  if (n != 37 || ans[0] != 'R') { free(ans); return -EPROTO; }
+  if (n != 37 || ans[0] != 'R') { mem_free(ans); return -EPROTO; }
   *result = (int)(int32_t)be32_get(ans + 1);
   memcpy(id, ans + 5, 32);
-  free(ans);
+  mem_free(ans);
   return 0;
 }
 
@@ -94,7 +95,7 @@ int ctl_client_status(int fd, char **json)
   size_t n;
   int rc = ctl_request(fd, 'S', NULL, 0, &ans, &n);
   if (rc) return rc;
-  if (ans[0] != 'J') { free(ans); return -EPROTO; }
+  if (ans[0] != 'J') { mem_free(ans); return -EPROTO; }
   memmove(ans, ans + 1, n); /* includes the NUL */
   *json = (char *)ans;
   return 0;

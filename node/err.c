@@ -25,7 +25,7 @@ const char *kk_strerror(int code)
   const struct kk_err_info *e = kk_err_lookup(code);
   if (code == 0) return "success";
   if (e) return e->msg;
-  if (code <= MDB_KEYEXIST && code >= MDB_LAST_ERRCODE) return mdb_strerror(code);
+  if (code >= MDB_KEYEXIST && code <= MDB_LAST_ERRCODE) return mdb_strerror(code);
   if (code < 0 && code > -4096) return strerror(-code);
   if (code > 0 && code < 4096) return strerror(code); /* LMDB reports system errors positive */
   return "unknown error";
@@ -35,7 +35,7 @@ const char *kk_errname(int code)
 {
   const struct kk_err_info *e = kk_err_lookup(code);
   if (e) return e->name;
-  if (code <= MDB_KEYEXIST && code >= MDB_LAST_ERRCODE) return "LMDB";
+  if (code >= MDB_KEYEXIST && code <= MDB_LAST_ERRCODE) return "LMDB";
   return "ERRNO";
 }
 

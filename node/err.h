@@ -70,12 +70,14 @@
   X(QUANTITY,      'I', "bad quantity: use a number with a unit t, kg, g or mg (e.g. 312.4kg)") \
   X(RECFILE,       'I', "not a Kiroku records file, or it is truncated") \
   X(PENDING,       'I', "the record waits for records this node does not have yet") \
-  X(CORRUPT,       'S', "stored data is corrupt") \
+  X(CORRUPT,       'S', "stored data is corrupt: restore the data directory from a backup, or move it aside and re-sync from peers (docs/operations.md)") \
   X(INTERNAL,      'S', "internal error") \
   X(CHECKPOINT,    'I', "checkpoint is malformed, names another feed or network, or its signature does not verify") \
   X(EVIDENCE,      'I', "not valid evidence of equivocation") \
   X(BUNDLE,        'I', "proof bundle does not verify") \
-  X(OLD_STORE,     'I', "the store was made by an earlier version: start the node or run a write command once to upgrade it")
+  X(OLD_STORE,     'I', "the store was made by an earlier version: start the node or run a write command once to upgrade it") \
+  X(DISK_WRITE,    'S', "the data file could not be written (disk full, over quota, or failing): free space and retry; nothing after the last acknowledged record was committed") \
+  X(DIR_PERMS,     'I', "the data directory or a file in it is owned by another user or writable by others: chown it to the node's user and chmod go-w it")
 
 /* Kiroku's codes: KK_ERR(DECODE) == KK_ERR_BASE - 1, and so on downwards. */
 #define KK_X_ENUM(name, cls, msg) KK_EI_##name,

@@ -2,6 +2,7 @@
  * evidence — building, checking and keeping evidence of equivocation.
  */
 #include "evidence.h"
+#include "mem.h"
 #include "buf.h"
 #include "ckpt.h"
 #include "err.h"
@@ -19,7 +20,7 @@ int evidence_from_records(const uint8_t network[32], const uint8_t *ra, size_t l
                           size_t lb, uint8_t **out, size_t *len)
 {
   struct kk_envelope_view ev;
-  struct kk_body *b = malloc(sizeof *b);
+  struct kk_body *b = mem_alloc(sizeof *b);
   int rc;
   if (!b) return -ENOMEM;
   struct kk_equivocation e;
@@ -33,7 +34,7 @@ int evidence_from_records(const uint8_t network[32], const uint8_t *ra, size_t l
   e.record_b_len = lb;
   rc = codec_equivocation_encode(&e, out, len);
 done:
-  free(b);
+  mem_free(b);
   return rc;
 }
 
@@ -97,7 +98,7 @@ static int evidence_check_bad_record(const struct kk_equivocation *e, const uint
 {
   struct ckpt_view v;
   struct kk_envelope_view ev;
-  struct kk_body *b = malloc(sizeof *b);
+  struct kk_body *b = mem_alloc(sizeof *b);
   int rc = KK_ERR(EVIDENCE);
   if (!b) return -ENOMEM;
   if (evidence_checkpoint(e, e->checkpoint_a, e->checkpoint_a_len, key, &v)) goto done;
@@ -115,7 +116,7 @@ static int evidence_check_bad_record(const struct kk_equivocation *e, const uint
   memcpy(info->b, v.root, 32);
   rc = 0;
 done:
-  free(b);
+  mem_free(b);
   return rc;
 }
 
@@ -132,14 +133,14 @@ int evidence_check(const uint8_t *buf, size_t len, const uint8_t key[32], struct
   if (e.record_a && e.checkpoint_a) {
     rc = evidence_check_bad_record(&e, key, info);
   } else if (e.record_a) {
-    struct kk_body *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    struct kk_body *a = mem_alloc(sizeof *a), *b = mem_alloc(sizeof *b);
     rc = a && b ? 0 : -ENOMEM;
     if (rc == 0) rc = evidence_record(&e, e.record_a, e.record_a_len, key, a, info->a);
     if (rc == 0) rc = evidence_record(&e, e.record_b, e.record_b_len, key, b, info->b);
     if (rc == 0 && (a->seq != b->seq || memcmp(info->a, info->b, 32) == 0)) rc = KK_ERR(EVIDENCE);
     if (rc == 0) { info->kind = EVIDENCE_RECORDS; info->seq = a->seq; }
-    free(a);
-    free(b);
+    mem_free(a);
+    mem_free(b);
   } else {
     struct ckpt_view va, vb;
     if ((rc = evidence_checkpoint(&e, e.checkpoint_a, e.checkpoint_a_len, key, &va)) == 0 &&
@@ -171,11 +172,11 @@ int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len
   uint64_t pos = 0;
   if (e.record_a) { /* records, or a bad record: the key that should have signed it */
     struct kk_envelope_view ev;
-    struct kk_body *b = malloc(sizeof *b);
+    struct kk_body *b = mem_alloc(sizeof *b);
     if (!b) return -ENOMEM;
     if (codec_envelope_split(e.record_a, e.record_a_len, &ev) == 0 && codec_body_decode(ev.body, ev.body_len, b) == 0)
       pos = b->seq ? b->seq - 1 : 0;
-    free(b);
+    mem_free(b);
   } else {
     struct ckpt_view cv;
     if (ckpt_parse((const char *)e.checkpoint_a, e.checkpoint_a_len, &cv) == 0) pos = cv.size;

@@ -2,6 +2,7 @@
  * frame — stream reassembly with a size cap checked before allocation.
  */
 #include "frame.h"
+#include "mem.h"
 #include "buf.h"
 #include "err.h"
 
@@ -17,7 +18,7 @@ void frame_rd_init(struct frame_rd *r, size_t max)
 
 void frame_rd_free(struct frame_rd *r)
 {
-  free(r->buf);
+  mem_free(r->buf);
   r->buf = NULL;
   r->hdr_got = r->got = r->len = 0;
 }
@@ -40,7 +41,7 @@ int frame_feed(struct frame_rd *r, const uint8_t *p, size_t n, frame_cb cb, void
       r->len = be32_get(r->hdr);
       if (r->len == 0) return KK_ERR(DECODE);
       if (r->len > r->max) return KK_ERR(TOO_LARGE);
-      r->buf = malloc(r->len);
+      r->buf = mem_alloc(r->len);
       if (!r->buf) return -ENOMEM;
       r->got = 0;
     }
@@ -55,7 +56,7 @@ int frame_feed(struct frame_rd *r, const uint8_t *p, size_t n, frame_cb cb, void
       r->buf = NULL;
       r->hdr_got = 0;
       int rc = cb(ctx, frame, len);
-      if (rc != FRAME_KEEP) free(frame);
+      if (rc != FRAME_KEEP) mem_free(frame);
       if (rc != 0 && rc != FRAME_KEEP) return rc;
     }
   }

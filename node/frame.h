@@ -21,7 +21,7 @@ struct frame_rd {
 };
 
 /* Called for each complete frame; the frame's bytes are the callee's to keep (free
- * them with free()) only if it returns FRAME_KEEP; otherwise the reader frees them.
+ * them with mem_free()) only if it returns FRAME_KEEP; otherwise the reader frees them.
  * Any other non-zero return stops reading and is returned by frame_feed. */
 #define FRAME_KEEP 1
 typedef int (*frame_cb)(void *ctx, uint8_t *frame, size_t len);

@@ -2,6 +2,7 @@
  * hs — handshake (crypto_kx + Ed25519 over the transcript) and crypto_secretstream.
  */
 #include "hs.h"
+#include "mem.h"
 #include "err.h"
 #include "../crypto/sig.h"
 #include "../proto/codec.h"
@@ -20,7 +21,7 @@ int hs_start(struct hs *h, int initiator, const uint8_t network[32], const uint8
   memcpy(h->id_pk, id_pk, 32);
   memcpy(h->id_sk, id_sk, 64);
   if (admission && admission_len) {
-    if (!(h->admission = malloc(admission_len))) return -ENOMEM;
+    if (!(h->admission = mem_alloc(admission_len))) return -ENOMEM;
     memcpy(h->admission, admission, admission_len);
     h->admission_len = admission_len;
   }
@@ -112,7 +113,7 @@ int hs_on_auth(struct hs *h, const uint8_t *msg, size_t len, uint8_t **admission
   *admission = NULL;
   *admission_len = w.auth.admission_len;
   if (w.auth.admission_len) {
-    *admission = malloc(w.auth.admission_len);
+    *admission = mem_alloc(w.auth.admission_len);
     if (!*admission) { codec_wire_free(&w); return -ENOMEM; }
     memcpy(*admission, w.auth.admission, w.auth.admission_len);
   }
@@ -125,7 +126,7 @@ int hs_seal(struct hs *h, const uint8_t *m, size_t n, uint8_t **out, size_t *out
 {
   if (h->state != HS_DONE) return KK_ERR(INTERNAL);
   size_t cl = n + crypto_secretstream_xchacha20poly1305_ABYTES;
-  uint8_t *c = malloc(cl);
+  uint8_t *c = mem_alloc(cl);
   if (!c) return -ENOMEM;
   crypto_secretstream_xchacha20poly1305_push(&h->push, c, NULL, m, n, NULL, 0, 0);
   *out = c;
@@ -138,10 +139,10 @@ int hs_open(struct hs *h, const uint8_t *c, size_t n, uint8_t **out, size_t *out
   if (h->state != HS_DONE) return KK_ERR(INTERNAL);
   if (n < crypto_secretstream_xchacha20poly1305_ABYTES) return KK_ERR(SIGNATURE);
   size_t ml = n - crypto_secretstream_xchacha20poly1305_ABYTES;
-  uint8_t *m = malloc(ml ? ml : 1), tag;
+  uint8_t *m = mem_alloc(ml ? ml : 1), tag;
   if (!m) return -ENOMEM;
   if (crypto_secretstream_xchacha20poly1305_pull(&h->pull, m, NULL, &tag, c, n, NULL, 0) != 0) {
-    free(m);
+    mem_free(m);
     return KK_ERR(SIGNATURE);
   }
   *out = m;
@@ -151,6 +152,6 @@ int hs_open(struct hs *h, const uint8_t *c, size_t n, uint8_t **out, size_t *out
 
 void hs_clear(struct hs *h)
 {
-  free(h->admission);
+  mem_free(h->admission);
   sodium_memzero(h, sizeof *h);
 }

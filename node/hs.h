@@ -43,7 +43,7 @@ struct hs {
   size_t admission_len;
 };
 
-/* Starts a handshake; *out (malloc'd, the caller frees) is our HELLO message, to send
+/* Starts a handshake; *out (mem_alloc'd, the caller frees) is our HELLO message, to send
  * framed. The identity secret key and the admission are copied (released by hs_clear).
  * 0 or -ENOMEM. */
 int hs_start(struct hs *h, int initiator, const uint8_t network[32], const uint8_t id_pk[32],
@@ -59,7 +59,7 @@ int hs_on_hello(struct hs *h, const uint8_t *msg, size_t len, uint8_t **out, siz
  * into a copy owned by the caller (free it). KK_E_SIGNATURE, KK_E_DECODE. */
 int hs_on_auth(struct hs *h, const uint8_t *msg, size_t len, uint8_t **admission, size_t *admission_len);
 
-/* Encrypts / decrypts one frame's payload into a new malloc'd buffer. open fails with
+/* Encrypts / decrypts one frame's payload into a new mem_alloc'd buffer. open fails with
  * KK_E_SIGNATURE on any tampering, replay or reordering. */
 int hs_seal(struct hs *h, const uint8_t *m, size_t n, uint8_t **out, size_t *outlen);
 int hs_open(struct hs *h, const uint8_t *c, size_t n, uint8_t **out, size_t *outlen);

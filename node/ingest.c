@@ -2,6 +2,7 @@
  * ingest — structural checks, parallel signature verification, one commit per batch.
  */
 #include "ingest.h"
+#include "mem.h"
 #include "evidence.h"
 #include "ckpt.h"
 #include "tree.h"
@@ -96,7 +97,7 @@ struct ingest_verifier {
 static int ingest_verify_start(struct ingest_verifier *v, struct ingest_item **order, size_t n, int threads)
 {
   memset(v, 0, sizeof *v);
-  v->list = malloc((n ? n : 1) * sizeof *v->list);
+  v->list = mem_alloc((n ? n : 1) * sizeof *v->list);
   if (!v->list) return -ENOMEM;
   for (size_t i = 0; i < n; i++)
     if (order[i]->verify) v->list[v->n++] = order[i];
@@ -136,7 +137,7 @@ static size_t ingest_verify_join(struct ingest_verifier *v)
 static void ingest_verify_free(struct ingest_verifier *v)
 {
   ingest_verify_join(v);
-  free(v->list);
+  mem_free(v->list);
   v->list = NULL;
 }
 
@@ -186,7 +187,7 @@ static int ingest_check_ckpts(MDB_txn *txn, struct store *s, struct ingest_item 
 static int ingest_commit_fn(MDB_txn *txn, void *arg)
 {
   struct ingest_commit_ctx *c = arg;
-  uint8_t (*feeds)[32] = malloc((c->n ? c->n : 1) * 32);
+  uint8_t (*feeds)[32] = mem_alloc((c->n ? c->n : 1) * 32);
   size_t nf = 0;
   int rc = 0;
   if (!feeds) return -ENOMEM;
@@ -216,7 +217,7 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
     struct evidence_info info;
     if ((rc = evidence_from_records(c->network, it->env, it->len, other, olen, &ev, &evl))) goto done;
     rc = evidence_store(txn, c->s, ev, evl, &info, &it->evidence_new);
-    free(ev);
+    mem_free(ev);
     /* Evidence that does not check out (a record signed by a key rotated away) only
      * leaves the record refused. */
     if (rc == KK_ERR(EVIDENCE)) { rc = 0; continue; }
@@ -240,7 +241,7 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
   }
   if (c->hook && (rc = c->hook->fn(txn, c->hook->ctx, (const uint8_t(*)[32])feeds, nf))) goto done;
 done:
-  free(feeds);
+  mem_free(feeds);
   return rc;
 }
 
@@ -258,8 +259,8 @@ int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int 
   const uint8_t *adopt = NULL;  /* set: write network and registry with the batch */
   struct ingest_verifier verifier;
   int verifier_started = 0;
-  struct kk_body *b = malloc(sizeof *b);
-  struct ingest_item **order = malloc((n ? n : 1) * sizeof *order);
+  struct kk_body *b = mem_alloc(sizeof *b);
+  struct ingest_item **order = mem_alloc((n ? n : 1) * sizeof *order);
   MDB_txn *txn = NULL;
   if (!b || !order) { rc = -ENOMEM; goto done; }
   if ((rc = store_read(s, &txn))) goto done;
@@ -405,15 +406,15 @@ int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int 
 done:
   if (verifier_started) ingest_verify_free(&verifier);
   if (txn) mdb_txn_abort(txn);
-  free(b);
-  free(order);
+  mem_free(b);
+  mem_free(order);
   return rc;
 }
 
 int ingest_check_genesis(const uint8_t *env, size_t len, uint8_t network[32], uint8_t registry[32])
 {
   struct kk_envelope_view ev;
-  struct kk_body *b = malloc(sizeof *b);
+  struct kk_body *b = mem_alloc(sizeof *b);
   int rc;
   if (!b) return -ENOMEM;
   if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode(ev.body, ev.body_len, b)))
@@ -424,6 +425,6 @@ int ingest_check_genesis(const uint8_t *env, size_t len, uint8_t network[32], ui
   sig_sha256(network, env, len);
   memcpy(registry, b->author, 32);
 done:
-  free(b);
+  mem_free(b);
   return rc;
 }

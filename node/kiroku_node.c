@@ -5,9 +5,12 @@
  *   kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--config FILE]
  *
  * The config file has one setting per line ("listen = HOST:PORT", "peer = HOST:PORT",
- * repeatable; '#' starts a comment); command-line options add to it.
+ * repeatable; "max_connections = N", "max_handshakes = N", "max_handshakes_per_ip = N",
+ * "handshake_timeout_ms = N", "idle_timeout_ms = N", "map_size_mb = N"; '#' starts a
+ * comment); command-line options add to it. docs/operations.md explains each.
  */
 #include "node.h"
+#include "mem.h"
 #include "err.h"
 #include "log.h"
 #include "../crypto/sig.h"
@@ -29,7 +32,7 @@ static int read_config(struct node *n, const char *path)
     char *hash = strchr(line, '#');
     if (hash) *hash = 0;
     char key[64], val[400];
-    if (sscanf(line, " %63[a-z] = %399s", key, val) != 2) {
+    if (sscanf(line, " %63[a-z_] = %399s", key, val) != 2) {
       char *p = line;
       while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
       if (!*p) continue;
@@ -39,7 +42,15 @@ static int read_config(struct node *n, const char *path)
     }
     if (!strcmp(key, "listen")) rc = node_set_listen(n, val);
     else if (!strcmp(key, "peer")) rc = node_add_peer(n, val);
-    else { fprintf(stderr, "kiroku-node: %s:%d: unknown setting '%s'\n", path, lineno, key); rc = 2; break; }
+    else {
+      const char *why;
+      if (node_set_limit(n, key, val, &why)) {
+        fprintf(stderr, "kiroku-node: %s:%d: %s ('%s')\n", path, lineno, why, key);
+        rc = 2;
+        break;
+      }
+      continue;
+    }
     if (rc) { fprintf(stderr, "kiroku-node: %s:%d: bad address '%s' (HOST:PORT)\n", path, lineno, val); rc = 2; break; }
   }
   fclose(f);
@@ -51,6 +62,7 @@ int main(int argc, char **argv)
   static const struct option opts[] = {
     { "listen", required_argument, 0, 'l' }, { "peer", required_argument, 0, 'p' },
     { "config", required_argument, 0, 'c' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+  mem_init();
   static const char *use = "usage: kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--config FILE]\n";
   const char *dir = getenv("KIROKU_DIR"), *config = NULL;
   const char *listen = NULL, *peers[NODE_MAX_PEERS];
@@ -70,7 +82,7 @@ int main(int argc, char **argv)
   if (optind != argc) { fputs(use, stderr); return 2; }
   if (sig_init()) return 3;
   log_init();
-  struct node *n = calloc(1, sizeof *n);
+  struct node *n = mem_calloc(1, sizeof *n);
   uv_loop_t loop;
   if (!n || uv_loop_init(&loop)) return 3;
   /* A peer closing its socket must not kill us with SIGPIPE: writes report EPIPE. */
@@ -95,7 +107,7 @@ int main(int argc, char **argv)
   uv_run(&loop, UV_RUN_DEFAULT);
   node_free(n);
   uv_loop_close(&loop);
-  free(n);
+  mem_free(n);
   log_info("stopped");
   return 0;
 }

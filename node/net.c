@@ -7,6 +7,7 @@
  * Writes copy their bytes into the write request, which owns them until its callback.
  */
 #include "node.h"
+#include "mem.h"
 #include "err.h"
 #include "log.h"
 #include "../crypto/sig.h"
@@ -35,7 +36,7 @@ size_t net_queued(struct conn *c)
 
 static struct conn *net_conn_new(struct node *n, int initiator)
 {
-  struct conn *c = calloc(1, sizeof *c);
+  struct conn *c = mem_calloc(1, sizeof *c);
   if (!c) return NULL;
   c->n = n;
   c->id = ++n->next_conn_id;
@@ -101,16 +102,16 @@ static void net_on_close(uv_handle_t *h)
   net_unlink(c);
   frame_rd_free(&c->rd);
   hs_clear(&c->hs);
-  free(c->feeds);
-  while (c->deferred) { struct deferred_want *d = c->deferred; c->deferred = d->next; free(d); }
-  free(c);
+  mem_free(c->feeds);
+  while (c->deferred) { struct deferred_want *d = c->deferred; c->deferred = d->next; mem_free(d); }
+  mem_free(c);
 }
 
 static void net_on_write(uv_write_t *req, int status)
 {
   struct net_write *w = (struct net_write *)req;
   struct conn *c = w->c;
-  free(w);
+  mem_free(w);
   if (c->state == CONN_CLOSING) return;
   if (status < 0) { net_close(c, uv_strerror(status)); return; }
   if (net_queued(c) < NODE_WRITE_LOW) repl_on_drain(c);
@@ -124,7 +125,7 @@ static int net_write_frame(struct conn *c, const uint8_t *p, size_t n)
     net_close(c, "peer is not reading (write queue limit)");
     return KK_ERR(INTERNAL);
   }
-  struct net_write *w = malloc(sizeof *w + 4 + n);
+  struct net_write *w = mem_alloc(sizeof *w + 4 + n);
   if (!w) return -ENOMEM;
   w->c = c;
   w->len = 4 + n;
@@ -132,7 +133,7 @@ static int net_write_frame(struct conn *c, const uint8_t *p, size_t n)
   memcpy(w->data + 4, p, n);
   uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
   int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, net_on_write);
-  if (rc) { free(w); net_close(c, uv_strerror(rc)); return rc; }
+  if (rc) { mem_free(w); net_close(c, uv_strerror(rc)); return rc; }
   c->bytes_out += w->len;
   return 0;
 }
@@ -145,15 +146,15 @@ int net_send(struct conn *c, const struct kk_wire *w)
   int rc = codec_wire_encode(w, &m, &ml);
   if (rc == 0) rc = hs_seal(&c->hs, m, ml, &sealed, &sl);
   if (rc == 0) rc = net_write_frame(c, sealed, sl);
-  free(m);
-  free(sealed);
+  mem_free(m);
+  mem_free(sealed);
   return rc;
 }
 
 static void net_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
   (void)h;
-  buf->base = malloc(suggested);
+  buf->base = mem_alloc(suggested);
   buf->len = buf->base ? suggested : 0;
 }
 
@@ -173,7 +174,7 @@ static int net_on_frame(void *ctx, uint8_t *frame, size_t len)
     }
     memcpy(c->peer, c->hs.peer_id, 32);
     rc = net_write_frame(c, auth, alen);
-    free(auth);
+    mem_free(auth);
     return rc;
   }
   if (c->state == CONN_HANDSHAKE && c->hs.state == HS_WAIT_AUTH) {
@@ -182,7 +183,7 @@ static int net_on_frame(void *ctx, uint8_t *frame, size_t len)
     const char *why = NULL;
     rc = hs_on_auth(&c->hs, frame, len, &adm, &admlen);
     if (rc == 0) rc = node_check_peer(c->n, c->peer, adm, admlen, c->name, sizeof c->name, &why);
-    free(adm);
+    mem_free(adm);
     if (rc) {
       char hex[65];
       sig_hex(hex, c->peer, 32);
@@ -193,7 +194,7 @@ static int net_on_frame(void *ctx, uint8_t *frame, size_t len)
     c->state = CONN_OPEN;
     log_info("peer %s (%s): connected%s", c->addr, c->name, c->initiator ? "" : " (inbound)");
     if (c->cfg) c->cfg->backoff_ms = 0;
-    uv_timer_start(&c->timer, net_on_timer, NODE_PING_MS, NODE_PING_MS);
+    uv_timer_start(&c->timer, net_on_timer, c->n->idle_ms / 3, c->n->idle_ms / 3);
     repl_on_open(c);
     return 0;
   }
@@ -206,7 +207,7 @@ static int net_on_frame(void *ctx, uint8_t *frame, size_t len)
   }
   struct kk_wire w;
   rc = codec_wire_decode(plain, pl, &w);
-  free(plain);
+  mem_free(plain);
   if (rc) { net_close(c, "undecodable message"); return rc; }
   rc = repl_on_message(c, &w);
   codec_wire_free(&w);
@@ -225,7 +226,7 @@ static void net_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
   } else if (nread < 0 && c->state != CONN_CLOSING) {
     net_close(c, nread == UV_EOF ? "peer closed the connection" : uv_strerror((int)nread));
   }
-  free(buf->base);
+  mem_free(buf->base);
 }
 
 static void net_on_timer(uv_timer_t *t)
@@ -236,7 +237,7 @@ static void net_on_timer(uv_timer_t *t)
     return;
   }
   if (c->state != CONN_OPEN) return;
-  if (node_now(c->n) - c->last_rx > NODE_IDLE_MS) { net_close(c, "nothing heard (idle timeout)"); return; }
+  if (node_now(c->n) - c->last_rx > c->n->idle_ms) { net_close(c, "nothing heard (idle timeout)"); return; }
   struct kk_wire w;
   memset(&w, 0, sizeof w);
   w.kind = KK_W_PING;
@@ -253,12 +254,54 @@ static void net_begin(struct conn *c)
   c->state = CONN_HANDSHAKE;
   c->last_rx = node_now(n);
   int rc = hs_start(&c->hs, c->initiator, n->network, n->pk, n->sk, adm, admlen, &hello, &hl);
-  if (rc) { free(adm); net_close(c, kk_strerror(rc)); return; }
-  uv_timer_start(&c->timer, net_on_timer, NODE_HANDSHAKE_MS, 0);
+  if (rc) { mem_free(adm); net_close(c, kk_strerror(rc)); return; }
+  uv_timer_start(&c->timer, net_on_timer, n->handshake_ms, 0);
   uv_read_start((uv_stream_t *)&c->tcp, net_alloc, net_on_read);
-  free(adm); /* hs keeps its own copy for the AUTH message */
+  mem_free(adm); /* hs keeps its own copy for the AUTH message */
   net_write_frame(c, hello, hl);
-  free(hello);
+  mem_free(hello);
+}
+
+/* Warnings about limits go out at most once a second: a flood must not flood the log. */
+static void net_limit_warn(struct node *n)
+{
+  uint64_t now = node_now(n);
+  if (n->limit_logged && now - n->limit_logged < 1000) return;
+  n->limit_logged = now;
+  log_warn("connection limits: %llu unfinished handshakes evicted, %llu connections refused so far",
+           (unsigned long long)n->evicted, (unsigned long long)n->refused);
+}
+
+/* Whether the new inbound connection c may proceed. Unauthenticated inbound connections
+ * are capped per source address (max_handshakes_per_ip) and in all (max_handshakes),
+ * and so are all connections (max_connections). When a cap is reached, the oldest
+ * unfinished inbound handshake — of the same address first — is closed to make room:
+ * a flood of connections that never authenticate evicts only its own, and honest peers
+ * from other addresses keep getting in. Only when every connection is authenticated is
+ * c refused. */
+static int net_make_room(struct node *n, struct conn *c)
+{
+  size_t handshaking = 0, same_ip = 0;
+  struct conn *oldest = NULL, *oldest_same = NULL;   /* the list is newest first */
+  for (struct conn *o = n->conns; o; o = o->next) {
+    if (o == c || o->initiator || o->state != CONN_HANDSHAKE) continue;
+    handshaking++;
+    oldest = o;
+    if (!strcmp(o->ip, c->ip)) { same_ip++; oldest_same = o; }
+  }
+  struct conn *evict = NULL;
+  if (same_ip >= n->max_handshakes_per_ip) evict = oldest_same;
+  else if (handshaking >= n->max_handshakes || n->n_conns > n->max_conns) evict = oldest;
+  else return 1;
+  if (evict) {
+    n->evicted++;
+    net_limit_warn(n);
+    net_close(evict, NULL);
+    return 1;
+  }
+  n->refused++;
+  net_limit_warn(n);
+  return 0;
 }
 
 static void net_on_accept(uv_stream_t *server, int status)
@@ -280,7 +323,8 @@ static void net_on_accept(uv_stream_t *server, int status)
       snprintf(c->addr, sizeof c->addr, "[%s]:%d", ip, ntohs(((struct sockaddr_in6 *)&sa)->sin6_port));
     }
   }
-  if (n->n_conns > NODE_MAX_CONNS) { log_warn("peer %s: refused: too many connections", c->addr); net_close(c, NULL); return; }
+  snprintf(c->ip, sizeof c->ip, "%s", ip);
+  if (!net_make_room(n, c)) { net_close(c, NULL); return; }
   uv_tcp_nodelay(&c->tcp, 1);
   net_begin(c);
 }

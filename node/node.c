@@ -2,9 +2,11 @@
  * node — start-up, membership checks, housekeeping and clean shutdown.
  */
 #include "node.h"
+#include "mem.h"
 #include "err.h"
 #include "log.h"
 #include "rules.h"
+#include "tree.h"
 #include "../crypto/keys.h"
 #include "../crypto/sig.h"
 
@@ -12,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define NODE_TICK_MS 1000
 
@@ -53,16 +57,85 @@ int node_add_peer(struct node *n, const char *hostport)
   return 0;
 }
 
+int node_set_limit(struct node *n, const char *key, const char *value, const char **why)
+{
+  const struct { const char *key; unsigned long long min, max; uint64_t *field; } limits[] = {
+    { "max_connections", 4, 65536, &n->max_conns },
+    { "max_handshakes", 1, 65536, &n->max_handshakes },
+    { "max_handshakes_per_ip", 1, 65536, &n->max_handshakes_per_ip },
+    { "handshake_timeout_ms", 100, 600000, &n->handshake_ms },
+    { "idle_timeout_ms", 300, 3600000, &n->idle_ms },
+    { "map_size_mb", 1, 1u << 20, &n->map_mb },
+  };
+  for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+    if (strcmp(key, limits[i].key)) continue;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(value, &end, 10);
+    if (errno || end == value || *end || value[0] == '-' || v < limits[i].min || v > limits[i].max) {
+      static char msg[128]; /* config parsing runs once, before any thread */
+      snprintf(msg, sizeof msg, "%s must be a whole number from %llu to %llu", key, limits[i].min, limits[i].max);
+      *why = msg;
+      return KK_ERR(USAGE);
+    }
+    *limits[i].field = v;
+    return 0;
+  }
+  *why = "unknown setting";
+  return KK_ERR(USAGE);
+}
+
+/* The data directory and the files the node keeps in it must belong to the node's user
+ * and be writable by nobody else: whoever can write them can rewrite the ledger this
+ * node serves, or swap its identity. Readable by others is allowed (the records are
+ * replicated to every member anyway; the key file has its own stricter check) but
+ * logged. 0 or KK_E_DIR_PERMS, with the offending path logged. */
+static int node_check_perms(const char *dir)
+{
+  static const char *const files[] = { "", "/data.mdb", "/lock.mdb", "/identity.key" };
+  char path[4200];
+  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+    struct stat st;
+    snprintf(path, sizeof path, "%s%s", dir, files[i]);
+    if (stat(path, &st) != 0) {
+      if (errno == ENOENT && i > 0) continue;
+      return -errno;
+    }
+    if (st.st_uid != geteuid() || (st.st_mode & 022)) {
+      log_error("%s: owner uid %u, mode %03o: must be owned by uid %u and not writable by group or others",
+                path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777), (unsigned)geteuid());
+      return KK_ERR(DIR_PERMS);
+    }
+    if (i == 0 && (st.st_mode & 077))
+      log_warn("%s: mode %03o: readable by other users (chmod 700 to keep it private)", path, (unsigned)(st.st_mode & 0777));
+  }
+  return 0;
+}
+
 int node_init(struct node *n, uv_loop_t *loop, const char *dir)
 {
   memset(n, 0, sizeof *n);
   n->loop = loop;
   n->dir = dir;
-  int rc = keys_load(dir, n->pk, n->sk);
+  n->max_conns = NODE_MAX_CONNS;
+  n->max_handshakes = NODE_MAX_HANDSHAKES;
+  n->max_handshakes_per_ip = NODE_HANDSHAKES_PER_IP;
+  n->handshake_ms = NODE_HANDSHAKE_MS;
+  n->idle_ms = NODE_IDLE_MS;
+  int rc = node_check_perms(dir);
   if (rc) return rc;
+  if ((rc = keys_load(dir, n->pk, n->sk))) return rc;
   if ((rc = store_open(&n->s, dir, 0))) return rc;
   MDB_txn *txn;
   if ((rc = store_read(n->s, &txn))) return rc;
+  uint8_t bad[32];
+  if ((rc = tree_check_heads(txn, n->s, bad))) {
+    char hex[65];
+    sig_hex(hex, bad, 32);
+    log_error("%s: the newest record of feed %.16s… does not match its head or its Merkle tree", dir, hex);
+    mdb_txn_abort(txn);
+    return rc;
+  }
   const void *v;
   size_t vn;
   rc = store_meta_get(txn, n->s, "network", &v, &vn);
@@ -85,7 +158,7 @@ int node_admission(struct node *n, uint8_t **env, size_t *len)
   if (store_read(n->s, &txn)) return 0;
   if (rules_member_get(txn, n->s, n->pk, &m) == 0 && !(m.roles & KK_ROLE_REGISTRY) &&
       store_record_by_id(txn, n->s, m.admitted_by, NULL, NULL, &e, &l) == 0) {
-    *env = malloc(l);
+    *env = mem_alloc(l);
     if (*env) { memcpy(*env, e, l); *len = l; }
   }
   mdb_txn_abort(txn);
@@ -96,7 +169,7 @@ int node_admission(struct node *n, uint8_t **env, size_t *len)
 static int valid_admission(struct node *n, const uint8_t peer[32], const uint8_t *env, size_t len)
 {
   struct kk_envelope_view ev;
-  struct kk_body *b = malloc(sizeof *b);
+  struct kk_body *b = mem_alloc(sizeof *b);
   int ok = 0;
   if (!b) return 0;
   if (codec_envelope_split(env, len, &ev) == 0 && codec_body_decode(ev.body, ev.body_len, b) == 0 &&
@@ -104,7 +177,7 @@ static int valid_admission(struct node *n, const uint8_t peer[32], const uint8_t
       memcmp(b->author, n->registry, 32) == 0 && memcmp(b->u.admit.member, peer, 32) == 0 &&
       sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, n->registry) == 0)
     ok = 1;
-  free(b);
+  mem_free(b);
   return ok;
 }
 
@@ -127,10 +200,10 @@ int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t *admis
   /* Not admitted as far as we know yet: its Admit record, signed by the registry, will do. */
   if (admission && valid_admission(n, peer, admission, alen)) {
     struct kk_envelope_view ev;
-    struct kk_body *b = malloc(sizeof *b);
+    struct kk_body *b = mem_alloc(sizeof *b);
     if (b && codec_envelope_split(admission, alen, &ev) == 0 && codec_body_decode(ev.body, ev.body_len, b) == 0)
       snprintf(name, namelen, "%s", b->u.admit.name);
-    free(b);
+    mem_free(b);
     return 0;
   }
   *why = "not an admitted member of this network";
@@ -163,7 +236,11 @@ int node_start(struct node *n)
   n->tick.data = n;
   uv_timer_start(&n->tick, node_on_tick, NODE_TICK_MS, NODE_TICK_MS);
   repl_notes_init(n);
+  if (n->map_mb && (rc = store_set_map_size(n->s, (size_t)n->map_mb << 20))) return rc;
   repl_start(n);
+  /* From here the loop thread, ingest and background checks share the store: a full
+   * map is grown by the loop thread between jobs (repl.c), never under a reader. */
+  store_set_shared(n->s);
   if ((rc = ctl_listen(n))) { log_error("control socket %s: %s", n->ctl_path, kk_strerror(rc)); return rc; }
   if (n->listen_host[0]) {
     if ((rc = net_listen(n))) {
@@ -206,7 +283,7 @@ void node_stop(struct node *n)
 void node_free(struct node *n)
 {
   repl_drop_queue(n);
-  free(n->fetches);
+  mem_free(n->fetches);
   store_close(n->s);
   n->s = NULL;
   sodium_memzero(n->sk, sizeof n->sk);

@@ -21,11 +21,13 @@
 #include "../proto/codec.h"
 
 #define NODE_MAX_PEERS 64              /* configured outbound peers */
-#define NODE_MAX_CONNS 256             /* live connections, both directions */
+#define NODE_MAX_CONNS 256             /* live connections, both directions (default) */
+#define NODE_MAX_HANDSHAKES 32         /* inbound connections not yet authenticated (default) */
+#define NODE_HANDSHAKES_PER_IP 4       /* ... of them from one address (default) */
 #define NODE_FRAME_MAX (4u << 20)      /* largest frame, encrypted, in bytes */
-#define NODE_HANDSHAKE_MS 10000        /* a handshake must finish within this */
-#define NODE_IDLE_MS 45000             /* nothing heard for this long: close */
-#define NODE_PING_MS 15000             /* keepalive */
+#define NODE_HANDSHAKE_MS 10000        /* a handshake must finish within this (default) */
+#define NODE_IDLE_MS 45000             /* nothing heard for this long: close (default); a
+                                        * keepalive goes out every third of it */
 #define NODE_BACKOFF_MIN_MS 200
 #define NODE_BACKOFF_MAX_MS 10000
 #define NODE_WRITE_HIGH (4u << 20)     /* stop serving a peer above this many queued bytes */
@@ -75,6 +77,7 @@ struct conn {
   uv_timer_t timer;                    /* handshake deadline, then idle/ping */
   int closes_pending;                  /* handles still to close before free */
   char addr[300];
+  char ip[64];                         /* inbound: the peer's address without the port */
   char name[130];                      /* peer's member name once known */
   uint8_t peer[32];
   struct frame_rd rd;
@@ -177,6 +180,17 @@ struct node {
   struct conn *conns;
   size_t n_conns;
   uint64_t next_conn_id;
+  /* Connection limits and timeouts (config: max_connections, max_handshakes,
+   * max_handshakes_per_ip, handshake_timeout_ms, idle_timeout_ms). */
+  uint64_t max_conns, max_handshakes, max_handshakes_per_ip;
+  uint64_t handshake_ms, idle_ms;
+  uint64_t map_mb;                     /* config map_size_mb: initial map (0: the default) */
+  uint64_t map_grown;                  /* times the map was grown since start */
+  int bg_in_thread;                    /* a background pass holds a read transaction */
+  struct ingest_job *grow_jobs;        /* jobs that hit a full map, run again once grown */
+  uint64_t evicted;                    /* unfinished handshakes closed to admit newer ones */
+  uint64_t refused;                    /* connections refused: every slot authenticated */
+  uint64_t limit_logged;               /* when the last limit warning was logged (ms) */
   struct fetch *fetches;
   size_t n_fetches, cap_fetches;
   /* ingest: one job at a time on the thread pool */
@@ -195,6 +209,10 @@ struct node {
 int node_init(struct node *n, uv_loop_t *loop, const char *dir);
 int node_add_peer(struct node *n, const char *hostport);
 int node_set_listen(struct node *n, const char *hostport);
+/* A numeric setting of the config file (max_connections, max_handshakes,
+ * max_handshakes_per_ip, handshake_timeout_ms, idle_timeout_ms, map_size_mb): 0, or
+ * KK_E_USAGE for an unknown key or a value out of range (*why says which). */
+int node_set_limit(struct node *n, const char *key, const char *value, const char **why);
 int node_start(struct node *n);
 void node_stop(struct node *n);        /* closes everything; uv_run then returns */
 void node_free(struct node *n);
@@ -202,7 +220,7 @@ void node_free(struct node *n);
 /* Loop time in ms. */
 uint64_t node_now(struct node *n);
 
-/* The node's own Admit record (malloc'd copy) or NULL; for the handshake. */
+/* The node's own Admit record (mem_alloc'd copy) or NULL; for the handshake. */
 int node_admission(struct node *n, uint8_t **env, size_t *len);
 
 /* Whether a peer that completed the handshake may stay: the registry, an admitted and

@@ -2,6 +2,7 @@
  * recfile — splitting a records file.
  */
 #include "recfile.h"
+#include "mem.h"
 #include "buf.h"
 #include "err.h"
 #include "../proto/codec.h"
@@ -22,7 +23,7 @@ int recfile_split(const uint8_t *buf, size_t len, struct ingest_item **items, si
     off += 4 + (size_t)rl;
     count++;
   }
-  struct ingest_item *it = calloc(count ? count : 1, sizeof *it);
+  struct ingest_item *it = mem_calloc(count ? count : 1, sizeof *it);
   if (!it) return -ENOMEM;
   off = RECFILE_MAGIC_LEN;
   for (size_t i = 0; i < count; i++) {

@@ -18,7 +18,7 @@
 #define RECFILE_MAGIC "KIROKU-RECORDS-1\n"
 #define RECFILE_MAGIC_LEN 17
 
-/* Splits a records file held in buf into *n ingest items (malloc'd; their envelopes
+/* Splits a records file held in buf into *n ingest items (mem_alloc'd; their envelopes
  * point into buf). 0, KK_E_RECFILE (bad magic, a zero, oversized or truncated record)
  * or -ENOMEM; nothing is allocated on error. */
 int recfile_split(const uint8_t *buf, size_t len, struct ingest_item **items, size_t *n);

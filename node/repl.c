@@ -15,6 +15,7 @@
  * network, not canonical, …) is disconnected; nothing invalid is stored.
  */
 #include "node.h"
+#include "mem.h"
 #include "ckpt.h"
 #include "tree.h"
 #include "evidence.h"
@@ -45,7 +46,7 @@ static struct peer_feed *conn_feed(struct conn *c, const uint8_t a[32], int crea
   if (!create) return NULL;
   if (c->n_feeds == c->cap_feeds) {
     size_t cap = c->cap_feeds ? c->cap_feeds * 2 : 16;
-    struct peer_feed *f = realloc(c->feeds, cap * sizeof *f);
+    struct peer_feed *f = mem_realloc(c->feeds, cap * sizeof *f);
     if (!f) return NULL;
     c->feeds = f;
     c->cap_feeds = cap;
@@ -75,7 +76,7 @@ static struct fetch *fetch_add(struct node *n, const uint8_t a[32], uint64_t con
 {
   if (n->n_fetches == n->cap_fetches) {
     size_t cap = n->cap_fetches ? n->cap_fetches * 2 : 16;
-    struct fetch *f = realloc(n->fetches, cap * sizeof *f);
+    struct fetch *f = mem_realloc(n->fetches, cap * sizeof *f);
     if (!f) return NULL;
     n->fetches = f;
     n->cap_fetches = cap;
@@ -164,7 +165,7 @@ static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
   struct kk_feedhead *heads = NULL;
   size_t cnt = 0, cap = 0;
   if (feeds) {
-    heads = calloc(nf ? nf : 1, sizeof *heads);
+    heads = mem_calloc(nf ? nf : 1, sizeof *heads);
     for (size_t i = 0; heads && i < nf; i++) {
       struct store_head h;
       memset(&heads[cnt], 0, sizeof heads[cnt]);
@@ -184,7 +185,7 @@ static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
         if (k.mv_size != 32 || v.mv_size < 8) continue;
         if (cnt == cap) {
           cap = cap ? cap * 2 : 64;
-          struct kk_feedhead *h = realloc(heads, cap * sizeof *h);
+          struct kk_feedhead *h = mem_realloc(heads, cap * sizeof *h);
           if (!h) break;
           heads = h;
         }
@@ -209,7 +210,7 @@ static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
     w.have.n = cnt - at < 4096 ? cnt - at : 4096;
     if (net_send(c, &w)) break;
   }
-  free(heads);
+  mem_free(heads);
 }
 
 /* Sends the stored checkpoint of author at size (0: newest), cosignatures included. */
@@ -224,7 +225,7 @@ static void send_checkpoint(struct conn *c, MDB_txn *txn, const uint8_t author[3
   w.checkpoint.note = (const uint8_t *)note;
   w.checkpoint.len = len;
   net_send(c, &w);
-  free(note);
+  mem_free(note);
 }
 
 static void send_evidence(struct conn *c, const uint8_t *ev, size_t len)
@@ -308,13 +309,22 @@ static void serve_want(struct conn *c, const uint8_t a[32], uint64_t from, uint3
   if (max == 0 || max > NODE_WANT_MAX) max = NODE_WANT_MAX;
   if (from == 0) from = 1;
   if (store_read(n->s, &txn)) return;
-  const uint8_t **recs = calloc(max, sizeof *recs);
-  size_t *lens = calloc(max, sizeof *lens);
+  const uint8_t **recs = mem_calloc(max, sizeof *recs);
+  size_t *lens = mem_calloc(max, sizeof *lens);
   size_t cnt = 0, bytes = 0;
   for (uint64_t q = from; recs && lens && cnt < max && bytes < NODE_RECORDS_BYTES; q++) {
     const uint8_t *env;
     size_t len;
     if (store_record_get(txn, n->s, a, q, &env, &len)) break;
+    /* Bytes read back from disk are served only if they are the leaf the tree holds:
+     * a damaged file must not pass damage on (peers would refuse it, and blame us). */
+    if (tree_leaf_check(txn, n->s, a, q - 1, env, len)) {
+      char hex[65];
+      sig_hex(hex, a, 32);
+      log_error("stored record %.16s…/%llu does not match its Merkle leaf: not served (the data file is "
+                "damaged; see docs/operations.md)", hex, (unsigned long long)q);
+      break;
+    }
     recs[cnt] = env; /* valid while txn is open */
     lens[cnt] = len;
     bytes += len;
@@ -335,7 +345,7 @@ static void serve_want(struct conn *c, const uint8_t a[32], uint64_t from, uint3
   size_t nlen;
   uint64_t size, end = from + cnt - 1;
   if (cnt && ckpt_get(txn, n->s, a, 0, &note, &nlen, &size) == 0) {
-    free(note);
+    mem_free(note);
     if (size >= end && ckpt_stored(txn, n->s, a, size, root, &cosigs) == 0 && cosigs >= INGEST_CKPT_MIN_COSIGS &&
         (end == size || tree_consistency(txn, n->s, a, end, size, proof, &np) == 0)) {
       w.records.checkpoint = size;
@@ -345,8 +355,8 @@ static void serve_want(struct conn *c, const uint8_t a[32], uint64_t from, uint3
   }
   if (recs && lens && net_send(c, &w) == 0) c->records_out += cnt;
   mdb_txn_abort(txn);
-  free(recs);
-  free(lens);
+  mem_free(recs);
+  mem_free(lens);
 }
 
 void repl_on_drain(struct conn *c)
@@ -355,7 +365,7 @@ void repl_on_drain(struct conn *c)
     struct deferred_want *d = c->deferred;
     c->deferred = d->next;
     serve_want(c, d->author, d->from, d->max);
-    free(d);
+    mem_free(d);
   }
   if (c->want_full_have && c->state == CONN_OPEN && net_queued(c) < NODE_WRITE_HIGH) {
     c->want_full_have = 0;
@@ -374,7 +384,7 @@ static int on_want(struct conn *c, const struct kk_wire *w)
   struct deferred_want **tail = &c->deferred;
   while (*tail) { tail = &(*tail)->next; k++; }
   if (k >= REPL_MAX_DEFERRED) { net_close(c, "too many requests while not reading"); return KK_ERR(INTERNAL); }
-  struct deferred_want *d = calloc(1, sizeof *d);
+  struct deferred_want *d = mem_calloc(1, sizeof *d);
   if (!d) return -ENOMEM;
   memcpy(d->author, w->want.author, 32);
   d->from = w->want.from_seq;
@@ -404,16 +414,16 @@ static int on_records(struct conn *c, const struct kk_wire *w)
     want_all(n);
     return 0;
   }
-  struct ingest_job *job = calloc(1, sizeof *job);
+  struct ingest_job *job = mem_calloc(1, sizeof *job);
   if (!job) return -ENOMEM;
   job->conn_id = c->id;
   job->n = w->records.n;
-  job->envs = calloc(job->n, sizeof *job->envs);
-  job->lens = calloc(job->n, sizeof *job->lens);
+  job->envs = mem_calloc(job->n, sizeof *job->envs);
+  job->lens = mem_calloc(job->n, sizeof *job->lens);
   memcpy(job->fetch_author, w->records.author, 32);
   job->has_fetch = f != NULL;
-  if (w->records.checkpoint && (job->ckpt = calloc(1, sizeof *job->ckpt)) &&
-      (job->ckpt_proof = malloc((w->records.n_proof ? w->records.n_proof : 1) * 32))) {
+  if (w->records.checkpoint && (job->ckpt = mem_calloc(1, sizeof *job->ckpt)) &&
+      (job->ckpt_proof = mem_alloc((w->records.n_proof ? w->records.n_proof : 1) * 32))) {
     memcpy(job->ckpt->author, w->records.author, 32);
     job->ckpt->size = w->records.checkpoint;
     job->ckpt->n_proof = w->records.n_proof;
@@ -422,7 +432,7 @@ static int on_records(struct conn *c, const struct kk_wire *w)
   }
   if (f) f->queued++;
   for (size_t i = 0; job->envs && job->lens && i < job->n; i++) {
-    job->envs[i] = malloc(w->records.lens[i]);
+    job->envs[i] = mem_alloc(w->records.lens[i]);
     if (!job->envs[i]) break;
     memcpy(job->envs[i], w->records.recs[i], w->records.lens[i]);
     job->lens[i] = w->records.lens[i];
@@ -458,16 +468,16 @@ static int on_checkpoint(struct conn *c, const struct kk_wire *w)
   struct node *n = c->n;
   struct ingest_job *j = n->notes_job;
   if (!j) {
-    if (!(j = calloc(1, sizeof *j))) return -ENOMEM;
+    if (!(j = mem_calloc(1, sizeof *j))) return -ENOMEM;
     j->kind = JOB_CHECKPOINT;
-    j->envs = calloc(NODE_NOTES_MAX, sizeof *j->envs);
-    j->lens = calloc(NODE_NOTES_MAX, sizeof *j->lens);
-    j->conns = calloc(NODE_NOTES_MAX, sizeof *j->conns);
+    j->envs = mem_calloc(NODE_NOTES_MAX, sizeof *j->envs);
+    j->lens = mem_calloc(NODE_NOTES_MAX, sizeof *j->lens);
+    j->conns = mem_calloc(NODE_NOTES_MAX, sizeof *j->conns);
     if (!j->envs || !j->lens || !j->conns) { job_free(j); return -ENOMEM; }
     n->notes_job = j;
     uv_timer_start(&n->notes_timer, on_notes_timer, NODE_NOTES_MS, 0);
   }
-  uint8_t *copy = malloc(w->checkpoint.len ? w->checkpoint.len : 1);
+  uint8_t *copy = mem_alloc(w->checkpoint.len ? w->checkpoint.len : 1);
   if (!copy) return -ENOMEM;
   memcpy(copy, w->checkpoint.note, w->checkpoint.len);
   j->envs[j->n] = copy;
@@ -505,8 +515,8 @@ int repl_on_message(struct conn *c, const struct kk_wire *w)
   case KK_W_RECORDS: return on_records(c, w);
   case KK_W_CHECKPOINT: return on_checkpoint(c, w);
   case KK_W_EVIDENCE: {
-    struct ingest_job *job = calloc(1, sizeof *job);
-    if (!job || !(job->blob = malloc(w->evidence.len ? w->evidence.len : 1))) { free(job); return -ENOMEM; }
+    struct ingest_job *job = mem_calloc(1, sizeof *job);
+    if (!job || !(job->blob = mem_alloc(w->evidence.len ? w->evidence.len : 1))) { mem_free(job); return -ENOMEM; }
     job->kind = JOB_EVIDENCE_IN;
     job->conn_id = c->id;
     memcpy(job->blob, w->evidence.data, w->evidence.len);
@@ -578,7 +588,7 @@ static void announce_external(struct node *n)
       if (q < nf) continue;
       if (nf == cap) {
         cap = cap ? cap * 2 : 16;
-        void *p = realloc(feeds, cap * 32);
+        void *p = mem_realloc(feeds, cap * 32);
         if (!p) break;
         feeds = p;
       }
@@ -595,7 +605,7 @@ static void announce_external(struct node *n)
     send_checkpoint(c, txn, n->pk, 0);
   }
   mdb_txn_abort(txn);
-  free(feeds);
+  mem_free(feeds);
 }
 
 static void bg_kick(struct node *n);
@@ -621,7 +631,7 @@ static int start_fn(MDB_txn *txn, void *arg)
     if (k.mv_size != 32) continue;
     if (nf == cap) {
       cap = cap ? cap * 2 : 16;
-      void *p = realloc(feeds, cap * 32);
+      void *p = mem_realloc(feeds, cap * 32);
       if (!p) { rc = -ENOMEM; break; }
       feeds = p;
     }
@@ -629,7 +639,7 @@ static int start_fn(MDB_txn *txn, void *arg)
   }
   mdb_cursor_close(cur);
   if (rc == MDB_NOTFOUND) rc = ckpt_after_batch(txn, n->s, n->pk, n->sk, (const uint8_t(*)[32])feeds, nf, unix_now(), NULL, NULL);
-  free(feeds);
+  mem_free(feeds);
   return rc;
 }
 
@@ -650,19 +660,19 @@ void repl_start(struct node *n)
 
 static void job_free(struct ingest_job *j)
 {
-  for (size_t i = 0; i < j->n; i++) free(j->envs ? j->envs[i] : NULL);
-  free(j->envs);
-  free(j->lens);
-  free(j->results);
-  free(j->body);
-  free(j->stored);
-  free(j->blob);
-  free(j->bg);
-  free(j->ckpt);
-  free(j->ckpt_proof);
-  free(j->conns);
-  free(j->notes);
-  free(j);
+  for (size_t i = 0; i < j->n; i++) mem_free(j->envs ? j->envs[i] : NULL);
+  mem_free(j->envs);
+  mem_free(j->lens);
+  mem_free(j->results);
+  mem_free(j->body);
+  mem_free(j->stored);
+  mem_free(j->blob);
+  mem_free(j->bg);
+  mem_free(j->ckpt);
+  mem_free(j->ckpt_proof);
+  mem_free(j->conns);
+  mem_free(j->notes);
+  mem_free(j);
 }
 
 /* Adds a follow-up to a job (once). Runs on the ingest thread; a failed allocation only
@@ -675,7 +685,7 @@ static void job_note(struct ingest_job *j, int kind, const uint8_t key[32], uint
       return;
   if (j->n_notes == j->cap_notes) {
     size_t cap = j->cap_notes ? j->cap_notes * 2 : 8;
-    void *p = realloc(j->notes, cap * sizeof *j->notes);
+    void *p = mem_realloc(j->notes, cap * sizeof *j->notes);
     if (!p) return;
     j->notes = p;
     j->cap_notes = cap;
@@ -706,7 +716,7 @@ static int records_hook(MDB_txn *txn, void *arg, const uint8_t (*feeds)[32], siz
 /* Signs and appends an own record (from the CLI) — on the ingest thread. */
 static void work_local(struct node *n, struct ingest_job *j)
 {
-  struct kk_body *b = malloc(sizeof *b);
+  struct kk_body *b = mem_alloc(sizeof *b);
   MDB_txn *txn;
   struct store_head h;
   if (!b) { j->rc = -ENOMEM; return; }
@@ -731,7 +741,7 @@ static void work_local(struct node *n, struct ingest_job *j)
   if ((j->rc = codec_body_encode(b, &body, &blen))) goto done;
   sig_sign(sig, SIG_TAG_RECORD, body, blen, n->sk);
   j->rc = codec_envelope_join(body, blen, sig, &env, &elen);
-  free(body);
+  mem_free(body);
   if (j->rc) goto done;
   struct ingest_item it;
   memset(&it, 0, sizeof it);
@@ -743,13 +753,13 @@ static void work_local(struct node *n, struct ingest_job *j)
   if (j->rc == 0 && it.result != 0) j->rc = it.result == INGEST_DUPLICATE ? KK_ERR(INTERNAL) : it.result;
   if (j->rc == 0) {
     memcpy(j->id, it.id, 32);
-    j->stored = malloc(32);
+    j->stored = mem_alloc(32);
     if (j->stored) { memcpy(j->stored[0], n->pk, 32); j->n_stored_feeds = 1; }
     j->n_stored = 1;
   }
-  free(env);
+  mem_free(env);
 done:
-  free(b);
+  mem_free(b);
 }
 
 /* Peer records of one or more jobs, in one transaction — on the ingest thread. */
@@ -757,7 +767,7 @@ static void work_peers(struct node *n, struct ingest_job *first)
 {
   size_t total = 0;
   for (struct ingest_job *j = first; j; j = j->next) total += j->n;
-  struct ingest_item *items = calloc(total ? total : 1, sizeof *items);
+  struct ingest_item *items = mem_calloc(total ? total : 1, sizeof *items);
   if (!items) { first->rc = -ENOMEM; return; }
   size_t k = 0;
   for (struct ingest_job *j = first; j; j = j->next)
@@ -772,8 +782,8 @@ static void work_peers(struct node *n, struct ingest_job *first)
   k = 0;
   for (struct ingest_job *j = first; j; j = j->next) {
     j->rc = rc;
-    j->results = calloc(j->n ? j->n : 1, sizeof *j->results);
-    j->stored = calloc(j->n ? j->n : 1, 32);
+    j->results = mem_calloc(j->n ? j->n : 1, sizeof *j->results);
+    j->stored = mem_calloc(j->n ? j->n : 1, 32);
     for (size_t i = 0; i < j->n; i++, k++) {
       if (j->results) j->results[i] = rc ? rc : items[k].result;
       if (rc == 0 && items[k].evidence_new) job_note(j, JOB_EVIDENCE, items[k].evidence_id, 0, 0);
@@ -789,7 +799,7 @@ static void work_peers(struct node *n, struct ingest_job *first)
       }
     }
   }
-  free(items);
+  mem_free(items);
 }
 
 /* Nothing new in a checkpoint or evidence: abort rather than commit (no disk write). */
@@ -860,19 +870,19 @@ static int verified_fn(MDB_txn *txn, void *arg)
           (rc = store_record_get(txn, n->s, b->author, b->seq, &env, &elen)) ||
           (rc = tree_inclusion(txn, n->s, b->author, b->seq - 1, size, proof, &np)))
         break;
-      char *nc = malloc(nlen);
-      uint8_t *ec = malloc(elen);
-      if (!nc || !ec) { free(nc); free(ec); rc = -ENOMEM; break; }
+      char *nc = mem_alloc(nlen);
+      uint8_t *ec = mem_alloc(elen);
+      if (!nc || !ec) { mem_free(nc); mem_free(ec); rc = -ENOMEM; break; }
       memcpy(nc, note, nlen); /* copies: the puts below may move pages */
       memcpy(ec, env, elen);
       rc = evidence_from_bad_record(n->network, b->author, nc, nlen, ec, elen, (const uint8_t(*)[32])proof, np, &ev, &evl);
-      free(nc);
-      free(ec);
+      mem_free(nc);
+      mem_free(ec);
       if (rc) break;
       struct evidence_info info;
       int is_new;
       rc = evidence_store(txn, n->s, ev, evl, &info, &is_new);
-      free(ev);
+      mem_free(ev);
       if (rc) break;
       if (is_new) job_note(j, JOB_EVIDENCE, info.id, 0, 0);
     }
@@ -895,7 +905,7 @@ static void bg_work_cb(uv_work_t *w)
   struct node *n = w->data;
   MDB_txn *txn;
   n->bg_n = 0;
-  if (!(n->bg_items = calloc(NODE_BG_BATCH, sizeof *n->bg_items)) || store_read(n->s, &txn)) return;
+  if (!(n->bg_items = mem_calloc(NODE_BG_BATCH, sizeof *n->bg_items)) || store_read(n->s, &txn)) return;
   MDB_cursor *cur;
   MDB_val k, v;
   if (mdb_cursor_open(txn, n->s->unverified, &cur) == 0) {
@@ -918,13 +928,17 @@ static void bg_work_cb(uv_work_t *w)
   mdb_txn_abort(txn);
 }
 
+static void grow_resume(struct node *n);
+
 static void bg_after_cb(uv_work_t *w, int status)
 {
   struct node *n = w->data;
   (void)status;
-  struct ingest_job *j = n->bg_n && !n->stopping ? calloc(1, sizeof *j) : NULL;
+  n->bg_in_thread = 0;
+  grow_resume(n);       /* ingest waited for this pass's read transaction to end */
+  struct ingest_job *j = n->bg_n && !n->stopping ? mem_calloc(1, sizeof *j) : NULL;
   if (!j) {
-    free(n->bg_items);
+    mem_free(n->bg_items);
     n->bg_items = NULL;
     n->bg_running = 0;
     return;
@@ -941,7 +955,7 @@ static void bg_after_cb(uv_work_t *w, int status)
 static void bg_kick(struct node *n)
 {
   MDB_txn *txn;
-  if (n->bg_running || n->stopping || n->running || n->jobs_head || store_read(n->s, &txn)) return;
+  if (n->bg_running || n->stopping || n->running || n->grow_jobs || n->jobs_head || store_read(n->s, &txn)) return;
   MDB_cursor *cur;
   MDB_val k, v;
   int any = 0;
@@ -952,8 +966,9 @@ static void bg_kick(struct node *n)
   mdb_txn_abort(txn);
   if (!any) return;
   n->bg_running = 1;
+  n->bg_in_thread = 1;
   n->bg_work.data = n;
-  if (uv_queue_work(n->loop, &n->bg_work, bg_work_cb, bg_after_cb) != 0) n->bg_running = 0;
+  if (uv_queue_work(n->loop, &n->bg_work, bg_work_cb, bg_after_cb) != 0) n->bg_running = n->bg_in_thread = 0;
 }
 
 static void work_cb(uv_work_t *w)
@@ -1019,12 +1034,57 @@ static int hostile(int result)
          kk_err_is_input(result);
 }
 
+static void after_work(uv_work_t *w, int status);
+
+/* Clears what a job's run produced, so it can run again. */
+static void job_reset(struct ingest_job *j)
+{
+  mem_free(j->results);
+  mem_free(j->stored);
+  j->results = NULL;
+  j->stored = NULL;
+  j->rc = 0;
+  j->n_stored = j->n_stored_feeds = j->n_ckpt_synced = j->n_notes = 0;
+}
+
+/* The map is full (shared stores do not grow themselves): grow it here, on the loop
+ * thread, once no thread holds a transaction — ingest is parked and a background pass
+ * is waited for — then run the parked jobs again. Nothing of them was written. */
+static void grow_resume(struct node *n)
+{
+  if (!n->grow_jobs || n->bg_in_thread) return;
+  struct ingest_job *jobs = n->grow_jobs;
+  n->grow_jobs = NULL;
+  size_t before = store_map_size(n->s);
+  int rc = store_grow(n->s);
+  if (rc) {
+    log_error("the data file's map cannot grow beyond %zu MiB: %s", before >> 20, kk_strerror(rc));
+    for (struct ingest_job *j = jobs; j; j = j->next) j->rc = rc;
+  } else {
+    n->map_grown++;
+    log_info("map full at %zu MiB: grown to %zu MiB", before >> 20, store_map_size(n->s) >> 20);
+  }
+  n->running = jobs;
+  n->work.data = n;
+  if (rc || uv_queue_work(n->loop, &n->work, work_cb, after_work) != 0) {
+    if (!rc) work_cb(&n->work);
+    after_work(&n->work, 0);
+  }
+}
+
 static void after_work(uv_work_t *w, int status)
 {
   struct node *n = w->data;
   struct ingest_job *jobs = n->running;
   (void)status;
   n->running = NULL;
+  for (struct ingest_job *j = jobs; j; j = j->next) {
+    if (j->rc != MDB_MAP_FULL) continue;
+    for (struct ingest_job *k = jobs; k; k = k->next) job_reset(k);
+    n->grow_jobs = jobs;
+    grow_resume(n);
+    return;
+  }
   /* Feeds that gained records: announce them to every peer. */
   uint8_t (*changed)[32] = NULL;
   size_t nch = 0, capch = 0;
@@ -1038,7 +1098,7 @@ static void after_work(uv_work_t *w, int status)
       if (q < nch) continue;
       if (nch == capch) {
         capch = capch ? capch * 2 : 16;
-        void *p = realloc(changed, capch * 32);
+        void *p = mem_realloc(changed, capch * 32);
         if (!p) break;
         changed = p;
       }
@@ -1077,7 +1137,7 @@ static void after_work(uv_work_t *w, int status)
       send_have(c, (const uint8_t(*)[32])changed, nch);
     }
   }
-  free(changed);
+  mem_free(changed);
   MDB_txn *atxn;
   if (store_read(n->s, &atxn) == 0) {
     n->last_arrival = last_arrival(n, atxn);
@@ -1103,6 +1163,14 @@ static void after_work(uv_work_t *w, int status)
 
 void repl_drop_queue(struct node *n)
 {
+  if (n->grow_jobs) {                  /* parked for a map growth that will not come */
+    struct ingest_job *last = n->grow_jobs;
+    while (last->next) last = last->next;
+    last->next = n->jobs_head;
+    if (!n->jobs_head) n->jobs_tail = last;
+    n->jobs_head = n->grow_jobs;
+    n->grow_jobs = NULL;
+  }
   while (n->jobs_head) {
     struct ingest_job *j = n->jobs_head;
     n->jobs_head = j->next;
@@ -1114,7 +1182,7 @@ void repl_drop_queue(struct node *n)
 
 static void start_next(struct node *n)
 {
-  if (n->running || !n->jobs_head || n->stopping) return;
+  if (n->running || n->grow_jobs || !n->jobs_head || n->stopping) return;
   struct ingest_job *first = n->jobs_head, *last = first;
   size_t total = first->n;
   if (!first->local && first->kind == JOB_RECORDS) {

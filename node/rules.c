@@ -8,6 +8,7 @@
  * record changes nothing but its own status.
  */
 #include "rules.h"
+#include "mem.h"
 #include "buf.h"
 #include "err.h"
 #include "../crypto/sig.h"
@@ -48,7 +49,7 @@ static int rules_push(struct rules_ctx *c, const uint8_t feed[32])
 {
   if (c->qn == c->qcap) {
     size_t cap = c->qcap ? c->qcap * 2 : 16;
-    uint8_t (*q)[32] = realloc(c->queue, cap * sizeof *q);
+    uint8_t (*q)[32] = mem_realloc(c->queue, cap * sizeof *q);
     if (!q) return -ENOMEM;
     c->queue = q;
     c->qcap = cap;
@@ -407,7 +408,7 @@ struct tf_input { uint8_t key[36]; struct lot lot; uint64_t m, post, pre; };
 static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
 {
   const struct kk_transform *x = &b->u.transform;
-  struct tf_input *in = calloc(CODEC_IO_MAX, sizeof *in);
+  struct tf_input *in = mem_calloc(CODEC_IO_MAX, sizeof *in);
   struct attr pool, part;
   uint64_t sum_in = 0, sum_out = 0, sum_post = 0, sum_pre = 0;
   uint32_t out_model = x->model;
@@ -524,7 +525,7 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
   }
 done:
   for (size_t i = 0; i < CODEC_IO_MAX; i++) lot_free(&in[i].lot); /* calloc'd: all safe */
-  free(in);
+  mem_free(in);
   attr_free(&pool);
   attr_free(&part);
   return rc;
@@ -690,7 +691,7 @@ static int rules_cursor_get(struct rules_ctx *c, const uint8_t feed[32], uint64_
 /* Evaluates feed from its cursor until its head or a wait. */
 static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
 {
-  struct kk_body *b = malloc(sizeof *b);
+  struct kk_body *b = mem_alloc(sizeof *b);
   if (!b) return -ENOMEM;
   int rc;
   for (;;) {
@@ -714,7 +715,7 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
     if (next > h.seq) { rc = 0; break; }
     sig_sha256(id, env, len);
     if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))) {
-      rc = KK_ERR(CORRUPT); /* stored records were checked on arrival */
+      if (rc != -ENOMEM) rc = KK_ERR(CORRUPT); /* stored records were checked on arrival */
       break;
     }
     int verdict = rules_eval(c, b, id);
@@ -733,7 +734,7 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
     if ((rc = rules_wake(c, DEP_RECORD, id))) break;
     if (verdict == 0 && b->kind == KK_PL_ADMIT && (rc = rules_wake(c, DEP_ADMIT, b->u.admit.member))) break;
   }
-  free(b);
+  mem_free(b);
   return rc;
 }
 
@@ -791,7 +792,7 @@ int rules_advance(struct store *s, MDB_txn *txn, const uint8_t (*feeds)[32], siz
   for (size_t i = 0; i < n && rc == 0; i++) rc = rules_push(&c, feeds[i]);
   if (rc == 0) rc = rules_drain(&c);
   if (rc == 0 && c.rebuild) rc = rules_rebuild_ctx(&c);
-  free(c.queue);
+  mem_free(c.queue);
   return rc;
 }
 
@@ -803,6 +804,6 @@ int rules_rebuild(struct store *s, MDB_txn *txn)
   c.txn = txn;
   int rc = rules_load_registry(&c);
   if (rc == 0) rc = rules_rebuild_ctx(&c);
-  free(c.queue);
+  mem_free(c.queue);
   return rc;
 }

@@ -2,6 +2,7 @@
  * state — attribution arithmetic and the encodings of derived-state values.
  */
 #include "state.h"
+#include "mem.h"
 #include "buf.h"
 #include "err.h"
 
@@ -34,7 +35,7 @@ void attr_init(struct attr *a) { memset(a, 0, sizeof *a); }
 void attr_free(struct attr *a)
 {
   if (!a) return;
-  free(a->e);
+  mem_free(a->e);
   memset(a, 0, sizeof *a);
 }
 
@@ -63,7 +64,7 @@ int attr_add(struct attr *a, const struct attr_entry *e)
   }
   if (a->n == a->cap) {
     size_t cap = a->cap ? a->cap * 2 : 4;
-    struct attr_entry *ne = realloc(a->e, cap * sizeof *ne);
+    struct attr_entry *ne = mem_realloc(a->e, cap * sizeof *ne);
     if (!ne) return -ENOMEM;
     a->e = ne;
     a->cap = cap;
@@ -87,7 +88,7 @@ int attr_copy(struct attr *dst, const struct attr *src)
 {
   attr_free(dst);
   if (!src->n) return 0;
-  dst->e = malloc(src->n * sizeof *dst->e);
+  dst->e = mem_alloc(src->n * sizeof *dst->e);
   if (!dst->e) return -ENOMEM;
   memcpy(dst->e, src->e, src->n * sizeof *dst->e);
   dst->n = dst->cap = src->n;
@@ -111,7 +112,7 @@ static int attr_apportion(const uint64_t *vals, size_t n, uint64_t target, uint6
   if (target > total) return KK_ERR(INTERNAL);
   if (target == total) { memcpy(out, vals, n * sizeof *out); return 0; }
   if (target == 0) { memset(out, 0, n * sizeof *out); return 0; }
-  struct attr_rem *rems = malloc(n * sizeof *rems);
+  struct attr_rem *rems = mem_alloc(n * sizeof *rems);
   if (!rems) return -ENOMEM;
   uint64_t given = 0;
   for (size_t i = 0; i < n; i++) {
@@ -124,7 +125,7 @@ static int attr_apportion(const uint64_t *vals, size_t n, uint64_t target, uint6
   uint64_t left = target - given; /* < n */
   qsort(rems, n, sizeof *rems, attr_rem_cmp);
   for (size_t k = 0; k < left; k++) out[rems[k].i]++;
-  free(rems);
+  mem_free(rems);
   return 0;
 }
 
@@ -134,7 +135,7 @@ int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, str
   int rc = 0;
   attr_free(taken);
   if (n == 0) return (mass || post || pre) ? KK_ERR(INTERNAL) : 0;
-  uint64_t *v = malloc(6 * n * sizeof *v);
+  uint64_t *v = mem_alloc(6 * n * sizeof *v);
   if (!v) return -ENOMEM;
   uint64_t *vm = v, *vp = v + n, *vr = v + 2 * n, *om = v + 3 * n, *op = v + 4 * n, *orr = v + 5 * n;
   for (size_t i = 0; i < n; i++) {
@@ -162,7 +163,7 @@ int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, str
   }
   from->n = w;
 done:
-  free(v);
+  mem_free(v);
   return rc;
 }
 
@@ -189,7 +190,7 @@ static int attr_decode(struct rd *r, struct attr *a)
   /* Each entry takes 63 bytes: a count beyond what is left is corruption. */
   if ((uint64_t)n * 63 > r->len - r->off) return KK_ERR(CORRUPT);
   if (n) {
-    a->e = calloc(n, sizeof *a->e);
+    a->e = mem_calloc(n, sizeof *a->e);
     if (!a->e) return -ENOMEM;
     a->cap = n;
   }
@@ -277,7 +278,9 @@ int lot_decode(const void *p, size_t n, struct lot *l)
   l->claimed = rd_u64(&r);
   int rc = attr_decode(&r, &l->created);
   if (!rc) rc = attr_decode(&r, &l->left);
-  return rc ? rc : rd_done(&r);
+  if (!rc) rc = rd_done(&r);
+  if (rc) { attr_free(&l->created); attr_free(&l->left); } /* nothing to release on error */
+  return rc;
 }
 
 void xfer_init(struct xfer *x) { memset(x, 0, sizeof *x); }
@@ -315,7 +318,9 @@ int xfer_decode(const void *p, size_t n, struct xfer *x)
   x->state = rd_u8(&r);
   rd_get(&r, x->closed_by, 32);
   int rc = attr_decode(&r, &x->attr);
-  return rc ? rc : rd_done(&r);
+  if (!rc) rc = rd_done(&r);
+  if (rc) attr_free(&x->attr);
+  return rc;
 }
 
 void claim_encode(struct buf *b, const struct claim_state *c)

@@ -97,7 +97,7 @@ void xfer_init(struct xfer *x);
 void xfer_free(struct xfer *x);
 
 /* Encoders append to a buf (node/buf.h); decoders fill a caller-initialised struct and
- * return 0 or KK_E_CORRUPT / -ENOMEM. */
+ * return 0 or KK_E_CORRUPT / -ENOMEM; on error they hold no allocation (nothing to free). */
 struct buf;
 void member_encode(struct buf *b, const struct member *m);
 int member_decode(const void *p, size_t n, struct member *m);

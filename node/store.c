@@ -2,6 +2,7 @@
  * store — LMDB environment, named databases, map growth, digest.
  */
 #include "store.h"
+#include "mem.h"
 #include "buf.h"
 #include "err.h"
 #include "tree.h"
@@ -21,9 +22,21 @@
 #define STORE_MAP ((size_t)1 << 40)
 /* A scratch store is used by one thread: it starts small and grows (store_write). */
 #define STORE_SCRATCH_MAP ((size_t)64 << 20)
+#define STORE_MIN_MAP ((size_t)64 << 20)
 
 /* LMDB returns system errors as positive errno values; Kiroku's convention is -errno. */
-static int store_err(int rc) { return rc > 0 ? -rc : rc; }
+/* LMDB's codes at the module boundary: system errors (positive) become -errno, and the
+ * codes that mean the file is damaged become KK_E_CORRUPT, so a user reads one clear
+ * message whichever way LMDB noticed it. */
+static int store_err(int rc)
+{
+  if (rc == EIO || rc == ENOSPC || rc == EFBIG || rc == EDQUOT) return KK_ERR(DISK_WRITE);
+  if (rc > 0) return -rc;
+  if (rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_VERSION_MISMATCH ||
+      rc == MDB_INCOMPATIBLE)
+    return KK_ERR(CORRUPT);
+  return rc;
+}
 
 struct store_dbdef { const char *name; size_t off; int derived; };
 
@@ -63,15 +76,26 @@ static int store_open_flags(struct store **out, const char *dir, int readonly, u
   int rc;
   snprintf(path, sizeof path, "%s/data.mdb", dir);
   if (readonly && stat(path, &st) != 0) return KK_ERR(NOT_INIT);
-  struct store *s = calloc(1, sizeof *s);
+  struct store *s = mem_calloc(1, sizeof *s);
   if (!s) return -ENOMEM;
   s->readonly = readonly;
-  if ((rc = mdb_env_create(&s->env))) goto fail;
-  mdb_env_set_maxdbs(s->env, STORE_NDBS + 2);
   /* Use the size already on disk when larger than the default: LMDB keeps it. */
-  if (stat(path, &st) == 0 && (size_t)st.st_size > map) map = (size_t)st.st_size;
-  mdb_env_set_mapsize(s->env, map);
-  if ((rc = mdb_env_open(s->env, dir, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS | extra, 0600))) goto fail;
+  size_t used = stat(path, &st) == 0 ? (size_t)st.st_size : 0;
+  if (used > map) map = used;
+  /* Where address space is limited (ulimit -v, valgrind), reserving it fails: halve the
+   * map until it fits, never below what the file already uses or STORE_MIN_MAP. A node
+   * then grows it when full (store_grow). */
+  for (;;) {
+    if ((rc = mdb_env_create(&s->env))) goto fail;
+    mdb_env_set_maxdbs(s->env, STORE_NDBS + 2);
+    mdb_env_set_mapsize(s->env, map);
+    rc = mdb_env_open(s->env, dir, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS | extra, 0600);
+    if (rc == 0) break;
+    mdb_env_close(s->env);
+    s->env = NULL;
+    if ((rc != ENOMEM && rc != EINVAL) || map / 2 < STORE_MIN_MAP || map / 2 < used) goto fail;
+    map /= 2;
+  }
 
   MDB_txn *txn;
   if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) goto fail;
@@ -96,7 +120,7 @@ void store_close(struct store *s)
 {
   if (!s) return;
   if (s->env) mdb_env_close(s->env);
-  free(s);
+  mem_free(s);
 }
 
 int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *ctx), void *ctx)
@@ -109,12 +133,32 @@ int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *ctx), void *ctx)
     if (rc == 0) rc = mdb_txn_commit(txn);
     else mdb_txn_abort(txn);
     if (rc != MDB_MAP_FULL) return store_err(rc);
-    /* Grow: no transaction may be active in this process while resizing. */
-    MDB_envinfo info;
-    mdb_env_info(s->env, &info);
-    size_t next = info.me_mapsize * 2;
-    if ((rc = mdb_env_set_mapsize(s->env, next))) return rc;
+    if (s->shared) return MDB_MAP_FULL;   /* the owner grows it when it is safe */
+    if ((rc = store_grow(s))) return rc;
   }
+}
+
+void store_set_shared(struct store *s) { s->shared = 1; }
+
+int store_grow(struct store *s)
+{
+  MDB_envinfo info;
+  mdb_env_info(s->env, &info);
+  int rc = mdb_env_set_mapsize(s->env, info.me_mapsize * 2);
+  return rc ? store_err(rc) : 0;
+}
+
+int store_set_map_size(struct store *s, size_t bytes)
+{
+  int rc = mdb_env_set_mapsize(s->env, bytes);
+  return rc ? store_err(rc) : 0;
+}
+
+size_t store_map_size(struct store *s)
+{
+  MDB_envinfo info;
+  mdb_env_info(s->env, &info);
+  return info.me_mapsize;
 }
 
 int store_read(struct store *s, MDB_txn **txn)
@@ -131,12 +175,11 @@ int store_read(struct store *s, MDB_txn **txn)
 int store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void **val,
               size_t *vlen)
 {
-  MDB_val k = { klen, (void *)key }, v;
+  MDB_val k = { klen, (void *)key }, v = { 0, NULL };
   int rc = mdb_get(txn, dbi, &k, &v);
-  if (rc) return store_err(rc);
-  if (val) *val = v.mv_data;
-  if (vlen) *vlen = v.mv_size;
-  return 0;
+  if (val) *val = rc ? NULL : v.mv_data;
+  if (vlen) *vlen = rc ? 0 : v.mv_size;
+  return rc ? store_err(rc) : 0;
 }
 
 int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,

@@ -2,9 +2,12 @@
  * store — the node's LMDB environment: the log, its indexes and the derived state.
  *
  * One environment per data directory (data.mdb), default (durable) sync flags, a 1 TiB
- * map (address space; the file grows as it is used) so a running node never has to
- * grow it under its reading threads; a scratch store starts small and grows when a
- * write transaction hits MDB_MAP_FULL (abort, grow, retry: see store_write). Named databases:
+ * map (address space; the file grows as it is used) so a running node rarely has to
+ * grow it under its reading threads (halved at open until it fits where address space
+ * is limited); a scratch store starts small. A write transaction that hits
+ * MDB_MAP_FULL is aborted, the map grown and the transaction run again — in place for
+ * a single-threaded store, by the owner at a safe moment for a shared one (see
+ * store_write, store_set_shared). Named databases:
  *
  *   log (never changes once written, except by appending)
  *     records   author(32) || seq(8, BE)          -> envelope bytes
@@ -55,6 +58,7 @@
 struct store {
   MDB_env *env;
   int readonly;
+  int shared;                   /* used by several threads: store_write never grows it */
   MDB_dbi records, ids, heads, tree, keys;
   MDB_dbi ckpts, cosigs, evidence, frozen, unverified;
   MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors;
@@ -79,12 +83,28 @@ void store_close(struct store *s);
 int store_open_scratch(struct store **out, const char *dir);
 
 /* Runs fn(txn, ctx) in one write transaction and commits it. If fn or the commit fails
- * with MDB_MAP_FULL, the transaction is aborted, the map doubled and fn run again, so fn
- * must not keep side effects outside the transaction between tries (reset them at its
- * start). Growing is only safe while no other thread of the process holds a
- * transaction: with the 1 TiB map of a regular store it does not happen. Any other non-zero result from fn aborts and is returned. The commit is
- * durable when this returns 0. */
+ * with MDB_MAP_FULL, the transaction is aborted, and — unless the store is shared — the
+ * map doubled and fn run again, so fn must not keep side effects outside the
+ * transaction between tries (reset them at its start). A shared store returns
+ * MDB_MAP_FULL with nothing written: its owner calls store_grow when no thread holds a
+ * transaction, then runs the work again. Any other non-zero result from fn aborts and
+ * is returned. The commit is durable when this returns 0. */
 int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *ctx), void *ctx);
+
+/* Marks the store as used by several threads at once (a node: loop thread, ingest,
+ * background checks); call before the second thread starts. */
+void store_set_shared(struct store *s);
+
+/* Doubles the map. Only while no thread of the process holds a transaction on s (LMDB's
+ * rule: a map resized under a reader crashes it). 0 or a negative code. */
+int store_grow(struct store *s);
+
+/* Sets the map size (LMDB raises it to what the file already uses). Same rule as
+ * store_grow. 0 or a negative code. */
+int store_set_map_size(struct store *s, size_t bytes);
+
+/* The current map size in bytes. */
+size_t store_map_size(struct store *s);
 
 /* Begins a read transaction (caller aborts it with mdb_txn_abort). */
 int store_read(struct store *s, MDB_txn **txn);

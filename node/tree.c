@@ -5,6 +5,7 @@
 #include "buf.h"
 #include "err.h"
 #include "../crypto/merkle.h"
+#include "../crypto/sig.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -121,4 +122,46 @@ int tree_consistency(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
   if (size1 == 0 || size1 > size2) return KK_ERR(FIELD);
   if (size1 == size2) return 0;
   return tree_subproof(txn, s, author, size1, 0, size2, 1, proof, n);
+}
+
+int tree_leaf_check(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
+                    const uint8_t *env, size_t len)
+{
+  uint8_t want[32], got[32];
+  int rc = tree_get(txn, s, author, 0, index, want);
+  if (rc) return rc;
+  merkle_leaf_hash(got, env, len);
+  return sodium_memcmp(want, got, 32) == 0 ? 0 : KK_ERR(CORRUPT);
+}
+
+int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32])
+{
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = mdb_cursor_open(txn, s->heads, &cur);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    struct store_head h;
+    const uint8_t *env;
+    size_t len;
+    uint8_t id[32];
+    int bad = k.mv_size != 32;
+    if (!bad) bad = store_head_get(txn, s, k.mv_data, &h) != 0;
+    if (!bad && h.seq == 0) continue;
+    if (!bad) bad = store_record_get(txn, s, k.mv_data, h.seq, &env, &len) != 0;
+    if (!bad) {
+      sig_sha256(id, env, len);
+      bad = sodium_memcmp(id, h.last_id, 32) != 0 || tree_leaf_check(txn, s, k.mv_data, h.seq - 1, env, len) != 0;
+    }
+    if (bad) {
+      if (bad_author) {
+        memset(bad_author, 0, 32);
+        memcpy(bad_author, k.mv_data, k.mv_size < 32 ? k.mv_size : 32);
+      }
+      rc = KK_ERR(CORRUPT);
+      break;
+    }
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? KK_ERR(CORRUPT) : rc;
 }

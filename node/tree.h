@@ -22,6 +22,18 @@
 int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
                 const uint8_t leaf_hash[32]);
 
+/* Whether env[0..len) is leaf `index` of the feed's tree (its leaf hash is the one the
+ * tree holds): 0, KK_E_CORRUPT when it is not, MDB_NOTFOUND when the tree has no such
+ * leaf. Guards records read back from disk before they are served. */
+int tree_leaf_check(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
+                    const uint8_t *env, size_t len);
+
+/* Checks every feed's newest record against its head and its tree: the record exists,
+ * hashes to the head's id, and is the tree's last leaf. Cheap (one record per feed);
+ * run when a node opens its store so a damaged file is reported before anything is
+ * served. 0, or KK_E_CORRUPT with bad_author (may be NULL) naming the first bad feed. */
+int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32]);
+
 /* Root of the feed's tree over its first `size` leaves (SHA-256("") for size 0).
  * MDB_NOTFOUND when the feed has fewer leaves. */
 int tree_root(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32]);

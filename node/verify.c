@@ -2,6 +2,7 @@
  * verify — recycled content, origins, certificates, taint and claims of one lot.
  */
 #include "verify.h"
+#include "mem.h"
 #include "err.h"
 #include "rules.h"
 #include "../proto/codec.h"
@@ -18,11 +19,11 @@ int verify_load_body(MDB_txn *txn, struct store *s, const uint8_t id[32], struct
   struct kk_envelope_view ev;
   int rc = store_record_by_id(txn, s, id, NULL, NULL, &env, &len);
   if (rc) return rc;
-  struct kk_body *b = malloc(sizeof *b);
+  struct kk_body *b = mem_alloc(sizeof *b);
   if (!b) return -ENOMEM;
   if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))) {
-    free(b);
-    return KK_ERR(CORRUPT);
+    mem_free(b);
+    return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
   }
   *body = b;
   return 0;
@@ -32,9 +33,9 @@ void verify_report_free(struct verify_report *r)
 {
   if (!r) return;
   lot_free(&r->lot);
-  free(r->origins);
-  free(r->certs);
-  free(r->claims);
+  mem_free(r->origins);
+  mem_free(r->certs);
+  mem_free(r->claims);
   memset(r, 0, sizeof *r);
 }
 
@@ -60,7 +61,7 @@ static int verify_cert_fill(MDB_txn *txn, struct store *s, const struct attr_ent
     memcpy(c->scheme, b->u.issue.scheme, sizeof c->scheme);
     memcpy(c->certificate, b->u.issue.certificate, sizeof c->certificate);
   }
-  free(b);
+  mem_free(b);
   if (rules_member_get(txn, s, c->issuer, &m) == 0) memcpy(c->issuer_name, m.name, sizeof c->issuer_name);
 
   const void *v;
@@ -71,7 +72,7 @@ static int verify_cert_fill(MDB_txn *txn, struct store *s, const struct attr_ent
     memcpy(c->revoked_by, v, 32);
     if (verify_load_body(txn, s, c->revoked_by, &b) == 0) {
       if (b->kind == KK_PL_REVOKE) memcpy(c->revoke_reason, b->u.revoke.reason, sizeof c->revoke_reason);
-      free(b);
+      mem_free(b);
     }
   } else if (rc != MDB_NOTFOUND) return rc;
 
@@ -102,8 +103,8 @@ int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t
   const struct attr *a = &r->lot.created;
   size_t ncert = 0;
   for (size_t i = 0; i < a->n; i++) ncert += a->e[i].kind == ATTR_CERTIFICATE;
-  r->certs = calloc(ncert ? ncert : 1, sizeof *r->certs);
-  r->origins = calloc(a->n ? a->n : 1, sizeof *r->origins);
+  r->certs = mem_calloc(ncert ? ncert : 1, sizeof *r->certs);
+  r->origins = mem_calloc(a->n ? a->n : 1, sizeof *r->origins);
   if (!r->certs || !r->origins) { rc = -ENOMEM; goto fail; }
 
   uint64_t taint_post = 0, taint_pre = 0;
@@ -148,7 +149,7 @@ int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     if (r->n_claims == cap) {
       cap = cap ? cap * 2 : 4;
-      struct verify_claim *nc = realloc(r->claims, cap * sizeof *nc);
+      struct verify_claim *nc = mem_realloc(r->claims, cap * sizeof *nc);
       if (!nc) { rc = -ENOMEM; break; }
       r->claims = nc;
     }

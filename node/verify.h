@@ -68,7 +68,7 @@ int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t
                struct verify_report *r);
 void verify_report_free(struct verify_report *r);
 
-/* Loads and decodes a record's body by id (caller frees *body with free()). */
+/* Loads and decodes a record's body by id (caller frees *body with mem_free()). */
 int verify_load_body(MDB_txn *txn, struct store *s, const uint8_t id[32], struct kk_body **body);
 
 #endif

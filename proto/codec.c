@@ -9,10 +9,39 @@
 #include "codec.h"
 #include "kiroku.pb-c.h"
 #include "../node/err.h"
+#include "../node/mem.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* protobuf-c allocates through mem, so decoding takes part in fault injection. Its
+ * unpack answers NULL both for bad bytes and for a failed allocation: each unpack gets
+ * its own allocator (struct codec_pb) that notes the latter, so a decoder can answer
+ * -ENOMEM (try again) rather than KK_E_DECODE (the peer sent garbage). */
+struct codec_pb { ProtobufCAllocator a; int oom; };
+
+static void *codec_pb_alloc(void *data, size_t n)
+{
+  void *p = mem_alloc(n);
+  if (!p && data) ((struct codec_pb *)data)->oom = 1;
+  return p;
+}
+
+static void codec_pb_free(void *data, void *p) { (void)data; mem_free(p); }
+
+/* For *_free_unpacked: freeing needs no per-call state. */
+static ProtobufCAllocator mem_protobuf = { codec_pb_alloc, codec_pb_free, NULL };
+
+static ProtobufCAllocator *codec_pb_init(struct codec_pb *pb)
+{
+  pb->a = (ProtobufCAllocator){ codec_pb_alloc, codec_pb_free, pb };
+  pb->oom = 0;
+  return &pb->a;
+}
+
+/* The error for a NULL unpack. */
+static int codec_pb_fail(const struct codec_pb *pb) { return pb->oom ? -ENOMEM : KK_ERR(DECODE); }
 
 /* ---- envelope ---------------------------------------------------------------- */
 
@@ -74,7 +103,7 @@ int codec_envelope_join(const uint8_t *body, size_t body_len, const uint8_t sig[
   size_t n = 1 + codec_varint_len(body_len) + body_len + 2 + 64;
   if (body_len == 0) return KK_ERR(FIELD);
   if (n > CODEC_MAX_RECORD) return KK_ERR(TOO_LARGE);
-  uint8_t *p = malloc(n);
+  uint8_t *p = mem_alloc(n);
   if (!p) return -ENOMEM;
   size_t off = 0;
   p[off++] = 0x0a;
@@ -327,8 +356,9 @@ static int codec_from_pb(const Kiroku__Body *m, struct kk_body *b)
 static int codec_decode(const uint8_t *buf, size_t len, struct kk_body *out, int check_canonical)
 {
   if (len > CODEC_MAX_RECORD) return KK_ERR(TOO_LARGE);
-  Kiroku__Body *m = kiroku__body__unpack(NULL, len, buf);
-  if (!m) return KK_ERR(DECODE);
+  struct codec_pb pb;
+  Kiroku__Body *m = kiroku__body__unpack(codec_pb_init(&pb), len, buf);
+  if (!m) return codec_pb_fail(&pb);
   memset(out, 0, sizeof *out);
   int rc = codec_from_pb(m, out);
   if (rc == 0 && check_canonical) {
@@ -337,16 +367,16 @@ static int codec_decode(const uint8_t *buf, size_t len, struct kk_body *out, int
     if (n != len) {
       rc = KK_ERR(NONCANONICAL);
     } else {
-      uint8_t *again = malloc(n ? n : 1);
+      uint8_t *again = mem_alloc(n ? n : 1);
       if (!again) rc = -ENOMEM;
       else {
         kiroku__body__pack(m, again);
         if (memcmp(again, buf, n) != 0) rc = KK_ERR(NONCANONICAL);
-        free(again);
+        mem_free(again);
       }
     }
   }
-  kiroku__body__free_unpacked(m, NULL);
+  kiroku__body__free_unpacked(m, &mem_protobuf);
   return rc;
 }
 
@@ -363,7 +393,7 @@ int codec_body_decode_stored(const uint8_t *buf, size_t len, struct kk_body *out
 /* ---- body encode ------------------------------------------------------------- */
 
 /* Everything the encoder points protobuf-c at lives here, so nothing is allocated per
- * field and one free() releases nothing: all of it is on the stack of codec_body_encode
+ * field and one mem_free() releases nothing: all of it is on the stack of codec_body_encode
  * (heap: it is large). */
 struct codec_scratch {
   Kiroku__Body body;
@@ -403,7 +433,7 @@ static void codec_set_lotref(Kiroku__LotRef *r, const struct kk_lotref *src)
 
 int codec_body_encode(const struct kk_body *in, uint8_t **out, size_t *outlen)
 {
-  struct codec_scratch *s = calloc(1, sizeof *s);
+  struct codec_scratch *s = mem_calloc(1, sizeof *s);
   if (!s) return -ENOMEM;
   Kiroku__Body *m = &s->body;
   kiroku__body__init(m);
@@ -566,7 +596,7 @@ int codec_body_encode(const struct kk_body *in, uint8_t **out, size_t *outlen)
     m->incident = &s->p.incident;
     break;
   default:
-    free(s);
+    mem_free(s);
     return KK_ERR(NO_PAYLOAD);
   }
 
@@ -574,17 +604,17 @@ int codec_body_encode(const struct kk_body *in, uint8_t **out, size_t *outlen)
   int rc = 0;
   uint8_t *buf = NULL;
   if (n > CODEC_MAX_RECORD - 80) rc = KK_ERR(TOO_LARGE);
-  else if (!(buf = malloc(n ? n : 1))) rc = -ENOMEM;
+  else if (!(buf = mem_alloc(n ? n : 1))) rc = -ENOMEM;
   else kiroku__body__pack(m, buf);
-  free(s);
+  mem_free(s);
   if (rc) return rc;
 
   /* Whatever we encode must pass our own decoder: that is what peers will run. */
-  struct kk_body *check = malloc(sizeof *check);
-  if (!check) { free(buf); return -ENOMEM; }
+  struct kk_body *check = mem_alloc(sizeof *check);
+  if (!check) { mem_free(buf); return -ENOMEM; }
   rc = codec_body_decode(buf, n, check);
-  free(check);
-  if (rc) { free(buf); return rc; }
+  mem_free(check);
+  if (rc) { mem_free(buf); return rc; }
   *out = buf;
   *outlen = n;
   return 0;
@@ -631,12 +661,12 @@ void codec_wire_free(struct kk_wire *w)
 {
   struct codec_wire_priv *p = w ? w->priv_ : NULL;
   if (!p) return;
-  if (p->m) kiroku__wire__free_unpacked(p->m, NULL);
-  free(p->feeds);
-  free(p->recs);
-  free(p->lens);
-  free(p->proof);
-  free(p);
+  if (p->m) kiroku__wire__free_unpacked(p->m, &mem_protobuf);
+  mem_free(p->feeds);
+  mem_free(p->recs);
+  mem_free(p->lens);
+  mem_free(p->proof);
+  mem_free(p);
   w->priv_ = NULL;
 }
 
@@ -651,11 +681,12 @@ int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out)
 {
   memset(out, 0, sizeof *out);
   if (len > CODEC_WIRE_MAX) return KK_ERR(TOO_LARGE);
-  struct codec_wire_priv *p = calloc(1, sizeof *p);
+  struct codec_wire_priv *p = mem_calloc(1, sizeof *p);
   if (!p) return -ENOMEM;
   out->priv_ = p;
-  p->m = kiroku__wire__unpack(NULL, len, buf);
-  if (!p->m) { codec_wire_free(out); return KK_ERR(DECODE); }
+  struct codec_pb pb;
+  p->m = kiroku__wire__unpack(codec_pb_init(&pb), len, buf);
+  if (!p->m) { codec_wire_free(out); return codec_pb_fail(&pb); }
   Kiroku__Wire *m = p->m;
   int rc = 0;
   switch (m->msg_case) {
@@ -680,7 +711,7 @@ int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out)
     out->kind = KK_W_HAVE;
     if (m->have->n_feeds > CODEC_WIRE_MAX_FEEDS) { rc = KK_ERR(TOO_LARGE); break; }
     out->have.n = m->have->n_feeds;
-    p->feeds = calloc(out->have.n ? out->have.n : 1, sizeof *p->feeds);
+    p->feeds = mem_calloc(out->have.n ? out->have.n : 1, sizeof *p->feeds);
     if (!p->feeds) { rc = -ENOMEM; break; }
     out->have.feeds = p->feeds;
     for (size_t i = 0; i < out->have.n && !rc; i++) {
@@ -702,8 +733,8 @@ int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out)
     out->kind = KK_W_RECORDS;
     if (m->records->n_records > CODEC_WIRE_MAX_RECORDS) { rc = KK_ERR(TOO_LARGE); break; }
     out->records.n = m->records->n_records;
-    p->recs = calloc(out->records.n ? out->records.n : 1, sizeof *p->recs);
-    p->lens = calloc(out->records.n ? out->records.n : 1, sizeof *p->lens);
+    p->recs = mem_calloc(out->records.n ? out->records.n : 1, sizeof *p->recs);
+    p->lens = mem_calloc(out->records.n ? out->records.n : 1, sizeof *p->lens);
     if (!p->recs || !p->lens) { rc = -ENOMEM; break; }
     out->records.recs = p->recs;
     out->records.lens = p->lens;
@@ -717,7 +748,7 @@ int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out)
     out->records.checkpoint = m->records->checkpoint;
     if (m->records->n_consistency > CODEC_WIRE_MAX_PROOF) { rc = KK_ERR(TOO_LARGE); break; }
     out->records.n_proof = m->records->n_consistency;
-    if (!(p->proof = calloc(out->records.n_proof ? out->records.n_proof : 1, 32))) { rc = -ENOMEM; break; }
+    if (!(p->proof = mem_calloc(out->records.n_proof ? out->records.n_proof : 1, 32))) { rc = -ENOMEM; break; }
     out->records.proof = p->proof;
     for (size_t i = 0; i < out->records.n_proof && !rc; i++) rc = codec_fixed(p->proof[i], 32, m->records->consistency[i]);
     break;
@@ -776,8 +807,8 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
     break;
   case KK_W_HAVE:
     if (w->have.n > CODEC_WIRE_MAX_FEEDS) return KK_ERR(TOO_LARGE);
-    heads = calloc(w->have.n ? w->have.n : 1, sizeof *heads);
-    headp = calloc(w->have.n ? w->have.n : 1, sizeof *headp);
+    heads = mem_calloc(w->have.n ? w->have.n : 1, sizeof *heads);
+    headp = mem_calloc(w->have.n ? w->have.n : 1, sizeof *headp);
     if (!heads || !headp) { rc = -ENOMEM; goto done; }
     for (size_t i = 0; i < w->have.n; i++) {
       kiroku__feed_head__init(&heads[i]);
@@ -800,7 +831,7 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
     break;
   case KK_W_RECORDS:
     if (w->records.n > CODEC_WIRE_MAX_RECORDS) return KK_ERR(TOO_LARGE);
-    bins = calloc(w->records.n ? w->records.n : 1, sizeof *bins);
+    bins = mem_calloc(w->records.n ? w->records.n : 1, sizeof *bins);
     if (!bins) { rc = -ENOMEM; goto done; }
     for (size_t i = 0; i < w->records.n; i++) bins[i] = codec_bin(w->records.recs[i], w->records.lens[i]);
     recs.n_records = w->records.n;
@@ -810,7 +841,7 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
     recs.checkpoint = w->records.checkpoint;
     recs.n_consistency = w->records.n_proof;
     if (w->records.n_proof) {
-      if (!(pbins = calloc(w->records.n_proof, sizeof *pbins))) { rc = -ENOMEM; goto done; }
+      if (!(pbins = mem_calloc(w->records.n_proof, sizeof *pbins))) { rc = -ENOMEM; goto done; }
       for (size_t i = 0; i < w->records.n_proof; i++) pbins[i] = codec_bin(w->records.proof[i], 32);
       recs.consistency = pbins;
     }
@@ -839,30 +870,39 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
   }
   size_t n = kiroku__wire__get_packed_size(&m);
   if (n > CODEC_WIRE_MAX) { rc = KK_ERR(TOO_LARGE); goto done; }
-  *out = malloc(n ? n : 1);
+  *out = mem_alloc(n ? n : 1);
   if (!*out) { rc = -ENOMEM; goto done; }
   kiroku__wire__pack(&m, *out);
   *len = n;
 done:
-  free(heads);
-  free(headp);
-  free(bins);
-  free(pbins);
+  mem_free(heads);
+  mem_free(headp);
+  mem_free(bins);
+  mem_free(pbins);
   return rc;
 }
 
-/* 1 when m packs back to exactly buf. */
+/* 0 when m packs back to exactly buf, else KK_E_DECODE (or -ENOMEM). */
 static int codec_repacks(const ProtobufCMessage *m, const uint8_t *buf, size_t len)
 {
   size_t n = protobuf_c_message_get_packed_size(m);
-  if (n != len) return 0;
-  uint8_t *re = malloc(n ? n : 1);
-  if (!re) return 0;
+  if (n != len) return KK_ERR(DECODE);
+  uint8_t *re = mem_alloc(n ? n : 1);
+  if (!re) return -ENOMEM;
   protobuf_c_message_pack(m, re);
   int same = memcmp(re, buf, n) == 0;
-  free(re);
-  return same;
+  mem_free(re);
+  return same ? 0 : KK_ERR(DECODE);
 }
+
+/* Unpacks with its own allocator and checks the bytes are canonical: 0, KK_E_DECODE or
+ * -ENOMEM. *out is NULL on error unless the message itself was decoded (the caller
+ * frees it either way, with mem_protobuf). */
+#define CODEC_UNPACK_CANONICAL(rc, out, fn, len, buf) do { \
+    struct codec_pb pb_; \
+    (out) = fn(codec_pb_init(&pb_), (len), (buf)); \
+    (rc) = (out) ? codec_repacks(&(out)->base, (buf), (len)) : codec_pb_fail(&pb_); \
+  } while (0)
 
 /* ---- evidence ------------------------------------------------------------------------ */
 
@@ -883,7 +923,7 @@ int codec_equivocation_encode(const struct kk_equivocation *e, uint8_t **out, si
     if (e->n_proof > CODEC_EVIDENCE_MAX_PROOF) return KK_ERR(TOO_LARGE);
     m.record_a = codec_bin(e->record_a, e->record_a_len);
     m.checkpoint_a = codec_bin(e->checkpoint_a, e->checkpoint_a_len);
-    if (e->n_proof && !(hashes = calloc(e->n_proof, sizeof *hashes))) return -ENOMEM;
+    if (e->n_proof && !(hashes = mem_calloc(e->n_proof, sizeof *hashes))) return -ENOMEM;
     for (size_t i = 0; i < e->n_proof; i++) hashes[i] = codec_bin(e->proof[i], 32);
     m.n_proof = e->n_proof;
     m.proof = hashes;
@@ -903,12 +943,12 @@ int codec_equivocation_encode(const struct kk_equivocation *e, uint8_t **out, si
   int rc = 0;
   size_t n = kiroku__equivocation__get_packed_size(&m);
   if (n > CODEC_MAX_EVIDENCE) rc = KK_ERR(TOO_LARGE);
-  else if (!(*out = malloc(n))) rc = -ENOMEM;
+  else if (!(*out = mem_alloc(n))) rc = -ENOMEM;
   else {
     kiroku__equivocation__pack(&m, *out);
     *len = n;
   }
-  free(hashes);
+  mem_free(hashes);
   return rc;
 }
 
@@ -918,9 +958,9 @@ void codec_equivocation_free(struct kk_equivocation *e)
 {
   struct codec_evidence_priv *p = e->priv_;
   if (!p) return;
-  if (p->m) kiroku__equivocation__free_unpacked(p->m, NULL);
-  free(p->proof);
-  free(p);
+  if (p->m) kiroku__equivocation__free_unpacked(p->m, &mem_protobuf);
+  mem_free(p->proof);
+  mem_free(p);
   e->priv_ = NULL;
 }
 
@@ -928,12 +968,13 @@ int codec_equivocation_decode(const uint8_t *buf, size_t len, struct kk_equivoca
 {
   memset(out, 0, sizeof *out);
   if (len > CODEC_MAX_EVIDENCE) return KK_ERR(TOO_LARGE);
-  struct codec_evidence_priv *p = calloc(1, sizeof *p);
+  struct codec_evidence_priv *p = mem_calloc(1, sizeof *p);
   if (!p) return -ENOMEM;
   out->priv_ = p;
-  int rc = KK_ERR(DECODE);
-  Kiroku__Equivocation *m = p->m = kiroku__equivocation__unpack(NULL, len, buf);
-  if (!m || !codec_repacks(&m->base, buf, len)) goto fail;
+  int rc;
+  CODEC_UNPACK_CANONICAL(rc, p->m, kiroku__equivocation__unpack, len, buf);
+  if (rc) goto fail;
+  Kiroku__Equivocation *m = p->m;
   if ((rc = codec_fixed(out->network, 32, m->network)) || (rc = codec_fixed(out->author, 32, m->author))) goto fail;
   rc = KK_ERR(DECODE);
   int ra = m->record_a.len > 0, rb = m->record_b.len > 0, ca = m->checkpoint_a.len > 0, cb = m->checkpoint_b.len > 0;
@@ -946,7 +987,7 @@ int codec_equivocation_decode(const uint8_t *buf, size_t len, struct kk_equivoca
       codec_bytes_cmp(m->checkpoint_a.data, m->checkpoint_a.len, m->checkpoint_b.data, m->checkpoint_b.len) >= 0)
     goto fail;
   if (m->n_proof > CODEC_EVIDENCE_MAX_PROOF) { rc = KK_ERR(TOO_LARGE); goto fail; }
-  if (!(p->proof = calloc(m->n_proof ? m->n_proof : 1, 32))) { rc = -ENOMEM; goto fail; }
+  if (!(p->proof = mem_calloc(m->n_proof ? m->n_proof : 1, 32))) { rc = -ENOMEM; goto fail; }
   for (size_t i = 0; i < m->n_proof; i++)
     if ((rc = codec_fixed(p->proof[i], 32, m->proof[i]))) goto fail;
   out->n_proof = m->n_proof;
@@ -976,30 +1017,31 @@ void codec_bundle_free(struct kk_bundle *b)
 {
   struct codec_bundle_priv *p = b->priv_;
   if (!p) return;
-  if (p->body) kiroku__bundle_body__free_unpacked(p->body, NULL);
-  if (p->outer) kiroku__bundle__free_unpacked(p->outer, NULL);
-  free(p->feeds);
-  free(p->recs);
-  free(p->hashes);
-  free(p);
+  if (p->body) kiroku__bundle_body__free_unpacked(p->body, &mem_protobuf);
+  if (p->outer) kiroku__bundle__free_unpacked(p->outer, &mem_protobuf);
+  mem_free(p->feeds);
+  mem_free(p->recs);
+  mem_free(p->hashes);
+  mem_free(p);
   b->priv_ = NULL;
 }
 
 int codec_bundle_decode(const uint8_t *buf, size_t len, struct kk_bundle *out)
 {
   memset(out, 0, sizeof *out);
-  struct codec_bundle_priv *p = calloc(1, sizeof *p);
+  struct codec_bundle_priv *p = mem_calloc(1, sizeof *p);
   if (!p) return -ENOMEM;
   out->priv_ = p;
-  int rc = KK_ERR(DECODE);
-  if (!(p->outer = kiroku__bundle__unpack(NULL, len, buf)) || !codec_repacks(&p->outer->base, buf, len)) goto fail;
+  int rc;
+  CODEC_UNPACK_CANONICAL(rc, p->outer, kiroku__bundle__unpack, len, buf);
+  if (rc) goto fail;
   if ((rc = codec_fixed(out->prover, 32, p->outer->prover)) || (rc = codec_fixed(out->sig, 64, p->outer->signature)))
     goto fail;
   out->body = p->outer->body.data;
   out->body_len = p->outer->body.len;
-  rc = KK_ERR(DECODE);
-  Kiroku__BundleBody *m = p->body = kiroku__bundle_body__unpack(NULL, out->body_len, out->body);
-  if (!m || !codec_repacks(&m->base, out->body, out->body_len)) goto fail;
+  CODEC_UNPACK_CANONICAL(rc, p->body, kiroku__bundle_body__unpack, out->body_len, out->body);
+  if (rc) goto fail;
+  Kiroku__BundleBody *m = p->body;
   if ((rc = codec_fixed(out->network, 32, m->network)) || (rc = codec_fixed(out->lot, 36, m->lot))) goto fail;
   size_t nrec = 0, nhash = 0;
   for (size_t i = 0; i < m->n_feeds; i++) {
@@ -1009,9 +1051,9 @@ int codec_bundle_decode(const uint8_t *buf, size_t len, struct kk_bundle *out)
       nhash += m->feeds[i]->records[j]->n_proof;
     }
   }
-  p->feeds = calloc(m->n_feeds ? m->n_feeds : 1, sizeof *p->feeds);
-  p->recs = calloc(nrec ? nrec : 1, sizeof *p->recs);
-  p->hashes = calloc(nhash ? nhash : 1, 32);
+  p->feeds = mem_calloc(m->n_feeds ? m->n_feeds : 1, sizeof *p->feeds);
+  p->recs = mem_calloc(nrec ? nrec : 1, sizeof *p->recs);
+  p->hashes = mem_calloc(nhash ? nhash : 1, 32);
   if (!p->feeds || !p->recs || !p->hashes) { rc = -ENOMEM; goto fail; }
   size_t r = 0, h = 0;
   for (size_t i = 0; i < m->n_feeds; i++) {
@@ -1050,11 +1092,11 @@ int codec_bundle_body_encode(const struct kk_bundle *b, uint8_t **out, size_t *l
     nrec += b->feeds[i].n;
     for (size_t j = 0; j < b->feeds[i].n; j++) nhash += b->feeds[i].recs[j].n_proof;
   }
-  Kiroku__BundleFeed *feeds = calloc(b->n_feeds ? b->n_feeds : 1, sizeof *feeds);
-  Kiroku__BundleFeed **feedp = calloc(b->n_feeds ? b->n_feeds : 1, sizeof *feedp);
-  Kiroku__BundleRecord *recs = calloc(nrec ? nrec : 1, sizeof *recs);
-  Kiroku__BundleRecord **recp = calloc(nrec ? nrec : 1, sizeof *recp);
-  ProtobufCBinaryData *hashes = calloc(nhash ? nhash : 1, sizeof *hashes);
+  Kiroku__BundleFeed *feeds = mem_calloc(b->n_feeds ? b->n_feeds : 1, sizeof *feeds);
+  Kiroku__BundleFeed **feedp = mem_calloc(b->n_feeds ? b->n_feeds : 1, sizeof *feedp);
+  Kiroku__BundleRecord *recs = mem_calloc(nrec ? nrec : 1, sizeof *recs);
+  Kiroku__BundleRecord **recp = mem_calloc(nrec ? nrec : 1, sizeof *recp);
+  ProtobufCBinaryData *hashes = mem_calloc(nhash ? nhash : 1, sizeof *hashes);
   int rc = 0;
   if (!feeds || !feedp || !recs || !recp || !hashes) { rc = -ENOMEM; goto done; }
   size_t r = 0, h = 0;
@@ -1080,15 +1122,15 @@ int codec_bundle_body_encode(const struct kk_bundle *b, uint8_t **out, size_t *l
   m.n_feeds = b->n_feeds;
   m.feeds = feedp;
   size_t n = kiroku__bundle_body__get_packed_size(&m);
-  if (!(*out = malloc(n ? n : 1))) { rc = -ENOMEM; goto done; }
+  if (!(*out = mem_alloc(n ? n : 1))) { rc = -ENOMEM; goto done; }
   kiroku__bundle_body__pack(&m, *out);
   *len = n;
 done:
-  free(feeds);
-  free(feedp);
-  free(recs);
-  free(recp);
-  free(hashes);
+  mem_free(feeds);
+  mem_free(feedp);
+  mem_free(recs);
+  mem_free(recp);
+  mem_free(hashes);
   return rc;
 }
 
@@ -1100,7 +1142,7 @@ int codec_bundle_encode(const uint8_t *body, size_t blen, const uint8_t prover[3
   m.prover = codec_bin(prover, 32);
   m.signature = codec_bin(sig, 64);
   size_t n = kiroku__bundle__get_packed_size(&m);
-  if (!(*out = malloc(n ? n : 1))) return -ENOMEM;
+  if (!(*out = mem_alloc(n ? n : 1))) return -ENOMEM;
   kiroku__bundle__pack(&m, *out);
   *len = n;
   return 0;

@@ -111,7 +111,7 @@ struct kk_attest { uint8_t record[CODEC_ID]; char statement[CODEC_TEXT_MAX + 1];
 struct kk_revoke { uint8_t record[CODEC_ID]; char reason[CODEC_TEXT_MAX + 1]; };
 struct kk_incident { char kind[CODEC_NAME_MAX + 1]; uint8_t about[CODEC_ID]; char text[CODEC_TEXT_MAX + 1]; };
 
-/* A decoded record body. Plain data: copy it, zero it, free it with free(). */
+/* A decoded record body. Plain data: copy it, zero it, free it with mem_free(). */
 struct kk_body {
   uint32_t version;
   int has_network;                /* 0 only in the genesis record */
@@ -151,7 +151,7 @@ struct kk_envelope_view {
  * KK_E_NONCANONICAL, KK_E_TOO_LARGE. Allocates nothing. */
 int codec_envelope_split(const uint8_t *env, size_t len, struct kk_envelope_view *out);
 
-/* Builds the canonical envelope for body||sig into a new malloc'd buffer (*out, *outlen;
+/* Builds the canonical envelope for body||sig into a new mem_alloc'd buffer (*out, *outlen;
  * the caller frees). 0, KK_E_TOO_LARGE or -ENOMEM. */
 int codec_envelope_join(const uint8_t *body, size_t body_len, const uint8_t sig[64],
                         uint8_t **out, size_t *outlen);
@@ -167,7 +167,7 @@ int codec_body_decode(const uint8_t *buf, size_t len, struct kk_body *out);
  * decode twice as expensive. Never use it on bytes from outside. */
 int codec_body_decode_stored(const uint8_t *buf, size_t len, struct kk_body *out);
 
-/* Encodes *in into a new malloc'd buffer (the caller frees). Fails with KK_E_FIELD,
+/* Encodes *in into a new mem_alloc'd buffer (the caller frees). Fails with KK_E_FIELD,
  * KK_E_UTF8 or KK_E_TOO_LARGE for a body the decoder would refuse, so every encoded body
  * decodes. 0 or negative code. */
 int codec_body_encode(const struct kk_body *in, uint8_t **out, size_t *outlen);
@@ -228,7 +228,7 @@ int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out);
 void codec_wire_free(struct kk_wire *w);
 
 /* Encodes a message (fields as for decode; have.feeds, records.recs/lens read from the
- * caller's memory) into a new malloc'd buffer. 0, KK_E_TOO_LARGE or -ENOMEM. */
+ * caller's memory) into a new mem_alloc'd buffer. 0, KK_E_TOO_LARGE or -ENOMEM. */
 int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len);
 
 /* ---- evidence of equivocation (node/evidence.h gives it meaning) -------------------
@@ -251,7 +251,7 @@ struct kk_equivocation {
  * KK_E_TOO_LARGE. */
 int codec_equivocation_decode(const uint8_t *buf, size_t len, struct kk_equivocation *out);
 void codec_equivocation_free(struct kk_equivocation *e);
-/* Encodes e (a pair put in byte order) into a new malloc'd buffer. */
+/* Encodes e (a pair put in byte order) into a new mem_alloc'd buffer. */
 int codec_equivocation_encode(const struct kk_equivocation *e, uint8_t **out, size_t *len);
 
 /* ---- proof bundles (node/bundle.h gives them meaning) -------------------------------
@@ -288,7 +288,7 @@ struct kk_bundle {
 
 int codec_bundle_decode(const uint8_t *buf, size_t len, struct kk_bundle *out);
 void codec_bundle_free(struct kk_bundle *b);
-/* The BundleBody of b (network, lot, feeds) into a new malloc'd buffer. */
+/* The BundleBody of b (network, lot, feeds) into a new mem_alloc'd buffer. */
 int codec_bundle_body_encode(const struct kk_bundle *b, uint8_t **out, size_t *len);
 /* The Bundle: body, prover and signature. */
 int codec_bundle_encode(const uint8_t *body, size_t blen, const uint8_t prover[32], const uint8_t sig[64],

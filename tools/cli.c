@@ -2,6 +2,7 @@
  * cli — shared plumbing of the kiroku subcommands.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../node/ckpt.h"
 #include "../crypto/keys.h"
 #include "../crypto/sig.h"
@@ -122,14 +123,14 @@ int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32])
     int verdict;
     rc = ctl_client_append(fd, body, blen, &verdict, id);
     close(fd);
-    free(body);
+    mem_free(body);
     return rc ? rc : verdict;
   }
-  if (fd != -ENOENT && fd != -ECONNREFUSED) { free(body); return fd; }
+  if (fd != -ENOENT && fd != -ECONNREFUSED) { mem_free(body); return fd; }
 
   sig_sign(sig, SIG_TAG_RECORD, body, blen, c->sk);
   rc = codec_envelope_join(body, blen, sig, &env, &elen);
-  free(body);
+  mem_free(body);
   if (rc) return rc;
   struct ingest_item it;
   memset(&it, 0, sizeof it);
@@ -138,7 +139,7 @@ int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32])
   rc = cli_ingest(c, &it, 1, INGEST_LOCAL | INGEST_SIGNED_HERE | (b->kind == KK_PL_GENESIS ? INGEST_ADOPT_GENESIS : 0), 1);
   if (rc == 0 && it.result != 0) rc = it.result == INGEST_DUPLICATE ? KK_ERR(INTERNAL) : it.result;
   if (rc == 0) memcpy(id, it.id, 32);
-  free(env);
+  mem_free(env);
   return rc;
 }
 
@@ -164,7 +165,7 @@ int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
   for (;;) {
     if (n + 1 >= cap) {
       cap = cap ? cap * 2 : 65536;
-      uint8_t *np = realloc(p, cap);
+      uint8_t *np = mem_realloc(p, cap);
       if (!np) { rc = -ENOMEM; break; }
       p = np;
     }
@@ -174,7 +175,7 @@ int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
     if (r == 0) { if (ferror(f)) rc = -EIO; break; }
   }
   if (f != stdin) fclose(f);
-  if (rc) { free(p); return rc; }
+  if (rc) { mem_free(p); return rc; }
   p[n] = 0;
   *data = p;
   *len = n;
@@ -225,7 +226,7 @@ const char *cli_member_name(MDB_txn *txn, struct store *s, const uint8_t key[32]
 void cli_print_json(json_t *j)
 {
   char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
-  if (s) { puts(s); free(s); }
+  if (s) { puts(s); mem_free(s); }
   json_decref(j);
 }
 

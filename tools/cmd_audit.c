@@ -9,6 +9,7 @@
  * replay frozen (evidence that does not verify fails the audit).
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/sig.h"
 #include "../node/buf.h"
 #include "../node/err.h"
@@ -76,7 +77,7 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   struct store *fresh = NULL;
   MDB_txn *txn = NULL;
   MDB_cursor *cur = NULL;
-  struct ingest_item *items = calloc(AUDIT_BATCH, sizeof *items);
+  struct ingest_item *items = mem_calloc(AUDIT_BATCH, sizeof *items);
   json_t *rejected = json_array(), *invalid = json_array();
   uint64_t total = 0, done_n = 0, n_rejected = 0;
   uint8_t stored_digest[32], replay_digest[32];
@@ -189,7 +190,7 @@ out:
   if (txn) mdb_txn_abort(txn);
   store_close(fresh);
   cli_scratch_remove(tmpl);
-  free(items);
+  mem_free(items);
   json_decref(rejected);
   json_decref(invalid);
   if (rc == 1) return CLI_FAILED;

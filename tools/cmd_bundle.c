@@ -2,6 +2,7 @@
  * prove, verify-bundle — a lot's verification as a file anyone can check offline.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/sig.h"
 #include "../node/bundle.h"
 #include "../node/err.h"
@@ -42,10 +43,10 @@ int cmd_prove(struct cli *c, int argc, char **argv)
   if (rc == KK_ERR(BUNDLE)) return cli_fail(rc, "prove %s: %s", argv[1], why);
   if (rc) return cli_fail(rc, "prove %s", argv[1]);
   if (fwrite(out, 1, len, stdout) != len || fflush(stdout)) {
-    free(out);
+    mem_free(out);
     return cli_fail(-EIO, "prove: write");
   }
-  free(out);
+  mem_free(out);
   fprintf(stderr, "bundle: %zu records of %zu feeds, checkpoints with at least %zu cosignatures, %zu bytes, %.3f s\n",
           info.records, info.feeds, info.min_cosigs, len, now_s() - t0);
   return CLI_OK;
@@ -78,7 +79,7 @@ int cmd_verify_bundle(struct cli *c, int argc, char **argv)
   int rc;
   if ((rc = cli_read_file(path, BUNDLE_MAX, &buf, &len))) { cli_fail(rc, "verify-bundle: %s", path); return CLI_USAGE; }
   if ((rc = cli_read_file(genesis, CODEC_MAX_RECORD, &gen, &glen))) {
-    free(buf);
+    mem_free(buf);
     cli_fail(rc, "verify-bundle: --genesis %s", genesis);
     return CLI_USAGE;
   }
@@ -88,14 +89,14 @@ int cmd_verify_bundle(struct cli *c, int argc, char **argv)
   uint8_t lotkey[36];
   double t0 = now_s();
   if (cli_scratch_dir(dir, "bundle")) {
-    free(buf);
-    free(gen);
+    mem_free(buf);
+    mem_free(gen);
     return cli_fail(-errno, "cannot create a scratch directory");
   }
   if ((rc = store_open_scratch(&scratch, dir)) == 0)
     rc = bundle_verify(buf, len, gen, glen, (unsigned)witnesses, scratch, lotkey, &info, why, sizeof why);
-  free(buf);
-  free(gen);
+  mem_free(buf);
+  mem_free(gen);
   int exit_code = CLI_OK;
   if (rc == KK_ERR(BUNDLE)) {
     if (c->json) cli_print_json(json_pack("{s:b,s:s}", "valid", 0, "reason", why));

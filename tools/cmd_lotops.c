@@ -6,6 +6,7 @@
  * rule that was broken.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/sig.h"
 #include "../node/buf.h"
 #include "../node/err.h"
@@ -85,7 +86,7 @@ int cmd_issue(struct cli *c, int argc, char **argv)
     { "evidence", required_argument, 0, 'e' }, { "facility", required_argument, 0, 'f' },
     { "model", required_argument, 0, 'M' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
   static const char *use = "usage: kiroku issue --lot CODE --material M --mass Q --post-consumer Q [--pre-consumer Q] --origin CC --scheme S --certificate ID [--evidence FILE]... [--facility F] [--model segregated|identity-preserved|controlled-blending|mass-balance]";
-  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
   struct kk_issue *x = &b->u.issue;
   int o, rc = 0, have_mass = 0, have_post = 0;
   if (!b) return CLI_INTERNAL;
@@ -113,23 +114,23 @@ int cmd_issue(struct cli *c, int argc, char **argv)
     default: rc = cli_usage("%s", use);
     }
   }
-  if (rc) { free(b); return rc; }
+  if (rc) { mem_free(b); return rc; }
   if (!x->lot_code[0] || !x->material[0] || !have_mass || !have_post || !x->origin[0] || !x->scheme[0] ||
       !x->certificate[0] || optind != argc) {
-    free(b);
+    mem_free(b);
     return cli_usage("%s", use);
   }
   if ((rc = rules_check_country(x->origin))) {
     rc = cli_fail(rc, "--origin %s", x->origin);
-    free(b);
+    mem_free(b);
     return rc;
   }
-  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
+  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
   uint8_t id[32];
   char code[CODEC_CODE_MAX + 1];
   strcpy(code, x->lot_code);
   rc = cli_append(c, b, id);
-  free(b);
+  mem_free(b);
   if (rc) return cli_fail(rc, "issue %s", code);
   report(c, "issue", id, 1);
   return 0;
@@ -150,22 +151,22 @@ int cmd_transfer(struct cli *c, int argc, char **argv)
     else if (o != 'j') return cli_usage("usage: kiroku transfer --lot REF --mass Q --to NAME|HEX");
   }
   if (!lot || !to || !mass || optind != argc) return cli_usage("usage: kiroku transfer --lot REF --mass Q --to NAME|HEX");
-  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
   if (!b) return CLI_INTERNAL;
   b->kind = KK_PL_TRANSFER;
-  if ((rc = parse_mass("--mass", mass, &b->u.transfer.mass_mg)) || (rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
+  if ((rc = parse_mass("--mass", mass, &b->u.transfer.mass_mg)) || (rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
   MDB_txn *txn;
   uint8_t key[36];
-  if ((rc = store_read(c->s, &txn))) { free(b); return cli_fail(rc, "store"); }
+  if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   int r1 = cli_resolve_lot(c, txn, lot, key), r2 = r1 ? 0 : cli_resolve_member(c, txn, to, b->u.transfer.to);
   mdb_txn_abort(txn);
-  if (r1) { free(b); return cli_fail(r1, "--lot %s", lot); }
-  if (r2) { free(b); return cli_fail(r2, "--to %s", to); }
+  if (r1) { mem_free(b); return cli_fail(r1, "--lot %s", lot); }
+  if (r2) { mem_free(b); return cli_fail(r2, "--to %s", to); }
   memcpy(b->u.transfer.lot.record, key, 32);
   b->u.transfer.lot.index = be32_get(key + 32);
   uint8_t id[32];
   rc = cli_append(c, b, id);
-  free(b);
+  mem_free(b);
   if (rc) return cli_fail(rc, "transfer %s %s to %s", mass, lot, to);
   report(c, "transfer", id, 0);
   return 0;
@@ -189,7 +190,7 @@ static int pending_to_me(struct cli *c, uint8_t (**ids)[32], size_t *n)
     if (xfer_decode(v.mv_data, v.mv_size, &x) == 0 && x.state == XFER_PENDING && memcmp(x.to, c->pk, 32) == 0) {
       if (*n == cap) {
         cap = cap ? cap * 2 : 8;
-        void *p = realloc(*ids, cap * 32);
+        void *p = mem_realloc(*ids, cap * 32);
         if (!p) { xfer_free(&x); rc = -ENOMEM; break; }
         *ids = p;
       }
@@ -224,12 +225,12 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
   size_t n = 0;
   if (tref) {
     MDB_txn *txn;
-    ids = malloc(32);
+    ids = mem_alloc(32);
     if (!ids) return CLI_INTERNAL;
-    if ((rc = store_read(c->s, &txn))) { free(ids); return cli_fail(rc, "store"); }
+    if ((rc = store_read(c->s, &txn))) { mem_free(ids); return cli_fail(rc, "store"); }
     rc = cli_resolve_record(c, txn, tref, ids[0]);
     mdb_txn_abort(txn);
-    if (rc) { free(ids); return cli_fail(rc == KK_ERR(UNKNOWN_RECORD) ? KK_ERR(UNKNOWN_TRANSFER) : rc, "--transfer %s", tref); }
+    if (rc) { mem_free(ids); return cli_fail(rc == KK_ERR(UNKNOWN_RECORD) ? KK_ERR(UNKNOWN_TRANSFER) : rc, "--transfer %s", tref); }
     n = 1;
   } else if ((rc = pending_to_me(c, &ids, &n))) {
     return cli_fail(rc, "store");
@@ -237,7 +238,7 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
   json_t *arr = json_array();
   int ret = 0;
   for (size_t i = 0; i < n; i++) {
-    struct kk_body *b = calloc(1, sizeof *b);
+    struct kk_body *b = mem_calloc(1, sizeof *b);
     uint8_t id[32];
     char hex[65], tid[65];
     if (!b) { ret = CLI_INTERNAL; break; }
@@ -245,7 +246,7 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
     memcpy(receive ? b->u.receive.transfer : b->u.refuse.transfer, ids[i], 32);
     if (!receive) strcpy(b->u.refuse.reason, reason);
     rc = cli_append(c, b, id);
-    free(b);
+    mem_free(b);
     cli_hex(tid, ids[i]);
     if (rc) { ret = cli_fail(rc, "%s transfer %.12s", receive ? "receive" : "refuse", tid); break; }
     cli_hex(hex, id);
@@ -260,7 +261,7 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
   if (!c->json && n == 0) printf("no pending transfers\n");
   if (c->json) cli_print_json(arr);
   else json_decref(arr);
-  free(ids);
+  mem_free(ids);
   return ret;
 }
 
@@ -333,14 +334,14 @@ int cmd_transform(struct cli *c, int argc, char **argv)
     { "process", required_argument, 0, 'p' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
   static const char *use = "usage: kiroku transform --model segregated|controlled-blending|mass-balance --in REF=Q... [--unledgered MATERIAL=Q@CC]... --out CODE:MATERIAL=Q[,post=Q][,pre=Q]... [--process TEXT]";
   int o, rc = 0;
-  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
   if (!b) return CLI_INTERNAL;
   struct kk_transform *t = &b->u.transform;
   b->kind = KK_PL_TRANSFORM;
   /* The store is needed to resolve --in references: open it first. */
-  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
+  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
   MDB_txn *txn;
-  if ((rc = store_read(c->s, &txn))) { free(b); return cli_fail(rc, "store"); }
+  if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   optind = 1;
   while (rc == 0 && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
@@ -355,11 +356,11 @@ int cmd_transform(struct cli *c, int argc, char **argv)
   }
   mdb_txn_abort(txn);
   if (rc == 0 && (!t->model || !t->n_inputs || !t->n_outputs || optind != argc)) rc = cli_usage("%s", use);
-  if (rc) { free(b); return rc; }
+  if (rc) { mem_free(b); return rc; }
   uint8_t id[32];
   unsigned nout = (unsigned)t->n_outputs;
   rc = cli_append(c, b, id);
-  free(b);
+  mem_free(b);
   if (rc) return cli_fail(rc, "transform");
   report(c, "transform", id, nout);
   return 0;
@@ -380,23 +381,23 @@ int cmd_claim(struct cli *c, int argc, char **argv)
     else if (o != 'j') return cli_usage("usage: kiroku claim --lot REF --recycled P --scope TEXT");
   }
   if (!lot || !share || !scope || optind != argc) return cli_usage("usage: kiroku claim --lot REF --recycled P --scope TEXT");
-  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
   if (!b) return CLI_INTERNAL;
   b->kind = KK_PL_CLAIM;
-  if ((rc = qty_parse_share(share, &b->u.claim.share_ppm))) { free(b); return cli_fail(rc, "--recycled %s", share); }
-  if ((rc = set_text(b->u.claim.scope, CODEC_TEXT_MAX, scope, "--scope"))) { free(b); return rc; }
-  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
+  if ((rc = qty_parse_share(share, &b->u.claim.share_ppm))) { mem_free(b); return cli_fail(rc, "--recycled %s", share); }
+  if ((rc = set_text(b->u.claim.scope, CODEC_TEXT_MAX, scope, "--scope"))) { mem_free(b); return rc; }
+  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
   MDB_txn *txn;
   uint8_t key[36];
-  if ((rc = store_read(c->s, &txn))) { free(b); return cli_fail(rc, "store"); }
+  if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   rc = cli_resolve_lot(c, txn, lot, key);
   mdb_txn_abort(txn);
-  if (rc) { free(b); return cli_fail(rc, "--lot %s", lot); }
+  if (rc) { mem_free(b); return cli_fail(rc, "--lot %s", lot); }
   memcpy(b->u.claim.lot.record, key, 32);
   b->u.claim.lot.index = be32_get(key + 32);
   uint8_t id[32];
   rc = cli_append(c, b, id);
-  free(b);
+  mem_free(b);
   if (rc) return cli_fail(rc, "claim %s recycled on %s", share, lot);
   report(c, "claim", id, 0);
   return 0;

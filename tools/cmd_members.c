@@ -2,6 +2,7 @@
  * admit, suspend, members — the registry's commands and the member list.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/sig.h"
 #include "../node/err.h"
 #include "../node/rules.h"
@@ -57,7 +58,7 @@ int cmd_admit(struct cli *c, int argc, char **argv)
     { "role", required_argument, 0, 'r' }, { "country", required_argument, 0, 'c' },
     { "facility", required_argument, 0, 'f' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
   const char *key = NULL, *name = NULL, *role = NULL, *country = "";
-  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
   int o, rc;
   if (!b) return CLI_INTERNAL;
   optind = 1;
@@ -68,32 +69,32 @@ int cmd_admit(struct cli *c, int argc, char **argv)
     case 'r': role = optarg; break;
     case 'c': country = optarg; break;
     case 'f':
-      if (b->u.admit.n_facilities == CODEC_FACILITIES_MAX) { free(b); return cli_usage("at most %d facilities", CODEC_FACILITIES_MAX); }
-      if ((rc = copy_text(b->u.admit.facilities[b->u.admit.n_facilities++], CODEC_NAME_MAX, optarg, "facility"))) { free(b); return rc; }
+      if (b->u.admit.n_facilities == CODEC_FACILITIES_MAX) { mem_free(b); return cli_usage("at most %d facilities", CODEC_FACILITIES_MAX); }
+      if ((rc = copy_text(b->u.admit.facilities[b->u.admit.n_facilities++], CODEC_NAME_MAX, optarg, "facility"))) { mem_free(b); return rc; }
       break;
     case 'j': break;
-    default: free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC]");
+    default: mem_free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC]");
     }
   }
   b->kind = KK_PL_ADMIT;
-  if (!key || !name || !role || optind != argc) { free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC]"); }
-  if (strlen(key) != 64 || sig_unhex(b->u.admit.member, 32, key)) { free(b); return cli_usage("--key must be a 64-digit hex public key (from `kiroku keygen`)"); }
-  if (parse_roles(role, &b->u.admit.roles)) { free(b); return cli_usage("--role: one or more of recycler,processor,manufacturer,certifier,auditor"); }
-  if ((rc = copy_text(b->u.admit.name, CODEC_NAME_MAX, name, "--name"))) { free(b); return rc; }
-  if (strlen(country) != 0 && rules_check_country(country)) { free(b); return cli_fail(KK_ERR(COUNTRY), "--country %s", country); }
+  if (!key || !name || !role || optind != argc) { mem_free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC]"); }
+  if (strlen(key) != 64 || sig_unhex(b->u.admit.member, 32, key)) { mem_free(b); return cli_usage("--key must be a 64-digit hex public key (from `kiroku keygen`)"); }
+  if (parse_roles(role, &b->u.admit.roles)) { mem_free(b); return cli_usage("--role: one or more of recycler,processor,manufacturer,certifier,auditor"); }
+  if ((rc = copy_text(b->u.admit.name, CODEC_NAME_MAX, name, "--name"))) { mem_free(b); return rc; }
+  if (strlen(country) != 0 && rules_check_country(country)) { mem_free(b); return cli_fail(KK_ERR(COUNTRY), "--country %s", country); }
   strcpy(b->u.admit.country, country);
-  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { free(b); return rc; }
-  if (memcmp(c->pk, c->registry, 32) != 0) { free(b); return cli_fail(KK_ERR(NOT_REGISTRY), "admit"); }
+  if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
+  if (memcmp(c->pk, c->registry, 32) != 0) { mem_free(b); return cli_fail(KK_ERR(NOT_REGISTRY), "admit"); }
   MDB_txn *txn;
   if ((rc = store_read(c->s, &txn)) == 0) {
     uint8_t other[32];
     if (cli_resolve_member(c, txn, name, other) == 0) rc = KK_ERR(EXISTS);
     mdb_txn_abort(txn);
-    if (rc) { free(b); return cli_fail(rc, "a member named '%s'", name); }
+    if (rc) { mem_free(b); return cli_fail(rc, "a member named '%s'", name); }
   }
   uint8_t id[32];
   rc = cli_append(c, b, id);
-  free(b);
+  mem_free(b);
   if (rc) return cli_fail(rc, "admit %s", name);
   char hex[65];
   cli_hex(hex, id);
@@ -118,30 +119,30 @@ int cmd_suspend(struct cli *c, int argc, char **argv)
   }
   if (!member || !reason || optind != argc) return cli_usage("usage: kiroku suspend --member NAME|HEX --reason TEXT [--from-seq N]");
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) return rc;
-  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
   if (!b) return CLI_INTERNAL;
   b->kind = KK_PL_SUSPEND;
-  if ((rc = copy_text(b->u.suspend.reason, CODEC_TEXT_MAX, reason, "--reason"))) { free(b); return rc; }
+  if ((rc = copy_text(b->u.suspend.reason, CODEC_TEXT_MAX, reason, "--reason"))) { mem_free(b); return rc; }
   MDB_txn *txn;
-  if ((rc = store_read(c->s, &txn))) { free(b); return cli_fail(rc, "store"); }
+  if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   rc = cli_resolve_member(c, txn, member, b->u.suspend.member);
   struct store_head h;
   uint64_t next = 1;
   if (rc == 0 && store_head_get(txn, c->s, b->u.suspend.member, &h) == 0) next = h.seq + 1;
   mdb_txn_abort(txn);
-  if (rc) { free(b); return cli_fail(rc, "--member %s", member); }
+  if (rc) { mem_free(b); return cli_fail(rc, "--member %s", member); }
   /* Default: everything the member signs after what this node has seen of its feed. */
   b->u.suspend.from_seq = next;
   if (from) {
     char *end;
     unsigned long long x = strtoull(from, &end, 10);
-    if (!*from || *end || x == 0) { free(b); return cli_usage("--from-seq must be a positive integer"); }
+    if (!*from || *end || x == 0) { mem_free(b); return cli_usage("--from-seq must be a positive integer"); }
     b->u.suspend.from_seq = x;
   }
   uint8_t id[32];
   uint64_t fs = b->u.suspend.from_seq;
   rc = cli_append(c, b, id);
-  free(b);
+  mem_free(b);
   if (rc) return cli_fail(rc, "suspend %s", member);
   char hex[65];
   cli_hex(hex, id);

@@ -11,6 +11,7 @@
  * hashes of the wrong length), 2 when the file cannot be parsed as either.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/merkle.h"
 
 #include <errno.h>
@@ -92,8 +93,8 @@ int cmd_merkle_check(struct cli *c, int argc, char **argv)
   char chunk[4096];
   size_t r;
   while ((r = fread(chunk, 1, sizeof chunk, f)) > 0 && tl < (1u << 20)) {
-    char *nt = realloc(text, tl + r + 1);
-    if (!nt) { free(text); fclose(f); return CLI_INTERNAL; }
+    char *nt = mem_realloc(text, tl + r + 1);
+    if (!nt) { mem_free(text); fclose(f); return CLI_INTERNAL; }
     text = nt;
     memcpy(text + tl, chunk, r);
     tl += r;
@@ -106,7 +107,7 @@ int cmd_merkle_check(struct cli *c, int argc, char **argv)
   if (!j || !json_is_object(j)) {
     fprintf(stderr, "kiroku: merkle-check: %s: not JSON (%s, line %d)\n", argv[1], j ? "not an object" : err.text, err.line);
     json_decref(j);
-    free(text);
+    mem_free(text);
     return CLI_USAGE;
   }
   int subtree = json_object_get(j, "start") != NULL;
@@ -122,7 +123,7 @@ int cmd_merkle_check(struct cli *c, int argc, char **argv)
     goto done;
   }
   n = json_array_size(proofj);
-  proof = calloc(n ? n : 1, 32);
+  proof = mem_calloc(n ? n : 1, 32);
   for (size_t i = 0; i < n; i++) {
     json_t *h = json_array_get(proofj, i);
     uint8_t buf[256];
@@ -178,8 +179,8 @@ int cmd_merkle_check(struct cli *c, int argc, char **argv)
   printf("%s\n", valid ? "valid" : "invalid");
   rc = valid ? CLI_OK : CLI_FAILED;
 done:
-  free(proof);
+  mem_free(proof);
   json_decref(j);
-  free(text);
+  mem_free(text);
   return rc;
 }

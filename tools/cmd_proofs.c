@@ -2,6 +2,7 @@
  * checkpoints, evidence, verify-evidence — what the witnesses signed, and who forked.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/note.h"
 #include "../crypto/sig.h"
 #include "../node/buf.h"
@@ -58,12 +59,12 @@ static json_t *checkpoint_json(MDB_txn *txn, struct store *s, const uint8_t auth
   uint64_t size;
   if (ckpt_get(txn, s, author, 0, &note, &len, &size)) return NULL;
   struct ckpt_view v;
-  if (ckpt_parse(note, len, &v)) { free(note); return NULL; }
+  if (ckpt_parse(note, len, &v)) { mem_free(note); return NULL; }
   struct cosig_list l = { txn, s, note, len, json_array() };
   note_each_line(note, len, list_cosig, &l);
   json_t *j = json_pack("{s:I,s:o,s:s,s:o}", "size", (json_int_t)size, "root", cli_json_hex(v.root, 32), "note", note,
                         "cosigned_by", l.arr);
-  free(note);
+  mem_free(note);
   return j;
 }
 
@@ -237,7 +238,7 @@ int cmd_verify_evidence(struct cli *c, int argc, char **argv)
   }
   struct evidence_info in;
   rc = evidence_check(buf, len, NULL, &in);
-  free(buf);
+  mem_free(buf);
   if (rc == KK_ERR(DECODE) || rc == KK_ERR(FIELD) || rc == KK_ERR(TOO_LARGE)) {
     cli_fail(rc, "verify-evidence: %s is not an evidence file", pos[0]);
     return CLI_USAGE;

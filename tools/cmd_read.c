@@ -2,6 +2,7 @@
  * lots, log, show — what this node holds and knows.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/keys.h"
 #include "../crypto/sig.h"
 #include "../node/buf.h"
@@ -186,12 +187,12 @@ json_t *cli_body_json(const struct kk_body *b)
 static json_t *record_json(MDB_txn *txn, struct store *s, const uint8_t *env, size_t len, int with_payload)
 {
   struct kk_envelope_view ev;
-  struct kk_body *b = malloc(sizeof *b);
+  struct kk_body *b = mem_alloc(sizeof *b);
   uint8_t id[32];
   char name[CODEC_NAME_MAX + 8];
   if (!b) return NULL;
   sig_sha256(id, env, len);
-  if (codec_envelope_split(env, len, &ev) || codec_body_decode(ev.body, ev.body_len, b)) { free(b); return NULL; }
+  if (codec_envelope_split(env, len, &ev) || codec_body_decode(ev.body, ev.body_len, b)) { mem_free(b); return NULL; }
   struct rules_status st;
   const char *verdict = "pending";
   int rc = rules_status_get(txn, s, id, &st);
@@ -208,7 +209,7 @@ static json_t *record_json(MDB_txn *txn, struct store *s, const uint8_t *env, si
     json_object_set_new(o, "bytes", json_integer((json_int_t)len));
     json_object_set_new(o, "payload", cli_body_json(b));
   }
-  free(b);
+  mem_free(b);
   return o;
 }
 
@@ -291,7 +292,7 @@ int cmd_show(struct cli *c, int argc, char **argv)
          json_string_value(json_object_get(r, "kind")), json_string_value(json_object_get(r, "verdict")),
          json_object_get(r, "reason") ? ": " : "",
          json_object_get(r, "reason") ? json_string_value(json_object_get(r, "reason")) : "", body ? body : "");
-  free(body);
+  mem_free(body);
   json_decref(r);
   return 0;
 }

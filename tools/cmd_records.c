@@ -6,6 +6,7 @@
  * importer accepts them in any order.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/sig.h"
 #include "../node/buf.h"
 #include "../node/err.h"
@@ -76,7 +77,7 @@ static int read_records(const char *path, uint8_t **data, struct ingest_item **i
   size_t len;
   int rc = cli_read_file(path, SIZE_MAX / 2, data, &len);
   if (rc) return rc;
-  if ((rc = recfile_split(*data, len, items, n))) { free(*data); *data = NULL; }
+  if ((rc = recfile_split(*data, len, items, n))) { mem_free(*data); *data = NULL; }
   return rc;
 }
 
@@ -107,11 +108,11 @@ int cmd_import_records(struct cli *c, int argc, char **argv)
   size_t n = 0;
   int rc = read_records(path, &data, &items, &n);
   if (rc) return cli_fail(rc, "%s", path);
-  if ((rc = cli_open(c, CLI_WRITE | CLI_NETWORK))) { free(data); free(items); return rc; }
+  if ((rc = cli_open(c, CLI_WRITE | CLI_NETWORK))) { mem_free(data); mem_free(items); return rc; }
 
-  struct import_key *keys = calloc(n ? n : 1, sizeof *keys);
-  struct kk_body *b = malloc(sizeof *b);
-  sorted = calloc(n ? n : 1, sizeof *sorted);
+  struct import_key *keys = mem_calloc(n ? n : 1, sizeof *keys);
+  struct kk_body *b = mem_alloc(sizeof *b);
+  sorted = mem_calloc(n ? n : 1, sizeof *sorted);
   if (!keys || !b || !sorted) { rc = -ENOMEM; goto done; }
   for (size_t i = 0; i < n; i++) {
     struct kk_envelope_view ev;
@@ -153,10 +154,10 @@ int cmd_import_records(struct cli *c, int argc, char **argv)
   if (c->json) cli_print_json(json_pack("{s:I,s:I,s:I}", "records", (json_int_t)n, "stored", (json_int_t)stored, "duplicates", (json_int_t)dups));
   else printf("imported %zu records (%zu new, %zu already held)\n", n, stored, dups);
 done:
-  free(keys);
-  free(b);
-  free(sorted);
-  free(items);
-  free(data);
+  mem_free(keys);
+  mem_free(b);
+  mem_free(sorted);
+  mem_free(items);
+  mem_free(data);
   return rc ? cli_fail(rc, "import-records %s", path) : 0;
 }

@@ -2,6 +2,7 @@
  * init, keygen, join — creating identities and networks.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/keys.h"
 #include "../crypto/sig.h"
 #include "../node/err.h"
@@ -60,14 +61,14 @@ int cmd_init(struct cli *c, int argc, char **argv)
   if ((rc = cli_open(c, CLI_WRITE))) return rc;
   if (c->have_network) return cli_fail(KK_ERR(EXISTS), "%s already holds a network", c->dir);
 
-  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
   uint8_t id[32];
   if (!b) return cli_fail(-ENOMEM, "init");
   b->kind = KK_PL_GENESIS;
-  if (strlen(name) > CODEC_NAME_MAX) { free(b); return cli_fail(KK_ERR(TOO_LARGE), "network name"); }
+  if (strlen(name) > CODEC_NAME_MAX) { mem_free(b); return cli_fail(KK_ERR(TOO_LARGE), "network name"); }
   strcpy(b->u.genesis.name, name);
   rc = cli_append(c, b, id);
-  free(b);
+  mem_free(b);
   if (rc) return cli_fail(rc, "cannot create the genesis record");
 
   /* genesis.bin: the record members need to join. */

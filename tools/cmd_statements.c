@@ -2,6 +2,7 @@
  * attest, revoke, incident — statements about other records.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/sig.h"
 #include "../node/err.h"
 
@@ -51,7 +52,7 @@ static int finish(struct cli *c, struct kk_body *b, const char *what)
   uint8_t id[32];
   char hex[65];
   int rc = cli_append(c, b, id);
-  free(b);
+  mem_free(b);
   if (rc) return cli_fail(rc, "%s", what);
   cli_hex(hex, id);
   if (c->json) cli_print_json(json_pack("{s:s,s:s}", "record", hex, "kind", what));
@@ -61,33 +62,33 @@ static int finish(struct cli *c, struct kk_body *b, const char *what)
 
 int cmd_attest(struct cli *c, int argc, char **argv)
 {
-  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
   if (!b) return CLI_INTERNAL;
   b->kind = KK_PL_ATTEST;
   int rc = statement(c, argc, argv, "record", "statement", NULL, "usage: kiroku attest --record ID --statement TEXT",
                      b, b->u.attest.record, b->u.attest.statement, CODEC_TEXT_MAX, NULL, 0, 1);
-  if (rc) { free(b); return rc; }
+  if (rc) { mem_free(b); return rc; }
   return finish(c, b, "attest");
 }
 
 int cmd_revoke(struct cli *c, int argc, char **argv)
 {
-  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
   if (!b) return CLI_INTERNAL;
   b->kind = KK_PL_REVOKE;
   int rc = statement(c, argc, argv, "record", "reason", NULL, "usage: kiroku revoke --record ID --reason TEXT",
                      b, b->u.revoke.record, b->u.revoke.reason, CODEC_TEXT_MAX, NULL, 0, 1);
-  if (rc) { free(b); return rc; }
+  if (rc) { mem_free(b); return rc; }
   return finish(c, b, "revoke");
 }
 
 int cmd_incident(struct cli *c, int argc, char **argv)
 {
-  struct kk_body *b = calloc(1, sizeof *b);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
   if (!b) return CLI_INTERNAL;
   b->kind = KK_PL_INCIDENT;
   int rc = statement(c, argc, argv, "about", "text", "kind", "usage: kiroku incident --kind K --about ID --text TEXT",
                      b, b->u.incident.about, b->u.incident.text, CODEC_TEXT_MAX, b->u.incident.kind, CODEC_NAME_MAX, 0);
-  if (rc) { free(b); return rc; }
+  if (rc) { mem_free(b); return rc; }
   return finish(c, b, "incident");
 }

@@ -2,6 +2,7 @@
  * status — what the node running on this directory is doing.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../node/ctl.h"
 #include "../node/err.h"
 
@@ -30,7 +31,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
   if (rc) return cli_fail(rc, "status");
   json_error_t err;
   json_t *j = json_loads(s, 0, &err);
-  free(s);
+  mem_free(s);
   if (!j) return cli_fail(KK_ERR(INTERNAL), "status: the node answered something that is not JSON");
   json_object_set_new(j, "running", json_true());
   if (c->json) { cli_print_json(j); return CLI_OK; }

@@ -2,6 +2,7 @@
  * verify, trace — what a lot really carries, and where it came from or went.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/keys.h"
 #include "../crypto/sig.h"
 #include "../node/buf.h"
@@ -217,7 +218,7 @@ static json_t *trace_up(struct trace *t, const uint8_t key[36], const char *via,
                                             (json_int_t)b->u.transform.unledgered[i].mass_mg, "via", "transform"));
   }
 done:
-  free(b);
+  mem_free(b);
   json_object_set_new(o, "from", from);
   return o;
 }
@@ -234,7 +235,7 @@ static json_t *trace_down(struct trace *t, const uint8_t key[36], const char *vi
   size_t n = 0;
   for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && k.mv_size == 68 && memcmp(k.mv_data, key, 36) == 0;
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    void *p = realloc(ids, (n + 1) * 32);
+    void *p = mem_realloc(ids, (n + 1) * 32);
     if (!p) break;
     ids = p;
     memcpy(ids[n++], (const uint8_t *)k.mv_data + 36, 32);
@@ -272,9 +273,9 @@ static json_t *trace_down(struct trace *t, const uint8_t key[36], const char *vi
         json_array_append_new(to, trace_down(t, lk, "transform", used, depth + 1));
       }
     }
-    free(b);
+    mem_free(b);
   }
-  free(ids);
+  mem_free(ids);
 done:
   json_object_set_new(o, "to", to);
   return o;

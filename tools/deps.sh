@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs Kiroku's build dependencies from Debian when pkg-config cannot find them.
+# Installs Kiroku's build and test dependencies from Debian when pkg-config cannot find them.
 # Called by the Makefile before the first build; safe to run again (does nothing then).
 set -euo pipefail
 pcs=(lmdb libsodium libprotobuf-c libuv jansson)
@@ -7,12 +7,14 @@ need=0
 command -v pkg-config >/dev/null 2>&1 || need=1
 command -v protoc-c >/dev/null 2>&1 || need=1
 command -v python3 >/dev/null 2>&1 || need=1   # the CLI tests read --json with it
+command -v faketime >/dev/null 2>&1 || need=1  # the clock-skew test runs a node on a skewed clock
 if [ "$need" = 0 ]; then
   for p in "${pcs[@]}"; do pkg-config --exists "$p" || need=1; done
 fi
 [ "$need" = 0 ] && exit 0
 pkgs=(pkg-config liblmdb-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev libjansson-dev)
 command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
+command -v faketime >/dev/null 2>&1 || pkgs+=(faketime)
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing build dependencies; install as root: apt-get install -y ${pkgs[*]}" >&2
   exit 1

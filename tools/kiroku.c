@@ -2,6 +2,7 @@
  * kiroku — the command-line interface: global options and the command table.
  */
 #include "cli.h"
+#include "../node/mem.h"
 #include "../crypto/sig.h"
 
 #include <stdio.h>
@@ -32,6 +33,7 @@ int main(int argc, char **argv)
 {
   struct cli c;
   memset(&c, 0, sizeof c);
+  mem_init();
   c.dir = getenv("KIROKU_DIR");
   if (!c.dir || !*c.dir) c.dir = ".kiroku";
   int i = 1;

@@ -2,15 +2,18 @@
 # the integration tests). Needs: K (kiroku), KN (kiroku-node), ROOT (data directories).
 # Every node started here is stopped by stop_nodes, which callers trap on EXIT.
 
-declare -A NODE_PID NODE_PORT
+declare -A NODE_PID NODE_PORT NODE_CONFIG NODE_LISTEN
 
 # start_node NAME [PEER...]: runs a node for ROOT/NAME on a free loopback port, peering
-# with the named nodes (already started), and waits until it listens.
+# with the named nodes (already started), and waits until it listens. NODE_CONFIG[NAME],
+# when set, names a config file for it (limits, timeouts); NODE_LISTEN[NAME] a fixed port
+# (a node restarted on its old port is found again by peers that dial it).
 start_node() {
   local name=$1; shift
   local args=() p
   for p in "$@"; do args+=(--peer "127.0.0.1:${NODE_PORT[$p]}"); done
-  "$KN" -C "$ROOT/$name" --listen 127.0.0.1:0 "${args[@]}" 2>>"$ROOT/$name.log" &
+  [ -n "${NODE_CONFIG[$name]:-}" ] && args+=(--config "${NODE_CONFIG[$name]}")
+  "$KN" -C "$ROOT/$name" --listen "127.0.0.1:${NODE_LISTEN[$name]:-0}" "${args[@]}" 2>>"$ROOT/$name.log" &
   NODE_PID[$name]=$!
   local i port=""
   for i in $(seq 1 200); do
@@ -27,6 +30,7 @@ start_node() {
 stop_node() {
   local name=$1 sig=${2:-TERM} pid=${NODE_PID[$1]:-}
   [ -n "$pid" ] || return 0
+  if [ "$sig" = KILL ]; then disown "$pid" 2>/dev/null || true; fi   # no "Killed" notice
   kill -"$sig" "$pid" 2>/dev/null || true
   local i
   for i in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done

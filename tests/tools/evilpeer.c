@@ -7,6 +7,11 @@
  *   garbage      sends random bytes
  *   oversize     sends a frame header declaring 2 GiB
  *   truncated    sends half of a HELLO frame, then closes
+ *   stall MS     sends a valid HELLO and then nothing; exit 0 when the node closes the
+ *                connection within MS milliseconds (its handshake deadline and slack)
+ *   flood S N [SRC]  for S seconds keeps N connections open that never send a byte,
+ *                opening a new one whenever the node closes one (from source address
+ *                SRC, e.g. 127.0.0.2); prints how many it opened, exit 0
  * Modes that first complete the handshake as DIR's identity (an admitted member):
  *   forged       sends RECORDS holding a record with a broken signature
  *   noread N     sends N requests for everything and never reads an answer
@@ -31,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int fd;
@@ -94,19 +100,67 @@ static int await_close(void)
   return 1;
 }
 
-static void handshake(struct hs *h, const char *dir)
+static void load_network(const char *dir, uint8_t pk[32], uint8_t sk[64], uint8_t network[32])
 {
-  uint8_t pk[32], sk[64], network[32];
   struct store *s;
   MDB_txn *txn;
   const void *v;
-  size_t vn, n;
+  size_t vn;
   if (keys_load(dir, pk, sk)) die("no identity");
   if (store_open(&s, dir, 1) || store_read(s, &txn) || store_meta_get(txn, s, "network", &v, &vn) || vn != 32)
     die("no network in DIR");
   memcpy(network, v, 32);
   mdb_txn_abort(txn);
   store_close(s);
+}
+
+/* Keeps n silent connections open for secs seconds, replacing each one the node closes. */
+static int flood(const struct sockaddr_in *to, int secs, int n, const char *src)
+{
+  struct pollfd *pf = calloc((size_t)n, sizeof *pf);
+  long opened = 0, closed = 0;
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (int i = 0; i < n; i++) pf[i].fd = -1;
+  for (;;) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - t0.tv_sec >= secs) break;
+    for (int i = 0; i < n; i++) {
+      if (pf[i].fd >= 0) continue;
+      int s = socket(AF_INET, SOCK_STREAM, 0);
+      if (src) {
+        struct sockaddr_in me;
+        memset(&me, 0, sizeof me);
+        me.sin_family = AF_INET;
+        if (inet_pton(AF_INET, src, &me.sin_addr) != 1 || bind(s, (struct sockaddr *)&me, sizeof me)) die("bad SRC");
+      }
+      if (connect(s, (const struct sockaddr *)to, sizeof *to)) { close(s); usleep(1000); continue; }
+      pf[i].fd = s;
+      pf[i].events = POLLIN;
+      opened++;
+    }
+    if (poll(pf, (nfds_t)n, 20) > 0) {
+      uint8_t buf[4096];
+      for (int i = 0; i < n; i++) {
+        if (pf[i].fd < 0 || !(pf[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        if (read(pf[i].fd, buf, sizeof buf) > 0) continue;  /* the node's HELLO */
+        close(pf[i].fd);
+        pf[i].fd = -1;
+        closed++;
+      }
+    }
+  }
+  for (int i = 0; i < n; i++) if (pf[i].fd >= 0) close(pf[i].fd);
+  free(pf);
+  printf("%ld opened %ld closed by the node\n", opened, closed);
+  return 0;
+}
+
+static void handshake(struct hs *h, const char *dir)
+{
+  uint8_t pk[32], sk[64], network[32];
+  size_t vn, n;
+  load_network(dir, pk, sk, network);
   uint8_t *m, *peer;
   if (hs_start(h, 1, network, pk, sk, NULL, 0, &m, &n)) die("hs_start");
   send_frame(m, n);
@@ -143,6 +197,8 @@ int main(int argc, char **argv)
   sa.sin_family = AF_INET;
   sa.sin_port = htons((uint16_t)atoi(argv[3]));
   if (inet_pton(AF_INET, argv[2], &sa.sin_addr) != 1) die("bad host");
+  if (!strcmp(mode, "flood")) return flood(&sa, argc > 5 ? atoi(argv[5]) : 5, argc > 6 ? atoi(argv[6]) : 100,
+                                         argc > 7 ? argv[7] : NULL);
   fd = socket(AF_INET, SOCK_STREAM, 0);
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa)) die("cannot connect");
 
@@ -166,6 +222,24 @@ int main(int argc, char **argv)
     send_all(half, sizeof half);
     close(fd);
     return 0;
+  }
+  if (!strcmp(mode, "stall")) {
+    /* A HELLO as the node's own network would take it, then silence. */
+    struct hs h;
+    uint8_t pk[32], sk[64], net[32], *m;
+    size_t n;
+    load_network(dir, pk, sk, net);
+    if (hs_start(&h, 1, net, pk, sk, NULL, 0, &m, &n)) die("hs_start");
+    send_frame(m, n);
+    free(m);
+    hs_clear(&h);
+    int ms = argc > 5 ? atoi(argv[5]) : 10000;
+    uint8_t buf[4096];
+    for (int waited = 0; waited < ms; waited += 50) {
+      struct pollfd pf = { fd, POLLIN, 0 };
+      if (poll(&pf, 1, 50) > 0 && read(fd, buf, sizeof buf) <= 0) return 0;
+    }
+    return 1;
   }
   struct hs h;
   handshake(&h, dir);

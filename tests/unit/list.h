@@ -9,6 +9,7 @@
   X(sig_flipped_records_are_not_stored) \
   X(sig_bad_signature_in_a_large_batch) \
   X(keys_file_permissions) \
+  X(sig_key_rotation) \
   X(qty_parse_units) \
   X(qty_parse_refusals) \
   X(qty_shares) \
@@ -38,4 +39,7 @@
   X(ckpt_sign_witness_and_refuse) \
   X(evidence_fork_freezes_and_converges) \
   X(ckpt_sync_takes_records_on_a_cosigned_checkpoint) \
-  X(evidence_bad_record_under_a_checkpoint)
+  X(evidence_bad_record_under_a_checkpoint) \
+  X(fault_alloc_ingest) \
+  X(fault_alloc_verify) \
+  X(fault_alloc_network_path)

@@ -1,6 +1,7 @@
 /*
  * Runs the unit tests of tests/unit/list.h, each in a child process with a timeout.
  */
+#include "../../node/mem.h"
 #include "test.h"
 #include "list.h"
 #include "../../crypto/sig.h"
@@ -50,6 +51,7 @@ int main(int argc, char **argv)
 {
   size_t n = sizeof tests / sizeof tests[0];
   int failed = 0, ran = 0;
+  mem_init();
   for (size_t i = 0; i < n; i++) {
     if (argc > 1) {
       int want = 0;

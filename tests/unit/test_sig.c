@@ -5,6 +5,7 @@
 #include "fixture.h"
 #include "../../crypto/keys.h"
 #include "../../crypto/sig.h"
+#include "../../node/buf.h"
 #include "../../node/err.h"
 #include "../../node/ingest.h"
 
@@ -162,6 +163,72 @@ TEST(sig_bad_signature_in_a_large_batch)
   for (int i = 0; i < N; i++) fx_rec_free(&r[i]);
   free(r);
   free(it);
+  store_close(s);
+  fx_free(&f);
+}
+
+/* A RotateKey for m's next record, its proof signed by proof_sk. */
+static struct kk_body *rotate_body(const struct fx_member *m, const uint8_t new_pk[32], const uint8_t proof_sk[64])
+{
+  struct kk_body *b = fx_body(KK_PL_ROTATE_KEY);
+  uint8_t msg[40];
+  memcpy(msg, m->pk, 32);
+  be64_put(msg + 32, m->seq + 1);
+  memcpy(b->u.rotate_key.new_key, new_pk, 32);
+  sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, proof_sk);
+  return b;
+}
+
+static int incident_by(struct fx *f, struct store *s, struct fx_member *m)
+{
+  struct fx_member saved = *m;
+  struct kk_body *b = fx_body(KK_PL_INCIDENT);
+  strcpy(b->u.incident.kind, "rotation");
+  struct fx_rec r = fx_sign(f, m, b);
+  int rc = fx_ingest(s, &r, 0);
+  if (rc) *m = saved;
+  fx_rec_free(&r);
+  free(b);
+  return rc;
+}
+
+TEST(sig_key_rotation)
+{
+  struct fx f;
+  fx_network(&f, "rotate");
+  struct store *s = fx_store(&f, test_tmpdir());
+  uint8_t new_pk[32], new_sk[64], other_pk[32], other_sk[64];
+  sig_keypair(new_pk, new_sk);
+  sig_keypair(other_pk, other_sk);
+  ASSERT_OK(incident_by(&f, s, &f.reg));
+
+  /* A proof not made by the new key is refused, and nothing is stored. */
+  struct fx_member saved = f.reg;
+  struct kk_body *b = rotate_body(&f.reg, new_pk, other_sk);
+  struct fx_rec r = fx_sign(&f, &f.reg, b);
+  ASSERT_EQ(fx_ingest(s, &r, 0), KK_ERR(ROTATE_PROOF));
+  fx_rec_free(&r);
+  free(b);
+  f.reg = saved;
+
+  /* A proper rotation, signed by the old key. */
+  b = rotate_body(&f.reg, new_pk, new_sk);
+  r = fx_sign(&f, &f.reg, b);
+  ASSERT_OK(fx_ingest(s, &r, 0));
+  fx_rec_free(&r);
+  free(b);
+
+  /* From now on the old key's signature no longer counts; the new key's does. */
+  ASSERT_EQ(incident_by(&f, s, &f.reg), KK_ERR(SIGNATURE));
+  memcpy(f.reg.sk, new_sk, 64);
+  ASSERT_OK(incident_by(&f, s, &f.reg));
+  MDB_txn *txn;
+  struct store_head h;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(store_head_get(txn, s, f.reg.pk, &h));
+  mdb_txn_abort(txn);
+  ASSERT_U64(h.seq, 4);                       /* genesis, incident, rotation, incident */
+  ASSERT(memcmp(h.key, new_pk, 32) == 0);
   store_close(s);
   fx_free(&f);
 }
