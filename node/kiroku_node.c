@@ -57,6 +57,15 @@ static int read_config(struct node *n, const char *path)
   return rc;
 }
 
+/* Before node_start: releases what node_init opened (it may have stopped half-way). */
+static int give_up(struct node *n, uv_loop_t *loop, int code)
+{
+  node_free(n);
+  uv_loop_close(loop);
+  mem_free(n);
+  return code;
+}
+
 int main(int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -90,17 +99,22 @@ int main(int argc, char **argv)
   int rc = node_init(n, &loop, dir);
   if (rc) {
     fprintf(stderr, "kiroku-node: %s: %s\n", dir, kk_strerror(rc));
-    return kk_err_is_input(rc) ? 2 : 3;
+    return give_up(n, &loop, kk_err_is_input(rc) ? 2 : 3);
   }
-  if (config && (rc = read_config(n, config))) return rc;
-  if (listen && node_set_listen(n, listen)) { fprintf(stderr, "kiroku-node: --listen takes HOST:PORT\n"); return 2; }
+  if (config && (rc = read_config(n, config))) return give_up(n, &loop, rc);
+  if (listen && node_set_listen(n, listen)) {
+    fprintf(stderr, "kiroku-node: --listen takes HOST:PORT\n");
+    return give_up(n, &loop, 2);
+  }
   for (size_t i = 0; i < npeers; i++)
-    if (node_add_peer(n, peers[i])) { fprintf(stderr, "kiroku-node: --peer takes HOST:PORT\n"); return 2; }
-  if (!n->listen_host[0] && !n->n_peers) { fputs(use, stderr); return 2; }
+    if (node_add_peer(n, peers[i])) { fprintf(stderr, "kiroku-node: --peer takes HOST:PORT\n"); return give_up(n, &loop, 2); }
+  if (!n->listen_host[0] && !n->n_peers) { fputs(use, stderr); return give_up(n, &loop, 2); }
   if ((rc = node_start(n))) {
     node_stop(n);
     uv_run(&loop, UV_RUN_DEFAULT);
     node_free(n);
+    uv_loop_close(&loop);
+    mem_free(n);
     if (rc == KK_ERR(EXISTS)) fprintf(stderr, "kiroku-node: a node already runs in %s\n", dir);
     return 3;
   }

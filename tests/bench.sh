@@ -85,6 +85,8 @@ done
 t1=$(now)
 catchup_rate=$(python3 -c "print($want / ($t1 - $t0))")
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/${NODE_PID[dst]}/status")
+# What the commit path costs the disk: bytes the node wrote (pages LMDB rewrote) per record.
+catchup_wpr=$(awk -v n="$want" '/^write_bytes/ {printf "%.0f", $2 / n}' "/proc/${NODE_PID[dst]}/io" 2>/dev/null || echo "?")
 stop_node dst
 stop_node src
 
@@ -205,6 +207,7 @@ row "catch-up over loopback (records/s)" "$(printf %.0f "$catchup_rate")" "$(pyt
     "$(ratio "$catchup_rate" "$cores*$verify")" ">= 0.7"
 row "  peak resident memory of that node (MiB)" "$((peak_kb / 1024))" "-" "-" "-"
 row "  ... of it anonymous, not the store's map (MiB)" "$((anon_peak / 1024))" "-" "-" "-"
+row "  bytes written to disk per record committed" "$catchup_wpr" "-" "-" "-"
 row "checkpoint catch-up, $N_CKPT records (records/s)" "$(printf %.0f "$ckpt_rate")" "$(python3 -c "print('%.0f' % ($cores * $verify))") verify/s" \
     "$(ratio "$ckpt_rate" "$cores*$verify")" ">= 3"
 row "  ... of them taken on a checkpoint's word" "$synced" "-" "-" "-"
