@@ -223,7 +223,8 @@ static int inbox_put(void *ctx, uint8_t *f, size_t len)
 static int network_path(struct store *s, struct chain *c, const uint8_t *net)
 {
   static uint8_t apk[32], ask[64], bpk[32], bsk[64];
-  if (!apk[0] && !apk[1]) { sig_keypair(apk, ask); sig_keypair(bpk, bsk); }
+  static int have_keys;
+  if (!have_keys) { sig_keypair(apk, ask); sig_keypair(bpk, bsk); have_keys = 1; }
   struct hs a, b;
   uint8_t *ha = NULL, *hb = NULL, *aa = NULL, *ab = NULL, *adm = NULL, *msg = NULL, *sealed = NULL, *plain = NULL;
   size_t la, lb, laa, lab, admlen, ml, sl, pl;
