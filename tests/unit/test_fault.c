@@ -126,24 +126,25 @@ static int ingest_all(struct store *s, struct chain *c)
   return rc;
 }
 
-TEST(fault_alloc_ingest)
+/* Steps an allocation failure through op(store, chain) until it completes: every
+ * failed step must give exactly -ENOMEM, leak nothing and leave the store's digest
+ * unchanged; the completed run must give the digest of a fault-free run in another
+ * store. Returns the number of failure points stepped through. */
+static int step_through(struct chain *c, int (*op)(struct store *, struct chain *))
 {
-  struct chain c;
-  chain_build(&c);
-  /* The reference: the same records ingested with no fault. */
-  struct store *ref = fx_store(&c.f, subdir("ref"));
-  ASSERT_OK(ingest_all(ref, &c));
+  struct store *ref = fx_store(&c->f, subdir("ref"));
+  ASSERT_OK(op(ref, c));
   uint8_t want[32], empty[32], got[32];
   fx_digest(ref, want);
   store_close(ref);
 
-  struct store *s = fx_store(&c.f, subdir("store"));
+  struct store *s = fx_store(&c->f, subdir("store"));
   fx_digest(s, empty);
   long live = mem_live();
   int n, rc = -ENOMEM;
   for (n = 0; n < STEP_LIMIT; n++) {
     mem_fail_at(n);
-    rc = ingest_all(s, &c);
+    rc = op(s, c);
     int injected = mem_failed();
     mem_fail_at(-1);
     ASSERT_EQ(mem_live(), live);                      /* nothing leaked */
@@ -155,9 +156,17 @@ TEST(fault_alloc_ingest)
     ASSERT(memcmp(got, empty, 32) == 0);              /* ... and nothing written */
   }
   ASSERT_OK(rc);
+  store_close(s);
+  return n;
+}
+
+TEST(fault_alloc_ingest)
+{
+  struct chain c;
+  chain_build(&c);
+  int n = step_through(&c, ingest_all);
   ASSERT(n > 5);                                      /* the steps did reach allocations */
   printf("    ingest: %d allocation failures stepped through\n", n);
-  store_close(s);
   chain_free(&c);
 }
 
@@ -220,8 +229,9 @@ static int inbox_put(void *ctx, uint8_t *f, size_t len)
 /* One peer's whole receive path for a Records message: handshake, seal, frame, read the
  * stream in 7-byte slices, open, decode, ingest. Returns 0 or the first error; frees
  * everything it allocated either way. */
-static int network_path(struct store *s, struct chain *c, const uint8_t *net)
+static int network_path(struct store *s, struct chain *c)
 {
+  const uint8_t *net = c->f.network;
   static uint8_t apk[32], ask[64], bpk[32], bsk[64];
   static int have_keys;
   if (!have_keys) { sig_keypair(apk, ask); sig_keypair(bpk, bsk); have_keys = 1; }
@@ -283,30 +293,8 @@ TEST(fault_alloc_network_path)
 {
   struct chain c;
   chain_build(&c);
-  struct store *ref = fx_store(&c.f, subdir("ref"));
-  ASSERT_OK(network_path(ref, &c, c.f.network));
-  uint8_t want[32], empty[32], got[32];
-  fx_digest(ref, want);
-  store_close(ref);
-
-  struct store *s = fx_store(&c.f, subdir("store"));
-  fx_digest(s, empty);
-  long live = mem_live();
-  int n, rc = -ENOMEM;
-  for (n = 0; n < STEP_LIMIT; n++) {
-    mem_fail_at(n);
-    rc = network_path(s, &c, c.f.network);
-    mem_fail_at(-1);
-    ASSERT_EQ(mem_live(), live);
-    fx_digest(s, got);
-    if (rc == 0) { ASSERT(memcmp(got, want, 32) == 0); break; }
-    if (rc != -ENOMEM) printf("    step %d: %s\n", n, kk_strerror(rc));
-    ASSERT_EQ(rc, -ENOMEM);
-    ASSERT(memcmp(got, empty, 32) == 0);
-  }
-  ASSERT_OK(rc);
+  int n = step_through(&c, network_path);
   ASSERT(n > 10);
   printf("    network path: %d allocation failures stepped through\n", n);
-  store_close(s);
   chain_free(&c);
 }
