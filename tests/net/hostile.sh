@@ -14,7 +14,7 @@ for mode in garbage oversize truncated; do
 done
 rc=0; "$EVIL" "$T/mallory" 127.0.0.1 "$port" forged 2>/dev/null || rc=$?
 [ $rc = 0 ] && ok "hostile: a forged record in a valid frame: connection closed" || notok "hostile: a forged record in a valid frame: connection closed (exit $rc)"
-check "hostile: the reason is logged" grep -q "sent an invalid record" "$T/registry.log"
+check "hostile: the reason is logged" await_log "sent an invalid record" "$T/registry.log"
 check "hostile: nothing of mallory's feed is stored" bash -c "! '$K' -C '$T/registry' log --feed mallory --json | grep -q '\"id\"'"
 check "hostile: the node still serves honest peers" bash -c "
   '$K' -C '$T/recycler' issue --lot A --material PET --mass 1t --post-consumer 1t --origin JP --scheme S --certificate C >/dev/null"

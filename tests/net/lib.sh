@@ -24,3 +24,12 @@ members() {
 # digests NAME...: prints each node's audit digest (one per line).
 digests() { local n; for n in "$@"; do k "$n" audit --json | json 'd["digest"]'; done; }
 same_digests() { [ "$(digests "$@" | sort -u | wc -l)" = 1 ]; }
+
+# await_log PATTERN FILE [SECONDS]: true once FILE holds a line matching PATTERN
+# (waits up to SECONDS, default 10). A node logs what it noticed on its own timers, so
+# a test that checks the log must wait for the line, not look once.
+await_log() {
+  local i tries=$(( ${3:-10} * 10 ))
+  for i in $(seq 1 $tries); do grep -q -- "$1" "$2" 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
