@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -62,41 +63,48 @@ static int ingest_order_cmp(const void *a, const void *b)
   return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-struct ingest_worker {
-  struct ingest_item **order;
-  size_t from, to;
-  pthread_t th;
-  int running;
-};
-
-static void *ingest_verify_range(void *arg)
-{
-  struct ingest_worker *w = arg;
-  for (size_t i = w->from; i < w->to; i++) {
-    struct ingest_item *it = w->order[i];
-    struct kk_envelope_view ev;
-    if (codec_envelope_split(it->env, it->len, &ev) ||
-        sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, it->key))
-      it->sig_bad = 1;
-  }
-  return NULL;
-}
-
 #define INGEST_MAX_THREADS 64
 #define INGEST_THREADED_MIN 64   /* fewer signatures than this: verify inline */
+#define INGEST_CHUNK 32          /* signatures a verifier takes at a time */
 
 /* Signature verification of the items marked `verify`, on `threads` threads running
- * alongside the caller (or inline for small batches). */
+ * alongside the caller (or inline for small batches). Work is taken in chunks from a
+ * shared counter, and the caller takes its share too once its transaction is written
+ * (ingest_verify_join): no core waits while another still has signatures to check. */
 struct ingest_verifier {
   struct ingest_item **list;
   size_t n;
+  atomic_size_t next;            /* first item not yet taken */
   int nthreads;
-  struct ingest_worker w[INGEST_MAX_THREADS];
+  pthread_t th[INGEST_MAX_THREADS];
+  int running[INGEST_MAX_THREADS];
 };
+
+static void ingest_verify_some(struct ingest_verifier *v)
+{
+  size_t from;
+  while ((from = atomic_fetch_add(&v->next, INGEST_CHUNK)) < v->n) {
+    size_t to = from + INGEST_CHUNK < v->n ? from + INGEST_CHUNK : v->n;
+    for (size_t i = from; i < to; i++) {
+      struct ingest_item *it = v->list[i];
+      struct kk_envelope_view ev;
+      if (codec_envelope_split(it->env, it->len, &ev) ||
+          sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, it->key))
+        it->sig_bad = 1;
+    }
+  }
+}
+
+static void *ingest_verify_thread(void *arg)
+{
+  ingest_verify_some(arg);
+  return NULL;
+}
 
 static int ingest_verify_start(struct ingest_verifier *v, struct ingest_item **order, size_t n, int threads)
 {
   memset(v, 0, sizeof *v);
+  atomic_init(&v->next, 0);
   v->list = mem_alloc((n ? n : 1) * sizeof *v->list);
   if (!v->list) return -ENOMEM;
   for (size_t i = 0; i < n; i++)
@@ -107,29 +115,24 @@ static int ingest_verify_start(struct ingest_verifier *v, struct ingest_item **o
   }
   if (threads > INGEST_MAX_THREADS) threads = INGEST_MAX_THREADS;
   if (v->n < INGEST_THREADED_MIN) {
-    struct ingest_worker w = { v->list, 0, v->n, 0, 0 };
-    ingest_verify_range(&w);
+    ingest_verify_some(v);
     return 0;
   }
-  size_t per = (v->n + (size_t)threads - 1) / (size_t)threads;
   v->nthreads = threads;
-  for (int t = 0; t < threads; t++) {
-    struct ingest_worker *w = &v->w[t];
-    w->order = v->list;
-    w->from = (size_t)t * per < v->n ? (size_t)t * per : v->n;
-    w->to = w->from + per > v->n ? v->n : w->from + per;
-    if (pthread_create(&w->th, NULL, ingest_verify_range, w) == 0) w->running = 1;
-    else ingest_verify_range(w); /* no thread to be had: do it here */
-  }
+  for (int t = 0; t < threads; t++)
+    v->running[t] = pthread_create(&v->th[t], NULL, ingest_verify_thread, v) == 0;
+  /* no thread to be had: the caller does it all in ingest_verify_join */
   return 0;
 }
 
-/* Waits for the verifiers; returns the number of bad signatures. Idempotent. */
+/* Checks what is left alongside the verifiers, waits for them; returns the number of
+ * bad signatures. Idempotent. */
 static size_t ingest_verify_join(struct ingest_verifier *v)
 {
   size_t bad = 0;
+  ingest_verify_some(v);
   for (int t = 0; t < v->nthreads; t++)
-    if (v->w[t].running) { pthread_join(v->w[t].th, NULL); v->w[t].running = 0; }
+    if (v->running[t]) { pthread_join(v->th[t], NULL); v->running[t] = 0; }
   for (size_t i = 0; i < v->n; i++) bad += v->list[i]->sig_bad != 0;
   return bad;
 }
@@ -233,7 +236,7 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
       struct ingest_item *it = c->order[i];
       struct rules_status st;
       if (it->result != 0) continue;
-      rc = rules_status_get(txn, c->s, it->id, &st);
+      rc = rules_status_at(txn, c->s, it->author, it->seq, &st);
       if (rc == MDB_NOTFOUND) { rc = KK_ERR(PENDING); goto done; }
       if (rc) goto done;
       if (st.verdict != RULES_VALID) { rc = st.err; goto done; }

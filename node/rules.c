@@ -72,11 +72,19 @@ static int put_buf(struct rules_ctx *c, MDB_dbi dbi, const void *k, size_t kl, s
   return rc;
 }
 
-int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st)
+/* status and lots are keyed by the position of the record they are about (store.h),
+ * not by its id: the entries a batch writes then fall on a few pages at the right edge
+ * of each B-tree, where keying by id put each on a random page of its own (decision
+ * 24). A lookup by id goes through `ids` first. */
+int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+                    struct rules_status *st)
 {
   const uint8_t *v;
   size_t n;
-  int rc = store_get(txn, s->status, id, 32, (const void **)&v, &n);
+  uint8_t k[40];
+  memcpy(k, author, 32);
+  be64_put(k + 32, seq);
+  int rc = store_get(txn, s->status, k, 40, (const void **)&v, &n);
   if (rc) return rc;
   if (n != 6) return KK_ERR(CORRUPT);
   st->verdict = v[0];
@@ -85,14 +93,24 @@ int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct
   return 0;
 }
 
-static int rules_status_put(struct rules_ctx *c, const uint8_t id[32], int err, uint8_t kind)
+int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st)
 {
-  uint8_t v[6];
+  uint8_t author[32];
+  uint64_t seq;
+  int rc = store_record_by_id(txn, s, id, author, &seq, NULL, NULL);
+  return rc ? rc : rules_status_at(txn, s, author, seq, st);
+}
+
+static int rules_status_put(struct rules_ctx *c, const uint8_t author[32], uint64_t seq, int err, uint8_t kind)
+{
+  uint8_t k[40], v[6];
   uint32_t e = (uint32_t)err;
+  memcpy(k, author, 32);
+  be64_put(k + 32, seq);
   v[0] = err ? RULES_INVALID : RULES_VALID;
   v[1] = (uint8_t)e; v[2] = (uint8_t)(e >> 8); v[3] = (uint8_t)(e >> 16); v[4] = (uint8_t)(e >> 24);
   v[5] = kind;
-  return store_put(c->txn, c->s->status, id, 32, v, 6);
+  return store_put(c->txn, c->s->status, k, 40, v, 6);
 }
 
 int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m)
@@ -111,20 +129,47 @@ static int rules_member_put(struct rules_ctx *c, const uint8_t key[32], const st
   return put_buf(c, c->s->members, key, 32, &b);
 }
 
-int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[36], struct lot *l)
+/* The lots database's key of lot key (record id || index): author || seq || index. */
+static int lot_pos(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS])
+{
+  uint64_t seq;
+  int rc = store_record_by_id(txn, s, key, pos, &seq, NULL, NULL);
+  if (rc) return rc;
+  be64_put(pos + 32, seq);
+  memcpy(pos + 40, key + 32, 4);
+  return 0;
+}
+
+int rules_lot_key(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], uint8_t key[STORE_LOTKEY])
+{
+  const uint8_t *env;
+  size_t len;
+  int rc = store_record_get(txn, s, pos, be64_get(pos + 32), &env, &len);
+  if (rc) return rc;
+  sig_sha256(key, env, len);
+  memcpy(key + 32, pos + 40, 4);
+  return 0;
+}
+
+int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], struct lot *l)
 {
   const void *v;
   size_t n;
-  int rc = store_get(txn, s->lots, key, 36, &v, &n);
+  uint8_t pos[STORE_LOTPOS];
+  int rc = lot_pos(txn, s, key, pos);
+  if (!rc) rc = store_get(txn, s->lots, pos, sizeof pos, &v, &n);
   return rc ? rc : lot_decode(v, n, l);
 }
 
-static int rules_lot_put(struct rules_ctx *c, const uint8_t key[36], const struct lot *l)
+static int rules_lot_put(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], const struct lot *l)
 {
   struct buf b;
+  uint8_t pos[STORE_LOTPOS];
+  int rc = lot_pos(c->txn, c->s, key, pos);
+  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
   buf_init(&b);
   lot_encode(&b, l);
-  return put_buf(c, c->s->lots, key, 36, &b);
+  return put_buf(c, c->s->lots, pos, sizeof pos, &b);
 }
 
 int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x)
@@ -727,7 +772,7 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
       break;
     }
     if (verdict < 0 && !kk_err_is_input(verdict)) { rc = verdict; break; }
-    if ((rc = rules_status_put(c, id, verdict, (uint8_t)b->kind))) break;
+    if ((rc = rules_status_put(c, feed, next, verdict, (uint8_t)b->kind))) break;
     uint8_t cv[8];
     be64_put(cv, next);
     if ((rc = store_put(c->txn, c->s->cursors, feed, 32, cv, 8))) break;
@@ -805,5 +850,22 @@ int rules_rebuild(struct store *s, MDB_txn *txn)
   int rc = rules_load_registry(&c);
   if (rc == 0) rc = rules_rebuild_ctx(&c);
   mem_free(c.queue);
+  return rc;
+}
+
+static int rules_upgrade_fn(MDB_txn *txn, void *ctx)
+{
+  struct store *s = ctx;
+  uint8_t layout[4];
+  be32_put(layout, STORE_LAYOUT);
+  int rc = rules_rebuild(s, txn);
+  return rc ? rc : store_meta_put(txn, s, "layout", layout, 4);
+}
+
+int rules_upgrade(struct store *s)
+{
+  if (!s->derived_stale) return 0;
+  int rc = store_write(s, rules_upgrade_fn, s);
+  if (rc == 0) s->derived_stale = 0;
   return rc;
 }

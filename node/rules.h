@@ -43,12 +43,24 @@ int rules_advance(struct store *s, MDB_txn *txn, const uint8_t (*feeds)[32], siz
 /* Clears the derived state and evaluates every feed from its start, the registry's first. */
 int rules_rebuild(struct store *s, MDB_txn *txn);
 
+/* Brings a store whose derived state has an earlier layout (s->derived_stale, set by
+ * store_open) to the current one: rebuilds it from the log in one transaction and
+ * records the layout. 0 at once when there is nothing to do. Call after opening a store
+ * for writing, before anything reads its derived state. */
+int rules_upgrade(struct store *s);
+
 /* Getters. MDB_NOTFOUND when absent; lots and transfers must be freed by the caller
- * (lot_free/xfer_free) after a 0 return. */
+ * (lot_free/xfer_free) after a 0 return. A record's status by its id or its position. */
 int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st);
+int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+                    struct rules_status *st);
 int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m);
 int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[36], struct lot *l);
 int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x);
+
+/* The lot key (record id || index) of the lot stored under pos, a key of the lots
+ * database (author || seq || index). */
+int rules_lot_key(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], uint8_t key[STORE_LOTKEY]);
 
 /* 0 when c is two upper-case ASCII letters, else KK_E_COUNTRY. */
 int rules_check_country(const char *c);

@@ -69,6 +69,29 @@ int store_open_scratch(struct store **out, const char *dir)
   return store_open_flags(out, dir, 0, MDB_WRITEMAP | MDB_NOSYNC | MDB_NOMETASYNC, STORE_SCRATCH_MAP);
 }
 
+/* The layout of the derived state is recorded in meta "layout" (u32 BE). A new store
+ * gets the current one; a ledger written by an earlier version (no or an older marker)
+ * is refused when opened read-only, and flagged for a rebuild (rules_upgrade) when
+ * opened for writing. */
+static int store_check_layout(MDB_txn *txn, struct store *s)
+{
+  const void *v;
+  size_t n;
+  MDB_stat st;
+  uint8_t cur[4];
+  be32_put(cur, STORE_LAYOUT);
+  int rc = store_meta_get(txn, s, "layout", &v, &n);
+  if (rc == 0 && n == 4 && memcmp(v, cur, 4) == 0) return 0;
+  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  if ((rc = mdb_stat(txn, s->records, &st))) return rc;
+  if (st.ms_entries > 0) {
+    if (s->readonly) return KK_ERR(OLD_STORE);
+    s->derived_stale = 1;
+    return 0;
+  }
+  return s->readonly ? 0 : store_meta_put(txn, s, "layout", cur, 4);
+}
+
 static int store_open_flags(struct store **out, const char *dir, int readonly, unsigned extra, size_t map)
 {
   char path[4096];
@@ -108,6 +131,7 @@ static int store_open_flags(struct store **out, const char *dir, int readonly, u
       goto fail;
     }
   }
+  if ((rc = store_check_layout(txn, s))) { mdb_txn_abort(txn); goto fail; }
   if ((rc = mdb_txn_commit(txn))) goto fail;
   *out = s;
   return 0;
@@ -393,7 +417,7 @@ int store_digest(MDB_txn *txn, struct store *s, uint8_t out[32])
 {
   crypto_hash_sha256_state h;
   crypto_hash_sha256_init(&h);
-  crypto_hash_sha256_update(&h, (const uint8_t *)"kiroku/state/v1", 15);
+  crypto_hash_sha256_update(&h, (const uint8_t *)"kiroku/state/v2", 15);
   for (size_t i = 0; i < STORE_NDBS; i++) {
     if (!store_dbs[i].derived) continue;
     const char *name = store_dbs[i].name;

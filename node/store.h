@@ -25,10 +25,13 @@
  *     unverified author(32) || seq(8, BE)         -> "": taken on a cosigned checkpoint's
  *                                                    word (checkpoint sync); its own
  *                                                    signature is still to be checked
- *   derived state (a pure function of the log: rebuilt by audit, hashed by the digest)
- *     status    record id(32)                     -> u8 verdict, i32 error, u8 payload kind
+ *   derived state (a pure function of the log: rebuilt by audit, hashed by the digest;
+ *   status and lots are keyed by the position of the record they are about, so that a
+ *   batch's entries fall on a few pages at the right edge of each B-tree)
+ *     status    author(32) || seq(8, BE)          -> u8 verdict, i32 error, u8 payload kind
  *     members   key(32)                           -> struct member (node/state.h)
- *     lots      lot key(36)                       -> struct lot
+ *     lots      author(32) || seq(8, BE) || index(4, BE) -> struct lot (of the lot whose
+ *                                                    key is that record's id || index)
  *     codes     owner(32) || code || 0 || lot key -> ""
  *     transfers transfer id(32)                   -> struct xfer
  *     claims    lot key(36) || seq(8, BE)         -> claim
@@ -39,7 +42,8 @@
  *   local (arrival-dependent, never in the digest)
  *     pending   dependency(33) || author(32)      -> ""
  *     arrivals  counter(8, BE)                    -> author(32) || seq(8, BE)
- *     meta      name                              -> value
+ *     meta      name                              -> value ("network", "registry",
+ *                                                    "layout": STORE_LAYOUT, u32 BE)
  *     witnessed author(32)                        -> size(8, BE) || root(32) of the last
  *                                                    checkpoint this node cosigned
  *
@@ -54,11 +58,17 @@
 #include <stdint.h>
 
 #define STORE_LOTKEY 36
+#define STORE_LOTPOS 44          /* the lots database's key: author || seq || index */
+/* Layout of the derived state; a store written with an earlier one is rebuilt from its
+ * log when first opened for writing (rules_upgrade). 2: status and lots keyed by
+ * position (author, seq) instead of record id. */
+#define STORE_LAYOUT 2
 
 struct store {
   MDB_env *env;
   int readonly;
   int shared;                   /* used by several threads: store_write never grows it */
+  int derived_stale;            /* the derived state has an earlier layout: rebuild it */
   MDB_dbi records, ids, heads, tree, keys;
   MDB_dbi ckpts, cosigs, evidence, frozen, unverified;
   MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors;
@@ -73,7 +83,9 @@ struct store_head {
 };
 
 /* Opens (creating when !readonly) the store in dir. On success *out is the caller's to
- * store_close(). Errors: -errno, LMDB codes, KK_E_NOT_INIT when readonly and absent. */
+ * store_close(). Errors: -errno, LMDB codes, KK_E_NOT_INIT when readonly and absent,
+ * KK_E_OLD_STORE when readonly and its derived state has an earlier layout (opened for
+ * writing, such a store has derived_stale set: the opener runs rules_upgrade). */
 int store_open(struct store **out, const char *dir, int readonly);
 void store_close(struct store *s);
 

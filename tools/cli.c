@@ -66,6 +66,10 @@ int cli_open(struct cli *c, int flags)
   }
   rc = store_open(&c->s, c->dir, !(flags & CLI_WRITE));
   if (rc) return cli_fail(rc, "cannot open the store in %s", c->dir);
+  if (c->s->derived_stale) {
+    fprintf(stderr, "kiroku: the store in %s was written by an earlier version: rebuilding its derived state from the log ...\n", c->dir);
+    if ((rc = rules_upgrade(c->s))) return cli_fail(rc, "cannot upgrade the store in %s", c->dir);
+  }
   MDB_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   const void *v;
@@ -371,8 +375,10 @@ int cli_resolve_lot(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36
   if (rc == KK_ERR(UNKNOWN_RECORD)) return KK_ERR(UNKNOWN_LOT);
   if (rc) return rc;
   lotkey_make(key, id, index);
-  if (store_get(txn, c->s->lots, key, 36, NULL, NULL) != 0) return KK_ERR(UNKNOWN_LOT);
-  return 0;
+  struct lot l;
+  lot_init(&l);
+  if ((rc = rules_lot_get(txn, c->s, key, &l)) == 0) lot_free(&l);
+  return rc == MDB_NOTFOUND ? KK_ERR(UNKNOWN_LOT) : rc;
 }
 
 int cli_resolve_member(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[32])

@@ -129,9 +129,12 @@ int cmd_audit(struct cli *c, int argc, char **argv)
     for (int r = mdb_cursor_get(fc, &k, &v, MDB_FIRST); r == 0; r = mdb_cursor_get(fc, &k, &v, MDB_NEXT)) {
       uint8_t id[32];
       struct rules_status st;
-      sig_sha256(id, v.mv_data, v.mv_size);
-      if (rules_status_get(ftxn, fresh, id, &st) != 0) { n_waiting++; continue; }
+      if (k.mv_size != 40 || rules_status_at(ftxn, fresh, k.mv_data, be64_get((const uint8_t *)k.mv_data + 32), &st) != 0) {
+        n_waiting++;
+        continue;
+      }
       if (st.verdict == RULES_VALID) continue;
+      sig_sha256(id, v.mv_data, v.mv_size);
       n_invalid++;
       char hex[65], name[CODEC_NAME_MAX + 8];
       cli_hex(hex, id);

@@ -61,14 +61,20 @@ int cmd_lots(struct cli *c, int argc, char **argv)
   if (!c->json) printf("%-20s %-16s %-10s %12s %12s %10s  %s\n", "REF", "CODE", "MATERIAL", "MASS", "AVAILABLE", "RECYCLED", "MODEL");
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     struct lot l;
+    uint8_t key[STORE_LOTKEY];
     lot_init(&l);
-    if (k.mv_size != 36 || lot_decode(v.mv_data, v.mv_size, &l)) { lot_free(&l); rc = KK_ERR(CORRUPT); break; }
+    if (k.mv_size != STORE_LOTPOS || lot_decode(v.mv_data, v.mv_size, &l)) { lot_free(&l); rc = KK_ERR(CORRUPT); break; }
     if (all || memcmp(l.owner, c->pk, 32) == 0) {
+      if ((rc = rules_lot_key(txn, c->s, k.mv_data, key))) {
+        lot_free(&l);
+        if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT); /* a lot without its record */
+        break;
+      }
       shown++;
-      if (c->json) json_array_append_new(arr, cli_lot_json(txn, c->s, k.mv_data, &l));
+      if (c->json) json_array_append_new(arr, cli_lot_json(txn, c->s, key, &l));
       else {
         char ref[64], m[QTY_FMT], a[QTY_FMT], p[QTY_FMT];
-        cli_lotref(ref, sizeof ref, k.mv_data);
+        cli_lotref(ref, sizeof ref, key);
         printf("%-20s %-16s %-10s %12s %12s %10s  %s\n", ref, l.code, l.material, qty_format_mass(m, l.mass),
                qty_format_mass(a, l.mass_left), qty_format_ppm(p, qty_ppm(l.post + l.pre, l.mass)), codec_model_name(l.model));
       }

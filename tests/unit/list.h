@@ -24,6 +24,7 @@
   X(rules_issue_transfer_receive_refuse) \
   X(rules_claims_and_revocation) \
   X(rules_determinism_any_arrival_order) \
+  X(rules_upgrade_from_earlier_layout) \
   X(rules_late_suspension_rebuilds) \
   X(rules_waits_for_admission_and_dependencies) \
   X(frame_any_slicing) \
