@@ -13,14 +13,28 @@ cores=$(nproc)
 now() { date +%s.%N; }
 jnum() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
-echo "measuring the limits (Ed25519 on one core, libsodium) ..."
-sign=$("$BENCH_BIN" sign | awk '{print $2}')
-verify=$("$BENCH_BIN" verify | awk '{print $2}')
+# best of three: a limit measured low (a busy moment of the machine) would flatter every
+# ratio computed from it
+best() { local i b=0 x; for i in 1 2 3; do x=$("$BENCH_BIN" "$1" | awk '{print $2}'); [ "${x%.*}" -gt "${b%.*}" ] && b=$x; done; echo "$b"; }
+# Sectors the device under the bench directory has written so far (/sys/class/block),
+# or nothing when unknown. What a process is charged for writing (/proc/PID/io,
+# getrusage) counts whole page-cache folios dirtied, which on kernels with large folios
+# is several times what reaches the device.
+BLOCKDEV=$(basename "$(findmnt -no SOURCE --target "$W" 2>/dev/null)" 2>/dev/null || true)
+dev_sectors() { [ -n "$BLOCKDEV" ] && [ -r "/sys/class/block/$BLOCKDEV/stat" ] && awk '{print $7}' "/sys/class/block/$BLOCKDEV/stat"; }
+# dev_per N FROM TO: bytes written to the device per record, or "?"
+dev_per() { [ -n "$2" ] && [ -n "$3" ] && python3 -c "print('%.0f' % (($3 - $2) * 512 / $1))" || echo "?"; }
+
+echo "measuring the limits (Ed25519 on one core, libsodium, best of 3) ..."
+sign=$(best sign)
+verify=$(best verify)
 printf '  sign   %8.0f /s per core\n  verify %8.0f /s per core, %d cores\n' "$sign" "$verify" "$cores"
 
 echo "local appends: $N_APPEND records signed and durably committed ..."
 mkdir "$W/append"
+s0=$(dev_sectors)
 append=$("$BENCH_BIN" append "$W/append" "$N_APPEND" | awk '{print $2}')
+append_dev=$(dev_per "$N_APPEND" "$s0" "$(dev_sectors)")
 
 echo "audit replay: $N_AUDIT records ..."
 mkdir "$W/gen"
@@ -74,6 +88,7 @@ chmod 600 "$W/src/identity.key" "$W/dst/identity.key"
 want=$((N_CATCHUP + 4))
 start_node src
 t0=$(now)
+s0=$(dev_sectors)
 start_node dst src
 anon_peak=0
 while :; do
@@ -85,8 +100,9 @@ done
 t1=$(now)
 catchup_rate=$(python3 -c "print($want / ($t1 - $t0))")
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/${NODE_PID[dst]}/status")
-# What the commit path costs the disk: bytes the node wrote (pages LMDB rewrote) per record.
-catchup_wpr=$(awk -v n="$want" '/^write_bytes/ {printf "%.0f", $2 / n}' "/proc/${NODE_PID[dst]}/io" 2>/dev/null || echo "?")
+# What the commit path costs the disk: bytes written to the device per record (the
+# pages LMDB rewrote; the sending node only reads).
+catchup_dev=$(dev_per "$want" "$s0" "$(dev_sectors)")
 stop_node dst
 stop_node src
 
@@ -197,6 +213,7 @@ row() {
 }
 ratio() { python3 -c "print('%.2f' % (($1) / ($2)))"; }
 row "local appends (records/s)" "$(printf %.0f "$append")" "$(printf %.0f "$sign") sign/s" "$(ratio "$append" "$sign")" ">= 0.7"
+row "  bytes written to the device per record" "$append_dev" "-" "-" "-"
 row "audit replay (records/s)" "$(printf %.0f "$audit_rate")" "$(python3 -c "print('%.0f' % ($cores * $verify))") verify/s" \
     "$(ratio "$audit_rate" "$cores*$verify")" ">= 0.7"
 row "import (records/s, same path as peers)" "$(printf %.0f "$import_rate")" "$(python3 -c "print('%.0f' % ($cores * $verify))") verify/s" \
@@ -207,7 +224,7 @@ row "catch-up over loopback (records/s)" "$(printf %.0f "$catchup_rate")" "$(pyt
     "$(ratio "$catchup_rate" "$cores*$verify")" ">= 0.7"
 row "  peak resident memory of that node (MiB)" "$((peak_kb / 1024))" "-" "-" "-"
 row "  ... of it anonymous, not the store's map (MiB)" "$((anon_peak / 1024))" "-" "-" "-"
-row "  bytes written to disk per record committed" "$catchup_wpr" "-" "-" "-"
+row "  bytes written to the device per record" "$catchup_dev" "-" "-" "-"
 row "checkpoint catch-up, $N_CKPT records (records/s)" "$(printf %.0f "$ckpt_rate")" "$(python3 -c "print('%.0f' % ($cores * $verify))") verify/s" \
     "$(ratio "$ckpt_rate" "$cores*$verify")" ">= 3"
 row "  ... of them taken on a checkpoint's word" "$synced" "-" "-" "-"
