@@ -86,6 +86,9 @@ $(BUILD)/evilpeer: $(BUILD)/tests/tools/evilpeer.o $(BUILD)/libkiroku.a
 $(BUILD)/forker: $(BUILD)/tests/tools/forker.o $(BUILD)/tests/tools/recgen.o $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
+$(BUILD)/oldstore: $(BUILD)/tests/tools/oldstore.o $(BUILD)/libkiroku.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
 $(BUILD)/bench: $(BUILD)/tests/tools/bench.o $(BUILD)/tests/tools/recgen.o $(BUILD)/libkiroku.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
@@ -110,9 +113,9 @@ fuzz:
 	  build/fuzz/fuzz-$$t -merge=1 tests/fuzz/corpus/$$t build/fuzz/new-$$t >/dev/null 2>&1; \
 	done
 
-TEST_ENV = FUZZ_REPLAY_DIR=$(abspath $(BUILD)) KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen) EVILPEER_BIN=$(abspath $(BUILD)/evilpeer) FORKER_BIN=$(abspath $(BUILD)/forker)
+TEST_ENV = FUZZ_REPLAY_DIR=$(abspath $(BUILD)) KIROKU_BIN=$(abspath $(BIN)/kiroku) KIROKU_NODE_BIN=$(abspath $(BIN)/kiroku-node) UNIT_BIN=$(abspath $(BUILD)/unit) KKGEN_BIN=$(abspath $(BUILD)/kkgen) EVILPEER_BIN=$(abspath $(BUILD)/evilpeer) FORKER_BIN=$(abspath $(BUILD)/forker) OLDSTORE_BIN=$(abspath $(BUILD)/oldstore)
 
-test: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/evilpeer $(BUILD)/forker $(FUZZ_REPLAY)
+test: $(BIN)/kiroku $(BIN)/kiroku-node $(BUILD)/unit $(BUILD)/kkgen $(BUILD)/evilpeer $(BUILD)/forker $(BUILD)/oldstore $(FUZZ_REPLAY)
 	@$(TEST_ENV) bash tests/run.sh
 
 check:

@@ -75,7 +75,7 @@
   X(CHECKPOINT,    'I', "checkpoint is malformed, names another feed or network, or its signature does not verify") \
   X(EVIDENCE,      'I', "not valid evidence of equivocation") \
   X(BUNDLE,        'I', "proof bundle does not verify") \
-  X(OLD_STORE,     'I', "the store was made by an earlier version: start the node or run a write command once to upgrade it") \
+  X(OLD_STORE,     'I', "the store was made by an earlier version: run kiroku upgrade (or start the node) to upgrade it") \
   X(DISK_WRITE,    'S', "the data file could not be written (disk full, over quota, or failing): free space and retry; nothing after the last acknowledged record was committed") \
   X(DIR_PERMS,     'I', "the data directory or a file in it is owned by another user or writable by others: chown it to the node's user and chmod go-w it")
 

@@ -69,6 +69,7 @@ int cli_open(struct cli *c, int flags)
   if (c->s->derived_stale) {
     fprintf(stderr, "kiroku: the store in %s was written by an earlier version: rebuilding its derived state from the log ...\n", c->dir);
     if ((rc = rules_upgrade(c->s))) return cli_fail(rc, "cannot upgrade the store in %s", c->dir);
+    c->upgraded = 1;
   }
   MDB_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");

@@ -26,6 +26,7 @@ struct cli {
   uint8_t pk[32], sk[64];
   int have_network;
   uint8_t network[32], registry[32];
+  int upgraded;                /* cli_open rebuilt a store written by an earlier version */
 };
 
 /* Open flags. */
@@ -108,6 +109,7 @@ json_t *cli_json_hex(const uint8_t *p, size_t n);
   X(verify, "verify REF [--claim P] [--json]", "recycled content, origins, certificates, taint, claims") \
   X(trace, "trace REF [--down] [--json]", "provenance tree") \
   X(audit, "audit [--json]", "replay every record from genesis and compare the state") \
+  X(upgrade, "upgrade [--json]", "bring a store written by an earlier version to this one's layout") \
   X(merkle_check, "merkle-check FILE", "verify an RFC 9162 inclusion or consistency proof (transparency-dev JSON)") \
   X(checkpoints, "checkpoints [--json]", "each feed's newest checkpoint and the witnesses that cosigned it") \
   X(evidence, "evidence [ID > FILE] [--json]", "evidence of equivocation held (ID: write that one to stdout)") \
