@@ -4,6 +4,7 @@
 #include "sig.h"
 #include "../node/mem.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ int sig_verify(const uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg
   uint8_t stackbuf[SIG_STACK_MSG];
   size_t mlen;
   uint8_t *m = sig_message(stackbuf, tag, msg, len, &mlen);
-  if (!m) return -1;
+  if (!m) return -ENOMEM;
   int rc = crypto_sign_verify_detached(sig, m, mlen, pk);
   if (m != stackbuf) mem_free(m);
   return rc == 0 ? 0 : -1;

@@ -32,8 +32,9 @@ void sig_keypair(uint8_t pk[SIG_PK_BYTES], uint8_t sk[SIG_SK_BYTES]);
 void sig_sign(uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg, size_t len,
               const uint8_t sk[SIG_SK_BYTES]);
 
-/* 0 when sig is pk's signature over tag || '\0' || msg, -1 otherwise (including for
- * malformed keys). */
+/* 0 when sig is pk's signature over tag || '\0' || msg, -1 when it is not (including
+ * for malformed keys), -ENOMEM when a long message could not be assembled for checking
+ * — not a verdict on the signature: the caller retries or reports, never judges. */
 int sig_verify(const uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg,
                size_t len, const uint8_t pk[SIG_PK_BYTES]) __attribute__((warn_unused_result));
 

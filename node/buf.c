@@ -54,6 +54,26 @@ void buf_str(struct buf *b, const char *s)
   buf_put(b, s, n);
 }
 
+void buf_uv(struct buf *b, uint64_t v)
+{
+  uint8_t x[10];
+  size_t n = 0;
+  do {
+    x[n] = (uint8_t)(v & 0x7f);
+    v >>= 7;
+    if (v) x[n] |= 0x80;
+    n++;
+  } while (v);
+  buf_put(b, x, n);
+}
+
+void buf_vstr(struct buf *b, const char *s)
+{
+  size_t n = strlen(s);
+  buf_uv(b, n);
+  buf_put(b, s, n);
+}
+
 void rd_init(struct rd *r, const void *p, size_t len)
 {
   r->p = p;
@@ -93,6 +113,32 @@ void rd_str(struct rd *r, char *out, size_t cap)
   uint32_t n = rd_u32(r);
   if (n > cap) { r->err = KK_ERR(CORRUPT); out[0] = 0; return; }
   rd_get(r, out, n);
+  out[r->err ? 0 : n] = 0;
+}
+
+uint64_t rd_uv(struct rd *r)
+{
+  uint64_t v = 0;
+  for (unsigned shift = 0; !r->err; shift += 7) {
+    uint8_t x = rd_u8(r);
+    if (r->err) break;
+    if (shift == 63 && x > 1) break;                     /* past 64 bits */
+    v |= (uint64_t)(x & 0x7f) << shift;
+    if (!(x & 0x80)) {
+      if (x == 0 && shift > 0) break;                    /* not the shortest form */
+      return v;
+    }
+    if (shift == 63) break;
+  }
+  r->err = KK_ERR(CORRUPT);
+  return 0;
+}
+
+void rd_vstr(struct rd *r, char *out, size_t cap)
+{
+  uint64_t n = rd_uv(r);
+  if (r->err || n > cap) { r->err = KK_ERR(CORRUPT); out[0] = 0; return; }
+  rd_get(r, out, (size_t)n);
   out[r->err ? 0 : n] = 0;
 }
 

@@ -22,6 +22,10 @@ void buf_u8(struct buf *b, uint8_t v);
 void buf_u32(struct buf *b, uint32_t v);
 void buf_u64(struct buf *b, uint64_t v);
 void buf_str(struct buf *b, const char *s); /* u32 length + bytes */
+/* Compact forms for values written many times (a lot per record): an unsigned LEB128
+ * varint (1 to 10 bytes, always the shortest), and a string with a varint length. */
+void buf_uv(struct buf *b, uint64_t v);
+void buf_vstr(struct buf *b, const char *s);
 
 void rd_init(struct rd *r, const void *p, size_t len);
 void rd_get(struct rd *r, void *out, size_t n);
@@ -30,6 +34,10 @@ uint32_t rd_u32(struct rd *r);
 uint64_t rd_u64(struct rd *r);
 /* Reads a string written by buf_str into out[cap+1]; longer is corruption. */
 void rd_str(struct rd *r, char *out, size_t cap);
+/* Reads what buf_uv / buf_vstr wrote; a varint that is not the shortest, or runs past
+ * 64 bits, is corruption (so equal values are always equal bytes). */
+uint64_t rd_uv(struct rd *r);
+void rd_vstr(struct rd *r, char *out, size_t cap);
 /* 0 when every read fitted and all bytes were consumed, else KK_E_CORRUPT. */
 int rd_done(const struct rd *r);
 

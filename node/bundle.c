@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "ckpt.h"
 #include "err.h"
+#include "idset.h"
 #include "ingest.h"
 #include "rules.h"
 #include "state.h"
@@ -31,49 +32,6 @@ static int bundle_fail(char *why, size_t n, const char *fmt, ...)
   if (why && n) vsnprintf(why, n, fmt, ap);
   va_end(ap);
   return KK_ERR(BUNDLE);
-}
-
-/* ---- a set of record ids (open addressing; ids are hashes, so any 8 bytes spread) --- */
-
-struct idset { uint8_t (*ids)[32]; unsigned char *used; size_t cap, n; };
-
-static int idset_grow(struct idset *s);
-
-/* 1 added, 0 already there, -ENOMEM. */
-static int idset_add(struct idset *s, const uint8_t id[32])
-{
-  if ((s->n + 1) * 2 > s->cap && idset_grow(s)) return -ENOMEM;
-  uint64_t h;
-  memcpy(&h, id, 8);
-  for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-    if (!s->used[i]) {
-      s->used[i] = 1;
-      memcpy(s->ids[i], id, 32);
-      s->n++;
-      return 1;
-    }
-    if (memcmp(s->ids[i], id, 32) == 0) return 0;
-  }
-}
-
-static int idset_grow(struct idset *s)
-{
-  struct idset t = { NULL, NULL, s->cap ? s->cap * 2 : 1024, 0 };
-  t.ids = mem_alloc(t.cap * 32);
-  t.used = mem_calloc(t.cap, 1);
-  if (!t.ids || !t.used) { mem_free(t.ids); mem_free(t.used); return -ENOMEM; }
-  for (size_t i = 0; i < s->cap; i++)
-    if (s->used[i]) idset_add(&t, s->ids[i]);
-  mem_free(s->ids);
-  mem_free(s->used);
-  *s = t;
-  return 0;
-}
-
-static void idset_free(struct idset *s)
-{
-  mem_free(s->ids);
-  mem_free(s->used);
 }
 
 /* ---- the provenance closure ------------------------------------------------------------ */
@@ -113,48 +71,31 @@ static int need_admission(struct closure *c, const uint8_t key[32])
 }
 
 /* A lot as it stood before its owner's record at seq `before`: what created it, and
- * every spend and claim of it the owner made earlier. */
+ * every spend of it (transfers, transform inputs, claims) the owner made earlier. */
 static int need_lot(struct closure *c, const uint8_t key[36], uint64_t before)
 {
+  uint8_t (*ids)[32];
+  uint64_t *seqs;
+  struct spend *spends;
+  size_t n;
   int rc = need(c, key);
-  if (rc) return rc;
-  MDB_cursor *cur;
-  MDB_val k, v;
-  if ((rc = mdb_cursor_open(c->txn, c->s->spends, &cur))) return rc;
-  k.mv_size = 36;
-  k.mv_data = (void *)key;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && k.mv_size == 68 && memcmp(k.mv_data, key, 36) == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    const uint8_t *spend = (const uint8_t *)k.mv_data + 36;
-    uint8_t author[32];
-    uint64_t seq;
-    if ((rc = store_record_by_id(c->txn, c->s, spend, author, &seq, NULL, NULL))) break;
-    if (seq < before && (rc = need(c, spend))) break;
-  }
-  mdb_cursor_close(cur);
-  if (rc != MDB_NOTFOUND && rc != 0) return rc;
-  if ((rc = mdb_cursor_open(c->txn, c->s->claims, &cur))) return rc;
-  k.mv_size = 36;
-  k.mv_data = (void *)key;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && k.mv_size == 44 && memcmp(k.mv_data, key, 36) == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    struct claim_state cs;
-    if (be64_get((const uint8_t *)k.mv_data + 36) >= before) continue;
-    if ((rc = claim_decode(v.mv_data, v.mv_size, &cs)) || (rc = need(c, cs.id))) break;
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  if (rc || (rc = rules_lot_spends(c->txn, c->s, key, &ids, &seqs, &spends, &n))) return rc;
+  for (size_t i = 0; i < n && rc == 0 && seqs[i] < before; i++) rc = need(c, ids[i]);
+  mem_free(ids);
+  mem_free(seqs);
+  mem_free(spends);
+  return rc;
 }
 
-/* The record that revoked id, if any. */
+/* Every record that revoked id. */
 static int need_revoker(struct closure *c, const uint8_t id[32])
 {
-  const void *v;
+  uint8_t (*revs)[32];
   size_t n;
-  int rc = store_get(c->txn, c->s->revoked, id, 32, &v, &n);
-  if (rc == MDB_NOTFOUND) return 0;
-  if (rc) return rc;
-  return n == 32 ? need(c, v) : KK_ERR(CORRUPT);
+  int rc = rules_revocations(c->txn, c->s, id, &revs, &n);
+  for (size_t i = 0; i < n && rc == 0; i++) rc = need(c, revs[i]);
+  mem_free(revs);
+  return rc;
 }
 
 /* Everything the rules need to re-derive record id's verdict and effects. */
@@ -496,8 +437,8 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
     goto done;
   }
   if (memcmp(bd.network, network, 32) != 0) { rc = bundle_fail(why, whylen, "the bundle belongs to another network"); goto done; }
-  if (sig_verify(bd.sig, SIG_TAG_BUNDLE, bd.body, bd.body_len, bd.prover)) {
-    rc = bundle_fail(why, whylen, "the prover's signature over the bundle does not verify");
+  if ((rc = sig_verify(bd.sig, SIG_TAG_BUNDLE, bd.body, bd.body_len, bd.prover))) {
+    if (rc != -ENOMEM) rc = bundle_fail(why, whylen, "the prover's signature over the bundle does not verify");
     goto done;
   }
   memcpy(info->prover, bd.prover, 32);
@@ -531,9 +472,10 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
         rc = bundle_fail(why, whylen, "feed %.16s… rotated its key: not supported in bundles yet", hex);
         goto done;
       }
-      if (sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, f->author)) {
-        rc = bundle_fail(why, whylen, "the signature of record seq %llu of feed %.16s… does not verify",
-                         (unsigned long long)b->seq, hex);
+      if ((rc = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, f->author))) {
+        if (rc != -ENOMEM)
+          rc = bundle_fail(why, whylen, "the signature of record seq %llu of feed %.16s… does not verify",
+                           (unsigned long long)b->seq, hex);
         goto done;
       }
       last = b->seq;

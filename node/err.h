@@ -51,7 +51,7 @@
   X(CONSERVATION,  'I', "outputs exceed inputs (conservation of mass)") \
   X(MB_OVERDRAFT,  'I', "declared recycled content exceeds the mass-balance credit after yield") \
   X(DECLARED_RC,   'I', "per-output recycled content may be declared only under mass balance") \
-  X(MATERIAL_MIX,  'I', "recycled credit cannot move between material groups") \
+  X(MATERIAL_MIX,  'I', "mass balance moves credit only within one material group (the part of the material before /): every input and output must share it") \
   X(SEGREGATED_UNLEDGERED,'I', "the segregated model admits no unledgered (non-qualifying) input") \
   X(DUP_INPUT,     'I', "the same lot is listed twice as an input") \
   X(CLAIM_EXCEEDS, 'I', "claim exceeds the lot's unclaimed recycled content") \
@@ -77,7 +77,8 @@
   X(BUNDLE,        'I', "proof bundle does not verify") \
   X(OLD_STORE,     'I', "the store was made by an earlier version: run kiroku upgrade (or start the node) to upgrade it") \
   X(DISK_WRITE,    'S', "the data file could not be written (disk full, over quota, or failing): free space and retry; nothing after the last acknowledged record was committed") \
-  X(DIR_PERMS,     'I', "the data directory or a file in it is owned by another user or writable by others: chown it to the node's user and chmod go-w it")
+  X(DIR_PERMS,     'I', "the data directory or a file in it is owned by another user or writable by others: chown it to the node's user and chmod go-w it") \
+  X(MATERIAL,      'I', "a material is GROUP or GROUP/FORM (e.g. PET/flake, aluminium/ingot): a group, then optionally one / and a form, neither empty")
 
 /* Kiroku's codes: KK_ERR(DECODE) == KK_ERR_BASE - 1, and so on downwards. */
 #define KK_X_ENUM(name, cls, msg) KK_EI_##name,

@@ -77,7 +77,8 @@ static int evidence_record(const struct kk_equivocation *e, const uint8_t *env, 
   if (codec_envelope_split(env, len, &ev) || codec_body_decode(ev.body, ev.body_len, b)) return KK_ERR(EVIDENCE);
   if (!b->has_network || memcmp(b->network, e->network, 32) != 0 || memcmp(b->author, e->author, 32) != 0)
     return KK_ERR(EVIDENCE);
-  if (sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key)) return KK_ERR(EVIDENCE);
+  int rc = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key);
+  if (rc) return rc == -ENOMEM ? rc : KK_ERR(EVIDENCE);
   sig_sha256(id, env, len);
   return 0;
 }
@@ -109,7 +110,9 @@ static int evidence_check_bad_record(const struct kk_equivocation *e, const uint
   if (b->seq == 0 || b->seq > v.size ||
       merkle_verify_inclusion(b->seq - 1, v.size, leaf, (const uint8_t(*)[32])e->proof, e->n_proof, v.root))
     goto done;
-  if (sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key) == 0) goto done; /* it does verify */
+  int sv = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key);
+  if (sv == -ENOMEM) { rc = sv; goto done; }
+  if (sv == 0) goto done; /* it does verify: no evidence */
   info->kind = EVIDENCE_BAD_RECORD;
   info->seq = b->seq;
   sig_sha256(info->a, e->record_a, e->record_a_len);

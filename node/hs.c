@@ -105,7 +105,10 @@ int hs_on_auth(struct hs *h, const uint8_t *msg, size_t len, uint8_t **admission
   if (w.kind != KK_W_AUTH) { codec_wire_free(&w); return KK_ERR(DECODE); }
   uint8_t m[33];
   hs_signed(h, !h->initiator, m);
-  if (sig_verify(w.auth.signature, HS_TAG_AUTH, m, sizeof m, h->peer_id)) { codec_wire_free(&w); return KK_ERR(SIGNATURE); }
+  if ((rc = sig_verify(w.auth.signature, HS_TAG_AUTH, m, sizeof m, h->peer_id))) {
+    codec_wire_free(&w);
+    return rc == -ENOMEM ? rc : KK_ERR(SIGNATURE);
+  }
   if (crypto_secretstream_xchacha20poly1305_init_pull(&h->pull, w.auth.stream, h->rx)) {
     codec_wire_free(&w);
     return KK_ERR(SIGNATURE);

@@ -25,10 +25,13 @@ static int ingest_decode(struct ingest_item *it, struct kk_body *b, const uint8_
                          int have_network)
 {
   struct kk_envelope_view ev;
+  /* Set even for a record that fails to decode: the batch is sorted by these. */
+  sig_sha256(it->id, it->env, it->len);
+  memset(it->author, 0, 32);
+  it->seq = 0;
   int rc = codec_envelope_split(it->env, it->len, &ev);
   if (rc) return rc;
   if ((rc = codec_body_decode(ev.body, ev.body_len, b))) return rc;
-  sig_sha256(it->id, it->env, it->len);
   memcpy(it->author, b->author, 32);
   it->seq = b->seq;
   it->kind = b->kind;
@@ -48,8 +51,8 @@ static int ingest_decode(struct ingest_item *it, struct kk_body *b, const uint8_
     uint8_t msg[40];
     memcpy(msg, b->author, 32);
     be64_put(msg + 32, b->seq);
-    if (sig_verify(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, 40, b->u.rotate_key.new_key))
-      return KK_ERR(ROTATE_PROOF);
+    int r = sig_verify(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, 40, b->u.rotate_key.new_key);
+    if (r) return r == -ENOMEM ? r : KK_ERR(ROTATE_PROOF);
     memcpy(it->new_key, b->u.rotate_key.new_key, 32);
   }
   return 0;
@@ -60,7 +63,11 @@ static int ingest_order_cmp(const void *a, const void *b)
   const struct ingest_item *x = *(struct ingest_item *const *)a, *y = *(struct ingest_item *const *)b;
   int c = memcmp(x->author, y->author, 32);
   if (c) return c;
-  return x->seq < y->seq ? -1 : x->seq > y->seq;
+  if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
+  /* Two records for one position (a fork within the batch): the one with the smaller
+   * id is stored and the other becomes evidence, on every node that gets this batch —
+   * qsort is not stable, so without this the choice followed the sort's whims. */
+  return memcmp(x->id, y->id, 32);
 }
 
 #define INGEST_MAX_THREADS 64
@@ -88,9 +95,9 @@ static void ingest_verify_some(struct ingest_verifier *v)
     for (size_t i = from; i < to; i++) {
       struct ingest_item *it = v->list[i];
       struct kk_envelope_view ev;
-      if (codec_envelope_split(it->env, it->len, &ev) ||
-          sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, it->key))
-        it->sig_bad = 1;
+      int r = codec_envelope_split(it->env, it->len, &ev) ? -1 : sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, it->key);
+      if (r == -ENOMEM) it->sig_unchecked = 1; /* not a verdict: the batch fails with -ENOMEM */
+      else if (r) it->sig_bad = 1;
     }
   }
 }
@@ -133,7 +140,7 @@ static size_t ingest_verify_join(struct ingest_verifier *v)
   ingest_verify_some(v);
   for (int t = 0; t < v->nthreads; t++)
     if (v->running[t]) { pthread_join(v->th[t], NULL); v->running[t] = 0; }
-  for (size_t i = 0; i < v->n; i++) bad += v->list[i]->sig_bad != 0;
+  for (size_t i = 0; i < v->n; i++) bad += v->list[i]->sig_bad || v->list[i]->sig_unchecked;
   return bad;
 }
 
@@ -209,7 +216,7 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
   /* A second record at a held position: keep the pair as evidence (freezes the feed). */
   for (size_t i = 0; i < c->n; i++) {
     struct ingest_item *it = c->order[i];
-    it->evidence_new = 0;
+    it->evidence_new = it->evidence_held = 0;
     if (it->result != KK_ERR(FORK)) continue;
     const uint8_t *other;
     size_t olen;
@@ -226,6 +233,7 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
     if (rc == KK_ERR(EVIDENCE)) { rc = 0; continue; }
     if (rc) goto done;
     memcpy(it->evidence_id, info.id, 32);
+    it->evidence_held = 1;
   }
   if ((rc = ingest_check_ckpts(txn, c->s, c->order, c->n))) goto done;
   if ((rc = rules_advance(c->s, txn, (const uint8_t(*)[32])feeds, nf))) goto done;
@@ -246,6 +254,20 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
 done:
   mem_free(feeds);
   return rc;
+}
+
+/* Under INGEST_ALL_OR_NOTHING or INGEST_LOCAL, the error of the first rejected record
+ * (nothing is to be written), else 0. A fork from outside is not a rejection but
+ * evidence, kept with the rest of the batch; an own record never forks. */
+static int ingest_refused(const struct ingest_item *items, size_t n, int flags)
+{
+  if (!(flags & (INGEST_ALL_OR_NOTHING | INGEST_LOCAL))) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (items[i].result >= 0) continue;
+    if (items[i].result == KK_ERR(FORK) && !(flags & INGEST_LOCAL)) continue;
+    return items[i].result;
+  }
+  return 0;
 }
 
 int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags, int threads)
@@ -286,9 +308,11 @@ int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int 
   for (size_t i = 0; i < n; i++) {
     items[i].result = ingest_decode(&items[i], b, network, have_network);
     items[i].fork_with = NULL;
-    items[i].evidence_new = 0;
+    items[i].evidence_new = items[i].evidence_held = 0;
     items[i].by_ckpt = 0;
     order[i] = &items[i];
+    /* Out of memory is no verdict on a record: the whole batch fails, to be retried. */
+    if (items[i].result == -ENOMEM) { rc = -ENOMEM; goto done; }
   }
   /* Pass B: feed continuity, in (author, seq) order, against the store and the batch. */
   qsort(order, n, sizeof *order, ingest_order_cmp);
@@ -360,17 +384,14 @@ int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int 
   mdb_txn_abort(txn);
   txn = NULL;
 
-  if (flags & (INGEST_ALL_OR_NOTHING | INGEST_LOCAL)) {
-    for (size_t i = 0; i < n; i++)
-      if (items[i].result < 0) { rc = items[i].result; goto done; }
-  }
+  if ((rc = ingest_refused(items, n, flags))) goto done;
 
   /* Pass C: signatures, on all cores, while this thread writes the transaction. Own
    * records just signed with the feed's original key need no second look. */
   int trusted = (flags & (INGEST_LOCAL | INGEST_SIGNED_HERE)) == (INGEST_LOCAL | INGEST_SIGNED_HERE);
   for (size_t i = 0; i < n; i++) {
     struct ingest_item *it = &items[i];
-    it->sig_bad = 0;
+    it->sig_bad = it->sig_unchecked = 0;
     it->verify = it->result == 0 && !(trusted && memcmp(it->key, it->author, 32) == 0) && !it->by_ckpt;
   }
   if ((rc = ingest_verify_start(&verifier, order, n, threads))) goto done;
@@ -392,6 +413,8 @@ int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int 
   }
   if (rc == INGEST_RETRY_SIGS) {
     for (size_t i = 0; i < n; i++)
+      if (items[i].sig_unchecked) { rc = -ENOMEM; goto done; } /* nothing judged, nothing written */
+    for (size_t i = 0; i < n; i++)
       if (items[i].sig_bad) items[i].result = KK_ERR(SIGNATURE);
     /* A record whose predecessor in this batch failed cannot be stored either. */
     for (size_t i = 1; i < n; i++) {
@@ -399,10 +422,7 @@ int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int 
       if (it->result == 0 && memcmp(p->author, it->author, 32) == 0 && p->seq == it->seq - 1 && p->result < 0)
         it->result = KK_ERR(SEQ_GAP);
     }
-    if (flags & (INGEST_ALL_OR_NOTHING | INGEST_LOCAL)) {
-      for (size_t i = 0; i < n; i++)
-        if (items[i].result < 0) { rc = items[i].result; goto done; }
-    }
+    if ((rc = ingest_refused(items, n, flags))) goto done;
     cc.verifier = NULL;
     rc = store_write(s, ingest_commit_fn, &cc);
   }
@@ -424,7 +444,10 @@ int ingest_check_genesis(const uint8_t *env, size_t len, uint8_t network[32], ui
     goto done;
   if (b->kind != KK_PL_GENESIS || b->seq != 1 || b->has_prev || b->has_network ||
       b->version != CODEC_VERSION) { rc = KK_ERR(GENESIS); goto done; }
-  if (sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, b->author)) { rc = KK_ERR(SIGNATURE); goto done; }
+  if ((rc = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, b->author))) {
+    if (rc != -ENOMEM) rc = KK_ERR(SIGNATURE);
+    goto done;
+  }
   sig_sha256(network, env, len);
   memcpy(registry, b->author, 32);
 done:

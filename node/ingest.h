@@ -23,7 +23,9 @@
 #define INGEST_DUPLICATE 1
 
 /* Flags for ingest_batch. */
-#define INGEST_ALL_OR_NOTHING 0x1  /* any rejected record: write nothing, return its error */
+#define INGEST_ALL_OR_NOTHING 0x1  /* any rejected record: write nothing, return its error. A
+                                      record forking a held feed is not rejected: the
+                                      pair is kept as evidence (result KK_E_FORK) */
 #define INGEST_LOCAL 0x2           /* own new records: any not valid under the rules aborts
                                       the whole batch with the rule's error (a node never
                                       signs an invalid record) */
@@ -63,7 +65,8 @@ struct ingest_item {
   uint8_t author[32];
   uint64_t seq;
   int kind;                   /* enum kk_payload */
-  int evidence_new;           /* result KK_E_FORK: new evidence was stored (evidence_id) */
+  int evidence_held;          /* result KK_E_FORK: the pair is held as evidence (evidence_id) */
+  int evidence_new;           /* ... stored by this batch */
   uint8_t evidence_id[32];
   /* internal */
   struct ingest_item *fork_with; /* a FORK against a record earlier in the batch */
@@ -73,7 +76,8 @@ struct ingest_item {
   uint8_t prev[32];
   uint8_t new_key[32];
   int verify;                 /* its signature is to be checked */
-  int sig_bad;                /* written only by the verifying threads */
+  int sig_bad;                /* written only by the verifying threads: the signature fails */
+  int sig_unchecked;          /* ... it could not be checked (out of memory) */
 };
 
 /* Ingests items[0..n). The envelopes must stay valid during the call. Returns 0 when

@@ -10,17 +10,20 @@
 #include <jansson.h>
 
 static atomic_long countdown = -1;   /* < 0: no injection */
+static atomic_int once;              /* the injected failure is a single one */
 static atomic_int failed;
 static atomic_long live;
 
 /* True when this allocation is to fail. Once the countdown reaches zero it stays there,
  * so every allocation after the first injected failure fails too ("persistent" mode):
- * cleanup paths that allocate are exercised as well. */
+ * cleanup paths that allocate are exercised as well — unless the failure is a single
+ * one (mem_fail_once). */
 static int mem_inject(void)
 {
   long c = atomic_load(&countdown);
   while (c > 0 && !atomic_compare_exchange_weak(&countdown, &c, c - 1)) {}
   if (c != 0) return 0;
+  if (atomic_load(&once)) atomic_store(&countdown, -1);
   /* The first injected failure of a step can print where it hit (KIROKU_MEM_TRACE=1):
    * how a test that finds a bad failure path is debugged. */
   if (!atomic_exchange(&failed, 1) && getenv("KIROKU_MEM_TRACE")) {
@@ -76,6 +79,14 @@ void mem_init(void) { json_set_alloc_funcs(mem_alloc, mem_free); }
 void mem_fail_at(long n)
 {
   atomic_store(&failed, 0);
+  atomic_store(&once, 0);
+  atomic_store(&countdown, n < 0 ? -1 : n);
+}
+
+void mem_fail_once(long n)
+{
+  atomic_store(&failed, 0);
+  atomic_store(&once, 1);
   atomic_store(&countdown, n < 0 ? -1 : n);
 }
 

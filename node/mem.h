@@ -34,6 +34,10 @@ void mem_init(void);
  * and so does every later one until mem_fail_at(-1) switches injection off again.
  * mem_failed() says whether an injected failure happened since the last mem_fail_at. */
 void mem_fail_at(long n);
+/* The same with a single failure: the n-th allocation fails, the ones after it do not —
+ * the way an error that is not handled as one shows (a failed allocation read as a
+ * verdict, and the operation going on). */
+void mem_fail_once(long n);
 int mem_failed(void);
 /* Blocks from mem_alloc/calloc/realloc/strdup not yet given to mem_free. */
 long mem_live(void);

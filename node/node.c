@@ -170,18 +170,20 @@ int node_admission(struct node *n, uint8_t **env, size_t *len)
   return 0;
 }
 
-/* An Admit record for `peer`, signed by the registry of our network. */
+/* Is env an Admit record for `peer`, signed by the registry of our network? 1 yes, 0
+ * no, -ENOMEM when that could not be checked. */
 static int valid_admission(struct node *n, const uint8_t peer[32], const uint8_t *env, size_t len)
 {
   struct kk_envelope_view ev;
   struct kk_body *b = mem_alloc(sizeof *b);
   int ok = 0;
-  if (!b) return 0;
+  if (!b) return -ENOMEM;
   if (codec_envelope_split(env, len, &ev) == 0 && codec_body_decode(ev.body, ev.body_len, b) == 0 &&
       b->kind == KK_PL_ADMIT && b->has_network && memcmp(b->network, n->network, 32) == 0 &&
-      memcmp(b->author, n->registry, 32) == 0 && memcmp(b->u.admit.member, peer, 32) == 0 &&
-      sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, n->registry) == 0)
-    ok = 1;
+      memcmp(b->author, n->registry, 32) == 0 && memcmp(b->u.admit.member, peer, 32) == 0) {
+    int rc = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, n->registry);
+    ok = rc == -ENOMEM ? rc : rc == 0;
+  }
   mem_free(b);
   return ok;
 }
@@ -203,7 +205,9 @@ int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t *admis
   }
   if (rc != MDB_NOTFOUND) return rc;
   /* Not admitted as far as we know yet: its Admit record, signed by the registry, will do. */
-  if (admission && valid_admission(n, peer, admission, alen)) {
+  int valid = admission ? valid_admission(n, peer, admission, alen) : 0;
+  if (valid < 0) { *why = "out of memory while checking its admission"; return valid; }
+  if (valid) {
     struct kk_envelope_view ev;
     struct kk_body *b = mem_alloc(sizeof *b);
     if (b && codec_envelope_split(admission, alen, &ev) == 0 && codec_body_decode(ev.body, ev.body_len, b) == 0)

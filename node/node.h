@@ -115,7 +115,9 @@ struct job_note { int kind; uint8_t key[32]; uint64_t n; uint64_t conn_id; /* pr
 enum job_kind { JOB_RECORDS = 0, JOB_CHECKPOINT, JOB_EVIDENCE_IN, JOB_VERIFIED };
 
 /* A record taken on a checkpoint's word, checked in the background (repl.c). */
-struct bg_item { uint8_t author[32]; uint64_t seq; int bad; };
+/* bad: its signature fails; unchecked: it could not be checked this pass (a storage or
+ * memory error) and stays listed for the next one — never judged on such an error. */
+struct bg_item { uint8_t author[32]; uint64_t seq; int bad, unchecked; };
 
 /* A unit of work for the ingest thread. */
 struct ingest_job {
@@ -172,6 +174,7 @@ struct node {
   uv_timer_t notes_timer;              /* flushes notes_job */
   uv_work_t bg_work;                   /* background signature checks (checkpoint sync) */
   int bg_running;
+  int bg_wait_tick;                    /* the last pass could check nothing: next tick */
   struct bg_item *bg_items;
   size_t bg_n;
   struct ingest_job *notes_job;        /* checkpoints heard, waiting to be taken together */
@@ -202,6 +205,7 @@ struct node {
   uint64_t committed;                  /* records committed since start */
   uint64_t ckpt_synced;                /* ... of them taken on a checkpoint's word */
   uint64_t last_arrival;               /* newest arrival announced to peers */
+  uint64_t evidence_seen;              /* evidence objects held when the tick last looked */
   struct ctl_client *clients;
 };
 

@@ -563,56 +563,111 @@ static uint64_t last_arrival(struct node *n, MDB_txn *txn)
   return last;
 }
 
-/* Records written by another process (import-records, or the CLI while no node was
- * running) are announced like our own: every tick, whatever arrived since the last
- * announcement. */
-static void announce_external(struct node *n)
+/* Adds feed a to the set (feeds, *nf, *cap) unless it is there; 0, or -ENOMEM. */
+static int feed_set_add(uint8_t (**feeds)[32], size_t *nf, size_t *cap, const uint8_t a[32])
+{
+  for (size_t q = 0; q < *nf; q++)
+    if (memcmp((*feeds)[q], a, 32) == 0) return 0;
+  if (*nf == *cap) {
+    size_t nc = *cap ? *cap * 2 : 16;
+    void *p = mem_realloc(*feeds, nc * 32);
+    if (!p) return -ENOMEM;
+    *feeds = p;
+    *cap = nc;
+  }
+  memcpy((*feeds)[(*nf)++], a, 32);
+  return 0;
+}
+
+/* Tells every peer the heads of the feeds that gained records since the last
+ * announcement: `changed`, the feeds this node's own jobs have just written, and every
+ * feed named by an arrival since then that is not among them — records another process
+ * wrote beside the node (import-records, the CLI while no node ran), whose writer may
+ * also have signed or cosigned checkpoints, sent along.
+ *
+ * Every arrival since the last one announced is looked at, never skipped. Taking the
+ * store's newest arrival as announced after a job of our own (what this code once did)
+ * lost an import that landed between a tick and the end of an unrelated job — a
+ * checkpoint from a peer, say — so the imported record was never announced, and two
+ * nodes each holding one branch of a fork never learnt of each other's (issue 10). */
+static void announce_arrivals(struct node *n, const uint8_t (*changed)[32], size_t nch)
 {
   MDB_txn *txn;
   if (store_read(n->s, &txn)) return;
   uint64_t last = last_arrival(n, txn);
-  if (last <= n->last_arrival) { mdb_txn_abort(txn); return; }
   uint8_t (*feeds)[32] = NULL;
-  size_t nf = 0, cap = 0;
-  MDB_cursor *cur;
-  MDB_val k, v;
-  uint8_t start[8];
-  be64_put(start, n->last_arrival + 1);
-  k.mv_size = 8;
-  k.mv_data = start;
-  if (mdb_cursor_open(txn, n->s->arrivals, &cur) == 0) {
-    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      if (v.mv_size != 40) continue;
-      size_t q;
-      for (q = 0; q < nf; q++) if (memcmp(feeds[q], v.mv_data, 32) == 0) break;
-      if (q < nf) continue;
-      if (nf == cap) {
-        cap = cap ? cap * 2 : 16;
-        void *p = mem_realloc(feeds, cap * 32);
-        if (!p) break;
-        feeds = p;
-      }
-      memcpy(feeds[nf++], v.mv_data, 32);
+  size_t nf = 0, cap = 0, n_ours;
+  int rc = 0;
+  for (size_t i = 0; i < nch && rc == 0; i++) rc = feed_set_add(&feeds, &nf, &cap, changed[i]);
+  n_ours = nf;
+  if (last > n->last_arrival && rc == 0) {
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint8_t start[8];
+    be64_put(start, n->last_arrival + 1);
+    k.mv_size = 8;
+    k.mv_data = start;
+    if ((rc = mdb_cursor_open(txn, n->s->arrivals, &cur)) == 0) {
+      for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0 && rc == 0;
+           r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (v.mv_size == 40) rc = feed_set_add(&feeds, &nf, &cap, v.mv_data);
+      mdb_cursor_close(cur);
     }
-    mdb_cursor_close(cur);
   }
-  n->last_arrival = last;
-  for (struct conn *c = n->conns; c && nf; c = c->next) {
+  /* Out of memory: announce what fits now, and everything to every peer at its next
+   * chance (want_full_have), so nothing stays unannounced. */
+  int full = rc != 0;
+  if (!full) n->last_arrival = last;
+  else log_warn("announcing new records: %s; every head will be announced again", kk_strerror(rc));
+  for (struct conn *c = n->conns; c; c = c->next) {
     if (c->state != CONN_OPEN) continue;
-    send_have(c, (const uint8_t(*)[32])feeds, nf);
-    /* The writing process may have signed or cosigned their checkpoints. */
-    for (size_t i = 0; i < nf; i++) send_checkpoint(c, txn, feeds[i], 0);
-    send_checkpoint(c, txn, n->pk, 0);
+    if (full || net_queued(c) > NODE_WRITE_HIGH) { c->want_full_have = 1; continue; }
+    if (nf) send_have(c, (const uint8_t(*)[32])feeds, nf);
+    for (size_t i = n_ours; i < nf; i++) send_checkpoint(c, txn, feeds[i], 0);
+    if (nf > n_ours) send_checkpoint(c, txn, n->pk, 0);
   }
   mdb_txn_abort(txn);
   mem_free(feeds);
+}
+
+/* Number of evidence objects held (0 on a read error: looked at again next tick). */
+static uint64_t evidence_count(struct node *n, MDB_txn *txn)
+{
+  MDB_stat st;
+  return mdb_stat(txn, n->s->evidence, &st) == 0 ? st.ms_entries : 0;
+}
+
+/* Evidence stored by another process (an import that met a fork) is sent to every
+ * peer. Evidence is only ever added, so a count that grew means something new; all of
+ * it is sent, since which is new is not known here (it is rare, and peers keep what
+ * they hold already). Evidence this node's own jobs stored was sent by them and is
+ * sent again once: harmless. */
+static void announce_evidence(struct node *n)
+{
+  MDB_txn *txn;
+  if (store_read(n->s, &txn)) return;
+  uint64_t held = evidence_count(n, txn);
+  if (held > n->evidence_seen) {
+    MDB_cursor *cur;
+    MDB_val k, v;
+    for (struct conn *c = n->conns; c; c = c->next) {
+      if (c->state != CONN_OPEN || mdb_cursor_open(txn, n->s->evidence, &cur)) continue;
+      for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        send_evidence(c, v.mv_data, v.mv_size);
+      mdb_cursor_close(cur);
+    }
+  }
+  n->evidence_seen = held;
+  mdb_txn_abort(txn);
 }
 
 static void bg_kick(struct node *n);
 
 void repl_tick(struct node *n)
 {
-  announce_external(n);
+  announce_arrivals(n, NULL, 0);
+  announce_evidence(n);
+  n->bg_wait_tick = 0;
   want_all(n);
   bg_kick(n);
 }
@@ -652,6 +707,7 @@ void repl_start(struct node *n)
   if (rc) log_error("signing and witnessing checkpoints at start: %s", kk_strerror(rc));
   if (store_read(n->s, &txn) == 0) {
     n->last_arrival = last_arrival(n, txn);
+    n->evidence_seen = evidence_count(n, txn);
     mdb_txn_abort(txn);
   }
 }
@@ -856,6 +912,7 @@ static int verified_fn(MDB_txn *txn, void *arg)
   for (size_t i = 0; i < j->n_bg && rc == 0; i++) {
     const struct bg_item *b = &j->bg[i];
     uint8_t k[40];
+    if (b->unchecked) continue; /* left for the next pass */
     memcpy(k, b->author, 32);
     be64_put(k + 32, b->seq);
     if (b->bad) {
@@ -919,9 +976,14 @@ static void bg_work_cb(uv_work_t *w)
       size_t len;
       uint8_t key[32];
       struct kk_envelope_view ev;
-      b->bad = store_record_get(txn, n->s, b->author, b->seq, &env, &len) ||
-               store_key_at(txn, n->s, b->author, b->seq - 1, key) || codec_envelope_split(env, len, &ev) ||
-               sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key);
+      int r = store_record_get(txn, n->s, b->author, b->seq, &env, &len);
+      if (!r) r = store_key_at(txn, n->s, b->author, b->seq - 1, key);
+      if (!r && codec_envelope_split(env, len, &ev)) r = KK_ERR(CORRUPT); /* checked on arrival */
+      if (!r) {
+        r = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key);
+        b->bad = r == -1;
+      }
+      b->unchecked = r != 0 && !b->bad;
     }
     mdb_cursor_close(cur);
   }
@@ -955,7 +1017,9 @@ static void bg_after_cb(uv_work_t *w, int status)
 static void bg_kick(struct node *n)
 {
   MDB_txn *txn;
-  if (n->bg_running || n->stopping || n->running || n->grow_jobs || n->jobs_head || store_read(n->s, &txn)) return;
+  if (n->bg_running || n->bg_wait_tick || n->stopping || n->running || n->grow_jobs || n->jobs_head ||
+      store_read(n->s, &txn))
+    return;
   MDB_cursor *cur;
   MDB_val k, v;
   int any = 0;
@@ -1092,18 +1156,9 @@ static void after_work(uv_work_t *w, int status)
     n->queued_records -= j->local || j->kind != JOB_RECORDS ? 0 : j->n;
     n->committed += j->n_stored;
     n->ckpt_synced += j->n_ckpt_synced;
-    for (size_t i = 0; i < j->n_stored_feeds; i++) {
-      size_t q;
-      for (q = 0; q < nch; q++) if (memcmp(changed[q], j->stored[i], 32) == 0) break;
-      if (q < nch) continue;
-      if (nch == capch) {
-        capch = capch ? capch * 2 : 16;
-        void *p = mem_realloc(changed, capch * 32);
-        if (!p) break;
-        changed = p;
-      }
-      memcpy(changed[nch++], j->stored[i], 32);
-    }
+    /* Out of memory, a feed left out here is still announced: its arrivals are. */
+    for (size_t i = 0; i < j->n_stored_feeds; i++)
+      if (feed_set_add(&changed, &nch, &capch, j->stored[i])) break;
     if (j->local || j->kind != JOB_RECORDS) continue;
     struct conn *c = net_find(n, j->conn_id);
     if (j->rc) log_error("ingest failed: %s", kk_strerror(j->rc));
@@ -1129,20 +1184,9 @@ static void after_work(uv_work_t *w, int status)
       }
     }
   }
-  if (nch) {
-    log_debug("committed records of %zu feed(s); %llu records since start", nch, (unsigned long long)n->committed);
-    for (struct conn *c = n->conns; c; c = c->next) {
-      if (c->state != CONN_OPEN) continue;
-      if (net_queued(c) > NODE_WRITE_HIGH) { c->want_full_have = 1; continue; }
-      send_have(c, (const uint8_t(*)[32])changed, nch);
-    }
-  }
+  if (nch) log_debug("committed records of %zu feed(s); %llu records since start", nch, (unsigned long long)n->committed);
+  announce_arrivals(n, (const uint8_t(*)[32])changed, nch);
   mem_free(changed);
-  MDB_txn *atxn;
-  if (store_read(n->s, &atxn) == 0) {
-    n->last_arrival = last_arrival(n, atxn);
-    mdb_txn_abort(atxn);
-  }
   for (struct ingest_job *j = jobs, *next; j; j = next) {
     next = j->next;
     if (j->kind == JOB_CHECKPOINT && j->rc) log_error("checkpoints from peers: %s", kk_strerror(j->rc));
@@ -1151,6 +1195,13 @@ static void after_work(uv_work_t *w, int status)
     if (j->kind == JOB_VERIFIED) {
       n->bg_running = 0;
       if (j->rc) log_error("recording background signature checks: %s", kk_strerror(j->rc));
+      size_t unchecked = 0;
+      for (size_t i = 0; i < j->n_bg; i++) unchecked += j->bg[i].unchecked;
+      if (unchecked) {
+        log_error("background signature checks: %zu record(s) could not be read or checked (storage or memory); "
+                  "they stay listed and are tried again", unchecked);
+        n->bg_wait_tick = unchecked == j->n_bg; /* no progress: do not spin, wait for the tick */
+      }
     }
     send_notes(n, j);
     if (j->local) ctl_job_done(n, j);

@@ -8,6 +8,7 @@
  * record changes nothing but its own status.
  */
 #include "rules.h"
+#include "material.h"
 #include "mem.h"
 #include "buf.h"
 #include "err.h"
@@ -151,14 +152,71 @@ int rules_lot_key(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS]
   return 0;
 }
 
-int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], struct lot *l)
+int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS],
+                   struct lot *l)
 {
   const void *v;
   size_t n;
-  uint8_t pos[STORE_LOTPOS];
   int rc = lot_pos(txn, s, key, pos);
-  if (!rc) rc = store_get(txn, s->lots, pos, sizeof pos, &v, &n);
+  if (!rc) rc = store_get(txn, s->lots, pos, STORE_LOTPOS, &v, &n);
   return rc ? rc : lot_decode(v, n, l);
+}
+
+int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
+                     struct spend **spends, size_t *n)
+{
+  uint8_t pos[STORE_LOTPOS];
+  struct lot l;
+  MDB_cursor *cur;
+  size_t cap = 0;
+  *ids = NULL;
+  *seqs = NULL;
+  *spends = NULL;
+  *n = 0;
+  lot_init(&l);
+  int rc = rules_lot_find(txn, s, key, pos, &l);
+  if (rc) return rc;
+  if ((rc = mdb_cursor_open(txn, s->spends, &cur))) return rc;
+  MDB_val k = { STORE_LOTPOS, pos }, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+       rc == 0 && k.mv_size == STORE_SPENDKEY && memcmp(k.mv_data, pos, STORE_LOTPOS) == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 8;
+      void *a = mem_realloc(*ids, cap * 32), *b = a ? mem_realloc(*seqs, cap * sizeof **seqs) : NULL;
+      if (a) *ids = a;
+      if (b) *seqs = b;
+      void *c = b ? mem_realloc(*spends, cap * sizeof **spends) : NULL;
+      if (!c) { rc = -ENOMEM; break; }
+      *spends = c;
+    }
+    const uint8_t *env;
+    size_t len;
+    uint64_t seq = be64_get((const uint8_t *)k.mv_data + STORE_LOTPOS);
+    if ((rc = spend_decode(v.mv_data, v.mv_size, &(*spends)[*n]))) break;
+    /* Every spend of a lot is a record of its owner's feed. */
+    if ((rc = store_record_get(txn, s, l.owner, seq, &env, &len))) { if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT); break; }
+    sig_sha256((*ids)[*n], env, len);
+    (*seqs)[(*n)++] = seq;
+  }
+  mdb_cursor_close(cur);
+  if (rc == MDB_NOTFOUND) rc = 0;
+  if (rc) {
+    mem_free(*ids);
+    mem_free(*seqs);
+    mem_free(*spends);
+    *ids = NULL;
+    *seqs = NULL;
+    *spends = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], struct lot *l)
+{
+  uint8_t pos[STORE_LOTPOS];
+  return rules_lot_find(txn, s, key, pos, l);
 }
 
 static int rules_lot_put(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], const struct lot *l)
@@ -222,12 +280,20 @@ static int code_taken(struct rules_ctx *c, const uint8_t owner[32], const char *
   return taken;
 }
 
-static int spend_put(struct rules_ctx *c, const uint8_t lotkey[36], const uint8_t id[32])
+/* Records that the record at `seq` of the lot's owner took (mass, post, pre) from it:
+ * the spends of a lot, in its owner's order, are what attribution replays (node/attrib.h). */
+static int spend_put(struct rules_ctx *c, const uint8_t lotkey[36], uint64_t seq, uint8_t kind, uint64_t mass,
+                     uint64_t post, uint64_t pre)
 {
-  uint8_t k[68];
-  memcpy(k, lotkey, 36);
-  memcpy(k + 36, id, 32);
-  return store_put(c->txn, c->s->spends, k, 68, "", 0);
+  uint8_t k[STORE_SPENDKEY];
+  int rc = lot_pos(c->txn, c->s, lotkey, k);
+  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* the lot exists: it is being spent */
+  be64_put(k + STORE_LOTPOS, seq);
+  struct spend x = { kind, mass, post, pre };
+  struct buf b;
+  buf_init(&b);
+  spend_encode(&b, &x);
+  return put_buf(c, c->s->spends, k, sizeof k, &b);
 }
 
 /* Has the record been evaluated? 1 yes, 0 no (wait), negative on error. */
@@ -262,11 +328,32 @@ static void spend_carry(const struct lot *l, uint64_t m, uint64_t *post, uint64_
   *pre = mul_div_floor(m, l->pre_left, l->mass_left);
 }
 
-static int has_role(struct rules_ctx *c, const struct kk_body *b, uint32_t roles)
+/* Forgets what feed waits for and queues it to be evaluated again. `pending` is keyed
+ * by what is waited for, so this scans it; it is called on suspensions only (rare), and
+ * `pending` holds one entry per waiting feed. */
+static int rules_unwait(struct rules_ctx *c, const uint8_t feed[32])
+{
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = mdb_cursor_open(c->txn, c->s->pending, &cur);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+    if (k.mv_size == 65 && memcmp((const uint8_t *)k.mv_data + 33, feed, 32) == 0 && (rc = mdb_cursor_del(cur, 0)))
+      break;
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND) return rc;
+  return rules_push(c, feed);
+}
+
+/* 0 when the author holds one of roles, KK_E_ROLE when not; a storage error is
+ * returned as it is — it must abort the evaluation, never become a ROLE verdict. */
+static int need_role(struct rules_ctx *c, const struct kk_body *b, uint32_t roles)
 {
   struct member m;
-  if (rules_member_get(c->txn, c->s, b->author, &m)) return 0;
-  return (m.roles & roles) != 0;
+  int rc = rules_member_get(c->txn, c->s, b->author, &m);
+  if (rc == MDB_NOTFOUND) return KK_ERR(ROLE);
+  if (rc) return rc;
+  return (m.roles & roles) ? 0 : KK_ERR(ROLE);
 }
 
 /* ---- the rules --------------------------------------------------------------------- */
@@ -312,6 +399,9 @@ static int rule_suspend(struct rules_ctx *c, const struct kk_body *b)
   if (x->from_seq == 0) return KK_ERR(FIELD);
   if (m.suspended_from == 0 || x->from_seq < m.suspended_from) m.suspended_from = x->from_seq;
   if ((rc = rules_member_put(c, x->member, &m))) return rc;
+  /* A record of the member's that waits for a dependency is suspended now, as it would
+   * have been had the suspension come first: evaluate the feed again. */
+  if ((rc = rules_unwait(c, x->member))) return rc;
   /* Did we already apply records the suspension now invalidates? */
   const void *v;
   size_t n;
@@ -325,17 +415,17 @@ static int rule_issue(struct rules_ctx *c, const struct kk_body *b, const uint8_
   const struct kk_issue *x = &b->u.issue;
   uint64_t rc_total;
   int rc;
-  if (!has_role(c, b, KK_ROLE_RECYCLER)) return KK_ERR(ROLE);
+  if ((rc = need_role(c, b, KK_ROLE_RECYCLER))) return rc;
   if (x->mass_mg == 0) return KK_ERR(ZERO_MASS);
   if ((rc = add_u64(x->post_mg, x->pre_mg, &rc_total))) return rc;
   if (rc_total > x->mass_mg) return KK_ERR(RC_EXCEEDS);
   if ((rc = rules_check_country(x->origin))) return rc;
   if (!x->lot_code[0] || !x->material[0] || !x->scheme[0] || !x->certificate[0]) return KK_ERR(FIELD);
+  if ((rc = material_check(x->material))) return rc;
   if (x->model < KK_MODEL_MASS_BALANCE || x->model > KK_MODEL_IDENTITY_PRESERVED) return KK_ERR(MODEL);
   if ((rc = code_taken(c, b->author, x->lot_code)) != 0) return rc > 0 ? KK_ERR(DUP_CODE) : rc;
 
   struct lot l;
-  struct attr_entry e;
   uint8_t key[36];
   lot_init(&l);
   memcpy(l.owner, b->author, 32);
@@ -346,17 +436,8 @@ static int rule_issue(struct rules_ctx *c, const struct kk_body *b, const uint8_
   l.mass = l.mass_left = x->mass_mg;
   l.post = l.post_left = x->post_mg;
   l.pre = l.pre_left = x->pre_mg;
-  memset(&e, 0, sizeof e);
-  memcpy(e.src, id, 32);
-  e.kind = ATTR_CERTIFICATE;
-  memcpy(e.country, x->origin, 3);
-  e.mass = x->mass_mg;
-  e.post = x->post_mg;
-  e.pre = x->pre_mg;
   lotkey_make(key, id, 0);
-  if (!(rc = attr_add(&l.created, &e)) && !(rc = attr_add(&l.left, &e)) &&
-      !(rc = rules_lot_put(c, key, &l)))
-    rc = code_put(c, b->author, x->lot_code, key);
+  if (!(rc = rules_lot_put(c, key, &l))) rc = code_put(c, b->author, x->lot_code, key);
   lot_free(&l);
   return rc;
 }
@@ -393,12 +474,11 @@ static int rule_transfer(struct rules_ctx *c, const struct kk_body *b, const uin
   t.mass = x->mass_mg;
   spend_carry(&l, x->mass_mg, &t.post, &t.pre);
   t.state = XFER_PENDING;
-  if ((rc = attr_take(&l.left, t.mass, t.post, t.pre, &t.attr))) goto done;
   l.mass_left -= t.mass;
   l.post_left -= t.post;
   l.pre_left -= t.pre;
   if ((rc = rules_lot_put(c, key, &l)) || (rc = rules_xfer_put(c, id, &t))) goto done;
-  rc = spend_put(c, key, id);
+  rc = spend_put(c, key, b->seq, SPEND_TRANSFER, t.mass, t.post, t.pre);
 done:
   lot_free(&l);
   xfer_free(&t);
@@ -436,7 +516,6 @@ static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, con
   l.mass = l.mass_left = t.mass;
   l.post = l.post_left = t.post;
   l.pre = l.pre_left = t.pre;
-  if ((rc = attr_copy(&l.created, &t.attr)) || (rc = attr_copy(&l.left, &t.attr))) goto done;
   lotkey_make(key, id, 0);
   t.state = receive ? XFER_RECEIVED : XFER_REFUSED;
   memcpy(t.closed_by, id, 32);
@@ -454,15 +533,12 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
 {
   const struct kk_transform *x = &b->u.transform;
   struct tf_input *in = mem_calloc(CODEC_IO_MAX, sizeof *in);
-  struct attr pool, part;
   uint64_t sum_in = 0, sum_out = 0, sum_post = 0, sum_pre = 0;
   uint32_t out_model = x->model;
   int rc = 0;
-  attr_init(&pool);
-  attr_init(&part);
   if (!in) return -ENOMEM;
 
-  if (!has_role(c, b, KK_ROLE_PROCESSOR | KK_ROLE_MANUFACTURER)) { rc = KK_ERR(ROLE); goto done; }
+  if ((rc = need_role(c, b, KK_ROLE_PROCESSOR | KK_ROLE_MANUFACTURER))) goto done;
   if (x->model < KK_MODEL_MASS_BALANCE || x->model > KK_MODEL_SEGREGATED) { rc = KK_ERR(MODEL); goto done; }
   if (x->n_inputs == 0 || x->n_outputs == 0) { rc = KK_ERR(FIELD); goto done; }
   if (x->model == KK_MODEL_SEGREGATED && x->n_unledgered) { rc = KK_ERR(SEGREGATED_UNLEDGERED); goto done; }
@@ -479,7 +555,8 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     sum_post += in[i].post; /* cannot overflow: bounded by sum_in */
     sum_pre += in[i].pre;
     if (in[i].lot.model < out_model) out_model = in[i].lot.model;
-    if (x->model == KK_MODEL_MASS_BALANCE && strcmp(in[i].lot.material, in[0].lot.material) != 0) {
+    /* Mass balance moves credit within one material group (the form may change). */
+    if (x->model == KK_MODEL_MASS_BALANCE && !material_same_group(in[i].lot.material, in[0].lot.material)) {
       rc = KK_ERR(MATERIAL_MIX); goto done;
     }
   }
@@ -487,6 +564,10 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     const struct kk_unledgered *u = &x->unledgered[i];
     if (u->mass_mg == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
     if (!u->material[0]) { rc = KK_ERR(FIELD); goto done; }
+    if ((rc = material_check(u->material))) goto done;
+    if (x->model == KK_MODEL_MASS_BALANCE && !material_same_group(u->material, in[0].lot.material)) {
+      rc = KK_ERR(MATERIAL_MIX); goto done;
+    }
     if ((rc = rules_check_country(u->origin))) goto done;
     if ((rc = add_u64(sum_in, u->mass_mg, &sum_in))) goto done;
   }
@@ -495,13 +576,14 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     const struct kk_output *o = &x->outputs[k];
     uint64_t r;
     if (!o->lot_code[0] || !o->material[0]) { rc = KK_ERR(FIELD); goto done; }
+    if ((rc = material_check(o->material))) goto done;
     if (o->mass_mg == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
     for (size_t j = 0; j < k; j++)
       if (strcmp(x->outputs[j].lot_code, o->lot_code) == 0) { rc = KK_ERR(DUP_CODE); goto done; }
     if ((rc = code_taken(c, b->author, o->lot_code)) != 0) { if (rc > 0) rc = KK_ERR(DUP_CODE); goto done; }
     if ((rc = add_u64(sum_out, o->mass_mg, &sum_out))) goto done;
     if (x->model == KK_MODEL_MASS_BALANCE) {
-      if (strcmp(o->material, in[0].lot.material) != 0) { rc = KK_ERR(MATERIAL_MIX); goto done; }
+      if (!material_same_group(o->material, in[0].lot.material)) { rc = KK_ERR(MATERIAL_MIX); goto done; }
       if ((rc = add_u64(o->post_mg, o->pre_mg, &r))) goto done;
       if (r > o->mass_mg) { rc = KK_ERR(RC_EXCEEDS); goto done; }
       if ((rc = add_u64(decl_post, o->post_mg, &decl_post)) || (rc = add_u64(decl_pre, o->pre_mg, &decl_pre))) goto done;
@@ -520,25 +602,15 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     }
   }
 
-  /* Effects: draw every input into the pool, then every output out of it. */
+  /* Effects: take every input, then create every output. */
   for (size_t i = 0; i < x->n_inputs; i++) {
     struct lot *l = &in[i].lot;
-    if ((rc = attr_take(&l->left, in[i].m, in[i].post, in[i].pre, &part))) goto done;
-    if ((rc = attr_merge(&pool, &part))) goto done;
     l->mass_left -= in[i].m;
     l->post_left -= in[i].post;
     l->pre_left -= in[i].pre;
-    if ((rc = rules_lot_put(c, in[i].key, l)) || (rc = spend_put(c, in[i].key, id))) goto done;
-  }
-  for (size_t i = 0; i < x->n_unledgered; i++) {
-    struct attr_entry e;
-    memset(&e, 0, sizeof e);
-    memcpy(e.src, id, 32);
-    e.idx = (uint32_t)i + 1;
-    e.kind = ATTR_UNLEDGERED;
-    memcpy(e.country, x->unledgered[i].origin, 3);
-    e.mass = x->unledgered[i].mass_mg;
-    if ((rc = attr_add(&pool, &e))) goto done;
+    if ((rc = rules_lot_put(c, in[i].key, l)) ||
+        (rc = spend_put(c, in[i].key, b->seq, SPEND_TRANSFORM, in[i].m, in[i].post, in[i].pre)))
+      goto done;
   }
   for (size_t k = 0; k < x->n_outputs; k++) {
     const struct kk_output *o = &x->outputs[k];
@@ -562,17 +634,13 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     l.post_left = l.post;
     l.pre_left = l.pre;
     lotkey_make(key, id, (uint32_t)k);
-    if (!(rc = attr_take(&pool, l.mass, l.post, l.pre, &l.created)) &&
-        !(rc = attr_copy(&l.left, &l.created)) && !(rc = rules_lot_put(c, key, &l)))
-      rc = code_put(c, b->author, l.code, key);
+    if (!(rc = rules_lot_put(c, key, &l))) rc = code_put(c, b->author, l.code, key);
     lot_free(&l);
     if (rc) goto done;
   }
 done:
   for (size_t i = 0; i < CODEC_IO_MAX; i++) lot_free(&in[i].lot); /* calloc'd: all safe */
   mem_free(in);
-  attr_free(&pool);
-  attr_free(&part);
   return rc;
 }
 
@@ -581,11 +649,9 @@ static int rule_claim(struct rules_ctx *c, const struct kk_body *b, const uint8_
   const struct kk_claim *x = &b->u.claim;
   uint8_t key[36];
   struct lot l;
-  struct attr gone;
   int rc;
   lot_init(&l);
-  attr_init(&gone);
-  if (!has_role(c, b, KK_ROLE_MANUFACTURER)) { rc = KK_ERR(ROLE); goto done; }
+  if ((rc = need_role(c, b, KK_ROLE_MANUFACTURER))) goto done;
   if ((rc = load_own_lot(c, b, &x->lot, key, &l))) goto done;
   if (x->share_ppm == 0 || x->share_ppm > PPM) { rc = KK_ERR(SHARE); goto done; }
   if (l.mass_left == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
@@ -596,11 +662,10 @@ static int rule_claim(struct rules_ctx *c, const struct kk_body *b, const uint8_
   uint64_t post = mul_div_floor(claimed, l.post_left, avail);
   uint64_t pre = claimed - post;
   /* Claimed credit is spent: it never travels downstream to be claimed again. */
-  if ((rc = attr_take(&l.left, 0, post, pre, &gone))) goto done;
   l.post_left -= post;
   l.pre_left -= pre;
   l.claimed += claimed;
-  if ((rc = rules_lot_put(c, key, &l))) goto done;
+  if ((rc = rules_lot_put(c, key, &l)) || (rc = spend_put(c, key, b->seq, SPEND_CLAIM, 0, post, pre))) goto done;
 
   struct claim_state cs;
   struct buf buf;
@@ -618,15 +683,15 @@ static int rule_claim(struct rules_ctx *c, const struct kk_body *b, const uint8_
   rc = put_buf(c, c->s->claims, ck, 44, &buf);
 done:
   lot_free(&l);
-  attr_free(&gone);
   return rc;
 }
 
 static int rule_attest(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
 {
   struct rules_status st;
-  if (!has_role(c, b, KK_ROLE_CERTIFIER)) return KK_ERR(ROLE);
-  int rc = evaluated(c, b->u.attest.record, &st);
+  int rc = need_role(c, b, KK_ROLE_CERTIFIER);
+  if (rc) return rc;
+  rc = evaluated(c, b->u.attest.record, &st);
   if (rc < 0) return rc;
   if (rc == 0) return rules_wait(c, DEP_RECORD, b->u.attest.record);
   if (st.verdict != RULES_VALID) return KK_ERR(UNKNOWN_RECORD);
@@ -648,12 +713,78 @@ static int rule_revoke(struct rules_ctx *c, const struct kk_body *b, const uint8
   if (st.kind != KK_PL_ISSUE && st.kind != KK_PL_ATTEST && st.kind != KK_PL_CLAIM)
     return KK_ERR(REVOKE_TARGET);
   if ((rc = store_record_by_id(c->txn, c->s, target, target_author, NULL, NULL, NULL))) return rc;
-  if (memcmp(target_author, b->author, 32) != 0 && !has_role(c, b, KK_ROLE_CERTIFIER))
-    return KK_ERR(REVOKE_TARGET);
-  rc = store_get(c->txn, c->s->revoked, target, 32, NULL, NULL);
-  if (rc == 0) return KK_ERR(ALREADY_REVOKED);
-  if (rc != MDB_NOTFOUND) return rc;
-  return store_put(c->txn, c->s->revoked, target, 32, id, 32);
+  if (memcmp(target_author, b->author, 32) != 0 && (rc = need_role(c, b, KK_ROLE_CERTIFIER)))
+    return rc == KK_ERR(ROLE) ? KK_ERR(REVOKE_TARGET) : rc;
+  /* Revocations form a set: each party that may revoke a record revokes it once, and no
+   * revocation replaces another, so the state does not depend on which feed's revocation
+   * was evaluated first (a "first revoke wins" table once did). Only this author's own
+   * earlier revocation, in its own feed's order, makes this one redundant. */
+  uint8_t (*ids)[32] = NULL;
+  size_t n = 0;
+  if ((rc = rules_revocations(c->txn, c->s, target, &ids, &n))) return rc;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    uint8_t by[32];
+    if ((rc = store_record_by_id(c->txn, c->s, ids[i], by, NULL, NULL, NULL))) break;
+    if (memcmp(by, b->author, 32) == 0) rc = KK_ERR(ALREADY_REVOKED);
+  }
+  mem_free(ids);
+  if (rc) return rc;
+  uint8_t k[64];
+  memcpy(k, target, 32);
+  memcpy(k + 32, id, 32);
+  return store_put(c->txn, c->s->revoked, k, 64, "", 0);
+}
+
+int rules_revocations(MDB_txn *txn, struct store *s, const uint8_t target[32], uint8_t (**ids)[32], size_t *n)
+{
+  MDB_cursor *cur;
+  uint8_t (*out)[32] = NULL;
+  size_t cnt = 0, cap = 0;
+  *ids = NULL;
+  *n = 0;
+  int rc = mdb_cursor_open(txn, s->revoked, &cur);
+  if (rc) return rc;
+  MDB_val k = { 32, (void *)target }, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+       rc == 0 && k.mv_size == 64 && memcmp(k.mv_data, target, 32) == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (cnt == cap) {
+      cap = cap ? cap * 2 : 2;
+      void *p = mem_realloc(out, cap * 32);
+      if (!p) { rc = -ENOMEM; break; }
+      out = p;
+    }
+    memcpy(out[cnt++], (const uint8_t *)k.mv_data + 32, 32);
+  }
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND) { mem_free(out); return rc; }
+  *ids = out;
+  *n = cnt;
+  return 0;
+}
+
+int rules_revoked(MDB_txn *txn, struct store *s, const uint8_t target[32])
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn, s->revoked, &cur);
+  if (rc) return rc;
+  MDB_val k = { 32, (void *)target }, v;
+  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+  int found = rc == 0 && k.mv_size == 64 && memcmp(k.mv_data, target, 32) == 0;
+  mdb_cursor_close(cur);
+  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  return found;
+}
+
+/* An incident names anything (a record, a lot by its record, a member): indexed by what
+ * it names, so verify and trace find the reports about a lot's provenance. */
+static int rule_incident(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
+{
+  if (!b->u.incident.kind[0]) return KK_ERR(FIELD);
+  uint8_t k[64];
+  memcpy(k, b->u.incident.about, 32);
+  memcpy(k + 32, id, 32);
+  return store_put(c->txn, c->s->incidents, k, 64, "", 0);
 }
 
 /* ---- the engine -------------------------------------------------------------------- */
@@ -668,7 +799,8 @@ static int rules_eval(struct rules_ctx *c, const struct kk_body *b, const uint8_
     switch (b->kind) {
     case KK_PL_ADMIT: return rule_admit(c, b, id);
     case KK_PL_SUSPEND: return rule_suspend(c, b);
-    case KK_PL_ROTATE_KEY: case KK_PL_INCIDENT: return 0;
+    case KK_PL_ROTATE_KEY: return 0;
+    case KK_PL_INCIDENT: return rule_incident(c, b, id);
     default: return KK_ERR(ROLE);
     }
   }
@@ -688,7 +820,7 @@ static int rules_eval(struct rules_ctx *c, const struct kk_body *b, const uint8_
   case KK_PL_CLAIM: return rule_claim(c, b, id);
   case KK_PL_ATTEST: return rule_attest(c, b, id);
   case KK_PL_REVOKE: return rule_revoke(c, b, id);
-  case KK_PL_INCIDENT: return b->u.incident.kind[0] ? 0 : KK_ERR(FIELD);
+  case KK_PL_INCIDENT: return rule_incident(c, b, id);
   default: return KK_ERR(NO_PAYLOAD);
   }
 }

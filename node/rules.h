@@ -56,11 +56,27 @@ int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
                     struct rules_status *st);
 int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m);
 int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[36], struct lot *l);
+/* The same, with the lot's position (its key in `lots` and the prefix of its spends). */
+int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t pos[STORE_LOTPOS], struct lot *l);
 int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x);
+
+/* The spends of a lot, in its owner's order: the id and seq of each spending record (a
+ * transfer, a transform, a claim) and what it took. *ids, *seqs and *spends are
+ * mem_alloc'd arrays of *n entries (NULL when none; the caller frees each). 0,
+ * MDB_NOTFOUND when there is no such lot, or an error. */
+int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
+                     struct spend **spends, size_t *n);
 
 /* The lot key (record id || index) of the lot stored under pos, a key of the lots
  * database (author || seq || index). */
 int rules_lot_key(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], uint8_t key[STORE_LOTKEY]);
+
+/* The valid revocations of record target, in id order (several parties may revoke
+ * one record: its author and any certifier, each once). rules_revocations: *ids (the
+ * caller frees it with mem_free) and *n, possibly 0; 0 or a storage error.
+ * rules_revoked: 1 revoked, 0 not, or a negative error. */
+int rules_revocations(MDB_txn *txn, struct store *s, const uint8_t target[32], uint8_t (**ids)[32], size_t *n);
+int rules_revoked(MDB_txn *txn, struct store *s, const uint8_t target[32]);
 
 /* 0 when c is two upper-case ASCII letters, else KK_E_COUNTRY. */
 int rules_check_country(const char *c);

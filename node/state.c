@@ -95,37 +95,90 @@ int attr_copy(struct attr *dst, const struct attr *src)
   return 0;
 }
 
-struct attr_rem { uint64_t rem; size_t i; };
+/* Apportions target over vals[0..n) by largest remainder into out[]: out[i] is
+ * ⌊vals[i] × target / total⌋, plus one for the (target − Σ of those) entries with the
+ * largest remainders, ties to the smaller index. rem is scratch for n entries.
+ *
+ * This runs for every entry of every vector a verification replays, so it avoids
+ * division and sorting: the quotient comes from a multiplication by the fixed-point
+ * ratio ⌊target × 2^64 / total⌋, off by at most one and corrected exactly; and the
+ * entries that get the extra unit are found by a radix selection on the remainders
+ * (histograms of 11 bits at a time, only the bucket where the cut falls looked at
+ * again). The result is the textbook method's, bit for bit (tests/unit/test_state.c
+ * compares them). */
+#define ATTR_BUCKET_BITS 11
 
-static int attr_rem_cmp(const void *a, const void *b)
+static int attr_apportion(const uint64_t *vals, size_t n, uint64_t target, uint64_t *out, uint64_t *rem)
 {
-  const struct attr_rem *x = a, *y = b;
-  if (x->rem != y->rem) return x->rem > y->rem ? -1 : 1;
-  return x->i < y->i ? -1 : x->i > y->i;
-}
-
-/* Apportions target over vals[0..n) (largest remainder) into out[]. */
-static int attr_apportion(const uint64_t *vals, size_t n, uint64_t target, uint64_t *out)
-{
-  unsigned __int128 total = 0;
-  for (size_t i = 0; i < n; i++) total += vals[i];
-  if (target > total) return KK_ERR(INTERNAL);
-  if (target == total) { memcpy(out, vals, n * sizeof *out); return 0; }
+  unsigned __int128 sum = 0;
+  for (size_t i = 0; i < n; i++) sum += vals[i];
+  if (target > sum) return KK_ERR(INTERNAL);
+  if (target == sum) { memcpy(out, vals, n * sizeof *out); return 0; }
   if (target == 0) { memset(out, 0, n * sizeof *out); return 0; }
-  struct attr_rem *rems = mem_alloc(n * sizeof *rems);
-  if (!rems) return -ENOMEM;
-  uint64_t given = 0;
+  /* Remainders are below the total: bucket them by their top bits, counted in the same
+   * pass that computes them. */
+  uint32_t hist[1u << ATTR_BUCKET_BITS];
+  /* A vector's parts add up to one lot's quantity (or a transform's inputs), which the
+   * rules keep within 64 bits. */
+  if (sum > UINT64_MAX) return KK_ERR(OVERFLOW);
+  uint64_t given = 0, total = (uint64_t)sum;
+  /* About as many buckets as entries (the buckets are walked, too). */
+  unsigned bb = n > 1 ? 64 - (unsigned)__builtin_clzll((uint64_t)n - 1) : 1;
+  bb = bb < 4 ? 4 : bb > ATTR_BUCKET_BITS ? ATTR_BUCKET_BITS : bb;
+  unsigned bits = 64 - (unsigned)__builtin_clzll(total);
+  unsigned shift = bits > bb ? bits - bb : 0;
+  uint64_t ratio = (uint64_t)(((unsigned __int128)target << 64) / total); /* < 2^64: target < total */
+  memset(hist, 0, sizeof hist[0] << bb);
   for (size_t i = 0; i < n; i++) {
     unsigned __int128 p = (unsigned __int128)vals[i] * target;
-    out[i] = (uint64_t)(p / total);
-    rems[i].rem = (uint64_t)(p % total);
-    rems[i].i = i;
-    given += out[i];
+    uint64_t q = (uint64_t)(((unsigned __int128)vals[i] * ratio) >> 64);
+    unsigned __int128 r = p - (unsigned __int128)q * total; /* q is exact or one short */
+    if (r >= total) { q++; r -= total; }
+    out[i] = q;
+    rem[i] = (uint64_t)r;
+    hist[rem[i] >> shift]++;
+    given += q;
   }
   uint64_t left = target - given; /* < n */
-  qsort(rems, n, sizeof *rems, attr_rem_cmp);
-  for (size_t k = 0; k < left; k++) out[rems[k].i]++;
-  mem_free(rems);
+  if (left == 0) return 0;
+  /* Walk the buckets from the top until `left` entries are covered: every entry above
+   * the cut bucket gets its unit. The cut bucket's entries (collected in index order)
+   * are split again by their next bits, and so on down to single values: equal
+   * remainders — common, equal parts give them — then go in index order. */
+  size_t above = 0;
+  uint64_t cut = (1u << (bits - shift)) - 1;
+  while (above + hist[cut] < left) above += hist[cut--];
+  size_t *cand = mem_alloc((hist[cut] + 1) * sizeof *cand);
+  if (!cand) return -ENOMEM;
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) { /* branch-free: which side of the cut is a coin toss */
+    uint64_t bkt = rem[i] >> shift;
+    out[i] += bkt > cut;
+    cand[m] = i;
+    m += bkt == cut;
+  }
+  uint64_t need = left - above;
+  while (shift > 0 && need > 0) {
+    unsigned s2 = shift > bb ? shift - bb : 0;
+    uint64_t mask = (1ull << (shift - s2)) - 1;
+    memset(hist, 0, sizeof hist[0] << (shift - s2));
+    for (size_t k = 0; k < m; k++) hist[(rem[cand[k]] >> s2) & mask]++;
+    above = 0;
+    cut = mask;
+    while (above + hist[cut] < need) above += hist[cut--];
+    size_t w = 0;
+    for (size_t k = 0; k < m; k++) {
+      uint64_t bkt = (rem[cand[k]] >> s2) & mask;
+      out[cand[k]] += bkt > cut;
+      cand[w] = cand[k];
+      w += bkt == cut;
+    }
+    m = w;
+    need -= above;
+    shift = s2;
+  }
+  for (size_t k = 0; k < need; k++) out[cand[k]]++; /* equal remainders: smaller index first */
+  mem_free(cand);
   return 0;
 }
 
@@ -135,78 +188,51 @@ int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, str
   int rc = 0;
   attr_free(taken);
   if (n == 0) return (mass || post || pre) ? KK_ERR(INTERNAL) : 0;
-  uint64_t *v = mem_alloc(6 * n * sizeof *v);
+  uint64_t *v = mem_alloc(7 * n * sizeof *v);
   if (!v) return -ENOMEM;
   uint64_t *vm = v, *vp = v + n, *vr = v + 2 * n, *om = v + 3 * n, *op = v + 4 * n, *orr = v + 5 * n;
+  uint64_t *scratch = v + 6 * n;
+  unsigned __int128 sm = 0, sp = 0, sr = 0;
   for (size_t i = 0; i < n; i++) {
-    vm[i] = from->e[i].mass;
-    vp[i] = from->e[i].post;
-    vr[i] = from->e[i].pre;
+    sm += vm[i] = from->e[i].mass;
+    sp += vp[i] = from->e[i].post;
+    sr += vr[i] = from->e[i].pre;
   }
-  if ((rc = attr_apportion(vm, n, mass, om)) || (rc = attr_apportion(vp, n, post, op)) ||
-      (rc = attr_apportion(vr, n, pre, orr)))
+  if (sm == mass && sp == post && sr == pre) {
+    /* All of it (a lot shipped or blended whole): the vector itself moves. */
+    mem_free(v);
+    *taken = *from;
+    attr_init(from);
+    return 0;
+  }
+  if ((rc = attr_apportion(vm, n, mass, om, scratch)) || (rc = attr_apportion(vp, n, post, op, scratch)) ||
+      (rc = attr_apportion(vr, n, pre, orr, scratch)))
     goto done;
+  /* from's entries are sorted and unique, so taken's are too: append them. */
+  if (!(taken->e = mem_alloc(n * sizeof *taken->e))) { rc = -ENOMEM; goto done; }
+  taken->cap = n;
   size_t w = 0;
   for (size_t i = 0; i < n; i++) {
-    struct attr_entry e = from->e[i];
-    e.mass = om[i];
-    e.post = op[i];
-    e.pre = orr[i];
-    if (e.mass || e.post || e.pre) {
-      if ((rc = attr_add(taken, &e))) goto done;
-    }
     struct attr_entry *x = &from->e[i];
+    if (om[i] | op[i] | orr[i]) {
+      struct attr_entry *e = &taken->e[taken->n++];
+      *e = *x;
+      e->mass = om[i];
+      e->post = op[i];
+      e->pre = orr[i];
+    }
     x->mass -= om[i];
     x->post -= op[i];
     x->pre -= orr[i];
-    if (x->mass || x->post || x->pre) from->e[w++] = *x;
+    if (x->mass | x->post | x->pre) {
+      if (w != i) from->e[w] = *x;
+      w++;
+    }
   }
   from->n = w;
 done:
   mem_free(v);
   return rc;
-}
-
-static void attr_encode(struct buf *b, const struct attr *a)
-{
-  buf_u32(b, (uint32_t)a->n);
-  for (size_t i = 0; i < a->n; i++) {
-    const struct attr_entry *e = &a->e[i];
-    buf_put(b, e->src, 32);
-    buf_u32(b, e->idx);
-    buf_u8(b, e->kind);
-    buf_put(b, e->country, 2);
-    buf_u64(b, e->mass);
-    buf_u64(b, e->post);
-    buf_u64(b, e->pre);
-  }
-}
-
-static int attr_decode(struct rd *r, struct attr *a)
-{
-  uint32_t n = rd_u32(r);
-  attr_free(a);
-  if (r->err) return r->err;
-  /* Each entry takes 63 bytes: a count beyond what is left is corruption. */
-  if ((uint64_t)n * 63 > r->len - r->off) return KK_ERR(CORRUPT);
-  if (n) {
-    a->e = mem_calloc(n, sizeof *a->e);
-    if (!a->e) return -ENOMEM;
-    a->cap = n;
-  }
-  for (uint32_t i = 0; i < n; i++) {
-    struct attr_entry *e = &a->e[i];
-    rd_get(r, e->src, 32);
-    e->idx = rd_u32(r);
-    e->kind = rd_u8(r);
-    rd_get(r, e->country, 2);
-    e->country[2] = 0;
-    e->mass = rd_u64(r);
-    e->post = rd_u64(r);
-    e->pre = rd_u64(r);
-  }
-  a->n = n;
-  return r->err;
 }
 
 /* ---- members, lots, transfers, claims ----------------------------------------- */
@@ -234,30 +260,22 @@ int member_decode(const void *p, size_t n, struct member *m)
 }
 
 void lot_init(struct lot *l) { memset(l, 0, sizeof *l); }
-
-void lot_free(struct lot *l)
-{
-  if (!l) return;
-  attr_free(&l->created);
-  attr_free(&l->left);
-}
+void lot_free(struct lot *l) { (void)l; }
 
 void lot_encode(struct buf *b, const struct lot *l)
 {
   buf_put(b, l->owner, 32);
-  buf_str(b, l->code);
-  buf_str(b, l->material);
-  buf_u32(b, l->model);
+  buf_vstr(b, l->code);
+  buf_vstr(b, l->material);
+  buf_uv(b, l->model);
   buf_u8(b, l->origin_kind);
-  buf_u64(b, l->mass);
-  buf_u64(b, l->post);
-  buf_u64(b, l->pre);
-  buf_u64(b, l->mass_left);
-  buf_u64(b, l->post_left);
-  buf_u64(b, l->pre_left);
-  buf_u64(b, l->claimed);
-  attr_encode(b, &l->created);
-  attr_encode(b, &l->left);
+  buf_uv(b, l->mass);
+  buf_uv(b, l->post);
+  buf_uv(b, l->pre);
+  buf_uv(b, l->mass_left);
+  buf_uv(b, l->post_left);
+  buf_uv(b, l->pre_left);
+  buf_uv(b, l->claimed);
 }
 
 int lot_decode(const void *p, size_t n, struct lot *l)
@@ -265,41 +283,36 @@ int lot_decode(const void *p, size_t n, struct lot *l)
   struct rd r;
   rd_init(&r, p, n);
   rd_get(&r, l->owner, 32);
-  rd_str(&r, l->code, CODEC_CODE_MAX);
-  rd_str(&r, l->material, CODEC_MATERIAL_MAX);
-  l->model = rd_u32(&r);
+  rd_vstr(&r, l->code, CODEC_CODE_MAX);
+  rd_vstr(&r, l->material, CODEC_MATERIAL_MAX);
+  l->model = (uint32_t)rd_uv(&r);
   l->origin_kind = rd_u8(&r);
-  l->mass = rd_u64(&r);
-  l->post = rd_u64(&r);
-  l->pre = rd_u64(&r);
-  l->mass_left = rd_u64(&r);
-  l->post_left = rd_u64(&r);
-  l->pre_left = rd_u64(&r);
-  l->claimed = rd_u64(&r);
-  int rc = attr_decode(&r, &l->created);
-  if (!rc) rc = attr_decode(&r, &l->left);
-  if (!rc) rc = rd_done(&r);
-  if (rc) { attr_free(&l->created); attr_free(&l->left); } /* nothing to release on error */
-  return rc;
+  l->mass = rd_uv(&r);
+  l->post = rd_uv(&r);
+  l->pre = rd_uv(&r);
+  l->mass_left = rd_uv(&r);
+  l->post_left = rd_uv(&r);
+  l->pre_left = rd_uv(&r);
+  l->claimed = rd_uv(&r);
+  return rd_done(&r);
 }
 
 void xfer_init(struct xfer *x) { memset(x, 0, sizeof *x); }
-void xfer_free(struct xfer *x) { if (x) attr_free(&x->attr); }
+void xfer_free(struct xfer *x) { (void)x; }
 
 void xfer_encode(struct buf *b, const struct xfer *x)
 {
   buf_put(b, x->from_lot, 36);
   buf_put(b, x->sender, 32);
   buf_put(b, x->to, 32);
-  buf_str(b, x->code);
-  buf_str(b, x->material);
-  buf_u32(b, x->model);
-  buf_u64(b, x->mass);
-  buf_u64(b, x->post);
-  buf_u64(b, x->pre);
+  buf_vstr(b, x->code);
+  buf_vstr(b, x->material);
+  buf_uv(b, x->model);
+  buf_uv(b, x->mass);
+  buf_uv(b, x->post);
+  buf_uv(b, x->pre);
   buf_u8(b, x->state);
   buf_put(b, x->closed_by, 32);
-  attr_encode(b, &x->attr);
 }
 
 int xfer_decode(const void *p, size_t n, struct xfer *x)
@@ -309,18 +322,34 @@ int xfer_decode(const void *p, size_t n, struct xfer *x)
   rd_get(&r, x->from_lot, 36);
   rd_get(&r, x->sender, 32);
   rd_get(&r, x->to, 32);
-  rd_str(&r, x->code, CODEC_CODE_MAX);
-  rd_str(&r, x->material, CODEC_MATERIAL_MAX);
-  x->model = rd_u32(&r);
-  x->mass = rd_u64(&r);
-  x->post = rd_u64(&r);
-  x->pre = rd_u64(&r);
+  rd_vstr(&r, x->code, CODEC_CODE_MAX);
+  rd_vstr(&r, x->material, CODEC_MATERIAL_MAX);
+  x->model = (uint32_t)rd_uv(&r);
+  x->mass = rd_uv(&r);
+  x->post = rd_uv(&r);
+  x->pre = rd_uv(&r);
   x->state = rd_u8(&r);
   rd_get(&r, x->closed_by, 32);
-  int rc = attr_decode(&r, &x->attr);
-  if (!rc) rc = rd_done(&r);
-  if (rc) attr_free(&x->attr);
-  return rc;
+  return rd_done(&r);
+}
+
+void spend_encode(struct buf *b, const struct spend *x)
+{
+  buf_u8(b, x->kind);
+  buf_uv(b, x->mass);
+  buf_uv(b, x->post);
+  buf_uv(b, x->pre);
+}
+
+int spend_decode(const void *p, size_t n, struct spend *x)
+{
+  struct rd r;
+  rd_init(&r, p, n);
+  x->kind = rd_u8(&r);
+  x->mass = rd_uv(&r);
+  x->post = rd_uv(&r);
+  x->pre = rd_uv(&r);
+  return rd_done(&r);
 }
 
 void claim_encode(struct buf *b, const struct claim_state *c)

@@ -1,18 +1,23 @@
 /*
- * state — the derived-state values (members, lots, transfers, claims) and the
- * attribution vectors that trace every lot's mass back to where it came from.
+ * state — the derived-state values (members, lots, transfers, spends, claims) and the
+ * arithmetic of attribution vectors.
  *
- * Attribution. Every lot carries, per source, the mass and the recycled mass (by kind)
- * it holds from that source. A source is a certificate (the Issue record that created
- * recycled mass) or an unledgered input declared by a Transform (virgin material, with
- * its country of origin). Whenever mass moves (a transfer, a transform input, an output
- * drawn from the pooled inputs), the amount taken is apportioned over the sources in
- * proportion to what each holds, by the largest-remainder method, so the parts add up
- * exactly to the whole and no source ever gives more than it holds. Ties go to the
- * source with the smaller key. This is deterministic integer arithmetic: every node
- * computes the same vectors.
+ * Lots hold what the rules need: mass and recycled mass by kind, as created and what is
+ * left. Every spend of a lot (a transfer, a transform input, a claim's credit) is kept
+ * with the amounts it took, so where a lot's mass came from can be recomputed exactly
+ * when asked (node/attrib.h) instead of being stored with every lot.
  *
- * Values are encoded with node/buf's fixed layout, so equal state is equal bytes.
+ * Attribution. An attribution vector holds, per source, the mass and the recycled mass
+ * (by kind) a lot holds from that source. A source is a certificate (the Issue record
+ * that created recycled mass) or an unledgered input declared by a Transform (virgin
+ * material, with its country of origin). Whenever mass moves, the amount taken is
+ * apportioned over the sources in proportion to what each holds, by the
+ * largest-remainder method, so the parts add up exactly to the whole and no source ever
+ * gives more than it holds. Ties go to the source with the smaller key. This is
+ * deterministic integer arithmetic: every node computes the same vectors.
+ *
+ * Values are encoded with node/buf's layout (varints where a lot or spend is written
+ * per record), so equal state is equal bytes.
  */
 #ifndef KK_STATE_H
 #define KK_STATE_H
@@ -59,14 +64,12 @@ struct member {
 struct lot {
   uint8_t owner[32];
   char code[CODEC_CODE_MAX + 1];
-  char material[CODEC_MATERIAL_MAX + 1];
+  char material[CODEC_MATERIAL_MAX + 1];   /* GROUP or GROUP/FORM (node/material.h) */
   uint32_t model;
   uint8_t origin_kind;               /* payload kind that created it */
   uint64_t mass, post, pre;          /* as created */
   uint64_t mass_left, post_left, pre_left; /* not yet spent (nor, for recycled, claimed) */
   uint64_t claimed;                  /* recycled mass claimed on this lot */
-  struct attr created;               /* attribution of the lot as created */
-  struct attr left;                  /* attribution of what is left */
 };
 
 enum xfer_state { XFER_PENDING = 1, XFER_RECEIVED = 2, XFER_REFUSED = 3 };
@@ -80,8 +83,12 @@ struct xfer {
   uint64_t mass, post, pre;
   uint8_t state;
   uint8_t closed_by[32];             /* Receive or Refuse record id */
-  struct attr attr;
 };
+
+/* One spend of a lot, kept under (lot position, seq of the spending record in the
+ * owner's feed): what it took, so attribution can be replayed in the owner's order. */
+enum spend_kind { SPEND_TRANSFER = 1, SPEND_TRANSFORM = 2, SPEND_CLAIM = 3 };
+struct spend { uint8_t kind; uint64_t mass, post, pre; };
 
 struct claim_state {
   uint8_t id[32];
@@ -91,6 +98,8 @@ struct claim_state {
   char scope[CODEC_TEXT_MAX + 1];
 };
 
+/* init zeroes; free releases what a value holds (nothing today: plain data) and accepts
+ * NULL — callers pair them so a value may own memory again without their changing. */
 void lot_init(struct lot *l);
 void lot_free(struct lot *l);
 void xfer_init(struct xfer *x);
@@ -107,6 +116,8 @@ void xfer_encode(struct buf *b, const struct xfer *x);
 int xfer_decode(const void *p, size_t n, struct xfer *x);
 void claim_encode(struct buf *b, const struct claim_state *c);
 int claim_decode(const void *p, size_t n, struct claim_state *c);
+void spend_encode(struct buf *b, const struct spend *x);
+int spend_decode(const void *p, size_t n, struct spend *x);
 
 /* Lot key: record id || output index (BE). */
 void lotkey_make(uint8_t key[36], const uint8_t record[32], uint32_t index);

@@ -46,7 +46,7 @@ static const struct store_dbdef store_dbs[] = {
   D(records, 0), D(ids, 0), D(heads, 0), D(tree, 0), D(keys, 0),
   D(ckpts, 0), D(cosigs, 0), D(evidence, 0), D(frozen, 0), D(unverified, 0),
   D(status, 1), D(members, 1), D(lots, 1), D(codes, 1), D(transfers, 1), D(claims, 1),
-  D(attests, 1), D(revoked, 1), D(spends, 1), D(cursors, 1),
+  D(attests, 1), D(revoked, 1), D(spends, 1), D(cursors, 1), D(incidents, 1),
   D(pending, 0), D(arrivals, 0), D(meta, 0), D(witnessed, 0),
 };
 #undef D
@@ -417,7 +417,7 @@ int store_digest(MDB_txn *txn, struct store *s, uint8_t out[32])
 {
   crypto_hash_sha256_state h;
   crypto_hash_sha256_init(&h);
-  crypto_hash_sha256_update(&h, (const uint8_t *)"kiroku/state/v2", 15);
+  crypto_hash_sha256_update(&h, (const uint8_t *)"kiroku/state/v3", 15);
   for (size_t i = 0; i < STORE_NDBS; i++) {
     if (!store_dbs[i].derived) continue;
     const char *name = store_dbs[i].name;

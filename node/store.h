@@ -36,9 +36,12 @@
  *     transfers transfer id(32)                   -> struct xfer
  *     claims    lot key(36) || seq(8, BE)         -> claim
  *     attests   record id(32) || attest id(32)    -> ""
- *     revoked   record id(32)                     -> revoking record id(32)
- *     spends    lot key(36) || record id(32)      -> ""
+ *     revoked   record id(32) || revoking record id(32) -> "" (a set: rules_revocations)
+ *     spends    lot position(44) || seq(8, BE)    -> struct spend: what the owner's record at
+                                                    that seq took from the lot (node/state.h)
  *     cursors   author(32)                        -> applied seq(8, BE)
+     incidents what it is about(32) || incident id(32) -> "": valid incident reports by what
+                                                    they name (a record, a lot's record, a member)
  *   local (arrival-dependent, never in the digest)
  *     pending   dependency(33) || author(32)      -> ""
  *     arrivals  counter(8, BE)                    -> author(32) || seq(8, BE)
@@ -59,10 +62,13 @@
 
 #define STORE_LOTKEY 36
 #define STORE_LOTPOS 44          /* the lots database's key: author || seq || index */
+#define STORE_SPENDKEY 52        /* the spends database's key: lot position || seq */
 /* Layout of the derived state; a store written with an earlier one is rebuilt from its
  * log when first opened for writing (rules_upgrade). 2: status and lots keyed by
- * position (author, seq) instead of record id. */
-#define STORE_LAYOUT 2
+ * position (author, seq) instead of record id. 3: revocations a set, keyed by
+ * target || revoking record; lots without attribution vectors, spends with their
+ * amounts (attribution is computed when asked, node/attrib.h); incidents indexed. */
+#define STORE_LAYOUT 3
 
 struct store {
   MDB_env *env;
@@ -71,7 +77,7 @@ struct store {
   int derived_stale;            /* the derived state has an earlier layout: rebuild it */
   MDB_dbi records, ids, heads, tree, keys;
   MDB_dbi ckpts, cosigs, evidence, frozen, unverified;
-  MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors;
+  MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors, incidents;
   MDB_dbi pending, arrivals, meta, witnessed;
 };
 

@@ -1,16 +1,20 @@
 /*
- * verify — recycled content, origins, certificates, taint and claims of one lot.
+ * verify — recycled content, origins, certificates, taint, claims and incidents of a lot.
  */
 #include "verify.h"
-#include "mem.h"
+#include "attrib.h"
+#include "buf.h"
 #include "err.h"
+#include "idset.h"
+#include "mem.h"
 #include "rules.h"
 #include "../proto/codec.h"
-#include "buf.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PPM 1000000u
 
 int verify_load_body(MDB_txn *txn, struct store *s, const uint8_t id[32], struct kk_body **body)
 {
@@ -29,6 +33,11 @@ int verify_load_body(MDB_txn *txn, struct store *s, const uint8_t id[32], struct
   return 0;
 }
 
+uint64_t verify_claim_charge(uint64_t held, uint32_t share_ppm)
+{
+  return (uint64_t)(((unsigned __int128)held * share_ppm + PPM - 1) / PPM);
+}
+
 void verify_report_free(struct verify_report *r)
 {
   if (!r) return;
@@ -36,6 +45,8 @@ void verify_report_free(struct verify_report *r)
   mem_free(r->origins);
   mem_free(r->certs);
   mem_free(r->claims);
+  mem_free(r->incidents);
+  mem_free(r->frozen);
   memset(r, 0, sizeof *r);
 }
 
@@ -46,107 +57,121 @@ static int verify_origin_cmp(const void *a, const void *b)
   return strcmp(x->country, y->country);
 }
 
-static int verify_cert_fill(MDB_txn *txn, struct store *s, const struct attr_entry *e, struct verify_cert *c)
+/* What the verification of one or many lots shares: the certificates' standing, looked
+ * up once per certificate, and the feeds frozen by evidence. */
+struct vctx {
+  MDB_txn *txn;
+  struct store *s;
+  int details;                  /* certificates' names, attestations; claims; incidents */
+  uint32_t extra_ppm;
+  struct verify_report *out;    /* single lot: filled here */
+  verify_fn fn;                 /* many lots: each report handed over */
+  void *arg;
+  struct idset *prov;
+};
+
+/* Valid attestations of record id that have not themselves been revoked. */
+static int attestations_of(struct vctx *v, const uint8_t id[32], size_t *n)
 {
-  struct kk_body *b;
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(v->txn, v->s->attests, &cur);
+  if (rc) return rc;
+  MDB_val k = { 32, (void *)id }, val;
+  for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
+       rc == 0 && k.mv_size == 64 && memcmp(k.mv_data, id, 32) == 0;
+       rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+    int revoked = rules_revoked(v->txn, v->s, (const uint8_t *)k.mv_data + 32);
+    if (revoked < 0) { rc = revoked; break; }
+    *n += !revoked;
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* The standing of certificate e->src (an Issue record) into c: its recycled mass counts
+ * unless it is revoked or its issuer equivocated. Names, scheme, the revocation's
+ * reason and attestations only with v->details. */
+static int cert_standing(struct vctx *v, const struct attr_entry *e, struct verify_cert *c)
+{
+  uint8_t (*revs)[32] = NULL;
+  struct kk_body *b = NULL;
   struct member m;
+  int rc;
+  memset(c, 0, sizeof *c);
   memcpy(c->record, e->src, 32);
+  memcpy(c->origin, e->country, 3);
   c->mass = e->mass;
   c->recycled = e->post + e->pre;
-  memcpy(c->origin, e->country, 3);
-  int rc = verify_load_body(txn, s, e->src, &b);
-  if (rc) return rc;
-  memcpy(c->issuer, b->author, 32);
+  if ((rc = store_record_by_id(v->txn, v->s, e->src, c->issuer, NULL, NULL, NULL)))
+    return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+  if ((rc = store_frozen_at(v->txn, v->s, c->issuer, &c->issuer_frozen_at)) ||
+      (rc = rules_revocations(v->txn, v->s, e->src, &revs, &c->revocations)))
+    return rc;
+  c->revoked = c->revocations > 0;
+  if (c->revoked) memcpy(c->revoked_by, revs[0], 32);
+  mem_free(revs);
+  c->counted = c->revoked || c->issuer_frozen_at ? 0 : c->recycled;
+  if (!v->details) return 0;
+  if (rules_member_get(v->txn, v->s, c->issuer, &m) == 0) memcpy(c->issuer_name, m.name, sizeof c->issuer_name);
+  if ((rc = verify_load_body(v->txn, v->s, e->src, &b))) return rc;
   if (b->kind == KK_PL_ISSUE) {
     memcpy(c->scheme, b->u.issue.scheme, sizeof c->scheme);
     memcpy(c->certificate, b->u.issue.certificate, sizeof c->certificate);
   }
   mem_free(b);
-  if (rules_member_get(txn, s, c->issuer, &m) == 0) memcpy(c->issuer_name, m.name, sizeof c->issuer_name);
-
-  const void *v;
-  size_t n;
-  rc = store_get(txn, s->revoked, e->src, 32, &v, &n);
-  if (rc == 0 && n == 32) {
-    c->revoked = 1;
-    memcpy(c->revoked_by, v, 32);
-    if (verify_load_body(txn, s, c->revoked_by, &b) == 0) {
-      if (b->kind == KK_PL_REVOKE) memcpy(c->revoke_reason, b->u.revoke.reason, sizeof c->revoke_reason);
-      mem_free(b);
-    }
-  } else if (rc != MDB_NOTFOUND) return rc;
-
-  /* Attestations of this certificate that have not themselves been revoked. */
-  MDB_cursor *cur;
-  if ((rc = mdb_cursor_open(txn, s->attests, &cur))) return rc;
-  MDB_val k = { 32, (void *)e->src }, val;
-  for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
-       rc == 0 && k.mv_size == 64 && memcmp(k.mv_data, e->src, 32) == 0;
-       rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-    if (store_get(txn, s->revoked, (const uint8_t *)k.mv_data + 32, 32, NULL, NULL) == MDB_NOTFOUND)
-      c->attestations++;
+  if (c->revoked) {
+    if ((rc = verify_load_body(v->txn, v->s, c->revoked_by, &b))) return rc;
+    if (b->kind == KK_PL_REVOKE) memcpy(c->revoke_reason, b->u.revoke.reason, sizeof c->revoke_reason);
+    mem_free(b);
   }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+  return attestations_of(v, e->src, &c->attestations);
 }
 
-int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t extra_claim_ppm,
-               struct verify_report *r)
+/* The certificates of the lot as created, with their standing (into r->certs). */
+static int certs_of(struct vctx *v, const struct attr *created, struct verify_report *r)
 {
-  memset(r, 0, sizeof *r);
-  memcpy(r->lotkey, lotkey, 36);
-  int rc = rules_lot_get(txn, s, lotkey, &r->lot);
-  if (rc) return rc;
-  struct member m;
-  if (rules_member_get(txn, s, r->lot.owner, &m) == 0) memcpy(r->owner_name, m.name, sizeof r->owner_name);
+  for (size_t i = 0; i < created->n; i++) {
+    const struct attr_entry *e = &created->e[i];
+    if (e->kind != ATTR_CERTIFICATE) continue;
+    int rc = cert_standing(v, e, &r->certs[r->n_certs]);
+    if (rc) return rc;
+    r->n_certs++;
+  }
+  return 0;
+}
 
-  const struct attr *a = &r->lot.created;
-  size_t ncert = 0;
-  for (size_t i = 0; i < a->n; i++) ncert += a->e[i].kind == ATTR_CERTIFICATE;
-  r->certs = mem_calloc(ncert ? ncert : 1, sizeof *r->certs);
-  r->origins = mem_calloc(a->n ? a->n : 1, sizeof *r->origins);
-  if (!r->certs || !r->origins) { rc = -ENOMEM; goto fail; }
-
-  uint64_t taint_post = 0, taint_pre = 0;
+/* The tainted recycled mass of vector a, whose certificates are all among r->certs
+ * (both in source order): by revocation and by an issuer's equivocation. */
+static void taint_of(const struct attr *a, const struct verify_report *r, uint64_t *revoked, uint64_t *equivocation,
+                     uint64_t *post, uint64_t *pre)
+{
+  size_t k = 0;
+  *revoked = *equivocation = *post = *pre = 0;
   for (size_t i = 0; i < a->n; i++) {
     const struct attr_entry *e = &a->e[i];
-    int revoked = 0;
-    if (e->kind == ATTR_CERTIFICATE) {
-      struct verify_cert *c = &r->certs[r->n_certs++];
-      if ((rc = verify_cert_fill(txn, s, e, c))) goto fail;
-      if ((rc = store_frozen_at(txn, s, c->issuer, &c->issuer_frozen_at))) goto fail;
-      if (c->issuer_frozen_at) r->equivocation_mass += e->mass;
-      revoked = c->revoked;
-      if (revoked) { taint_post += e->post; taint_pre += e->pre; }
-    }
-    size_t j;
-    for (j = 0; j < r->n_origins; j++)
-      if (strcmp(r->origins[j].country, e->country) == 0) break;
-    if (j == r->n_origins) {
-      memcpy(r->origins[j].country, e->country, 3);
-      r->n_origins++;
-    }
-    r->origins[j].mass += e->mass;
-    if (!revoked) r->origins[j].recycled += e->post + e->pre;
+    if (e->kind != ATTR_CERTIFICATE) continue;
+    while (k < r->n_certs && memcmp(r->certs[k].record, e->src, 32) < 0) k++;
+    if (k == r->n_certs || memcmp(r->certs[k].record, e->src, 32) != 0) continue; /* cannot happen */
+    const struct verify_cert *c = &r->certs[k];
+    if (!c->revoked && !c->issuer_frozen_at) continue;
+    if (c->revoked) *revoked += e->post + e->pre; /* a revocation is named first */
+    else *equivocation += e->post + e->pre;
+    *post += e->post;
+    *pre += e->pre;
   }
-  qsort(r->origins, r->n_origins, sizeof *r->origins, verify_origin_cmp);
-  if ((rc = store_frozen_at(txn, s, r->lot.owner, &r->owner_frozen_at))) goto fail;
-  if (r->owner_frozen_at) r->equivocation_mass = r->lot.mass;
-  r->flagged = r->equivocation_mass > 0;
-  r->verified_post = r->lot.post - (taint_post < r->lot.post ? taint_post : r->lot.post);
-  r->verified_pre = r->lot.pre - (taint_pre < r->lot.pre ? taint_pre : r->lot.pre);
-  r->tainted = (r->lot.post + r->lot.pre) - (r->verified_post + r->verified_pre);
+}
 
-  /* Claims, in the owner's feed order. */
+static int claims_of(struct vctx *v, struct verify_report *r, uint64_t verified)
+{
   MDB_cursor *cur;
   size_t cap = 0;
-  uint64_t verified = r->verified_post + r->verified_pre, counted = 0;
-  r->ok = 1;
-  if ((rc = mdb_cursor_open(txn, s->claims, &cur))) goto fail;
-  MDB_val k = { 36, (void *)lotkey }, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-       rc == 0 && k.mv_size == 44 && memcmp(k.mv_data, lotkey, 36) == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+  uint64_t counted = 0;
+  int rc = mdb_cursor_open(v->txn, v->s->claims, &cur);
+  if (rc) return rc;
+  MDB_val k = { 36, r->lotkey }, val;
+  for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
+       rc == 0 && k.mv_size == 44 && memcmp(k.mv_data, r->lotkey, 36) == 0;
+       rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
     if (r->n_claims == cap) {
       cap = cap ? cap * 2 : 4;
       struct verify_claim *nc = mem_realloc(r->claims, cap * sizeof *nc);
@@ -155,28 +180,164 @@ int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t
     }
     struct verify_claim *c = &r->claims[r->n_claims];
     memset(c, 0, sizeof *c);
-    if ((rc = claim_decode(v.mv_data, v.mv_size, &c->c))) break;
+    if ((rc = claim_decode(val.mv_data, val.mv_size, &c->c))) break;
     c->seq = be64_get((const uint8_t *)k.mv_data + 36);
-    c->revoked = store_get(txn, s->revoked, c->c.id, 32, NULL, NULL) == 0;
+    int revoked = rules_revoked(v->txn, v->s, c->c.id);
+    if (revoked < 0) { rc = revoked; break; }
+    c->revoked = revoked;
     if (!c->revoked) {
       counted += c->c.claimed;
       c->holds = counted <= verified;
+      if (!c->holds) r->claims_hold = 0;
     }
-    if (!c->holds && !c->revoked) r->ok = 0;
     r->n_claims++;
   }
   mdb_cursor_close(cur);
-  if (rc != MDB_NOTFOUND && rc != 0) goto fail;
-  rc = 0;
-  if (extra_claim_ppm) {
-    r->has_extra_claim = 1;
-    r->extra_claim_ppm = extra_claim_ppm;
-    r->extra_claim_holds =
-        (unsigned __int128)extra_claim_ppm * r->lot.mass <= (unsigned __int128)verified * 1000000u;
-    if (!r->extra_claim_holds) r->ok = 0;
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Incident reports about anything in the provenance: the incidents index is scanned
+ * whole (reports are few) and each checked against the provenance set. */
+static int incidents_of(struct vctx *v, struct verify_report *r)
+{
+  MDB_cursor *cur;
+  MDB_val k, val;
+  size_t cap = 0;
+  int rc = mdb_cursor_open(v->txn, v->s->incidents, &cur);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+    if (k.mv_size != 64 || !idset_has(v->prov, k.mv_data)) continue;
+    if (r->n_incidents == cap) {
+      cap = cap ? cap * 2 : 4;
+      struct verify_incident *ni = mem_realloc(r->incidents, cap * sizeof *ni);
+      if (!ni) { rc = -ENOMEM; break; }
+      r->incidents = ni;
+    }
+    struct verify_incident *in = &r->incidents[r->n_incidents];
+    struct kk_body *b;
+    memset(in, 0, sizeof *in);
+    memcpy(in->about, k.mv_data, 32);
+    memcpy(in->id, (const uint8_t *)k.mv_data + 32, 32);
+    if ((rc = verify_load_body(v->txn, v->s, in->id, &b))) break;
+    memcpy(in->author, b->author, 32);
+    memcpy(in->kind, b->u.incident.kind, sizeof in->kind);
+    memcpy(in->text, b->u.incident.text, sizeof in->text);
+    mem_free(b);
+    struct member m;
+    if (rules_member_get(v->txn, v->s, in->author, &m) == 0) memcpy(in->author_name, m.name, sizeof in->author_name);
+    r->n_incidents++;
   }
-  return 0;
-fail:
-  verify_report_free(r);
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Participants of the provenance whose feed is frozen (the frozen table is small). */
+static int frozen_of(struct vctx *v, struct verify_report *r)
+{
+  MDB_cursor *cur;
+  MDB_val k, val;
+  int rc = mdb_cursor_open(v->txn, v->s->frozen, &cur);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+    if (k.mv_size != 32 || val.mv_size != 8 || !idset_has(v->prov, k.mv_data)) continue;
+    struct verify_frozen *f = mem_realloc(r->frozen, (r->n_frozen + 1) * sizeof *f);
+    if (!f) { rc = -ENOMEM; break; }
+    r->frozen = f;
+    f = &r->frozen[r->n_frozen++];
+    memset(f, 0, sizeof *f);
+    memcpy(f->member, k.mv_data, 32);
+    f->frozen_at = be64_get(val.mv_data);
+    struct member m;
+    if (rules_member_get(v->txn, v->s, f->member, &m) == 0) memcpy(f->name, m.name, sizeof f->name);
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Builds the report of one lot from its vectors (node/attrib.h callback). */
+static int report_fn(void *arg, const uint8_t key[STORE_LOTKEY], const struct lot *l, const struct attr *created,
+                     const struct attr *left, int through_frozen)
+{
+  struct vctx *v = arg;
+  struct verify_report one, *r = v->out ? v->out : &one;
+  uint64_t tpost, tpre, rev_left, eqv_left, lpost, lpre;
+  struct member m;
+  int rc;
+  memset(r, 0, sizeof *r);
+  memcpy(r->lotkey, key, 36);
+  r->lot = *l;
+  r->claims_hold = 1;
+  if (rules_member_get(v->txn, v->s, l->owner, &m) == 0) memcpy(r->owner_name, m.name, sizeof r->owner_name);
+  if (!(r->origins = mem_calloc(created->n ? created->n : 1, sizeof *r->origins)) ||
+      !(r->certs = mem_calloc(created->n ? created->n : 1, sizeof *r->certs))) {
+    rc = -ENOMEM;
+    goto done;
+  }
+  if ((rc = certs_of(v, created, r))) goto done;
+  /* Taint, of the lot as created and of what is left unclaimed. */
+  taint_of(created, r, &r->tainted_revoked, &r->tainted_equivocation, &tpost, &tpre);
+  taint_of(left, r, &rev_left, &eqv_left, &lpost, &lpre);
+  r->tainted = r->tainted_revoked + r->tainted_equivocation;
+  r->verified_post = l->post - (tpost < l->post ? tpost : l->post);
+  r->verified_pre = l->pre - (tpre < l->pre ? tpre : l->pre);
+  r->unclaimed = l->post_left + l->pre_left;
+  uint64_t tl = rev_left + eqv_left;
+  r->unclaimed_verified = r->unclaimed - (tl < r->unclaimed ? tl : r->unclaimed);
+  /* Origins: mass by country, and the recycled mass that counts. */
+  size_t ci = 0;
+  for (size_t i = 0; i < created->n; i++) {
+    const struct attr_entry *e = &created->e[i];
+    uint64_t counted = e->post + e->pre;
+    if (e->kind == ATTR_CERTIFICATE) counted = r->certs[ci++].counted;
+    size_t j;
+    for (j = 0; j < r->n_origins; j++)
+      if (strcmp(r->origins[j].country, e->country) == 0) break;
+    if (j == r->n_origins) memcpy(r->origins[r->n_origins++].country, e->country, 3);
+    r->origins[j].mass += e->mass;
+    r->origins[j].recycled += counted;
+  }
+  qsort(r->origins, r->n_origins, sizeof *r->origins, verify_origin_cmp);
+  /* Equivocation: an issuer's is apportioned (its certificates' mass); an owner's, of
+   * this lot or of one it came from, is not — the whole lot counts. */
+  for (size_t i = 0; i < r->n_certs; i++)
+    if (r->certs[i].issuer_frozen_at) r->equivocation_mass += r->certs[i].mass;
+  if ((rc = store_frozen_at(v->txn, v->s, l->owner, &r->owner_frozen_at))) goto done;
+  if (through_frozen || r->owner_frozen_at) r->equivocation_mass = l->mass;
+  if (r->equivocation_mass > l->mass) r->equivocation_mass = l->mass;
+  r->flagged = r->equivocation_mass > 0 || through_frozen;
+  if (v->details) {
+    if ((rc = frozen_of(v, r)) || (rc = claims_of(v, r, r->verified_post + r->verified_pre)) ||
+        (rc = incidents_of(v, r)))
+      goto done;
+  }
+  if (v->extra_ppm) {
+    r->has_extra_claim = 1;
+    r->extra_claim_ppm = v->extra_ppm;
+    r->extra_claim_mass = verify_claim_charge(l->mass_left, v->extra_ppm);
+    r->extra_claim_holds = l->mass_left > 0 && r->extra_claim_mass <= r->unclaimed_verified;
+  }
+  r->passed = r->tainted == 0 && !r->flagged && r->claims_hold && (!r->has_extra_claim || r->extra_claim_holds);
+  if (!v->out) rc = v->fn(v->arg, r);
+done:
+  if (rc || !v->out) verify_report_free(r);
   return rc;
+}
+
+int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t extra_claim_ppm,
+               struct verify_report *r)
+{
+  struct idset prov;
+  idset_init(&prov);
+  struct vctx v = { txn, s, 1, extra_claim_ppm, r, NULL, NULL, &prov };
+  memset(r, 0, sizeof *r);
+  int rc = attrib_lots(txn, s, (const uint8_t(*)[36])lotkey, 1, report_fn, &v, &prov);
+  idset_free(&prov);
+  if (rc) verify_report_free(r);
+  return rc;
+}
+
+int verify_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[36], size_t n, verify_fn fn, void *arg)
+{
+  struct vctx v = { txn, s, 0, 0, NULL, fn, arg, NULL };
+  return attrib_lots(txn, s, keys, n, report_fn, &v, NULL);
 }

@@ -2,6 +2,7 @@
  * cli — shared plumbing of the kiroku subcommands.
  */
 #include "cli.h"
+#include "../node/material.h"
 #include "../node/mem.h"
 #include "../node/ckpt.h"
 #include "../crypto/keys.h"
@@ -233,6 +234,14 @@ void cli_print_json(json_t *j)
   char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(10));
   if (s) { puts(s); mem_free(s); }
   json_decref(j);
+}
+
+void cli_json_material(json_t *o, const char *m)
+{
+  const char *form = material_form(m);
+  json_object_set_new(o, "material", json_string(m));
+  json_object_set_new(o, "group", json_stringn(m, material_group_len(m)));
+  json_object_set_new(o, "form", *form ? json_string(form) : json_null());
 }
 
 json_t *cli_json_hex(const uint8_t *p, size_t n)

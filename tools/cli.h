@@ -2,8 +2,9 @@
  * cli — what every `kiroku` subcommand shares: the data directory, the store, the
  * identity, appending own records, resolving references, printing and exit codes.
  *
- * Exit codes: 0 ok, 1 verification failed, 2 usage or input error (nothing written),
- * 3 storage or internal error.
+ * Exit codes (docs/cli.md has the table): 0 ok, 1 verification failed (the lot fails: a
+ * taint, a flag, a claim that does not hold), 2 usage or input error (nothing written),
+ * 3 storage or internal error, 4 the proof offered does not verify (verify-bundle).
  */
 #ifndef KK_CLI_H
 #define KK_CLI_H
@@ -17,6 +18,7 @@
 #define CLI_FAILED 1
 #define CLI_USAGE 2
 #define CLI_INTERNAL 3
+#define CLI_UNPROVEN 4          /* verify-bundle: the bundle itself does not verify */
 
 struct cli {
   const char *dir;             /* data directory */
@@ -85,6 +87,8 @@ const char *cli_member_name(MDB_txn *txn, struct store *s, const uint8_t key[32]
 /* Prints j to stdout (indented) and releases it. */
 void cli_print_json(json_t *j);
 json_t *cli_json_hex(const uint8_t *p, size_t n);
+/* Sets "material", "group" and "form" (null when there is none) of o from m. */
+void cli_json_material(json_t *o, const char *m);
 
 /* Subcommands: int cmd_X(struct cli *c, int argc, char **argv), argv[0] is the name. */
 #define CLI_COMMANDS(X) \

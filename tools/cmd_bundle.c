@@ -101,7 +101,7 @@ int cmd_verify_bundle(struct cli *c, int argc, char **argv)
   if (rc == KK_ERR(BUNDLE)) {
     if (c->json) cli_print_json(json_pack("{s:b,s:s}", "valid", 0, "reason", why));
     else fprintf(stderr, "kiroku: verify-bundle: INVALID: %s\n", why);
-    exit_code = CLI_FAILED;
+    exit_code = CLI_UNPROVEN;
   } else if (rc) {
     exit_code = cli_fail(rc, "verify-bundle");
   } else {
@@ -127,7 +127,7 @@ int cmd_verify_bundle(struct cli *c, int argc, char **argv)
                info.records, info.feeds, info.min_cosigs, info.min_cosigs == 1 ? "" : "es", prover);
         cli_verify_text(&r);
       }
-      exit_code = r.ok && !r.flagged ? CLI_OK : CLI_FAILED;
+      exit_code = r.passed ? CLI_OK : CLI_FAILED;
       verify_report_free(&r);
     }
   }

@@ -30,11 +30,12 @@ json_t *cli_lot_json(MDB_txn *txn, struct store *s, const uint8_t key[36], const
   cli_hex(hex, key);
   snprintf(ref, sizeof ref, "%s:%u", hex, be32_get(key + 32));
   cli_member_name(txn, s, l->owner, owner, sizeof owner);
-  json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:s,s:s,s:o,s:s}", "ref", ref, "code", l->code, "material", l->material,
+  json_t *o = json_pack("{s:s,s:s,s:I,s:I,s:o,s:s,s:s,s:o,s:s}", "ref", ref, "code", l->code,
                         "mass_mg", (json_int_t)l->mass, "available_mg", (json_int_t)l->mass_left,
                         "recycled", recycled_json(l->mass, l->post, l->pre), "model", codec_model_name(l->model),
                         "owner", owner, "owner_key", cli_json_hex(l->owner, 32), "created_by", codec_payload_name(l->origin_kind));
   json_object_set_new(o, "claimed_mg", json_integer((json_int_t)l->claimed));
+  cli_json_material(o, l->material);
   return o;
 }
 

@@ -94,6 +94,41 @@ static int import_key_cmp(const void *a, const void *b)
   return x->index < y->index ? -1 : x->index > y->index;
 }
 
+/* A record of the file that forks a feed held here: says so. */
+static void report_fork(const struct ingest_item *it)
+{
+  char hex[65], ev[65];
+  sig_hex(hex, it->author, 32);
+  sig_hex(ev, it->evidence_id, 32);
+  if (it->evidence_held)
+    fprintf(stderr, "kiroku: import-records: feed %.16s… seq %llu: a second record for a position already held; "
+                    "evidence %.16s… %s, the feed is frozen there\n", hex, (unsigned long long)it->seq, ev,
+            it->evidence_new ? "stored" : "was already held");
+  else
+    fprintf(stderr, "kiroku: import-records: feed %.16s… seq %llu: a second record for a position already held "
+                    "(not kept: the pair does not make valid evidence)\n", hex, (unsigned long long)it->seq);
+}
+
+/* After a refused batch: keeps the evidence of the forks among its records alone (as a
+ * node does with a peer's records), and says so. Returns how many forks there were. */
+static size_t keep_fork_evidence(struct cli *c, struct ingest_item *items, size_t n)
+{
+  size_t nf = 0;
+  for (size_t i = 0; i < n; i++) nf += items[i].result == KK_ERR(FORK);
+  struct ingest_item *forks = nf ? mem_calloc(nf, sizeof *forks) : NULL;
+  if (!forks) return nf;
+  nf = 0;
+  for (size_t i = 0; i < n; i++)
+    if (items[i].result == KK_ERR(FORK)) { forks[nf].env = items[i].env; forks[nf].len = items[i].len; nf++; }
+  int rc = cli_ingest(c, forks, nf, 0, 0);
+  for (size_t i = 0; i < nf; i++) {
+    if (rc) forks[i].evidence_held = 0;
+    if (rc || forks[i].result == KK_ERR(FORK)) report_fork(&forks[i]);
+  }
+  mem_free(forks);
+  return nf;
+}
+
 int cmd_import_records(struct cli *c, int argc, char **argv)
 {
   const char *path = NULL;
@@ -125,14 +160,16 @@ int cmd_import_records(struct cli *c, int argc, char **argv)
   qsort(keys, n, sizeof *keys, import_key_cmp);
   for (size_t i = 0; i < n; i++) sorted[i] = items[keys[i].index];
 
-  size_t stored = 0, dups = 0;
+  size_t stored = 0, dups = 0, forks = 0;
   int progress = n > IMPORT_BATCH && !c->json;
   for (size_t at = 0; at < n; at += IMPORT_BATCH) {
     size_t m = n - at < IMPORT_BATCH ? n - at : IMPORT_BATCH;
     rc = cli_ingest(c, sorted + at, m, INGEST_ALL_OR_NOTHING, 0);
     if (rc) {
+      /* The batch is refused; a fork it revealed is still evidence worth keeping. */
+      forks += keep_fork_evidence(c, sorted + at, m);
       for (size_t i = at; i < at + m; i++) {
-        if (sorted[i].result < 0) {
+        if (sorted[i].result < 0 && sorted[i].result != KK_ERR(FORK)) {
           char hex[65];
           sig_hex(hex, sorted[i].author, 32);
           fprintf(stderr, "kiroku: import-records: record of feed %.16s… seq %llu rejected\n", hex,
@@ -147,11 +184,14 @@ int cmd_import_records(struct cli *c, int argc, char **argv)
     for (size_t i = at; i < at + m; i++) {
       if (sorted[i].result == 0) stored++;
       else if (sorted[i].result == INGEST_DUPLICATE) dups++;
+      else if (sorted[i].result == KK_ERR(FORK)) { report_fork(&sorted[i]); forks++; }
     }
     /* Committed: these records are durable now, so say so. */
     if (progress) fprintf(stderr, "imported %zu/%zu records\n", at + m, n);
   }
-  if (c->json) cli_print_json(json_pack("{s:I,s:I,s:I}", "records", (json_int_t)n, "stored", (json_int_t)stored, "duplicates", (json_int_t)dups));
+  if (c->json)
+    cli_print_json(json_pack("{s:I,s:I,s:I,s:I}", "records", (json_int_t)n, "stored", (json_int_t)stored, "duplicates",
+                             (json_int_t)dups, "equivocations", (json_int_t)forks));
   else printf("imported %zu records (%zu new, %zu already held)\n", n, stored, dups);
 done:
   mem_free(keys);
@@ -159,5 +199,11 @@ done:
   mem_free(sorted);
   mem_free(items);
   mem_free(data);
-  return rc ? cli_fail(rc, "import-records %s", path) : 0;
+  if (rc) return cli_fail(rc, "import-records %s", path);
+  if (forks) {
+    fprintf(stderr, "kiroku: import-records: the file holds %zu record(s) signed for feed positions already held "
+                    "by other records: the author equivocated; see `kiroku evidence`\n", forks);
+    return 1; /* verification failed: what the file says contradicts the ledger */
+  }
+  return 0;
 }

@@ -7,6 +7,7 @@
 #include "../crypto/sig.h"
 #include "../node/buf.h"
 #include "../node/err.h"
+#include "../node/material.h"
 #include "../node/qty.h"
 #include "../node/rules.h"
 #include "../node/verify.h"
@@ -19,6 +20,37 @@
 
 static double share(uint64_t part, uint64_t whole) { return (double)qty_ppm(part, whole) / 1e6; }
 
+/* Why a lot fails verification, one sentence each (empty when it passes): the same
+ * sentences in the text and in --json's "reasons". */
+static json_t *verify_reasons(const struct verify_report *r)
+{
+  char a[QTY_FMT], b[QTY_FMT], p[QTY_FMT];
+  json_t *out = json_array();
+  if (r->tainted_revoked)
+    json_array_append_new(out, json_sprintf("%s of recycled content comes from revoked certificates",
+                                            qty_format_mass(a, r->tainted_revoked)));
+  if (r->tainted_equivocation)
+    json_array_append_new(out, json_sprintf("%s of recycled content comes from certificates of an issuer proven to "
+                                            "have equivocated", qty_format_mass(a, r->tainted_equivocation)));
+  if (r->flagged)
+    json_array_append_new(out, json_sprintf("%s of this lot came through a participant proven to have equivocated",
+                                            qty_format_mass(a, r->equivocation_mass)));
+  for (size_t i = 0; i < r->n_claims; i++)
+    if (!r->claims[i].revoked && !r->claims[i].holds)
+      json_array_append_new(out, json_sprintf("the claim of %s recycled (%s) exceeds the verified recycled content",
+                                              qty_format_ppm(p, r->claims[i].c.share_ppm),
+                                              qty_format_mass(a, r->claims[i].c.claimed)));
+  if (r->has_extra_claim && !r->extra_claim_holds)
+    json_array_append_new(out, r->lot.mass_left == 0
+                                   ? json_sprintf("a claim of %s cannot be made: the owner holds none of the lot any more",
+                                                  qty_format_ppm(p, r->extra_claim_ppm))
+                                   : json_sprintf("a claim of %s would charge %s, but only %s of verified recycled content "
+                                                  "is unclaimed", qty_format_ppm(p, r->extra_claim_ppm),
+                                                  qty_format_mass(a, r->extra_claim_mass),
+                                                  qty_format_mass(b, r->unclaimed_verified)));
+  return out;
+}
+
 json_t *cli_verify_json(const struct verify_report *r)
 {
   char hex[65], ref[80];
@@ -27,6 +59,7 @@ json_t *cli_verify_json(const struct verify_report *r)
   cli_hex(hex, r->lotkey);
   snprintf(ref, sizeof ref, "%s:%u", hex, be32_get(r->lotkey + 32));
   json_t *origins = json_array(), *certs = json_array(), *claims = json_array(), *taint = json_array();
+  json_t *incidents = json_array(), *frozen = json_array();
   for (size_t i = 0; i < r->n_origins; i++) {
     const struct verify_origin *o = &r->origins[i];
     json_array_append_new(origins, json_pack("{s:s,s:I,s:I,s:f,s:f}", "country", o->country, "mass_mg", (json_int_t)o->mass,
@@ -35,17 +68,21 @@ json_t *cli_verify_json(const struct verify_report *r)
   }
   for (size_t i = 0; i < r->n_certs; i++) {
     const struct verify_cert *c = &r->certs[i];
-    json_t *o = json_pack("{s:o,s:s,s:s,s:o,s:s,s:s,s:I,s:I,s:b,s:I}", "record", cli_json_hex(c->record, 32),
+    json_t *o = json_pack("{s:o,s:s,s:s,s:o,s:s,s:s,s:I,s:I,s:I,s:b,s:I,s:I}", "record", cli_json_hex(c->record, 32),
                           "scheme", c->scheme, "certificate", c->certificate, "issuer", cli_json_hex(c->issuer, 32),
                           "issuer_name", c->issuer_name, "origin", c->origin, "mass_mg", (json_int_t)c->mass,
-                          "recycled_mg", (json_int_t)(c->revoked ? 0 : c->recycled), "revoked", c->revoked,
-                          "attestations", (json_int_t)c->attestations);
+                          "recycled_mg", (json_int_t)c->recycled, "counted_mg", (json_int_t)c->counted, "revoked", c->revoked,
+                          "revocations", (json_int_t)c->revocations, "attestations", (json_int_t)c->attestations);
     json_object_set_new(o, "issuer_frozen_at", c->issuer_frozen_at ? json_integer((json_int_t)c->issuer_frozen_at) : json_null());
     json_array_append_new(certs, o);
     if (c->revoked)
-      json_array_append_new(taint, json_pack("{s:o,s:o,s:I,s:s}", "certificate", cli_json_hex(c->record, 32), "revoked_by",
-                                             cli_json_hex(c->revoked_by, 32), "recycled_mg", (json_int_t)c->recycled,
-                                             "reason", c->revoke_reason));
+      json_array_append_new(taint, json_pack("{s:o,s:s,s:o,s:I,s:s}", "certificate", cli_json_hex(c->record, 32), "cause",
+                                             "revoked", "revoked_by", cli_json_hex(c->revoked_by, 32), "recycled_mg",
+                                             (json_int_t)c->recycled, "reason", c->revoke_reason));
+    else if (c->issuer_frozen_at)
+      json_array_append_new(taint, json_pack("{s:o,s:s,s:I,s:I}", "certificate", cli_json_hex(c->record, 32), "cause",
+                                             "equivocation", "issuer_frozen_at", (json_int_t)c->issuer_frozen_at,
+                                             "recycled_mg", (json_int_t)c->recycled));
   }
   for (size_t i = 0; i < r->n_claims; i++) {
     const struct verify_claim *c = &r->claims[i];
@@ -54,27 +91,60 @@ json_t *cli_verify_json(const struct verify_report *r)
                                             "claimed_mg", (json_int_t)c->c.claimed, "scope", c->c.scope,
                                             "revoked", c->revoked, "holds", c->holds));
   }
-  json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:I}", "lot", ref, "code", l->code, "material", l->material,
+  for (size_t i = 0; i < r->n_incidents; i++) {
+    const struct verify_incident *in = &r->incidents[i];
+    json_array_append_new(incidents, json_pack("{s:o,s:o,s:s,s:o,s:s,s:s}", "record", cli_json_hex(in->id, 32), "author",
+                                               cli_json_hex(in->author, 32), "author_name", in->author_name, "about",
+                                               cli_json_hex(in->about, 32), "kind", in->kind, "text", in->text));
+  }
+  for (size_t i = 0; i < r->n_frozen; i++)
+    json_array_append_new(frozen, json_pack("{s:o,s:s,s:I}", "member", cli_json_hex(r->frozen[i].member, 32), "name",
+                                            r->frozen[i].name, "frozen_at", (json_int_t)r->frozen[i].frozen_at));
+  json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I}", "lot", ref, "code", l->code,
                         "owner", r->owner_name, "mass_mg", (json_int_t)l->mass, "available_mg", (json_int_t)l->mass_left);
+  cli_json_material(o, l->material);
   json_object_set_new(o, "recycled", json_pack("{s:I,s:I,s:f,s:I}", "post_consumer_mg", (json_int_t)r->verified_post,
                                                 "pre_consumer_mg", (json_int_t)r->verified_pre, "share", share(verified, l->mass),
                                                 "share_ppm", (json_int_t)qty_ppm(verified, l->mass)));
   json_object_set_new(o, "recorded", json_pack("{s:I,s:I}", "post_consumer_mg", (json_int_t)l->post, "pre_consumer_mg", (json_int_t)l->pre));
+  json_object_set_new(o, "unclaimed", json_pack("{s:I,s:I,s:f}", "recorded_mg", (json_int_t)r->unclaimed, "verified_mg",
+                                                 (json_int_t)r->unclaimed_verified, "share_of_available",
+                                                 share(r->unclaimed_verified, l->mass_left)));
   json_object_set_new(o, "model", json_string(codec_model_name(l->model)));
   json_object_set_new(o, "origins", origins);
   json_object_set_new(o, "certificates", certs);
   json_object_set_new(o, "tainted_mg", json_integer((json_int_t)r->tainted));
+  json_object_set_new(o, "tainted", json_pack("{s:I,s:I}", "revoked_mg", (json_int_t)r->tainted_revoked, "equivocation_mg",
+                                               (json_int_t)r->tainted_equivocation));
   json_object_set_new(o, "taint", taint);
   json_object_set_new(o, "claims", claims);
+  json_object_set_new(o, "incidents", incidents);
   if (r->has_extra_claim)
-    json_object_set_new(o, "claim_checked", json_pack("{s:f,s:b}", "share", (double)r->extra_claim_ppm / 1e6, "holds", r->extra_claim_holds));
+    json_object_set_new(o, "claim_checked", json_pack("{s:f,s:I,s:I,s:b}", "share", (double)r->extra_claim_ppm / 1e6,
+                                                       "share_ppm", (json_int_t)r->extra_claim_ppm, "charge_mg",
+                                                       (json_int_t)r->extra_claim_mass, "holds", r->extra_claim_holds));
   json_object_set_new(o, "equivocation",
-                      r->flagged ? json_pack("{s:I,s:o}", "mass_mg", (json_int_t)r->equivocation_mass, "owner_frozen_at",
-                                             r->owner_frozen_at ? json_integer((json_int_t)r->owner_frozen_at) : json_null())
-                                 : json_null());
-  json_object_set_new(o, "ok", json_boolean(r->ok));
+                      r->flagged ? json_pack("{s:I,s:o,s:o}", "mass_mg", (json_int_t)r->equivocation_mass, "owner_frozen_at",
+                                             r->owner_frozen_at ? json_integer((json_int_t)r->owner_frozen_at) : json_null(),
+                                             "participants", frozen)
+                                 : (json_decref(frozen), json_null()));
   json_object_set_new(o, "flagged", json_boolean(r->flagged));
+  json_object_set_new(o, "claims_hold", json_boolean(r->claims_hold));
+  json_object_set_new(o, "passed", json_boolean(r->passed));
+  json_object_set_new(o, "ok", json_boolean(r->passed));
+  json_object_set_new(o, "reasons", verify_reasons(r));
   return o;
+}
+
+/* What an incident is about, for the text: the lot, a record or a member. */
+static const char *incident_about(const struct verify_report *r, const struct verify_incident *in, char *buf, size_t n)
+{
+  char hex[65];
+  cli_hex(hex, in->about);
+  if (memcmp(in->about, r->lotkey, 32) == 0) snprintf(buf, n, "this lot");
+  else if (memcmp(in->about, r->lot.owner, 32) == 0) snprintf(buf, n, "its owner %s", r->owner_name);
+  else snprintf(buf, n, "%.12s", hex);
+  return buf;
 }
 
 void cli_verify_text(const struct verify_report *r)
@@ -84,12 +154,17 @@ void cli_verify_text(const struct verify_report *r)
   uint64_t verified = r->verified_post + r->verified_pre;
   cli_lotref(ref, sizeof ref, r->lotkey);
   printf("lot %s (%s), held by %s\n", l->code, ref, r->owner_name);
-  printf("  mass          %s %s, model %s\n", qty_format_mass(a, l->mass), l->material, codec_model_name(l->model));
-  printf("  recycled      %s = %s  (post-consumer %s, pre-consumer %s)\n", qty_format_mass(a, verified),
+  const char *form = material_form(l->material);
+  printf("  mass          %s, model %s\n", qty_format_mass(a, l->mass), codec_model_name(l->model));
+  printf("  material      %.*s%s%s\n", (int)material_group_len(l->material), l->material, *form ? ", form " : "", form);
+  printf("  recycled      %s = %s verified  (post-consumer %s, pre-consumer %s)\n", qty_format_mass(a, verified),
          qty_format_ppm(p, qty_ppm(verified, l->mass)), qty_format_mass(b, r->verified_post), qty_format_mass(c, r->verified_pre));
   if (r->tainted)
-    printf("  TAINTED       %s of recycled mass removed (recorded %s)\n", qty_format_mass(a, r->tainted),
-           qty_format_mass(b, l->post + l->pre));
+    printf("  TAINTED       %s of recorded recycled mass does not count (%s revoked, %s from equivocation); recorded %s\n",
+           qty_format_mass(a, r->tainted), qty_format_mass(b, r->tainted_revoked), qty_format_mass(c, r->tainted_equivocation),
+           qty_format_mass(q, l->post + l->pre));
+  printf("  unclaimed     %s of verified recycled mass in the %s held\n", qty_format_mass(a, r->unclaimed_verified),
+         qty_format_mass(b, l->mass_left));
   printf("  origins\n");
   for (size_t i = 0; i < r->n_origins; i++) {
     const struct verify_origin *o = &r->origins[i];
@@ -101,12 +176,14 @@ void cli_verify_text(const struct verify_report *r)
     const struct verify_cert *ct = &r->certs[i];
     char hex[65];
     cli_hex(hex, ct->record);
-    printf("    %s %s by %s (record %.12s): %s recycled, %zu attestation%s%s%s\n", ct->scheme, ct->certificate, ct->issuer_name,
-           hex, qty_format_mass(a, ct->recycled), ct->attestations, ct->attestations == 1 ? "" : "s",
-           ct->revoked ? "  REVOKED: " : "", ct->revoked ? ct->revoke_reason : "");
+    printf("    %s %s by %s (record %.12s): %s recycled, %zu attestation%s", ct->scheme, ct->certificate, ct->issuer_name, hex,
+           qty_format_mass(a, ct->recycled), ct->attestations, ct->attestations == 1 ? "" : "s");
+    if (ct->revoked)
+      printf("  REVOKED%s, not counted: %s", ct->revocations > 1 ? " (by several parties)" : "", ct->revoke_reason);
+    printf("\n");
     if (ct->issuer_frozen_at)
-      printf("      EQUIVOCATION: %s signed two versions of its feed at seq %llu (see kiroku evidence)\n", ct->issuer_name,
-             (unsigned long long)ct->issuer_frozen_at);
+      printf("      EQUIVOCATION: %s signed two versions of its feed at seq %llu (see kiroku evidence); not counted\n",
+             ct->issuer_name, (unsigned long long)ct->issuer_frozen_at);
   }
   if (!r->n_certs) printf("    (none)\n");
   if (r->n_claims) printf("  claims\n");
@@ -115,15 +192,33 @@ void cli_verify_text(const struct verify_report *r)
     printf("    %s recycled (%s) \"%s\": %s\n", qty_format_ppm(p, cl->c.share_ppm), qty_format_mass(a, cl->c.claimed), cl->c.scope,
            cl->revoked ? "withdrawn" : cl->holds ? "holds" : "DOES NOT HOLD");
   }
+  if (r->n_incidents) printf("  incidents reported\n");
+  for (size_t i = 0; i < r->n_incidents; i++) {
+    const struct verify_incident *in = &r->incidents[i];
+    char about[CODEC_NAME_MAX + 32];
+    printf("    %s by %s about %s: %s\n", in->kind, in->author_name, incident_about(r, in, about, sizeof about), in->text);
+  }
   if (r->has_extra_claim)
-    printf("  claim %s recycled: %s\n", qty_format_ppm(p, r->extra_claim_ppm), r->extra_claim_holds ? "holds" : "DOES NOT HOLD");
-  if (r->owner_frozen_at)
-    printf("  EQUIVOCATION  the owner %s signed two versions of its feed at seq %llu\n", r->owner_name,
-           (unsigned long long)r->owner_frozen_at);
+    printf("  claim %s recycled: charges %s of %s verified unclaimed: %s\n", qty_format_ppm(p, r->extra_claim_ppm),
+           qty_format_mass(a, r->extra_claim_mass), qty_format_mass(b, r->unclaimed_verified),
+           r->extra_claim_holds ? "holds" : "DOES NOT HOLD");
+  for (size_t i = 0; i < r->n_frozen; i++)
+    printf("  EQUIVOCATION  %s signed two versions of its feed at seq %llu\n", r->frozen[i].name,
+           (unsigned long long)r->frozen[i].frozen_at);
   if (r->flagged)
-    printf("FLAGGED: %s of this lot came through a participant proven to have equivocated\n",
+    printf("  FLAGGED       %s of this lot came through a participant proven to have equivocated\n",
            qty_format_mass(a, r->equivocation_mass));
-  printf("%s\n", r->ok ? "OK: every claim holds" : "FAILED: a claim exceeds the verified recycled content");
+  if (r->passed) {
+    printf("OK: nothing tainted or flagged%s\n", r->n_claims || r->has_extra_claim ? "; every claim holds" : "");
+    return;
+  }
+  json_t *why = verify_reasons(r);
+  size_t i;
+  json_t *x;
+  printf("FAILED:");
+  json_array_foreach(why, i, x) printf("%s %s", i ? ";" : "", json_string_value(x));
+  printf("\n");
+  json_decref(why);
 }
 
 int cmd_verify(struct cli *c, int argc, char **argv)
@@ -152,9 +247,9 @@ int cmd_verify(struct cli *c, int argc, char **argv)
   mdb_txn_abort(txn);
   if (c->json) cli_print_json(cli_verify_json(&r));
   else cli_verify_text(&r);
-  int ok = r.ok && !r.flagged;
+  int passed = r.passed;
   verify_report_free(&r);
-  return ok ? CLI_OK : CLI_FAILED;
+  return passed ? CLI_OK : CLI_FAILED;
 }
 
 /* ---- trace ----------------------------------------------------------------------- */
@@ -174,7 +269,7 @@ static json_t *trace_node(struct trace *t, const uint8_t key[36], const char *vi
   json_t *o = json_pack("{s:s}", "lot", ref);
   if (rules_lot_get(t->txn, t->c->s, key, &l) == 0) {
     json_object_set_new(o, "code", json_string(l.code));
-    json_object_set_new(o, "material", json_string(l.material));
+    cli_json_material(o, l.material);
     json_object_set_new(o, "mass_mg", json_integer((json_int_t)l.mass));
     json_object_set_new(o, "recycled_mg", json_integer((json_int_t)(l.post + l.pre)));
     json_object_set_new(o, "owner", json_string(cli_member_name(t->txn, t->c->s, l.owner, owner, sizeof owner)));
@@ -226,21 +321,12 @@ done:
 static json_t *trace_down(struct trace *t, const uint8_t key[36], const char *via, uint64_t via_mass, int depth)
 {
   json_t *o = trace_node(t, key, via, via_mass), *to = json_array();
-  MDB_cursor *cur;
-  if (depth >= TRACE_MAX_DEPTH || t->nodes >= TRACE_MAX_NODES) { t->truncated = 1; goto done; }
-  if (mdb_cursor_open(t->txn, t->c->s->spends, &cur)) goto done;
-  MDB_val k = { 36, (void *)key }, v;
-  /* Collect first: recursion opens cursors of its own. */
   uint8_t (*ids)[32] = NULL;
+  uint64_t *seqs = NULL;
+  struct spend *spends = NULL;
   size_t n = 0;
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && k.mv_size == 68 && memcmp(k.mv_data, key, 36) == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    void *p = mem_realloc(ids, (n + 1) * 32);
-    if (!p) break;
-    ids = p;
-    memcpy(ids[n++], (const uint8_t *)k.mv_data + 36, 32);
-  }
-  mdb_cursor_close(cur);
+  if (depth >= TRACE_MAX_DEPTH || t->nodes >= TRACE_MAX_NODES) { t->truncated = 1; goto done; }
+  if (rules_lot_spends(t->txn, t->c->s, key, &ids, &seqs, &spends, &n)) goto done;
   for (size_t i = 0; i < n; i++) {
     struct kk_body *b;
     if (verify_load_body(t->txn, t->c->s, ids[i], &b)) continue;
@@ -275,8 +361,10 @@ static json_t *trace_down(struct trace *t, const uint8_t key[36], const char *vi
     }
     mem_free(b);
   }
-  mem_free(ids);
 done:
+  mem_free(ids);
+  mem_free(seqs);
+  mem_free(spends);
   json_object_set_new(o, "to", to);
   return o;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 void gen_member_init(struct gen_member *m)
 {
@@ -26,7 +27,11 @@ void gen_sign(struct gen_member *m, const uint8_t network[32], struct kk_body *b
   b->seq = ++m->seq;
   b->has_prev = b->seq > 1;
   memcpy(b->prev, m->last, 32);
-  b->time_ms = 1764000000000ull + b->seq;
+  /* The signer's clock, as a member's node would stamp it: informational only, so
+   * tests run at any date (tests/net/dates.sh shifts it). */
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  b->time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
   if (codec_body_encode(b, &body, &blen)) { fprintf(stderr, "recgen: encode failed\n"); exit(1); }
   sig_sign(sig, SIG_TAG_RECORD, body, blen, m->sk);
   if (codec_envelope_join(body, blen, sig, env, len)) { fprintf(stderr, "recgen: envelope failed\n"); exit(1); }

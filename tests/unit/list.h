@@ -17,16 +17,21 @@
   X(state_mul_div_and_overflow) \
   X(state_attr_take_is_exact) \
   X(state_attr_take_large_values) \
+  X(state_attr_take_matches_the_textbook_method) \
   X(state_lot_encoding_roundtrip) \
+  X(state_varints) \
   X(rules_worked_example_controlled_blending) \
   X(rules_worked_example_mass_balance) \
   X(rules_transform_checks) \
+  X(rules_material_groups) \
   X(rules_issue_transfer_receive_refuse) \
   X(rules_claims_and_revocation) \
   X(rules_determinism_any_arrival_order) \
   X(rules_upgrade_from_earlier_layout) \
   X(rules_late_suspension_rebuilds) \
   X(rules_waits_for_admission_and_dependencies) \
+  X(order_same_records_same_state) \
+  X(order_attribution_on_demand_matches_kept_vectors) \
   X(frame_any_slicing) \
   X(frame_limits) \
   X(hs_channel_and_tampering) \
@@ -42,5 +47,6 @@
   X(ckpt_sync_takes_records_on_a_cosigned_checkpoint) \
   X(evidence_bad_record_under_a_checkpoint) \
   X(fault_alloc_ingest) \
+  X(fault_alloc_once_ingest) \
   X(fault_alloc_verify) \
   X(fault_alloc_network_path)

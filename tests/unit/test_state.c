@@ -86,34 +86,167 @@ TEST(state_attr_take_large_values)
   attr_free(&t);
 }
 
+/* The textbook largest-remainder method (128-bit division, a full sort of the
+ * remainders), against which the fast one in node/state.c is checked. */
+struct ref_rem { unsigned __int128 rem; size_t i; };
+
+static int ref_rem_cmp(const void *a, const void *b)
+{
+  const struct ref_rem *x = a, *y = b;
+  if (x->rem != y->rem) return x->rem > y->rem ? -1 : 1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
+static void ref_apportion(const uint64_t *v, size_t n, uint64_t target, uint64_t *out)
+{
+  unsigned __int128 total = 0;
+  for (size_t i = 0; i < n; i++) total += v[i];
+  if (total == 0) { memset(out, 0, n * sizeof *out); return; }
+  struct ref_rem *r = calloc(n, sizeof *r);
+  uint64_t given = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned __int128 p = (unsigned __int128)v[i] * target;
+    out[i] = (uint64_t)(p / total);
+    r[i].rem = p % total;
+    r[i].i = i;
+    given += out[i];
+  }
+  qsort(r, n, sizeof *r, ref_rem_cmp);
+  for (uint64_t k = 0; k < target - given; k++) out[r[k].i]++;
+  free(r);
+}
+
+static uint64_t rnd64(uint64_t *s)
+{
+  *s ^= *s >> 12; *s ^= *s << 25; *s ^= *s >> 27;
+  return *s * 2685821657736338717ull;
+}
+
+/* Thousands of random vectors — small and huge values, equal values (ties), zeros,
+ * one entry and thousands — taken from by random amounts: every part equals the
+ * textbook method's, and what is left is the rest. */
+TEST(state_attr_take_matches_the_textbook_method)
+{
+  uint64_t seed = 88172645463325252ull;
+  for (int round = 0; round < 3000; round++) {
+    size_t n = 1 + rnd64(&seed) % (round % 10 == 0 ? 3000 : 40);
+    unsigned shape = (unsigned)(rnd64(&seed) % 4);
+    struct attr a, t;
+    attr_init(&a);
+    attr_init(&t);
+    uint64_t total[3] = { 0, 0, 0 };
+    uint64_t *v[3];
+    for (int f = 0; f < 3; f++) v[f] = calloc(n, sizeof *v[f]);
+    for (size_t i = 0; i < n; i++) {
+      struct attr_entry e;
+      memset(&e, 0, sizeof e);
+      uint64_t id = rnd64(&seed);
+      memcpy(e.src, &id, 8);
+      e.idx = (uint32_t)i; /* unique keys */
+      e.kind = 1;
+      uint64_t cap = shape == 0 ? 1000 : shape == 1 ? UINT64_MAX / (4 * n) : shape == 2 ? 7 : 1000000000000ull;
+      e.mass = shape == 2 ? 5 : rnd64(&seed) % cap;
+      e.post = e.mass ? rnd64(&seed) % (e.mass + 1) : 0;
+      e.pre = e.mass - e.post ? rnd64(&seed) % (e.mass - e.post + 1) : 0;
+      if (!e.mass && !e.post && !e.pre) e.mass = 1;
+      ASSERT_OK(attr_add(&a, &e));
+    }
+    for (size_t i = 0; i < a.n; i++) {
+      v[0][i] = a.e[i].mass; v[1][i] = a.e[i].post; v[2][i] = a.e[i].pre;
+      total[0] += a.e[i].mass; total[1] += a.e[i].post; total[2] += a.e[i].pre;
+    }
+    uint64_t want[3];
+    for (int f = 0; f < 3; f++) want[f] = total[f] ? rnd64(&seed) % (total[f] + 1) : 0;
+    if (round % 7 == 0) want[0] = total[0];
+    uint64_t *ref[3];
+    for (int f = 0; f < 3; f++) {
+      ref[f] = calloc(a.n, sizeof *ref[f]);
+      ref_apportion(v[f], a.n, want[f], ref[f]);
+    }
+    struct attr before;
+    attr_init(&before);
+    ASSERT_OK(attr_copy(&before, &a));
+    ASSERT_OK(attr_take(&a, want[0], want[1], want[2], &t));
+    size_t ti = 0, ai = 0;
+    for (size_t i = 0; i < before.n; i++) {
+      uint64_t m = 0, p = 0, r = 0;
+      if (ti < t.n && memcmp(t.e[ti].src, before.e[i].src, 32) == 0 && t.e[ti].idx == before.e[i].idx) {
+        m = t.e[ti].mass; p = t.e[ti].post; r = t.e[ti].pre; ti++;
+      }
+      if (m != ref[0][i] || p != ref[1][i] || r != ref[2][i])
+        FAIL("round %d, entry %zu of %zu: took %llu/%llu/%llu, textbook %llu/%llu/%llu", round, i, before.n,
+             (unsigned long long)m, (unsigned long long)p, (unsigned long long)r, (unsigned long long)ref[0][i],
+             (unsigned long long)ref[1][i], (unsigned long long)ref[2][i]);
+      uint64_t lm = before.e[i].mass - m, lp = before.e[i].post - p, lr = before.e[i].pre - r;
+      if (lm || lp || lr) {
+        ASSERT(ai < a.n);
+        ASSERT_U64(a.e[ai].mass, lm);
+        ASSERT_U64(a.e[ai].post, lp);
+        ASSERT_U64(a.e[ai].pre, lr);
+        ai++;
+      }
+    }
+    ASSERT_EQ(ti, t.n);
+    ASSERT_EQ(ai, a.n);
+    for (int f = 0; f < 3; f++) { free(v[f]); free(ref[f]); }
+    attr_free(&before);
+    attr_free(&a);
+    attr_free(&t);
+  }
+}
+
 TEST(state_lot_encoding_roundtrip)
 {
   struct lot l, d;
   struct buf b;
   lot_init(&l);
   lot_init(&d);
+  memset(l.owner, 7, 32);
   strcpy(l.code, "SHEET-1");
-  strcpy(l.material, "PET");
-  l.mass = 5; l.post = 2; l.mass_left = 4; l.claimed = 1; l.model = 2;
-  struct attr_entry e = entry(4, 5, 2, 0);
-  ASSERT_OK(attr_add(&l.created, &e));
-  ASSERT_OK(attr_add(&l.left, &e));
+  strcpy(l.material, "PET/sheet");
+  l.mass = 47500000000ull; l.post = 19000000000ull; l.mass_left = UINT64_MAX; l.claimed = 1; l.model = 2;
+  l.origin_kind = 9;
   buf_init(&b);
   lot_encode(&b, &l);
   ASSERT_OK(b.err);
   ASSERT_OK(lot_decode(b.p, b.len, &d));
-  ASSERT_STR(d.code, "SHEET-1");
-  ASSERT_EQ(d.created.n, 1);
-  ASSERT_U64(d.created.e[0].mass, 5);
+  ASSERT(memcmp(&l, &d, sizeof l) == 0);
+  ASSERT(b.len < 32 + 20 + 40);      /* varints: a lot costs little more than its key */
   /* truncated and padded values are corruption, never misread */
-  lot_free(&d);
-  lot_init(&d);
   ASSERT_EQ(lot_decode(b.p, b.len - 1, &d), KK_ERR(CORRUPT));
-  lot_free(&d);
-  lot_init(&d);
   buf_u8(&b, 0);
   ASSERT_EQ(lot_decode(b.p, b.len, &d), KK_ERR(CORRUPT));
   buf_free(&b);
-  lot_free(&l);
-  lot_free(&d);
+}
+
+/* Varints: every value round-trips in its shortest form; a longer form of a value, one
+ * past 64 bits and a truncated one are corruption (equal values are equal bytes). */
+TEST(state_varints)
+{
+  static const uint64_t vals[] = { 0, 1, 127, 128, 16383, 16384, 1000000000000ull, UINT64_MAX - 1, UINT64_MAX };
+  for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+    struct buf b;
+    struct rd r;
+    buf_init(&b);
+    buf_uv(&b, vals[i]);
+    ASSERT_OK(b.err);
+    size_t want = 1;
+    for (uint64_t x = vals[i] >> 7; x; x >>= 7) want++;
+    ASSERT_EQ(b.len, want);
+    rd_init(&r, b.p, b.len);
+    ASSERT_U64(rd_uv(&r), vals[i]);
+    ASSERT_OK(rd_done(&r));
+    rd_init(&r, b.p, b.len - 1);
+    rd_uv(&r);
+    ASSERT(r.err);
+    buf_free(&b);
+  }
+  static const uint8_t overlong[] = { 0x80, 0x00 }, past[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02 };
+  struct rd r;
+  rd_init(&r, overlong, sizeof overlong);
+  rd_uv(&r);
+  ASSERT(r.err);
+  rd_init(&r, past, sizeof past);
+  rd_uv(&r);
+  ASSERT(r.err);
 }

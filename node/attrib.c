@@ -1,0 +1,511 @@
+/*
+ * attrib — attribution on demand: discover the provenance, order it, replay it.
+ *
+ * 1. Discovery. From the lots asked about, every lot they were made from, transitively:
+ *    each lot (a node) has a maker — its Issue, the transfer its Receive or Refuse
+ *    closed, or its Transform (shared by the transform's outputs) — and each maker
+ *    names the takes it was made of: (source lot, seq of the spending record). Those
+ *    become the source's needs.
+ * 2. Order. A post-order walk over "made from" edges: every lot after its sources.
+ * 3. Replay. In that order, a lot's vector as created comes from its maker (the takes
+ *    its sources delivered, a transform's pool drawn output by output); then its spends
+ *    are replayed from the store, in seq order, delivering each needed take to its
+ *    maker. A lot's vectors are dropped as soon as it is replayed and reported.
+ */
+#include "attrib.h"
+#include "buf.h"
+#include "err.h"
+#include "mem.h"
+#include "rules.h"
+#include "../proto/codec.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAKER_ISSUE = 1, MAKER_XFER, MAKER_TRANSFORM };
+
+struct need { uint64_t seq; size_t maker, input; };   /* a take a lot owes a maker */
+
+struct anode {
+  uint8_t key[STORE_LOTKEY], pos[STORE_LOTPOS];
+  struct lot lot;
+  size_t maker;                 /* index in makers */
+  int requested, visit;         /* visit: 0 new, 1 on the walk's stack, 2 ordered */
+  int through_frozen;           /* it or a lot it came from has a frozen owner (not issues) */
+  int has_created;
+  struct attr created;
+  struct need *needs;
+  size_t n_needs, cap_needs;
+};
+
+struct unledgered { char country[3]; uint64_t mass; };
+
+struct amaker {
+  int kind;
+  uint8_t id[32];               /* issue: the certificate (its record); transform: its record */
+  char country[3];              /* issue: the origin */
+  size_t n_in;
+  size_t *in_node;              /* the lots it took from */
+  struct attr *parts;           /* what each gave, once delivered */
+  size_t n_unl;
+  struct unledgered *unl;
+  size_t n_out;
+  uint64_t (*out_amt)[3];       /* transform: each output's mass, post, pre as created */
+  long *out_node;               /* transform: the node of each output in the walk, or -1 */
+  int done;
+};
+
+struct actx {
+  MDB_txn *txn;
+  struct store *s;
+  struct kk_body *body;
+  struct anode *nodes;
+  size_t n_nodes, cap_nodes;
+  struct amaker *makers;
+  size_t n_makers, cap_makers;
+  /* open addressing: lot key -> node + 1; transform record id -> maker + 1 */
+  size_t *node_tab, *tf_tab;
+  size_t node_cap, tf_cap;
+  size_t *todo;                 /* nodes discovered, not yet expanded */
+  size_t n_todo, cap_todo;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+  if (need <= *cap) return 0;
+  size_t cap2 = *cap ? *cap * 2 : 16;
+  while (cap2 < need) cap2 *= 2;
+  void *q = mem_realloc(*p, cap2 * size);
+  if (!q) return -ENOMEM;
+  *p = q;
+  *cap = cap2;
+  return 0;
+}
+
+/* ---- the two hash tables ------------------------------------------------------------ */
+
+static uint64_t hash_bytes(const uint8_t *k, size_t n)
+{
+  uint64_t h;
+  memcpy(&h, k, 8); /* record ids are SHA-256: any 8 bytes spread */
+  if (n > 32) h ^= (uint64_t)be32_get(k + 32) * 0x9e3779b97f4a7c15ull;
+  return h;
+}
+
+typedef const uint8_t *(*tab_key_fn)(const struct actx *c, size_t v);
+static const uint8_t *node_key(const struct actx *c, size_t v) { return c->nodes[v].key; }
+static const uint8_t *maker_key(const struct actx *c, size_t v) { return c->makers[v].id; }
+
+/* The value stored for key k (a node or maker index), or SIZE_MAX. */
+static size_t tab_find(const struct actx *c, const size_t *tab, size_t cap, const uint8_t *k, size_t kn, tab_key_fn key)
+{
+  if (!cap) return SIZE_MAX;
+  for (size_t i = hash_bytes(k, kn) & (cap - 1);; i = (i + 1) & (cap - 1)) {
+    if (!tab[i]) return SIZE_MAX;
+    if (memcmp(key(c, tab[i] - 1), k, kn) == 0) return tab[i] - 1;
+  }
+}
+
+static int tab_put(struct actx *c, size_t **tab, size_t *cap, size_t count, const uint8_t *k, size_t kn, size_t v,
+                   tab_key_fn key)
+{
+  if ((count + 1) * 2 > *cap) { /* rebuild at twice the size */
+    size_t ncap = *cap ? *cap * 2 : 64, *nt = mem_calloc(ncap, sizeof *nt);
+    if (!nt) return -ENOMEM;
+    for (size_t i = 0; i < *cap; i++) {
+      if (!(*tab)[i]) continue;
+      size_t j = hash_bytes(key(c, (*tab)[i] - 1), kn) & (ncap - 1);
+      while (nt[j]) j = (j + 1) & (ncap - 1);
+      nt[j] = (*tab)[i];
+    }
+    mem_free(*tab);
+    *tab = nt;
+    *cap = ncap;
+  }
+  size_t j = hash_bytes(k, kn) & (*cap - 1);
+  while ((*tab)[j]) j = (j + 1) & (*cap - 1);
+  (*tab)[j] = v + 1;
+  return 0;
+}
+
+/* ---- discovery ------------------------------------------------------------------------ */
+
+/* The node of lot key, added (and queued for expansion) if new. */
+static int node_get(struct actx *c, const uint8_t key[STORE_LOTKEY], size_t *out)
+{
+  size_t v = tab_find(c, c->node_tab, c->node_cap, key, STORE_LOTKEY, node_key);
+  if (v != SIZE_MAX) { *out = v; return 0; }
+  int rc;
+  if ((rc = grow((void **)&c->nodes, &c->cap_nodes, c->n_nodes + 1, sizeof *c->nodes)) ||
+      (rc = grow((void **)&c->todo, &c->cap_todo, c->n_todo + 1, sizeof *c->todo)))
+    return rc;
+  struct anode *n = &c->nodes[c->n_nodes];
+  memset(n, 0, sizeof *n);
+  memcpy(n->key, key, STORE_LOTKEY);
+  n->maker = SIZE_MAX;
+  if ((rc = tab_put(c, &c->node_tab, &c->node_cap, c->n_nodes, key, STORE_LOTKEY, c->n_nodes, node_key))) return rc;
+  *out = c->n_nodes++;
+  c->todo[c->n_todo++] = *out;
+  return 0;
+}
+
+static int maker_new(struct actx *c, int kind, size_t n_in, size_t *out)
+{
+  int rc = grow((void **)&c->makers, &c->cap_makers, c->n_makers + 1, sizeof *c->makers);
+  if (rc) return rc;
+  struct amaker *m = &c->makers[c->n_makers];
+  memset(m, 0, sizeof *m);
+  m->kind = kind;
+  m->n_in = n_in;
+  if (n_in && (!(m->in_node = mem_calloc(n_in, sizeof *m->in_node)) || !(m->parts = mem_calloc(n_in, sizeof *m->parts)))) {
+    mem_free(m->in_node);
+    return -ENOMEM;
+  }
+  *out = c->n_makers++;
+  return 0;
+}
+
+/* Source lot `src` owes maker m its input `input`: the take of its owner's record `seq`. */
+static int need_take(struct actx *c, size_t src, uint64_t seq, size_t m, size_t input)
+{
+  struct anode *n = &c->nodes[src];
+  int rc = grow((void **)&n->needs, &n->cap_needs, n->n_needs + 1, sizeof *n->needs);
+  if (rc) return rc;
+  n->needs[n->n_needs++] = (struct need){ seq, m, input };
+  c->makers[m].in_node[input] = src;
+  return 0;
+}
+
+/* The creating record's body of node v (into c->body). */
+static int load_body(struct actx *c, const uint8_t pos[STORE_LOTPOS])
+{
+  const uint8_t *env;
+  size_t len;
+  struct kk_envelope_view ev;
+  int rc = store_record_get(c->txn, c->s, pos, be64_get(pos + 32), &env, &len);
+  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc; /* a lot without its record */
+  if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, c->body)))
+    return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
+  return 0;
+}
+
+static int expand_transform(struct actx *c, size_t v)
+{
+  const struct kk_transform *t = &c->body->u.transform;
+  size_t m = tab_find(c, c->tf_tab, c->tf_cap, c->nodes[v].key, 32, maker_key);
+  int rc;
+  if (m == SIZE_MAX) {
+    if ((rc = maker_new(c, MAKER_TRANSFORM, t->n_inputs, &m))) return rc;
+    struct amaker *mk = &c->makers[m];
+    memcpy(mk->id, c->nodes[v].key, 32);
+    mk->n_out = t->n_outputs;
+    mk->n_unl = t->n_unledgered;
+    if (!(mk->out_amt = mem_calloc(mk->n_out, sizeof *mk->out_amt)) ||
+        !(mk->out_node = mem_calloc(mk->n_out, sizeof *mk->out_node)) ||
+        (mk->n_unl && !(mk->unl = mem_calloc(mk->n_unl, sizeof *mk->unl))))
+      return -ENOMEM;
+    for (size_t i = 0; i < mk->n_unl; i++) {
+      memcpy(mk->unl[i].country, t->unledgered[i].origin, 3);
+      mk->unl[i].mass = t->unledgered[i].mass_mg;
+    }
+    /* Every output's amounts, also of outputs nobody asked about: the pool is drawn
+     * output by output, in order. */
+    uint8_t opos[STORE_LOTPOS];
+    memcpy(opos, c->nodes[v].pos, STORE_LOTPOS);
+    for (size_t j = 0; j < mk->n_out; j++) {
+      const void *val;
+      size_t vn;
+      struct lot l;
+      mk->out_node[j] = -1;
+      be32_put(opos + 40, (uint32_t)j);
+      if ((rc = store_get(c->txn, c->s->lots, opos, STORE_LOTPOS, &val, &vn))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+      lot_init(&l);
+      if ((rc = lot_decode(val, vn, &l))) return rc;
+      mk->out_amt[j][0] = l.mass;
+      mk->out_amt[j][1] = l.post;
+      mk->out_amt[j][2] = l.pre;
+    }
+    if (tab_put(c, &c->tf_tab, &c->tf_cap, c->n_makers - 1, mk->id, 32, m, maker_key)) return -ENOMEM;
+    uint64_t seq = be64_get(c->nodes[v].pos + 32);
+    for (size_t i = 0; i < t->n_inputs; i++) {
+      uint8_t k[STORE_LOTKEY];
+      size_t src;
+      lotkey_make(k, t->inputs[i].lot.record, t->inputs[i].lot.index);
+      if ((rc = node_get(c, k, &src)) || (rc = need_take(c, src, seq, m, i))) return rc;
+    }
+  }
+  uint32_t out = be32_get(c->nodes[v].key + 32);
+  if (out >= c->makers[m].n_out) return KK_ERR(CORRUPT);
+  c->makers[m].out_node[out] = (long)v;
+  c->nodes[v].maker = m;
+  return 0;
+}
+
+static int expand(struct actx *c, size_t v)
+{
+  int rc;
+  size_t m;
+  if ((rc = rules_lot_find(c->txn, c->s, c->nodes[v].key, c->nodes[v].pos, &c->nodes[v].lot))) return rc;
+  if ((rc = load_body(c, c->nodes[v].pos))) return rc;
+  const struct kk_body *b = c->body;
+  uint64_t frozen;
+  if ((rc = store_frozen_at(c->txn, c->s, c->nodes[v].lot.owner, &frozen))) return rc;
+  c->nodes[v].through_frozen = frozen && c->nodes[v].lot.origin_kind != KK_PL_ISSUE;
+  switch (c->nodes[v].lot.origin_kind) {
+  case KK_PL_ISSUE:
+    if (b->kind != KK_PL_ISSUE || (rc = maker_new(c, MAKER_ISSUE, 0, &m))) return rc ? rc : KK_ERR(CORRUPT);
+    memcpy(c->makers[m].id, c->nodes[v].key, 32);
+    memcpy(c->makers[m].country, b->u.issue.origin, 3);
+    c->nodes[v].maker = m;
+    return 0;
+  case KK_PL_RECEIVE:
+  case KK_PL_REFUSE: {
+    if (b->kind != KK_PL_RECEIVE && b->kind != KK_PL_REFUSE) return KK_ERR(CORRUPT);
+    uint8_t tid[32], author[32];
+    uint64_t seq;
+    struct xfer x;
+    size_t src;
+    memcpy(tid, b->kind == KK_PL_RECEIVE ? b->u.receive.transfer : b->u.refuse.transfer, 32);
+    xfer_init(&x);
+    if ((rc = rules_xfer_get(c->txn, c->s, tid, &x)) ||
+        (rc = store_record_by_id(c->txn, c->s, tid, author, &seq, NULL, NULL)))
+      return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+    if ((rc = maker_new(c, MAKER_XFER, 1, &m))) return rc;
+    memcpy(c->makers[m].id, tid, 32);
+    c->nodes[v].maker = m;
+    return (rc = node_get(c, x.from_lot, &src)) ? rc : need_take(c, src, seq, m, 0);
+  }
+  case KK_PL_TRANSFORM:
+    return b->kind == KK_PL_TRANSFORM ? expand_transform(c, v) : KK_ERR(CORRUPT);
+  default:
+    return KK_ERR(CORRUPT);
+  }
+}
+
+/* ---- order ---------------------------------------------------------------------------- */
+
+/* Appends to order every node reachable from `from` (sources first), iteratively: a
+ * chain of blends can be far deeper than the C stack. */
+static int walk(struct actx *c, size_t from, size_t *order, size_t *n_order, size_t *stack, size_t *child)
+{
+  size_t depth = 0;
+  if (c->nodes[from].visit) return 0;
+  stack[depth] = from;
+  child[depth++] = 0;
+  c->nodes[from].visit = 1;
+  while (depth) {
+    size_t v = stack[depth - 1];
+    const struct amaker *m = &c->makers[c->nodes[v].maker];
+    if (child[depth - 1] < m->n_in) {
+      size_t u = m->in_node[child[depth - 1]++];
+      if (c->nodes[u].visit == 1) return KK_ERR(CORRUPT); /* a lot made from itself */
+      if (c->nodes[u].visit == 0) {
+        c->nodes[u].visit = 1;
+        stack[depth] = u;
+        child[depth++] = 0;
+      }
+      continue;
+    }
+    for (size_t i = 0; i < m->n_in; i++) c->nodes[v].through_frozen |= c->nodes[m->in_node[i]].through_frozen;
+    c->nodes[v].visit = 2;
+    order[(*n_order)++] = v;
+    depth--;
+  }
+  return 0;
+}
+
+/* ---- replay --------------------------------------------------------------------------- */
+
+static int need_cmp(const void *a, const void *b)
+{
+  const struct need *x = a, *y = b;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* pool += part, leaving part empty (the first part simply becomes the pool). */
+static int pool_add(struct attr *pool, struct attr *part)
+{
+  if (pool->n == 0) {
+    attr_free(pool);
+    *pool = *part;
+    attr_init(part);
+    return 0;
+  }
+  int rc = attr_merge(pool, part);
+  attr_free(part);
+  return rc;
+}
+
+/* Node v's vector as created, from its maker. */
+static int make(struct actx *c, size_t v)
+{
+  struct anode *n = &c->nodes[v];
+  struct amaker *m = &c->makers[n->maker];
+  int rc = 0;
+  if (n->has_created) return 0;
+  if (m->kind == MAKER_ISSUE) {
+    struct attr_entry e;
+    memset(&e, 0, sizeof e);
+    memcpy(e.src, m->id, 32);
+    e.kind = ATTR_CERTIFICATE;
+    memcpy(e.country, m->country, 3);
+    e.mass = n->lot.mass;
+    e.post = n->lot.post;
+    e.pre = n->lot.pre;
+    attr_init(&n->created);
+    if ((rc = attr_add(&n->created, &e))) return rc;
+  } else if (m->kind == MAKER_XFER) {
+    n->created = m->parts[0];
+    attr_init(&m->parts[0]);
+  } else {
+    /* The transform's pool: every input's part, then the unledgered inputs; each
+     * output drawn from it in turn. Outputs asked about keep their vector. */
+    struct attr pool, out;
+    attr_init(&pool);
+    attr_init(&out);
+    for (size_t i = 0; i < m->n_in && !rc; i++) rc = pool_add(&pool, &m->parts[i]);
+    for (size_t i = 0; i < m->n_unl && !rc; i++) {
+      struct attr_entry e;
+      memset(&e, 0, sizeof e);
+      memcpy(e.src, m->id, 32);
+      e.idx = (uint32_t)i + 1;
+      e.kind = ATTR_UNLEDGERED;
+      memcpy(e.country, m->unl[i].country, 3);
+      e.mass = m->unl[i].mass;
+      rc = attr_add(&pool, &e);
+    }
+    for (size_t j = 0; j < m->n_out && !rc; j++) {
+      if ((rc = attr_take(&pool, m->out_amt[j][0], m->out_amt[j][1], m->out_amt[j][2], &out))) break;
+      if (m->out_node[j] >= 0) {
+        struct anode *o = &c->nodes[m->out_node[j]];
+        o->created = out;
+        o->has_created = 1;
+        attr_init(&out);
+      }
+    }
+    attr_free(&out);
+    attr_free(&pool);
+    m->done = 1;
+    if (rc) return rc;
+  }
+  n->has_created = 1;
+  return 0;
+}
+
+/* Replays node v's spends in its owner's order from its vector as created, delivering
+ * each take a maker needs; *left is what remains after the last spend replayed (all of
+ * them when `all`). */
+static int replay(struct actx *c, size_t v, int all, struct attr *left)
+{
+  struct anode *n = &c->nodes[v];
+  int rc = 0;
+  /* A lot nobody asked about is only replayed for its takes: its vector as created
+   * becomes what is left, with no copy. */
+  if (all) rc = attr_copy(left, &n->created);
+  else {
+    *left = n->created;
+    attr_init(&n->created);
+  }
+  if (rc || (!n->n_needs && !all)) return rc;
+  qsort(n->needs, n->n_needs, sizeof *n->needs, need_cmp);
+  MDB_cursor *cur;
+  if ((rc = mdb_cursor_open(c->txn, c->s->spends, &cur))) return rc;
+  MDB_val k = { STORE_LOTPOS, n->pos }, val;
+  size_t next = 0;
+  struct attr part;
+  attr_init(&part);
+  for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
+       rc == 0 && k.mv_size == STORE_SPENDKEY && memcmp(k.mv_data, n->pos, STORE_LOTPOS) == 0;
+       rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
+    if (next == n->n_needs && !all) break;
+    struct spend sp;
+    uint64_t seq = be64_get((const uint8_t *)k.mv_data + STORE_LOTPOS);
+    if ((rc = spend_decode(val.mv_data, val.mv_size, &sp))) break;
+    if ((rc = attr_take(left, sp.mass, sp.post, sp.pre, &part))) break;
+    if (next < n->n_needs && n->needs[next].seq == seq) {
+      struct amaker *m = &c->makers[n->needs[next].maker];
+      attr_free(&m->parts[n->needs[next].input]);
+      m->parts[n->needs[next].input] = part;
+      attr_init(&part);
+      next++;
+    }
+  }
+  mdb_cursor_close(cur);
+  attr_free(&part);
+  if (rc == MDB_NOTFOUND) rc = 0;
+  if (!rc && next < n->n_needs) rc = KK_ERR(CORRUPT); /* a spend the rules recorded is missing */
+  return rc;
+}
+
+static void actx_free(struct actx *c)
+{
+  for (size_t i = 0; i < c->n_nodes; i++) {
+    attr_free(&c->nodes[i].created);
+    mem_free(c->nodes[i].needs);
+  }
+  for (size_t i = 0; i < c->n_makers; i++) {
+    struct amaker *m = &c->makers[i];
+    for (size_t j = 0; m->parts && j < m->n_in; j++) attr_free(&m->parts[j]);
+    mem_free(m->parts);
+    mem_free(m->in_node);
+    mem_free(m->unl);
+    mem_free(m->out_amt);
+    mem_free(m->out_node);
+  }
+  mem_free(c->nodes);
+  mem_free(c->makers);
+  mem_free(c->node_tab);
+  mem_free(c->tf_tab);
+  mem_free(c->todo);
+  mem_free(c->body);
+}
+
+int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKEY], size_t n, attrib_fn fn,
+                void *arg, struct idset *prov)
+{
+  struct actx c;
+  size_t *order = NULL, *stack = NULL, *child = NULL, n_order = 0;
+  struct attr left;
+  int rc = 0;
+  memset(&c, 0, sizeof c);
+  attr_init(&left);
+  c.txn = txn;
+  c.s = s;
+  if (!(c.body = mem_alloc(sizeof *c.body))) return -ENOMEM;
+  for (size_t i = 0; i < n && !rc; i++) {
+    size_t v;
+    if ((rc = node_get(&c, keys[i], &v))) break;
+    c.nodes[v].requested = 1;
+    while (c.n_todo && !rc) rc = expand(&c, c.todo[--c.n_todo]);
+  }
+  if (rc) goto done;
+  for (size_t v = 0; prov && v < c.n_nodes && rc >= 0; v++)
+    if ((rc = idset_add(prov, c.nodes[v].key)) >= 0) rc = idset_add(prov, c.nodes[v].lot.owner);
+  for (size_t m = 0; prov && m < c.n_makers && rc >= 0; m++)
+    if (c.makers[m].kind == MAKER_XFER) rc = idset_add(prov, c.makers[m].id);
+  if (rc < 0) goto done;
+  rc = 0;
+  if (!(order = mem_alloc(c.n_nodes * sizeof *order)) || !(stack = mem_alloc(c.n_nodes * sizeof *stack)) ||
+      !(child = mem_alloc(c.n_nodes * sizeof *child))) {
+    rc = -ENOMEM;
+    goto done;
+  }
+  for (size_t v = 0; v < c.n_nodes && !rc; v++)
+    if (c.nodes[v].requested) rc = walk(&c, v, order, &n_order, stack, child);
+  for (size_t i = 0; i < n_order && !rc; i++) {
+    size_t v = order[i];
+    if ((rc = make(&c, v)) || (rc = replay(&c, v, c.nodes[v].requested, &left))) break;
+    if (c.nodes[v].requested)
+      rc = fn(arg, c.nodes[v].key, &c.nodes[v].lot, &c.nodes[v].created, &left, c.nodes[v].through_frozen);
+    attr_free(&c.nodes[v].created); /* every lot made from it has its take now */
+    attr_free(&left);
+  }
+done:
+  attr_free(&left);
+  mem_free(order);
+  mem_free(stack);
+  mem_free(child);
+  actx_free(&c);
+  return rc;
+}

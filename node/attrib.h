@@ -1,0 +1,51 @@
+/*
+ * attrib — where lots came from: the attribution of a lot's mass and recycled mass to
+ * the certificates and unledgered inputs it was made of, computed when asked.
+ *
+ * The rules keep per lot only what they enforce the invariants with (mass, recycled
+ * mass by kind, what is left) and, per spend, what it took (node/state.h). The
+ * attribution vectors are recomputed here from the provenance: a lot's vector as
+ * created is the issue's certificate, the part its transfer took from the sender's lot,
+ * or its share of a transform's pool (the parts taken from every input plus the
+ * unledgered inputs); what a spend takes is apportioned from what the lot had left just
+ * before it, in the owner's feed order. Every movement uses attr_take (largest
+ * remainder, node/state.h), exactly as the vectors would have been built had they been
+ * stored, so the figures do not depend on when they are asked for.
+ *
+ * Cost: one pass over the provenance of the lots asked about — each lot and each spend
+ * in it once, however many of the lots asked share it — with the vectors of a lot kept
+ * only until the last lot that needs them is made. A chain of n blends that each add a
+ * certificate costs O(n^2) entry operations (its vectors grow with it) and O(n) memory.
+ *
+ * Runs inside the caller's read (or write) transaction; allocates with node/mem.
+ */
+#ifndef KK_ATTRIB_H
+#define KK_ATTRIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "idset.h"
+#include "state.h"
+#include "store.h"
+
+/* Called once for each lot asked about: its value, its attribution as created, the
+ * attribution of what is left of it (unspent, unclaimed), and whether it was made or
+ * passed on by a member whose feed is frozen by evidence of equivocation (it, or any lot
+ * it came from other than the certified lots themselves, belongs to one — an issuer's
+ * equivocation shows in its certificates instead). The vectors are valid during the
+ * call only. A non-zero return stops attrib_lots and is returned by it. */
+typedef int (*attrib_fn)(void *arg, const uint8_t key[STORE_LOTKEY], const struct lot *l, const struct attr *created,
+                         const struct attr *left, int through_frozen);
+
+/* Computes the attribution of the n lots of keys (duplicates allowed: reported once),
+ * in one pass over their joint provenance, calling fn for each in an order where a lot
+ * comes after the lots it was made from. When prov is not NULL (an idset the caller
+ * owns), every id of the provenance is added to it: the record that made each lot in it
+ * (an Issue, Receive, Refuse or Transform: a lot is named by its record), every transfer
+ * between them, and every owner's key — what incidents may be about. 0; MDB_NOTFOUND
+ * when a key names no lot; KK_E_CORRUPT when the stored spends do not add up; -ENOMEM;
+ * a storage error; or fn's result. */
+int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKEY], size_t n, attrib_fn fn,
+                void *arg, struct idset *prov);
+
+#endif
