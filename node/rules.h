@@ -78,6 +78,14 @@ int rules_lot_key(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS]
 int rules_revocations(MDB_txn *txn, struct store *s, const uint8_t target[32], uint8_t (**ids)[32], size_t *n);
 int rules_revoked(MDB_txn *txn, struct store *s, const uint8_t target[32]);
 
+/* Why the rules refused body b with err, with the figures a person needs to get it
+ * right: what a lot has left for an over-spend, the inputs against the outputs for a
+ * conservation breach, the mass-balance limit for an overdraft, the unclaimed recycled
+ * content for a claim, the mass for recycled content above it. Writes one sentence
+ * into buf ("" when there is nothing to add). Reads the state in txn; for refusals of
+ * records not written, so the state is the one b was judged against. */
+void rules_explain(MDB_txn *txn, struct store *s, const struct kk_body *b, int err, char *buf, size_t n);
+
 /* 0 when c is two upper-case ASCII letters, else KK_E_COUNTRY. */
 int rules_check_country(const char *c);
 

@@ -12,7 +12,10 @@
 #include "../node/ctl.h"
 #include "../node/ingest.h"
 #include "../node/rules.h"
+#include "../node/verify.h"
+#include "../node/qty.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -38,6 +41,33 @@ int cli_fail(int rc, const char *fmt, ...)
   va_end(ap);
   fprintf(stderr, ": %s\n", kk_strerror(rc));
   return cli_exit_code(rc);
+}
+
+int cli_refused(struct cli *c, int rc, const char *fmt, ...)
+{
+  va_list ap;
+  fputs("kiroku: ", stderr);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, ": %s\n", kk_strerror(rc));
+  if (c->why[0]) fprintf(stderr, "  %s\n", c->why);
+  return cli_exit_code(rc);
+}
+
+int cli_require(const char *use, int argc, char **argv, int optind_, ...)
+{
+  va_list ap;
+  const char *opt;
+  int rc = 0;
+  va_start(ap, optind_);
+  while ((opt = va_arg(ap, const char *))) {
+    int given = va_arg(ap, int);
+    if (!given) { rc = cli_usage("missing %s\n  %s", opt, use); break; }
+  }
+  va_end(ap);
+  if (!rc && optind_ < argc) rc = cli_usage("unexpected argument '%s'\n  %s", argv[optind_], use);
+  return rc;
 }
 
 int cli_usage(const char *fmt, ...)
@@ -95,7 +125,27 @@ void cli_close(struct cli *c)
   sodium_memzero(c->sk, sizeof c->sk);
 }
 
+/* The figures behind a refusal, read from the store as it stands (nothing was written). */
+static void cli_explain(struct cli *c, const struct kk_body *b, int rc)
+{
+  MDB_txn *txn;
+  c->why[0] = 0;
+  if (!kk_err_is_input(rc) || store_read(c->s, &txn)) return;
+  rules_explain(txn, c->s, b, rc, c->why, sizeof c->why);
+  mdb_txn_abort(txn);
+}
+
+static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32]);
+
 int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32])
+{
+  int rc = cli_append_record(c, b, id);
+  if (rc) cli_explain(c, b, rc);
+  else c->why[0] = 0;
+  return rc;
+}
+
+static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
 {
   MDB_txn *txn;
   struct store_head h;
@@ -236,6 +286,75 @@ void cli_print_json(json_t *j)
   json_decref(j);
 }
 
+/* Can anything in this ledger taint a lot? Only a revocation or a frozen feed can. */
+static int cli_taint_possible(MDB_txn *txn, struct store *s)
+{
+  MDB_stat a, b;
+  if (mdb_stat(txn, s->revoked, &a) || mdb_stat(txn, s->frozen, &b)) return 1;
+  return a.ms_entries > 0 || b.ms_entries > 0;
+}
+
+struct figures_ctx { struct cli_figures *out; size_t n; };
+
+static int figures_cmp(const void *a, const void *b)
+{
+  return memcmp(((const struct cli_figures *)a)->key, ((const struct cli_figures *)b)->key, 36);
+}
+
+static int figures_fn(void *arg, const struct verify_report *r)
+{
+  struct figures_ctx *c = arg;
+  struct cli_figures probe, *f;
+  memcpy(probe.key, r->lotkey, 36);
+  if (!(f = bsearch(&probe, c->out, c->n, sizeof *c->out, figures_cmp))) return 0;
+  f->verified_post = r->verified_post;
+  f->verified_pre = r->verified_pre;
+  f->tainted = r->tainted;
+  f->equivocation_mass = r->equivocation_mass;
+  f->flagged = r->flagged;
+  f->passed = r->passed;
+  return 0;
+}
+
+int cli_lot_figures(struct cli *c, MDB_txn *txn, const uint8_t (*keys)[36], size_t n, struct cli_figures *out)
+{
+  int rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    struct lot l;
+    lot_init(&l);
+    memset(&out[i], 0, sizeof out[i]);
+    memcpy(out[i].key, keys[i], 36);
+    if ((rc = rules_lot_get(txn, c->s, keys[i], &l))) break;
+    out[i].verified_post = l.post;
+    out[i].verified_pre = l.pre;
+    out[i].passed = 1;
+  }
+  if (rc || !n || !cli_taint_possible(txn, c->s)) return rc;
+  /* Reports come in provenance order: find each lot's slot by key. */
+  struct cli_figures *sorted = mem_alloc(n * sizeof *sorted);
+  if (!sorted) return -ENOMEM;
+  memcpy(sorted, out, n * sizeof *sorted);
+  qsort(sorted, n, sizeof *sorted, figures_cmp);
+  struct figures_ctx fc = { sorted, n };
+  rc = verify_lots(txn, c->s, keys, n, figures_fn, &fc);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    struct cli_figures *f = bsearch(&out[i], sorted, n, sizeof *sorted, figures_cmp);
+    out[i] = *f;
+  }
+  mem_free(sorted);
+  return rc;
+}
+
+void cli_json_figures(json_t *o, const struct cli_figures *f, uint64_t mass)
+{
+  uint64_t v = f->verified_post + f->verified_pre;
+  json_object_set_new(o, "verified", json_pack("{s:I,s:I,s:f,s:I}", "post_consumer_mg", (json_int_t)f->verified_post,
+                                                "pre_consumer_mg", (json_int_t)f->verified_pre, "share",
+                                                (double)qty_ppm(v, mass) / 1e6, "share_ppm", (json_int_t)qty_ppm(v, mass)));
+  json_object_set_new(o, "tainted_mg", json_integer((json_int_t)f->tainted));
+  json_object_set_new(o, "flagged", json_boolean(f->flagged));
+}
+
 void cli_json_material(json_t *o, const char *m)
 {
   const char *form = material_form(m);
@@ -360,7 +479,81 @@ static int cli_pick(MDB_txn *txn, struct store *s, const char *code, uint8_t key
   return KK_ERR(AMBIGUOUS);
 }
 
+static int cli_resolve_lot_ref(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36]);
+
+/* Edit distance of a and b, ASCII case ignored (codes are short: an O(nm) table row). */
+static size_t cli_distance(const char *a, const char *b)
+{
+  size_t na = strlen(a), nb = strlen(b), row[CODEC_CODE_MAX + 2];
+  if (nb > CODEC_CODE_MAX) return SIZE_MAX;
+  for (size_t j = 0; j <= nb; j++) row[j] = j;
+  for (size_t i = 1; i <= na; i++) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= nb; j++) {
+      size_t up = row[j];
+      int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+      size_t best = diag + !same;
+      if (up + 1 < best) best = up + 1;
+      if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+      row[j] = best;
+      diag = up;
+    }
+  }
+  return row[nb];
+}
+
+/* Into c->why: the lot codes held closest to the unknown ref (this member's own, or
+ * everybody's without an identity), nearest first — a typo names what was meant. */
+static void cli_suggest_codes(struct cli *c, MDB_txn *txn, const char *ref)
+{
+  enum { KEEP = 3 };
+  char best[KEEP][CODEC_CODE_MAX + 1];
+  size_t dist[KEEP], n = 0, limit = strlen(ref) / 3 + 2;
+  MDB_cursor *cur;
+  MDB_val k, v;
+  c->why[0] = 0;
+  if (mdb_cursor_open(txn, c->s->codes, &cur)) return;
+  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    const uint8_t *p = k.mv_data;
+    if (k.mv_size < 33 + 36 || (c->have_key && memcmp(p, c->pk, 32) != 0)) continue;
+    char code[CODEC_CODE_MAX + 1];
+    size_t cl = k.mv_size - 33 - 36;
+    if (cl > CODEC_CODE_MAX) continue;
+    memcpy(code, p + 32, cl);
+    code[cl] = 0;
+    size_t d = cli_distance(ref, code), i;
+    if (d > limit) continue;
+    for (i = 0; i < n && strcmp(best[i], code) != 0; i++) {}
+    if (i < n) continue; /* the same code on several lots */
+    /* insert in distance order, keeping the KEEP nearest */
+    size_t at = n;
+    while (at > 0 && dist[at - 1] > d) at--;
+    if (at == KEEP) continue;
+    size_t move = (n < KEEP ? n : KEEP - 1) - at;
+    memmove(&dist[at + 1], &dist[at], move * sizeof dist[0]);
+    memmove(best[at + 1], best[at], move * sizeof best[0]);
+    dist[at] = d;
+    memcpy(best[at], code, cl + 1);
+    if (n < KEEP) n++;
+  }
+  mdb_cursor_close(cur);
+  if (!n) return;
+  size_t at = (size_t)snprintf(c->why, sizeof c->why, "did you mean");
+  for (size_t i = 0; i < n && at < sizeof c->why; i++)
+    at += (size_t)snprintf(c->why + at, sizeof c->why - at, "%s %s", i ? (i + 1 == n ? " or" : ",") : "", best[i]);
+  if (at < sizeof c->why) snprintf(c->why + at, sizeof c->why - at, "? (kiroku lots lists the lots held)");
+}
+
 int cli_resolve_lot(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36])
+{
+  int rc = cli_resolve_lot_ref(c, txn, ref, key);
+  if (rc == KK_ERR(UNKNOWN_LOT)) cli_suggest_codes(c, txn, ref);
+  else c->why[0] = 0;
+  return rc;
+}
+
+static int cli_resolve_lot_ref(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36])
 {
   uint8_t keys[CLI_MAX_MATCHES][36];
   size_t found = 0;

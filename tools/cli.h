@@ -29,6 +29,7 @@ struct cli {
   int have_network;
   uint8_t network[32], registry[32];
   int upgraded;                /* cli_open rebuilt a store written by an earlier version */
+  char why[1024];              /* the figures behind cli_append's last refusal ("" if none) */
 };
 
 /* Open flags. */
@@ -42,8 +43,11 @@ void cli_close(struct cli *c);
 
 /* Fills the envelope fields of b (version, network, author, seq, prev, time), signs
  * and appends it through ingest as a local record: the rules must accept it, or nothing
- * is written and the rule's error returns. id gets the new record's id. */
+ * is written and the rule's error returns (c->why then says why, with figures, where
+ * the rules can). id gets the new record's id. */
 int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32]);
+/* cli_fail for cli_append's error: the refusal, then c->why on a line of its own. */
+int cli_refused(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ingest_batch for records written by this process: with the identity key loaded, the
  * same transaction signs this member's checkpoint and witnesses the feeds that grew, as
@@ -55,7 +59,7 @@ int cli_ingest(struct cli *c, struct ingest_item *items, size_t n, int flags, in
  * or a record id prefix (hex, at least 4 digits) with optional ":N" output index.
  * Members: a name, or a full 64-digit hex key. Records: an id prefix. Each returns 0,
  * KK_E_UNKNOWN_LOT / KK_E_UNKNOWN_MEMBER / KK_E_UNKNOWN_RECORD, or KK_E_AMBIGUOUS. */
-int cli_resolve_lot(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36]);
+int cli_resolve_lot(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36]); /* sets c->why */
 int cli_resolve_member(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[32]);
 int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[32]);
 
@@ -75,6 +79,30 @@ void cli_scratch_remove(const char *dir);
 struct verify_report;
 json_t *cli_verify_json(const struct verify_report *r);
 void cli_verify_text(const struct verify_report *r);
+
+/* The options a command needs: pairs of (const char *option, int given), then NULL.
+ * The first missing one is named ("missing --mass Q"), with the usage line; an argument
+ * left over (argv[optind] when optind < argc) is named too. 0 when all is there, else
+ * CLI_USAGE. */
+int cli_require(const char *use, int argc, char **argv, int optind_, ...);
+
+/* 0 when cc is an ISO 3166-1 alpha-2 code that exists (tools/country.c), else
+ * KK_E_COUNTRY with the nearest match suggested in why. */
+int cli_check_country(const char *cc, char *why, size_t n);
+
+/* The verified figures of many lots at once, for lists (lots, trace, show): recycled
+ * mass after taint, taint, flag. Computed from the provenance only when the ledger holds
+ * a revocation or evidence of equivocation; otherwise the recorded figures are the
+ * verified ones (nothing can taint them). out[i] is for keys[i]; 0 or an error. */
+struct cli_figures {
+  uint8_t key[36];
+  uint64_t verified_post, verified_pre, tainted, equivocation_mass;
+  int flagged, passed;
+};
+int cli_lot_figures(struct cli *c, MDB_txn *txn, const uint8_t (*keys)[36], size_t n, struct cli_figures *out);
+/* The JSON of figures f of a lot of mass `mass`: "verified" {post_consumer_mg,
+ * pre_consumer_mg, share, share_ppm}, "tainted_mg", "flagged". */
+void cli_json_figures(json_t *o, const struct cli_figures *f, uint64_t mass);
 
 /* Usage error with a message; returns CLI_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -41,7 +41,7 @@ int cmd_prove(struct cli *c, int argc, char **argv)
   mdb_txn_abort(txn);
   if (rc == MDB_NOTFOUND) rc = KK_ERR(UNKNOWN_LOT);
   if (rc == KK_ERR(BUNDLE)) return cli_fail(rc, "prove %s: %s", argv[1], why);
-  if (rc) return cli_fail(rc, "prove %s", argv[1]);
+  if (rc) return cli_refused(c, rc, "prove %s", argv[1]);
   if (fwrite(out, 1, len, stdout) != len || fflush(stdout)) {
     mem_free(out);
     return cli_fail(-EIO, "prove: write");
@@ -72,11 +72,12 @@ int cmd_verify_bundle(struct cli *c, int argc, char **argv)
       if (errno || *end || !*optarg || optarg[0] == '-' || witnesses > 1000) return cli_usage("%s", usage);
     } else if (o != 'j') return cli_usage("%s", usage);
   }
-  if (optind != argc - 1 || !genesis) return cli_usage("%s", usage);
+  if (optind >= argc) return cli_usage("missing FILE (the bundle)\n  %s", usage);
+  int rc = cli_require(usage, argc, argv, optind + 1, "--genesis GENESIS", genesis != NULL, NULL);
+  if (rc) return rc;
   const char *path = argv[optind];
   uint8_t *buf = NULL, *gen = NULL;
   size_t len, glen;
-  int rc;
   if ((rc = cli_read_file(path, BUNDLE_MAX, &buf, &len))) { cli_fail(rc, "verify-bundle: %s", path); return CLI_USAGE; }
   if ((rc = cli_read_file(genesis, CODEC_MAX_RECORD, &gen, &glen))) {
     mem_free(buf);

@@ -12,6 +12,7 @@
 #include "../node/err.h"
 #include "../node/qty.h"
 #include "../node/rules.h"
+#include "../node/verify.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -48,6 +49,24 @@ static int hash_file(const char *path, uint8_t out[32])
   if (err) return -EIO;
   crypto_hash_sha256_final(&st, out);
   return 0;
+}
+
+/* Warns on stderr when lot key is tainted or flagged — what it carries is not what it
+ * says — naming why; `what` says which lot ("lot FLAKE-1", "the lot being received"). */
+static void warn_if_tainted(struct cli *c, MDB_txn *txn, const uint8_t key[36], const char *what)
+{
+  struct verify_report r;
+  char a[QTY_FMT], b[QTY_FMT];
+  if (verify_lot(txn, c->s, key, 0, &r)) return;
+  if (r.tainted)
+    fprintf(stderr, "kiroku: warning: %s is tainted: %s of its recorded %s of recycled content does not count "
+                    "(%s from revoked certificates, the rest from an issuer proven to have equivocated); see kiroku verify\n",
+            what, qty_format_mass(a, r.tainted), qty_format_mass(b, r.lot.post + r.lot.pre),
+            qty_format_mass(b, r.tainted_revoked));
+  if (r.flagged)
+    fprintf(stderr, "kiroku: warning: %s is flagged: %s of it came through a participant proven to have "
+                    "equivocated; see kiroku verify\n", what, qty_format_mass(a, r.equivocation_mass));
+  verify_report_free(&r);
 }
 
 /* Prints the record id and the lots it created. */
@@ -100,7 +119,14 @@ int cmd_issue(struct cli *c, int argc, char **argv)
     case 'q': rc = parse_mass("--mass", optarg, &x->mass_mg); have_mass = 1; break;
     case 'p': rc = parse_mass("--post-consumer", optarg, &x->post_mg); have_post = 1; break;
     case 'r': rc = parse_mass("--pre-consumer", optarg, &x->pre_mg); break;
-    case 'o': rc = set_text(x->origin, 2, optarg, "--origin"); break;
+    case 'o':
+      if (strlen(optarg) > 2) { /* a name for a code: say which code */
+        char why[300];
+        cli_check_country(optarg, why, sizeof why);
+        rc = cli_fail(KK_ERR(COUNTRY), "--origin %s", optarg);
+        fprintf(stderr, "  %s\n", why);
+      } else strcpy(x->origin, optarg);
+      break;
     case 's': rc = set_text(x->scheme, CODEC_SCHEME_MAX, optarg, "--scheme"); break;
     case 'c': rc = set_text(x->certificate, CODEC_CERT_MAX, optarg, "--certificate"); break;
     case 'f': rc = set_text(x->facility, CODEC_NAME_MAX, optarg, "--facility"); break;
@@ -115,13 +141,16 @@ int cmd_issue(struct cli *c, int argc, char **argv)
     }
   }
   if (rc) { mem_free(b); return rc; }
-  if (!x->lot_code[0] || !x->material[0] || !have_mass || !have_post || !x->origin[0] || !x->scheme[0] ||
-      !x->certificate[0] || optind != argc) {
+  if ((rc = cli_require(use, argc, argv, optind, "--lot CODE", x->lot_code[0] != 0, "--material M", x->material[0] != 0,
+                        "--mass Q", have_mass, "--post-consumer Q", have_post, "--origin CC", x->origin[0] != 0,
+                        "--scheme S", x->scheme[0] != 0, "--certificate ID", x->certificate[0] != 0, NULL))) {
     mem_free(b);
-    return cli_usage("%s", use);
+    return rc;
   }
-  if ((rc = rules_check_country(x->origin))) {
+  char why[300];
+  if ((rc = cli_check_country(x->origin, why, sizeof why))) {
     rc = cli_fail(rc, "--origin %s", x->origin);
+    fprintf(stderr, "  %s\n", why);
     mem_free(b);
     return rc;
   }
@@ -131,7 +160,7 @@ int cmd_issue(struct cli *c, int argc, char **argv)
   strcpy(code, x->lot_code);
   rc = cli_append(c, b, id);
   mem_free(b);
-  if (rc) return cli_fail(rc, "issue %s", code);
+  if (rc) return cli_refused(c, rc, "issue %s", code);
   report(c, "issue", id, 1);
   return 0;
 }
@@ -150,7 +179,9 @@ int cmd_transfer(struct cli *c, int argc, char **argv)
     else if (o == 't') to = optarg;
     else if (o != 'j') return cli_usage("usage: kiroku transfer --lot REF --mass Q --to NAME|HEX");
   }
-  if (!lot || !to || !mass || optind != argc) return cli_usage("usage: kiroku transfer --lot REF --mass Q --to NAME|HEX");
+  if ((rc = cli_require("usage: kiroku transfer --lot REF --mass Q --to NAME|HEX", argc, argv, optind, "--lot REF",
+                        lot != NULL, "--mass Q", mass != NULL, "--to NAME|HEX", to != NULL, NULL)))
+    return rc;
   struct kk_body *b = mem_calloc(1, sizeof *b);
   if (!b) return CLI_INTERNAL;
   b->kind = KK_PL_TRANSFER;
@@ -160,14 +191,22 @@ int cmd_transfer(struct cli *c, int argc, char **argv)
   if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   int r1 = cli_resolve_lot(c, txn, lot, key), r2 = r1 ? 0 : cli_resolve_member(c, txn, to, b->u.transfer.to);
   mdb_txn_abort(txn);
-  if (r1) { mem_free(b); return cli_fail(r1, "--lot %s", lot); }
+  if (r1) { mem_free(b); return cli_refused(c, r1, "--lot %s", lot); }
   if (r2) { mem_free(b); return cli_fail(r2, "--to %s", to); }
   memcpy(b->u.transfer.lot.record, key, 32);
   b->u.transfer.lot.index = be32_get(key + 32);
+  if (store_read(c->s, &txn) == 0) {
+    char what[CODEC_CODE_MAX + 8];
+    struct lot l;
+    lot_init(&l);
+    snprintf(what, sizeof what, "lot %s", rules_lot_get(txn, c->s, key, &l) == 0 ? l.code : lot);
+    warn_if_tainted(c, txn, key, what);
+    mdb_txn_abort(txn);
+  }
   uint8_t id[32];
   rc = cli_append(c, b, id);
   mem_free(b);
-  if (rc) return cli_fail(rc, "transfer %s %s to %s", mass, lot, to);
+  if (rc) return cli_refused(c, rc, "transfer %s %s to %s", mass, lot, to);
   report(c, "transfer", id, 0);
   return 0;
 }
@@ -218,7 +257,8 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
     else if (o == 'r' && !receive) reason = optarg;
     else if (o != 'j') return cli_usage("%s", use);
   }
-  if (optind != argc || (tref && all) || (!receive && !tref)) return cli_usage("%s", use);
+  if ((rc = cli_require(use, argc, argv, optind, "--transfer ID", receive || tref, NULL))) return rc;
+  if (tref && all) return cli_usage("--transfer and --all exclude each other\n  %s", use);
   if (strlen(reason) > CODEC_TEXT_MAX) return cli_usage("--reason is too long");
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) return rc;
   uint8_t (*ids)[32] = NULL;
@@ -244,11 +284,22 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
     if (!b) { ret = CLI_INTERNAL; break; }
     b->kind = receive ? KK_PL_RECEIVE : KK_PL_REFUSE;
     memcpy(receive ? b->u.receive.transfer : b->u.refuse.transfer, ids[i], 32);
+    MDB_txn *txn;
+    if (receive && store_read(c->s, &txn) == 0) {
+      struct xfer x;
+      xfer_init(&x);
+      if (rules_xfer_get(txn, c->s, ids[i], &x) == 0) {
+        char what[CODEC_CODE_MAX + 32];
+        snprintf(what, sizeof what, "the lot being received (%s)", x.code);
+        warn_if_tainted(c, txn, x.from_lot, what);
+      }
+      mdb_txn_abort(txn);
+    }
     if (!receive) strcpy(b->u.refuse.reason, reason);
     rc = cli_append(c, b, id);
     mem_free(b);
     cli_hex(tid, ids[i]);
-    if (rc) { ret = cli_fail(rc, "%s transfer %.12s", receive ? "receive" : "refuse", tid); break; }
+    if (rc) { ret = cli_refused(c, rc, "%s transfer %.12s", receive ? "receive" : "refuse", tid); break; }
     cli_hex(hex, id);
     uint8_t k[36];
     char ref[64];
@@ -279,7 +330,7 @@ static int parse_in(struct cli *c, MDB_txn *txn, const char *arg, struct kk_inpu
   ref[eq - arg] = 0;
   int rc = parse_mass("--in", eq + 1, &in->mass_mg);
   if (rc) return rc;
-  if ((rc = cli_resolve_lot(c, txn, ref, key))) return cli_fail(rc, "--in %s", ref);
+  if ((rc = cli_resolve_lot(c, txn, ref, key))) return cli_refused(c, rc, "--in %s", ref);
   memcpy(in->lot.record, key, 32);
   in->lot.index = be32_get(key + 32);
   return 0;
@@ -298,7 +349,12 @@ static int parse_unledgered(const char *arg, struct kk_unledgered *u)
   q[at - eq - 1] = 0;
   int rc = parse_mass("--unledgered", q, &u->mass_mg);
   if (rc) return rc;
-  if (rules_check_country(at + 1)) return cli_fail(KK_ERR(COUNTRY), "--unledgered %s", arg);
+  char why[300];
+  if (cli_check_country(at + 1, why, sizeof why)) {
+    rc = cli_fail(KK_ERR(COUNTRY), "--unledgered %s", arg);
+    fprintf(stderr, "  %s\n", why);
+    return rc;
+  }
   strcpy(u->origin, at + 1);
   return 0;
 }
@@ -355,13 +411,15 @@ int cmd_transform(struct cli *c, int argc, char **argv)
     }
   }
   mdb_txn_abort(txn);
-  if (rc == 0 && (!t->model || !t->n_inputs || !t->n_outputs || optind != argc)) rc = cli_usage("%s", use);
+  if (rc == 0)
+    rc = cli_require(use, argc, argv, optind, "--model M", t->model != 0, "--in REF=Q", t->n_inputs > 0,
+                     "--out CODE:MATERIAL=Q", t->n_outputs > 0, NULL);
   if (rc) { mem_free(b); return rc; }
   uint8_t id[32];
   unsigned nout = (unsigned)t->n_outputs;
   rc = cli_append(c, b, id);
   mem_free(b);
-  if (rc) return cli_fail(rc, "transform");
+  if (rc) return cli_refused(c, rc, "transform");
   report(c, "transform", id, nout);
   return 0;
 }
@@ -380,7 +438,9 @@ int cmd_claim(struct cli *c, int argc, char **argv)
     else if (o == 's') scope = optarg;
     else if (o != 'j') return cli_usage("usage: kiroku claim --lot REF --recycled P --scope TEXT");
   }
-  if (!lot || !share || !scope || optind != argc) return cli_usage("usage: kiroku claim --lot REF --recycled P --scope TEXT");
+  if ((rc = cli_require("usage: kiroku claim --lot REF --recycled P --scope TEXT", argc, argv, optind, "--lot REF",
+                        lot != NULL, "--recycled P", share != NULL, "--scope TEXT", scope != NULL, NULL)))
+    return rc;
   struct kk_body *b = mem_calloc(1, sizeof *b);
   if (!b) return CLI_INTERNAL;
   b->kind = KK_PL_CLAIM;
@@ -391,14 +451,33 @@ int cmd_claim(struct cli *c, int argc, char **argv)
   uint8_t key[36];
   if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   rc = cli_resolve_lot(c, txn, lot, key);
+  /* The rules know the recorded content only (a revocation may arrive after a claim, in
+   * any order); a member does not sign a claim on content known to be tainted. */
+  struct verify_report r;
+  if (rc == 0 && verify_lot(txn, c->s, key, b->u.claim.share_ppm, &r) == 0) {
+    if (r.lot.mass_left > 0 && !r.extra_claim_holds) {
+      char a[QTY_FMT], q[QTY_FMT], p[QTY_FMT], t[QTY_FMT], h[QTY_FMT];
+      fprintf(stderr, "kiroku: claim %s recycled on %s: refused: it would charge %s of recycled content, but only %s "
+                      "(%s of the %s held) is verified and unclaimed", share, lot, qty_format_mass(a, r.extra_claim_mass),
+              qty_format_mass(q, r.unclaimed_verified), qty_format_ppm(p, qty_ppm(r.unclaimed_verified, r.lot.mass_left)),
+              qty_format_mass(h, r.lot.mass_left));
+      if (r.tainted) fprintf(stderr, "; %s of the lot's recycled content is tainted", qty_format_mass(t, r.tainted));
+      fprintf(stderr, " (see kiroku verify %s)\n", lot);
+      verify_report_free(&r);
+      mdb_txn_abort(txn);
+      mem_free(b);
+      return CLI_USAGE;
+    }
+    verify_report_free(&r);
+  }
   mdb_txn_abort(txn);
-  if (rc) { mem_free(b); return cli_fail(rc, "--lot %s", lot); }
+  if (rc) { mem_free(b); return cli_refused(c, rc, "--lot %s", lot); }
   memcpy(b->u.claim.lot.record, key, 32);
   b->u.claim.lot.index = be32_get(key + 32);
   uint8_t id[32];
   rc = cli_append(c, b, id);
   mem_free(b);
-  if (rc) return cli_fail(rc, "claim %s recycled on %s", share, lot);
+  if (rc) return cli_refused(c, rc, "claim %s recycled on %s", share, lot);
   report(c, "claim", id, 0);
   return 0;
 }

@@ -77,11 +77,20 @@ int cmd_admit(struct cli *c, int argc, char **argv)
     }
   }
   b->kind = KK_PL_ADMIT;
-  if (!key || !name || !role || optind != argc) { mem_free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC]"); }
+  int missing = cli_require("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC] [--facility F]...",
+                            argc, argv, optind, "--key HEX", key != NULL, "--name NAME", name != NULL, "--role R[,R...]",
+                            role != NULL, NULL);
+  if (missing) { mem_free(b); return missing; }
   if (strlen(key) != 64 || sig_unhex(b->u.admit.member, 32, key)) { mem_free(b); return cli_usage("--key must be a 64-digit hex public key (from `kiroku keygen`)"); }
   if (parse_roles(role, &b->u.admit.roles)) { mem_free(b); return cli_usage("--role: one or more of recycler,processor,manufacturer,certifier,auditor"); }
   if ((rc = copy_text(b->u.admit.name, CODEC_NAME_MAX, name, "--name"))) { mem_free(b); return rc; }
-  if (strlen(country) != 0 && rules_check_country(country)) { mem_free(b); return cli_fail(KK_ERR(COUNTRY), "--country %s", country); }
+  char why[300];
+  if (strlen(country) != 0 && cli_check_country(country, why, sizeof why)) {
+    mem_free(b);
+    int rc = cli_fail(KK_ERR(COUNTRY), "--country %s", country);
+    fprintf(stderr, "  %s\n", why);
+    return rc;
+  }
   strcpy(b->u.admit.country, country);
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
   if (memcmp(c->pk, c->registry, 32) != 0) { mem_free(b); return cli_fail(KK_ERR(NOT_REGISTRY), "admit"); }
@@ -95,7 +104,7 @@ int cmd_admit(struct cli *c, int argc, char **argv)
   uint8_t id[32];
   rc = cli_append(c, b, id);
   mem_free(b);
-  if (rc) return cli_fail(rc, "admit %s", name);
+  if (rc) return cli_refused(c, rc, "admit %s", name);
   char hex[65];
   cli_hex(hex, id);
   if (c->json) cli_print_json(json_pack("{s:s,s:s}", "record", hex, "member", key));
@@ -117,7 +126,9 @@ int cmd_suspend(struct cli *c, int argc, char **argv)
     else if (o == 'f') from = optarg;
     else if (o != 'j') return cli_usage("usage: kiroku suspend --member NAME|HEX --reason TEXT [--from-seq N]");
   }
-  if (!member || !reason || optind != argc) return cli_usage("usage: kiroku suspend --member NAME|HEX --reason TEXT [--from-seq N]");
+  int missing = cli_require("usage: kiroku suspend --member NAME|HEX --reason TEXT [--from-seq N]", argc, argv, optind,
+                            "--member NAME|HEX", member != NULL, "--reason TEXT", reason != NULL, NULL);
+  if (missing) return missing;
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) return rc;
   struct kk_body *b = mem_calloc(1, sizeof *b);
   if (!b) return CLI_INTERNAL;
@@ -143,7 +154,7 @@ int cmd_suspend(struct cli *c, int argc, char **argv)
   uint64_t fs = b->u.suspend.from_seq;
   rc = cli_append(c, b, id);
   mem_free(b);
-  if (rc) return cli_fail(rc, "suspend %s", member);
+  if (rc) return cli_refused(c, rc, "suspend %s", member);
   char hex[65];
   cli_hex(hex, id);
   if (c->json) cli_print_json(json_pack("{s:s,s:I}", "record", hex, "from_seq", (json_int_t)fs));

@@ -11,6 +11,7 @@
 #include "../node/rules.h"
 #include "../node/verify.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -23,8 +24,8 @@ static json_t *recycled_json(uint64_t mass, uint64_t post, uint64_t pre)
                    "share", (double)qty_ppm(post + pre, mass) / 1e6, "share_ppm", (json_int_t)qty_ppm(post + pre, mass));
 }
 
-json_t *cli_lot_json(MDB_txn *txn, struct store *s, const uint8_t key[36], const struct lot *l);
-json_t *cli_lot_json(MDB_txn *txn, struct store *s, const uint8_t key[36], const struct lot *l)
+static json_t *lot_json(MDB_txn *txn, struct store *s, const uint8_t key[36], const struct lot *l,
+                        const struct cli_figures *f)
 {
   char hex[65], ref[80], owner[CODEC_NAME_MAX + 8];
   cli_hex(hex, key);
@@ -36,7 +37,14 @@ json_t *cli_lot_json(MDB_txn *txn, struct store *s, const uint8_t key[36], const
                         "owner", owner, "owner_key", cli_json_hex(l->owner, 32), "created_by", codec_payload_name(l->origin_kind));
   json_object_set_new(o, "claimed_mg", json_integer((json_int_t)l->claimed));
   cli_json_material(o, l->material);
+  cli_json_figures(o, f, l->mass);
   return o;
+}
+
+/* "TAINTED", "FLAGGED", both or "": what the lists print beside a lot. */
+static const char *lot_marks(const struct cli_figures *f)
+{
+  return f->tainted && f->flagged ? "TAINTED FLAGGED" : f->tainted ? "TAINTED" : f->flagged ? "FLAGGED" : "";
 }
 
 int cmd_lots(struct cli *c, int argc, char **argv)
@@ -56,39 +64,58 @@ int cmd_lots(struct cli *c, int argc, char **argv)
   MDB_cursor *cur;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   if ((rc = mdb_cursor_open(txn, c->s->lots, &cur))) { mdb_txn_abort(txn); return cli_fail(rc, "store"); }
-  json_t *arr = json_array();
+  /* The lots to show, then their verified figures in one pass over their provenance. */
+  uint8_t (*keys)[36] = NULL;
+  size_t n = 0, cap = 0;
   MDB_val k, v;
-  size_t shown = 0;
-  if (!c->json) printf("%-20s %-16s %-10s %12s %12s %10s  %s\n", "REF", "CODE", "MATERIAL", "MASS", "AVAILABLE", "RECYCLED", "MODEL");
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     struct lot l;
-    uint8_t key[STORE_LOTKEY];
     lot_init(&l);
-    if (k.mv_size != STORE_LOTPOS || lot_decode(v.mv_data, v.mv_size, &l)) { lot_free(&l); rc = KK_ERR(CORRUPT); break; }
-    if (all || memcmp(l.owner, c->pk, 32) == 0) {
-      if ((rc = rules_lot_key(txn, c->s, k.mv_data, key))) {
-        lot_free(&l);
-        if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT); /* a lot without its record */
-        break;
-      }
-      shown++;
-      if (c->json) json_array_append_new(arr, cli_lot_json(txn, c->s, key, &l));
-      else {
-        char ref[64], m[QTY_FMT], a[QTY_FMT], p[QTY_FMT];
-        cli_lotref(ref, sizeof ref, key);
-        printf("%-20s %-16s %-10s %12s %12s %10s  %s\n", ref, l.code, l.material, qty_format_mass(m, l.mass),
-               qty_format_mass(a, l.mass_left), qty_format_ppm(p, qty_ppm(l.post + l.pre, l.mass)), codec_model_name(l.model));
-      }
+    if (k.mv_size != STORE_LOTPOS || lot_decode(v.mv_data, v.mv_size, &l)) { rc = KK_ERR(CORRUPT); break; }
+    if (!all && memcmp(l.owner, c->pk, 32) != 0) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 64;
+      void *p = mem_realloc(keys, cap * 36);
+      if (!p) { rc = -ENOMEM; break; }
+      keys = p;
     }
-    lot_free(&l);
+    if ((rc = rules_lot_key(txn, c->s, k.mv_data, keys[n]))) {
+      if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT); /* a lot without its record */
+      break;
+    }
+    n++;
   }
   mdb_cursor_close(cur);
+  struct cli_figures *figs = NULL;
+  if (rc == MDB_NOTFOUND) rc = 0;
+  if (rc == 0 && n && !(figs = mem_alloc(n * sizeof *figs))) rc = -ENOMEM;
+  if (rc == 0) rc = cli_lot_figures(c, txn, (const uint8_t(*)[36])keys, n, figs);
+  json_t *arr = json_array();
+  if (rc == 0 && !c->json)
+    printf("%-20s %-16s %-16s %12s %12s %9s %9s  %-19s %s\n", "REF", "CODE", "MATERIAL", "MASS", "AVAILABLE", "RECORDED",
+           "VERIFIED", "MODEL", "");
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    struct lot l;
+    lot_init(&l);
+    if ((rc = rules_lot_get(txn, c->s, keys[i], &l))) break;
+    if (c->json) json_array_append_new(arr, lot_json(txn, c->s, keys[i], &l, &figs[i]));
+    else {
+      char ref[64], m[QTY_FMT], a[QTY_FMT], p[QTY_FMT], q[QTY_FMT];
+      cli_lotref(ref, sizeof ref, keys[i]);
+      printf("%-20s %-16s %-16s %12s %12s %9s %9s  %-19s %s\n", ref, l.code, l.material, qty_format_mass(m, l.mass),
+             qty_format_mass(a, l.mass_left), qty_format_ppm(p, qty_ppm(l.post + l.pre, l.mass)),
+             qty_format_ppm(q, qty_ppm(figs[i].verified_post + figs[i].verified_pre, l.mass)), codec_model_name(l.model),
+             lot_marks(&figs[i]));
+    }
+  }
   mdb_txn_abort(txn);
-  if (rc != MDB_NOTFOUND) { json_decref(arr); return cli_fail(rc, "lots"); }
+  mem_free(keys);
+  mem_free(figs);
+  if (rc) { json_decref(arr); return cli_fail(rc, "lots"); }
   if (c->json) cli_print_json(arr);
   else {
     json_decref(arr);
-    if (!shown) printf("(no lots)\n");
+    if (!n) printf("(no lots)\n");
   }
   return 0;
 }
@@ -264,6 +291,43 @@ int cmd_log(struct cli *c, int argc, char **argv)
   return rc == MDB_NOTFOUND ? 0 : cli_fail(rc, "log");
 }
 
+/* What a record stands for now: its revocations, and the lots it made with their
+ * verified figures (the same as lots and verify give). */
+static int show_standing(struct cli *c, MDB_txn *txn, const uint8_t id[32], json_t *r)
+{
+  uint8_t (*revs)[32];
+  size_t nrev;
+  int rc = rules_revocations(txn, c->s, id, &revs, &nrev);
+  if (rc) return rc;
+  json_t *ra = json_array();
+  for (size_t i = 0; i < nrev; i++) json_array_append_new(ra, cli_json_hex(revs[i], 32));
+  mem_free(revs);
+  json_object_set_new(r, "revoked", json_boolean(nrev > 0));
+  json_object_set_new(r, "revoked_by", ra);
+  /* Lots: output 0, 1, ... for as long as there are. */
+  uint8_t keys[CODEC_IO_MAX][36];
+  struct cli_figures f[CODEC_IO_MAX];
+  size_t n = 0;
+  for (; n < CODEC_IO_MAX; n++) {
+    struct lot l;
+    lot_init(&l);
+    lotkey_make(keys[n], id, (uint32_t)n);
+    rc = rules_lot_get(txn, c->s, keys[n], &l);
+    if (rc == MDB_NOTFOUND) { rc = 0; break; }
+    if (rc) return rc;
+  }
+  json_t *lots = json_array();
+  if (n && (rc = cli_lot_figures(c, txn, (const uint8_t(*)[36])keys, n, f))) { json_decref(lots); return rc; }
+  for (size_t i = 0; i < n; i++) {
+    struct lot l;
+    lot_init(&l);
+    if ((rc = rules_lot_get(txn, c->s, keys[i], &l))) { json_decref(lots); return rc; }
+    json_array_append_new(lots, lot_json(txn, c->s, keys[i], &l, &f[i]));
+  }
+  json_object_set_new(r, "lots", lots);
+  return 0;
+}
+
 int cmd_show(struct cli *c, int argc, char **argv)
 {
   const char *ref = NULL;
@@ -289,6 +353,7 @@ int cmd_show(struct cli *c, int argc, char **argv)
     return cli_fail(rc, "show %s", ref);
   }
   json_t *r = record_json(txn, c->s, env, len, 1);
+  if (r && (rc = show_standing(c, txn, id, r))) { json_decref(r); mdb_txn_abort(txn); return cli_fail(rc, "show %s", ref); }
   mdb_txn_abort(txn);
   if (!r) return cli_fail(KK_ERR(CORRUPT), "show %s", ref);
   if (c->json) { cli_print_json(r); return 0; }
@@ -300,6 +365,20 @@ int cmd_show(struct cli *c, int argc, char **argv)
          json_object_get(r, "reason") ? ": " : "",
          json_object_get(r, "reason") ? json_string_value(json_object_get(r, "reason")) : "", body ? body : "");
   mem_free(body);
+  size_t i;
+  json_t *x;
+  json_array_foreach(json_object_get(r, "revoked_by"), i, x) printf("REVOKED by record %.12s\n", json_string_value(x));
+  json_array_foreach(json_object_get(r, "lots"), i, x) {
+    char m[QTY_FMT], p[QTY_FMT];
+    json_t *v = json_object_get(x, "verified");
+    printf("lot     %s %s: %s of %s, %s recycled verified%s%s\n", json_string_value(json_object_get(x, "ref")),
+           json_string_value(json_object_get(x, "code")),
+           qty_format_mass(m, (uint64_t)json_integer_value(json_object_get(x, "mass_mg"))),
+           json_string_value(json_object_get(x, "material")),
+           qty_format_ppm(p, (uint64_t)json_integer_value(json_object_get(v, "share_ppm"))),
+           json_integer_value(json_object_get(x, "tainted_mg")) ? "  TAINTED" : "",
+           json_is_true(json_object_get(x, "flagged")) ? "  FLAGGED" : "");
+  }
   json_decref(r);
   return 0;
 }

@@ -55,7 +55,8 @@ int cmd_init(struct cli *c, int argc, char **argv)
     if (o == 'n') name = optarg;
     else if (o != 'j') return cli_usage("usage: kiroku init --network NAME");
   }
-  if (!name || !*name || optind != argc) return cli_usage("usage: kiroku init --network NAME");
+  int missing = cli_require("usage: kiroku init --network NAME", argc, argv, optind, "--network NAME", name && *name, NULL);
+  if (missing) return missing;
   int rc = load_or_create_key(c);
   if (rc < 0) return cli_fail(rc, "identity in %s", c->dir);
   if ((rc = cli_open(c, CLI_WRITE))) return rc;

@@ -29,7 +29,12 @@ static int statement(struct cli *c, int argc, char **argv, const char *reflong, 
     else if (o == 'k' && kindlong) k = optarg;
     else if (o != 'j') return cli_usage("%s", use);
   }
-  if (!r || !t || (kindlong && !k) || optind != argc) return cli_usage("%s", use);
+  char need_r[40], need_t[40], need_k[40];
+  snprintf(need_r, sizeof need_r, "--%s ID", reflong);
+  snprintf(need_t, sizeof need_t, "--%s TEXT", textlong);
+  snprintf(need_k, sizeof need_k, "--%s K", kindlong ? kindlong : "kind");
+  if ((rc = cli_require(use, argc, argv, optind, need_r, r != NULL, need_t, t != NULL, need_k, !kindlong || k != NULL, NULL)))
+    return rc;
   if (strlen(t) > textcap) return cli_usage("--%s is longer than %zu bytes", textlong, textcap);
   strcpy(text, t);
   if (kindlong) {
@@ -53,7 +58,7 @@ static int finish(struct cli *c, struct kk_body *b, const char *what)
   char hex[65];
   int rc = cli_append(c, b, id);
   mem_free(b);
-  if (rc) return cli_fail(rc, "%s", what);
+  if (rc) return cli_refused(c, rc, "%s", what);
   cli_hex(hex, id);
   if (c->json) cli_print_json(json_pack("{s:s,s:s}", "record", hex, "kind", what));
   else printf("%s: record %.12s\n", what, hex);

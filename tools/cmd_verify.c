@@ -11,7 +11,9 @@
 #include "../node/qty.h"
 #include "../node/rules.h"
 #include "../node/verify.h"
+#include "../node/idset.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -242,7 +244,7 @@ int cmd_verify(struct cli *c, int argc, char **argv)
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   if ((rc = cli_resolve_lot(c, txn, ref, key)) || (rc = verify_lot(txn, c->s, key, ppm, &r))) {
     mdb_txn_abort(txn);
-    return cli_fail(rc == MDB_NOTFOUND ? KK_ERR(UNKNOWN_LOT) : rc, "verify %s", ref);
+    return cli_refused(c, rc == MDB_NOTFOUND ? KK_ERR(UNKNOWN_LOT) : rc, "verify %s", ref);
   }
   mdb_txn_abort(txn);
   if (c->json) cli_print_json(cli_verify_json(&r));
@@ -257,7 +259,18 @@ int cmd_verify(struct cli *c, int argc, char **argv)
 #define TRACE_MAX_NODES 10000
 #define TRACE_MAX_DEPTH 200
 
-struct trace { struct cli *c; MDB_txn *txn; size_t nodes; int truncated; };
+/* A trace is built as a JSON tree; every lot node is also kept in a list, so its
+ * verified figures (one pass over all their provenance) and what incidents name can be
+ * added once the tree is complete. */
+struct trace_lot { uint8_t key[36]; uint8_t owner[32]; json_t *node; };
+struct trace {
+  struct cli *c;
+  MDB_txn *txn;
+  size_t nodes;
+  int truncated;
+  struct trace_lot *lots;
+  size_t n_lots, cap_lots;
+};
 
 static json_t *trace_node(struct trace *t, const uint8_t key[36], const char *via, uint64_t via_mass)
 {
@@ -268,6 +281,16 @@ static json_t *trace_node(struct trace *t, const uint8_t key[36], const char *vi
   snprintf(ref, sizeof ref, "%s:%u", hex, be32_get(key + 32));
   json_t *o = json_pack("{s:s}", "lot", ref);
   if (rules_lot_get(t->txn, t->c->s, key, &l) == 0) {
+    if (t->n_lots == t->cap_lots) {
+      size_t cap = t->cap_lots ? t->cap_lots * 2 : 32;
+      void *p = mem_realloc(t->lots, cap * sizeof *t->lots);
+      if (p) { t->lots = p; t->cap_lots = cap; }
+    }
+    if (t->n_lots < t->cap_lots) {
+      memcpy(t->lots[t->n_lots].key, key, 36);
+      memcpy(t->lots[t->n_lots].owner, l.owner, 32);
+      t->lots[t->n_lots++].node = o;
+    }
     json_object_set_new(o, "code", json_string(l.code));
     cli_json_material(o, l.material);
     json_object_set_new(o, "mass_mg", json_integer((json_int_t)l.mass));
@@ -292,8 +315,16 @@ static json_t *trace_up(struct trace *t, const uint8_t key[36], const char *via,
   if (depth >= TRACE_MAX_DEPTH || t->nodes >= TRACE_MAX_NODES) { t->truncated = 1; goto done; }
   if (verify_load_body(t->txn, t->c->s, key, &b)) goto done;
   if (b->kind == KK_PL_ISSUE) {
-    json_object_set_new(o, "certificate", json_pack("{s:s,s:s,s:s}", "scheme", b->u.issue.scheme, "certificate",
-                                                    b->u.issue.certificate, "origin", b->u.issue.origin));
+    uint8_t (*revs)[32] = NULL;
+    size_t nrev = 0;
+    uint64_t frozen = 0;
+    rules_revocations(t->txn, t->c->s, key, &revs, &nrev);
+    store_frozen_at(t->txn, t->c->s, b->author, &frozen);
+    mem_free(revs);
+    json_object_set_new(o, "certificate", json_pack("{s:s,s:s,s:s,s:b,s:I,s:b}", "scheme", b->u.issue.scheme, "certificate",
+                                                    b->u.issue.certificate, "origin", b->u.issue.origin, "revoked",
+                                                    nrev > 0, "revocations", (json_int_t)nrev, "issuer_equivocated",
+                                                    frozen > 0));
   } else if (b->kind == KK_PL_RECEIVE || b->kind == KK_PL_REFUSE) {
     struct xfer x;
     xfer_init(&x);
@@ -369,6 +400,51 @@ done:
   return o;
 }
 
+/* Verified figures on every lot of the tree, and the incidents that name a lot, a
+ * record or an owner in it (a list on the root). */
+static int trace_annotate(struct trace *t, json_t *tree)
+{
+  struct cli_figures *f = t->n_lots ? mem_alloc(t->n_lots * sizeof *f) : NULL;
+  uint8_t (*keys)[36] = t->n_lots ? mem_alloc(t->n_lots * 36) : NULL;
+  struct idset about;
+  int rc = 0;
+  idset_init(&about);
+  if (t->n_lots && (!f || !keys)) rc = -ENOMEM;
+  for (size_t i = 0; i < t->n_lots && rc == 0; i++) {
+    memcpy(keys[i], t->lots[i].key, 36);
+    if ((rc = idset_add(&about, t->lots[i].key)) >= 0) rc = idset_add(&about, t->lots[i].owner);
+    rc = rc < 0 ? rc : 0;
+  }
+  if (rc == 0) rc = cli_lot_figures(t->c, t->txn, (const uint8_t(*)[36])keys, t->n_lots, f);
+  for (size_t i = 0; i < t->n_lots && rc == 0; i++) {
+    json_t *mass = json_object_get(t->lots[i].node, "mass_mg");
+    cli_json_figures(t->lots[i].node, &f[i], mass ? (uint64_t)json_integer_value(mass) : 0);
+  }
+  json_t *incidents = json_array();
+  MDB_cursor *cur;
+  MDB_val k, v;
+  if (rc == 0 && (rc = mdb_cursor_open(t->txn, t->c->s->incidents, &cur)) == 0) {
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+      struct kk_body *b;
+      char name[CODEC_NAME_MAX + 8];
+      if (k.mv_size != 64 || !idset_has(&about, k.mv_data)) continue;
+      if ((rc = verify_load_body(t->txn, t->c->s, (const uint8_t *)k.mv_data + 32, &b))) break;
+      json_array_append_new(incidents, json_pack("{s:o,s:s,s:o,s:s,s:s}", "record", cli_json_hex((const uint8_t *)k.mv_data + 32, 32),
+                                                 "author_name", cli_member_name(t->txn, t->c->s, b->author, name, sizeof name),
+                                                 "about", cli_json_hex(k.mv_data, 32), "kind", b->u.incident.kind,
+                                                 "text", b->u.incident.text));
+      mem_free(b);
+    }
+    mdb_cursor_close(cur);
+    if (rc == MDB_NOTFOUND) rc = 0;
+  }
+  json_object_set_new(tree, "incidents", incidents);
+  idset_free(&about);
+  mem_free(f);
+  mem_free(keys);
+  return rc;
+}
+
 static void trace_print(json_t *n, int depth, const char *edges)
 {
   char a[QTY_FMT], b[QTY_FMT];
@@ -385,14 +461,23 @@ static void trace_print(json_t *n, int depth, const char *edges)
     return;
   }
   const char *code = json_string_value(json_object_get(n, "code"));
-  printf("%s %s %s of %s (%s recycled, %s)", code ? code : "?", qty_format_mass(a, (uint64_t)json_integer_value(json_object_get(n, "mass_mg"))),
+  json_t *ver = json_object_get(n, "verified");
+  uint64_t vmg = (uint64_t)json_integer_value(json_object_get(ver, "post_consumer_mg")) +
+                 (uint64_t)json_integer_value(json_object_get(ver, "pre_consumer_mg"));
+  char vb[QTY_FMT];
+  printf("%s %s %s of %s (%s recycled, %s verified, %s)", code ? code : "?",
+         qty_format_mass(a, (uint64_t)json_integer_value(json_object_get(n, "mass_mg"))),
          json_string_value(json_object_get(n, "material")) ? json_string_value(json_object_get(n, "material")) : "",
          json_string_value(json_object_get(n, "owner")) ? json_string_value(json_object_get(n, "owner")) : "?",
-         qty_format_mass(b, (uint64_t)json_integer_value(json_object_get(n, "recycled_mg"))),
+         qty_format_mass(b, (uint64_t)json_integer_value(json_object_get(n, "recycled_mg"))), qty_format_mass(vb, vmg),
          json_string_value(json_object_get(n, "model")) ? json_string_value(json_object_get(n, "model")) : "");
   json_t *cert = json_object_get(n, "certificate");
-  if (cert) printf("  [certificate %s %s, %s]", json_string_value(json_object_get(cert, "scheme")),
-                   json_string_value(json_object_get(cert, "certificate")), json_string_value(json_object_get(cert, "origin")));
+  if (cert) printf("  [certificate %s %s, %s%s%s]", json_string_value(json_object_get(cert, "scheme")),
+                   json_string_value(json_object_get(cert, "certificate")), json_string_value(json_object_get(cert, "origin")),
+                   json_is_true(json_object_get(cert, "revoked")) ? ", REVOKED" : "",
+                   json_is_true(json_object_get(cert, "issuer_equivocated")) ? ", issuer EQUIVOCATED" : "");
+  if (json_integer_value(json_object_get(n, "tainted_mg"))) printf("  TAINTED");
+  if (json_is_true(json_object_get(n, "flagged"))) printf("  FLAGGED");
   printf("\n");
   size_t i;
   json_t *child;
@@ -414,15 +499,26 @@ int cmd_trace(struct cli *c, int argc, char **argv)
   MDB_txn *txn;
   uint8_t key[36];
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
-  if ((rc = cli_resolve_lot(c, txn, ref, key))) { mdb_txn_abort(txn); return cli_fail(rc, "trace %s", ref); }
-  struct trace t = { c, txn, 0, 0 };
+  if ((rc = cli_resolve_lot(c, txn, ref, key))) { mdb_txn_abort(txn); return cli_refused(c, rc, "trace %s", ref); }
+  struct trace t = { c, txn, 0, 0, NULL, 0, 0 };
   json_t *tree = down ? trace_down(&t, key, NULL, 0, 0) : trace_up(&t, key, NULL, 0, 0);
+  rc = trace_annotate(&t, tree);
   mdb_txn_abort(txn);
+  mem_free(t.lots);
+  if (rc) { json_decref(tree); return cli_fail(rc, "trace %s", ref); }
   if (t.truncated) json_object_set_new(tree, "truncated", json_true());
   if (c->json) cli_print_json(tree);
   else {
     trace_print(tree, 0, down ? "to" : "from");
     if (t.truncated) printf("(truncated after %d nodes or %d levels)\n", TRACE_MAX_NODES, TRACE_MAX_DEPTH);
+    size_t i;
+    json_t *x;
+    json_t *inc = json_object_get(tree, "incidents");
+    if (json_array_size(inc)) printf("incidents reported about lots, records or members in it\n");
+    json_array_foreach(inc, i, x)
+      printf("  %s by %s about %.12s: %s\n", json_string_value(json_object_get(x, "kind")),
+             json_string_value(json_object_get(x, "author_name")), json_string_value(json_object_get(x, "about")),
+             json_string_value(json_object_get(x, "text")));
     json_decref(tree);
   }
   return 0;

@@ -13,13 +13,15 @@ notok() { echo "not ok - $1"; FAILED=1; }
 check() { local name=$1; shift; if "$@" >"$T/.out" 2>&1; then ok "$name"; else notok "$name"; sed 's/^/    /' "$T/.out"; fi; }
 # json FILTER: reads JSON on stdin and prints a Python expression over it (d).
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
-# refused NAME WHO ARGS...: the command must exit 2 and leave WHO's store byte-identical.
+# refused NAME WHO ARGS...: the command must exit 2 and leave WHO's store byte-identical;
+# what it printed is kept in $T/.refused.
 refused() {
   local name=$1 who=$2; shift 2
   local before after rc=0
   before=$(sha256sum "$T/$who/data.mdb" | cut -d' ' -f1)
   "$K" -C "$T/$who" "$@" >"$T/.out" 2>&1 || rc=$?
   after=$(sha256sum "$T/$who/data.mdb" | cut -d' ' -f1)
+  cp "$T/.out" "$T/.refused"   # what it said, for the checks that follow
   if [ "$rc" = 2 ] && [ "$before" = "$after" ]; then ok "$name"
   else notok "$name (exit $rc, store $( [ "$before" = "$after" ] && echo unchanged || echo CHANGED))"; sed 's/^/    /' "$T/.out"; fi
 }
