@@ -71,7 +71,7 @@ run certifier members
 
 say "3. The recycler certifies 20 t of post-consumer rPET flake collected in Japan"
 echo "weighbridge ticket 2026-11-29 #4711: 20.000 t gross" > "$ROOT/weighing-slip.txt"
-run_id recycler issue --lot FLAKE-1 --material PET --mass 20t --post-consumer 20t --origin JP \
+run_id recycler issue --lot FLAKE-1 --material PET/flake --mass 20t --post-consumer 20t --origin JP \
   --scheme GRS --certificate GRS-2026-0042 --evidence "$ROOT/weighing-slip.txt"
 CERT=$ID
 spread "$CERT"
@@ -84,16 +84,17 @@ refused recycler transfer --lot FLAKE-1 --mass 20t --to manufacturer
 run_id processor receive --all; spread "$(printf '%s' "$ID")"
 
 say "5. The processor blends it with 30 t virgin PET from Germany at 95 % yield"
+echo "Flake becomes sheet: the material group (PET) stays, the form changes."
 echo "A sheet line that ignores the yield would overdraw mass-balance credit by 1 t:"
-refused processor transform --model mass-balance --in FLAKE-1=20t --unledgered PET=30t@DE \
-  --out SHEET-A:PET=20t,post=20t --out SHEET-B:PET=27.5t
-run_id processor transform --model controlled-blending --in FLAKE-1=20t --unledgered PET=30t@DE \
-  --out SHEET-1:PET=47.5t --process "extrusion, line 2"; spread "$ID"
+refused processor transform --model mass-balance --in FLAKE-1=20t --unledgered PET/pellet=30t@DE \
+  --out SHEET-A:PET/sheet=20t,post=20t --out SHEET-B:PET/sheet=27.5t
+run_id processor transform --model controlled-blending --in FLAKE-1=20t --unledgered PET/pellet=30t@DE \
+  --out SHEET-1:PET/sheet=47.5t --process "extrusion, line 2"; spread "$ID"
 
 say "6. The manufacturer receives the sheet and thermoforms trays"
 run_id processor transfer --lot SHEET-1 --mass 47.5t --to manufacturer; spread "$ID"
 run_id manufacturer receive --all; spread "$ID"
-run_id manufacturer transform --model segregated --in SHEET-1=47.5t --out TRAYS-1:PET=46t --process thermoforming; spread "$ID"
+run_id manufacturer transform --model segregated --in SHEET-1=47.5t --out TRAYS-1:PET/trays=46t --process thermoforming; spread "$ID"
 
 say "7. The manufacturer claims the trays' recycled content, once"
 run_id manufacturer claim --lot TRAYS-1 --recycled 40% --scope "food trays, retail, EU"; spread "$ID"
@@ -106,7 +107,10 @@ run_id certifier revoke --record "$CERT" --reason "weighing slips forged; certif
 rc=0
 run manufacturer verify TRAYS-1 || rc=$?
 [ "$rc" = 1 ] || { echo "demo: verify must fail after the revocation" >&2; exit 1; }
-echo "   -> verify exits 1: the claim no longer holds"
+echo "   -> verify exits $rc: the recycled content is tainted, the claim no longer holds; a buyer gating on it stops here"
+run manufacturer lots
+echo "A new claim on what the revocation removed is refused before anything is signed:"
+refused manufacturer claim --lot TRAYS-1 --recycled 1% --scope "what is left"
 
 say "9. The certifier audits the ledger from genesis; every node computes the same state"
 run manufacturer status
