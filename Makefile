@@ -39,6 +39,8 @@ GEN_H    := $(BUILD)/proto/kiroku.pb-c.h
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/proto/kiroku.pb-c.o
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+# every TEST must be in tests/unit/list.h, which gives the prototypes (tests/unit/test.h)
+$(UNIT_OBJ): CFLAGS_ALL += -Wmissing-prototypes
 DEPS_STAMP := build/.deps-ok
 
 .PHONY: all test check demo bench clean deps fuzz valgrind

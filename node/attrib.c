@@ -408,7 +408,7 @@ static int replay(struct actx *c, size_t v, int all, struct attr *left)
     attr_init(&n->created);
   }
   if (rc || (!n->n_needs && !all)) return rc;
-  qsort(n->needs, n->n_needs, sizeof *n->needs, need_cmp);
+  if (n->n_needs > 1) qsort(n->needs, n->n_needs, sizeof *n->needs, need_cmp);
   MDB_cursor *cur;
   if ((rc = mdb_cursor_open(c->txn, c->s->spends, &cur))) return rc;
   MDB_val k = { STORE_LOTPOS, n->pos }, val;

@@ -312,13 +312,14 @@ static void serve_want(struct conn *c, const uint8_t a[32], uint64_t from, uint3
   const uint8_t **recs = mem_calloc(max, sizeof *recs);
   size_t *lens = mem_calloc(max, sizeof *lens);
   size_t cnt = 0, bytes = 0;
+  struct tree_guard guard = { { 0 }, 0, 0 };
   for (uint64_t q = from; recs && lens && cnt < max && bytes < NODE_RECORDS_BYTES; q++) {
     const uint8_t *env;
     size_t len;
     if (store_record_get(txn, n->s, a, q, &env, &len)) break;
     /* Bytes read back from disk are served only if they are the leaf the tree holds:
      * a damaged file must not pass damage on (peers would refuse it, and blame us). */
-    if (tree_leaf_check(txn, n->s, a, q - 1, env, len)) {
+    if (tree_leaf_check(txn, n->s, a, q - 1, env, len, &guard)) {
       char hex[65];
       sig_hex(hex, a, 32);
       log_error("stored record %.16s…/%llu does not match its Merkle leaf: not served (the data file is "
@@ -554,14 +555,10 @@ void repl_on_close(struct conn *c)
 /* Newest arrival number in the store (0 when empty). */
 static uint64_t last_arrival(struct node *n, MDB_txn *txn)
 {
-  MDB_cursor *cur;
-  MDB_val k, v;
-  uint64_t last = 0;
-  if (mdb_cursor_open(txn, n->s->arrivals, &cur)) return 0;
-  if (mdb_cursor_get(cur, &k, &v, MDB_LAST) == 0 && k.mv_size == 8) last = be64_get(k.mv_data);
-  mdb_cursor_close(cur);
-  return last;
+  uint64_t last;
+  return store_log_last(txn, n->s, &last) ? 0 : last;
 }
+
 
 /* Adds feed a to the set (feeds, *nf, *cap) unless it is there; 0, or -ENOMEM. */
 static int feed_set_add(uint8_t (**feeds)[32], size_t *nf, size_t *cap, const uint8_t a[32])
@@ -577,6 +574,19 @@ static int feed_set_add(uint8_t (**feeds)[32], size_t *nf, size_t *cap, const ui
   }
   memcpy((*feeds)[(*nf)++], a, 32);
   return 0;
+}
+
+struct arrived { uint8_t (**feeds)[32]; size_t *nf, *cap; };
+
+static int arrived_fn(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
+{
+  struct arrived *a = arg;
+  uint8_t author[32];
+  uint64_t seq;
+  int kind;
+  (void)arrival;
+  if (codec_record_position(env, len, author, &seq, &kind)) return KK_ERR(CORRUPT);
+  return feed_set_add(a->feeds, a->nf, a->cap, author);
 }
 
 /* Tells every peer the heads of the feeds that gained records since the last
@@ -601,18 +611,8 @@ static void announce_arrivals(struct node *n, const uint8_t (*changed)[32], size
   for (size_t i = 0; i < nch && rc == 0; i++) rc = feed_set_add(&feeds, &nf, &cap, changed[i]);
   n_ours = nf;
   if (last > n->last_arrival && rc == 0) {
-    MDB_cursor *cur;
-    MDB_val k, v;
-    uint8_t start[8];
-    be64_put(start, n->last_arrival + 1);
-    k.mv_size = 8;
-    k.mv_data = start;
-    if ((rc = mdb_cursor_open(txn, n->s->arrivals, &cur)) == 0) {
-      for (int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); r == 0 && rc == 0;
-           r = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        if (v.mv_size == 40) rc = feed_set_add(&feeds, &nf, &cap, v.mv_data);
-      mdb_cursor_close(cur);
-    }
+    struct arrived a = { &feeds, &nf, &cap };
+    rc = store_log_each(txn, n->s, n->last_arrival, arrived_fn, &a);
   }
   /* Out of memory: announce what fits now, and everything to every peer at its next
    * chance (want_full_have), so nothing stays unannounced. */

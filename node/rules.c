@@ -75,25 +75,51 @@ static int put_buf(struct rules_ctx *c, MDB_dbi dbi, const void *k, size_t kl, s
   return rc;
 }
 
-/* status and lots are keyed by the position of the record they are about (store.h),
- * not by its id: the entries a batch writes then fall on a few pages at the right edge
- * of each B-tree, where keying by id put each on a random page of its own (decision
- * 24). A lookup by id goes through `ids` first. */
+/* A record is evaluated when its feed's cursor has passed it; `status` holds only the
+ * invalid ones (most records are valid: storing a verdict for each cost a B-tree entry
+ * per record). status and lots are keyed by the position of the record they are about
+ * (store.h), not by its id: the entries a batch writes then fall on a few pages at the
+ * right edge of each B-tree (decision 24). A lookup by id goes through `ids` first. */
 int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                     struct rules_status *st)
 {
   const uint8_t *v;
   size_t n;
   uint8_t k[40];
+  int rc = store_get(txn, s->cursors, author, 32, (const void **)&v, &n);
+  if (rc) return rc;
+  if (n != 8) return KK_ERR(CORRUPT);
+  if (seq > be64_get(v)) return MDB_NOTFOUND; /* not evaluated yet */
   memcpy(k, author, 32);
   be64_put(k + 32, seq);
-  int rc = store_get(txn, s->status, k, 40, (const void **)&v, &n);
+  rc = store_get(txn, s->status, k, 40, (const void **)&v, &n);
+  if (rc == MDB_NOTFOUND) {
+    st->verdict = RULES_VALID;
+    st->err = 0;
+    st->kind = KK_PL_NONE;
+    return 0;
+  }
   if (rc) return rc;
-  if (n != 6) return KK_ERR(CORRUPT);
-  st->verdict = v[0];
-  st->err = (int32_t)((uint32_t)v[1] | (uint32_t)v[2] << 8 | (uint32_t)v[3] << 16 | (uint32_t)v[4] << 24);
-  st->kind = v[5];
+  if (n != 5) return KK_ERR(CORRUPT);
+  st->verdict = RULES_INVALID;
+  st->err = (int32_t)((uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24);
+  st->kind = v[4];
   return 0;
+}
+
+int rules_record_kind(MDB_txn *txn, struct store *s, const uint8_t id[32], int *kind)
+{
+  const uint8_t *env;
+  size_t len;
+  struct kk_envelope_view ev;
+  struct kk_body *b = mem_alloc(sizeof *b);
+  if (!b) return -ENOMEM;
+  int rc = store_record_by_id(txn, s, id, NULL, NULL, &env, &len);
+  if (!rc && ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))))
+    rc = rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
+  if (!rc) *kind = b->kind;
+  mem_free(b);
+  return rc;
 }
 
 int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st)
@@ -104,16 +130,17 @@ int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct
   return rc ? rc : rules_status_at(txn, s, author, seq, st);
 }
 
+/* Records an invalid record's error (a valid one needs no entry: see rules_status_at). */
 static int rules_status_put(struct rules_ctx *c, const uint8_t author[32], uint64_t seq, int err, uint8_t kind)
 {
-  uint8_t k[40], v[6];
+  uint8_t k[40], v[5];
   uint32_t e = (uint32_t)err;
+  if (!err) return 0;
   memcpy(k, author, 32);
   be64_put(k + 32, seq);
-  v[0] = err ? RULES_INVALID : RULES_VALID;
-  v[1] = (uint8_t)e; v[2] = (uint8_t)(e >> 8); v[3] = (uint8_t)(e >> 16); v[4] = (uint8_t)(e >> 24);
-  v[5] = kind;
-  return store_put(c->txn, c->s->status, k, 40, v, 6);
+  v[0] = (uint8_t)e; v[1] = (uint8_t)(e >> 8); v[2] = (uint8_t)(e >> 16); v[3] = (uint8_t)(e >> 24);
+  v[4] = kind;
+  return store_put(c->txn, c->s->status, k, 40, v, 5);
 }
 
 int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m)
@@ -248,38 +275,60 @@ static int rules_xfer_put(struct rules_ctx *c, const uint8_t id[32], const struc
   return put_buf(c, c->s->transfers, id, 32, &b);
 }
 
-/* codes: owner || code || 0 || lotkey. */
-static size_t code_key(uint8_t *k, const uint8_t owner[32], const char *code, const uint8_t lotkey[36])
+/* codes: the first 8 bytes of SHA-256(owner || code), then the lot key. A short hash
+ * in place of owner and code keeps the entry small (one per lot); entries that share a
+ * hash are told apart by the lot they name (rules_code_lots checks owner and code). */
+#define CODE_HASH 8
+
+static void code_hash(uint8_t h[CODE_HASH], const uint8_t owner[32], const char *code)
 {
+  uint8_t buf[32 + CODEC_CODE_MAX], full[32];
   size_t n = strlen(code);
-  memcpy(k, owner, 32);
-  memcpy(k + 32, code, n);
-  k[32 + n] = 0;
-  if (lotkey) memcpy(k + 33 + n, lotkey, 36);
-  return 33 + n + (lotkey ? 36 : 0);
+  memcpy(buf, owner, 32);
+  memcpy(buf + 32, code, n);
+  sig_sha256(full, buf, 32 + n);
+  memcpy(h, full, CODE_HASH);
 }
 
 static int code_put(struct rules_ctx *c, const uint8_t owner[32], const char *code, const uint8_t lotkey[36])
 {
-  uint8_t k[32 + CODEC_CODE_MAX + 1 + 36];
-  size_t n = code_key(k, owner, code, lotkey);
-  return store_put(c->txn, c->s->codes, k, n, "", 0);
+  uint8_t k[CODE_HASH + 36];
+  code_hash(k, owner, code);
+  memcpy(k + CODE_HASH, lotkey, 36);
+  return store_put(c->txn, c->s->codes, k, sizeof k, "", 0);
+}
+
+int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], const char *code, uint8_t (*keys)[36],
+                    size_t max, size_t *found)
+{
+  uint8_t h[CODE_HASH];
+  MDB_cursor *cur;
+  *found = 0;
+  code_hash(h, owner, code);
+  int rc = mdb_cursor_open(txn, s->codes, &cur);
+  if (rc) return rc;
+  MDB_val k = { CODE_HASH, h }, v;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+       rc == 0 && k.mv_size == CODE_HASH + 36 && memcmp(k.mv_data, h, CODE_HASH) == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    struct lot l;
+    const uint8_t *key = (const uint8_t *)k.mv_data + CODE_HASH;
+    lot_init(&l);
+    if ((rc = rules_lot_get(txn, s, key, &l))) { if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT); break; }
+    if (memcmp(l.owner, owner, 32) != 0 || strcmp(l.code, code) != 0) continue; /* another code, same hash */
+    if (*found < max) memcpy(keys[*found], key, 36);
+    (*found)++;
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* 1 when owner already has a lot with this code, 0 when not, negative on error. */
 static int code_taken(struct rules_ctx *c, const uint8_t owner[32], const char *code)
 {
-  uint8_t k[32 + CODEC_CODE_MAX + 1];
-  size_t n = code_key(k, owner, code, NULL);
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(c->txn, c->s->codes, &cur);
-  if (rc) return rc;
-  MDB_val mk = { n, k }, mv;
-  rc = mdb_cursor_get(cur, &mk, &mv, MDB_SET_RANGE);
-  int taken = rc == 0 && mk.mv_size >= n && memcmp(mk.mv_data, k, n) == 0;
-  mdb_cursor_close(cur);
-  if (rc && rc != MDB_NOTFOUND) return rc;
-  return taken;
+  size_t found;
+  int rc = rules_code_lots(c->txn, c->s, owner, code, NULL, 0, &found);
+  return rc ? rc : found > 0;
 }
 
 /* Records that the record at `seq` of the lot's owner took (mass, post, pre) from it:
@@ -712,8 +761,9 @@ static int rule_revoke(struct rules_ctx *c, const struct kk_body *b, const uint8
   if (rc < 0) return rc;
   if (rc == 0) return rules_wait(c, DEP_RECORD, target);
   if (st.verdict != RULES_VALID) return KK_ERR(UNKNOWN_RECORD);
-  if (st.kind != KK_PL_ISSUE && st.kind != KK_PL_ATTEST && st.kind != KK_PL_CLAIM)
-    return KK_ERR(REVOKE_TARGET);
+  int kind;
+  if ((rc = rules_record_kind(c->txn, c->s, target, &kind))) return rc;
+  if (kind != KK_PL_ISSUE && kind != KK_PL_ATTEST && kind != KK_PL_CLAIM) return KK_ERR(REVOKE_TARGET);
   if ((rc = store_record_by_id(c->txn, c->s, target, target_author, NULL, NULL, NULL))) return rc;
   if (memcmp(target_author, b->author, 32) != 0 && (rc = need_role(c, b, KK_ROLE_CERTIFIER)))
     return rc == KK_ERR(ROLE) ? KK_ERR(REVOKE_TARGET) : rc;
@@ -998,8 +1048,10 @@ static int rules_upgrade_fn(MDB_txn *txn, void *ctx)
 
 int rules_upgrade(struct store *s)
 {
+  int rc = store_migrate_log(s, NULL, NULL); /* a log kept by author || seq first */
+  if (rc) return rc;
   if (!s->derived_stale) return 0;
-  int rc = store_write(s, rules_upgrade_fn, s);
+  rc = store_write(s, rules_upgrade_fn, s);
   if (rc == 0) s->derived_stale = 0;
   return rc;
 }

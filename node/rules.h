@@ -32,7 +32,7 @@ enum rules_verdict { RULES_VALID = 1, RULES_INVALID = 2 };
 struct rules_status {
   uint8_t verdict;     /* enum rules_verdict */
   int32_t err;         /* the violated rule's error code when invalid */
-  uint8_t kind;        /* enum kk_payload */
+  uint8_t kind;        /* enum kk_payload when invalid; KK_PL_NONE when valid (rules_record_kind) */
 };
 
 /* Evaluates as far as possible the feeds named (and every feed they wake). Rebuilds the
@@ -52,6 +52,8 @@ int rules_upgrade(struct store *s);
 /* Getters. MDB_NOTFOUND when absent; lots and transfers must be freed by the caller
  * (lot_free/xfer_free) after a 0 return. A record's status by its id or its position. */
 int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st);
+/* The payload kind of a stored record (decodes it). 0 or an error. */
+int rules_record_kind(MDB_txn *txn, struct store *s, const uint8_t id[32], int *kind);
 int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                     struct rules_status *st);
 int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m);
@@ -59,6 +61,11 @@ int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[36], struct l
 /* The same, with the lot's position (its key in `lots` and the prefix of its spends). */
 int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t pos[STORE_LOTPOS], struct lot *l);
 int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x);
+
+/* The lots owner holds or held under code: up to max keys into keys (may be NULL when
+ * max is 0), *found counting them all. 0 or an error. */
+int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], const char *code, uint8_t (*keys)[36],
+                    size_t max, size_t *found);
 
 /* The spends of a lot, in its owner's order: the id and seq of each spending record (a
  * transfer, a transform, a claim) and what it took. *ids, *seqs and *spends are

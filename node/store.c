@@ -7,6 +7,7 @@
 #include "err.h"
 #include "tree.h"
 #include "../crypto/merkle.h"
+#include "../proto/codec.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -43,11 +44,11 @@ struct store_dbdef { const char *name; size_t off; int derived; };
 #define D(field, derived) { #field, offsetof(struct store, field), derived }
 /* Order matters for the digest: derived databases are hashed in this order. */
 static const struct store_dbdef store_dbs[] = {
-  D(records, 0), D(ids, 0), D(heads, 0), D(tree, 0), D(keys, 0),
+  D(log, 0), D(runs, 0), D(ids, 0), D(heads, 0), D(tree, 0), D(keys, 0),
   D(ckpts, 0), D(cosigs, 0), D(evidence, 0), D(frozen, 0), D(unverified, 0),
   D(status, 1), D(members, 1), D(lots, 1), D(codes, 1), D(transfers, 1), D(claims, 1),
   D(attests, 1), D(revoked, 1), D(spends, 1), D(cursors, 1), D(incidents, 1),
-  D(pending, 0), D(arrivals, 0), D(meta, 0), D(witnessed, 0),
+  D(pending, 0), D(meta, 0), D(witnessed, 0),
 };
 #undef D
 #define STORE_NDBS (sizeof store_dbs / sizeof store_dbs[0])
@@ -83,8 +84,8 @@ static int store_check_layout(MDB_txn *txn, struct store *s)
   int rc = store_meta_get(txn, s, "layout", &v, &n);
   if (rc == 0 && n == 4 && memcmp(v, cur, 4) == 0) return 0;
   if (rc != 0 && rc != MDB_NOTFOUND) return rc;
-  if ((rc = mdb_stat(txn, s->records, &st))) return rc;
-  if (st.ms_entries > 0) {
+  if ((rc = mdb_stat(txn, s->log, &st))) return rc;
+  if (st.ms_entries > 0 || s->log_stale) {
     if (s->readonly) return KK_ERR(OLD_STORE);
     s->derived_stale = 1;
     return 0;
@@ -122,12 +123,18 @@ static int store_open_flags(struct store **out, const char *dir, int readonly, u
 
   MDB_txn *txn;
   if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) goto fail;
+  /* A log kept by author || seq (layout 2 and earlier) is moved by store_migrate_log;
+   * its databases stay until the migration has finished, even when emptied. */
+  if (mdb_dbi_open(txn, "records", 0, &s->old_records) == 0 && mdb_dbi_open(txn, "arrivals", 0, &s->old_arrivals) == 0) {
+    if (readonly) { mdb_txn_abort(txn); rc = KK_ERR(OLD_STORE); goto fail; }
+    s->log_stale = 1;
+  }
   for (size_t i = 0; i < STORE_NDBS; i++) {
     rc = mdb_dbi_open(txn, store_dbs[i].name, readonly ? 0 : MDB_CREATE, store_dbi(s, i));
     if (rc) {
       mdb_txn_abort(txn);
       /* The first database missing: no ledger; a later one: an older layout. */
-      if (rc == MDB_NOTFOUND) rc = i == 0 ? KK_ERR(NOT_INIT) : KK_ERR(OLD_STORE);
+      if (rc == MDB_NOTFOUND) rc = i == 0 && !s->old_records ? KK_ERR(NOT_INIT) : KK_ERR(OLD_STORE);
       goto fail;
     }
   }
@@ -236,19 +243,23 @@ int store_head_get(MDB_txn *txn, struct store *s, const uint8_t author[32], stru
   size_t n;
   int rc = store_get(txn, s->heads, author, 32, &v, &n);
   if (rc) return rc;
-  if (n != 8 + 32 + 32) return KK_ERR(CORRUPT);
+  if (n != 8 + 32 + 32 + 16 && n != 8 + 32 + 32) return KK_ERR(CORRUPT); /* the shorter: before runs */
   h->seq = be64_get(v);
   memcpy(h->last_id, (const uint8_t *)v + 8, 32);
   memcpy(h->key, (const uint8_t *)v + 40, 32);
+  h->run_first = n > 72 ? be64_get((const uint8_t *)v + 72) : 0;
+  h->run_arrival = n > 72 ? be64_get((const uint8_t *)v + 80) : 0;
   return 0;
 }
 
 int store_head_put(MDB_txn *txn, struct store *s, const uint8_t author[32], const struct store_head *h)
 {
-  uint8_t v[72];
+  uint8_t v[88];
   be64_put(v, h->seq);
   memcpy(v + 8, h->last_id, 32);
   memcpy(v + 40, h->key, 32);
+  be64_put(v + 72, h->run_first);
+  be64_put(v + 80, h->run_arrival);
   return store_put(txn, s->heads, author, 32, v, sizeof v);
 }
 
@@ -258,15 +269,60 @@ static void store_feedkey(uint8_t k[40], const uint8_t author[32], uint64_t seq)
   be64_put(k + 32, seq);
 }
 
+/* The run of the feed holding seq: its first seq, arrival and count. MDB_NOTFOUND
+ * when the feed has no record at seq. With `next`, the first run holding a seq at or
+ * after seq instead (for sparse stores). */
+static int store_run(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, int next,
+                     uint64_t *first, uint64_t *arrival, uint64_t *count)
+{
+  uint8_t k[40];
+  store_feedkey(k, author, seq);
+  MDB_cursor *c;
+  MDB_val ck = { 40, k }, cv, pk, pv;
+  int rc = mdb_cursor_open(txn, s->runs, &c);
+  if (rc) return store_err(rc);
+  int at = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE); /* the first run starting at seq or later */
+  int found = 0;
+  if (at == 0 && ck.mv_size == 40 && memcmp(ck.mv_data, k, 40) == 0) found = 1; /* starts at seq */
+  if (!found && (at == 0 || at == MDB_NOTFOUND)) {
+    /* the run before it, if it is this feed's and reaches seq */
+    int before = mdb_cursor_get(c, &pk, &pv, at == 0 ? MDB_PREV : MDB_LAST);
+    if (before == 0 && pk.mv_size == 40 && pv.mv_size == 16 && memcmp(pk.mv_data, author, 32) == 0 &&
+        seq - be64_get((const uint8_t *)pk.mv_data + 32) < be64_get((const uint8_t *)pv.mv_data + 8)) {
+      ck = pk;
+      cv = pv;
+      found = 1;
+    }
+  }
+  if (!found && next && at == 0 && ck.mv_size == 40 && memcmp(ck.mv_data, author, 32) == 0) found = 1;
+  if (at != 0 && at != MDB_NOTFOUND) rc = store_err(at);
+  else if (!found) rc = MDB_NOTFOUND;
+  else if (cv.mv_size != 16) rc = KK_ERR(CORRUPT);
+  else {
+    *first = be64_get((const uint8_t *)ck.mv_data + 32);
+    *arrival = be64_get(cv.mv_data);
+    *count = be64_get((const uint8_t *)cv.mv_data + 8);
+  }
+  mdb_cursor_close(c);
+  return rc;
+}
+
+static int store_log_get(MDB_txn *txn, struct store *s, uint64_t arrival, const uint8_t **env, size_t *len)
+{
+  uint8_t k[8];
+  const void *v;
+  be64_put(k, arrival);
+  int rc = store_get(txn, s->log, k, 8, &v, len);
+  if (rc == 0) *env = v;
+  return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc; /* indexed but missing: damage */
+}
+
 int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                      const uint8_t **env, size_t *len)
 {
-  uint8_t k[40];
-  const void *v;
-  store_feedkey(k, author, seq);
-  int rc = store_get(txn, s->records, k, 40, &v, len);
-  if (rc == 0) *env = v;
-  return rc;
+  uint64_t first, arrival, count;
+  int rc = store_run(txn, s, author, seq, 0, &first, &arrival, &count);
+  return rc ? rc : store_log_get(txn, s, arrival + (seq - first), env, len);
 }
 
 int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
@@ -274,90 +330,92 @@ int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
 {
   const void *v;
   size_t n;
+  const uint8_t *e;
+  size_t el;
   int rc = store_get(txn, s->ids, id, 32, &v, &n);
   if (rc) return rc;
-  if (n != 40) return KK_ERR(CORRUPT);
-  uint8_t a[32];
-  memcpy(a, v, 32);
-  uint64_t q = be64_get((const uint8_t *)v + 32);
-  if (author) memcpy(author, a, 32);
-  if (seq) *seq = q;
-  if (!env) return 0;
-  return store_record_get(txn, s, a, q, env, len);
+  if (n != 8) return KK_ERR(CORRUPT);
+  if ((rc = store_log_get(txn, s, be64_get(v), &e, &el))) return rc;
+  if (author || seq) {
+    uint8_t a[32];
+    uint64_t q;
+    int kind;
+    if (codec_record_position(e, el, a, &q, &kind)) return KK_ERR(CORRUPT);
+    if (author) memcpy(author, a, 32);
+    if (seq) *seq = q;
+  }
+  if (env) { *env = e; *len = el; }
+  return 0;
+}
+
+/* Puts env at the log's next arrival and indexes it: ids, and the feed's runs (the last
+ * run grows when the record follows it, in the feed and in the log). */
+static int store_log_append(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
+                            uint64_t seq, const uint8_t *env, size_t len, struct store_head *h)
+{
+  uint64_t arrival;
+  int rc = store_log_last(txn, s, &arrival);
+  if (rc) return rc;
+  arrival++;
+  uint8_t ak[8];
+  be64_put(ak, arrival);
+  MDB_val k = { 8, ak }, v = { len, (void *)env };
+  if ((rc = store_err(mdb_put(txn, s->log, &k, &v, MDB_APPEND)))) return rc;
+  if ((rc = store_put(txn, s->ids, id, 32, ak, 8))) return rc;
+  if (!(h->run_arrival && seq > h->run_first && arrival - h->run_arrival == seq - h->run_first && h->seq == seq - 1)) {
+    h->run_first = seq;
+    h->run_arrival = arrival;
+  }
+  uint8_t rk[40], rv[16];
+  store_feedkey(rk, author, h->run_first);
+  be64_put(rv, h->run_arrival);
+  be64_put(rv + 8, seq - h->run_first + 1);
+  return store_put(txn, s->runs, rk, 40, rv, 16);
 }
 
 int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
                         const uint8_t author[32], uint64_t seq, const uint8_t *env,
                         size_t len, const uint8_t next_key[32])
 {
-  uint8_t k[40];
   int rc;
-  store_feedkey(k, author, seq);
-  if ((rc = store_put(txn, s->records, k, 40, env, len))) return rc;
-  if ((rc = store_put(txn, s->ids, id, 32, k, 40))) return rc;
+  struct store_head h;
+  rc = store_head_get(txn, s, author, &h);
+  if (rc == MDB_NOTFOUND) { memset(&h, 0, sizeof h); memcpy(h.key, author, 32); }
+  else if (rc) return rc;
+  if ((rc = store_log_append(txn, s, id, author, seq, env, len, &h))) return rc;
   uint8_t leaf[32];
   merkle_leaf_hash(leaf, env, len);
   if ((rc = tree_append(txn, s, author, seq - 1, leaf))) return rc;
-  struct store_head h;
-  rc = store_head_get(txn, s, author, &h);
-  if (rc == MDB_NOTFOUND) memcpy(h.key, author, 32);
-  else if (rc) return rc;
+  uint8_t k[40];
+  store_feedkey(k, author, seq);
   if (memcmp(h.key, next_key, 32) != 0 && (rc = store_put(txn, s->keys, k, 40, next_key, 32))) return rc;
   h.seq = seq;
   memcpy(h.last_id, id, 32);
   memcpy(h.key, next_key, 32);
-  if ((rc = store_head_put(txn, s, author, &h))) return rc;
-
-  /* arrivals: a local counter, so a node can tell peers what is new since X. */
-  MDB_cursor *c;
-  uint64_t next = 1;
-  if ((rc = mdb_cursor_open(txn, s->arrivals, &c))) return rc;
-  MDB_val ck, cv;
-  if (mdb_cursor_get(c, &ck, &cv, MDB_LAST) == 0 && ck.mv_size == 8) next = be64_get(ck.mv_data) + 1;
-  mdb_cursor_close(c);
-  uint8_t ak[8];
-  be64_put(ak, next);
-  return store_put(txn, s->arrivals, ak, 8, k, 40);
+  return store_head_put(txn, s, author, &h);
 }
 
 int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,
                       const uint8_t **env, size_t *len)
 {
-  /* A replica's feeds have no gaps: the exact seq is the common case (the rules call
-   * this for every record), a cursor only for a sparse store. */
-  int rc = store_record_get(txn, s, author, seq, env, len);
-  if (rc != MDB_NOTFOUND) {
-    if (rc == 0) *got = seq;
-    return rc;
-  }
-  uint8_t k[40];
-  store_feedkey(k, author, seq);
-  MDB_cursor *c;
-  MDB_val ck = { 40, k }, cv;
-  if ((rc = mdb_cursor_open(txn, s->records, &c))) return store_err(rc);
-  rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
-  if (rc == 0 && (ck.mv_size != 40 || memcmp(ck.mv_data, author, 32) != 0)) rc = MDB_NOTFOUND;
-  if (rc == 0) {
-    *got = be64_get((const uint8_t *)ck.mv_data + 32);
-    *env = cv.mv_data;
-    *len = cv.mv_size;
-  }
-  mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? rc : store_err(rc);
+  /* A replica's feeds have no gaps; a proof bundle's sparse store does. */
+  uint64_t first, arrival, count;
+  int rc = store_run(txn, s, author, seq, 1, &first, &arrival, &count);
+  if (rc) return rc;
+  uint64_t q = seq > first ? seq : first;
+  *got = q;
+  return store_log_get(txn, s, arrival + (q - first), env, len);
 }
 
 int store_record_put_sparse(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
                             uint64_t seq, const uint8_t *env, size_t len)
 {
-  uint8_t k[40];
-  int rc;
-  store_feedkey(k, author, seq);
-  if ((rc = store_put(txn, s->records, k, 40, env, len)) || (rc = store_put(txn, s->ids, id, 32, k, 40))) return rc;
   struct store_head h;
-  rc = store_head_get(txn, s, author, &h);
+  int rc = store_head_get(txn, s, author, &h);
   if (rc == MDB_NOTFOUND) memset(&h, 0, sizeof h);
   else if (rc) return rc;
-  if (seq <= h.seq) return 0;
+  if (seq <= h.seq) return 0; /* held (a feed goes in in seq order) */
+  if ((rc = store_log_append(txn, s, id, author, seq, env, len, &h))) return rc;
   h.seq = seq;
   memcpy(h.last_id, id, 32);
   memcpy(h.key, author, 32);
@@ -444,7 +502,134 @@ int store_digest(MDB_txn *txn, struct store *s, uint8_t out[32])
 int store_count_records(MDB_txn *txn, struct store *s, uint64_t *n)
 {
   MDB_stat st;
-  int rc = mdb_stat(txn, s->records, &st);
+  int rc = mdb_stat(txn, s->log, &st);
   if (rc == 0) *n = st.ms_entries;
+  return store_err(rc);
+}
+
+int store_log_last(MDB_txn *txn, struct store *s, uint64_t *arrival)
+{
+  MDB_cursor *c;
+  MDB_val k, v;
+  *arrival = 0;
+  int rc = mdb_cursor_open(txn, s->log, &c);
+  if (rc) return store_err(rc);
+  rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+  if (rc == 0 && k.mv_size == 8) *arrival = be64_get(k.mv_data);
+  mdb_cursor_close(c);
+  return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_err(rc);
+}
+
+int store_log_each(MDB_txn *txn, struct store *s, uint64_t after,
+                   int (*fn)(void *arg, uint64_t arrival, const uint8_t *env, size_t len), void *arg)
+{
+  MDB_cursor *c;
+  uint8_t start[8];
+  be64_put(start, after + 1);
+  MDB_val k = { 8, start }, v;
+  int rc = mdb_cursor_open(txn, s->log, &c);
+  if (rc) return store_err(rc);
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 8) { rc = KK_ERR(CORRUPT); break; }
+    if ((rc = fn(arg, be64_get(k.mv_data), v.mv_data, v.mv_size))) break;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? 0 : rc; /* fn's result, or a storage error */
+}
+
+/* ---- moving an earlier log ------------------------------------------------------------ */
+
+#define STORE_MIGRATE_BATCH 20000   /* records per transaction: bounded dirty pages */
+
+struct migrate {
+  struct store *s;
+  uint64_t moved, total;
+  int moved_all;               /* the old log is empty */
+  int done;                    /* and the tree pruned, the old databases gone */
+  uint8_t tree_from[TREE_KEY]; /* where pruning goes on */
+};
+
+/* Moves the next batch of the old log, in its arrival order, into the new one; the old
+ * entries go as they are moved, so an interrupted migration resumes where it stopped. */
+static int migrate_fn(MDB_txn *txn, void *arg)
+{
+  struct migrate *m = arg;
+  struct store *s = m->s;
+  MDB_cursor *c;
+  MDB_val k, v;
+  size_t n = 0;
+  int rc = mdb_cursor_open(txn, s->old_arrivals, &c);
+  if (rc) return store_err(rc);
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && n < STORE_MIGRATE_BATCH;
+       rc = mdb_cursor_get(c, &k, &v, MDB_FIRST), n++) {
+    if (v.mv_size != 40) { rc = KK_ERR(CORRUPT); break; }
+    uint8_t pos[40];
+    memcpy(pos, v.mv_data, 40);
+    MDB_val rk = { 40, pos }, rv;
+    if ((rc = mdb_get(txn, s->old_records, &rk, &rv))) { rc = rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : store_err(rc); break; }
+    uint8_t *env = mem_alloc(rv.mv_size ? rv.mv_size : 1), id[32];
+    if (!env) { rc = -ENOMEM; break; }
+    size_t len = rv.mv_size;
+    memcpy(env, rv.mv_data, len); /* the puts below may move pages */
+    crypto_hash_sha256(id, env, len);
+    struct store_head h;
+    uint64_t seq = be64_get(pos + 32);
+    if ((rc = store_head_get(txn, s, pos, &h))) { /* a record of a feed without a head: damage */
+      mem_free(env);
+      if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT);
+      break;
+    }
+    /* the head keeps its seq and key; only the run bookkeeping follows the moves */
+    uint64_t keep = h.seq;
+    h.seq = seq - 1;
+    if (seq == 1 || h.run_arrival == 0) h.run_arrival = 0;
+    rc = store_log_append(txn, s, id, pos, seq, env, len, &h);
+    mem_free(env);
+    h.seq = keep;
+    if (rc || (rc = store_head_put(txn, s, pos, &h))) break;
+    if ((rc = mdb_cursor_del(c, 0)) || (rc = mdb_del(txn, s->old_records, &rk, NULL))) { rc = store_err(rc); break; }
+    m->moved++;
+  }
+  mdb_cursor_close(c);
+  if (rc == MDB_NOTFOUND) {
+    m->moved_all = 1;
+    rc = 0;
+  }
   return rc;
+}
+
+/* With the log moved: prunes the tree an earlier version kept in full, a batch at a
+ * time; the last batch drops the old databases, which ends the migration. */
+static int migrate_tree_fn(MDB_txn *txn, void *arg)
+{
+  struct migrate *m = arg;
+  int more;
+  int rc = tree_prune(txn, m->s, m->tree_from, STORE_MIGRATE_BATCH, &more);
+  if (rc || more) return rc;
+  m->done = 1;
+  rc = mdb_drop(txn, m->s->old_arrivals, 1);
+  if (!rc) rc = mdb_drop(txn, m->s->old_records, 1);
+  return store_err(rc);
+}
+
+int store_migrate_log(struct store *s, void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
+{
+  if (!s->log_stale) return 0;
+  struct migrate m = { .s = s };
+  MDB_txn *txn;
+  MDB_stat st;
+  int rc = store_read(s, &txn);
+  if (rc) return rc;
+  rc = mdb_stat(txn, s->old_arrivals, &st);
+  mdb_txn_abort(txn);
+  if (rc) return store_err(rc);
+  m.total = st.ms_entries;
+  while (!m.moved_all) {
+    if ((rc = store_write(s, migrate_fn, &m))) return rc;
+    if (progress) progress(arg, m.moved, m.total);
+  }
+  while (!m.done)
+    if ((rc = store_write(s, migrate_tree_fn, &m))) return rc;
+  s->log_stale = 0;
+  return 0;
 }

@@ -10,8 +10,15 @@
  * store_write, store_set_shared). Named databases:
  *
  *   log (never changes once written, except by appending)
- *     records   author(32) || seq(8, BE)          -> envelope bytes
- *     ids       record id(32)                     -> author(32) || seq(8, BE)
+ *     log       arrival(8, BE)                    -> envelope bytes: every record in the
+ *                                                    order it was stored here (a local
+ *                                                    counter), always appended, so the log's
+ *                                                    pages are full
+ *     runs      author(32) || first seq(8, BE)    -> arrival(8, BE) || count(8, BE): seqs
+ *                                                    first .. first+count-1 of the feed are at
+ *                                                    arrivals arrival .. arrival+count-1 (a
+ *                                                    batch of a feed's records is one run)
+ *     ids       record id(32)                     -> arrival(8, BE)
  *     heads     author(32)                        -> struct store_head
  *     tree      author(32) || level(1) || index(8)  -> 32-byte Merkle node (node/tree.h)
  *     keys      author(32) || seq(8, BE)          -> key(32) that signs after that record
@@ -28,11 +35,13 @@
  *   derived state (a pure function of the log: rebuilt by audit, hashed by the digest;
  *   status and lots are keyed by the position of the record they are about, so that a
  *   batch's entries fall on a few pages at the right edge of each B-tree)
- *     status    author(32) || seq(8, BE)          -> u8 verdict, i32 error, u8 payload kind
+ *     status    author(32) || seq(8, BE)          -> i32 error, u8 payload kind: invalid records
+ *                                                    only (evaluated = at or before the feed's
+ *                                                    cursor; valid = evaluated, not here)
  *     members   key(32)                           -> struct member (node/state.h)
  *     lots      author(32) || seq(8, BE) || index(4, BE) -> struct lot (of the lot whose
  *                                                    key is that record's id || index)
- *     codes     owner(32) || code || 0 || lot key -> ""
+ *     codes     SHA-256(owner || code)[0..8) || lot key(36) -> "" (rules_code_lots)
  *     transfers transfer id(32)                   -> struct xfer
  *     claims    lot key(36) || seq(8, BE)         -> claim
  *     attests   record id(32) || attest id(32)    -> ""
@@ -44,7 +53,6 @@
                                                     they name (a record, a lot's record, a member)
  *   local (arrival-dependent, never in the digest)
  *     pending   dependency(33) || author(32)      -> ""
- *     arrivals  counter(8, BE)                    -> author(32) || seq(8, BE)
  *     meta      name                              -> value ("network", "registry",
  *                                                    "layout": STORE_LAYOUT, u32 BE)
  *     witnessed author(32)                        -> size(8, BE) || root(32) of the last
@@ -75,10 +83,14 @@ struct store {
   int readonly;
   int shared;                   /* used by several threads: store_write never grows it */
   int derived_stale;            /* the derived state has an earlier layout: rebuild it */
-  MDB_dbi records, ids, heads, tree, keys;
+  MDB_dbi log, runs, ids, heads, tree, keys;
   MDB_dbi ckpts, cosigs, evidence, frozen, unverified;
   MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors, incidents;
-  MDB_dbi pending, arrivals, meta, witnessed;
+  MDB_dbi pending, meta, witnessed;
+  /* A store written before the log was kept by arrival (layout 2 and earlier): records
+   * by author || seq, arrivals, ids to author || seq. Open only while not yet moved. */
+  int log_stale;
+  MDB_dbi old_records, old_arrivals;
 };
 
 /* What the log says of one feed. */
@@ -86,6 +98,7 @@ struct store_head {
   uint64_t seq;                 /* last stored seq (0: none) */
   uint8_t last_id[32];          /* id of the record at seq */
   uint8_t key[32];              /* key that signs the next record (changes on RotateKey) */
+  uint64_t run_first, run_arrival; /* the feed's last run (store's own bookkeeping) */
 };
 
 /* Opens (creating when !readonly) the store in dir. On success *out is the caller's to
@@ -153,7 +166,8 @@ int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
 int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,
                       const uint8_t **env, size_t *len);
 
-/* Appends a record already checked by ingest; updates ids, heads and arrivals. */
+/* Appends a record already checked by ingest at the log's next arrival; updates ids,
+ * runs, heads and the feed's Merkle tree. */
 int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
                         const uint8_t author[32], uint64_t seq, const uint8_t *env,
                         size_t len, const uint8_t next_key[32]);
@@ -166,8 +180,8 @@ int store_key_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64
 int store_frozen_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t *seq);
 
 /* Puts a record into a sparse store (a proof bundle's scratch store, node/bundle.h):
- * records and ids only, head raised to the highest seq; no Merkle tree, no arrivals.
- * The caller has checked the record (signature, inclusion proof). */
+ * log, runs and ids, head raised to the highest seq; no Merkle tree. A feed's records
+ * go in in seq order. The caller has checked the record (signature, inclusion proof). */
 int store_record_put_sparse(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
                             uint64_t seq, const uint8_t *env, size_t len);
 
@@ -181,5 +195,21 @@ int store_digest(MDB_txn *txn, struct store *s, uint8_t out[32]);
 
 /* Number of records in the log. */
 int store_count_records(MDB_txn *txn, struct store *s, uint64_t *n);
+
+/* The newest arrival number (0 when the log is empty). */
+int store_log_last(MDB_txn *txn, struct store *s, uint64_t *arrival);
+
+/* Calls fn(arg, arrival, env, len) for every record that arrived after `after`, in
+ * arrival order (each feed's records in seq order); env is valid during the call. Stops
+ * at fn's first non-zero result and returns it; else 0 or a storage error. */
+int store_log_each(MDB_txn *txn, struct store *s, uint64_t after,
+                   int (*fn)(void *arg, uint64_t arrival, const uint8_t *env, size_t len), void *arg);
+
+/* Moves the log of a store written before it was kept by arrival (s->log_stale, set by
+ * store_open for writing) into the current layout, in transactions of bounded size
+ * (resumable if interrupted). 0 at once when there is nothing to do; progress(arg, done,
+ * total) after each transaction when not NULL; then forgets the Merkle nodes the old
+ * layout kept below the tree's floor (tree_prune). Run before anything reads the log. */
+int store_migrate_log(struct store *s, void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg);
 
 #endif

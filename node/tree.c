@@ -10,17 +10,18 @@
 #include <sodium.h>
 #include <string.h>
 
-static void tree_key(uint8_t k[41], const uint8_t author[32], unsigned level, uint64_t index)
+static void tree_key(uint8_t k[TREE_KEY], const uint8_t author[32], unsigned level, uint64_t index)
 {
   memcpy(k, author, 32);
   k[32] = (uint8_t)level;
   be64_put(k + 33, index);
 }
 
-static int tree_get(MDB_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
-                    uint8_t out[32])
+/* A stored node; MDB_NOTFOUND when absent. */
+static int tree_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
+                       uint8_t out[32])
 {
-  uint8_t k[41];
+  uint8_t k[TREE_KEY];
   const void *v;
   size_t n;
   tree_key(k, author, level, index);
@@ -31,21 +32,68 @@ static int tree_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uns
   return 0;
 }
 
+/* Leaf hash `index`: kept while its block is open, else hashed from its record. */
+static int tree_leaf(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index, uint8_t out[32])
+{
+  int rc = tree_stored(txn, s, author, 0, index, out);
+  if (rc != MDB_NOTFOUND) return rc;
+  const uint8_t *env;
+  size_t len;
+  if ((rc = store_record_get(txn, s, author, index + 1, &env, &len))) return rc;
+  merkle_leaf_hash(out, env, len);
+  return 0;
+}
+
+/* The node of the perfect subtree at (level, index): stored from TREE_FLOOR up,
+ * computed from its leaves below. */
+static int tree_get(MDB_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
+                    uint8_t out[32])
+{
+  if (level >= TREE_FLOOR) return tree_stored(txn, s, author, level, index, out);
+  if (level == 0) return tree_leaf(txn, s, author, index, out);
+  uint8_t l[32], r[32];
+  int rc = tree_get(txn, s, author, level - 1, index * 2, l);
+  if (!rc) rc = tree_get(txn, s, author, level - 1, index * 2 + 1, r);
+  if (!rc) merkle_node_hash(out, l, r);
+  return rc;
+}
+
+/* The root of block b hashed from its leaves (what is stored at the floor once closed). */
+static int tree_block(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t b, uint8_t out[32])
+{
+  uint8_t l[32], r[32];
+  int rc = tree_get(txn, s, author, TREE_FLOOR - 1, b * 2, l);
+  if (!rc) rc = tree_get(txn, s, author, TREE_FLOOR - 1, b * 2 + 1, r);
+  if (!rc) merkle_node_hash(out, l, r);
+  return rc;
+}
+
 int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
                 const uint8_t leaf_hash[32])
 {
-  uint8_t k[41], cur[32], left[32];
-  unsigned level = 0;
-  memcpy(cur, leaf_hash, 32);
+  uint8_t k[TREE_KEY], cur[32], left[32];
+  const uint64_t block = UINT64_C(1) << TREE_FLOOR;
   tree_key(k, author, 0, index);
-  int rc = store_put(txn, s->tree, k, sizeof k, cur, 32);
+  int rc = store_put(txn, s->tree, k, sizeof k, leaf_hash, 32);
+  if (rc || (index + 1) % block) return rc;
+  /* The leaf completes a block: keep its root, forget its leaves. */
+  uint64_t first = index + 1 - block;
+  if ((rc = tree_block(txn, s, author, first >> TREE_FLOOR, cur))) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc;
+  for (uint64_t i = first; i <= index && rc == 0; i++) {
+    tree_key(k, author, 0, i);
+    rc = store_del(txn, s->tree, k, sizeof k);
+  }
+  unsigned level = TREE_FLOOR;
+  uint64_t at = index >> TREE_FLOOR;
+  tree_key(k, author, level, at);
+  if (!rc) rc = store_put(txn, s->tree, k, sizeof k, cur, 32);
   /* Every odd index closes a perfect subtree one level up. */
-  while (rc == 0 && (index & 1)) {
-    if ((rc = tree_get(txn, s, author, level, index - 1, left))) break;
+  while (rc == 0 && (at & 1)) {
+    if ((rc = tree_get(txn, s, author, level, at - 1, left))) break;
     merkle_node_hash(cur, left, cur);
     level++;
-    index >>= 1;
-    tree_key(k, author, level, index);
+    at >>= 1;
+    tree_key(k, author, level, at);
     rc = store_put(txn, s->tree, k, sizeof k, cur, 32);
   }
   return rc;
@@ -125,13 +173,33 @@ int tree_consistency(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
 }
 
 int tree_leaf_check(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
-                    const uint8_t *env, size_t len)
+                    const uint8_t *env, size_t len, struct tree_guard *g)
 {
   uint8_t want[32], got[32];
-  int rc = tree_get(txn, s, author, 0, index, want);
-  if (rc) return rc;
-  merkle_leaf_hash(got, env, len);
-  return sodium_memcmp(want, got, 32) == 0 ? 0 : KK_ERR(CORRUPT);
+  int rc = tree_stored(txn, s, author, 0, index, want);
+  if (rc == 0) { /* an open block: its leaves are kept */
+    merkle_leaf_hash(got, env, len);
+    return sodium_memcmp(want, got, 32) == 0 ? 0 : KK_ERR(CORRUPT);
+  }
+  if (rc != MDB_NOTFOUND) return rc;
+  /* A closed block: its stored root, against the root of the records as they are read
+   * (env is one of them). Checked once per block for a guard. */
+  uint64_t block = index >> TREE_FLOOR;
+  if (g && g->valid && g->block == block && memcmp(g->author, author, 32) == 0) return 0;
+  if ((rc = tree_stored(txn, s, author, TREE_FLOOR, block, want))) return rc;
+  if ((rc = tree_block(txn, s, author, block, got))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+  if (sodium_memcmp(want, got, 32) != 0) return KK_ERR(CORRUPT);
+  /* env must be the record read here, not other bytes of the same seq */
+  const uint8_t *stored;
+  size_t slen;
+  if ((rc = store_record_get(txn, s, author, index + 1, &stored, &slen))) return rc;
+  if (slen != len || memcmp(stored, env, len) != 0) return KK_ERR(CORRUPT);
+  if (g) {
+    memcpy(g->author, author, 32);
+    g->block = block;
+    g->valid = 1;
+  }
+  return 0;
 }
 
 int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32])
@@ -151,7 +219,7 @@ int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32])
     if (!bad) bad = store_record_get(txn, s, k.mv_data, h.seq, &env, &len) != 0;
     if (!bad) {
       sig_sha256(id, env, len);
-      bad = sodium_memcmp(id, h.last_id, 32) != 0 || tree_leaf_check(txn, s, k.mv_data, h.seq - 1, env, len) != 0;
+      bad = sodium_memcmp(id, h.last_id, 32) != 0 || tree_leaf_check(txn, s, k.mv_data, h.seq - 1, env, len, NULL) != 0;
     }
     if (bad) {
       if (bad_author) {
@@ -164,4 +232,40 @@ int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32])
   }
   mdb_cursor_close(cur);
   return rc == MDB_NOTFOUND ? 0 : rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+}
+
+int tree_prune(MDB_txn *txn, struct store *s, uint8_t from[TREE_KEY], size_t max, int *more)
+{
+  MDB_cursor *c;
+  MDB_val k = { TREE_KEY, from }, v;
+  uint8_t author[32] = { 0 };
+  uint64_t open_from = 0; /* the first leaf of `author`'s open block */
+  int have = 0;
+  size_t n = 0;
+  *more = 0;
+  int rc = mdb_cursor_open(txn, s->tree, &c);
+  if (rc) return rc;
+  rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+  while (rc == 0) {
+    if (k.mv_size != TREE_KEY) { rc = KK_ERR(CORRUPT); break; }
+    const uint8_t *key = k.mv_data;
+    unsigned level = key[32];
+    if (!have || memcmp(author, key, 32) != 0) {
+      struct store_head h;
+      memcpy(author, key, 32);
+      have = 1;
+      if ((rc = store_head_get(txn, s, author, &h)) && rc != MDB_NOTFOUND) break;
+      open_from = rc ? 0 : h.seq >> TREE_FLOOR << TREE_FLOOR;
+    }
+    if (level >= TREE_FLOOR || (level == 0 && be64_get(key + 33) >= open_from)) {
+      rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+      continue;
+    }
+    if (n == max) { memcpy(from, key, TREE_KEY); *more = 1; break; }
+    if ((rc = mdb_cursor_del(c, 0))) break;
+    n++;
+    rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT); /* the entry after the one deleted */
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? 0 : rc;
 }

@@ -3,11 +3,14 @@
  *
  * Leaf i of a feed's tree is the record at seq i + 1; its leaf hash is
  * SHA-256(0x00 || envelope bytes). The store keeps the hash of every complete (perfect)
- * subtree: `tree` maps author(32) || level(1) || index(8, BE) to the hash of leaves
- * [index × 2^level, (index + 1) × 2^level). Appending leaf n writes its hash and the
- * perfect subtrees it completes (amortised two writes), in the same write transaction
- * as the record. Any MTH(D[a:b]) — roots of any size, proof nodes — is assembled from
- * those in O(log n) reads.
+ * subtree of 2^TREE_FLOOR leaves or more: `tree` maps author(32) || level(1) ||
+ * index(8, BE) to the hash of leaves [index × 2^level, (index + 1) × 2^level). Below
+ * the floor, nodes are hashed from the records themselves when needed (at most
+ * 2^(TREE_FLOOR-1) records); only the leaves of the block still open are kept, so a
+ * feed costs 1/8 of a node per record instead of two. Appending leaf n writes its hash
+ * and, when it closes a block, the block's root and the subtrees it completes, in the
+ * same write transaction as the record. Any MTH(D[a:b]) — roots of any size, proof
+ * nodes — is assembled from those in O(log n) reads.
  */
 #ifndef KK_TREE_H
 #define KK_TREE_H
@@ -17,22 +20,34 @@
 #include "store.h"
 
 #define TREE_MAX_PROOF 128
+#define TREE_FLOOR 4             /* blocks of 16 leaves: the lowest level kept */
+#define TREE_KEY 41              /* author(32) || level(1) || index(8, BE) */
 
 /* Adds leaf `index` (must be the feed's next leaf). 0 or a storage error. */
 int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
                 const uint8_t leaf_hash[32]);
 
-/* Whether env[0..len) is leaf `index` of the feed's tree (its leaf hash is the one the
- * tree holds): 0, KK_E_CORRUPT when it is not, MDB_NOTFOUND when the tree has no such
- * leaf. Guards records read back from disk before they are served. */
+/* Whether env[0..len) — the record at seq index + 1 as just read from the store — is
+ * leaf `index` of the feed's tree: its kept leaf hash, or for a closed block the block's
+ * root recomputed from its records. 0, KK_E_CORRUPT when it is not, MDB_NOTFOUND when
+ * the tree has no such leaf. Guards records read back from disk before they are
+ * served. A guard (zeroed by the caller, may be NULL) remembers the block last found
+ * intact, so records served in order cost one hash each. */
+struct tree_guard { uint8_t author[32]; uint64_t block; int valid; };
 int tree_leaf_check(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
-                    const uint8_t *env, size_t len);
+                    const uint8_t *env, size_t len, struct tree_guard *g);
 
 /* Checks every feed's newest record against its head and its tree: the record exists,
  * hashes to the head's id, and is the tree's last leaf. Cheap (one record per feed);
  * run when a node opens its store so a damaged file is reported before anything is
  * served. 0, or KK_E_CORRUPT with bad_author (may be NULL) naming the first bad feed. */
 int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32]);
+
+/* Forgets the nodes an earlier version kept below the floor (levels 1 .. TREE_FLOOR-1,
+ * the leaves of closed blocks), at most max of them per call, starting at key `from`
+ * (zeroed for the first call). *more is 1 when there is more to do: from then holds
+ * where to go on. For store_migrate_log, after the feed heads are final. */
+int tree_prune(MDB_txn *txn, struct store *s, uint8_t from[TREE_KEY], size_t max, int *more);
 
 /* Root of the feed's tree over its first `size` leaves (SHA-256("") for size 0).
  * MDB_NOTFOUND when the feed has fewer leaves. */

@@ -76,6 +76,57 @@ static int codec_varint_get(const uint8_t *p, size_t avail, uint64_t *v, size_t 
   return avail < 3 ? KK_ERR(DECODE) : KK_ERR(TOO_LARGE);
 }
 
+/* Reads a varint of up to ten bytes (a 64-bit field value). */
+static int codec_varint64_get(const uint8_t *p, size_t avail, uint64_t *v, size_t *used)
+{
+  uint64_t x = 0;
+  for (size_t i = 0; i < avail && i < 10; i++) {
+    x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+    if (!(p[i] & 0x80)) {
+      *v = x;
+      *used = i + 1;
+      return 0;
+    }
+  }
+  return KK_ERR(DECODE);
+}
+
+int codec_record_position(const uint8_t *env, size_t len, uint8_t author[32], uint64_t *seq, int *kind)
+{
+  struct kk_envelope_view ev;
+  int rc = codec_envelope_split(env, len, &ev), have = 0;
+  if (rc) return rc;
+  *seq = 0;
+  *kind = KK_PL_NONE;
+  memset(author, 0, 32);
+  for (size_t off = 0; off < ev.body_len;) {
+    uint64_t tag, v;
+    size_t used;
+    if ((rc = codec_varint64_get(ev.body + off, ev.body_len - off, &tag, &used))) return rc;
+    off += used;
+    unsigned field = (unsigned)(tag >> 3), wire = (unsigned)(tag & 7);
+    if (wire == 0) {
+      if ((rc = codec_varint64_get(ev.body + off, ev.body_len - off, &v, &used))) return rc;
+      off += used;
+      if (field == 4) { *seq = v; have |= 2; }
+    } else if (wire == 2) {
+      if ((rc = codec_varint_get(ev.body + off, ev.body_len - off, &v, &used))) return rc;
+      off += used;
+      if (v > ev.body_len - off) return KK_ERR(DECODE);
+      if (field == 3) {
+        if (v != 32) return KK_ERR(FIELD);
+        memcpy(author, ev.body + off, 32);
+        have |= 1;
+      }
+      if (field >= 10 && field <= 22) { *kind = (int)field - 9; break; } /* the payload: the last field */
+      off += (size_t)v;
+    } else {
+      return KK_ERR(DECODE);
+    }
+  }
+  return have == 3 ? 0 : KK_ERR(DECODE);
+}
+
 int codec_envelope_split(const uint8_t *env, size_t len, struct kk_envelope_view *out)
 {
   uint64_t blen;

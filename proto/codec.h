@@ -151,6 +151,12 @@ struct kk_envelope_view {
  * KK_E_NONCANONICAL, KK_E_TOO_LARGE. Allocates nothing. */
 int codec_envelope_split(const uint8_t *env, size_t len, struct kk_envelope_view *out);
 
+/* A record's feed position and payload kind, read from its bytes without decoding
+ * them all (the body's fields 3 and 4, and the number of its payload field): for the
+ * store, which keeps records by arrival. 0, or a decoding error for bytes that are not
+ * a record. Allocates nothing. */
+int codec_record_position(const uint8_t *env, size_t len, uint8_t author[32], uint64_t *seq, int *kind);
+
 /* Builds the canonical envelope for body||sig into a new mem_alloc'd buffer (*out, *outlen;
  * the caller frees). 0, KK_E_TOO_LARGE or -ENOMEM. */
 int codec_envelope_join(const uint8_t *body, size_t body_len, const uint8_t sig[64],

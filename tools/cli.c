@@ -417,37 +417,45 @@ int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[
 
 #define CLI_MAX_MATCHES 16
 
-/* Lots with this code: the owner's when owner is given, anybody's otherwise. Up to
- * CLI_MAX_MATCHES keys are kept in keys[]; *found counts them all. */
-static int cli_code_match(MDB_txn *txn, struct store *s, const uint8_t *owner, const char *code,
-                          uint8_t keys[][36], size_t *found)
+/* Calls fn(arg, key, lot) for every lot (the lots database in position order). */
+static int cli_each_lot(MDB_txn *txn, struct store *s, int (*fn)(void *, const uint8_t *, const struct lot *), void *arg)
 {
   MDB_cursor *cur;
-  size_t cl = strlen(code);
-  int rc = mdb_cursor_open(txn, s->codes, &cur);
-  if (rc) return rc;
   MDB_val k, v;
-  uint8_t start[32 + CODEC_CODE_MAX + 1];
-  if (owner) {
-    memcpy(start, owner, 32);
-    memcpy(start + 32, code, cl);
-    start[32 + cl] = 0;
-    k.mv_size = 33 + cl;
-    k.mv_data = start;
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-  } else {
-    rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-  }
-  for (; rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    const uint8_t *p = k.mv_data;
-    if (owner && (k.mv_size < 32 || memcmp(p, owner, 32) != 0)) break;
-    int same = k.mv_size == 33 + cl + 36 && memcmp(p + 32, code, cl) == 0 && p[32 + cl] == 0;
-    if (!same) { if (owner) break; continue; }
-    if (*found < CLI_MAX_MATCHES) memcpy(keys[*found], p + 33 + cl, 36);
-    (*found)++;
+  int rc = mdb_cursor_open(txn, s->lots, &cur);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    struct lot l;
+    uint8_t key[36];
+    lot_init(&l);
+    if (k.mv_size != STORE_LOTPOS || lot_decode(v.mv_data, v.mv_size, &l)) { rc = KK_ERR(CORRUPT); break; }
+    if ((rc = rules_lot_key(txn, s, k.mv_data, key)) || (rc = fn(arg, key, &l))) break;
   }
   mdb_cursor_close(cur);
   return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct code_scan { const char *code; uint8_t (*keys)[36]; size_t *found; };
+
+static int code_scan_fn(void *arg, const uint8_t *key, const struct lot *l)
+{
+  struct code_scan *cs = arg;
+  if (strcmp(l->code, cs->code) != 0) return 0;
+  if (*cs->found < CLI_MAX_MATCHES) memcpy(cs->keys[*cs->found], key, 36);
+  (*cs->found)++;
+  return 0;
+}
+
+/* Lots with this code: the owner's when owner is given (the codes index), anybody's
+ * otherwise (every lot looked at). Up to CLI_MAX_MATCHES keys are kept in keys[];
+ * *found counts them all. */
+static int cli_code_match(MDB_txn *txn, struct store *s, const uint8_t *owner, const char *code,
+                          uint8_t keys[][36], size_t *found)
+{
+  if (owner) return rules_code_lots(txn, s, owner, code, keys, CLI_MAX_MATCHES, found);
+  struct code_scan cs = { code, keys, found };
+  *found = 0;
+  return cli_each_lot(txn, s, code_scan_fn, &cs);
 }
 
 /* Several lots share a code (a received lot keeps its code): the one with mass left
@@ -505,43 +513,51 @@ static size_t cli_distance(const char *a, const char *b)
 
 /* Into c->why: the lot codes held closest to the unknown ref (this member's own, or
  * everybody's without an identity), nearest first — a typo names what was meant. */
+enum { CLI_SUGGEST = 3 };
+struct suggest {
+  struct cli *c;
+  const char *ref;
+  size_t limit, n;
+  char best[CLI_SUGGEST][CODEC_CODE_MAX + 1];
+  size_t dist[CLI_SUGGEST];
+};
+
+/* Keeps code among the CLI_SUGGEST nearest to the reference, in distance order. */
+static int suggest_fn(void *arg, const uint8_t *key, const struct lot *l)
+{
+  struct suggest *sg = arg;
+  (void)key;
+  if (sg->c->have_key && memcmp(l->owner, sg->c->pk, 32) != 0) return 0;
+  size_t d = cli_distance(sg->ref, l->code), i;
+  if (d > sg->limit) return 0;
+  for (i = 0; i < sg->n; i++)
+    if (strcmp(sg->best[i], l->code) == 0) return 0; /* the same code on several lots */
+  size_t at = sg->n;
+  while (at > 0 && sg->dist[at - 1] > d) at--;
+  if (at == CLI_SUGGEST) return 0;
+  size_t move = (sg->n < CLI_SUGGEST ? sg->n : CLI_SUGGEST - 1) - at;
+  memmove(&sg->dist[at + 1], &sg->dist[at], move * sizeof sg->dist[0]);
+  memmove(sg->best[at + 1], sg->best[at], move * sizeof sg->best[0]);
+  sg->dist[at] = d;
+  memcpy(sg->best[at], l->code, sizeof sg->best[at]);
+  if (sg->n < CLI_SUGGEST) sg->n++;
+  return 0;
+}
+
+/* Into c->why: the lot codes held closest to the unknown ref (this member's own, or
+ * everybody's without an identity), nearest first — a typo names what was meant. */
 static void cli_suggest_codes(struct cli *c, MDB_txn *txn, const char *ref)
 {
-  enum { KEEP = 3 };
-  char best[KEEP][CODEC_CODE_MAX + 1];
-  size_t dist[KEEP], n = 0, limit = strlen(ref) / 3 + 2;
-  MDB_cursor *cur;
-  MDB_val k, v;
+  struct suggest sg;
+  memset(&sg, 0, sizeof sg);
+  sg.c = c;
+  sg.ref = ref;
+  sg.limit = strlen(ref) / 3 + 2;
   c->why[0] = 0;
-  if (mdb_cursor_open(txn, c->s->codes, &cur)) return;
-  for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    const uint8_t *p = k.mv_data;
-    if (k.mv_size < 33 + 36 || (c->have_key && memcmp(p, c->pk, 32) != 0)) continue;
-    char code[CODEC_CODE_MAX + 1];
-    size_t cl = k.mv_size - 33 - 36;
-    if (cl > CODEC_CODE_MAX) continue;
-    memcpy(code, p + 32, cl);
-    code[cl] = 0;
-    size_t d = cli_distance(ref, code), i;
-    if (d > limit) continue;
-    for (i = 0; i < n && strcmp(best[i], code) != 0; i++) {}
-    if (i < n) continue; /* the same code on several lots */
-    /* insert in distance order, keeping the KEEP nearest */
-    size_t at = n;
-    while (at > 0 && dist[at - 1] > d) at--;
-    if (at == KEEP) continue;
-    size_t move = (n < KEEP ? n : KEEP - 1) - at;
-    memmove(&dist[at + 1], &dist[at], move * sizeof dist[0]);
-    memmove(best[at + 1], best[at], move * sizeof best[0]);
-    dist[at] = d;
-    memcpy(best[at], code, cl + 1);
-    if (n < KEEP) n++;
-  }
-  mdb_cursor_close(cur);
-  if (!n) return;
+  if (cli_each_lot(txn, c->s, suggest_fn, &sg) || !sg.n) return;
   size_t at = (size_t)snprintf(c->why, sizeof c->why, "did you mean");
-  for (size_t i = 0; i < n && at < sizeof c->why; i++)
-    at += (size_t)snprintf(c->why + at, sizeof c->why - at, "%s %s", i ? (i + 1 == n ? " or" : ",") : "", best[i]);
+  for (size_t i = 0; i < sg.n && at < sizeof c->why; i++)
+    at += (size_t)snprintf(c->why + at, sizeof c->why - at, "%s %s", i ? (i + 1 == sg.n ? " or" : ",") : "", sg.best[i]);
   if (at < sizeof c->why) snprintf(c->why + at, sizeof c->why - at, "? (kiroku lots lists the lots held)");
 }
 

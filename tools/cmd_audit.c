@@ -58,6 +58,70 @@ static int audit_evidence_fn(MDB_txn *txn, void *arg)
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* The replay: the log in arrival order (every feed in seq order), in batches. */
+struct replay {
+  struct store *fresh;
+  struct ingest_item *items;
+  size_t m;
+  uint64_t done, total, rejected;
+  int progress;
+  json_t *rejected_list;
+};
+
+static int replay_flush(struct replay *r)
+{
+  if (!r->m) return 0;
+  int rc = ingest_batch(r->fresh, r->items, r->m, 0, 0);
+  if (rc) return rc;
+  for (size_t i = 0; i < r->m; i++) {
+    if (r->items[i].result >= 0) continue;
+    char hex[65];
+    sig_hex(hex, r->items[i].author, 32);
+    r->rejected++;
+    json_array_append_new(r->rejected_list, json_pack("{s:s,s:I,s:s}", "author", hex, "seq", (json_int_t)r->items[i].seq,
+                                                      "reason", kk_strerror(r->items[i].result)));
+  }
+  r->done += r->m;
+  r->m = 0;
+  if (r->progress) fprintf(stderr, "audit: replayed %llu/%llu records\n", (unsigned long long)r->done, (unsigned long long)r->total);
+  return 0;
+}
+
+static int replay_fn(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
+{
+  struct replay *r = arg;
+  (void)arrival;
+  memset(&r->items[r->m], 0, sizeof r->items[r->m]);
+  r->items[r->m].env = env; /* valid while the read transaction is open; the replay writes elsewhere */
+  r->items[r->m].len = len;
+  return ++r->m == AUDIT_BATCH ? replay_flush(r) : 0;
+}
+
+/* The replay's verdicts: invalid records listed, waiting ones counted. */
+struct verdicts { MDB_txn *txn; struct store *s; uint64_t invalid, waiting; json_t *list; };
+
+static int verdicts_fn(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
+{
+  struct verdicts *vd = arg;
+  uint8_t author[32], id[32];
+  uint64_t seq;
+  int kind;
+  struct rules_status st;
+  (void)arrival;
+  if (codec_record_position(env, len, author, &seq, &kind)) return KK_ERR(CORRUPT);
+  if (rules_status_at(vd->txn, vd->s, author, seq, &st) != 0) { vd->waiting++; return 0; }
+  if (st.verdict == RULES_VALID) return 0;
+  sig_sha256(id, env, len);
+  vd->invalid++;
+  char hex[65], name[CODEC_NAME_MAX + 8];
+  cli_hex(hex, id);
+  json_array_append_new(vd->list, json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "id", hex, "author",
+                                            cli_member_name(vd->txn, vd->s, author, name, sizeof name), "seq",
+                                            (json_int_t)seq, "kind", codec_payload_name(kind), "error",
+                                            kk_errname(st.err), "reason", kk_strerror(st.err)));
+  return 0;
+}
+
 static double now_s(void)
 {
   struct timespec ts;
@@ -76,10 +140,9 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   if (cli_scratch_dir(tmpl, "audit")) return cli_fail(-errno, "cannot create a scratch directory for the replay");
   struct store *fresh = NULL;
   MDB_txn *txn = NULL;
-  MDB_cursor *cur = NULL;
   struct ingest_item *items = mem_calloc(AUDIT_BATCH, sizeof *items);
   json_t *rejected = json_array(), *invalid = json_array();
-  uint64_t total = 0, done_n = 0, n_rejected = 0;
+  uint64_t total = 0, n_rejected = 0;
   uint8_t stored_digest[32], replay_digest[32];
   double t0 = now_s();
   if (!items) { rc = -ENOMEM; goto out; }
@@ -91,60 +154,19 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   if ((rc = store_digest(txn, c->s, stored_digest)) || (rc = store_count_records(txn, c->s, &total))) goto out;
   struct audit_evidence ae = { c->s, fresh, txn, 0, 0 };
   if ((rc = store_write(fresh, audit_evidence_fn, &ae))) goto out;
-  if ((rc = mdb_cursor_open(txn, c->s->records, &cur))) goto out;
-  MDB_val k, v;
-  int more = mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0;
-  int progress = total > 20000 && !c->json;
-  while (more) {
-    size_t m = 0;
-    while (more && m < AUDIT_BATCH) {
-      memset(&items[m], 0, sizeof items[m]);
-      items[m].env = v.mv_data; /* valid while txn is open; the replay writes elsewhere */
-      items[m].len = v.mv_size;
-      m++;
-      more = mdb_cursor_get(cur, &k, &v, MDB_NEXT) == 0;
-    }
-    if ((rc = ingest_batch(fresh, items, m, 0, 0))) goto out;
-    for (size_t i = 0; i < m; i++) {
-      if (items[i].result >= 0) continue;
-      char hex[65];
-      sig_hex(hex, items[i].author, 32);
-      n_rejected++;
-      json_array_append_new(rejected, json_pack("{s:s,s:I,s:s}", "author", hex, "seq", (json_int_t)items[i].seq,
-                                                "reason", kk_strerror(items[i].result)));
-    }
-    done_n += m;
-    if (progress) fprintf(stderr, "audit: replayed %llu/%llu records\n", (unsigned long long)done_n, (unsigned long long)total);
-  }
-  mdb_cursor_close(cur);
-  cur = NULL;
+  struct replay rp = { fresh, items, 0, 0, total, 0, total > 20000 && !c->json, rejected };
+  if ((rc = store_log_each(txn, c->s, 0, replay_fn, &rp)) || (rc = replay_flush(&rp))) goto out;
+  n_rejected = rp.rejected;
 
   /* Verdicts and digest of the replay. */
   MDB_txn *ftxn;
   uint64_t n_invalid = 0, n_waiting = 0;
   if ((rc = store_read(fresh, &ftxn))) goto out;
   rc = store_digest(ftxn, fresh, replay_digest);
-  MDB_cursor *fc;
-  if (rc == 0 && (rc = mdb_cursor_open(ftxn, fresh->records, &fc)) == 0) {
-    for (int r = mdb_cursor_get(fc, &k, &v, MDB_FIRST); r == 0; r = mdb_cursor_get(fc, &k, &v, MDB_NEXT)) {
-      uint8_t id[32];
-      struct rules_status st;
-      if (k.mv_size != 40 || rules_status_at(ftxn, fresh, k.mv_data, be64_get((const uint8_t *)k.mv_data + 32), &st) != 0) {
-        n_waiting++;
-        continue;
-      }
-      if (st.verdict == RULES_VALID) continue;
-      sig_sha256(id, v.mv_data, v.mv_size);
-      n_invalid++;
-      char hex[65], name[CODEC_NAME_MAX + 8];
-      cli_hex(hex, id);
-      json_array_append_new(invalid, json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "id", hex, "author",
-                                               cli_member_name(ftxn, fresh, k.mv_data, name, sizeof name), "seq",
-                                               (json_int_t)be64_get((const uint8_t *)k.mv_data + 32), "kind",
-                                               codec_payload_name(st.kind), "error", kk_errname(st.err), "reason", kk_strerror(st.err)));
-    }
-    mdb_cursor_close(fc);
-  }
+  struct verdicts vd = { ftxn, fresh, 0, 0, invalid };
+  if (rc == 0) rc = store_log_each(ftxn, fresh, 0, verdicts_fn, &vd);
+  n_invalid = vd.invalid;
+  n_waiting = vd.waiting;
   mdb_txn_abort(ftxn);
   if (rc) goto out;
 
@@ -189,7 +211,6 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   }
   rc = ok ? 0 : 1;
 out:
-  if (cur) mdb_cursor_close(cur);
   if (txn) mdb_txn_abort(txn);
   store_close(fresh);
   cli_scratch_remove(tmpl);

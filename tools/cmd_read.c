@@ -247,6 +247,31 @@ static json_t *record_json(MDB_txn *txn, struct store *s, const uint8_t *env, si
   return o;
 }
 
+struct log_ctx { struct cli *c; MDB_txn *txn; const uint8_t *feed; json_t *arr; };
+
+static int log_fn(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
+{
+  struct log_ctx *l = arg;
+  uint8_t author[32];
+  uint64_t seq;
+  int kind;
+  (void)arrival;
+  if (codec_record_position(env, len, author, &seq, &kind)) return KK_ERR(CORRUPT);
+  if (l->feed && memcmp(author, l->feed, 32) != 0) return 0;
+  json_t *r = record_json(l->txn, l->c->s, env, len, 0);
+  if (!r) return 0;
+  if (l->c->json) json_array_append_new(l->arr, r);
+  else {
+    const char *err = json_string_value(json_object_get(r, "reason"));
+    printf("%.12s  %-14s #%-5lld %-10s %-7s%s%s\n", json_string_value(json_object_get(r, "id")),
+           json_string_value(json_object_get(r, "author_name")), (long long)json_integer_value(json_object_get(r, "seq")),
+           json_string_value(json_object_get(r, "kind")), json_string_value(json_object_get(r, "verdict")),
+           err ? "  " : "", err ? err : "");
+    json_decref(r);
+  }
+  return 0;
+}
+
 int cmd_log(struct cli *c, int argc, char **argv)
 {
   static const struct option opts[] = { { "feed", required_argument, 0, 'f' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
@@ -260,35 +285,16 @@ int cmd_log(struct cli *c, int argc, char **argv)
   if (optind != argc) return cli_usage("usage: kiroku log [--feed NAME|HEX] [--json]");
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
   MDB_txn *txn;
-  MDB_cursor *cur;
   uint8_t fk[32];
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   if (feed && (rc = cli_resolve_member(c, txn, feed, fk))) { mdb_txn_abort(txn); return cli_fail(rc, "--feed %s", feed); }
-  if ((rc = mdb_cursor_open(txn, c->s->arrivals, &cur))) { mdb_txn_abort(txn); return cli_fail(rc, "store"); }
-  json_t *arr = json_array();
-  MDB_val k, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    const uint8_t *fs = v.mv_data, *env;
-    size_t len;
-    if (v.mv_size != 40 || (feed && memcmp(fs, fk, 32) != 0)) continue;
-    if (store_record_get(txn, c->s, fs, be64_get(fs + 32), &env, &len)) continue;
-    json_t *r = record_json(txn, c->s, env, len, 0);
-    if (!r) continue;
-    if (c->json) json_array_append_new(arr, r);
-    else {
-      const char *err = json_string_value(json_object_get(r, "reason"));
-      printf("%.12s  %-14s #%-5lld %-10s %-7s%s%s\n", json_string_value(json_object_get(r, "id")),
-             json_string_value(json_object_get(r, "author_name")), (long long)json_integer_value(json_object_get(r, "seq")),
-             json_string_value(json_object_get(r, "kind")), json_string_value(json_object_get(r, "verdict")),
-             err ? "  " : "", err ? err : "");
-      json_decref(r);
-    }
-  }
-  mdb_cursor_close(cur);
+  struct log_ctx l = { c, txn, feed ? fk : NULL, json_array() };
+  rc = store_log_each(txn, c->s, 0, log_fn, &l);
   mdb_txn_abort(txn);
-  if (c->json) cli_print_json(arr);
-  else json_decref(arr);
-  return rc == MDB_NOTFOUND ? 0 : cli_fail(rc, "log");
+  if (rc) { json_decref(l.arr); return cli_fail(rc, "log"); }
+  if (c->json) cli_print_json(l.arr);
+  else json_decref(l.arr);
+  return 0;
 }
 
 /* What a record stands for now: its revocations, and the lots it made with their

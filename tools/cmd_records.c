@@ -22,6 +22,22 @@
 
 #define IMPORT_BATCH 4096
 
+struct export_ctx { const uint8_t *feed; uint64_t n, last; };
+
+static int export_fn(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
+{
+  struct export_ctx *x = arg;
+  uint8_t author[32], hdr[4];
+  uint64_t seq;
+  int kind;
+  x->last = arrival;
+  if (x->feed && (codec_record_position(env, len, author, &seq, &kind) || memcmp(author, x->feed, 32) != 0)) return 0;
+  be32_put(hdr, (uint32_t)len);
+  if (fwrite(hdr, 1, 4, stdout) != 4 || fwrite(env, 1, len, stdout) != len) return -EIO;
+  x->n++;
+  return 0;
+}
+
 int cmd_export_records(struct cli *c, int argc, char **argv)
 {
   static const struct option opts[] = { { "since", required_argument, 0, 's' }, { "feed", required_argument, 0, 'f' }, { 0, 0, 0, 0 } };
@@ -42,32 +58,15 @@ int cmd_export_records(struct cli *c, int argc, char **argv)
   if (isatty(STDOUT_FILENO)) return cli_usage("export-records writes binary records: redirect it to a file");
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
   MDB_txn *txn;
-  MDB_cursor *cur;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   if (feed && (rc = cli_resolve_member(c, txn, feed, fk))) { mdb_txn_abort(txn); return cli_fail(rc, "--feed %s", feed); }
-  if ((rc = mdb_cursor_open(txn, c->s->arrivals, &cur))) { mdb_txn_abort(txn); return cli_fail(rc, "store"); }
   fwrite(RECFILE_MAGIC, 1, RECFILE_MAGIC_LEN, stdout);
-  uint8_t start[8];
-  be64_put(start, since + 1);
-  MDB_val k = { 8, start }, v;
-  uint64_t n = 0, last = since;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    const uint8_t *fs = v.mv_data, *env;
-    size_t len;
-    if (k.mv_size != 8 || v.mv_size != 40) { rc = KK_ERR(CORRUPT); break; }
-    last = be64_get(k.mv_data);
-    if (feed && memcmp(fs, fk, 32) != 0) continue;
-    if ((rc = store_record_get(txn, c->s, fs, be64_get(fs + 32), &env, &len))) break;
-    uint8_t hdr[4];
-    be32_put(hdr, (uint32_t)len);
-    if (fwrite(hdr, 1, 4, stdout) != 4 || fwrite(env, 1, len, stdout) != len) { rc = -EIO; break; }
-    n++;
-  }
-  mdb_cursor_close(cur);
+  struct export_ctx x = { feed ? fk : NULL, 0, since };
+  rc = store_log_each(txn, c->s, since, export_fn, &x);
   mdb_txn_abort(txn);
-  if (rc != MDB_NOTFOUND) return cli_fail(rc, "export-records");
+  if (rc) return cli_fail(rc, "export-records");
   if (fflush(stdout) != 0) return cli_fail(-errno, "export-records: write");
-  fprintf(stderr, "exported %llu records; next time: --since %llu\n", (unsigned long long)n, (unsigned long long)last);
+  fprintf(stderr, "exported %llu records; next time: --since %llu\n", (unsigned long long)x.n, (unsigned long long)x.last);
   return 0;
 }
 

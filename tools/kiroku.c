@@ -50,8 +50,14 @@ int main(int argc, char **argv)
   for (char *p = name; *p; p++) if (*p == '-') *p = '_';
   for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
     if (strcmp(commands[k].name, name) != 0) continue;
-    /* --json anywhere among the command's options */
-    for (int j = i + 1; j < argc; j++) if (strcmp(argv[j], "--json") == 0) c.json = 1;
+    /* --help and --json anywhere among the command's options */
+    for (int j = i + 1; j < argc; j++) {
+      if (strcmp(argv[j], "--help") == 0 || strcmp(argv[j], "-h") == 0) {
+        printf("usage: kiroku %s\n\n%s.\nThe options are described in docs/cli.md.\n", commands[k].usage, commands[k].help);
+        return 0;
+      }
+      if (strcmp(argv[j], "--json") == 0) c.json = 1;
+    }
     int rc = commands[k].fn(&c, argc - i, argv + i);
     cli_close(&c);
     return rc;

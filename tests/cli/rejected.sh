@@ -31,6 +31,14 @@ refused "rejected: a lowercase country code" recycler \
 refused "rejected: unknown lot" processor transfer --lot NOPE --mass 1t --to manufacturer
 refused "rejected: unknown member" processor transfer --lot FLAKE-1 --mass 1t --to nobody
 refused "rejected: unknown command options" processor transfer --lot FLAKE-1 --mass 1t --to manufacturer --bogus
+# every command explains itself on --help, writing nothing
+before=$(k processor log --json | sha256sum)
+helpless=""
+for cmd in $("$K" --help | awk '/^commands:/ { on = 1; next } on { print $1 }'); do
+  out=$("$K" -C "$T/processor" "$cmd" --help 2>/dev/null) && printf '%s' "$out" | grep -q "^usage: kiroku $cmd" || helpless="$helpless $cmd"
+done
+[ -z "$helpless" ] && [ "$(k processor log --json | sha256sum)" = "$before" ] && ok "every command answers --help (exit 0) and writes nothing" \
+  || notok "every command answers --help (exit 0) and writes nothing: not$helpless"
 
 # Key files readable by others are refused, with the fix in the message.
 chmod 644 "$T/recycler/identity.key"

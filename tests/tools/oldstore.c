@@ -1,14 +1,19 @@
 /*
- * oldstore — turns a store into what an earlier version (derived-state layout 1) left:
- * status keyed by record id, lots by record id || index, no layout marker in meta. For
- * the upgrade tests only.
+ * oldstore — turns a store into what an earlier version left: derived-state layout 1
+ * (status keyed by record id, lots by record id || index, no layout marker in meta)
+ * and the log of layout 2 and before (`records` keyed by author || seq, `arrivals`
+ * arrival -> author || seq, ids -> author || seq, 72-byte heads, every Merkle node
+ * kept). For the upgrade tests only.
  *
  *   oldstore DIR
  */
 #include "../../node/buf.h"
 #include "../../node/rules.h"
 #include "../../node/store.h"
+#include "../../node/tree.h"
+#include "../../crypto/merkle.h"
 #include "../../crypto/sig.h"
+#include "../../proto/codec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,13 +63,93 @@ static int lot_key(MDB_txn *txn, struct store *s, const uint8_t *pos, uint8_t *k
   return rules_lot_key(txn, s, pos, key);
 }
 
-static int to_layout1(MDB_txn *txn, void *ctx)
+static int to_layout1(MDB_txn *txn, struct store *s)
 {
-  struct store *s = ctx;
   int rc = rekey(txn, s, s->status, 40, status_key);
   if (!rc) rc = rekey(txn, s, s->lots, STORE_LOTPOS, lot_key);
   if (!rc) rc = store_del(txn, s->meta, "layout", 6);
   return rc;
+}
+
+/* ---- the log by author || seq ------------------------------------------------------- */
+
+struct oldlog { MDB_txn *txn; struct store *s; MDB_dbi records, arrivals; };
+
+static int old_record(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
+{
+  struct oldlog *o = arg;
+  uint8_t pos[40], id[32], ak[8];
+  uint64_t seq;
+  int kind, rc;
+  if ((rc = codec_record_position(env, len, pos, &seq, &kind))) return rc;
+  be64_put(pos + 32, seq);
+  be64_put(ak, arrival);
+  sig_sha256(id, env, len);
+  if ((rc = store_put(o->txn, o->records, pos, 40, env, len))) return rc;
+  if ((rc = store_put(o->txn, o->arrivals, ak, 8, pos, 40))) return rc;
+  return store_put(o->txn, o->s->ids, id, 32, pos, 40);
+}
+
+/* Every node of levels 0 .. TREE_FLOOR-1 of a feed of n records, as the old tree kept. */
+static int old_tree(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t n)
+{
+  uint8_t (*h)[32] = malloc((n ? n : 1) * 32), k[TREE_KEY];
+  int rc = h ? 0 : 1;
+  for (uint64_t i = 0; i < n && rc == 0; i++) {
+    const uint8_t *env;
+    size_t len;
+    if ((rc = store_record_get(txn, s, author, i + 1, &env, &len))) break;
+    merkle_leaf_hash(h[i], env, len);
+  }
+  memcpy(k, author, 32);
+  for (unsigned level = 0; level < TREE_FLOOR && rc == 0; level++) {
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+      k[32] = (uint8_t)level;
+      be64_put(k + 33, i);
+      rc = store_put(txn, s->tree, k, TREE_KEY, h[i], 32);
+    }
+    for (uint64_t i = 0; i + 1 < n; i += 2) merkle_node_hash(h[i / 2], h[i], h[i + 1]);
+    n /= 2;
+  }
+  free(h);
+  return rc;
+}
+
+static int to_old_log(MDB_txn *txn, struct store *s)
+{
+  struct oldlog o = { txn, s, 0, 0 };
+  int rc = mdb_dbi_open(txn, "records", MDB_CREATE, &o.records);
+  if (!rc) rc = mdb_dbi_open(txn, "arrivals", MDB_CREATE, &o.arrivals);
+  if (!rc) rc = store_log_each(txn, s, 0, old_record, &o);
+  /* heads without the run bookkeeping, the tree in full */
+  MDB_cursor *c;
+  MDB_val k, v;
+  struct { uint8_t author[32], head[72]; } *h = NULL;
+  size_t n = 0, cap = 0;
+  if (rc || (rc = mdb_cursor_open(txn, s->heads, &c))) return rc;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    if (k.mv_size != 32 || v.mv_size < 72) { rc = 1; break; }
+    if (n == cap && !(h = realloc(h, (cap = cap ? 2 * cap : 64) * sizeof *h))) { rc = 1; break; }
+    memcpy(h[n].author, k.mv_data, 32);
+    memcpy(h[n++].head, v.mv_data, 72);
+  }
+  mdb_cursor_close(c);
+  if (rc != MDB_NOTFOUND) { free(h); return rc ? rc : 1; }
+  rc = 0;
+  for (size_t i = 0; i < n && rc == 0; i++)
+    if (!(rc = old_tree(txn, s, h[i].author, be64_get(h[i].head))))
+      rc = store_put(txn, s->heads, h[i].author, 32, h[i].head, 72);
+  free(h);
+  if (!rc) rc = mdb_drop(txn, s->log, 1);
+  if (!rc) rc = mdb_drop(txn, s->runs, 1);
+  return rc;
+}
+
+static int to_old(MDB_txn *txn, void *ctx)
+{
+  struct store *s = ctx;
+  int rc = to_layout1(txn, s);
+  return rc ? rc : to_old_log(txn, s);
 }
 
 int main(int argc, char **argv)
@@ -72,7 +157,7 @@ int main(int argc, char **argv)
   struct store *s;
   if (argc != 2) { fprintf(stderr, "usage: oldstore DIR\n"); return 2; }
   if (store_open(&s, argv[1], 0) || s->derived_stale) { fprintf(stderr, "oldstore: cannot open a current store in %s\n", argv[1]); return 1; }
-  int rc = store_write(s, to_layout1, s);
+  int rc = store_write(s, to_old, s);
   store_close(s);
   if (rc) { fprintf(stderr, "oldstore: failed (%d)\n", rc); return 1; }
   return 0;

@@ -10,10 +10,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define X(name) void test_##name(void);
-TEST_LIST(X)
-#undef X
-
 struct test_entry { const char *name; void (*fn)(void); };
 #define X(name) { #name, test_##name },
 static const struct test_entry tests[] = { TEST_LIST(X) };

@@ -13,6 +13,13 @@
 
 #define TEST(name) void test_##name(void)
 
+/* Every test's prototype: a TEST missing from list.h has none, and the unit tests are
+ * compiled with -Wmissing-prototypes, so it cannot be left out of the run unnoticed. */
+#include "list.h"
+#define X(name) void test_##name(void);
+TEST_LIST(X)
+#undef X
+
 #define FAIL(...) do { \
     fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
     fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); exit(1); } while (0)

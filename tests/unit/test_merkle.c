@@ -5,9 +5,11 @@
 #include "test.h"
 #include "../../crypto/merkle.h"
 #include "../../node/tree.h"
+#include "../../node/buf.h"
 #include "../../crypto/sig.h"
 
 #include <dirent.h>
+#include <errno.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -25,7 +27,9 @@ static void naive_mth(uint8_t (*leaves)[32], uint64_t lo, uint64_t hi, uint8_t o
   merkle_node_hash(out, l, r);
 }
 
-struct build { uint8_t author[32]; uint8_t (*leaves)[32]; uint64_t from, to; };
+/* A feed whose records are the given byte strings (the store and its tree do not care
+ * what a record says), appended through the store as ingest appends them. */
+struct build { uint8_t author[32]; const uint8_t *const *raw; const size_t *len; uint64_t from, to; };
 
 struct build_ctx { struct build b; struct store *s; };
 
@@ -34,7 +38,9 @@ static int build_fn(MDB_txn *txn, void *arg)
   struct build *b = arg;
   struct store *s = ((struct build_ctx *)arg)->s;
   for (uint64_t i = b->from; i < b->to; i++) {
-    int rc = tree_append(txn, s, b->author, i, b->leaves[i]);
+    uint8_t id[32];
+    sig_sha256(id, b->raw[i], b->len[i]);
+    int rc = store_record_append(txn, s, id, b->author, i + 1, b->raw[i], b->len[i], b->author);
     if (rc) return rc;
   }
   return 0;
@@ -43,19 +49,22 @@ static int build_fn(MDB_txn *txn, void *arg)
 TEST(merkle_tree_matches_rfc_and_proves)
 {
   enum { N = 8 };
-  uint8_t leaves[N][32];
+  uint8_t leaves[N][32], raw[N][32];
+  const uint8_t *rp[N];
+  size_t lens[N];
   for (int i = 0; i < N; i++) {
-    uint8_t raw[32];
-    size_t len = strlen(rfc_leaves[i]) / 2;
-    ASSERT_OK(sig_unhex(raw, len, rfc_leaves[i]));
-    merkle_leaf_hash(leaves[i], raw, len);
+    lens[i] = strlen(rfc_leaves[i]) / 2;
+    ASSERT_OK(sig_unhex(raw[i], lens[i], rfc_leaves[i]));
+    merkle_leaf_hash(leaves[i], raw[i], lens[i]);
+    rp[i] = raw[i];
   }
   struct store *s;
   ASSERT_OK(store_open(&s, test_tmpdir(), 0));
   struct build_ctx bc;
   memset(&bc, 0, sizeof bc);
   memset(bc.b.author, 9, 32);
-  bc.b.leaves = leaves;
+  bc.b.raw = rp;
+  bc.b.len = lens;
   bc.s = s;
   /* in two transactions, to cross a commit */
   bc.b.from = 0; bc.b.to = 5;
@@ -104,16 +113,29 @@ TEST(merkle_tree_large)
 {
   enum { N = 1037 };
   uint8_t (*leaves)[32] = malloc(N * 32);
-  ASSERT(leaves);
-  for (int i = 0; i < N; i++) merkle_leaf_hash(leaves[i], (const uint8_t *)&i, sizeof i);
+  int *vals = malloc(N * sizeof *vals);
+  const uint8_t **rp = malloc(N * sizeof *rp);
+  size_t *lens = malloc(N * sizeof *lens);
+  ASSERT(leaves && vals && rp && lens);
+  for (int i = 0; i < N; i++) {
+    vals[i] = i;
+    rp[i] = (const uint8_t *)&vals[i];
+    lens[i] = sizeof vals[i];
+    merkle_leaf_hash(leaves[i], rp[i], lens[i]);
+  }
   struct store *s;
   ASSERT_OK(store_open(&s, test_tmpdir(), 0));
   struct build_ctx bc;
   memset(&bc, 0, sizeof bc);
-  bc.b.leaves = leaves;
-  bc.b.to = N;
+  bc.b.raw = rp;
+  bc.b.len = lens;
   bc.s = s;
-  ASSERT_OK(store_write(s, build_fn, &bc));
+  /* in uneven transactions, so blocks close across commits */
+  for (uint64_t at = 0; at < N; at += 101) {
+    bc.b.from = at;
+    bc.b.to = at + 101 < N ? at + 101 : N;
+    ASSERT_OK(store_write(s, build_fn, &bc));
+  }
   MDB_txn *txn;
   ASSERT_OK(store_read(s, &txn));
   uint64_t sizes[] = { 1, 2, 3, 255, 256, 257, 511, 512, 1000, 1024, 1025, N };
@@ -137,9 +159,124 @@ TEST(merkle_tree_large)
       ASSERT_OK(merkle_verify_consistency(sizes[b2], n, r1, root, (const uint8_t(*)[32])proof, np));
     }
   }
+  /* Only the floor and up is kept: a feed of N records holds about N/8 nodes, plus the
+   * leaves of its open block. */
+  MDB_stat st;
+  ASSERT_OK(mdb_stat(txn, s->tree, &st));
+  ASSERT(st.ms_entries <= N / 8 + (1u << TREE_FLOOR) + 64);
   mdb_txn_abort(txn);
   store_close(s);
   free(leaves);
+  free(vals);
+  free(rp);
+  free(lens);
+}
+
+/* What an earlier version kept besides: every node of levels 0 .. TREE_FLOOR-1. */
+struct old_nodes { struct store *s; uint8_t author[32]; const uint8_t (*leaves)[32]; uint64_t n; };
+
+static int old_nodes_fn(MDB_txn *txn, void *arg)
+{
+  struct old_nodes *o = arg;
+  uint8_t (*h)[32] = malloc(o->n * 32), k[TREE_KEY];
+  if (!h) return ENOMEM;
+  memcpy(h, o->leaves, o->n * 32);
+  memcpy(k, o->author, 32);
+  int rc = 0;
+  for (uint64_t level = 0, n = o->n; level < TREE_FLOOR && rc == 0; level++, n /= 2) {
+    for (uint64_t i = 0; i < n && rc == 0; i++) {
+      k[32] = (uint8_t)level;
+      be64_put(k + 33, i);
+      rc = store_put(txn, o->s->tree, k, TREE_KEY, h[i], 32);
+    }
+    for (uint64_t i = 0; i + 1 < n; i += 2) merkle_node_hash(h[i / 2], h[i], h[i + 1]);
+  }
+  free(h);
+  return rc;
+}
+
+struct prune { struct store *s; uint8_t from[TREE_KEY]; int more; };
+
+static int prune_fn(MDB_txn *txn, void *arg)
+{
+  struct prune *p = arg;
+  return tree_prune(txn, p->s, p->from, 100, &p->more);
+}
+
+static uint64_t tree_entries(struct store *s)
+{
+  MDB_txn *txn;
+  MDB_stat st;
+  if (store_read(s, &txn)) return 0;
+  int rc = mdb_stat(txn, s->tree, &st);
+  mdb_txn_abort(txn);
+  return rc ? 0 : st.ms_entries;
+}
+
+/* A tree kept in full by an earlier version is pruned to what this one keeps, in
+ * batches that resume, across feeds, and proves the same roots afterwards. */
+TEST(merkle_prune_forgets_what_the_floor_does_not_keep)
+{
+  enum { N = 1037, M = 45 };
+  uint8_t (*leaves)[32] = malloc(N * 32);
+  int *vals = malloc(N * sizeof *vals);
+  const uint8_t **rp = malloc(N * sizeof *rp);
+  size_t *lens = malloc(N * sizeof *lens);
+  ASSERT(leaves && vals && rp && lens);
+  for (int i = 0; i < N; i++) {
+    vals[i] = i;
+    rp[i] = (const uint8_t *)&vals[i];
+    lens[i] = sizeof vals[i];
+    merkle_leaf_hash(leaves[i], rp[i], lens[i]);
+  }
+  struct store *s;
+  ASSERT_OK(store_open(&s, test_tmpdir(), 0));
+  struct build_ctx bc;
+  memset(&bc, 0, sizeof bc);
+  bc.b.raw = rp;
+  bc.b.len = lens;
+  bc.s = s;
+  uint64_t sizes[2] = { N, M };
+  for (int f = 0; f < 2; f++) {
+    memset(bc.b.author, 1 + f, 32);
+    bc.b.from = 0;
+    bc.b.to = sizes[f];
+    ASSERT_OK(store_write(s, build_fn, &bc));
+  }
+  uint64_t kept = tree_entries(s);
+  for (int f = 0; f < 2; f++) {
+    struct old_nodes o = { s, { 0 }, (const uint8_t(*)[32])leaves, sizes[f] };
+    memset(o.author, 1 + f, 32);
+    ASSERT_OK(store_write(s, old_nodes_fn, &o));
+  }
+  ASSERT(tree_entries(s) > kept + N);
+  struct prune p;
+  memset(&p, 0, sizeof p);
+  p.s = s;
+  int calls = 0;
+  do {
+    ASSERT_OK(store_write(s, prune_fn, &p));
+    calls++;
+  } while (p.more);
+  ASSERT(calls > 10); /* it went on where it stopped */
+  ASSERT_EQ(tree_entries(s), kept);
+  MDB_txn *txn;
+  ASSERT_OK(store_read(s, &txn));
+  for (int f = 0; f < 2; f++) {
+    uint8_t author[32], root[32], want[32];
+    memset(author, 1 + f, 32);
+    for (uint64_t size = 1; size <= sizes[f]; size += 97) {
+      ASSERT_OK(tree_root(txn, s, author, size, root));
+      naive_mth(leaves, 0, size, want);
+      ASSERT(memcmp(root, want, 32) == 0);
+    }
+  }
+  mdb_txn_abort(txn);
+  store_close(s);
+  free(leaves);
+  free(vals);
+  free(rp);
+  free(lens);
 }
 
 /* ---- the transparency-dev vectors through the library -------------------------- */

@@ -434,8 +434,7 @@ static void explain(struct gen *g, struct store *s)
     struct rules_status x, y;
     int rx = rules_status_get(a, g->ref, g->rec[i].id, &x), ry = rules_status_get(b, s, g->rec[i].id, &y);
     if (rx != ry || (rx == 0 && (x.verdict != y.verdict || x.err != y.err)))
-      fprintf(stderr, "  record %zu (feed %d, %s): reference %s %d, this store %s %d\n", i, g->feed[i],
-              rx == 0 ? codec_payload_name((enum kk_payload)x.kind) : "?", rx ? "waiting" : x.verdict == RULES_VALID ? "valid" : "invalid",
+      fprintf(stderr, "  record %zu (feed %d): reference %s %d, this store %s %d\n", i, g->feed[i], rx ? "waiting" : x.verdict == RULES_VALID ? "valid" : "invalid",
               rx ? 0 : x.err, ry ? "waiting" : y.verdict == RULES_VALID ? "valid" : "invalid", ry ? 0 : y.err);
   }
   static const char *names[] = { "status", "members", "lots", "codes", "transfers", "claims", "attests",
@@ -527,7 +526,11 @@ static void tally(struct gen *g, struct gen_tally *t)
     if (rc == MDB_NOTFOUND) { t->pending++; continue; }
     ASSERT_OK(rc);
     if (st.verdict == RULES_INVALID) t->invalid++;
-    else t->kinds[st.kind]++;
+    else {
+      int kind;
+      ASSERT_OK(rules_record_kind(txn, g->ref, g->rec[i].id, &kind));
+      t->kinds[kind]++;
+    }
   }
   for (size_t i = 0; i < g->n_revocable; i++) {
     uint8_t (*ids)[32];
