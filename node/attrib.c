@@ -69,6 +69,7 @@ struct actx {
   size_t node_cap, tf_cap;
   size_t *todo;                 /* nodes discovered, not yet expanded */
   size_t n_todo, cap_todo;
+  struct attr_scratch scratch;  /* attr_take's working memory, for the whole call */
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -214,14 +215,11 @@ static int expand_transform(struct actx *c, size_t v)
     uint8_t opos[STORE_LOTPOS];
     memcpy(opos, c->nodes[v].pos, STORE_LOTPOS);
     for (size_t j = 0; j < mk->n_out; j++) {
-      const void *val;
-      size_t vn;
       struct lot l;
       mk->out_node[j] = -1;
       be32_put(opos + 40, (uint32_t)j);
-      if ((rc = store_get(c->txn, c->s->lots, opos, STORE_LOTPOS, &val, &vn))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
       lot_init(&l);
-      if ((rc = lot_decode(val, vn, &l))) return rc;
+      if ((rc = rules_lot_at(c->txn, c->s, opos, &l))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
       mk->out_amt[j][0] = l.mass;
       mk->out_amt[j][1] = l.post;
       mk->out_amt[j][2] = l.pre;
@@ -262,15 +260,13 @@ static int expand(struct actx *c, size_t v)
   case KK_PL_RECEIVE:
   case KK_PL_REFUSE: {
     if (b->kind != KK_PL_RECEIVE && b->kind != KK_PL_REFUSE) return KK_ERR(CORRUPT);
-    uint8_t tid[32], author[32];
+    uint8_t tid[32];
     uint64_t seq;
     struct xfer x;
     size_t src;
     memcpy(tid, b->kind == KK_PL_RECEIVE ? b->u.receive.transfer : b->u.refuse.transfer, 32);
     xfer_init(&x);
-    if ((rc = rules_xfer_get(c->txn, c->s, tid, &x)) ||
-        (rc = store_record_by_id(c->txn, c->s, tid, author, &seq, NULL, NULL)))
-      return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+    if ((rc = rules_xfer_find(c->txn, c->s, tid, &x, &seq))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
     if ((rc = maker_new(c, MAKER_XFER, 1, &m))) return rc;
     memcpy(c->makers[m].id, tid, 32);
     c->nodes[v].maker = m;
@@ -376,7 +372,7 @@ static int make(struct actx *c, size_t v)
       rc = attr_add(&pool, &e);
     }
     for (size_t j = 0; j < m->n_out && !rc; j++) {
-      if ((rc = attr_take(&pool, m->out_amt[j][0], m->out_amt[j][1], m->out_amt[j][2], &out))) break;
+      if ((rc = attr_take_in(&c->scratch, &pool, m->out_amt[j][0], m->out_amt[j][1], m->out_amt[j][2], &out))) break;
       if (m->out_node[j] >= 0) {
         struct anode *o = &c->nodes[m->out_node[j]];
         o->created = out;
@@ -390,6 +386,33 @@ static int make(struct actx *c, size_t v)
     if (rc) return rc;
   }
   n->has_created = 1;
+  return 0;
+}
+
+struct replay_ctx {
+  struct actx *c;
+  struct anode *n;
+  int all;
+  struct attr *left;
+  size_t next;       /* the next take asked for (n->needs, in seq order) */
+  struct attr part;
+};
+
+/* One spend replayed: taken from what is left; handed to the maker that asked for it. */
+static int replay_spend(void *arg, uint64_t seq, const struct spend *sp)
+{
+  struct replay_ctx *r = arg;
+  struct anode *n = r->n;
+  if (r->next == n->n_needs && !r->all) return 1; /* nothing more asked for */
+  int rc = attr_take_in(&r->c->scratch, r->left, sp->mass, sp->post, sp->pre, &r->part);
+  if (rc) return rc;
+  if (r->next < n->n_needs && n->needs[r->next].seq == seq) {
+    struct amaker *m = &r->c->makers[n->needs[r->next].maker];
+    attr_free(&m->parts[n->needs[r->next].input]);
+    m->parts[n->needs[r->next].input] = r->part;
+    attr_init(&r->part);
+    r->next++;
+  }
   return 0;
 }
 
@@ -409,37 +432,18 @@ static int replay(struct actx *c, size_t v, int all, struct attr *left)
   }
   if (rc || (!n->n_needs && !all)) return rc;
   if (n->n_needs > 1) qsort(n->needs, n->n_needs, sizeof *n->needs, need_cmp);
-  MDB_cursor *cur;
-  if ((rc = mdb_cursor_open(c->txn, c->s->spends, &cur))) return rc;
-  MDB_val k = { STORE_LOTPOS, n->pos }, val;
-  size_t next = 0;
-  struct attr part;
-  attr_init(&part);
-  for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
-       rc == 0 && k.mv_size == STORE_SPENDKEY && memcmp(k.mv_data, n->pos, STORE_LOTPOS) == 0;
-       rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-    if (next == n->n_needs && !all) break;
-    struct spend sp;
-    uint64_t seq = be64_get((const uint8_t *)k.mv_data + STORE_LOTPOS);
-    if ((rc = spend_decode(val.mv_data, val.mv_size, &sp))) break;
-    if ((rc = attr_take(left, sp.mass, sp.post, sp.pre, &part))) break;
-    if (next < n->n_needs && n->needs[next].seq == seq) {
-      struct amaker *m = &c->makers[n->needs[next].maker];
-      attr_free(&m->parts[n->needs[next].input]);
-      m->parts[n->needs[next].input] = part;
-      attr_init(&part);
-      next++;
-    }
-  }
-  mdb_cursor_close(cur);
-  attr_free(&part);
-  if (rc == MDB_NOTFOUND) rc = 0;
-  if (!rc && next < n->n_needs) rc = KK_ERR(CORRUPT); /* a spend the rules recorded is missing */
+  struct replay_ctx r = { .c = c, .n = n, .all = all, .left = left };
+  attr_init(&r.part);
+  rc = rules_spends_at(c->txn, c->s, n->pos, replay_spend, &r);
+  attr_free(&r.part);
+  if (rc == 1) rc = 0; /* every take asked for was found */
+  if (!rc && r.next < n->n_needs) rc = KK_ERR(CORRUPT); /* a spend the rules recorded is missing */
   return rc;
 }
 
 static void actx_free(struct actx *c)
 {
+  attr_scratch_free(&c->scratch);
   for (size_t i = 0; i < c->n_nodes; i++) {
     attr_free(&c->nodes[i].created);
     mem_free(c->nodes[i].needs);

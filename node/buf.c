@@ -54,17 +54,22 @@ void buf_str(struct buf *b, const char *s)
   buf_put(b, s, n);
 }
 
-void buf_uv(struct buf *b, uint64_t v)
+size_t uv_put(uint8_t p[UV_MAX], uint64_t v)
 {
-  uint8_t x[10];
   size_t n = 0;
   do {
-    x[n] = (uint8_t)(v & 0x7f);
+    p[n] = (uint8_t)(v & 0x7f);
     v >>= 7;
-    if (v) x[n] |= 0x80;
+    if (v) p[n] |= 0x80;
     n++;
   } while (v);
-  buf_put(b, x, n);
+  return n;
+}
+
+void buf_uv(struct buf *b, uint64_t v)
+{
+  uint8_t x[UV_MAX];
+  buf_put(b, x, uv_put(x, v));
 }
 
 void buf_vstr(struct buf *b, const char *s)

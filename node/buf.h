@@ -25,6 +25,8 @@ void buf_str(struct buf *b, const char *s); /* u32 length + bytes */
 /* Compact forms for values written many times (a lot per record): an unsigned LEB128
  * varint (1 to 10 bytes, always the shortest), and a string with a varint length. */
 void buf_uv(struct buf *b, uint64_t v);
+#define UV_MAX 10
+size_t uv_put(uint8_t p[UV_MAX], uint64_t v); /* the same into p; returns its length */
 void buf_vstr(struct buf *b, const char *s);
 
 void rd_init(struct rd *r, const void *p, size_t len);

@@ -8,6 +8,7 @@
  * record changes nothing but its own status.
  */
 #include "rules.h"
+#include "posdb.h"
 #include "material.h"
 #include "qty.h"
 #include "mem.h"
@@ -181,14 +182,103 @@ int rules_lot_key(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS]
   return 0;
 }
 
-int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS],
-                   struct lot *l)
+/* lots is a posdb (node/posdb.h): author -> seq || index || lot */
+#define LOT_REST (STORE_LOTPOS - 32)
+
+int rules_lot_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], struct lot *l)
 {
   const void *v;
   size_t n;
+  int rc = posdb_get(txn, s->lots, pos, pos + 32, LOT_REST, &v, &n);
+  return rc ? rc : lot_decode(v, n, l, pos);
+}
+
+int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS],
+                   struct lot *l)
+{
   int rc = lot_pos(txn, s, key, pos);
-  if (!rc) rc = store_get(txn, s->lots, pos, STORE_LOTPOS, &v, &n);
-  return rc ? rc : lot_decode(v, n, l);
+  return rc ? rc : rules_lot_at(txn, s, pos, l);
+}
+
+struct lots_each { int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l); void *arg; };
+
+static int lots_each_step(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
+{
+  struct lots_each *e = arg;
+  uint8_t pos[STORE_LOTPOS];
+  struct lot l;
+  memcpy(pos, author, 32);
+  memcpy(pos + 32, rest, LOT_REST);
+  lot_init(&l);
+  int rc = lot_decode(val, vlen, &l, pos);
+  return rc ? rc : e->fn(e->arg, pos, &l);
+}
+
+int rules_lots_each(MDB_txn *txn, struct store *s, int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l),
+                    void *arg)
+{
+  struct lots_each e = { fn, arg };
+  return posdb_each(txn, s->lots, LOT_REST, NULL, NULL, 0, lots_each_step, &e);
+}
+
+/* spends is a posdb: the lot's author -> the lot's seq || index || the spending
+ * record's seq || the spend (node/state.h). */
+#define SPEND_REST (STORE_SPENDKEY - 32)
+
+struct spends_list {
+  MDB_txn *txn;
+  struct store *s;
+  const uint8_t *owner;
+  uint8_t (**ids)[32];
+  uint64_t **seqs;
+  struct spend **spends;
+  size_t *n, cap;
+};
+
+static int spends_list_one(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
+{
+  struct spends_list *sl = arg;
+  size_t *n = sl->n;
+  (void)author;
+  if (*n == sl->cap) {
+    size_t cap = sl->cap ? sl->cap * 2 : 8;
+    void *a = mem_realloc(*sl->ids, cap * 32);
+    if (a) *sl->ids = a;
+    void *b = a ? mem_realloc(*sl->seqs, cap * sizeof **sl->seqs) : NULL;
+    if (b) *sl->seqs = b;
+    void *c = b ? mem_realloc(*sl->spends, cap * sizeof **sl->spends) : NULL;
+    if (!c) return -ENOMEM;
+    *sl->spends = c;
+    sl->cap = cap;
+  }
+  const uint8_t *env;
+  size_t len;
+  uint64_t seq = be64_get(rest + LOT_REST);
+  int rc = spend_decode(val, vlen, &(*sl->spends)[*n]);
+  if (rc) return rc;
+  /* Every spend of a lot is a record of its owner's feed. */
+  if ((rc = store_record_get(sl->txn, sl->s, sl->owner, seq, &env, &len))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+  sig_sha256((*sl->ids)[*n], env, len);
+  (*sl->seqs)[(*n)++] = seq;
+  return 0;
+}
+
+struct spends_at { int (*fn)(void *arg, uint64_t seq, const struct spend *sp); void *arg; };
+
+static int spends_at_one(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
+{
+  struct spends_at *e = arg;
+  struct spend sp;
+  (void)author;
+  int rc = spend_decode(val, vlen, &sp);
+  return rc ? rc : e->fn(e->arg, be64_get(rest + LOT_REST), &sp);
+}
+
+int rules_spends_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS],
+                    int (*fn)(void *arg, uint64_t seq, const struct spend *sp), void *arg)
+{
+  struct spends_at e = { fn, arg };
+  return posdb_each(txn, s->spends, SPEND_REST, pos, pos + 32, LOT_REST, spends_at_one, &e);
 }
 
 int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
@@ -196,8 +286,6 @@ int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8
 {
   uint8_t pos[STORE_LOTPOS];
   struct lot l;
-  MDB_cursor *cur;
-  size_t cap = 0;
   *ids = NULL;
   *seqs = NULL;
   *spends = NULL;
@@ -205,30 +293,8 @@ int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8
   lot_init(&l);
   int rc = rules_lot_find(txn, s, key, pos, &l);
   if (rc) return rc;
-  if ((rc = mdb_cursor_open(txn, s->spends, &cur))) return rc;
-  MDB_val k = { STORE_LOTPOS, pos }, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-       rc == 0 && k.mv_size == STORE_SPENDKEY && memcmp(k.mv_data, pos, STORE_LOTPOS) == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 8;
-      void *a = mem_realloc(*ids, cap * 32), *b = a ? mem_realloc(*seqs, cap * sizeof **seqs) : NULL;
-      if (a) *ids = a;
-      if (b) *seqs = b;
-      void *c = b ? mem_realloc(*spends, cap * sizeof **spends) : NULL;
-      if (!c) { rc = -ENOMEM; break; }
-      *spends = c;
-    }
-    const uint8_t *env;
-    size_t len;
-    uint64_t seq = be64_get((const uint8_t *)k.mv_data + STORE_LOTPOS);
-    if ((rc = spend_decode(v.mv_data, v.mv_size, &(*spends)[*n]))) break;
-    /* Every spend of a lot is a record of its owner's feed. */
-    if ((rc = store_record_get(txn, s, l.owner, seq, &env, &len))) { if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT); break; }
-    sig_sha256((*ids)[*n], env, len);
-    (*seqs)[(*n)++] = seq;
-  }
-  mdb_cursor_close(cur);
+  struct spends_list sl = { txn, s, l.owner, ids, seqs, spends, n, 0 };
+  rc = posdb_each(txn, s->spends, SPEND_REST, pos, pos + 32, LOT_REST, spends_list_one, &sl);
   if (rc == MDB_NOTFOUND) rc = 0;
   if (rc) {
     mem_free(*ids);
@@ -255,29 +321,88 @@ static int rules_lot_put(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], c
   int rc = lot_pos(c->txn, c->s, key, pos);
   if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
   buf_init(&b);
-  lot_encode(&b, l);
-  return put_buf(c, c->s->lots, pos, sizeof pos, &b);
+  lot_encode(&b, l, pos);
+  rc = b.err ? b.err : posdb_put(c->txn, c->s->lots, pos, pos + 32, LOT_REST, b.p, b.len);
+  buf_free(&b);
+  return rc;
+}
+
+/* transfers is a posdb: the Transfer record's author (the sender) -> its seq || the
+ * transfer (node/state.h, the sender left out). */
+#define XFER_REST 8
+
+int rules_xfer_find(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq)
+{
+  uint8_t sender[32], rest[XFER_REST];
+  uint64_t at;
+  const void *v;
+  size_t n;
+  int rc = store_record_by_id(txn, s, id, sender, &at, NULL, NULL);
+  if (rc) return rc;
+  be64_put(rest, at);
+  if ((rc = posdb_get(txn, s->transfers, sender, rest, XFER_REST, &v, &n))) return rc;
+  if (seq) *seq = at;
+  return xfer_decode(v, n, x, sender);
 }
 
 int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x)
 {
-  const void *v;
-  size_t n;
-  int rc = store_get(txn, s->transfers, id, 32, &v, &n);
-  return rc ? rc : xfer_decode(v, n, x);
+  return rules_xfer_find(txn, s, id, x, NULL);
 }
 
 static int rules_xfer_put(struct rules_ctx *c, const uint8_t id[32], const struct xfer *x)
 {
+  uint8_t sender[32], rest[XFER_REST];
+  uint64_t seq;
+  int rc = store_record_by_id(c->txn, c->s, id, sender, &seq, NULL, NULL);
+  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
+  if (memcmp(sender, x->sender, 32) != 0) return KK_ERR(INTERNAL);
+  be64_put(rest, seq);
   struct buf b;
   buf_init(&b);
   xfer_encode(&b, x);
-  return put_buf(c, c->s->transfers, id, 32, &b);
+  rc = b.err ? b.err : posdb_put(c->txn, c->s->transfers, sender, rest, XFER_REST, b.p, b.len);
+  buf_free(&b);
+  return rc;
 }
 
-/* codes: the first 8 bytes of SHA-256(owner || code), then the lot key. A short hash
- * in place of owner and code keeps the entry small (one per lot); entries that share a
- * hash are told apart by the lot they name (rules_code_lots checks owner and code). */
+struct xfers_each {
+  MDB_txn *txn;
+  struct store *s;
+  const uint8_t *to;
+  int (*fn)(void *arg, const uint8_t id[32], const struct xfer *x);
+  void *arg;
+};
+
+static int xfers_each_step(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
+{
+  struct xfers_each *e = arg;
+  struct xfer x;
+  const uint8_t *env;
+  size_t len;
+  uint8_t id[32];
+  xfer_init(&x);
+  int rc = xfer_decode(val, vlen, &x, author);
+  if (rc) return rc;
+  if (e->to && (x.state != XFER_PENDING || memcmp(x.to, e->to, 32) != 0)) return 0;
+  if ((rc = store_record_get(e->txn, e->s, author, be64_get(rest), &env, &len)))
+    return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+  sig_sha256(id, env, len);
+  return e->fn(e->arg, id, &x);
+}
+
+int rules_xfers_pending_to(MDB_txn *txn, struct store *s, const uint8_t to[32],
+                           int (*fn)(void *arg, const uint8_t id[32], const struct xfer *x), void *arg)
+{
+  struct xfers_each e = { txn, s, to, fn, arg };
+  return posdb_each(txn, s->transfers, XFER_REST, NULL, NULL, 0, xfers_each_step, &e);
+}
+
+/* codes: the first 8 bytes of SHA-256(owner || code) -> the positions of the lots
+ * (duplicates). A short hash in place of owner and code keeps the entry small (one per
+ * lot); lots that share a hash are told apart by reading them (rules_code_lots checks
+ * owner and code). A position is written as varint seq || varint index when its author
+ * is the owner (every lot but a refused transfer's), else in full (STORE_LOTPOS). */
 #define CODE_HASH 8
 
 static void code_hash(uint8_t h[CODE_HASH], const uint8_t owner[32], const char *code)
@@ -292,10 +417,15 @@ static void code_hash(uint8_t h[CODE_HASH], const uint8_t owner[32], const char 
 
 static int code_put(struct rules_ctx *c, const uint8_t owner[32], const char *code, const uint8_t lotkey[36])
 {
-  uint8_t k[CODE_HASH + 36];
-  code_hash(k, owner, code);
-  memcpy(k + CODE_HASH, lotkey, 36);
-  return store_put(c->txn, c->s->codes, k, sizeof k, "", 0);
+  uint8_t h[CODE_HASH], pos[STORE_LOTPOS];
+  int rc = lot_pos(c->txn, c->s, lotkey, pos);
+  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc;
+  code_hash(h, owner, code);
+  if (memcmp(pos, owner, 32) != 0) return store_put(c->txn, c->s->codes, h, sizeof h, pos, STORE_LOTPOS);
+  uint8_t v[2 * UV_MAX];
+  size_t n = uv_put(v, be64_get(pos + 32));
+  n += uv_put(v + n, be32_get(pos + 40));
+  return store_put(c->txn, c->s->codes, h, sizeof h, v, n);
 }
 
 int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], const char *code, uint8_t (*keys)[36],
@@ -308,15 +438,27 @@ int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], cons
   int rc = mdb_cursor_open(txn, s->codes, &cur);
   if (rc) return rc;
   MDB_val k = { CODE_HASH, h }, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-       rc == 0 && k.mv_size == CODE_HASH + 36 && memcmp(k.mv_data, h, CODE_HASH) == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
+    uint8_t pos[STORE_LOTPOS];
     struct lot l;
-    const uint8_t *key = (const uint8_t *)k.mv_data + CODE_HASH;
+    if (v.mv_size == STORE_LOTPOS) {
+      memcpy(pos, v.mv_data, STORE_LOTPOS);
+    } else {
+      struct rd r;
+      rd_init(&r, v.mv_data, v.mv_size);
+      uint64_t seq = rd_uv(&r), index = rd_uv(&r);
+      if (rd_done(&r) || index > UINT32_MAX) { rc = KK_ERR(CORRUPT); break; }
+      memcpy(pos, owner, 32);
+      be64_put(pos + 32, seq);
+      be32_put(pos + 40, (uint32_t)index);
+    }
     lot_init(&l);
-    if ((rc = rules_lot_get(txn, s, key, &l))) { if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT); break; }
+    if ((rc = rules_lot_at(txn, s, pos, &l))) {
+      if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT);
+      break;
+    }
     if (memcmp(l.owner, owner, 32) != 0 || strcmp(l.code, code) != 0) continue; /* another code, same hash */
-    if (*found < max) memcpy(keys[*found], key, 36);
+    if (*found < max && (rc = rules_lot_key(txn, s, pos, keys[*found]))) break;
     (*found)++;
   }
   mdb_cursor_close(cur);
@@ -344,7 +486,9 @@ static int spend_put(struct rules_ctx *c, const uint8_t lotkey[36], uint64_t seq
   struct buf b;
   buf_init(&b);
   spend_encode(&b, &x);
-  return put_buf(c, c->s->spends, k, sizeof k, &b);
+  rc = b.err ? b.err : posdb_put(c->txn, c->s->spends, k, k + 32, SPEND_REST, b.p, b.len);
+  buf_free(&b);
+  return rc;
 }
 
 /* Has the record been evaluated? 1 yes, 0 no (wait), negative on error. */

@@ -61,6 +61,12 @@ int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[36], struct l
 /* The same, with the lot's position (its key in `lots` and the prefix of its spends). */
 int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t pos[STORE_LOTPOS], struct lot *l);
 int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x);
+/* The same, with the seq of the Transfer record in its author's (the sender's) feed. */
+int rules_xfer_find(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq);
+/* Calls fn(arg, transfer id, transfer) for every transfer still pending to `to`, until
+ * fn returns non-zero (returned). 0 at the end, or an error. */
+int rules_xfers_pending_to(MDB_txn *txn, struct store *s, const uint8_t to[32],
+                           int (*fn)(void *arg, const uint8_t id[32], const struct xfer *x), void *arg);
 
 /* The lots owner holds or held under code: up to max keys into keys (may be NULL when
  * max is 0), *found counting them all. 0 or an error. */
@@ -73,6 +79,20 @@ int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], cons
  * MDB_NOTFOUND when there is no such lot, or an error. */
 int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
                      struct spend **spends, size_t *n);
+
+/* The lot at position pos (author || seq || index of the record that made it).
+ * MDB_NOTFOUND when none. */
+int rules_lot_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], struct lot *l);
+
+/* Calls fn(arg, pos, lot) for every lot, in position order, until fn returns non-zero
+ * (returned). 0 at the end, or an error. */
+int rules_lots_each(MDB_txn *txn, struct store *s, int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l),
+                    void *arg);
+
+/* Calls fn(arg, seq, spend) for each spend of the lot at pos, in the order of the
+ * spending records' seqs (its owner's feed), until fn returns non-zero (returned). */
+int rules_spends_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS],
+                    int (*fn)(void *arg, uint64_t seq, const struct spend *sp), void *arg);
 
 /* The lot key (record id || index) of the lot stored under pos, a key of the lots
  * database (author || seq || index). */

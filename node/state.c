@@ -182,34 +182,53 @@ static int attr_apportion(const uint64_t *vals, size_t n, uint64_t target, uint6
   return 0;
 }
 
-int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, struct attr *taken)
+void attr_scratch_free(struct attr_scratch *sc)
+{
+  mem_free(sc->v);
+  sc->v = NULL;
+  sc->cap = 0;
+}
+
+int attr_take_in(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint64_t post, uint64_t pre,
+                 struct attr *taken)
 {
   size_t n = from->n;
-  int rc = 0;
   attr_free(taken);
   if (n == 0) return (mass || post || pre) ? KK_ERR(INTERNAL) : 0;
-  uint64_t *v = mem_alloc(7 * n * sizeof *v);
-  if (!v) return -ENOMEM;
-  uint64_t *vm = v, *vp = v + n, *vr = v + 2 * n, *om = v + 3 * n, *op = v + 4 * n, *orr = v + 5 * n;
-  uint64_t *scratch = v + 6 * n;
   unsigned __int128 sm = 0, sp = 0, sr = 0;
   for (size_t i = 0; i < n; i++) {
-    sm += vm[i] = from->e[i].mass;
-    sp += vp[i] = from->e[i].post;
-    sr += vr[i] = from->e[i].pre;
+    sm += from->e[i].mass;
+    sp += from->e[i].post;
+    sr += from->e[i].pre;
   }
   if (sm == mass && sp == post && sr == pre) {
     /* All of it (a lot shipped or blended whole): the vector itself moves. */
-    mem_free(v);
     *taken = *from;
     attr_init(from);
     return 0;
   }
+  if (sc->cap < 7 * n) {
+    /* grown, never shrunk: a verification takes from vectors of similar sizes again and
+     * again, and fresh memory each time costs a page fault per page */
+    uint64_t *nv = mem_realloc(sc->v, 7 * n * sizeof *nv);
+    if (!nv) return -ENOMEM;
+    sc->v = nv;
+    sc->cap = 7 * n;
+  }
+  uint64_t *v = sc->v;
+  uint64_t *vm = v, *vp = v + n, *vr = v + 2 * n, *om = v + 3 * n, *op = v + 4 * n, *orr = v + 5 * n;
+  uint64_t *scratch = v + 6 * n;
+  for (size_t i = 0; i < n; i++) {
+    vm[i] = from->e[i].mass;
+    vp[i] = from->e[i].post;
+    vr[i] = from->e[i].pre;
+  }
+  int rc;
   if ((rc = attr_apportion(vm, n, mass, om, scratch)) || (rc = attr_apportion(vp, n, post, op, scratch)) ||
       (rc = attr_apportion(vr, n, pre, orr, scratch)))
-    goto done;
+    return rc;
   /* from's entries are sorted and unique, so taken's are too: append them. */
-  if (!(taken->e = mem_alloc(n * sizeof *taken->e))) { rc = -ENOMEM; goto done; }
+  if (!(taken->e = mem_alloc(n * sizeof *taken->e))) return -ENOMEM;
   taken->cap = n;
   size_t w = 0;
   for (size_t i = 0; i < n; i++) {
@@ -230,8 +249,14 @@ int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, str
     }
   }
   from->n = w;
-done:
-  mem_free(v);
+  return 0;
+}
+
+int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, struct attr *taken)
+{
+  struct attr_scratch sc = { NULL, 0 };
+  int rc = attr_take_in(&sc, from, mass, post, pre, taken);
+  attr_scratch_free(&sc);
   return rc;
 }
 
@@ -262,9 +287,16 @@ int member_decode(const void *p, size_t n, struct member *m)
 void lot_init(struct lot *l) { memset(l, 0, sizeof *l); }
 void lot_free(struct lot *l) { (void)l; }
 
-void lot_encode(struct buf *b, const struct lot *l)
+enum { LOT_OWNER_IS_AUTHOR = 1, LOT_UNSPENT = 2 };
+
+void lot_encode(struct buf *b, const struct lot *l, const uint8_t author[32])
 {
-  buf_put(b, l->owner, 32);
+  uint8_t flags = 0;
+  if (memcmp(l->owner, author, 32) == 0) flags |= LOT_OWNER_IS_AUTHOR;
+  if (l->mass_left == l->mass && l->post_left == l->post && l->pre_left == l->pre && l->claimed == 0)
+    flags |= LOT_UNSPENT;
+  buf_u8(b, flags);
+  if (!(flags & LOT_OWNER_IS_AUTHOR)) buf_put(b, l->owner, 32);
   buf_vstr(b, l->code);
   buf_vstr(b, l->material);
   buf_uv(b, l->model);
@@ -272,17 +304,21 @@ void lot_encode(struct buf *b, const struct lot *l)
   buf_uv(b, l->mass);
   buf_uv(b, l->post);
   buf_uv(b, l->pre);
+  if (flags & LOT_UNSPENT) return;
   buf_uv(b, l->mass_left);
   buf_uv(b, l->post_left);
   buf_uv(b, l->pre_left);
   buf_uv(b, l->claimed);
 }
 
-int lot_decode(const void *p, size_t n, struct lot *l)
+int lot_decode(const void *p, size_t n, struct lot *l, const uint8_t author[32])
 {
   struct rd r;
   rd_init(&r, p, n);
-  rd_get(&r, l->owner, 32);
+  uint8_t flags = rd_u8(&r);
+  if (flags & ~(LOT_OWNER_IS_AUTHOR | LOT_UNSPENT)) return KK_ERR(CORRUPT);
+  if (flags & LOT_OWNER_IS_AUTHOR) memcpy(l->owner, author, 32);
+  else rd_get(&r, l->owner, 32);
   rd_vstr(&r, l->code, CODEC_CODE_MAX);
   rd_vstr(&r, l->material, CODEC_MATERIAL_MAX);
   l->model = (uint32_t)rd_uv(&r);
@@ -290,10 +326,17 @@ int lot_decode(const void *p, size_t n, struct lot *l)
   l->mass = rd_uv(&r);
   l->post = rd_uv(&r);
   l->pre = rd_uv(&r);
-  l->mass_left = rd_uv(&r);
-  l->post_left = rd_uv(&r);
-  l->pre_left = rd_uv(&r);
-  l->claimed = rd_uv(&r);
+  if (flags & LOT_UNSPENT) {
+    l->mass_left = l->mass;
+    l->post_left = l->post;
+    l->pre_left = l->pre;
+    l->claimed = 0;
+  } else {
+    l->mass_left = rd_uv(&r);
+    l->post_left = rd_uv(&r);
+    l->pre_left = rd_uv(&r);
+    l->claimed = rd_uv(&r);
+  }
   return rd_done(&r);
 }
 
@@ -303,7 +346,6 @@ void xfer_free(struct xfer *x) { (void)x; }
 void xfer_encode(struct buf *b, const struct xfer *x)
 {
   buf_put(b, x->from_lot, 36);
-  buf_put(b, x->sender, 32);
   buf_put(b, x->to, 32);
   buf_vstr(b, x->code);
   buf_vstr(b, x->material);
@@ -315,12 +357,12 @@ void xfer_encode(struct buf *b, const struct xfer *x)
   buf_put(b, x->closed_by, 32);
 }
 
-int xfer_decode(const void *p, size_t n, struct xfer *x)
+int xfer_decode(const void *p, size_t n, struct xfer *x, const uint8_t sender[32])
 {
   struct rd r;
   rd_init(&r, p, n);
   rd_get(&r, x->from_lot, 36);
-  rd_get(&r, x->sender, 32);
+  memcpy(x->sender, sender, 32);
   rd_get(&r, x->to, 32);
   rd_vstr(&r, x->code, CODEC_CODE_MAX);
   rd_vstr(&r, x->material, CODEC_MATERIAL_MAX);

@@ -52,6 +52,12 @@ int attr_copy(struct attr *dst, const struct attr *src);
  * Requires mass <= Σ from.mass, post <= Σ from.post, pre <= Σ from.pre (else
  * KK_E_INTERNAL). Entries left empty are removed from `from`. */
 int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, struct attr *taken);
+/* The same with working memory kept across calls (grown as needed; free it with
+ * attr_scratch_free), for callers that take many times. */
+struct attr_scratch { uint64_t *v; size_t cap; };
+int attr_take_in(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint64_t post, uint64_t pre,
+                 struct attr *taken);
+void attr_scratch_free(struct attr_scratch *sc);
 
 struct member {
   char name[CODEC_NAME_MAX + 1];
@@ -110,10 +116,16 @@ void xfer_free(struct xfer *x);
 struct buf;
 void member_encode(struct buf *b, const struct member *m);
 int member_decode(const void *p, size_t n, struct member *m);
-void lot_encode(struct buf *b, const struct lot *l);
-int lot_decode(const void *p, size_t n, struct lot *l);
+/* A lot is stored under the position of the record that made it (author || seq ||
+ * index); `author` is that record's author, which is the lot's owner but for a refused
+ * transfer's lot: the owner is then written out, else left out. A lot not spent from
+ * yet leaves out its *_left figures too (they equal the created ones). */
+void lot_encode(struct buf *b, const struct lot *l, const uint8_t author[32]);
+int lot_decode(const void *p, size_t n, struct lot *l, const uint8_t author[32]);
+/* A transfer is stored under its Transfer record's position, whose author is the
+ * sender: the sender is left out, and given back to the decoder. */
 void xfer_encode(struct buf *b, const struct xfer *x);
-int xfer_decode(const void *p, size_t n, struct xfer *x);
+int xfer_decode(const void *p, size_t n, struct xfer *x, const uint8_t sender[32]);
 void claim_encode(struct buf *b, const struct claim_state *c);
 int claim_decode(const void *p, size_t n, struct claim_state *c);
 void spend_encode(struct buf *b, const struct spend *x);

@@ -25,11 +25,7 @@
 #define STORE_SCRATCH_MAP ((size_t)64 << 20)
 #define STORE_MIN_MAP ((size_t)64 << 20)
 
-/* LMDB returns system errors as positive errno values; Kiroku's convention is -errno. */
-/* LMDB's codes at the module boundary: system errors (positive) become -errno, and the
- * codes that mean the file is damaged become KK_E_CORRUPT, so a user reads one clear
- * message whichever way LMDB noticed it. */
-static int store_err(int rc)
+int store_err(int rc)
 {
   if (rc == EIO || rc == ENOSPC || rc == EFBIG || rc == EDQUOT) return KK_ERR(DISK_WRITE);
   if (rc > 0) return -rc;
@@ -39,18 +35,21 @@ static int store_err(int rc)
   return rc;
 }
 
-struct store_dbdef { const char *name; size_t off; int derived; };
+struct store_dbdef { const char *name; size_t off; int derived; unsigned flags; };
 
-#define D(field, derived) { #field, offsetof(struct store, field), derived }
+#define D(field, derived) { #field, offsetof(struct store, field), derived, 0 }
+#define DUPS(field, derived, flags) { #field, offsetof(struct store, field), derived, flags }
 /* Order matters for the digest: derived databases are hashed in this order. */
 static const struct store_dbdef store_dbs[] = {
-  D(log, 0), D(runs, 0), D(ids, 0), D(heads, 0), D(tree, 0), D(keys, 0),
+  D(log, 0), D(runs, 0), DUPS(byid, 0, MDB_DUPSORT), D(heads, 0), DUPS(merkle, 0, MDB_DUPSORT), D(keys, 0),
   D(ckpts, 0), D(cosigs, 0), D(evidence, 0), D(frozen, 0), D(unverified, 0),
-  D(status, 1), D(members, 1), D(lots, 1), D(codes, 1), D(transfers, 1), D(claims, 1),
-  D(attests, 1), D(revoked, 1), D(spends, 1), D(cursors, 1), D(incidents, 1),
+  D(status, 1), D(members, 1), DUPS(lots, 1, MDB_DUPSORT), DUPS(codes, 1, MDB_DUPSORT),
+  DUPS(transfers, 1, MDB_DUPSORT), D(claims, 1),
+  D(attests, 1), D(revoked, 1), DUPS(spends, 1, MDB_DUPSORT), D(cursors, 1), D(incidents, 1),
   D(pending, 0), D(meta, 0), D(witnessed, 0),
 };
 #undef D
+#undef DUPS
 #define STORE_NDBS (sizeof store_dbs / sizeof store_dbs[0])
 
 static MDB_dbi *store_dbi(struct store *s, size_t i)
@@ -111,7 +110,7 @@ static int store_open_flags(struct store **out, const char *dir, int readonly, u
    * then grows it when full (store_grow). */
   for (;;) {
     if ((rc = mdb_env_create(&s->env))) goto fail;
-    mdb_env_set_maxdbs(s->env, STORE_NDBS + 2);
+    mdb_env_set_maxdbs(s->env, STORE_NDBS + 4); /* + an earlier log's four */
     mdb_env_set_mapsize(s->env, map);
     rc = mdb_env_open(s->env, dir, (readonly ? MDB_RDONLY : 0) | MDB_NOTLS | extra, 0600);
     if (rc == 0) break;
@@ -125,12 +124,23 @@ static int store_open_flags(struct store **out, const char *dir, int readonly, u
   if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) goto fail;
   /* A log kept by author || seq (layout 2 and earlier) is moved by store_migrate_log;
    * its databases stay until the migration has finished, even when emptied. */
-  if (mdb_dbi_open(txn, "records", 0, &s->old_records) == 0 && mdb_dbi_open(txn, "arrivals", 0, &s->old_arrivals) == 0) {
+  if (mdb_dbi_open(txn, "records", 0, &s->old_records) == 0 && mdb_dbi_open(txn, "arrivals", 0, &s->old_arrivals) == 0 &&
+      mdb_dbi_open(txn, "ids", 0, &s->old_ids) == 0 && mdb_dbi_open(txn, "tree", 0, &s->old_tree) == 0) {
     if (readonly) { mdb_txn_abort(txn); rc = KK_ERR(OLD_STORE); goto fail; }
     s->log_stale = 1;
   }
   for (size_t i = 0; i < STORE_NDBS; i++) {
-    rc = mdb_dbi_open(txn, store_dbs[i].name, readonly ? 0 : MDB_CREATE, store_dbi(s, i));
+    rc = mdb_dbi_open(txn, store_dbs[i].name, store_dbs[i].flags | (readonly ? 0 : MDB_CREATE), store_dbi(s, i));
+    /* An existing database keeps the flags it was made with (LMDB ignores ours): one of
+     * an earlier layout made without duplicates is derived state, which goes and is
+     * rebuilt (store_check_layout flags it), or in a read-only open an older layout. */
+    unsigned have;
+    if (rc == 0 && (rc = mdb_dbi_flags(txn, *store_dbi(s, i), &have)) == 0 &&
+        (have & (MDB_DUPSORT | MDB_DUPFIXED)) != store_dbs[i].flags) {
+      if (readonly || !store_dbs[i].derived) rc = MDB_NOTFOUND;
+      else if (!(rc = mdb_drop(txn, *store_dbi(s, i), 1)))
+        rc = mdb_dbi_open(txn, store_dbs[i].name, store_dbs[i].flags | MDB_CREATE, store_dbi(s, i));
+    }
     if (rc) {
       mdb_txn_abort(txn);
       /* The first database missing: no ledger; a later one: an older layout. */
@@ -325,27 +335,110 @@ int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
   return rc ? rc : store_log_get(txn, s, arrival + (seq - first), env, len);
 }
 
+/* byid: the first 8 bytes of a record id -> its arrival as a varint (duplicates). A
+ * short key and value make the entry a third of id -> arrival; the record's bytes
+ * settle which entry is the id's. */
+#define STORE_IDKEY 8
+
+/* Calls fn(arg, id, arrival, env, len) for the records whose id's first 8 bytes are at
+ * or after `from` (8 bytes), in that order, until fn returns non-zero (its result is
+ * returned; 0 when the index ends). */
+static int store_byid_from(MDB_txn *txn, struct store *s, const uint8_t from[STORE_IDKEY], int exact,
+                           int (*fn)(void *arg, const uint8_t id[32], const uint8_t *env, size_t len), void *arg)
+{
+  MDB_cursor *c;
+  uint8_t key[STORE_IDKEY];
+  memcpy(key, from, STORE_IDKEY);
+  MDB_val k = { STORE_IDKEY, key }, v;
+  int rc = mdb_cursor_open(txn, s->byid, &c);
+  if (rc) return store_err(rc);
+  for (rc = mdb_cursor_get(c, &k, &v, exact ? MDB_SET_KEY : MDB_SET_RANGE); rc == 0;
+       rc = mdb_cursor_get(c, &k, &v, exact ? MDB_NEXT_DUP : MDB_NEXT)) {
+    const uint8_t *env;
+    size_t len;
+    uint8_t id[32];
+    struct rd r;
+    rd_init(&r, v.mv_data, v.mv_size);
+    uint64_t arrival = rd_uv(&r);
+    if (k.mv_size != STORE_IDKEY || rd_done(&r)) { rc = KK_ERR(CORRUPT); break; }
+    if ((rc = store_log_get(txn, s, arrival, &env, &len))) break;
+    crypto_hash_sha256(id, env, len);
+    if (memcmp(id, k.mv_data, STORE_IDKEY) != 0) { rc = KK_ERR(CORRUPT); break; } /* indexed wrongly */
+    if ((rc = fn(arg, id, env, len))) break;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct by_id { const uint8_t *id; const uint8_t *env; size_t len; };
+
+static int by_id_match(void *arg, const uint8_t id[32], const uint8_t *env, size_t len)
+{
+  struct by_id *b = arg;
+  if (memcmp(id, b->id, 32) != 0) return 0;
+  b->env = env;
+  b->len = len;
+  return 1;
+}
+
 int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
                        uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len)
 {
-  const void *v;
-  size_t n;
-  const uint8_t *e;
-  size_t el;
-  int rc = store_get(txn, s->ids, id, 32, &v, &n);
-  if (rc) return rc;
-  if (n != 8) return KK_ERR(CORRUPT);
-  if ((rc = store_log_get(txn, s, be64_get(v), &e, &el))) return rc;
+  struct by_id b = { id, NULL, 0 };
+  int rc = store_byid_from(txn, s, id, 1, by_id_match, &b);
+  if (rc != 1) return rc ? rc : MDB_NOTFOUND;
   if (author || seq) {
     uint8_t a[32];
     uint64_t q;
     int kind;
-    if (codec_record_position(e, el, a, &q, &kind)) return KK_ERR(CORRUPT);
+    if (codec_record_position(b.env, b.len, a, &q, &kind)) return KK_ERR(CORRUPT);
     if (author) memcpy(author, a, 32);
     if (seq) *seq = q;
   }
-  if (env) { *env = e; *len = el; }
+  if (env) { *env = b.env; *len = b.len; }
   return 0;
+}
+
+/* a and b compared on their first n nibbles (hex digits) */
+static int nibble_cmp(const uint8_t *a, const uint8_t *b, unsigned n)
+{
+  int c = memcmp(a, b, n / 2);
+  if (c || n % 2 == 0) return c;
+  return (a[n / 2] >> 4) - (b[n / 2] >> 4);
+}
+
+struct id_prefix {
+  const uint8_t *prefix;
+  unsigned nibbles;
+  int past;                 /* the index went past the prefix */
+  int (*fn)(void *arg, const uint8_t id[32]);
+  void *arg;
+};
+
+static int id_prefix_step(void *arg, const uint8_t id[32], const uint8_t *env, size_t len)
+{
+  struct id_prefix *p = arg;
+  (void)env;
+  (void)len;
+  /* the index is sorted on the first 8 bytes (16 nibbles) only */
+  unsigned head = p->nibbles < 2 * STORE_IDKEY ? p->nibbles : 2 * STORE_IDKEY;
+  int c = nibble_cmp(id, p->prefix, head);
+  if (c > 0) { p->past = 1; return 1; }
+  if (c < 0 || nibble_cmp(id, p->prefix, p->nibbles) != 0) return 0;
+  return p->fn(p->arg, id);
+}
+
+int store_ids_with_prefix(MDB_txn *txn, struct store *s, const uint8_t *prefix, unsigned nibbles,
+                          int (*fn)(void *arg, const uint8_t id[32]), void *arg)
+{
+  if (nibbles > 64) return KK_ERR(FIELD);
+  uint8_t from[STORE_IDKEY] = { 0 };
+  unsigned bytes = (nibbles + 1) / 2;
+  memcpy(from, prefix, bytes < STORE_IDKEY ? bytes : STORE_IDKEY);
+  if (nibbles % 2 && nibbles / 2 < STORE_IDKEY) from[nibbles / 2] &= 0xf0;
+  struct id_prefix p = { prefix, nibbles, 0, fn, arg };
+  int rc = store_byid_from(txn, s, from, 0, id_prefix_step, &p);
+  return p.past ? 0 : rc;
 }
 
 /* Puts env at the log's next arrival and indexes it: ids, and the feed's runs (the last
@@ -361,7 +454,8 @@ static int store_log_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
   be64_put(ak, arrival);
   MDB_val k = { 8, ak }, v = { len, (void *)env };
   if ((rc = store_err(mdb_put(txn, s->log, &k, &v, MDB_APPEND)))) return rc;
-  if ((rc = store_put(txn, s->ids, id, 32, ak, 8))) return rc;
+  uint8_t av[UV_MAX];
+  if ((rc = store_put(txn, s->byid, id, STORE_IDKEY, av, uv_put(av, arrival)))) return rc;
   if (!(h->run_arrival && seq > h->run_first && arrival - h->run_arrival == seq - h->run_first && h->seq == seq - 1)) {
     h->run_first = seq;
     h->run_arrival = arrival;
@@ -545,8 +639,8 @@ struct migrate {
   struct store *s;
   uint64_t moved, total;
   int moved_all;               /* the old log is empty */
-  int done;                    /* and the tree pruned, the old databases gone */
-  uint8_t tree_from[TREE_KEY]; /* where pruning goes on */
+  int done;                    /* and the tree moved, the old databases gone */
+  uint8_t tree_from[TREE_KEY]; /* where moving the tree goes on */
 };
 
 /* Moves the next batch of the old log, in its arrival order, into the new one; the old
@@ -598,17 +692,20 @@ static int migrate_fn(MDB_txn *txn, void *arg)
   return rc;
 }
 
-/* With the log moved: prunes the tree an earlier version kept in full, a batch at a
- * time; the last batch drops the old databases, which ends the migration. */
+/* With the log moved: moves the tree an earlier version kept in full, without what is
+ * now hashed from records, a batch at a time; the last batch drops the old databases,
+ * which ends the migration. */
 static int migrate_tree_fn(MDB_txn *txn, void *arg)
 {
   struct migrate *m = arg;
   int more;
-  int rc = tree_prune(txn, m->s, m->tree_from, STORE_MIGRATE_BATCH, &more);
+  int rc = tree_migrate(txn, m->s, m->s->old_tree, m->tree_from, STORE_MIGRATE_BATCH, &more);
   if (rc || more) return rc;
   m->done = 1;
   rc = mdb_drop(txn, m->s->old_arrivals, 1);
   if (!rc) rc = mdb_drop(txn, m->s->old_records, 1);
+  if (!rc) rc = mdb_drop(txn, m->s->old_ids, 1);
+  if (!rc) rc = mdb_drop(txn, m->s->old_tree, 1);
   return store_err(rc);
 }
 

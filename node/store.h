@@ -18,9 +18,10 @@
  *                                                    first .. first+count-1 of the feed are at
  *                                                    arrivals arrival .. arrival+count-1 (a
  *                                                    batch of a feed's records is one run)
- *     ids       record id(32)                     -> arrival(8, BE)
+ *     byid      record id's first 8 bytes         -> arrival (varint), duplicates (an id
+ *                                                    is settled by hashing the record)
  *     heads     author(32)                        -> struct store_head
- *     tree      author(32) || level(1) || index(8)  -> 32-byte Merkle node (node/tree.h)
+ *     merkle    author(32) || last leaf(8) || level(1) -> 32-byte Merkle node (node/tree.h)
  *     keys      author(32) || seq(8, BE)          -> key(32) that signs after that record
  *                                                    (one entry per RotateKey)
  *   what peers said of the log (node/ckpt.h, node/evidence.h)
@@ -83,14 +84,15 @@ struct store {
   int readonly;
   int shared;                   /* used by several threads: store_write never grows it */
   int derived_stale;            /* the derived state has an earlier layout: rebuild it */
-  MDB_dbi log, runs, ids, heads, tree, keys;
+  MDB_dbi log, runs, byid, heads, merkle, keys;
   MDB_dbi ckpts, cosigs, evidence, frozen, unverified;
   MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors, incidents;
   MDB_dbi pending, meta, witnessed;
   /* A store written before the log was kept by arrival (layout 2 and earlier): records
-   * by author || seq, arrivals, ids to author || seq. Open only while not yet moved. */
+   * by author || seq, arrivals, ids to author || seq, the tree in full by level. Open
+   * only while not yet moved. */
   int log_stale;
-  MDB_dbi old_records, old_arrivals;
+  MDB_dbi old_records, old_arrivals, old_ids, old_tree;
 };
 
 /* What the log says of one feed. */
@@ -137,6 +139,12 @@ int store_set_map_size(struct store *s, size_t bytes);
 /* The current map size in bytes. */
 size_t store_map_size(struct store *s);
 
+/* LMDB's result at the module boundary: system errors (LMDB returns them positive)
+ * become -errno, a failed write to the disk KK_E_DISK_WRITE, and the codes that mean
+ * the file is damaged KK_E_CORRUPT, so a user reads one clear message whichever way
+ * LMDB noticed it. Everything a store function returns has been through it. */
+int store_err(int rc);
+
 /* Begins a read transaction (caller aborts it with mdb_txn_abort). */
 int store_read(struct store *s, MDB_txn **txn);
 
@@ -162,11 +170,17 @@ int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
 int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
                        uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len);
 
+/* Calls fn(arg, id) for every stored record whose id begins with the hex digits
+ * prefix[0 .. nibbles) (packed two a byte, high first; nibbles <= 64), in id order of
+ * their first 8 bytes, until fn returns non-zero (returned). 0 or a storage error. */
+int store_ids_with_prefix(MDB_txn *txn, struct store *s, const uint8_t *prefix, unsigned nibbles,
+                          int (*fn)(void *arg, const uint8_t id[32]), void *arg);
+
 /* The first record of a feed at or after seq: *got its seq. MDB_NOTFOUND when none. */
 int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,
                       const uint8_t **env, size_t *len);
 
-/* Appends a record already checked by ingest at the log's next arrival; updates ids,
+/* Appends a record already checked by ingest at the log's next arrival; updates byid,
  * runs, heads and the feed's Merkle tree. */
 int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
                         const uint8_t author[32], uint64_t seq, const uint8_t *env,
@@ -180,7 +194,7 @@ int store_key_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64
 int store_frozen_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t *seq);
 
 /* Puts a record into a sparse store (a proof bundle's scratch store, node/bundle.h):
- * log, runs and ids, head raised to the highest seq; no Merkle tree. A feed's records
+ * log, runs and byid, head raised to the highest seq; no Merkle tree. A feed's records
  * go in in seq order. The caller has checked the record (signature, inclusion proof). */
 int store_record_put_sparse(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
                             uint64_t seq, const uint8_t *env, size_t len);
@@ -208,8 +222,9 @@ int store_log_each(MDB_txn *txn, struct store *s, uint64_t after,
 /* Moves the log of a store written before it was kept by arrival (s->log_stale, set by
  * store_open for writing) into the current layout, in transactions of bounded size
  * (resumable if interrupted). 0 at once when there is nothing to do; progress(arg, done,
- * total) after each transaction when not NULL; then forgets the Merkle nodes the old
- * layout kept below the tree's floor (tree_prune). Run before anything reads the log. */
+ * total) after each transaction when not NULL; then moves the Merkle nodes the old
+ * layout kept into `merkle`, but for those below the tree's floor (tree_migrate). Run
+ * before anything reads the log. */
 int store_migrate_log(struct store *s, void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg);
 
 #endif

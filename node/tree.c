@@ -4,17 +4,23 @@
 #include "tree.h"
 #include "buf.h"
 #include "err.h"
+#include "posdb.h"
 #include "../crypto/merkle.h"
 #include "../crypto/sig.h"
 
 #include <sodium.h>
 #include <string.h>
 
+/* A node's key: author || the last leaf it covers (8, BE) || level, in a posdb
+ * (node/posdb.h: the author kept once). Nodes are written when their last leaf is
+ * appended, so every write lands at the end of the feed's entries (full pages),
+ * whatever its level. */
+#define TREE_REST (TREE_KEY - 32)
 static void tree_key(uint8_t k[TREE_KEY], const uint8_t author[32], unsigned level, uint64_t index)
 {
   memcpy(k, author, 32);
-  k[32] = (uint8_t)level;
-  be64_put(k + 33, index);
+  be64_put(k + 32, ((index + 1) << level) - 1);
+  k[40] = (uint8_t)level;
 }
 
 /* A stored node; MDB_NOTFOUND when absent. */
@@ -25,7 +31,7 @@ static int tree_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], 
   const void *v;
   size_t n;
   tree_key(k, author, level, index);
-  int rc = store_get(txn, s->tree, k, sizeof k, &v, &n);
+  int rc = posdb_get(txn, s->merkle, k, k + 32, TREE_REST, &v, &n);
   if (rc) return rc;
   if (n != 32) return KK_ERR(CORRUPT);
   memcpy(out, v, 32);
@@ -74,19 +80,19 @@ int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_
   uint8_t k[TREE_KEY], cur[32], left[32];
   const uint64_t block = UINT64_C(1) << TREE_FLOOR;
   tree_key(k, author, 0, index);
-  int rc = store_put(txn, s->tree, k, sizeof k, leaf_hash, 32);
+  int rc = posdb_put(txn, s->merkle, k, k + 32, TREE_REST, leaf_hash, 32);
   if (rc || (index + 1) % block) return rc;
   /* The leaf completes a block: keep its root, forget its leaves. */
   uint64_t first = index + 1 - block;
   if ((rc = tree_block(txn, s, author, first >> TREE_FLOOR, cur))) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc;
   for (uint64_t i = first; i <= index && rc == 0; i++) {
     tree_key(k, author, 0, i);
-    rc = store_del(txn, s->tree, k, sizeof k);
+    rc = posdb_del(txn, s->merkle, k, k + 32, TREE_REST);
   }
   unsigned level = TREE_FLOOR;
   uint64_t at = index >> TREE_FLOOR;
   tree_key(k, author, level, at);
-  if (!rc) rc = store_put(txn, s->tree, k, sizeof k, cur, 32);
+  if (!rc) rc = posdb_put(txn, s->merkle, k, k + 32, TREE_REST, cur, 32);
   /* Every odd index closes a perfect subtree one level up. */
   while (rc == 0 && (at & 1)) {
     if ((rc = tree_get(txn, s, author, level, at - 1, left))) break;
@@ -94,7 +100,7 @@ int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_
     level++;
     at >>= 1;
     tree_key(k, author, level, at);
-    rc = store_put(txn, s->tree, k, sizeof k, cur, 32);
+    rc = posdb_put(txn, s->merkle, k, k + 32, TREE_REST, cur, 32);
   }
   return rc;
 }
@@ -234,7 +240,7 @@ int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32])
   return rc == MDB_NOTFOUND ? 0 : rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? KK_ERR(CORRUPT) : rc;
 }
 
-int tree_prune(MDB_txn *txn, struct store *s, uint8_t from[TREE_KEY], size_t max, int *more)
+int tree_migrate(MDB_txn *txn, struct store *s, MDB_dbi old, uint8_t from[TREE_KEY], size_t max, int *more)
 {
   MDB_cursor *c;
   MDB_val k = { TREE_KEY, from }, v;
@@ -243,13 +249,14 @@ int tree_prune(MDB_txn *txn, struct store *s, uint8_t from[TREE_KEY], size_t max
   int have = 0;
   size_t n = 0;
   *more = 0;
-  int rc = mdb_cursor_open(txn, s->tree, &c);
+  int rc = mdb_cursor_open(txn, old, &c);
   if (rc) return rc;
-  rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-  while (rc == 0) {
-    if (k.mv_size != TREE_KEY) { rc = KK_ERR(CORRUPT); break; }
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    /* the old key: author || level(1) || index(8, BE) */
+    if (k.mv_size != TREE_KEY || v.mv_size != 32) { rc = KK_ERR(CORRUPT); break; }
     const uint8_t *key = k.mv_data;
     unsigned level = key[32];
+    uint64_t index = be64_get(key + 33);
     if (!have || memcmp(author, key, 32) != 0) {
       struct store_head h;
       memcpy(author, key, 32);
@@ -257,14 +264,13 @@ int tree_prune(MDB_txn *txn, struct store *s, uint8_t from[TREE_KEY], size_t max
       if ((rc = store_head_get(txn, s, author, &h)) && rc != MDB_NOTFOUND) break;
       open_from = rc ? 0 : h.seq >> TREE_FLOOR << TREE_FLOOR;
     }
-    if (level >= TREE_FLOOR || (level == 0 && be64_get(key + 33) >= open_from)) {
-      rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
-      continue;
-    }
+    if (level < TREE_FLOOR && !(level == 0 && index >= open_from)) continue; /* hashed from records now */
     if (n == max) { memcpy(from, key, TREE_KEY); *more = 1; break; }
-    if ((rc = mdb_cursor_del(c, 0))) break;
+    uint8_t nk[TREE_KEY], hash[32];
+    memcpy(hash, v.mv_data, 32);
+    tree_key(nk, author, level, index);
+    if ((rc = posdb_put(txn, s->merkle, nk, nk + 32, TREE_REST, hash, 32))) break;
     n++;
-    rc = mdb_cursor_get(c, &k, &v, MDB_GET_CURRENT); /* the entry after the one deleted */
   }
   mdb_cursor_close(c);
   return rc == MDB_NOTFOUND ? 0 : rc;

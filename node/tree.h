@@ -3,8 +3,10 @@
  *
  * Leaf i of a feed's tree is the record at seq i + 1; its leaf hash is
  * SHA-256(0x00 || envelope bytes). The store keeps the hash of every complete (perfect)
- * subtree of 2^TREE_FLOOR leaves or more: `tree` maps author(32) || level(1) ||
- * index(8, BE) to the hash of leaves [index × 2^level, (index + 1) × 2^level). Below
+ * subtree of 2^TREE_FLOOR leaves or more: `merkle` maps author(32) || last(8, BE) ||
+ * level(1) to the hash of leaves [index × 2^level, (index + 1) × 2^level), where last
+ * = (index + 1) × 2^level - 1 is the leaf that completes it (so nodes are appended in
+ * key order). Below
  * the floor, nodes are hashed from the records themselves when needed (at most
  * 2^(TREE_FLOOR-1) records); only the leaves of the block still open are kept, so a
  * feed costs 1/8 of a node per record instead of two. Appending leaf n writes its hash
@@ -21,7 +23,7 @@
 
 #define TREE_MAX_PROOF 128
 #define TREE_FLOOR 4             /* blocks of 16 leaves: the lowest level kept */
-#define TREE_KEY 41              /* author(32) || level(1) || index(8, BE) */
+#define TREE_KEY 41              /* author(32) || last leaf covered(8, BE) || level(1) */
 
 /* Adds leaf `index` (must be the feed's next leaf). 0 or a storage error. */
 int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
@@ -43,11 +45,14 @@ int tree_leaf_check(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
  * served. 0, or KK_E_CORRUPT with bad_author (may be NULL) naming the first bad feed. */
 int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32]);
 
-/* Forgets the nodes an earlier version kept below the floor (levels 1 .. TREE_FLOOR-1,
- * the leaves of closed blocks), at most max of them per call, starting at key `from`
- * (zeroed for the first call). *more is 1 when there is more to do: from then holds
- * where to go on. For store_migrate_log, after the feed heads are final. */
-int tree_prune(MDB_txn *txn, struct store *s, uint8_t from[TREE_KEY], size_t max, int *more);
+/* Moves the tree an earlier version kept (database `old`, keyed author || level ||
+ * index, every node kept) into this one's, leaving out what is now hashed from the
+ * records (levels 1 .. TREE_FLOOR-1, the leaves of closed blocks): at most max nodes
+ * per call, starting at old key `from` (zeroed for the first call). *more is 1 when
+ * there is more to do: from then holds where to go on. Puts are idempotent, so an
+ * interrupted migration may start over. For store_migrate_log, after the heads are
+ * final. */
+int tree_migrate(MDB_txn *txn, struct store *s, MDB_dbi old, uint8_t from[TREE_KEY], size_t max, int *more);
 
 /* Root of the feed's tree over its first `size` leaves (SHA-256("") for size 0).
  * MDB_NOTFOUND when the feed has fewer leaves. */

@@ -382,32 +382,30 @@ static int cli_is_hex(const char *s, size_t n)
 }
 
 /* Record ids starting with the hex prefix p[0..n). */
+struct prefix_match { uint8_t id[32]; size_t found; };
+
+static int prefix_match_one(void *arg, const uint8_t id[32])
+{
+  struct prefix_match *m = arg;
+  if (m->found++ == 0) memcpy(m->id, id, 32);
+  return m->found > 1; /* two are enough to know it is ambiguous */
+}
+
 static int cli_prefix_match(MDB_txn *txn, struct store *s, const char *p, size_t n, uint8_t id[32])
 {
-  char lower[65];
-  uint8_t start[32] = { 0 };
-  size_t i, found = 0;
+  uint8_t packed[32] = { 0 };
   if (n < 4 || n > 64 || !cli_is_hex(p, n)) return KK_ERR(UNKNOWN_RECORD);
-  for (i = 0; i < n; i++) lower[i] = (char)(p[i] >= 'A' && p[i] <= 'F' ? p[i] + 32 : p[i]);
-  lower[n] = 0;
-  char evenhex[65];
-  memcpy(evenhex, lower, n & ~(size_t)1);
-  evenhex[n & ~(size_t)1] = 0;
-  if (sig_unhex(start, n / 2, evenhex)) return KK_ERR(UNKNOWN_RECORD);
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(txn, s->ids, &cur);
-  if (rc) return rc;
-  MDB_val k = { 32, start }, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    char hex[65];
-    sig_hex(hex, k.mv_data, 32);
-    if (strncmp(hex, lower, n) != 0) break;
-    if (found++ == 0) memcpy(id, k.mv_data, 32);
+  for (size_t i = 0; i < n; i++) {
+    int d = p[i] <= '9' ? p[i] - '0' : (p[i] | 0x20) - 'a' + 10;
+    packed[i / 2] |= (uint8_t)(i % 2 ? d : d << 4);
   }
-  mdb_cursor_close(cur);
-  if (rc && rc != MDB_NOTFOUND) return rc;
-  if (found == 0) return KK_ERR(UNKNOWN_RECORD);
-  return found == 1 ? 0 : KK_ERR(AMBIGUOUS);
+  struct prefix_match m = { { 0 }, 0 };
+  int rc = store_ids_with_prefix(txn, s, packed, (unsigned)n, prefix_match_one, &m);
+  if (rc < 0 || rc > 1) return rc;
+  if (m.found == 0) return KK_ERR(UNKNOWN_RECORD);
+  if (m.found > 1) return KK_ERR(AMBIGUOUS);
+  memcpy(id, m.id, 32);
+  return 0;
 }
 
 int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[32])
@@ -417,45 +415,28 @@ int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[
 
 #define CLI_MAX_MATCHES 16
 
-/* Calls fn(arg, key, lot) for every lot (the lots database in position order). */
-static int cli_each_lot(MDB_txn *txn, struct store *s, int (*fn)(void *, const uint8_t *, const struct lot *), void *arg)
-{
-  MDB_cursor *cur;
-  MDB_val k, v;
-  int rc = mdb_cursor_open(txn, s->lots, &cur);
-  if (rc) return rc;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    struct lot l;
-    uint8_t key[36];
-    lot_init(&l);
-    if (k.mv_size != STORE_LOTPOS || lot_decode(v.mv_data, v.mv_size, &l)) { rc = KK_ERR(CORRUPT); break; }
-    if ((rc = rules_lot_key(txn, s, k.mv_data, key)) || (rc = fn(arg, key, &l))) break;
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-struct code_scan { const char *code; uint8_t (*keys)[36]; size_t *found; };
-
-static int code_scan_fn(void *arg, const uint8_t *key, const struct lot *l)
-{
-  struct code_scan *cs = arg;
-  if (strcmp(l->code, cs->code) != 0) return 0;
-  if (*cs->found < CLI_MAX_MATCHES) memcpy(cs->keys[*cs->found], key, 36);
-  (*cs->found)++;
-  return 0;
-}
-
-/* Lots with this code: the owner's when owner is given (the codes index), anybody's
- * otherwise (every lot looked at). Up to CLI_MAX_MATCHES keys are kept in keys[];
- * *found counts them all. */
+/* Lots with this code: the owner's when owner is given, else every member's (the codes
+ * index, once per member: members are few, lots many). Up to CLI_MAX_MATCHES keys are
+ * kept in keys[]; *found counts them all. */
 static int cli_code_match(MDB_txn *txn, struct store *s, const uint8_t *owner, const char *code,
                           uint8_t keys[][36], size_t *found)
 {
   if (owner) return rules_code_lots(txn, s, owner, code, keys, CLI_MAX_MATCHES, found);
-  struct code_scan cs = { code, keys, found };
+  MDB_cursor *cur;
+  MDB_val k, v;
   *found = 0;
-  return cli_each_lot(txn, s, code_scan_fn, &cs);
+  int rc = mdb_cursor_open(txn, s->members, &cur);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    uint8_t member[32];
+    size_t n, room = *found < CLI_MAX_MATCHES ? CLI_MAX_MATCHES - *found : 0;
+    if (k.mv_size != 32) { rc = KK_ERR(CORRUPT); break; }
+    memcpy(member, k.mv_data, 32);
+    if ((rc = rules_code_lots(txn, s, member, code, room ? keys + *found : NULL, room, &n))) break;
+    *found += n;
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
 /* Several lots share a code (a received lot keeps its code): the one with mass left
@@ -523,10 +504,10 @@ struct suggest {
 };
 
 /* Keeps code among the CLI_SUGGEST nearest to the reference, in distance order. */
-static int suggest_fn(void *arg, const uint8_t *key, const struct lot *l)
+static int suggest_fn(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l)
 {
   struct suggest *sg = arg;
-  (void)key;
+  (void)pos;
   if (sg->c->have_key && memcmp(l->owner, sg->c->pk, 32) != 0) return 0;
   size_t d = cli_distance(sg->ref, l->code), i;
   if (d > sg->limit) return 0;
@@ -554,7 +535,7 @@ static void cli_suggest_codes(struct cli *c, MDB_txn *txn, const char *ref)
   sg.ref = ref;
   sg.limit = strlen(ref) / 3 + 2;
   c->why[0] = 0;
-  if (cli_each_lot(txn, c->s, suggest_fn, &sg) || !sg.n) return;
+  if (rules_lots_each(txn, c->s, suggest_fn, &sg) || !sg.n) return;
   size_t at = (size_t)snprintf(c->why, sizeof c->why, "did you mean");
   for (size_t i = 0; i < sg.n && at < sizeof c->why; i++)
     at += (size_t)snprintf(c->why + at, sizeof c->why - at, "%s %s", i ? (i + 1 == sg.n ? " or" : ",") : "", sg.best[i]);

@@ -212,34 +212,37 @@ int cmd_transfer(struct cli *c, int argc, char **argv)
 }
 
 /* Pending transfers addressed to this member. */
+struct pending { uint8_t (*ids)[32]; size_t n, cap; };
+
+static int pending_one(void *arg, const uint8_t id[32], const struct xfer *x)
+{
+  struct pending *p = arg;
+  (void)x;
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 8;
+    void *a = mem_realloc(p->ids, cap * 32);
+    if (!a) return -ENOMEM;
+    p->ids = a;
+    p->cap = cap;
+  }
+  memcpy(p->ids[p->n++], id, 32);
+  return 0;
+}
+
 static int pending_to_me(struct cli *c, uint8_t (**ids)[32], size_t *n)
 {
   MDB_txn *txn;
-  MDB_cursor *cur;
-  size_t cap = 0;
+  struct pending p = { NULL, 0, 0 };
   int rc = store_read(c->s, &txn);
   *ids = NULL;
   *n = 0;
   if (rc) return rc;
-  if ((rc = mdb_cursor_open(txn, c->s->transfers, &cur))) { mdb_txn_abort(txn); return rc; }
-  MDB_val k, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    struct xfer x;
-    xfer_init(&x);
-    if (xfer_decode(v.mv_data, v.mv_size, &x) == 0 && x.state == XFER_PENDING && memcmp(x.to, c->pk, 32) == 0) {
-      if (*n == cap) {
-        cap = cap ? cap * 2 : 8;
-        void *p = mem_realloc(*ids, cap * 32);
-        if (!p) { xfer_free(&x); rc = -ENOMEM; break; }
-        *ids = p;
-      }
-      memcpy((*ids)[(*n)++], k.mv_data, 32);
-    }
-    xfer_free(&x);
-  }
-  mdb_cursor_close(cur);
+  rc = rules_xfers_pending_to(txn, c->s, c->pk, pending_one, &p);
   mdb_txn_abort(txn);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  if (rc) { mem_free(p.ids); return rc; }
+  *ids = p.ids;
+  *n = p.n;
+  return 0;
 }
 
 static int close_transfers(struct cli *c, int argc, char **argv, int receive)

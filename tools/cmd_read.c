@@ -47,6 +47,26 @@ static const char *lot_marks(const struct cli_figures *f)
   return f->tainted && f->flagged ? "TAINTED FLAGGED" : f->tainted ? "TAINTED" : f->flagged ? "FLAGGED" : "";
 }
 
+/* The keys of the lots to list: all, or those `owner` holds. */
+struct lots_pick { MDB_txn *txn; struct store *s; const uint8_t *owner; uint8_t (*keys)[36]; size_t n, cap; };
+
+static int lots_pick_one(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l)
+{
+  struct lots_pick *p = arg;
+  if (p->owner && memcmp(l->owner, p->owner, 32) != 0) return 0;
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 64;
+    void *k = mem_realloc(p->keys, cap * 36);
+    if (!k) return -ENOMEM;
+    p->keys = k;
+    p->cap = cap;
+  }
+  int rc = rules_lot_key(p->txn, p->s, pos, p->keys[p->n]);
+  if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT); /* a lot without its record */
+  if (rc == 0) p->n++;
+  return rc;
+}
+
 int cmd_lots(struct cli *c, int argc, char **argv)
 {
   static const struct option opts[] = { { "all", no_argument, 0, 'a' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
@@ -61,33 +81,13 @@ int cmd_lots(struct cli *c, int argc, char **argv)
   /* Without an identity there is no "mine": show everything. */
   if (!c->have_key) all = 1;
   MDB_txn *txn;
-  MDB_cursor *cur;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
-  if ((rc = mdb_cursor_open(txn, c->s->lots, &cur))) { mdb_txn_abort(txn); return cli_fail(rc, "store"); }
   /* The lots to show, then their verified figures in one pass over their provenance. */
-  uint8_t (*keys)[36] = NULL;
-  size_t n = 0, cap = 0;
-  MDB_val k, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    struct lot l;
-    lot_init(&l);
-    if (k.mv_size != STORE_LOTPOS || lot_decode(v.mv_data, v.mv_size, &l)) { rc = KK_ERR(CORRUPT); break; }
-    if (!all && memcmp(l.owner, c->pk, 32) != 0) continue;
-    if (n == cap) {
-      cap = cap ? cap * 2 : 64;
-      void *p = mem_realloc(keys, cap * 36);
-      if (!p) { rc = -ENOMEM; break; }
-      keys = p;
-    }
-    if ((rc = rules_lot_key(txn, c->s, k.mv_data, keys[n]))) {
-      if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT); /* a lot without its record */
-      break;
-    }
-    n++;
-  }
-  mdb_cursor_close(cur);
+  struct lots_pick p = { txn, c->s, all ? NULL : c->pk, NULL, 0, 0 };
+  rc = rules_lots_each(txn, c->s, lots_pick_one, &p);
+  uint8_t (*keys)[36] = p.keys;
+  size_t n = p.n;
   struct cli_figures *figs = NULL;
-  if (rc == MDB_NOTFOUND) rc = 0;
   if (rc == 0 && n && !(figs = mem_alloc(n * sizeof *figs))) rc = -ENOMEM;
   if (rc == 0) rc = cli_lot_figures(c, txn, (const uint8_t(*)[36])keys, n, figs);
   json_t *arr = json_array();

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define IMPORT_BATCH 4096
+#define IMPORT_BATCH 512
 
 struct export_ctx { const uint8_t *feed; uint64_t n, last; };
 
@@ -80,8 +80,12 @@ static int read_records(const char *path, uint8_t **data, struct ingest_item **i
   return rc;
 }
 
-/* Sort key for import: (author, seq) from the body, so any file order works. Records
- * that do not decode sort first and are rejected by ingest with their own error. */
+/* Import order: each feed's records in seq order, so any file order works, yet in the
+ * places the file gave that feed's records, so the feeds stay interleaved as the file
+ * has them. A file exported from a ledger is in an order the records can be evaluated
+ * in; each batch then evaluates about what it brings, instead of one feed waiting for
+ * another until a last batch evaluates everything in one transaction. Records that do
+ * not decode keep their places and are rejected by ingest with their own error. */
 struct import_key { uint8_t author[32]; uint64_t seq; size_t index; };
 
 static int import_key_cmp(const void *a, const void *b)
@@ -91,6 +95,12 @@ static int import_key_cmp(const void *a, const void *b)
   if (c) return c;
   if (x->seq != y->seq) return x->seq < y->seq ? -1 : 1;
   return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int size_cmp(const void *a, const void *b)
+{
+  size_t x = *(const size_t *)a, y = *(const size_t *)b;
+  return x < y ? -1 : x > y;
 }
 
 /* A record of the file that forks a feed held here: says so. */
@@ -139,7 +149,7 @@ int cmd_import_records(struct cli *c, int argc, char **argv)
   if (!path) return cli_usage("usage: kiroku import-records FILE");
   uint8_t *data = NULL;
   struct ingest_item *items = NULL, *sorted = NULL;
-  size_t n = 0;
+  size_t n = 0, *slots = NULL;
   int rc = read_records(path, &data, &items, &n);
   if (rc) return cli_fail(rc, "%s", path);
   if ((rc = cli_open(c, CLI_WRITE | CLI_NETWORK))) { mem_free(data); mem_free(items); return rc; }
@@ -157,7 +167,13 @@ int cmd_import_records(struct cli *c, int argc, char **argv)
     }
   }
   qsort(keys, n, sizeof *keys, import_key_cmp);
-  for (size_t i = 0; i < n; i++) sorted[i] = items[keys[i].index];
+  if (!(slots = mem_alloc((n ? n : 1) * sizeof *slots))) { rc = -ENOMEM; goto done; }
+  for (size_t g = 0, e; g < n; g = e) {
+    for (e = g + 1; e < n && memcmp(keys[e].author, keys[g].author, 32) == 0; e++) {}
+    for (size_t i = g; i < e; i++) slots[i - g] = keys[i].index;
+    qsort(slots, e - g, sizeof *slots, size_cmp);
+    for (size_t i = g; i < e; i++) sorted[slots[i - g]] = items[keys[i].index];
+  }
 
   size_t stored = 0, dups = 0, forks = 0;
   int progress = n > IMPORT_BATCH && !c->json;
@@ -194,6 +210,7 @@ int cmd_import_records(struct cli *c, int argc, char **argv)
   else printf("imported %zu records (%zu new, %zu already held)\n", n, stored, dups);
 done:
   mem_free(keys);
+  mem_free(slots);
   mem_free(b);
   mem_free(sorted);
   mem_free(items);

@@ -209,7 +209,7 @@ static void bench_propagate(const char *src, const char *dst, long n)
     for (;;) {
       MDB_txn *txn;
       if (store_read(d, &txn) == 0) {
-        int found = store_get(txn, d->ids, id, 32, NULL, NULL) == 0;
+        int found = store_record_by_id(txn, d, id, NULL, NULL, NULL, NULL) == 0;
         mdb_txn_abort(txn);
         if (found) break;
       }

@@ -5,10 +5,13 @@
  *   kkgen DIR chain N    a provenance chain of about N records between two
  *                        processors (transfer, receive, transform, ...), ending in a lot
  *                        whose provenance spans all of them
+ *   kkgen DIR dag N      a wide DAG: N certificates shipped to a processor, blended
+ *                        (32 inputs a transform, in a tree) into one lot, which is split
+ *                        (32 outputs a transform) into N products
  *
  * Writes DIR/genesis.bin, DIR/records.rec (genesis, admissions, then the workload) and
  * the members' identity files DIR/{registry,recycler,proc-a,proc-b}.key, and prints the
- * final lot's code (chain) to stdout. Uses the library directly, never
+ * final lot's code (chain) or the last product's (dag) to stdout. Uses the library directly, never
  * the store: it only signs.
  */
 #include "../../crypto/sig.h"
@@ -55,9 +58,104 @@ static void issue(struct gen_member *m, struct kk_body *b, const char *code, uin
   emit(m, b, id);
 }
 
+/* Blends lots[0..n) (each mass_each mg, index 0 of record lots[i]) in transforms of up
+ * to CODEC_IO_MAX inputs, level by level, into one lot; returns its record in out. */
+static void blend(struct gen_member *m, struct kk_body *b, uint8_t (*lots)[32], long n, uint64_t *mass, uint8_t out[32])
+{
+  int level = 0;
+  while (n > 1) {
+    long groups = (n + CODEC_IO_MAX - 1) / CODEC_IO_MAX;
+    for (long g = 0; g < groups; g++) {
+      long from = g * CODEC_IO_MAX, to = from + CODEC_IO_MAX < n ? from + CODEC_IO_MAX : n;
+      uint64_t sum = 0;
+      memset(b, 0, sizeof *b);
+      b->kind = KK_PL_TRANSFORM;
+      b->u.transform.model = KK_MODEL_CONTROLLED_BLENDING;
+      b->u.transform.n_inputs = (size_t)(to - from);
+      for (long i = from; i < to; i++) {
+        memcpy(b->u.transform.inputs[i - from].lot.record, lots[i], 32);
+        b->u.transform.inputs[i - from].mass_mg = mass[i];
+        sum += mass[i];
+      }
+      b->u.transform.n_outputs = 1;
+      snprintf(b->u.transform.outputs[0].lot_code, CODEC_CODE_MAX, "B%d-%ld", level, g);
+      strcpy(b->u.transform.outputs[0].material, "PET");
+      b->u.transform.outputs[0].mass_mg = sum;
+      emit(m, b, lots[g]);
+      mass[g] = sum;
+    }
+    n = groups;
+    level++;
+  }
+  memcpy(out, lots[0], 32);
+}
+
+static void dag(struct gen_member *a, struct gen_member *p, struct kk_body *b, long n)
+{
+  uint8_t (*lots)[32] = calloc((size_t)n, 32), id[32], x[32], blended[32];
+  uint64_t *mass = calloc((size_t)n, sizeof *mass);
+  if (!lots || !mass) exit(1);
+  for (long i = 0; i < n; i++) {
+    char code[32];
+    snprintf(code, sizeof code, "D%ld", i);
+    issue(a, b, code, 1000000000ull, id);
+    memset(b, 0, sizeof *b);
+    b->kind = KK_PL_TRANSFER;
+    memcpy(b->u.transfer.lot.record, id, 32);
+    b->u.transfer.mass_mg = 1000000000ull;
+    memcpy(b->u.transfer.to, p->pk, 32);
+    emit(a, b, x);
+    memset(b, 0, sizeof *b);
+    b->kind = KK_PL_RECEIVE;
+    memcpy(b->u.receive.transfer, x, 32);
+    emit(p, b, lots[i]);
+    mass[i] = 1000000000ull;
+  }
+  blend(p, b, lots, n, mass, blended);
+  /* Split the blend into n products: a transform of the blend into up to 32 parts,
+   * then each part into up to 32 products. */
+  uint64_t total = (uint64_t)n * 1000000000ull, each = 1000000000ull;
+  long parts = (n + CODEC_IO_MAX - 1) / CODEC_IO_MAX;
+  uint8_t part_rec[32];
+  memset(b, 0, sizeof *b);
+  b->kind = KK_PL_TRANSFORM;
+  b->u.transform.model = KK_MODEL_CONTROLLED_BLENDING;
+  b->u.transform.n_inputs = 1;
+  memcpy(b->u.transform.inputs[0].lot.record, blended, 32);
+  b->u.transform.inputs[0].mass_mg = total;
+  b->u.transform.n_outputs = (size_t)parts;
+  for (long j = 0; j < parts; j++) {
+    long in_part = j < parts - 1 ? CODEC_IO_MAX : n - (parts - 1) * CODEC_IO_MAX;
+    snprintf(b->u.transform.outputs[j].lot_code, CODEC_CODE_MAX, "S%ld", j);
+    strcpy(b->u.transform.outputs[j].material, "PET/sheet");
+    b->u.transform.outputs[j].mass_mg = (uint64_t)in_part * each;
+  }
+  emit(p, b, part_rec);
+  for (long j = 0; j < parts; j++) {
+    long in_part = j < parts - 1 ? CODEC_IO_MAX : n - (parts - 1) * CODEC_IO_MAX;
+    memset(b, 0, sizeof *b);
+    b->kind = KK_PL_TRANSFORM;
+    b->u.transform.model = KK_MODEL_CONTROLLED_BLENDING;
+    b->u.transform.n_inputs = 1;
+    memcpy(b->u.transform.inputs[0].lot.record, part_rec, 32);
+    b->u.transform.inputs[0].lot.index = (uint32_t)j;
+    b->u.transform.inputs[0].mass_mg = (uint64_t)in_part * each;
+    b->u.transform.n_outputs = (size_t)in_part;
+    for (long k = 0; k < in_part; k++) {
+      snprintf(b->u.transform.outputs[k].lot_code, CODEC_CODE_MAX, "P%ld", j * CODEC_IO_MAX + k);
+      strcpy(b->u.transform.outputs[k].material, "PET/trays");
+      b->u.transform.outputs[k].mass_mg = each;
+    }
+    emit(p, b, id);
+  }
+  printf("P%ld\n", n - 1);
+  free(lots);
+  free(mass);
+}
+
 int main(int argc, char **argv)
 {
-  if (argc != 4 || sig_init()) { fprintf(stderr, "usage: kkgen DIR issues|chain N\n"); return 2; }
+  if (argc != 4 || sig_init()) { fprintf(stderr, "usage: kkgen DIR issues|chain|dag N\n"); return 2; }
   const char *dir = argv[1], *mode = argv[2];
   long n = atol(argv[3]);
   char path[4200];
@@ -177,6 +275,8 @@ int main(int argc, char **argv)
       struct gen_member *t = holder; holder = other; other = t;
       if (s == steps - 1) printf("C%ld\n", s);
     }
+  } else if (strcmp(mode, "dag") == 0) {
+    dag(&a, &p, b, n);
   } else {
     fprintf(stderr, "kkgen: unknown mode %s\n", mode);
     return 2;

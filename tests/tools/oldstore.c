@@ -1,9 +1,10 @@
 /*
  * oldstore — turns a store into what an earlier version left: derived-state layout 1
- * (status keyed by record id, lots by record id || index, no layout marker in meta)
+ * (status keyed by record id, lots by record id || index, transfers by id, codes by
+ * owner || code, none of them with duplicates, no layout marker in meta)
  * and the log of layout 2 and before (`records` keyed by author || seq, `arrivals`
- * arrival -> author || seq, ids -> author || seq, 72-byte heads, every Merkle node
- * kept). For the upgrade tests only.
+ * arrival -> author || seq, ids (id -> author || seq), 72-byte heads, every Merkle node
+ * kept in `tree` by author || level || index). For the upgrade tests only.
  *
  *   oldstore DIR
  */
@@ -19,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Re-keys every entry of dbi: key_of maps a current key to the layout-1 key. */
-static int rekey(MDB_txn *txn, struct store *s, MDB_dbi dbi, size_t klen,
+/* Re-keys every entry of the database `name` into a plain one (no duplicates): key_of
+ * maps a current key to the earlier layout's. For a posdb (node/posdb.h, rlen > 0) the
+ * current key is author || the first rlen bytes of the duplicate. */
+static int rekey(MDB_txn *txn, struct store *s, MDB_dbi dbi, const char *name, size_t klen, size_t rlen,
                  int (*key_of)(MDB_txn *, struct store *, const uint8_t *, uint8_t *, size_t *))
 {
   MDB_cursor *cur;
@@ -30,20 +33,34 @@ static int rekey(MDB_txn *txn, struct store *s, MDB_dbi dbi, size_t klen,
   int rc = mdb_cursor_open(txn, dbi, &cur);
   if (rc) return rc;
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (k.mv_size != klen) { rc = 1; break; }
+    uint8_t full[64];
+    if (k.mv_size + rlen != klen || v.mv_size < rlen) { rc = 1; break; }
+    memcpy(full, k.mv_data, k.mv_size);
+    memcpy(full + k.mv_size, v.mv_data, rlen);
     if (n == cap && !(e = realloc(e, (cap = cap ? 2 * cap : 256) * sizeof *e))) { rc = 1; break; }
-    if ((rc = key_of(txn, s, k.mv_data, e[n].key, &e[n].klen))) break;
-    e[n].val = malloc(v.mv_size);
-    memcpy(e[n].val, v.mv_data, v.mv_size);
-    e[n++].vlen = v.mv_size;
+    if ((rc = key_of(txn, s, full, e[n].key, &e[n].klen))) break;
+    e[n].vlen = v.mv_size - rlen;
+    e[n].val = malloc(e[n].vlen + 1);
+    memcpy(e[n].val, (const uint8_t *)v.mv_data + rlen, e[n].vlen);
+    n++;
   }
   mdb_cursor_close(cur);
   if (rc != MDB_NOTFOUND) return rc ? rc : 1;
-  if ((rc = mdb_drop(txn, dbi, 0))) return rc;
-  for (size_t i = 0; i < n && rc == 0; i++) rc = store_put(txn, dbi, e[i].key, e[i].klen, e[i].val, e[i].vlen);
+  MDB_dbi plain;
+  if ((rc = mdb_drop(txn, dbi, 1)) || (rc = mdb_dbi_open(txn, name, MDB_CREATE, &plain))) return rc;
+  for (size_t i = 0; i < n && rc == 0; i++) rc = store_put(txn, plain, e[i].key, e[i].klen, e[i].val, e[i].vlen);
   for (size_t i = 0; i < n; i++) free(e[i].val);
   free(e);
   return rc;
+}
+
+static int same_key(MDB_txn *txn, struct store *s, const uint8_t *pos, uint8_t *key, size_t *klen)
+{
+  (void)txn;
+  (void)s;
+  memcpy(key, pos, STORE_SPENDKEY);
+  *klen = STORE_SPENDKEY;
+  return 0;
 }
 
 static int status_key(MDB_txn *txn, struct store *s, const uint8_t *pos, uint8_t *key, size_t *klen)
@@ -63,17 +80,49 @@ static int lot_key(MDB_txn *txn, struct store *s, const uint8_t *pos, uint8_t *k
   return rules_lot_key(txn, s, pos, key);
 }
 
+/* codes as layout 2 kept them, without duplicates: owner || code || 0 || lot key -> "" */
+struct code_entry { uint8_t key[32 + CODEC_CODE_MAX + 1 + STORE_LOTKEY]; size_t len; };
+struct codes { MDB_txn *txn; struct store *s; struct code_entry *e; size_t n, cap; };
+
+static int old_code(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l)
+{
+  struct codes *c = arg;
+  if (c->n == c->cap && !(c->e = realloc(c->e, (c->cap = c->cap ? 2 * c->cap : 64) * sizeof *c->e))) return 1;
+  struct code_entry *e = &c->e[c->n];
+  size_t cl = strlen(l->code);
+  memcpy(e->key, l->owner, 32);
+  memcpy(e->key + 32, l->code, cl + 1);
+  e->len = 33 + cl + STORE_LOTKEY;
+  c->n++;
+  return rules_lot_key(c->txn, c->s, pos, e->key + 33 + cl);
+}
+
+static int old_codes(MDB_txn *txn, struct store *s)
+{
+  struct codes c = { txn, s, NULL, 0, 0 };
+  int rc = rules_lots_each(txn, s, old_code, &c);
+  MDB_dbi plain;
+  if (!rc) rc = mdb_drop(txn, s->codes, 1);
+  if (!rc) rc = mdb_dbi_open(txn, "codes", MDB_CREATE, &plain);
+  for (size_t i = 0; i < c.n && rc == 0; i++) rc = store_put(txn, plain, c.e[i].key, c.e[i].len, "", 0);
+  free(c.e);
+  return rc;
+}
+
 static int to_layout1(MDB_txn *txn, struct store *s)
 {
-  int rc = rekey(txn, s, s->status, 40, status_key);
-  if (!rc) rc = rekey(txn, s, s->lots, STORE_LOTPOS, lot_key);
+  int rc = old_codes(txn, s);
+  if (!rc) rc = rekey(txn, s, s->status, "status", 40, 0, status_key);
+  if (!rc) rc = rekey(txn, s, s->transfers, "transfers", 40, 8, status_key); /* by transfer id */
+  if (!rc) rc = rekey(txn, s, s->spends, "spends", STORE_SPENDKEY, STORE_SPENDKEY - 32, same_key);
+  if (!rc) rc = rekey(txn, s, s->lots, "lots", STORE_LOTPOS, STORE_LOTPOS - 32, lot_key);
   if (!rc) rc = store_del(txn, s->meta, "layout", 6);
   return rc;
 }
 
 /* ---- the log by author || seq ------------------------------------------------------- */
 
-struct oldlog { MDB_txn *txn; struct store *s; MDB_dbi records, arrivals; };
+struct oldlog { MDB_txn *txn; struct store *s; MDB_dbi records, arrivals, ids, tree; };
 
 static int old_record(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
 {
@@ -87,11 +136,13 @@ static int old_record(void *arg, uint64_t arrival, const uint8_t *env, size_t le
   sig_sha256(id, env, len);
   if ((rc = store_put(o->txn, o->records, pos, 40, env, len))) return rc;
   if ((rc = store_put(o->txn, o->arrivals, ak, 8, pos, 40))) return rc;
-  return store_put(o->txn, o->s->ids, id, 32, pos, 40);
+  return store_put(o->txn, o->ids, id, 32, pos, 40);
 }
 
 /* Every node of levels 0 .. TREE_FLOOR-1 of a feed of n records, as the old tree kept. */
-static int old_tree(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t n)
+/* The tree as the old layout kept it, in `tree` by author || level || index: every
+ * perfect subtree of a feed of n records, hashed from its records. */
+static int old_tree(MDB_txn *txn, struct store *s, MDB_dbi tree, const uint8_t author[32], uint64_t n)
 {
   uint8_t (*h)[32] = malloc((n ? n : 1) * 32), k[TREE_KEY];
   int rc = h ? 0 : 1;
@@ -102,11 +153,11 @@ static int old_tree(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
     merkle_leaf_hash(h[i], env, len);
   }
   memcpy(k, author, 32);
-  for (unsigned level = 0; level < TREE_FLOOR && rc == 0; level++) {
+  for (unsigned level = 0; n && rc == 0; level++) {
     for (uint64_t i = 0; i < n && rc == 0; i++) {
       k[32] = (uint8_t)level;
       be64_put(k + 33, i);
-      rc = store_put(txn, s->tree, k, TREE_KEY, h[i], 32);
+      rc = store_put(txn, tree, k, TREE_KEY, h[i], 32);
     }
     for (uint64_t i = 0; i + 1 < n; i += 2) merkle_node_hash(h[i / 2], h[i], h[i + 1]);
     n /= 2;
@@ -117,9 +168,11 @@ static int old_tree(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
 
 static int to_old_log(MDB_txn *txn, struct store *s)
 {
-  struct oldlog o = { txn, s, 0, 0 };
+  struct oldlog o = { txn, s, 0, 0, 0, 0 };
   int rc = mdb_dbi_open(txn, "records", MDB_CREATE, &o.records);
   if (!rc) rc = mdb_dbi_open(txn, "arrivals", MDB_CREATE, &o.arrivals);
+  if (!rc) rc = mdb_dbi_open(txn, "ids", MDB_CREATE, &o.ids);
+  if (!rc) rc = mdb_dbi_open(txn, "tree", MDB_CREATE, &o.tree);
   if (!rc) rc = store_log_each(txn, s, 0, old_record, &o);
   /* heads without the run bookkeeping, the tree in full */
   MDB_cursor *c;
@@ -137,11 +190,13 @@ static int to_old_log(MDB_txn *txn, struct store *s)
   if (rc != MDB_NOTFOUND) { free(h); return rc ? rc : 1; }
   rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++)
-    if (!(rc = old_tree(txn, s, h[i].author, be64_get(h[i].head))))
+    if (!(rc = old_tree(txn, s, o.tree, h[i].author, be64_get(h[i].head))))
       rc = store_put(txn, s->heads, h[i].author, 32, h[i].head, 72);
   free(h);
   if (!rc) rc = mdb_drop(txn, s->log, 1);
   if (!rc) rc = mdb_drop(txn, s->runs, 1);
+  if (!rc) rc = mdb_drop(txn, s->byid, 1);
+  if (!rc) rc = mdb_drop(txn, s->merkle, 1);
   return rc;
 }
 

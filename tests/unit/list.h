@@ -39,7 +39,7 @@
   X(wire_roundtrip_and_caps) \
   X(merkle_tree_matches_rfc_and_proves) \
   X(merkle_tree_large) \
-  X(merkle_prune_forgets_what_the_floor_does_not_keep) \
+  X(merkle_migrate_keeps_what_the_floor_keeps) \
   X(merkle_vectors_through_the_library) \
   X(note_known_answer) \
   X(note_checkpoint_and_cosignature) \

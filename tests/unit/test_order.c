@@ -615,19 +615,26 @@ static struct model_lot *model_new_lot(struct model *m, const uint8_t id[32], ui
   return l;
 }
 
+struct spend_find { uint64_t seq; int found; struct spend sp; };
+
+static int spend_find_one(void *arg, uint64_t seq, const struct spend *sp)
+{
+  struct spend_find *f = arg;
+  if (seq != f->seq) return 0;
+  f->sp = *sp;
+  f->found = 1;
+  return 1;
+}
+
 /* What a spend took, as the rules recorded it (the amounts are the rules' own). */
 static struct spend model_spend(struct store *s, MDB_txn *txn, const uint8_t key[36], uint64_t seq)
 {
-  uint8_t pos[STORE_SPENDKEY];
+  struct spend_find f = { .seq = seq };
+  uint8_t pos[STORE_LOTPOS];
   struct lot l;
-  const void *v;
-  size_t n;
-  struct spend x;
   ASSERT_OK(rules_lot_find(txn, s, key, pos, &l));
-  be64_put(pos + STORE_LOTPOS, seq);
-  ASSERT_OK(store_get(txn, s->spends, pos, sizeof pos, &v, &n));
-  ASSERT_OK(spend_decode(v, n, &x));
-  return x;
+  ASSERT_EQ(rules_spends_at(txn, s, pos, spend_find_one, &f), 1);
+  return f.sp;
 }
 
 /* Applies a valid record's effect on the vectors; 0 when something it needs is not

@@ -199,23 +199,43 @@ TEST(state_lot_encoding_roundtrip)
 {
   struct lot l, d;
   struct buf b;
+  uint8_t author[32], other[32];
+  memset(author, 7, 32);
+  memset(other, 8, 32);
   lot_init(&l);
-  lot_init(&d);
-  memset(l.owner, 7, 32);
+  memcpy(l.owner, author, 32);
   strcpy(l.code, "SHEET-1");
   strcpy(l.material, "PET/sheet");
-  l.mass = 47500000000ull; l.post = 19000000000ull; l.mass_left = UINT64_MAX; l.claimed = 1; l.model = 2;
+  l.mass = l.mass_left = 47500000000ull;
+  l.post = l.post_left = 19000000000ull;
+  l.model = 2;
   l.origin_kind = 9;
+  /* made by its owner and not spent from: neither the owner nor the *_left figures */
   buf_init(&b);
-  lot_encode(&b, &l);
+  lot_encode(&b, &l, author);
   ASSERT_OK(b.err);
-  ASSERT_OK(lot_decode(b.p, b.len, &d));
+  lot_init(&d);
+  ASSERT_OK(lot_decode(b.p, b.len, &d, author));
   ASSERT(memcmp(&l, &d, sizeof l) == 0);
-  ASSERT(b.len < 32 + 20 + 40);      /* varints: a lot costs little more than its key */
-  /* truncated and padded values are corruption, never misread */
-  ASSERT_EQ(lot_decode(b.p, b.len - 1, &d), KK_ERR(CORRUPT));
+  size_t unspent_len = b.len;
+  ASSERT(unspent_len < 1 + 8 + 10 + 1 + 1 + 3 * 6);
+  buf_free(&b);
+  /* a refused transfer's lot (its owner is not the author) after a spend */
+  l.mass_left = UINT64_MAX;
+  l.claimed = 1;
+  buf_init(&b);
+  lot_encode(&b, &l, other);
+  ASSERT_OK(b.err);
+  ASSERT(b.len > unspent_len + 32);
+  lot_init(&d);
+  ASSERT_OK(lot_decode(b.p, b.len, &d, other));
+  ASSERT(memcmp(&l, &d, sizeof l) == 0);
+  /* truncated and padded values, unknown flags are corruption, never misread */
+  ASSERT_EQ(lot_decode(b.p, b.len - 1, &d, other), KK_ERR(CORRUPT));
   buf_u8(&b, 0);
-  ASSERT_EQ(lot_decode(b.p, b.len, &d), KK_ERR(CORRUPT));
+  ASSERT_EQ(lot_decode(b.p, b.len, &d, other), KK_ERR(CORRUPT));
+  b.p[0] |= 4;
+  ASSERT_EQ(lot_decode(b.p, b.len - 1, &d, other), KK_ERR(CORRUPT));
   buf_free(&b);
 }
 
