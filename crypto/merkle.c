@@ -3,7 +3,9 @@
  */
 #include "merkle.h"
 
+#include <errno.h>
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 void merkle_leaf_hash(uint8_t out[MERKLE_HASH], const uint8_t *leaf, size_t len)
@@ -157,4 +159,109 @@ int merkle_verify_subtree_consistency(uint64_t start, uint64_t end, uint64_t siz
 #undef CLIMB
   if (tn != 0) return -1;
   return sodium_memcmp(fr, subtree_hash, MERKLE_HASH) == 0 && sodium_memcmp(sr, root, MERKLE_HASH) == 0 ? 0 : -1;
+}
+
+/* ---- many proofs against one root ----------------------------------------------------- */
+
+void merkle_memo_init(struct merkle_memo *m, uint64_t tree_size, const uint8_t root[MERKLE_HASH])
+{
+  memset(m, 0, sizeof *m);
+  m->size = tree_size;
+  memcpy(m->root, root, MERKLE_HASH);
+}
+
+void merkle_memo_free(struct merkle_memo *m)
+{
+  free(m->t);
+  m->t = NULL;
+  m->cap = m->n = 0;
+}
+
+static size_t memo_slot(const struct merkle_memo *m, uint32_t level, uint64_t index)
+{
+  uint64_t h = (index + 1) * UINT64_C(0x9e3779b97f4a7c15) ^ ((uint64_t)level << 56);
+  h ^= h >> 29;
+  size_t i = (size_t)h & (m->cap - 1);
+  while (m->t[i].used && (m->t[i].level != level || m->t[i].index != index)) i = (i + 1) & (m->cap - 1);
+  return i;
+}
+
+/* The remembered node at (level, index), or NULL. */
+static const struct merkle_memo_node *memo_get(const struct merkle_memo *m, uint32_t level, uint64_t index)
+{
+  if (!m->cap) return NULL;
+  const struct merkle_memo_node *e = &m->t[memo_slot(m, level, index)];
+  return e->used ? e : NULL;
+}
+
+static int memo_put(struct merkle_memo *m, uint32_t level, uint64_t index, const uint8_t hash[MERKLE_HASH])
+{
+  if (2 * (m->n + 1) > m->cap) {
+    struct merkle_memo old = *m;
+    m->cap = m->cap ? 2 * m->cap : 256;
+    if (!(m->t = calloc(m->cap, sizeof *m->t))) { *m = old; return -ENOMEM; }
+    m->n = 0;
+    for (size_t i = 0; i < old.cap; i++)
+      if (old.t[i].used) m->t[memo_slot(m, old.t[i].level, old.t[i].index)] = old.t[i], m->n++;
+    free(old.t);
+  }
+  struct merkle_memo_node *e = &m->t[memo_slot(m, level, index)];
+  if (!e->used) m->n++;
+  e->used = 1;
+  e->level = level;
+  e->index = index;
+  memcpy(e->hash, hash, MERKLE_HASH);
+  return 0;
+}
+
+int merkle_memo_verify(struct merkle_memo *m, uint64_t leaf_index, const uint8_t leaf_hash[MERKLE_HASH],
+                       const uint8_t (*proof)[MERKLE_HASH], size_t n)
+{
+  /* RFC 9162 §2.1.3.2, each node the path computes named by (level, index at that
+   * level): the position of a subtree in the tree of m->size leaves. */
+  enum { MAX_PATH = 64 };
+  struct { uint32_t level; uint64_t index; uint8_t hash[MERKLE_HASH]; } path[MAX_PATH];
+  size_t np = 0;
+  if (leaf_index >= m->size || n > MAX_PATH) return -1;
+  /* a proof of any other length is malformed, also when it would meet a node proven */
+  size_t want = 0;
+  for (uint64_t f = leaf_index, l = m->size - 1; l != 0; want++) {
+    if (!(f & 1) && f == l)
+      while (!(f & 1) && f != 0) { f >>= 1; l >>= 1; }
+    f >>= 1;
+    l >>= 1;
+  }
+  if (want != n) return -1;
+  uint64_t fn = leaf_index, sn = m->size - 1;
+  uint32_t level = 0;
+  uint8_t r[MERKLE_HASH];
+  memcpy(r, leaf_hash, MERKLE_HASH);
+  int proven = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (sn == 0) return -1;
+    if ((fn & 1) || fn == sn) {
+      merkle_node_hash(r, proof[i], r);
+      if (!(fn & 1))
+        while (!(fn & 1) && fn != 0) { fn >>= 1; sn >>= 1; level++; }
+    } else {
+      merkle_node_hash(r, r, proof[i]);
+    }
+    fn >>= 1;
+    sn >>= 1;
+    level++;
+    const struct merkle_memo_node *e = memo_get(m, level, fn);
+    if (e) {
+      /* a node already proven: this path is proven when it computed the same hash */
+      if (sodium_memcmp(e->hash, r, MERKLE_HASH) != 0) return -1;
+      proven = 1;
+      break;
+    }
+    path[np].level = level;
+    path[np].index = fn;
+    memcpy(path[np++].hash, r, MERKLE_HASH);
+  }
+  if (!proven && (sn != 0 || sodium_memcmp(r, m->root, MERKLE_HASH) != 0)) return -1;
+  for (size_t i = 0; i < np; i++)
+    if (memo_put(m, path[i].level, path[i].index, path[i].hash)) return -ENOMEM;
+  return 0;
 }

@@ -57,4 +57,23 @@ int merkle_verify_subtree_consistency(uint64_t start, uint64_t end, uint64_t siz
 int merkle_root_from_inclusion(uint64_t leaf_index, uint64_t tree_size, const uint8_t leaf_hash[MERKLE_HASH],
                                const uint8_t (*proof)[MERKLE_HASH], size_t n, uint8_t root[MERKLE_HASH]);
 
+/* Inclusion proofs of many leaves of one tree, checked against one root (a proof
+ * bundle's records against their checkpoint). Every node a proof was verified to lead
+ * through is remembered with its position, and a later path that computes a remembered
+ * node at the same position is proven there: many leaves then cost about two hashes
+ * each instead of log n. */
+struct merkle_memo_node { uint64_t index; uint32_t level; int used; uint8_t hash[MERKLE_HASH]; };
+struct merkle_memo {
+  uint64_t size;
+  uint8_t root[MERKLE_HASH];
+  struct merkle_memo_node *t;   /* open addressing */
+  size_t cap, n;
+};
+void merkle_memo_init(struct merkle_memo *m, uint64_t tree_size, const uint8_t root[MERKLE_HASH]);
+void merkle_memo_free(struct merkle_memo *m);
+/* merkle_verify_inclusion against the memo's tree and root: 0, -1, or -ENOMEM (the
+ * memo could not grow: nothing was decided). */
+int merkle_memo_verify(struct merkle_memo *m, uint64_t leaf_index, const uint8_t leaf_hash[MERKLE_HASH],
+                       const uint8_t (*proof)[MERKLE_HASH], size_t n);
+
 #endif

@@ -244,7 +244,7 @@ static int expand(struct actx *c, size_t v)
 {
   int rc;
   size_t m;
-  if ((rc = rules_lot_find(c->txn, c->s, c->nodes[v].key, c->nodes[v].pos, &c->nodes[v].lot))) return rc;
+  if ((rc = rules_lot_find_held(c->txn, c->s, c->nodes[v].key, c->nodes[v].pos, &c->nodes[v].lot))) return rc;
   if ((rc = load_body(c, c->nodes[v].pos))) return rc;
   const struct kk_body *b = c->body;
   uint64_t frozen;
@@ -266,7 +266,7 @@ static int expand(struct actx *c, size_t v)
     size_t src;
     memcpy(tid, b->kind == KK_PL_RECEIVE ? b->u.receive.transfer : b->u.refuse.transfer, 32);
     xfer_init(&x);
-    if ((rc = rules_xfer_find(c->txn, c->s, tid, &x, &seq))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+    if ((rc = rules_xfer_find_held(c->txn, c->s, tid, &x, &seq))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
     if ((rc = maker_new(c, MAKER_XFER, 1, &m))) return rc;
     memcpy(c->makers[m].id, tid, 32);
     c->nodes[v].maker = m;
@@ -479,7 +479,12 @@ int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKE
   if (!(c.body = mem_alloc(sizeof *c.body))) return -ENOMEM;
   for (size_t i = 0; i < n && !rc; i++) {
     size_t v;
-    if ((rc = node_get(&c, keys[i], &v))) break;
+    uint8_t pos[STORE_LOTPOS];
+    struct lot l;
+    /* What was asked for is checked in full; what its records name is then held (the
+     * rules found it), and looked up as such (store_record_by_held_id). */
+    lot_init(&l);
+    if ((rc = rules_lot_find(txn, s, keys[i], pos, &l)) || (rc = node_get(&c, keys[i], &v))) break;
     c.nodes[v].requested = 1;
     while (c.n_todo && !rc) rc = expand(&c, c.todo[--c.n_todo]);
   }

@@ -14,6 +14,7 @@
 #include "../crypto/merkle.h"
 #include "../crypto/note.h"
 #include "../crypto/sig.h"
+#include "../crypto/sigbatch.h"
 #include "../proto/codec.h"
 
 #include <errno.h>
@@ -372,9 +373,13 @@ static int check_line(void *arg, const char *name, size_t nl, const char *line, 
   return rc;
 }
 
+/* What the checks learn of each record once, in bundle order: its id and seq. */
+struct rec_info { uint8_t id[32]; uint64_t seq; };
+
 struct scratch_ctx {
   struct store *s;
   const struct kk_bundle *bd;
+  const struct rec_info *info;
   const uint8_t *genesis;
   size_t glen;
   uint8_t network[32], registry[32];
@@ -393,23 +398,12 @@ static int scratch_fn(MDB_txn *txn, void *arg)
   uint8_t (*feeds)[32] = mem_alloc((x->bd->n_feeds + 1) * 32);
   if (!feeds) return -ENOMEM;
   memcpy(feeds[0], x->registry, 32);
+  const struct rec_info *ri = x->info;
   for (size_t i = 0; i < x->bd->n_feeds; i++) {
     const struct kk_bundle_feed *f = &x->bd->feeds[i];
     memcpy(feeds[i + 1], f->author, 32);
-    for (size_t j = 0; j < f->n && rc == 0; j++) {
-      uint8_t id[32];
-      struct kk_envelope_view ev;
-      uint64_t seq = 0;
-      sig_sha256(id, f->recs[j].env, f->recs[j].len);
-      /* Decoded (and checked) before; only the seq is needed here. */
-      struct kk_body *b = mem_alloc(sizeof *b);
-      if (!b) { rc = -ENOMEM; break; }
-      if (codec_envelope_split(f->recs[j].env, f->recs[j].len, &ev) == 0 &&
-          codec_body_decode_stored(ev.body, ev.body_len, b) == 0)
-        seq = b->seq;
-      mem_free(b);
-      rc = store_record_put_sparse(txn, x->s, id, f->author, seq, f->recs[j].env, f->recs[j].len);
-    }
+    for (size_t j = 0; j < f->n && rc == 0; j++, ri++)
+      rc = store_record_put_sparse(txn, x->s, ri->id, f->author, ri->seq, f->recs[j].env, f->recs[j].len);
   }
   if (rc == 0) rc = rules_advance(x->s, txn, (const uint8_t(*)[32])feeds, x->bd->n_feeds + 1);
   mem_free(feeds);
@@ -422,6 +416,10 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
   struct kk_bundle bd;
   struct admitted members = { NULL, 0 };
   struct kk_body *b = mem_alloc(sizeof *b);
+  struct rec_info *ri = NULL;
+  struct sig_job *jobs = NULL;
+  struct sigbatch batch;
+  int checking = 0;             /* the batch was started: join it before returning */
   uint8_t network[32], registry[32];
   char hex[65];
   int rc;
@@ -444,11 +442,17 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
   memcpy(info->prover, bd.prover, 32);
   size_t total = 0;
   for (size_t i = 0; i < bd.n_feeds; i++) total += bd.feeds[i].n;
-  if (!(members.keys = mem_alloc((total + 1) * 32))) { rc = -ENOMEM; goto done; }
+  if (!(members.keys = mem_alloc((total + 1) * 32)) || !(ri = mem_alloc((total + 1) * sizeof *ri)) ||
+      !(jobs = mem_alloc((total + 1) * sizeof *jobs))) {
+    rc = -ENOMEM;
+    goto done;
+  }
   memcpy(members.keys[members.n++], registry, 32);
 
-  /* Records: canonical, this network, their feed's author, signed, in seq order. Admit
-   * records of the registry name the members. */
+  /* Records: canonical, this network, their feed's author, in seq order; their
+   * signatures are checked on every core while the checkpoints and the rules are (the
+   * verdict waits for both). Admit records of the registry name the members. */
+  size_t at = 0;
   for (size_t i = 0; i < bd.n_feeds; i++) {
     const struct kk_bundle_feed *f = &bd.feeds[i];
     sig_hex(hex, f->author, 32);
@@ -472,21 +476,21 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
         rc = bundle_fail(why, whylen, "feed %.16s… rotated its key: not supported in bundles yet", hex);
         goto done;
       }
-      if ((rc = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, f->author))) {
-        if (rc != -ENOMEM)
-          rc = bundle_fail(why, whylen, "the signature of record seq %llu of feed %.16s… does not verify",
-                           (unsigned long long)b->seq, hex);
-        goto done;
-      }
+      jobs[at] = (struct sig_job){ ev.sig, ev.body, f->author, SIG_TAG_RECORD, ev.body_len, 0 };
+      sig_sha256(ri[at].id, f->recs[j].env, f->recs[j].len);
+      ri[at++].seq = b->seq;
       last = b->seq;
       if (b->kind == KK_PL_ADMIT && memcmp(f->author, registry, 32) == 0) memcpy(members.keys[members.n++], b->u.admit.member, 32);
     }
   }
   if (!is_admitted(&members, bd.prover)) { rc = bundle_fail(why, whylen, "the prover is not an admitted member"); goto done; }
+  sigbatch_start(&batch, jobs, total, 0);
+  checking = 1;
 
   /* Checkpoints: the author's signature, K cosignatures, every line valid; each record
    * included at its position. */
   info->min_cosigs = SIZE_MAX;
+  at = 0;
   for (size_t i = 0; i < bd.n_feeds; i++) {
     const struct kk_bundle_feed *f = &bd.feeds[i];
     struct ckpt_view v;
@@ -509,43 +513,38 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
       goto done;
     }
     if (nc.witnesses < info->min_cosigs) info->min_cosigs = nc.witnesses;
-    for (size_t j = 0; j < f->n; j++) {
-      struct kk_envelope_view ev;
+    struct merkle_memo memo;
+    merkle_memo_init(&memo, v.size, v.root);
+    for (size_t j = 0; j < f->n && rc == 0; j++, at++) {
       uint8_t leaf[32];
-      codec_envelope_split(f->recs[j].env, f->recs[j].len, &ev);
-      codec_body_decode_stored(ev.body, ev.body_len, b);
+      uint64_t seq = ri[at].seq;
       merkle_leaf_hash(leaf, f->recs[j].env, f->recs[j].len);
-      if (b->seq > v.size || merkle_verify_inclusion(b->seq - 1, v.size, leaf, (const uint8_t(*)[32])f->recs[j].proof,
-                                                     f->recs[j].n_proof, v.root)) {
+      rc = seq > v.size ? -1 : merkle_memo_verify(&memo, seq - 1, leaf, (const uint8_t(*)[32])f->recs[j].proof, f->recs[j].n_proof);
+      if (rc == -1)
         rc = bundle_fail(why, whylen, "record seq %llu of feed %.16s… is not included in its checkpoint",
-                         (unsigned long long)b->seq, hex);
-        goto done;
-      }
+                         (unsigned long long)seq, hex);
     }
+    merkle_memo_free(&memo);
+    if (rc) goto done;
   }
   if (info->min_cosigs == SIZE_MAX) info->min_cosigs = 0;
 
   /* The rules, over exactly these records. */
-  struct scratch_ctx x = { scratch, &bd, genesis, glen, { 0 }, { 0 } };
+  struct scratch_ctx x = { scratch, &bd, ri, genesis, glen, { 0 }, { 0 } };
   memcpy(x.network, network, 32);
   memcpy(x.registry, registry, 32);
   if ((rc = store_write(scratch, scratch_fn, &x))) goto done;
   MDB_txn *txn;
   if ((rc = store_read(scratch, &txn))) goto done;
-  for (size_t i = 0; i < bd.n_feeds && rc == 0; i++) {
-    const struct kk_bundle_feed *f = &bd.feeds[i];
-    for (size_t j = 0; j < f->n && rc == 0; j++) {
-      uint8_t id[32];
-      struct rules_status st;
-      sig_sha256(id, f->recs[j].env, f->recs[j].len);
-      sig_hex(hex, id, 32);
-      int r = rules_status_get(txn, scratch, id, &st);
-      if (r == MDB_NOTFOUND)
-        rc = bundle_fail(why, whylen, "record %.16s… waits for records the bundle does not hold", hex);
-      else if (r) rc = r;
-      else if (st.verdict != RULES_VALID)
-        rc = bundle_fail(why, whylen, "record %.16s… is not valid under the rules: %s", hex, kk_strerror(st.err));
-    }
+  for (size_t i = 0; i < total && rc == 0; i++) {
+    struct rules_status st;
+    sig_hex(hex, ri[i].id, 32);
+    int r = rules_status_get(txn, scratch, ri[i].id, &st);
+    if (r == MDB_NOTFOUND)
+      rc = bundle_fail(why, whylen, "record %.16s… waits for records the bundle does not hold", hex);
+    else if (r) rc = r;
+    else if (st.verdict != RULES_VALID)
+      rc = bundle_fail(why, whylen, "record %.16s… is not valid under the rules: %s", hex, kk_strerror(st.err));
   }
   struct lot l;
   lot_init(&l);
@@ -557,6 +556,23 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
   info->records = total;
   info->feeds = bd.n_feeds;
 done:
+  if (checking && sigbatch_join(&batch)) {
+    /* A signature that does not verify is the answer, whatever else failed: the rest
+     * was judged on records nobody signed. */
+    at = 0;
+    for (size_t i = 0; i < bd.n_feeds; i++)
+      for (size_t j = 0; j < bd.feeds[i].n; j++, at++) {
+        if (jobs[at].result == 0) continue;
+        if (jobs[at].result == -ENOMEM) { rc = -ENOMEM; goto found; }
+        sig_hex(hex, bd.feeds[i].author, 32);
+        rc = bundle_fail(why, whylen, "the signature of record seq %llu of feed %.16s… does not verify",
+                         (unsigned long long)ri[at].seq, hex);
+        goto found;
+      }
+  }
+found:
+  mem_free(ri);
+  mem_free(jobs);
   mem_free(members.keys);
   mem_free(b);
   codec_bundle_free(&bd);

@@ -11,14 +11,12 @@
 #include "rules.h"
 #include "buf.h"
 #include "../crypto/sig.h"
+#include "../crypto/sigbatch.h"
 #include "../proto/codec.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Decodes one envelope into the item's fields (pass A, per record). */
 static int ingest_decode(struct ingest_item *it, struct kk_body *b, const uint8_t network[32],
@@ -70,85 +68,65 @@ static int ingest_order_cmp(const void *a, const void *b)
   return memcmp(x->id, y->id, 32);
 }
 
-#define INGEST_MAX_THREADS 64
-#define INGEST_THREADED_MIN 64   /* fewer signatures than this: verify inline */
-#define INGEST_CHUNK 32          /* signatures a verifier takes at a time */
-
-/* Signature verification of the items marked `verify`, on `threads` threads running
- * alongside the caller (or inline for small batches). Work is taken in chunks from a
- * shared counter, and the caller takes its share too once its transaction is written
- * (ingest_verify_join): no core waits while another still has signatures to check. */
+/* Signature verification of the items marked `verify` (crypto/sigbatch.h): started
+ * before the write transaction, joined before its commit, so the threads check while
+ * the caller writes, and the caller takes its share once the transaction is written. */
 struct ingest_verifier {
-  struct ingest_item **list;
+  struct ingest_item **list;    /* the items checked, job by job */
+  struct sig_job *jobs;
   size_t n;
-  atomic_size_t next;            /* first item not yet taken */
-  int nthreads;
-  pthread_t th[INGEST_MAX_THREADS];
-  int running[INGEST_MAX_THREADS];
+  struct sigbatch batch;
+  int joined;
+  size_t bad;                   /* items not verified (counted at the join) */
 };
-
-static void ingest_verify_some(struct ingest_verifier *v)
-{
-  size_t from;
-  while ((from = atomic_fetch_add(&v->next, INGEST_CHUNK)) < v->n) {
-    size_t to = from + INGEST_CHUNK < v->n ? from + INGEST_CHUNK : v->n;
-    for (size_t i = from; i < to; i++) {
-      struct ingest_item *it = v->list[i];
-      struct kk_envelope_view ev;
-      int r = codec_envelope_split(it->env, it->len, &ev) ? -1 : sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, it->key);
-      if (r == -ENOMEM) it->sig_unchecked = 1; /* not a verdict: the batch fails with -ENOMEM */
-      else if (r) it->sig_bad = 1;
-    }
-  }
-}
-
-static void *ingest_verify_thread(void *arg)
-{
-  ingest_verify_some(arg);
-  return NULL;
-}
 
 static int ingest_verify_start(struct ingest_verifier *v, struct ingest_item **order, size_t n, int threads)
 {
   memset(v, 0, sizeof *v);
-  atomic_init(&v->next, 0);
   v->list = mem_alloc((n ? n : 1) * sizeof *v->list);
-  if (!v->list) return -ENOMEM;
-  for (size_t i = 0; i < n; i++)
-    if (order[i]->verify) v->list[v->n++] = order[i];
-  if (threads <= 0) {
-    long nc = sysconf(_SC_NPROCESSORS_ONLN);
-    threads = nc > 0 ? (int)nc : 1;
+  v->jobs = mem_alloc((n ? n : 1) * sizeof *v->jobs);
+  if (!v->list || !v->jobs) {
+    mem_free(v->list);
+    mem_free(v->jobs);
+    v->list = NULL;
+    v->jobs = NULL;
+    return -ENOMEM;
   }
-  if (threads > INGEST_MAX_THREADS) threads = INGEST_MAX_THREADS;
-  if (v->n < INGEST_THREADED_MIN) {
-    ingest_verify_some(v);
-    return 0;
+  for (size_t i = 0; i < n; i++) {
+    struct ingest_item *it = order[i];
+    struct kk_envelope_view ev;
+    if (!it->verify) continue;
+    if (codec_envelope_split(it->env, it->len, &ev)) { it->sig_bad = 1; v->bad++; continue; }
+    v->list[v->n] = it;
+    v->jobs[v->n++] = (struct sig_job){ ev.sig, ev.body, it->key, SIG_TAG_RECORD, ev.body_len, 0 };
   }
-  v->nthreads = threads;
-  for (int t = 0; t < threads; t++)
-    v->running[t] = pthread_create(&v->th[t], NULL, ingest_verify_thread, v) == 0;
-  /* no thread to be had: the caller does it all in ingest_verify_join */
+  sigbatch_start(&v->batch, v->jobs, v->n, threads);
   return 0;
 }
 
-/* Checks what is left alongside the verifiers, waits for them; returns the number of
- * bad signatures. Idempotent. */
+/* Checks what is left alongside the threads, waits for them; returns the number of
+ * items not verified (a bad signature, or one that could not be checked). Idempotent. */
 static size_t ingest_verify_join(struct ingest_verifier *v)
 {
-  size_t bad = 0;
-  ingest_verify_some(v);
-  for (int t = 0; t < v->nthreads; t++)
-    if (v->running[t]) { pthread_join(v->th[t], NULL); v->running[t] = 0; }
-  for (size_t i = 0; i < v->n; i++) bad += v->list[i]->sig_bad || v->list[i]->sig_unchecked;
-  return bad;
+  if (v->joined) return v->bad;
+  sigbatch_join(&v->batch);
+  for (size_t i = 0; i < v->n; i++) {
+    int r = v->jobs[i].result;
+    if (r == -ENOMEM) v->list[i]->sig_unchecked = 1; /* not a verdict: the batch fails with -ENOMEM */
+    else if (r) v->list[i]->sig_bad = 1;
+  }
+  for (size_t i = 0; i < v->n; i++) v->bad += v->list[i]->sig_bad || v->list[i]->sig_unchecked;
+  v->joined = 1;
+  return v->bad;
 }
 
 static void ingest_verify_free(struct ingest_verifier *v)
 {
   ingest_verify_join(v);
   mem_free(v->list);
+  mem_free(v->jobs);
   v->list = NULL;
+  v->jobs = NULL;
 }
 
 struct ingest_commit_ctx {

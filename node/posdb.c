@@ -7,15 +7,13 @@
 
 #include <string.h>
 
-/* Puts the cursor on (author, rest): 0 there, MDB_NOTFOUND when absent; *last (may be
- * NULL) then says whether every duplicate of author sorts before rest. */
-static int posdb_seek(MDB_cursor *c, const uint8_t author[32], const uint8_t *rest, size_t rlen, MDB_val *v, int *last)
+/* Puts the cursor on (author, rest): 0 there, MDB_NOTFOUND when absent. */
+static int posdb_seek(MDB_cursor *c, const uint8_t author[32], const uint8_t *rest, size_t rlen, MDB_val *v)
 {
   MDB_val k = { 32, (void *)author };
   v->mv_size = rlen;
   v->mv_data = (void *)rest;
   int rc = mdb_cursor_get(c, &k, v, MDB_GET_BOTH_RANGE); /* the first duplicate >= rest */
-  if (last) *last = rc == MDB_NOTFOUND;
   if (rc) return rc;
   if (v->mv_size < rlen || memcmp(v->mv_data, rest, rlen) != 0) return MDB_NOTFOUND;
   return 0;
@@ -28,7 +26,7 @@ int posdb_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t
   MDB_val v;
   int rc = mdb_cursor_open(txn, dbi, &c);
   if (rc) return store_err(rc);
-  rc = posdb_seek(c, author, rest, rlen, &v, NULL);
+  rc = posdb_seek(c, author, rest, rlen, &v);
   if (rc == 0) {
     *val = (const uint8_t *)v.mv_data + rlen;
     *vlen = v.mv_size - rlen;
@@ -48,21 +46,14 @@ int posdb_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t
   MDB_val k = { 32, (void *)author }, v, d = { rlen + vlen, buf };
   int rc = mdb_cursor_open(txn, dbi, &c);
   if (rc) return store_err(rc);
-  int last;
-  rc = posdb_seek(c, author, rest, rlen, &v, &last);
+  rc = posdb_seek(c, author, rest, rlen, &v);
   if (rc == 0 && v.mv_size == d.mv_size && memcmp(v.mv_data, buf, d.mv_size) == 0) {
     mdb_cursor_close(c); /* unchanged: no page to write */
     return 0;
   }
-  unsigned flags = 0;
   if (rc == 0) rc = mdb_cursor_del(c, 0); /* this duplicate only */
-  else if (rc == MDB_NOTFOUND) {
-    /* After the feed's last entry, the common case: appended, a full page is left
-     * behind when one splits (LMDB splits in the middle otherwise). */
-    if (last) flags = MDB_APPENDDUP;
-    rc = 0;
-  }
-  if (rc == 0) rc = mdb_cursor_put(c, &k, &d, flags);
+  else if (rc == MDB_NOTFOUND) rc = 0;
+  if (rc == 0) rc = mdb_cursor_put(c, &k, &d, 0);
   mdb_cursor_close(c);
   return store_err(rc);
 }
@@ -73,7 +64,7 @@ int posdb_del(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t
   MDB_val v;
   int rc = mdb_cursor_open(txn, dbi, &c);
   if (rc) return store_err(rc);
-  rc = posdb_seek(c, author, rest, rlen, &v, NULL);
+  rc = posdb_seek(c, author, rest, rlen, &v);
   if (rc == 0) rc = mdb_cursor_del(c, 0);
   mdb_cursor_close(c);
   return rc == MDB_NOTFOUND ? 0 : store_err(rc);

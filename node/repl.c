@@ -302,6 +302,20 @@ static void check_heads(struct conn *c, const struct kk_wire *w)
 
 /* ---- WANT and RECORDS ------------------------------------------------------------------ */
 
+/* Records read for one answer: up to its count, and about NODE_RECORDS_BYTES. */
+struct serve_read { const uint8_t **recs; size_t *lens; size_t cnt, bytes; };
+
+static int serve_one(void *arg, uint64_t seq, const uint8_t *env, size_t len)
+{
+  struct serve_read *r = arg;
+  (void)seq;
+  if (r->bytes >= NODE_RECORDS_BYTES) return 1;
+  r->recs[r->cnt] = env;
+  r->lens[r->cnt++] = len;
+  r->bytes += len;
+  return 0;
+}
+
 static void serve_want(struct conn *c, const uint8_t a[32], uint64_t from, uint32_t max)
 {
   struct node *n = c->n;
@@ -309,28 +323,19 @@ static void serve_want(struct conn *c, const uint8_t a[32], uint64_t from, uint3
   if (max == 0 || max > NODE_WANT_MAX) max = NODE_WANT_MAX;
   if (from == 0) from = 1;
   if (store_read(n->s, &txn)) return;
-  const uint8_t **recs = mem_calloc(max, sizeof *recs);
-  size_t *lens = mem_calloc(max, sizeof *lens);
-  size_t cnt = 0, bytes = 0;
-  struct tree_guard guard = { { 0 }, 0, 0 };
-  for (uint64_t q = from; recs && lens && cnt < max && bytes < NODE_RECORDS_BYTES; q++) {
-    const uint8_t *env;
-    size_t len;
-    if (store_record_get(txn, n->s, a, q, &env, &len)) break;
-    /* Bytes read back from disk are served only if they are the leaf the tree holds:
+  struct serve_read r = { mem_calloc(max, sizeof *r.recs), mem_calloc(max, sizeof *r.lens), 0, 0 };
+  const uint8_t **recs = r.recs;
+  size_t *lens = r.lens, ok = 0;
+  if (recs && lens && store_feed_each(txn, n->s, a, from, max, serve_one, &r) >= 0 &&
+      tree_check_run(txn, n->s, a, from - 1, recs, lens, r.cnt, &ok) == 0 && ok < r.cnt) {
+    /* Bytes read back from disk are served only if they are the leaves the tree holds:
      * a damaged file must not pass damage on (peers would refuse it, and blame us). */
-    if (tree_leaf_check(txn, n->s, a, q - 1, env, len, &guard)) {
-      char hex[65];
-      sig_hex(hex, a, 32);
-      log_error("stored record %.16s…/%llu does not match its Merkle leaf: not served (the data file is "
-                "damaged; see docs/operations.md)", hex, (unsigned long long)q);
-      break;
-    }
-    recs[cnt] = env; /* valid while txn is open */
-    lens[cnt] = len;
-    bytes += len;
-    cnt++;
+    char hex[65];
+    sig_hex(hex, a, 32);
+    log_error("stored record %.16s…/%llu does not match its Merkle leaf: not served (the data file is "
+              "damaged; see docs/operations.md)", hex, (unsigned long long)(from + ok));
   }
+  size_t cnt = ok; /* what was read and checked, in order (records valid while txn is open) */
   struct kk_wire w;
   memset(&w, 0, sizeof w);
   w.kind = KK_W_RECORDS;

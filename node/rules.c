@@ -38,7 +38,60 @@ struct rules_ctx {
   /* work queue of feeds */
   uint8_t (*queue)[32];
   size_t qn, qcap;
+  /* The records this evaluation read, by id (hashed as they were read): a reference to
+   * one is found without hashing it again (ctx_record_by_id). Open addressing. */
+  struct known { uint8_t id[32], author[32]; uint64_t seq; } *known;
+  size_t known_n, known_cap;
 };
+
+/* ---- records this evaluation has read ---------------------------------------------- */
+
+static size_t known_slot(const struct rules_ctx *c, const uint8_t id[32])
+{
+  uint64_t h;
+  memcpy(&h, id, 8); /* a SHA-256: its bytes are as good as any hash of them */
+  size_t i = (size_t)h & (c->known_cap - 1);
+  while (c->known[i].seq && memcmp(c->known[i].id, id, 32) != 0) i = (i + 1) & (c->known_cap - 1);
+  return i;
+}
+
+/* Remembers that record id is at (author, seq); without memory, it is not remembered
+ * (the lookups it would have saved still work). */
+static void known_add(struct rules_ctx *c, const uint8_t id[32], const uint8_t author[32], uint64_t seq)
+{
+  if (2 * (c->known_n + 1) > c->known_cap) {
+    size_t cap = c->known_cap ? 2 * c->known_cap : 1024;
+    struct known *old = c->known, *t = mem_calloc(cap, sizeof *t);
+    size_t old_cap = c->known_cap;
+    if (!t) return;
+    c->known = t;
+    c->known_cap = cap;
+    for (size_t i = 0; i < old_cap; i++)
+      if (old[i].seq) c->known[known_slot(c, old[i].id)] = old[i];
+    mem_free(old);
+  }
+  struct known *k = &c->known[known_slot(c, id)];
+  if (!k->seq) c->known_n++;
+  memcpy(k->id, id, 32);
+  memcpy(k->author, author, 32);
+  k->seq = seq;
+}
+
+/* store_record_by_id for the rules: a record this evaluation read is found by its id
+ * without hashing it again. */
+static int ctx_record_by_id(struct rules_ctx *c, const uint8_t id[32], uint8_t author[32], uint64_t *seq,
+                            const uint8_t **env, size_t *len)
+{
+  if (c->known_cap) {
+    const struct known *k = &c->known[known_slot(c, id)];
+    if (k->seq) {
+      if (author) memcpy(author, k->author, 32);
+      if (seq) *seq = k->seq;
+      return env ? store_record_get(c->txn, c->s, k->author, k->seq, env, len) : 0;
+    }
+  }
+  return store_record_by_id(c->txn, c->s, id, author, seq, env, len);
+}
 
 /* ---- small helpers --------------------------------------------------------------- */
 
@@ -108,19 +161,26 @@ int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
   return 0;
 }
 
-int rules_record_kind(MDB_txn *txn, struct store *s, const uint8_t id[32], int *kind)
+/* The payload kind of stored record env. */
+static int record_kind(const uint8_t *env, size_t len, int *kind)
 {
-  const uint8_t *env;
-  size_t len;
   struct kk_envelope_view ev;
   struct kk_body *b = mem_alloc(sizeof *b);
+  int rc = 0;
   if (!b) return -ENOMEM;
-  int rc = store_record_by_id(txn, s, id, NULL, NULL, &env, &len);
-  if (!rc && ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))))
+  if (((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))))
     rc = rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
   if (!rc) *kind = b->kind;
   mem_free(b);
   return rc;
+}
+
+int rules_record_kind(MDB_txn *txn, struct store *s, const uint8_t id[32], int *kind)
+{
+  const uint8_t *env;
+  size_t len;
+  int rc = store_record_by_id(txn, s, id, NULL, NULL, &env, &len);
+  return rc ? rc : record_kind(env, len, kind);
 }
 
 int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st)
@@ -161,10 +221,26 @@ static int rules_member_put(struct rules_ctx *c, const uint8_t key[32], const st
 }
 
 /* The lots database's key of lot key (record id || index): author || seq || index. */
-static int lot_pos(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS])
+static int lot_pos_as(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], int held, uint8_t pos[STORE_LOTPOS])
 {
   uint64_t seq;
-  int rc = store_record_by_id(txn, s, key, pos, &seq, NULL, NULL);
+  int rc = (held ? store_record_by_held_id : store_record_by_id)(txn, s, key, pos, &seq, NULL, NULL);
+  if (rc) return rc;
+  be64_put(pos + 32, seq);
+  memcpy(pos + 40, key + 32, 4);
+  return 0;
+}
+
+static int lot_pos(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS])
+{
+  return lot_pos_as(txn, s, key, 0, pos);
+}
+
+/* lot_pos for the rules (ctx_record_by_id). */
+static int ctx_lot_pos(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS])
+{
+  uint64_t seq;
+  int rc = ctx_record_by_id(c, key, pos, &seq, NULL, NULL);
   if (rc) return rc;
   be64_put(pos + 32, seq);
   memcpy(pos + 40, key + 32, 4);
@@ -197,6 +273,13 @@ int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY
                    struct lot *l)
 {
   int rc = lot_pos(txn, s, key, pos);
+  return rc ? rc : rules_lot_at(txn, s, pos, l);
+}
+
+int rules_lot_find_held(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS],
+                        struct lot *l)
+{
+  int rc = lot_pos_as(txn, s, key, 1, pos);
   return rc ? rc : rules_lot_at(txn, s, pos, l);
 }
 
@@ -318,7 +401,7 @@ static int rules_lot_put(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], c
 {
   struct buf b;
   uint8_t pos[STORE_LOTPOS];
-  int rc = lot_pos(c->txn, c->s, key, pos);
+  int rc = ctx_lot_pos(c, key, pos);
   if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
   buf_init(&b);
   lot_encode(&b, l, pos);
@@ -331,13 +414,13 @@ static int rules_lot_put(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], c
  * transfer (node/state.h, the sender left out). */
 #define XFER_REST 8
 
-int rules_xfer_find(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq)
+static int xfer_find_as(MDB_txn *txn, struct store *s, const uint8_t id[32], int held, struct xfer *x, uint64_t *seq)
 {
   uint8_t sender[32], rest[XFER_REST];
   uint64_t at;
   const void *v;
   size_t n;
-  int rc = store_record_by_id(txn, s, id, sender, &at, NULL, NULL);
+  int rc = (held ? store_record_by_held_id : store_record_by_id)(txn, s, id, sender, &at, NULL, NULL);
   if (rc) return rc;
   be64_put(rest, at);
   if ((rc = posdb_get(txn, s->transfers, sender, rest, XFER_REST, &v, &n))) return rc;
@@ -345,16 +428,35 @@ int rules_xfer_find(MDB_txn *txn, struct store *s, const uint8_t id[32], struct 
   return xfer_decode(v, n, x, sender);
 }
 
+/* rules_xfer_get for the rules (ctx_record_by_id). */
+static int ctx_xfer_get(struct rules_ctx *c, const uint8_t id[32], struct xfer *x)
+{
+  uint8_t sender[32], rest[XFER_REST];
+  uint64_t at;
+  const void *v;
+  size_t n;
+  int rc = ctx_record_by_id(c, id, sender, &at, NULL, NULL);
+  if (rc) return rc;
+  be64_put(rest, at);
+  if ((rc = posdb_get(c->txn, c->s->transfers, sender, rest, XFER_REST, &v, &n))) return rc;
+  return xfer_decode(v, n, x, sender);
+}
+
+int rules_xfer_find_held(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq)
+{
+  return xfer_find_as(txn, s, id, 1, x, seq);
+}
+
 int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x)
 {
-  return rules_xfer_find(txn, s, id, x, NULL);
+  return xfer_find_as(txn, s, id, 0, x, NULL);
 }
 
 static int rules_xfer_put(struct rules_ctx *c, const uint8_t id[32], const struct xfer *x)
 {
   uint8_t sender[32], rest[XFER_REST];
   uint64_t seq;
-  int rc = store_record_by_id(c->txn, c->s, id, sender, &seq, NULL, NULL);
+  int rc = ctx_record_by_id(c, id, sender, &seq, NULL, NULL);
   if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
   if (memcmp(sender, x->sender, 32) != 0) return KK_ERR(INTERNAL);
   be64_put(rest, seq);
@@ -418,7 +520,7 @@ static void code_hash(uint8_t h[CODE_HASH], const uint8_t owner[32], const char 
 static int code_put(struct rules_ctx *c, const uint8_t owner[32], const char *code, const uint8_t lotkey[36])
 {
   uint8_t h[CODE_HASH], pos[STORE_LOTPOS];
-  int rc = lot_pos(c->txn, c->s, lotkey, pos);
+  int rc = ctx_lot_pos(c, lotkey, pos);
   if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc;
   code_hash(h, owner, code);
   if (memcmp(pos, owner, 32) != 0) return store_put(c->txn, c->s->codes, h, sizeof h, pos, STORE_LOTPOS);
@@ -479,7 +581,7 @@ static int spend_put(struct rules_ctx *c, const uint8_t lotkey[36], uint64_t seq
                      uint64_t post, uint64_t pre)
 {
   uint8_t k[STORE_SPENDKEY];
-  int rc = lot_pos(c->txn, c->s, lotkey, k);
+  int rc = ctx_lot_pos(c, lotkey, k);
   if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* the lot exists: it is being spent */
   be64_put(k + STORE_LOTPOS, seq);
   struct spend x = { kind, mass, post, pre };
@@ -494,7 +596,10 @@ static int spend_put(struct rules_ctx *c, const uint8_t lotkey[36], uint64_t seq
 /* Has the record been evaluated? 1 yes, 0 no (wait), negative on error. */
 static int evaluated(struct rules_ctx *c, const uint8_t id[32], struct rules_status *st)
 {
-  int rc = rules_status_get(c->txn, c->s, id, st);
+  uint8_t author[32];
+  uint64_t seq;
+  int rc = ctx_record_by_id(c, id, author, &seq, NULL, NULL);
+  if (rc == 0) rc = rules_status_at(c->txn, c->s, author, seq, st);
   if (rc == MDB_NOTFOUND) return 0;
   return rc ? rc : 1;
 }
@@ -508,7 +613,9 @@ static int load_own_lot(struct rules_ctx *c, const struct kk_body *b, const stru
   if (rc < 0) return rc;
   if (rc == 0) return rules_wait(c, DEP_RECORD, ref->record);
   lotkey_make(key, ref->record, ref->index);
-  rc = rules_lot_get(c->txn, c->s, key, l);
+  uint8_t pos[STORE_LOTPOS];
+  rc = ctx_lot_pos(c, key, pos);
+  if (rc == 0) rc = rules_lot_at(c->txn, c->s, pos, l);
   if (rc == MDB_NOTFOUND) return KK_ERR(UNKNOWN_LOT);
   if (rc) return rc;
   if (memcmp(l->owner, b->author, 32) != 0) return KK_ERR(NOT_OWNER);
@@ -696,7 +803,7 @@ static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, con
   if (rc == 0) return rules_wait(c, DEP_RECORD, transfer);
   xfer_init(&t);
   lot_init(&l);
-  rc = rules_xfer_get(c->txn, c->s, transfer, &t);
+  rc = ctx_xfer_get(c, transfer, &t);
   if (rc == MDB_NOTFOUND) { rc = KK_ERR(UNKNOWN_TRANSFER); goto done; }
   if (rc) goto done;
   if (memcmp(t.to, b->author, 32) != 0) { rc = KK_ERR(NOT_RECIPIENT); goto done; }
@@ -906,9 +1013,10 @@ static int rule_revoke(struct rules_ctx *c, const struct kk_body *b, const uint8
   if (rc == 0) return rules_wait(c, DEP_RECORD, target);
   if (st.verdict != RULES_VALID) return KK_ERR(UNKNOWN_RECORD);
   int kind;
-  if ((rc = rules_record_kind(c->txn, c->s, target, &kind))) return rc;
+  const uint8_t *env;
+  size_t len;
+  if ((rc = ctx_record_by_id(c, target, target_author, NULL, &env, &len)) || (rc = record_kind(env, len, &kind))) return rc;
   if (kind != KK_PL_ISSUE && kind != KK_PL_ATTEST && kind != KK_PL_CLAIM) return KK_ERR(REVOKE_TARGET);
-  if ((rc = store_record_by_id(c->txn, c->s, target, target_author, NULL, NULL, NULL))) return rc;
   if (memcmp(target_author, b->author, 32) != 0 && (rc = need_role(c, b, KK_ROLE_CERTIFIER)))
     return rc == KK_ERR(ROLE) ? KK_ERR(REVOKE_TARGET) : rc;
   /* Revocations form a set: each party that may revoke a record revokes it once, and no
@@ -920,7 +1028,7 @@ static int rule_revoke(struct rules_ctx *c, const struct kk_body *b, const uint8
   if ((rc = rules_revocations(c->txn, c->s, target, &ids, &n))) return rc;
   for (size_t i = 0; i < n && rc == 0; i++) {
     uint8_t by[32];
-    if ((rc = store_record_by_id(c->txn, c->s, ids[i], by, NULL, NULL, NULL))) break;
+    if ((rc = ctx_record_by_id(c, ids[i], by, NULL, NULL, NULL))) break;
     if (memcmp(by, b->author, 32) == 0) rc = KK_ERR(ALREADY_REVOKED);
   }
   mem_free(ids);
@@ -1087,6 +1195,7 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
     if ((rc = store_record_next(c->txn, c->s, feed, applied + 1, &next, &env, &len))) break;
     if (next > h.seq) { rc = 0; break; }
     sig_sha256(id, env, len);
+    known_add(c, id, feed, next);
     if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))) {
       if (rc != -ENOMEM) rc = KK_ERR(CORRUPT); /* stored records were checked on arrival */
       break;
@@ -1166,6 +1275,7 @@ int rules_advance(struct store *s, MDB_txn *txn, const uint8_t (*feeds)[32], siz
   if (rc == 0) rc = rules_drain(&c);
   if (rc == 0 && c.rebuild) rc = rules_rebuild_ctx(&c);
   mem_free(c.queue);
+  mem_free(c.known);
   return rc;
 }
 
@@ -1178,6 +1288,7 @@ int rules_rebuild(struct store *s, MDB_txn *txn)
   int rc = rules_load_registry(&c);
   if (rc == 0) rc = rules_rebuild_ctx(&c);
   mem_free(c.queue);
+  mem_free(c.known);
   return rc;
 }
 

@@ -60,9 +60,14 @@ int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struc
 int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[36], struct lot *l);
 /* The same, with the lot's position (its key in `lots` and the prefix of its spends). */
 int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t pos[STORE_LOTPOS], struct lot *l);
+/* The same for a lot key a valid record names, or one found before (see
+ * store_record_by_held_id): for reading valid state. */
+int rules_lot_find_held(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t pos[STORE_LOTPOS],
+                        struct lot *l);
 int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x);
-/* The same, with the seq of the Transfer record in its author's (the sender's) feed. */
-int rules_xfer_find(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq);
+/* For a transfer id a valid record names (store_record_by_held_id), with the seq of the
+ * Transfer record in its author's (the sender's) feed. */
+int rules_xfer_find_held(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq);
 /* Calls fn(arg, transfer id, transfer) for every transfer still pending to `to`, until
  * fn returns non-zero (returned). 0 at the end, or an error. */
 int rules_xfers_pending_to(MDB_txn *txn, struct store *s, const uint8_t to[32],

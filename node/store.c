@@ -381,12 +381,40 @@ static int by_id_match(void *arg, const uint8_t id[32], const uint8_t *env, size
   return 1;
 }
 
-int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
-                       uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len)
+/* The record under byid key id[0..8) when it is the only one there: 0, 1 when there are
+ * several (or none: MDB_NOTFOUND). */
+static int store_byid_only(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **env, size_t *len)
+{
+  MDB_cursor *c;
+  MDB_val k = { STORE_IDKEY, (void *)id }, v;
+  size_t count = 0;
+  int rc = mdb_cursor_open(txn, s->byid, &c);
+  if (rc) return store_err(rc);
+  rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
+  if (rc == 0) rc = mdb_cursor_count(c, &count);
+  if (rc == 0 && count == 1) {
+    struct rd r;
+    rd_init(&r, v.mv_data, v.mv_size);
+    uint64_t arrival = rd_uv(&r);
+    rc = rd_done(&r) ? KK_ERR(CORRUPT) : store_log_get(txn, s, arrival, env, len);
+  } else if (rc == 0) {
+    rc = 1;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND || rc == 1 ? rc : store_err(rc);
+}
+
+static int store_record_by_id_as(MDB_txn *txn, struct store *s, const uint8_t id[32], int held, uint8_t author[32],
+                                 uint64_t *seq, const uint8_t **env, size_t *len)
 {
   struct by_id b = { id, NULL, 0 };
-  int rc = store_byid_from(txn, s, id, 1, by_id_match, &b);
-  if (rc != 1) return rc ? rc : MDB_NOTFOUND;
+  int rc = held ? store_byid_only(txn, s, id, &b.env, &b.len) : 1;
+  if (rc == 1) {
+    rc = store_byid_from(txn, s, id, 1, by_id_match, &b);
+    if (rc != 1) return rc ? rc : MDB_NOTFOUND;
+  } else if (rc) {
+    return rc;
+  }
   if (author || seq) {
     uint8_t a[32];
     uint64_t q;
@@ -397,6 +425,18 @@ int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
   }
   if (env) { *env = b.env; *len = b.len; }
   return 0;
+}
+
+int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
+                       uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len)
+{
+  return store_record_by_id_as(txn, s, id, 0, author, seq, env, len);
+}
+
+int store_record_by_held_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
+                            uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len)
+{
+  return store_record_by_id_as(txn, s, id, 1, author, seq, env, len);
 }
 
 /* a and b compared on their first n nibbles (hex digits) */
@@ -487,6 +527,24 @@ int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
   memcpy(h.last_id, id, 32);
   memcpy(h.key, next_key, 32);
   return store_head_put(txn, s, author, &h);
+}
+
+int store_feed_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t from, uint64_t max,
+                    int (*fn)(void *arg, uint64_t seq, const uint8_t *env, size_t len), void *arg)
+{
+  uint64_t q = from, end = UINT64_MAX - from < max ? UINT64_MAX : from + max;
+  while (q < end) {
+    uint64_t first, arrival, count;
+    int rc = store_run(txn, s, author, q, 0, &first, &arrival, &count);
+    if (rc) return rc == MDB_NOTFOUND ? 0 : rc; /* the feed ends (or has a gap) here */
+    /* within a run the records are consecutive arrivals: read them without a cursor */
+    for (; q < first + count && q < end; q++) {
+      const uint8_t *env;
+      size_t len;
+      if ((rc = store_log_get(txn, s, arrival + (q - first), &env, &len)) || (rc = fn(arg, q, env, len))) return rc;
+    }
+  }
+  return 0;
 }
 
 int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,

@@ -169,12 +169,25 @@ int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
                      const uint8_t **env, size_t *len);
 int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
                        uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len);
+/* The same for an id the store is known to hold — one a valid record names (the
+ * rules found it when they judged that record, and the log never loses a record):
+ * when no other record shares the id's first 8 bytes, that one is it, unhashed. For
+ * reading valid state (attribution); never for an id from a peer, a user or a record
+ * being judged, which may name bytes no record has. */
+int store_record_by_held_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
+                            uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len);
 
 /* Calls fn(arg, id) for every stored record whose id begins with the hex digits
  * prefix[0 .. nibbles) (packed two a byte, high first; nibbles <= 64), in id order of
  * their first 8 bytes, until fn returns non-zero (returned). 0 or a storage error. */
 int store_ids_with_prefix(MDB_txn *txn, struct store *s, const uint8_t *prefix, unsigned nibbles,
                           int (*fn)(void *arg, const uint8_t id[32]), void *arg);
+
+/* Calls fn(arg, seq, env, len) for the records of a feed from seq `from` on, in seq
+ * order, at most max of them, until the feed ends or fn returns non-zero (returned).
+ * Reads run by run: for serving many records without a lookup each. */
+int store_feed_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t from, uint64_t max,
+                    int (*fn)(void *arg, uint64_t seq, const uint8_t *env, size_t len), void *arg);
 
 /* The first record of a feed at or after seq: *got its seq. MDB_NOTFOUND when none. */
 int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,

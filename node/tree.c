@@ -13,8 +13,8 @@
 
 /* A node's key: author || the last leaf it covers (8, BE) || level, in a posdb
  * (node/posdb.h: the author kept once). Nodes are written when their last leaf is
- * appended, so every write lands at the end of the feed's entries (full pages),
- * whatever its level. */
+ * appended, so every write lands at the end of the feed's entries, whatever its level
+ * (keyed level first, the levels' ranges filled side by side). */
 #define TREE_REST (TREE_KEY - 32)
 static void tree_key(uint8_t k[TREE_KEY], const uint8_t author[32], unsigned level, uint64_t index)
 {
@@ -179,31 +179,51 @@ int tree_consistency(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
 }
 
 int tree_leaf_check(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
-                    const uint8_t *env, size_t len, struct tree_guard *g)
+                    const uint8_t *env, size_t len)
 {
-  uint8_t want[32], got[32];
-  int rc = tree_stored(txn, s, author, 0, index, want);
-  if (rc == 0) { /* an open block: its leaves are kept */
-    merkle_leaf_hash(got, env, len);
-    return sodium_memcmp(want, got, 32) == 0 ? 0 : KK_ERR(CORRUPT);
-  }
-  if (rc != MDB_NOTFOUND) return rc;
-  /* A closed block: its stored root, against the root of the records as they are read
-   * (env is one of them). Checked once per block for a guard. */
-  uint64_t block = index >> TREE_FLOOR;
-  if (g && g->valid && g->block == block && memcmp(g->author, author, 32) == 0) return 0;
-  if ((rc = tree_stored(txn, s, author, TREE_FLOOR, block, want))) return rc;
-  if ((rc = tree_block(txn, s, author, block, got))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
-  if (sodium_memcmp(want, got, 32) != 0) return KK_ERR(CORRUPT);
-  /* env must be the record read here, not other bytes of the same seq */
-  const uint8_t *stored;
-  size_t slen;
-  if ((rc = store_record_get(txn, s, author, index + 1, &stored, &slen))) return rc;
-  if (slen != len || memcmp(stored, env, len) != 0) return KK_ERR(CORRUPT);
-  if (g) {
-    memcpy(g->author, author, 32);
-    g->block = block;
-    g->valid = 1;
+  size_t ok;
+  int rc = tree_check_run(txn, s, author, index, &env, &len, 1, &ok);
+  return rc ? rc : ok == 1 ? 0 : KK_ERR(CORRUPT);
+}
+
+int tree_check_run(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t first,
+                   const uint8_t *const *envs, const size_t *lens, size_t n, size_t *ok)
+{
+  const uint64_t block = UINT64_C(1) << TREE_FLOOR;
+  size_t i = 0;
+  int rc = 0;
+  *ok = 0;
+  while (i < n) {
+    uint64_t index = first + i, b = index >> TREE_FLOOR, lo = b << TREE_FLOOR;
+    uint8_t want[32], got[32];
+    if ((rc = tree_stored(txn, s, author, TREE_FLOOR, b, want)) == 0) {
+      /* A closed block: its root, against the root of these records (and of the
+       * block's others, read, at the ends of the run). */
+      uint8_t leaves[1u << TREE_FLOOR][32];
+      for (uint64_t k = lo; k < lo + block; k++) {
+        if (k >= first && k < first + n) {
+          merkle_leaf_hash(leaves[k - lo], envs[k - first], lens[k - first]);
+          continue;
+        }
+        const uint8_t *env;
+        size_t len;
+        if ((rc = store_record_get(txn, s, author, k + 1, &env, &len))) return rc == MDB_NOTFOUND ? 0 : rc;
+        merkle_leaf_hash(leaves[k - lo], env, len);
+      }
+      for (uint64_t w = block; w > 1; w /= 2)
+        for (uint64_t k = 0; k < w / 2; k++) merkle_node_hash(leaves[k], leaves[2 * k], leaves[2 * k + 1]);
+      if (sodium_memcmp(want, leaves[0], 32) != 0) return 0;
+      i = lo + block - first < n ? (size_t)(lo + block - first) : n;
+    } else if (rc == MDB_NOTFOUND) {
+      /* the open block: its leaves are kept */
+      if ((rc = tree_stored(txn, s, author, 0, index, want))) return rc == MDB_NOTFOUND ? 0 : rc;
+      merkle_leaf_hash(got, envs[i], lens[i]);
+      if (sodium_memcmp(want, got, 32) != 0) return 0;
+      i++;
+    } else {
+      return rc;
+    }
+    *ok = i;
   }
   return 0;
 }
@@ -225,7 +245,7 @@ int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32])
     if (!bad) bad = store_record_get(txn, s, k.mv_data, h.seq, &env, &len) != 0;
     if (!bad) {
       sig_sha256(id, env, len);
-      bad = sodium_memcmp(id, h.last_id, 32) != 0 || tree_leaf_check(txn, s, k.mv_data, h.seq - 1, env, len, NULL) != 0;
+      bad = sodium_memcmp(id, h.last_id, 32) != 0 || tree_leaf_check(txn, s, k.mv_data, h.seq - 1, env, len) != 0;
     }
     if (bad) {
       if (bad_author) {

@@ -31,13 +31,17 @@ int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_
 
 /* Whether env[0..len) — the record at seq index + 1 as just read from the store — is
  * leaf `index` of the feed's tree: its kept leaf hash, or for a closed block the block's
- * root recomputed from its records. 0, KK_E_CORRUPT when it is not, MDB_NOTFOUND when
- * the tree has no such leaf. Guards records read back from disk before they are
- * served. A guard (zeroed by the caller, may be NULL) remembers the block last found
- * intact, so records served in order cost one hash each. */
-struct tree_guard { uint8_t author[32]; uint64_t block; int valid; };
+ * root recomputed from its records. 0, KK_E_CORRUPT when it is not. */
 int tree_leaf_check(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
-                    const uint8_t *env, size_t len, struct tree_guard *g);
+                    const uint8_t *env, size_t len);
+
+/* How many of envs[0..n) — the records at seqs first + 1 .. first + n of the feed, as
+ * just read from the store — are, from the first on, the leaves the tree holds: into
+ * *ok (n when all are). Guards records read back from disk before they are served: a
+ * closed block is checked once, by its root, reading the block's records outside the
+ * run. 0, or a storage error. */
+int tree_check_run(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t first,
+                   const uint8_t *const *envs, const size_t *lens, size_t n, size_t *ok);
 
 /* Checks every feed's newest record against its head and its tree: the record exists,
  * hashes to the head's id, and is the tree's last leaf. Cheap (one record per feed);

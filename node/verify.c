@@ -16,13 +16,11 @@
 
 #define PPM 1000000u
 
-int verify_load_body(MDB_txn *txn, struct store *s, const uint8_t id[32], struct kk_body **body)
+/* The body of stored record env into a new *body (the caller frees it). */
+static int decode_stored(const uint8_t *env, size_t len, struct kk_body **body)
 {
-  const uint8_t *env;
-  size_t len;
   struct kk_envelope_view ev;
-  int rc = store_record_by_id(txn, s, id, NULL, NULL, &env, &len);
-  if (rc) return rc;
+  int rc;
   struct kk_body *b = mem_alloc(sizeof *b);
   if (!b) return -ENOMEM;
   if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))) {
@@ -31,6 +29,14 @@ int verify_load_body(MDB_txn *txn, struct store *s, const uint8_t id[32], struct
   }
   *body = b;
   return 0;
+}
+
+int verify_load_body(MDB_txn *txn, struct store *s, const uint8_t id[32], struct kk_body **body)
+{
+  const uint8_t *env;
+  size_t len;
+  int rc = store_record_by_id(txn, s, id, NULL, NULL, &env, &len);
+  return rc ? rc : decode_stored(env, len, body);
 }
 
 uint64_t verify_claim_charge(uint64_t held, uint32_t share_ppm)
@@ -102,7 +108,10 @@ static int cert_standing(struct vctx *v, const struct attr_entry *e, struct veri
   memcpy(c->origin, e->country, 3);
   c->mass = e->mass;
   c->recycled = e->post + e->pre;
-  if ((rc = store_record_by_id(v->txn, v->s, e->src, c->issuer, NULL, NULL, NULL)))
+  const uint8_t *env;
+  size_t len;
+  /* e->src is a certificate the attribution found: held (store_record_by_held_id) */
+  if ((rc = store_record_by_held_id(v->txn, v->s, e->src, c->issuer, NULL, &env, &len)))
     return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
   if ((rc = store_frozen_at(v->txn, v->s, c->issuer, &c->issuer_frozen_at)) ||
       (rc = rules_revocations(v->txn, v->s, e->src, &revs, &c->revocations)))
@@ -113,7 +122,7 @@ static int cert_standing(struct vctx *v, const struct attr_entry *e, struct veri
   c->counted = c->revoked || c->issuer_frozen_at ? 0 : c->recycled;
   if (!v->details) return 0;
   if (rules_member_get(v->txn, v->s, c->issuer, &m) == 0) memcpy(c->issuer_name, m.name, sizeof c->issuer_name);
-  if ((rc = verify_load_body(v->txn, v->s, e->src, &b))) return rc;
+  if ((rc = decode_stored(env, len, &b))) return rc;
   if (b->kind == KK_PL_ISSUE) {
     memcpy(c->scheme, b->u.issue.scheme, sizeof c->scheme);
     memcpy(c->certificate, b->u.issue.certificate, sizeof c->certificate);

@@ -40,6 +40,8 @@
   X(merkle_tree_matches_rfc_and_proves) \
   X(merkle_tree_large) \
   X(merkle_migrate_keeps_what_the_floor_keeps) \
+  X(store_ids_by_their_short_key) \
+  X(store_posdb_entries) \
   X(merkle_vectors_through_the_library) \
   X(note_known_answer) \
   X(note_checkpoint_and_cosignature) \

@@ -159,6 +159,33 @@ TEST(merkle_tree_large)
       ASSERT_OK(merkle_verify_consistency(sizes[b2], n, r1, root, (const uint8_t(*)[32])proof, np));
     }
   }
+  /* Many proofs against one root, remembered (merkle_memo): every leaf in a scattered
+   * order, then tampered and misshapen proofs, refused by a memo that knows the tree. */
+  {
+    struct merkle_memo memo;
+    uint8_t root[32], proof[TREE_MAX_PROOF][32];
+    ASSERT_OK(tree_root(txn, s, bc.b.author, N, root));
+    merkle_memo_init(&memo, N, root);
+    for (uint64_t k = 0; k < N; k++) {
+      uint64_t leaf = (k * 389) % N; /* 389 is prime to N */
+      size_t np;
+      ASSERT_OK(tree_inclusion(txn, s, bc.b.author, leaf, N, proof, &np));
+      ASSERT_OK(merkle_memo_verify(&memo, leaf, leaves[leaf], (const uint8_t(*)[32])proof, np));
+      if (k % 97 == 0) {
+        uint8_t bad[32];
+        memcpy(bad, leaves[leaf], 32);
+        bad[0] ^= 1;
+        ASSERT_EQ(merkle_memo_verify(&memo, leaf, bad, (const uint8_t(*)[32])proof, np), -1);
+        proof[0][5] ^= 1;
+        ASSERT_EQ(merkle_memo_verify(&memo, leaf, leaves[leaf], (const uint8_t(*)[32])proof, np), -1);
+        proof[0][5] ^= 1;
+        ASSERT_EQ(merkle_memo_verify(&memo, leaf, leaves[leaf], (const uint8_t(*)[32])proof, np - 1), -1);
+        ASSERT_EQ(merkle_memo_verify(&memo, (leaf + 1) % N, leaves[leaf], (const uint8_t(*)[32])proof, np), -1);
+      }
+    }
+    ASSERT(memo.n < 3 * N); /* each node once */
+    merkle_memo_free(&memo);
+  }
   /* Only the floor and up is kept: a feed of N records holds about N/8 nodes, plus the
    * leaves of its open block. */
   MDB_stat st;

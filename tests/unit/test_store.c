@@ -1,0 +1,185 @@
+/*
+ * The store's short-keyed id index and its posdbs (node/posdb.h), at the edges the
+ * other tests do not reach: references to ids no record has, a damaged index, entries
+ * put and replaced in the middle of a feed's range.
+ */
+#include "test.h"
+#include "fixture.h"
+#include "../../node/buf.h"
+#include "../../node/err.h"
+#include "../../node/posdb.h"
+
+#include <string.h>
+
+struct misfile { struct store *s; const uint8_t *key; uint64_t arrival; };
+
+/* Files an arrival under another record's 8-byte key: damage to the index. */
+static int misfile(MDB_txn *txn, void *arg)
+{
+  struct misfile *t = arg;
+  uint8_t v[UV_MAX];
+  return store_put(txn, t->s->byid, t->key, 8, v, uv_put(v, t->arrival));
+}
+
+/* byid keeps the first 8 bytes of an id: a lookup settles the rest by hashing the
+ * record, so an id no record has is not found even when a record shares its first
+ * bytes (a reference is attacker-chosen), and an entry filed under the wrong key is
+ * damage, never an answer. */
+TEST(store_ids_by_their_short_key)
+{
+  struct fx f;
+  fx_network(&f, "byid");
+  struct store *s = fx_store(&f, test_tmpdir());
+  ASSERT(s);
+  struct fx_member m;
+  fx_member_init(&m);
+  struct kk_body *b = fx_body(KK_PL_ADMIT);
+  memcpy(b->u.admit.member, m.pk, 32);
+  strcpy(b->u.admit.name, "m");
+  b->u.admit.roles = KK_ROLE_RECYCLER;
+  strcpy(b->u.admit.country, "JP");
+  struct fx_rec a = fx_sign(&f, &f.reg, b);
+  ASSERT_OK(fx_ingest(s, &a, 0));
+
+  MDB_txn *txn;
+  const uint8_t *env;
+  size_t len;
+  uint8_t author[32], forged[32];
+  uint64_t seq;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(store_record_by_id(txn, s, a.id, author, &seq, &env, &len));
+  ASSERT(len == a.len && memcmp(env, a.env, len) == 0 && seq == 2 && memcmp(author, f.reg.pk, 32) == 0);
+  ASSERT_OK(store_record_by_held_id(txn, s, a.id, author, &seq, &env, &len));
+  ASSERT(len == a.len && memcmp(env, a.env, len) == 0 && seq == 2);
+  memcpy(forged, a.id, 32);
+  forged[31] ^= 1;
+  ASSERT_EQ(store_record_by_id(txn, s, forged, NULL, NULL, NULL, NULL), MDB_NOTFOUND);
+  memset(forged, 0xee, 32);
+  ASSERT_EQ(store_record_by_id(txn, s, forged, NULL, NULL, NULL, NULL), MDB_NOTFOUND);
+  ASSERT_EQ(store_record_by_held_id(txn, s, forged, NULL, NULL, NULL, NULL), MDB_NOTFOUND);
+  mdb_txn_abort(txn);
+
+  struct misfile t = { s, a.id, 1 }; /* the genesis (arrival 1) under a's key */
+  ASSERT_OK(store_write(s, misfile, &t));
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_EQ(store_record_by_id(txn, s, a.id, NULL, NULL, NULL, NULL), KK_ERR(CORRUPT));
+  ASSERT_EQ(store_record_by_held_id(txn, s, a.id, NULL, NULL, NULL, NULL), KK_ERR(CORRUPT));
+  ASSERT_OK(store_record_by_id(txn, s, f.genesis.id, NULL, &seq, NULL, NULL));
+  ASSERT_EQ(seq, 1);
+  mdb_txn_abort(txn);
+  free(b);
+  fx_rec_free(&a);
+  store_close(s);
+  fx_free(&f);
+}
+
+struct pd { struct store *s; MDB_dbi dbi; };
+
+static int pd_open(MDB_txn *txn, void *arg)
+{
+  struct pd *p = arg;
+  return mdb_dbi_open(txn, "posdb-test", MDB_CREATE | MDB_DUPSORT, &p->dbi);
+}
+
+static void rest(uint8_t r[12], uint64_t seq, uint32_t index)
+{
+  be64_put(r, seq);
+  be32_put(r + 8, index);
+}
+
+static int pd_fill(MDB_txn *txn, void *arg)
+{
+  struct pd *p = arg;
+  uint8_t a[32], bb[32], r[12];
+  memset(a, 1, 32);
+  memset(bb, 2, 32);
+  int rc = 0;
+  /* appended in order for a, then one put in the middle, then b */
+  for (uint64_t q = 1; q <= 300 && !rc; q += 2) {
+    rest(r, q, 0);
+    rc = posdb_put(txn, p->dbi, a, r, 12, &q, sizeof q);
+  }
+  rest(r, 100, 0); /* between 99 and 101 */
+  uint64_t mid = 100;
+  if (!rc) rc = posdb_put(txn, p->dbi, a, r, 12, &mid, sizeof mid);
+  rest(r, 1, 0);
+  if (!rc) rc = posdb_put(txn, p->dbi, bb, r, 12, "b", 1);
+  return rc;
+}
+
+struct count { size_t n; uint64_t last; int sorted; };
+
+static int count_one(void *arg, const uint8_t author[32], const uint8_t *r, const void *val, size_t vlen)
+{
+  struct count *c = arg;
+  (void)author;
+  (void)val;
+  (void)vlen;
+  uint64_t q = be64_get(r);
+  if (c->n && q <= c->last) c->sorted = 0;
+  c->last = q;
+  c->n++;
+  return 0;
+}
+
+static int pd_change(MDB_txn *txn, void *arg)
+{
+  struct pd *p = arg;
+  uint8_t a[32], r[12];
+  memset(a, 1, 32);
+  rest(r, 51, 0);
+  int rc = posdb_put(txn, p->dbi, a, r, 12, "longer value", 12); /* replaced, not added */
+  rest(r, 53, 0);
+  if (!rc) rc = posdb_del(txn, p->dbi, a, r, 12);
+  rest(r, 54, 0);
+  if (!rc) rc = posdb_del(txn, p->dbi, a, r, 12); /* not there: nothing */
+  return rc;
+}
+
+TEST(store_posdb_entries)
+{
+  struct store *s;
+  ASSERT_OK(store_open(&s, test_tmpdir(), 0));
+  struct pd p = { s, 0 };
+  ASSERT_OK(store_write(s, pd_open, &p));
+  ASSERT_OK(store_write(s, pd_fill, &p));
+  MDB_txn *txn;
+  uint8_t a[32], r[12];
+  const void *v;
+  size_t n;
+  memset(a, 1, 32);
+  ASSERT_OK(store_read(s, &txn));
+  struct count c = { 0, 0, 1 };
+  ASSERT_OK(posdb_each(txn, p.dbi, 12, a, NULL, 0, count_one, &c));
+  ASSERT_EQ(c.n, 151);
+  ASSERT(c.sorted);
+  c = (struct count){ 0, 0, 1 };
+  ASSERT_OK(posdb_each(txn, p.dbi, 12, NULL, NULL, 0, count_one, &c));
+  ASSERT_EQ(c.n, 152); /* both authors */
+  rest(r, 100, 0);
+  ASSERT_OK(posdb_get(txn, p.dbi, a, r, 12, &v, &n));
+  uint64_t got;
+  ASSERT_EQ(n, 8);
+  memcpy(&got, v, 8);
+  ASSERT_EQ(got, 100); /* the entry put between two others */
+  rest(r, 2, 0);
+  ASSERT_EQ(posdb_get(txn, p.dbi, a, r, 12, &v, &n), MDB_NOTFOUND);
+  /* a prefix of the rest: the entries of seq 99 only */
+  rest(r, 99, 0);
+  c = (struct count){ 0, 0, 1 };
+  ASSERT_OK(posdb_each(txn, p.dbi, 12, a, r, 8, count_one, &c));
+  ASSERT_EQ(c.n, 1);
+  mdb_txn_abort(txn);
+  ASSERT_OK(store_write(s, pd_change, &p));
+  ASSERT_OK(store_read(s, &txn));
+  rest(r, 51, 0);
+  ASSERT_OK(posdb_get(txn, p.dbi, a, r, 12, &v, &n));
+  ASSERT(n == 12 && memcmp(v, "longer value", 12) == 0);
+  rest(r, 53, 0);
+  ASSERT_EQ(posdb_get(txn, p.dbi, a, r, 12, &v, &n), MDB_NOTFOUND);
+  c = (struct count){ 0, 0, 1 };
+  ASSERT_OK(posdb_each(txn, p.dbi, 12, a, NULL, 0, count_one, &c));
+  ASSERT_EQ(c.n, 150);
+  mdb_txn_abort(txn);
+  store_close(s);
+}
