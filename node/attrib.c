@@ -39,12 +39,13 @@ struct anode {
   size_t n_needs, cap_needs;
 };
 
-struct unledgered { char country[3]; uint64_t mass; };
+struct unledgered { char country[3]; uint64_t mass; uint32_t src; /* rank in sources */ };
 
 struct amaker {
   int kind;
   uint8_t id[32];               /* issue: the certificate (its record); transform: its record */
   char country[3];              /* issue: the origin */
+  uint32_t src;                 /* issue: the certificate's rank in sources */
   size_t n_in;
   size_t *in_node;              /* the lots it took from */
   struct attr *parts;           /* what each gave, once delivered */
@@ -70,6 +71,8 @@ struct actx {
   size_t *todo;                 /* nodes discovered, not yet expanded */
   size_t n_todo, cap_todo;
   struct attr_scratch scratch;  /* attr_take's working memory, for the whole call */
+  struct attr_source *sources;  /* every certificate and unledgered input found, by (id, idx) */
+  size_t n_sources;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -343,9 +346,7 @@ static int make(struct actx *c, size_t v)
   if (m->kind == MAKER_ISSUE) {
     struct attr_entry e;
     memset(&e, 0, sizeof e);
-    memcpy(e.src, m->id, 32);
-    e.kind = ATTR_CERTIFICATE;
-    memcpy(e.country, m->country, 3);
+    e.src = m->src;
     e.mass = n->lot.mass;
     e.post = n->lot.post;
     e.pre = n->lot.pre;
@@ -364,10 +365,7 @@ static int make(struct actx *c, size_t v)
     for (size_t i = 0; i < m->n_unl && !rc; i++) {
       struct attr_entry e;
       memset(&e, 0, sizeof e);
-      memcpy(e.src, m->id, 32);
-      e.idx = (uint32_t)i + 1;
-      e.kind = ATTR_UNLEDGERED;
-      memcpy(e.country, m->unl[i].country, 3);
+      e.src = m->unl[i].src;
       e.mass = m->unl[i].mass;
       rc = attr_add(&pool, &e);
     }
@@ -444,6 +442,7 @@ static int replay(struct actx *c, size_t v, int all, struct attr *left)
 static void actx_free(struct actx *c)
 {
   attr_scratch_free(&c->scratch);
+  mem_free(c->sources);
   for (size_t i = 0; i < c->n_nodes; i++) {
     attr_free(&c->nodes[i].created);
     mem_free(c->nodes[i].needs);
@@ -463,6 +462,59 @@ static void actx_free(struct actx *c)
   mem_free(c->tf_tab);
   mem_free(c->todo);
   mem_free(c->body);
+}
+
+/* The table of sources, once the provenance is known: every certificate and unledgered
+ * input, sorted by (id, idx), and each maker told its sources' ranks. */
+struct ranked { struct attr_source src; size_t maker, unl; /* unl: SIZE_MAX for a certificate */ };
+
+static int ranked_cmp(const void *a, const void *b)
+{
+  return attr_source_cmp(&((const struct ranked *)a)->src, &((const struct ranked *)b)->src);
+}
+
+static int rank_sources(struct actx *c)
+{
+  size_t n = 0;
+  for (size_t m = 0; m < c->n_makers; m++) n += c->makers[m].kind == MAKER_ISSUE ? 1 : c->makers[m].n_unl;
+  if (n > UINT32_MAX) return KK_ERR(OVERFLOW);
+  struct ranked *r = mem_alloc((n ? n : 1) * sizeof *r);
+  if (!r || !(c->sources = mem_alloc((n ? n : 1) * sizeof *c->sources))) {
+    mem_free(r);
+    return -ENOMEM;
+  }
+  size_t k = 0;
+  for (size_t m = 0; m < c->n_makers; m++) {
+    const struct amaker *mk = &c->makers[m];
+    if (mk->kind == MAKER_ISSUE) {
+      memset(&r[k], 0, sizeof r[k]);
+      memcpy(r[k].src.id, mk->id, 32);
+      r[k].src.kind = ATTR_CERTIFICATE;
+      memcpy(r[k].src.country, mk->country, 3);
+      r[k].maker = m;
+      r[k++].unl = SIZE_MAX;
+    } else {
+      for (size_t i = 0; i < mk->n_unl; i++) {
+        memset(&r[k], 0, sizeof r[k]);
+        memcpy(r[k].src.id, mk->id, 32);
+        r[k].src.idx = (uint32_t)i + 1;
+        r[k].src.kind = ATTR_UNLEDGERED;
+        memcpy(r[k].src.country, mk->unl[i].country, 3);
+        r[k].maker = m;
+        r[k++].unl = i;
+      }
+    }
+  }
+  qsort(r, n, sizeof *r, ranked_cmp);
+  for (size_t i = 0; i < n; i++) {
+    struct amaker *mk = &c->makers[r[i].maker];
+    if (r[i].unl == SIZE_MAX) mk->src = (uint32_t)i;
+    else mk->unl[r[i].unl].src = (uint32_t)i;
+    c->sources[i] = r[i].src;
+  }
+  c->n_sources = n;
+  mem_free(r);
+  return 0;
 }
 
 int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKEY], size_t n, attrib_fn fn,
@@ -494,7 +546,7 @@ int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKE
   for (size_t m = 0; prov && m < c.n_makers && rc >= 0; m++)
     if (c.makers[m].kind == MAKER_XFER) rc = idset_add(prov, c.makers[m].id);
   if (rc < 0) goto done;
-  rc = 0;
+  if ((rc = rank_sources(&c))) goto done;
   if (!(order = mem_alloc(c.n_nodes * sizeof *order)) || !(stack = mem_alloc(c.n_nodes * sizeof *stack)) ||
       !(child = mem_alloc(c.n_nodes * sizeof *child))) {
     rc = -ENOMEM;
@@ -506,7 +558,7 @@ int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKE
     size_t v = order[i];
     if ((rc = make(&c, v)) || (rc = replay(&c, v, c.nodes[v].requested, &left))) break;
     if (c.nodes[v].requested)
-      rc = fn(arg, c.nodes[v].key, &c.nodes[v].lot, &c.nodes[v].created, &left, c.nodes[v].through_frozen);
+      rc = fn(arg, c.sources, c.nodes[v].key, &c.nodes[v].lot, &c.nodes[v].created, &left, c.nodes[v].through_frozen);
     attr_free(&c.nodes[v].created); /* every lot made from it has its take now */
     attr_free(&left);
   }

@@ -28,14 +28,16 @@
 #include "state.h"
 #include "store.h"
 
-/* Called once for each lot asked about: its value, its attribution as created, the
+/* Called once for each lot asked about: the table the vectors' entries name their
+ * sources in (by rank, node/state.h; the same for every call of one attrib_lots), the
+ * lot's value, its attribution as created, the
  * attribution of what is left of it (unspent, unclaimed), and whether it was made or
  * passed on by a member whose feed is frozen by evidence of equivocation (it, or any lot
  * it came from other than the certified lots themselves, belongs to one — an issuer's
  * equivocation shows in its certificates instead). The vectors are valid during the
  * call only. A non-zero return stops attrib_lots and is returned by it. */
-typedef int (*attrib_fn)(void *arg, const uint8_t key[STORE_LOTKEY], const struct lot *l, const struct attr *created,
-                         const struct attr *left, int through_frozen);
+typedef int (*attrib_fn)(void *arg, const struct attr_source *sources, const uint8_t key[STORE_LOTKEY],
+                         const struct lot *l, const struct attr *created, const struct attr *left, int through_frozen);
 
 /* Computes the attribution of the n lots of keys (duplicates allowed: reported once),
  * in one pass over their joint provenance, calling fn for each in an order where a lot

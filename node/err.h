@@ -78,7 +78,8 @@
   X(OLD_STORE,     'I', "the store was made by an earlier version: run kiroku upgrade (or start the node) to upgrade it") \
   X(DISK_WRITE,    'S', "the data file could not be written (disk full, over quota, or failing): free space and retry; nothing after the last acknowledged record was committed") \
   X(DIR_PERMS,     'I', "the data directory or a file in it is owned by another user or writable by others: chown it to the node's user and chmod go-w it") \
-  X(MATERIAL,      'I', "a material is GROUP or GROUP/FORM (e.g. PET/flake, aluminium/ingot): a group, then optionally one / and a form, neither empty")
+  X(MATERIAL,      'I', "a material is GROUP or GROUP/FORM (e.g. PET/flake, aluminium/ingot): a group, then optionally one / and a form, neither empty") \
+  X(BUSY,          'S', "other writers kept appending to the same feeds while these records were checked: nothing was written; try again")
 
 /* Kiroku's codes: KK_ERR(DECODE) == KK_ERR_BASE - 1, and so on downwards. */
 #define KK_X_ENUM(name, cls, msg) KK_EI_##name,

@@ -142,6 +142,12 @@ struct ingest_commit_ctx {
 
 /* Signatures failed while the transaction was being written: abort and redo. */
 #define INGEST_RETRY_SIGS KK_ERR(SIGNATURE)
+/* Another writer (a CLI beside a node, a node beside a CLI) appended to a feed of the
+ * batch between the continuity check and the write transaction: abort, check again. */
+#define INGEST_RETRY_RACE KK_ERR(BUSY)
+#define INGEST_RACE_TRIES 16
+
+void (*ingest_test_between)(struct store *s);
 /* A checkpoint-sync proof did not hold: abort, verify those signatures, redo. */
 #define INGEST_RETRY_CKPT KK_ERR(CHECKPOINT)
 
@@ -172,12 +178,44 @@ static int ingest_check_ckpts(MDB_txn *txn, struct store *s, struct ingest_item 
   return 0;
 }
 
+/* Whether every record to be appended still follows its feed's head as this write
+ * transaction sees it. Pass B checked continuity in a read transaction; a record another
+ * process committed since (at the same position, or a key rotation) would otherwise be
+ * followed by a second record for one seq. */
+static int ingest_still_fits(MDB_txn *txn, struct store *s, struct ingest_item **order, size_t n)
+{
+  struct store_head h;
+  const uint8_t *head_of = NULL;
+  for (size_t i = 0; i < n; i++) {
+    struct ingest_item *it = order[i];
+    if (it->result != 0) continue;
+    if (!head_of || memcmp(head_of, it->author, 32) != 0) {
+      int rc = store_head_get(txn, s, it->author, &h);
+      if (rc == MDB_NOTFOUND) {
+        memset(&h, 0, sizeof h);
+        memcpy(h.key, it->author, 32);
+      } else if (rc) {
+        return rc;
+      }
+      head_of = it->author;
+    }
+    if (it->seq != h.seq + 1 || (it->seq > 1 && memcmp(it->prev, h.last_id, 32) != 0) ||
+        memcmp(it->key, h.key, 32) != 0)
+      return INGEST_RETRY_RACE;
+    h.seq = it->seq;
+    memcpy(h.last_id, it->id, 32);
+    if (it->kind == KK_PL_ROTATE_KEY) memcpy(h.key, it->new_key, 32);
+  }
+  return 0;
+}
+
 static int ingest_commit_fn(MDB_txn *txn, void *arg)
 {
   struct ingest_commit_ctx *c = arg;
+  int rc = ingest_still_fits(txn, c->s, c->order, c->n);
+  if (rc) return rc;
   uint8_t (*feeds)[32] = mem_alloc((c->n ? c->n : 1) * 32);
   size_t nf = 0;
-  int rc = 0;
   if (!feeds) return -ENOMEM;
   if (c->adopt_network &&
       ((rc = store_meta_put(txn, c->s, "network", c->adopt_network, 32)) ||
@@ -253,8 +291,8 @@ int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags
   return ingest_batch_hook(s, items, n, flags, threads, NULL);
 }
 
-int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int flags, int threads,
-                      const struct ingest_hook *hook)
+static int ingest_once(struct store *s, struct ingest_item *items, size_t n, int flags, int threads,
+                       const struct ingest_hook *hook)
 {
   uint8_t network[32];
   int have_network = 0, rc;
@@ -361,6 +399,7 @@ int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int 
   }
   mdb_txn_abort(txn);
   txn = NULL;
+  if (ingest_test_between) ingest_test_between(s);
 
   if ((rc = ingest_refused(items, n, flags))) goto done;
 
@@ -409,6 +448,17 @@ done:
   if (txn) mdb_txn_abort(txn);
   mem_free(b);
   mem_free(order);
+  return rc;
+}
+
+int ingest_batch_hook(struct store *s, struct ingest_item *items, size_t n, int flags, int threads,
+                      const struct ingest_hook *hook)
+{
+  /* Each try starts over from the continuity check, against what the store holds then:
+   * a record another writer appended meanwhile is now a duplicate, or a fork. */
+  int rc = INGEST_RETRY_RACE;
+  for (int tries = 0; rc == INGEST_RETRY_RACE && tries < INGEST_RACE_TRIES; tries++)
+    rc = ingest_once(s, items, n, flags, threads, hook);
   return rc;
 }
 

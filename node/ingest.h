@@ -87,6 +87,12 @@ struct ingest_item {
  * threads: signature-verifying threads (0: one per core). */
 int ingest_batch(struct store *s, struct ingest_item *items, size_t n, int flags, int threads);
 
+/* For tests only: when set, called between the continuity check (pass B, in a read
+ * transaction) and the write transaction, where another writer may append to the same
+ * feeds; the write transaction checks again and the batch starts over (at most a few
+ * times, then KK_E_BUSY with nothing written). */
+extern void (*ingest_test_between)(struct store *s);
+
 /* Runs at the end of the batch's write transaction, after the rules, with the feeds that
  * gained records (each once). Anything it writes commits with the batch; a non-zero
  * result aborts it. It may run more than once for one batch (a map resize retries the

@@ -39,11 +39,12 @@ void attr_free(struct attr *a)
   memset(a, 0, sizeof *a);
 }
 
-static int attr_cmp_key(const struct attr_entry *x, const uint8_t src[32], uint32_t idx)
+int attr_source_cmp(const void *a, const void *b)
 {
-  int c = memcmp(x->src, src, 32);
+  const struct attr_source *x = a, *y = b;
+  int c = memcmp(x->id, y->id, 32);
   if (c) return c;
-  return x->idx < idx ? -1 : x->idx > idx;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 int attr_add(struct attr *a, const struct attr_entry *e)
@@ -51,10 +52,10 @@ int attr_add(struct attr *a, const struct attr_entry *e)
   size_t lo = 0, hi = a->n;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (attr_cmp_key(&a->e[mid], e->src, e->idx) < 0) lo = mid + 1;
+    if (a->e[mid].src < e->src) lo = mid + 1;
     else hi = mid;
   }
-  if (lo < a->n && attr_cmp_key(&a->e[lo], e->src, e->idx) == 0) {
+  if (lo < a->n && a->e[lo].src == e->src) {
     struct attr_entry *x = &a->e[lo];
     int rc;
     if ((rc = add_u64(x->mass, e->mass, &x->mass)) || (rc = add_u64(x->post, e->post, &x->post)) ||
@@ -77,10 +78,30 @@ int attr_add(struct attr *a, const struct attr_entry *e)
 
 int attr_merge(struct attr *into, const struct attr *from)
 {
-  for (size_t i = 0; i < from->n; i++) {
-    int rc = attr_add(into, &from->e[i]);
-    if (rc) return rc;
+  if (from->n == 0) return 0;
+  if (into->n == 0) return attr_copy(into, from);
+  if (from->n == 1) return attr_add(into, &from->e[0]);
+  size_t n = into->n + from->n, i = 0, j = 0, w = 0;
+  struct attr_entry *e = mem_alloc(n * sizeof *e);
+  if (!e) return -ENOMEM;
+  while (i < into->n || j < from->n) {
+    const struct attr_entry *x = i < into->n ? &into->e[i] : NULL, *y = j < from->n ? &from->e[j] : NULL;
+    if (x && (!y || x->src < y->src)) { e[w++] = *x; i++; continue; }
+    if (!x || y->src < x->src) { e[w++] = *y; j++; continue; }
+    struct attr_entry sum = *x;
+    if (add_u64(sum.mass, y->mass, &sum.mass) || add_u64(sum.post, y->post, &sum.post) ||
+        add_u64(sum.pre, y->pre, &sum.pre)) {
+      mem_free(e);
+      return KK_ERR(OVERFLOW);
+    }
+    e[w++] = sum;
+    i++;
+    j++;
   }
+  mem_free(into->e);
+  into->e = e;
+  into->n = w;
+  into->cap = n;
   return 0;
 }
 
@@ -95,9 +116,11 @@ int attr_copy(struct attr *dst, const struct attr *src)
   return 0;
 }
 
-/* Apportions target over vals[0..n) by largest remainder into out[]: out[i] is
- * ⌊vals[i] × target / total⌋, plus one for the (target − Σ of those) entries with the
- * largest remainders, ties to the smaller index. rem is scratch for n entries.
+/* Apportions target over vals[0], vals[stride], ... (n values adding up to sum) by
+ * largest remainder into out[0..n): out[i] is ⌊vals[i] × target / total⌋, plus one for
+ * the (target − Σ of those) entries with the largest remainders, ties to the smaller
+ * index. rem and cand are scratch for n and n + 1 entries. The values are read in
+ * place (the mass, post or pre of a vector's entries): no copy.
  *
  * This runs for every entry of every vector a verification replays, so it avoids
  * division and sorting: the quotient comes from a multiplication by the fixed-point
@@ -108,12 +131,14 @@ int attr_copy(struct attr *dst, const struct attr *src)
  * compares them). */
 #define ATTR_BUCKET_BITS 11
 
-static int attr_apportion(const uint64_t *vals, size_t n, uint64_t target, uint64_t *out, uint64_t *rem)
+static int attr_apportion(const uint64_t *vals, size_t stride, size_t n, unsigned __int128 sum, uint64_t target,
+                          uint64_t *out, uint64_t *rem, size_t *cand)
 {
-  unsigned __int128 sum = 0;
-  for (size_t i = 0; i < n; i++) sum += vals[i];
   if (target > sum) return KK_ERR(INTERNAL);
-  if (target == sum) { memcpy(out, vals, n * sizeof *out); return 0; }
+  if (target == sum) {
+    for (size_t i = 0; i < n; i++) out[i] = vals[i * stride];
+    return 0;
+  }
   if (target == 0) { memset(out, 0, n * sizeof *out); return 0; }
   /* Remainders are below the total: bucket them by their top bits, counted in the same
    * pass that computes them. */
@@ -130,8 +155,9 @@ static int attr_apportion(const uint64_t *vals, size_t n, uint64_t target, uint6
   uint64_t ratio = (uint64_t)(((unsigned __int128)target << 64) / total); /* < 2^64: target < total */
   memset(hist, 0, sizeof hist[0] << bb);
   for (size_t i = 0; i < n; i++) {
-    unsigned __int128 p = (unsigned __int128)vals[i] * target;
-    uint64_t q = (uint64_t)(((unsigned __int128)vals[i] * ratio) >> 64);
+    uint64_t x = vals[i * stride];
+    unsigned __int128 p = (unsigned __int128)x * target;
+    uint64_t q = (uint64_t)(((unsigned __int128)x * ratio) >> 64);
     unsigned __int128 r = p - (unsigned __int128)q * total; /* q is exact or one short */
     if (r >= total) { q++; r -= total; }
     out[i] = q;
@@ -148,8 +174,6 @@ static int attr_apportion(const uint64_t *vals, size_t n, uint64_t target, uint6
   size_t above = 0;
   uint64_t cut = (1u << (bits - shift)) - 1;
   while (above + hist[cut] < left) above += hist[cut--];
-  size_t *cand = mem_alloc((hist[cut] + 1) * sizeof *cand);
-  if (!cand) return -ENOMEM;
   size_t m = 0;
   for (size_t i = 0; i < n; i++) { /* branch-free: which side of the cut is a coin toss */
     uint64_t bkt = rem[i] >> shift;
@@ -178,7 +202,6 @@ static int attr_apportion(const uint64_t *vals, size_t n, uint64_t target, uint6
     shift = s2;
   }
   for (size_t k = 0; k < need; k++) out[cand[k]]++; /* equal remainders: smaller index first */
-  mem_free(cand);
   return 0;
 }
 
@@ -207,47 +230,41 @@ int attr_take_in(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint
     attr_init(from);
     return 0;
   }
-  if (sc->cap < 7 * n) {
-    /* grown, never shrunk: a verification takes from vectors of similar sizes again and
-     * again, and fresh memory each time costs a page fault per page */
-    uint64_t *nv = mem_realloc(sc->v, 7 * n * sizeof *nv);
+  /* om, op, orr: what each entry gives; rem, cand: the apportioning's scratch. Grown,
+   * never shrunk: a verification takes from vectors of similar sizes again and again,
+   * and fresh memory each time costs a page fault per page. */
+  size_t need = 5 * n + 1;
+  if (sc->cap < need) {
+    uint64_t *nv = mem_realloc(sc->v, need * sizeof *nv);
     if (!nv) return -ENOMEM;
     sc->v = nv;
-    sc->cap = 7 * n;
+    sc->cap = need;
   }
-  uint64_t *v = sc->v;
-  uint64_t *vm = v, *vp = v + n, *vr = v + 2 * n, *om = v + 3 * n, *op = v + 4 * n, *orr = v + 5 * n;
-  uint64_t *scratch = v + 6 * n;
-  for (size_t i = 0; i < n; i++) {
-    vm[i] = from->e[i].mass;
-    vp[i] = from->e[i].post;
-    vr[i] = from->e[i].pre;
-  }
+  uint64_t *om = sc->v, *op = om + n, *orr = op + n, *rem = orr + n;
+  size_t *cand = (size_t *)(rem + n);
+  _Static_assert(sizeof(size_t) == sizeof(uint64_t), "cand shares the scratch's words");
+  const size_t stride = sizeof *from->e / sizeof(uint64_t);
+  _Static_assert(sizeof(struct attr_entry) % sizeof(uint64_t) == 0, "entries are whole words");
   int rc;
-  if ((rc = attr_apportion(vm, n, mass, om, scratch)) || (rc = attr_apportion(vp, n, post, op, scratch)) ||
-      (rc = attr_apportion(vr, n, pre, orr, scratch)))
+  if ((rc = attr_apportion(&from->e[0].mass, stride, n, sm, mass, om, rem, cand)) ||
+      (rc = attr_apportion(&from->e[0].post, stride, n, sp, post, op, rem, cand)) ||
+      (rc = attr_apportion(&from->e[0].pre, stride, n, sr, pre, orr, rem, cand)))
     return rc;
   /* from's entries are sorted and unique, so taken's are too: append them. */
   if (!(taken->e = mem_alloc(n * sizeof *taken->e))) return -ENOMEM;
   taken->cap = n;
-  size_t w = 0;
+  size_t w = 0, t = 0;
   for (size_t i = 0; i < n; i++) {
-    struct attr_entry *x = &from->e[i];
-    if (om[i] | op[i] | orr[i]) {
-      struct attr_entry *e = &taken->e[taken->n++];
-      *e = *x;
-      e->mass = om[i];
-      e->post = op[i];
-      e->pre = orr[i];
-    }
-    x->mass -= om[i];
-    x->post -= op[i];
-    x->pre -= orr[i];
-    if (x->mass | x->post | x->pre) {
-      if (w != i) from->e[w] = *x;
-      w++;
-    }
+    struct attr_entry x = from->e[i];
+    taken->e[t] = (struct attr_entry){ x.src, om[i], op[i], orr[i] };
+    t += (om[i] | op[i] | orr[i]) != 0;
+    x.mass -= om[i];
+    x.post -= op[i];
+    x.pre -= orr[i];
+    from->e[w] = x;
+    w += (x.mass | x.post | x.pre) != 0;
   }
+  taken->n = t;
   from->n = w;
   return 0;
 }

@@ -28,22 +28,37 @@
 
 enum attr_kind { ATTR_CERTIFICATE = 1, ATTR_UNLEDGERED = 2 };
 
-struct attr_entry {
-  uint8_t src[32];       /* Issue record id, or Transform record id for unledgered */
-  uint32_t idx;          /* 0 for certificates; input index for unledgered */
+/* Where material came from: a certificate (its Issue record, idx 0) or an unledgered
+ * input of a transform (its Transform record, idx = the input's index + 1). */
+struct attr_source {
+  uint8_t id[32];
+  uint32_t idx;
   uint8_t kind;          /* enum attr_kind */
   char country[3];
+};
+
+/* One source's part. A vector names its sources by rank in a table of attr_source the
+ * caller keeps sorted by (id, idx) (attrib_lots builds one per call), so entries in
+ * rank order are in (id, idx) order — the order largest-remainder ties are broken in —
+ * and an entry is 32 bytes: attribution is mostly moving entries. */
+struct attr_entry {
+  uint32_t src;
   uint64_t mass, post, pre;
 };
 
-/* Entries sorted by (src, idx), unique. */
+/* Entries sorted by src, unique. */
 struct attr { size_t n, cap; struct attr_entry *e; };
+
+/* Orders sources by (id, idx): for qsort. */
+int attr_source_cmp(const void *a, const void *b);
 
 void attr_init(struct attr *a);
 void attr_free(struct attr *a);
 /* Adds an entry, merging with an existing one of the same source. 0, -ENOMEM or
  * KK_E_OVERFLOW. */
 int attr_add(struct attr *a, const struct attr_entry *e);
+/* Adds every entry of from (one pass over both). 0, -ENOMEM or KK_E_OVERFLOW; into is
+ * unchanged on error. */
 int attr_merge(struct attr *into, const struct attr *from);
 int attr_copy(struct attr *dst, const struct attr *src);
 

@@ -94,27 +94,28 @@ static int attestations_of(struct vctx *v, const uint8_t id[32], size_t *n)
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* The standing of certificate e->src (an Issue record) into c: its recycled mass counts
- * unless it is revoked or its issuer equivocated. Names, scheme, the revocation's
- * reason and attestations only with v->details. */
-static int cert_standing(struct vctx *v, const struct attr_entry *e, struct verify_cert *c)
+/* The standing of certificate src (an Issue record), e its part, into c: its recycled
+ * mass counts unless it is revoked or its issuer equivocated. Names, scheme, the
+ * revocation's reason and attestations only with v->details. */
+static int cert_standing(struct vctx *v, const struct attr_source *src, const struct attr_entry *e,
+                         struct verify_cert *c)
 {
   uint8_t (*revs)[32] = NULL;
   struct kk_body *b = NULL;
   struct member m;
   int rc;
   memset(c, 0, sizeof *c);
-  memcpy(c->record, e->src, 32);
-  memcpy(c->origin, e->country, 3);
+  memcpy(c->record, src->id, 32);
+  memcpy(c->origin, src->country, 3);
   c->mass = e->mass;
   c->recycled = e->post + e->pre;
   const uint8_t *env;
   size_t len;
-  /* e->src is a certificate the attribution found: held (store_record_by_held_id) */
-  if ((rc = store_record_by_held_id(v->txn, v->s, e->src, c->issuer, NULL, &env, &len)))
+  /* a certificate the attribution found: held (store_record_by_held_id) */
+  if ((rc = store_record_by_held_id(v->txn, v->s, src->id, c->issuer, NULL, &env, &len)))
     return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
   if ((rc = store_frozen_at(v->txn, v->s, c->issuer, &c->issuer_frozen_at)) ||
-      (rc = rules_revocations(v->txn, v->s, e->src, &revs, &c->revocations)))
+      (rc = rules_revocations(v->txn, v->s, src->id, &revs, &c->revocations)))
     return rc;
   c->revoked = c->revocations > 0;
   if (c->revoked) memcpy(c->revoked_by, revs[0], 32);
@@ -133,16 +134,18 @@ static int cert_standing(struct vctx *v, const struct attr_entry *e, struct veri
     if (b->kind == KK_PL_REVOKE) memcpy(c->revoke_reason, b->u.revoke.reason, sizeof c->revoke_reason);
     mem_free(b);
   }
-  return attestations_of(v, e->src, &c->attestations);
+  return attestations_of(v, src->id, &c->attestations);
 }
 
 /* The certificates of the lot as created, with their standing (into r->certs). */
-static int certs_of(struct vctx *v, const struct attr *created, struct verify_report *r)
+static int certs_of(struct vctx *v, const struct attr_source *sources, const struct attr *created,
+                    struct verify_report *r)
 {
   for (size_t i = 0; i < created->n; i++) {
     const struct attr_entry *e = &created->e[i];
-    if (e->kind != ATTR_CERTIFICATE) continue;
-    int rc = cert_standing(v, e, &r->certs[r->n_certs]);
+    const struct attr_source *src = &sources[e->src];
+    if (src->kind != ATTR_CERTIFICATE) continue;
+    int rc = cert_standing(v, src, e, &r->certs[r->n_certs]);
     if (rc) return rc;
     r->n_certs++;
   }
@@ -151,16 +154,17 @@ static int certs_of(struct vctx *v, const struct attr *created, struct verify_re
 
 /* The tainted recycled mass of vector a, whose certificates are all among r->certs
  * (both in source order): by revocation and by an issuer's equivocation. */
-static void taint_of(const struct attr *a, const struct verify_report *r, uint64_t *revoked, uint64_t *equivocation,
-                     uint64_t *post, uint64_t *pre)
+static void taint_of(const struct attr_source *sources, const struct attr *a, const struct verify_report *r,
+                     uint64_t *revoked, uint64_t *equivocation, uint64_t *post, uint64_t *pre)
 {
   size_t k = 0;
   *revoked = *equivocation = *post = *pre = 0;
   for (size_t i = 0; i < a->n; i++) {
     const struct attr_entry *e = &a->e[i];
-    if (e->kind != ATTR_CERTIFICATE) continue;
-    while (k < r->n_certs && memcmp(r->certs[k].record, e->src, 32) < 0) k++;
-    if (k == r->n_certs || memcmp(r->certs[k].record, e->src, 32) != 0) continue; /* cannot happen */
+    const struct attr_source *src = &sources[e->src];
+    if (src->kind != ATTR_CERTIFICATE) continue;
+    while (k < r->n_certs && memcmp(r->certs[k].record, src->id, 32) < 0) k++;
+    if (k == r->n_certs || memcmp(r->certs[k].record, src->id, 32) != 0) continue; /* cannot happen */
     const struct verify_cert *c = &r->certs[k];
     if (!c->revoked && !c->issuer_frozen_at) continue;
     if (c->revoked) *revoked += e->post + e->pre; /* a revocation is named first */
@@ -264,8 +268,8 @@ static int frozen_of(struct vctx *v, struct verify_report *r)
 }
 
 /* Builds the report of one lot from its vectors (node/attrib.h callback). */
-static int report_fn(void *arg, const uint8_t key[STORE_LOTKEY], const struct lot *l, const struct attr *created,
-                     const struct attr *left, int through_frozen)
+static int report_fn(void *arg, const struct attr_source *sources, const uint8_t key[STORE_LOTKEY],
+                     const struct lot *l, const struct attr *created, const struct attr *left, int through_frozen)
 {
   struct vctx *v = arg;
   struct verify_report one, *r = v->out ? v->out : &one;
@@ -282,10 +286,10 @@ static int report_fn(void *arg, const uint8_t key[STORE_LOTKEY], const struct lo
     rc = -ENOMEM;
     goto done;
   }
-  if ((rc = certs_of(v, created, r))) goto done;
+  if ((rc = certs_of(v, sources, created, r))) goto done;
   /* Taint, of the lot as created and of what is left unclaimed. */
-  taint_of(created, r, &r->tainted_revoked, &r->tainted_equivocation, &tpost, &tpre);
-  taint_of(left, r, &rev_left, &eqv_left, &lpost, &lpre);
+  taint_of(sources, created, r, &r->tainted_revoked, &r->tainted_equivocation, &tpost, &tpre);
+  taint_of(sources, left, r, &rev_left, &eqv_left, &lpost, &lpre);
   r->tainted = r->tainted_revoked + r->tainted_equivocation;
   r->verified_post = l->post - (tpost < l->post ? tpost : l->post);
   r->verified_pre = l->pre - (tpre < l->pre ? tpre : l->pre);
@@ -296,12 +300,13 @@ static int report_fn(void *arg, const uint8_t key[STORE_LOTKEY], const struct lo
   size_t ci = 0;
   for (size_t i = 0; i < created->n; i++) {
     const struct attr_entry *e = &created->e[i];
+    const struct attr_source *src = &sources[e->src];
     uint64_t counted = e->post + e->pre;
-    if (e->kind == ATTR_CERTIFICATE) counted = r->certs[ci++].counted;
+    if (src->kind == ATTR_CERTIFICATE) counted = r->certs[ci++].counted;
     size_t j;
     for (j = 0; j < r->n_origins; j++)
-      if (strcmp(r->origins[j].country, e->country) == 0) break;
-    if (j == r->n_origins) memcpy(r->origins[r->n_origins++].country, e->country, 3);
+      if (strcmp(r->origins[j].country, src->country) == 0) break;
+    if (j == r->n_origins) memcpy(r->origins[r->n_origins++].country, src->country, 3);
     r->origins[j].mass += e->mass;
     r->origins[j].recycled += counted;
   }

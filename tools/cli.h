@@ -122,14 +122,14 @@ void cli_json_material(json_t *o, const char *m);
 #define CLI_COMMANDS(X) \
   X(init, "init --network NAME", "create a network: registry identity and genesis") \
   X(keygen, "keygen", "create this directory's identity; print its public key") \
-  X(join, "join FILE", "join the network whose genesis record is FILE") \
-  X(admit, "admit --key HEX --name NAME --role R[,R...] [--country CC]", "registry: admit a member") \
+  X(join, "join FILE", "join a network, given its genesis record file") \
+  X(admit, "admit --key HEX --name NAME --role R[,R...] [--country CC] [--facility F]...", "registry: admit a member") \
   X(suspend, "suspend --member NAME|HEX --reason TEXT [--from-seq N]", "registry: suspend a member") \
-  X(issue, "issue --lot CODE --material M --mass Q --post-consumer Q [--pre-consumer Q] --origin CC --scheme S --certificate ID [--evidence FILE]...", "recycler: certify a lot") \
+  X(issue, "issue --lot CODE --material M --mass Q --post-consumer Q [--pre-consumer Q] --origin CC --scheme S --certificate ID [--evidence FILE]... [--facility F] [--model segregated|identity-preserved|controlled-blending|mass-balance]", "recycler: certify a lot") \
   X(transfer, "transfer --lot REF --mass Q --to NAME|HEX", "ship part or all of a lot") \
   X(receive, "receive [--transfer ID | --all]", "accept incoming transfers") \
   X(refuse, "refuse --transfer ID [--reason TEXT]", "refuse an incoming transfer") \
-  X(transform, "transform --model M --in REF=Q... [--unledgered MAT=Q@CC]... --out CODE:MAT=Q[,post=Q][,pre=Q]...", "blend, split, convert lots") \
+  X(transform, "transform --model segregated|controlled-blending|mass-balance --in REF=Q... [--unledgered MATERIAL=Q@CC]... --out CODE:MATERIAL=Q[,post=Q][,pre=Q]... [--process TEXT]", "blend, split, convert lots") \
   X(claim, "claim --lot REF --recycled P --scope TEXT", "public recycled-content claim") \
   X(attest, "attest --record ID --statement TEXT", "certifier: attest a record") \
   X(revoke, "revoke --record ID --reason TEXT", "revoke a certificate, attestation or claim") \

@@ -73,7 +73,7 @@ int cmd_admit(struct cli *c, int argc, char **argv)
       if ((rc = copy_text(b->u.admit.facilities[b->u.admit.n_facilities++], CODEC_NAME_MAX, optarg, "facility"))) { mem_free(b); return rc; }
       break;
     case 'j': break;
-    default: mem_free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC]");
+    default: mem_free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC] [--facility F]...");
     }
   }
   b->kind = KK_PL_ADMIT;

@@ -23,10 +23,16 @@ static void usage(FILE *out)
 {
   fprintf(out, "usage: kiroku [-C DIR] COMMAND [OPTIONS]\n\n"
                "DIR is the data directory (default: $KIROKU_DIR, else ./.kiroku).\n"
-               "Read commands take --json. Exit: 0 ok, 1 verification failed, 2 usage or\n"
-               "input error (nothing written), 3 storage or internal error.\n\ncommands:\n");
-  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(out, "  %-16s %s\n", commands[i].usage, commands[i].help);
+               "Read commands take --json; `kiroku COMMAND --help` shows a command's options.\n"
+               "Exit: 0 ok, 1 verification failed, 2 usage or input error (nothing written),\n"
+               "3 storage or internal error, 4 a proof bundle that does not verify\n"
+               "(docs/cli.md).\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "%s", commands[i].name);
+    for (char *p = name; *p; p++) if (*p == '_') *p = '-';
+    fprintf(out, "  %-16s %s\n", name, commands[i].help);
+  }
 }
 
 int main(int argc, char **argv)

@@ -18,6 +18,7 @@
   X(state_attr_take_is_exact) \
   X(state_attr_take_large_values) \
   X(state_attr_take_matches_the_textbook_method) \
+  X(state_attr_merge_is_adding_each) \
   X(state_lot_encoding_roundtrip) \
   X(state_varints) \
   X(rules_worked_example_controlled_blending) \
@@ -42,6 +43,7 @@
   X(merkle_migrate_keeps_what_the_floor_keeps) \
   X(store_ids_by_their_short_key) \
   X(store_posdb_entries) \
+  X(ingest_another_writer_between_check_and_commit) \
   X(merkle_vectors_through_the_library) \
   X(note_known_answer) \
   X(note_checkpoint_and_cosignature) \

@@ -598,7 +598,47 @@ struct model {
   size_t n_lots;
   struct model_xfer *xfers;
   size_t n_xfers;
+  struct attr_source *src;      /* every source of the network, sorted: vectors name them by rank */
+  size_t n_src;
 };
+
+/* The rank of source (id, idx) in the model's table. */
+static uint32_t model_rank(const struct model *m, const uint8_t id[32], uint32_t idx)
+{
+  struct attr_source key;
+  memset(&key, 0, sizeof key);
+  memcpy(key.id, id, 32);
+  key.idx = idx;
+  const struct attr_source *f = bsearch(&key, m->src, m->n_src, sizeof *m->src, attr_source_cmp);
+  if (!f) FAIL("a source the model did not list");
+  return (uint32_t)(f - m->src);
+}
+
+/* Lists every certificate and unledgered input of the network's records, sorted. */
+static void model_sources(struct model *m, const struct gen *g, struct kk_body *b)
+{
+  m->src = calloc(GEN_RECORDS * (CODEC_UNLEDGERED_MAX + 1), sizeof *m->src);
+  ASSERT(m->src);
+  for (size_t i = 0; i < g->n; i++) {
+    struct kk_envelope_view ev;
+    if (codec_envelope_split(g->rec[i].env, g->rec[i].len, &ev) || codec_body_decode(ev.body, ev.body_len, b)) continue;
+    if (b->kind == KK_PL_ISSUE) {
+      struct attr_source *x = &m->src[m->n_src++];
+      memcpy(x->id, g->rec[i].id, 32);
+      x->kind = ATTR_CERTIFICATE;
+      memcpy(x->country, b->u.issue.origin, 3);
+    } else if (b->kind == KK_PL_TRANSFORM) {
+      for (size_t k = 0; k < b->u.transform.n_unledgered; k++) {
+        struct attr_source *x = &m->src[m->n_src++];
+        memcpy(x->id, g->rec[i].id, 32);
+        x->idx = (uint32_t)k + 1;
+        x->kind = ATTR_UNLEDGERED;
+        memcpy(x->country, b->u.transform.unledgered[k].origin, 3);
+      }
+    }
+  }
+  qsort(m->src, m->n_src, sizeof *m->src, attr_source_cmp);
+}
 
 static struct model_lot *model_lot(struct model *m, const uint8_t key[36])
 {
@@ -647,9 +687,7 @@ static int model_apply(struct model *m, struct store *s, MDB_txn *txn, const str
     struct model_lot *l = model_new_lot(m, id, 0);
     struct attr_entry e;
     memset(&e, 0, sizeof e);
-    memcpy(e.src, id, 32);
-    e.kind = ATTR_CERTIFICATE;
-    memcpy(e.country, b->u.issue.origin, 3);
+    e.src = model_rank(m, id, 0);
     e.mass = b->u.issue.mass_mg;
     e.post = b->u.issue.post_mg;
     e.pre = b->u.issue.pre_mg;
@@ -698,10 +736,7 @@ static int model_apply(struct model *m, struct store *s, MDB_txn *txn, const str
     for (size_t i = 0; i < x->n_unledgered; i++) {
       struct attr_entry e;
       memset(&e, 0, sizeof e);
-      memcpy(e.src, id, 32);
-      e.idx = (uint32_t)i + 1;
-      e.kind = ATTR_UNLEDGERED;
-      memcpy(e.country, x->unledgered[i].origin, 3);
+      e.src = model_rank(m, id, (uint32_t)i + 1);
       e.mass = x->unledgered[i].mass_mg;
       ASSERT_OK(attr_add(&pool, &e));
     }
@@ -734,12 +769,15 @@ static int model_apply(struct model *m, struct store *s, MDB_txn *txn, const str
   }
 }
 
-static int attr_equal(const struct attr *a, const struct attr *b)
+/* The same parts of the same sources, each vector's sources named in its own table. */
+static int attr_equal(const struct attr *a, const struct attr_source *as, const struct attr *b,
+                      const struct attr_source *bs)
 {
   if (a->n != b->n) return 0;
   for (size_t i = 0; i < a->n; i++) {
     const struct attr_entry *x = &a->e[i], *y = &b->e[i];
-    if (memcmp(x->src, y->src, 32) || x->idx != y->idx || x->kind != y->kind || strcmp(x->country, y->country) ||
+    const struct attr_source *p = &as[x->src], *q = &bs[y->src];
+    if (memcmp(p->id, q->id, 32) || p->idx != q->idx || p->kind != q->kind || strcmp(p->country, q->country) ||
         x->mass != y->mass || x->post != y->post || x->pre != y->pre)
       return 0;
   }
@@ -748,18 +786,18 @@ static int attr_equal(const struct attr *a, const struct attr *b)
 
 struct model_check { struct model *m; uint64_t seed; size_t seen; };
 
-static int model_check_fn(void *arg, const uint8_t key[36], const struct lot *l, const struct attr *created,
-                          const struct attr *left, int through_frozen)
+static int model_check_fn(void *arg, const struct attr_source *sources, const uint8_t key[36], const struct lot *l,
+                          const struct attr *created, const struct attr *left, int through_frozen)
 {
   struct model_check *c = arg;
   struct model_lot *ml = model_lot(c->m, key);
   (void)l;
   (void)through_frozen;
   if (!ml) FAIL("seed %llu: attrib reports a lot the model does not have", (unsigned long long)c->seed);
-  if (!attr_equal(created, &ml->created))
+  if (!attr_equal(created, sources, &ml->created, c->m->src))
     FAIL("seed %llu: a lot's attribution as created differs (%zu entries, modelled %zu)", (unsigned long long)c->seed,
          created->n, ml->created.n);
-  if (!attr_equal(left, &ml->left))
+  if (!attr_equal(left, sources, &ml->left, c->m->src))
     FAIL("seed %llu: what is left of a lot is attributed differently", (unsigned long long)c->seed);
   c->seen++;
   return 0;
@@ -777,7 +815,9 @@ TEST(order_attribution_on_demand_matches_kept_vectors)
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/attr-%llu", test_tmpdir(), (unsigned long long)seed);
     gen_network(g, seed, dir);
-    struct model m = { calloc(GEN_RECORDS * 3, sizeof(struct model_lot)), 0, calloc(GEN_RECORDS, sizeof(struct model_xfer)), 0 };
+    struct model m = { calloc(GEN_RECORDS * 3, sizeof(struct model_lot)), 0, calloc(GEN_RECORDS, sizeof(struct model_xfer)), 0,
+                       NULL, 0 };
+    model_sources(&m, g, b);
     MDB_txn *txn;
     ASSERT_OK(store_read(g->ref, &txn));
     /* Each feed in its order; a record whose lots or transfer are not modelled yet
@@ -814,6 +854,7 @@ TEST(order_attribution_on_demand_matches_kept_vectors)
     for (size_t i = 0; i < m.n_xfers; i++) attr_free(&m.xfers[i].attr);
     free(m.lots);
     free(m.xfers);
+    free(m.src);
     free(keys);
     gen_free(g);
   }

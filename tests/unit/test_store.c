@@ -8,8 +8,10 @@
 #include "../../node/buf.h"
 #include "../../node/err.h"
 #include "../../node/posdb.h"
+#include "../../node/ingest.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 struct misfile { struct store *s; const uint8_t *key; uint64_t arrival; };
 
@@ -182,4 +184,92 @@ TEST(store_posdb_entries)
   ASSERT_EQ(c.n, 150);
   mdb_txn_abort(txn);
   store_close(s);
+}
+
+/* ---- a second writer between the continuity check and the commit ------------------- */
+
+static const struct fx_rec *other_writer_rec;
+
+/* Appends another record at the position the batch is about to take, once. */
+static void other_writer(struct store *s)
+{
+  const struct fx_rec *r = other_writer_rec;
+  other_writer_rec = NULL;
+  ingest_test_between = NULL;
+  if (r) ASSERT_EQ(fx_ingest(s, r, 0), 0);
+}
+
+static uint64_t count_records(struct store *s)
+{
+  MDB_txn *txn;
+  uint64_t n = 0;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(store_count_records(txn, s, &n));
+  mdb_txn_abort(txn);
+  return n;
+}
+
+/* A node and a CLI beside it both write the store: a record may reach the store after
+ * a batch checked its feed and before it writes. The batch then takes the record it
+ * brings as what it is — a fork of the one now held, kept as evidence, or refused when
+ * it is the member's own — and the feed never holds two records for one seq. */
+TEST(ingest_another_writer_between_check_and_commit)
+{
+  for (int local = 0; local <= 1; local++) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/w%d", test_tmpdir(), local);
+    ASSERT_OK(mkdir(dir, 0700));
+    struct fx f;
+    fx_network(&f, "race");
+    struct store *s = fx_store(&f, dir);
+    ASSERT(s);
+    struct kk_body *b = fx_body(KK_PL_ADMIT);
+    struct fx_member m1, m2;
+    fx_member_init(&m1);
+    fx_member_init(&m2);
+    /* two different records for the registry's seq 2 */
+    struct fx_member before = f.reg;
+    memcpy(b->u.admit.member, m1.pk, 32);
+    strcpy(b->u.admit.name, "one");
+    b->u.admit.roles = KK_ROLE_RECYCLER;
+    strcpy(b->u.admit.country, "JP");
+    struct fx_rec first = fx_sign(&f, &f.reg, b);
+    f.reg = before;
+    memcpy(b->u.admit.member, m2.pk, 32);
+    strcpy(b->u.admit.name, "two");
+    struct fx_rec second = fx_sign(&f, &f.reg, b);
+    uint64_t held = count_records(s);
+
+    other_writer_rec = &first;
+    ingest_test_between = other_writer;
+    int rc = fx_ingest(s, &second, local ? INGEST_LOCAL : 0);
+    ASSERT(ingest_test_between == NULL); /* the other writer ran */
+    ASSERT_EQ(rc, KK_ERR(FORK));
+    ASSERT_EQ(count_records(s), held + 1); /* the other writer's record only */
+    MDB_txn *txn;
+    const uint8_t *env;
+    size_t len;
+    uint64_t frozen = 0;
+    MDB_stat st;
+    ASSERT_OK(store_read(s, &txn));
+    ASSERT_OK(store_record_get(txn, s, f.reg.pk, 2, &env, &len));
+    ASSERT(len == first.len && memcmp(env, first.env, len) == 0);
+    ASSERT_OK(store_frozen_at(txn, s, f.reg.pk, &frozen));
+    ASSERT_OK(mdb_stat(txn, s->evidence, &st));
+    if (local) {
+      /* an own record that would fork its feed is refused, nothing kept */
+      ASSERT_EQ(frozen, 0);
+      ASSERT_EQ(st.ms_entries, 0);
+    } else {
+      /* a record from outside is evidence: kept, the feed frozen at the fork */
+      ASSERT_EQ(frozen, 2);
+      ASSERT_EQ(st.ms_entries, 1);
+    }
+    mdb_txn_abort(txn);
+    free(b);
+    fx_rec_free(&first);
+    fx_rec_free(&second);
+    store_close(s);
+    fx_free(&f);
+  }
 }
