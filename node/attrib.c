@@ -45,6 +45,7 @@ struct amaker {
   int kind;
   uint8_t id[32];               /* issue: the certificate (its record); transform: its record */
   char country[3];              /* issue: the origin */
+  struct attr_source *cert;     /* issue: the rest of what the certificate's source says */
   uint32_t src;                 /* issue: the certificate's rank in sources */
   size_t n_in;
   size_t *in_node;              /* the lots it took from */
@@ -56,6 +57,9 @@ struct amaker {
   long *out_node;               /* transform: the node of each output in the walk, or -1 */
   int done;
 };
+
+#define ATTRIB_FROZEN_MEMO 64
+struct frozen_memo { uint8_t member[32]; uint64_t at; int known; };
 
 struct actx {
   MDB_txn *txn;
@@ -73,6 +77,7 @@ struct actx {
   struct attr_scratch scratch;  /* attr_take's working memory, for the whole call */
   struct attr_source *sources;  /* every certificate and unledgered input found, by (id, idx) */
   size_t n_sources;
+  struct frozen_memo frozen[ATTRIB_FROZEN_MEMO];
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t size)
@@ -181,16 +186,34 @@ static int need_take(struct actx *c, size_t src, uint64_t seq, size_t m, size_t 
   return 0;
 }
 
-/* The creating record's body of node v (into c->body). */
-static int load_body(struct actx *c, const uint8_t pos[STORE_LOTPOS])
+/* Lot key's position and creating record's body (into c->body): the record found by
+ * its id (held: a valid record named it), the position read from it. */
+static int load_lot(struct actx *c, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS])
 {
   const uint8_t *env;
   size_t len;
+  uint64_t seq;
   struct kk_envelope_view ev;
-  int rc = store_record_get(c->txn, c->s, pos, be64_get(pos + 32), &env, &len);
-  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc; /* a lot without its record */
+  int rc = store_record_by_held_id(c->txn, c->s, key, pos, &seq, &env, &len);
+  if (rc) return rc;
+  be64_put(pos + 32, seq);
+  memcpy(pos + 40, key + 32, 4);
   if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, c->body)))
     return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
+  return 0;
+}
+
+/* The seq member's feed is frozen at (0: not), remembered for the call: lots of one
+ * owner are many, owners few. The cache is direct-mapped by the key's first byte. */
+static int frozen_at(struct actx *c, const uint8_t member[32], uint64_t *at)
+{
+  struct frozen_memo *f = &c->frozen[member[0] % ATTRIB_FROZEN_MEMO];
+  if (f->known && memcmp(f->member, member, 32) == 0) { *at = f->at; return 0; }
+  int rc = store_frozen_at(c->txn, c->s, member, at);
+  if (rc) return rc;
+  memcpy(f->member, member, 32);
+  f->at = *at;
+  f->known = 1;
   return 0;
 }
 
@@ -247,17 +270,22 @@ static int expand(struct actx *c, size_t v)
 {
   int rc;
   size_t m;
-  if ((rc = rules_lot_find_held(c->txn, c->s, c->nodes[v].key, c->nodes[v].pos, &c->nodes[v].lot))) return rc;
-  if ((rc = load_body(c, c->nodes[v].pos))) return rc;
+  if ((rc = load_lot(c, c->nodes[v].key, c->nodes[v].pos))) return rc;
+  if ((rc = rules_lot_at(c->txn, c->s, c->nodes[v].pos, &c->nodes[v].lot))) return rc; /* not a lot's record */
   const struct kk_body *b = c->body;
   uint64_t frozen;
-  if ((rc = store_frozen_at(c->txn, c->s, c->nodes[v].lot.owner, &frozen))) return rc;
+  if ((rc = frozen_at(c, c->nodes[v].lot.owner, &frozen))) return rc;
   c->nodes[v].through_frozen = frozen && c->nodes[v].lot.origin_kind != KK_PL_ISSUE;
   switch (c->nodes[v].lot.origin_kind) {
   case KK_PL_ISSUE:
     if (b->kind != KK_PL_ISSUE || (rc = maker_new(c, MAKER_ISSUE, 0, &m))) return rc ? rc : KK_ERR(CORRUPT);
+    if (!(c->makers[m].cert = mem_calloc(1, sizeof *c->makers[m].cert))) return -ENOMEM;
     memcpy(c->makers[m].id, c->nodes[v].key, 32);
     memcpy(c->makers[m].country, b->u.issue.origin, 3);
+    memcpy(c->makers[m].cert->issuer, c->nodes[v].lot.owner, 32);
+    c->makers[m].cert->issuer_frozen_at = frozen;
+    memcpy(c->makers[m].cert->scheme, b->u.issue.scheme, sizeof c->makers[m].cert->scheme);
+    memcpy(c->makers[m].cert->certificate, b->u.issue.certificate, sizeof c->makers[m].cert->certificate);
     c->nodes[v].maker = m;
     return 0;
   case KK_PL_RECEIVE:
@@ -453,6 +481,7 @@ static void actx_free(struct actx *c)
     mem_free(m->parts);
     mem_free(m->in_node);
     mem_free(m->unl);
+    mem_free(m->cert);
     mem_free(m->out_amt);
     mem_free(m->out_node);
   }
@@ -487,7 +516,7 @@ static int rank_sources(struct actx *c)
   for (size_t m = 0; m < c->n_makers; m++) {
     const struct amaker *mk = &c->makers[m];
     if (mk->kind == MAKER_ISSUE) {
-      memset(&r[k], 0, sizeof r[k]);
+      r[k].src = *mk->cert;
       memcpy(r[k].src.id, mk->id, 32);
       r[k].src.kind = ATTR_CERTIFICATE;
       memcpy(r[k].src.country, mk->country, 3);

@@ -154,16 +154,32 @@ static int attr_apportion(const uint64_t *vals, size_t stride, size_t n, unsigne
   unsigned shift = bits > bb ? bits - bb : 0;
   uint64_t ratio = (uint64_t)(((unsigned __int128)target << 64) / total); /* < 2^64: target < total */
   memset(hist, 0, sizeof hist[0] << bb);
-  for (size_t i = 0; i < n; i++) {
-    uint64_t x = vals[i * stride];
-    unsigned __int128 p = (unsigned __int128)x * target;
-    uint64_t q = (uint64_t)(((unsigned __int128)x * ratio) >> 64);
-    unsigned __int128 r = p - (unsigned __int128)q * total; /* q is exact or one short */
-    if (r >= total) { q++; r -= total; }
-    out[i] = q;
-    rem[i] = (uint64_t)r;
-    hist[rem[i] >> shift]++;
-    given += q;
+  if (total < (1ull << 63)) {
+    /* The remainder before the correction is below 2 × total < 2^64, so it is exact in
+     * 64-bit arithmetic modulo 2^64: two short multiplications instead of wide ones.
+     * (Any real total: 2^63 mg is nine billion tonnes.) */
+    for (size_t i = 0; i < n; i++) {
+      uint64_t x = vals[i * stride];
+      uint64_t q = (uint64_t)(((unsigned __int128)x * ratio) >> 64);
+      uint64_t r = x * target - q * total; /* q is exact or one short */
+      if (r >= total) { q++; r -= total; }
+      out[i] = q;
+      rem[i] = r;
+      hist[r >> shift]++;
+      given += q;
+    }
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      uint64_t x = vals[i * stride];
+      unsigned __int128 p = (unsigned __int128)x * target;
+      uint64_t q = (uint64_t)(((unsigned __int128)x * ratio) >> 64);
+      unsigned __int128 r = p - (unsigned __int128)q * total; /* q is exact or one short */
+      if (r >= total) { q++; r -= total; }
+      out[i] = q;
+      rem[i] = (uint64_t)r;
+      hist[rem[i] >> shift]++;
+      given += q;
+    }
   }
   uint64_t left = target - given; /* < n */
   if (left == 0) return 0;
@@ -183,7 +199,11 @@ static int attr_apportion(const uint64_t *vals, size_t stride, size_t n, unsigne
   }
   uint64_t need = left - above;
   while (shift > 0 && need > 0) {
-    unsigned s2 = shift > bb ? shift - bb : 0;
+    /* As many buckets as candidates again: walking and clearing 2^11 buckets for a
+     * handful of candidates would cost more than the first pass over all entries. */
+    unsigned cb = m > 1 ? 64 - (unsigned)__builtin_clzll((uint64_t)m - 1) : 1;
+    cb = cb < 4 ? 4 : cb > ATTR_BUCKET_BITS ? ATTR_BUCKET_BITS : cb;
+    unsigned s2 = shift > cb ? shift - cb : 0;
     uint64_t mask = (1ull << (shift - s2)) - 1;
     memset(hist, 0, sizeof hist[0] << (shift - s2));
     for (size_t k = 0; k < m; k++) hist[(rem[cand[k]] >> s2) & mask]++;

@@ -35,6 +35,12 @@ struct attr_source {
   uint32_t idx;
   uint8_t kind;          /* enum attr_kind */
   char country[3];
+  /* Certificates only, as attrib_lots found them (zero otherwise): what the Issue says
+   * and the standing of its issuer, so that reporting needs no second look-up. */
+  uint8_t issuer[32];
+  uint64_t issuer_frozen_at;          /* the issuer's feed frozen at this seq; 0: not */
+  char scheme[CODEC_SCHEME_MAX + 1];
+  char certificate[CODEC_CERT_MAX + 1];
 };
 
 /* One source's part. A vector names its sources by rank in a table of attr_source the

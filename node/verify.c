@@ -95,8 +95,9 @@ static int attestations_of(struct vctx *v, const uint8_t id[32], size_t *n)
 }
 
 /* The standing of certificate src (an Issue record), e its part, into c: its recycled
- * mass counts unless it is revoked or its issuer equivocated. Names, scheme, the
- * revocation's reason and attestations only with v->details. */
+ * mass counts unless it is revoked or its issuer equivocated. The issuer, its standing,
+ * the scheme and the certificate's name come with the source (node/attrib.h); names,
+ * the revocation's reason and attestations only with v->details. */
 static int cert_standing(struct vctx *v, const struct attr_source *src, const struct attr_entry *e,
                          struct verify_cert *c)
 {
@@ -107,28 +108,19 @@ static int cert_standing(struct vctx *v, const struct attr_source *src, const st
   memset(c, 0, sizeof *c);
   memcpy(c->record, src->id, 32);
   memcpy(c->origin, src->country, 3);
+  memcpy(c->issuer, src->issuer, 32);
+  c->issuer_frozen_at = src->issuer_frozen_at;
   c->mass = e->mass;
   c->recycled = e->post + e->pre;
-  const uint8_t *env;
-  size_t len;
-  /* a certificate the attribution found: held (store_record_by_held_id) */
-  if ((rc = store_record_by_held_id(v->txn, v->s, src->id, c->issuer, NULL, &env, &len)))
-    return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
-  if ((rc = store_frozen_at(v->txn, v->s, c->issuer, &c->issuer_frozen_at)) ||
-      (rc = rules_revocations(v->txn, v->s, src->id, &revs, &c->revocations)))
-    return rc;
+  if ((rc = rules_revocations(v->txn, v->s, src->id, &revs, &c->revocations))) return rc;
   c->revoked = c->revocations > 0;
   if (c->revoked) memcpy(c->revoked_by, revs[0], 32);
   mem_free(revs);
   c->counted = c->revoked || c->issuer_frozen_at ? 0 : c->recycled;
   if (!v->details) return 0;
+  memcpy(c->scheme, src->scheme, sizeof c->scheme);
+  memcpy(c->certificate, src->certificate, sizeof c->certificate);
   if (rules_member_get(v->txn, v->s, c->issuer, &m) == 0) memcpy(c->issuer_name, m.name, sizeof c->issuer_name);
-  if ((rc = decode_stored(env, len, &b))) return rc;
-  if (b->kind == KK_PL_ISSUE) {
-    memcpy(c->scheme, b->u.issue.scheme, sizeof c->scheme);
-    memcpy(c->certificate, b->u.issue.certificate, sizeof c->certificate);
-  }
-  mem_free(b);
   if (c->revoked) {
     if ((rc = verify_load_body(v->txn, v->s, c->revoked_by, &b))) return rc;
     if (b->kind == KK_PL_REVOKE) memcpy(c->revoke_reason, b->u.revoke.reason, sizeof c->revoke_reason);

@@ -164,9 +164,10 @@ TEST(state_attr_merge_is_adding_each)
 TEST(state_attr_take_matches_the_textbook_method)
 {
   uint64_t seed = 88172645463325252ull;
+  int wide = 0; /* rounds with a total past 2^63 */
   for (int round = 0; round < 3000; round++) {
     size_t n = 1 + rnd64(&seed) % (round % 10 == 0 ? 3000 : 40);
-    unsigned shape = (unsigned)(rnd64(&seed) % 4);
+    unsigned shape = (unsigned)(rnd64(&seed) % 5); /* 4: totals past 2^63 (the wide path) */
     struct attr a, t;
     attr_init(&a);
     attr_init(&t);
@@ -177,7 +178,11 @@ TEST(state_attr_take_matches_the_textbook_method)
       struct attr_entry e;
       memset(&e, 0, sizeof e);
       e.src = (uint32_t)(rnd64(&seed) >> 33); /* random ranks: duplicates merge */
-      uint64_t cap = shape == 0 ? 1000 : shape == 1 ? UINT64_MAX / (4 * n) : shape == 2 ? 7 : 1000000000000ull;
+      uint64_t cap = shape == 0   ? 1000
+                     : shape == 1 ? UINT64_MAX / (4 * n)
+                     : shape == 2 ? 7
+                     : shape == 3 ? 1000000000000ull
+                                  : UINT64_MAX / n;
       e.mass = shape == 2 ? 5 : rnd64(&seed) % cap;
       e.post = e.mass ? rnd64(&seed) % (e.mass + 1) : 0;
       e.pre = e.mass - e.post ? rnd64(&seed) % (e.mass - e.post + 1) : 0;
@@ -189,6 +194,7 @@ TEST(state_attr_take_matches_the_textbook_method)
       total[0] += a.e[i].mass; total[1] += a.e[i].post; total[2] += a.e[i].pre;
     }
     uint64_t want[3];
+    wide += total[0] >= (1ull << 63);
     for (int f = 0; f < 3; f++) want[f] = total[f] ? rnd64(&seed) % (total[f] + 1) : 0;
     if (round % 7 == 0) want[0] = total[0];
     uint64_t *ref[3];
@@ -226,6 +232,7 @@ TEST(state_attr_take_matches_the_textbook_method)
     attr_free(&a);
     attr_free(&t);
   }
+  ASSERT(wide > 100);
 }
 
 TEST(state_lot_encoding_roundtrip)
