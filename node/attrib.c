@@ -398,7 +398,10 @@ static int make(struct actx *c, size_t v)
       rc = attr_add(&pool, &e);
     }
     for (size_t j = 0; j < m->n_out && !rc; j++) {
-      if ((rc = attr_take_in(&c->scratch, &pool, m->out_amt[j][0], m->out_amt[j][1], m->out_amt[j][2], &out))) break;
+      /* the pool is not needed after the last output: its rest (the loss) is dropped */
+      if ((rc = (j + 1 < m->n_out ? attr_take_in : attr_take_last)(&c->scratch, &pool, m->out_amt[j][0],
+                                                                   m->out_amt[j][1], m->out_amt[j][2], &out)))
+        break;
       if (m->out_node[j] >= 0) {
         struct anode *o = &c->nodes[m->out_node[j]];
         o->created = out;

@@ -55,12 +55,17 @@ int attr_add(struct attr *a, const struct attr_entry *e)
     if (a->e[mid].src < e->src) lo = mid + 1;
     else hi = mid;
   }
+  uint64_t tm, tp, tr;
+  if (add_u64(a->mass, e->mass, &tm) || add_u64(a->post, e->post, &tp) || add_u64(a->pre, e->pre, &tr))
+    return KK_ERR(OVERFLOW); /* an entry cannot overflow when the totals do not */
   if (lo < a->n && a->e[lo].src == e->src) {
     struct attr_entry *x = &a->e[lo];
-    int rc;
-    if ((rc = add_u64(x->mass, e->mass, &x->mass)) || (rc = add_u64(x->post, e->post, &x->post)) ||
-        (rc = add_u64(x->pre, e->pre, &x->pre)))
-      return rc;
+    x->mass += e->mass;
+    x->post += e->post;
+    x->pre += e->pre;
+    a->mass = tm;
+    a->post = tp;
+    a->pre = tr;
     return 0;
   }
   if (a->n == a->cap) {
@@ -73,6 +78,9 @@ int attr_add(struct attr *a, const struct attr_entry *e)
   memmove(&a->e[lo + 1], &a->e[lo], (a->n - lo) * sizeof *a->e);
   a->e[lo] = *e;
   a->n++;
+  a->mass = tm;
+  a->post = tp;
+  a->pre = tr;
   return 0;
 }
 
@@ -81,6 +89,10 @@ int attr_merge(struct attr *into, const struct attr *from)
   if (from->n == 0) return 0;
   if (into->n == 0) return attr_copy(into, from);
   if (from->n == 1) return attr_add(into, &from->e[0]);
+  uint64_t tm, tp, tr;
+  if (add_u64(into->mass, from->mass, &tm) || add_u64(into->post, from->post, &tp) ||
+      add_u64(into->pre, from->pre, &tr))
+    return KK_ERR(OVERFLOW); /* so no entry's sum overflows either */
   size_t n = into->n + from->n, i = 0, j = 0, w = 0;
   struct attr_entry *e = mem_alloc(n * sizeof *e);
   if (!e) return -ENOMEM;
@@ -89,11 +101,9 @@ int attr_merge(struct attr *into, const struct attr *from)
     if (x && (!y || x->src < y->src)) { e[w++] = *x; i++; continue; }
     if (!x || y->src < x->src) { e[w++] = *y; j++; continue; }
     struct attr_entry sum = *x;
-    if (add_u64(sum.mass, y->mass, &sum.mass) || add_u64(sum.post, y->post, &sum.post) ||
-        add_u64(sum.pre, y->pre, &sum.pre)) {
-      mem_free(e);
-      return KK_ERR(OVERFLOW);
-    }
+    sum.mass += y->mass;
+    sum.post += y->post;
+    sum.pre += y->pre;
     e[w++] = sum;
     i++;
     j++;
@@ -102,6 +112,9 @@ int attr_merge(struct attr *into, const struct attr *from)
   into->e = e;
   into->n = w;
   into->cap = n;
+  into->mass = tm;
+  into->post = tp;
+  into->pre = tr;
   return 0;
 }
 
@@ -113,6 +126,9 @@ int attr_copy(struct attr *dst, const struct attr *src)
   if (!dst->e) return -ENOMEM;
   memcpy(dst->e, src->e, src->n * sizeof *dst->e);
   dst->n = dst->cap = src->n;
+  dst->mass = src->mass;
+  dst->post = src->post;
+  dst->pre = src->pre;
   return 0;
 }
 
@@ -232,19 +248,15 @@ void attr_scratch_free(struct attr_scratch *sc)
   sc->cap = 0;
 }
 
-int attr_take_in(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint64_t post, uint64_t pre,
-                 struct attr *taken)
+/* attr_take_in and attr_take_last: keep_rest says whether what is not taken stays in
+ * from. */
+static int attr_take_as(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint64_t post, uint64_t pre,
+                        struct attr *taken, int keep_rest)
 {
   size_t n = from->n;
   attr_free(taken);
-  if (n == 0) return (mass || post || pre) ? KK_ERR(INTERNAL) : 0;
-  unsigned __int128 sm = 0, sp = 0, sr = 0;
-  for (size_t i = 0; i < n; i++) {
-    sm += from->e[i].mass;
-    sp += from->e[i].post;
-    sr += from->e[i].pre;
-  }
-  if (sm == mass && sp == post && sr == pre) {
+  if (mass > from->mass || post > from->post || pre > from->pre) return KK_ERR(INTERNAL);
+  if (mass == from->mass && post == from->post && pre == from->pre) {
     /* All of it (a lot shipped or blended whole): the vector itself moves. */
     *taken = *from;
     attr_init(from);
@@ -266,27 +278,56 @@ int attr_take_in(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint
   const size_t stride = sizeof *from->e / sizeof(uint64_t);
   _Static_assert(sizeof(struct attr_entry) % sizeof(uint64_t) == 0, "entries are whole words");
   int rc;
-  if ((rc = attr_apportion(&from->e[0].mass, stride, n, sm, mass, om, rem, cand)) ||
-      (rc = attr_apportion(&from->e[0].post, stride, n, sp, post, op, rem, cand)) ||
-      (rc = attr_apportion(&from->e[0].pre, stride, n, sr, pre, orr, rem, cand)))
+  if ((rc = attr_apportion(&from->e[0].mass, stride, n, from->mass, mass, om, rem, cand)) ||
+      (rc = attr_apportion(&from->e[0].post, stride, n, from->post, post, op, rem, cand)) ||
+      (rc = attr_apportion(&from->e[0].pre, stride, n, from->pre, pre, orr, rem, cand)))
     return rc;
   /* from's entries are sorted and unique, so taken's are too: append them. */
   if (!(taken->e = mem_alloc(n * sizeof *taken->e))) return -ENOMEM;
   taken->cap = n;
   size_t w = 0, t = 0;
-  for (size_t i = 0; i < n; i++) {
-    struct attr_entry x = from->e[i];
-    taken->e[t] = (struct attr_entry){ x.src, om[i], op[i], orr[i] };
-    t += (om[i] | op[i] | orr[i]) != 0;
-    x.mass -= om[i];
-    x.post -= op[i];
-    x.pre -= orr[i];
-    from->e[w] = x;
-    w += (x.mass | x.post | x.pre) != 0;
+  if (keep_rest) {
+    for (size_t i = 0; i < n; i++) {
+      struct attr_entry x = from->e[i];
+      taken->e[t] = (struct attr_entry){ x.src, om[i], op[i], orr[i] };
+      t += (om[i] | op[i] | orr[i]) != 0;
+      x.mass -= om[i];
+      x.post -= op[i];
+      x.pre -= orr[i];
+      from->e[w] = x;
+      w += (x.mass | x.post | x.pre) != 0;
+    }
+  } else {
+    for (size_t i = 0; i < n; i++) {
+      taken->e[t] = (struct attr_entry){ from->e[i].src, om[i], op[i], orr[i] };
+      t += (om[i] | op[i] | orr[i]) != 0;
+    }
   }
   taken->n = t;
+  taken->mass = mass;
+  taken->post = post;
+  taken->pre = pre;
+  if (!keep_rest) {
+    attr_free(from);
+    return 0;
+  }
   from->n = w;
+  from->mass -= mass;
+  from->post -= post;
+  from->pre -= pre;
   return 0;
+}
+
+int attr_take_in(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint64_t post, uint64_t pre,
+                 struct attr *taken)
+{
+  return attr_take_as(sc, from, mass, post, pre, taken, 1);
+}
+
+int attr_take_last(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint64_t post, uint64_t pre,
+                   struct attr *taken)
+{
+  return attr_take_as(sc, from, mass, post, pre, taken, 0);
 }
 
 int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, struct attr *taken)

@@ -52,8 +52,10 @@ struct attr_entry {
   uint64_t mass, post, pre;
 };
 
-/* Entries sorted by src, unique. */
-struct attr { size_t n, cap; struct attr_entry *e; };
+/* Entries sorted by src, unique; mass, post and pre are their totals, kept by every
+ * function below (a vector is one lot's or one pool's quantity: within 64 bits), so a
+ * take need not add them up first. Change a vector only through these functions. */
+struct attr { size_t n, cap; struct attr_entry *e; uint64_t mass, post, pre; };
 
 /* Orders sources by (id, idx): for qsort. */
 int attr_source_cmp(const void *a, const void *b);
@@ -78,6 +80,10 @@ int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, str
 struct attr_scratch { uint64_t *v; size_t cap; };
 int attr_take_in(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint64_t post, uint64_t pre,
                  struct attr *taken);
+/* attr_take_in for a vector that is not needed afterwards (a transform's pool after its
+ * last output): what is not taken is dropped, and `from` is left empty. */
+int attr_take_last(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint64_t post, uint64_t pre,
+                   struct attr *taken);
 void attr_scratch_free(struct attr_scratch *sc);
 
 struct member {

@@ -32,10 +32,14 @@ async def pipe(reader, writer, budget, corrupt=None, hole=None):
                 data[corrupt - seen] ^= 0x10
                 data = bytes(data)
             seen += len(data)
+            silence = False
             if hole is not None:
+                # Forward exactly the bytes before the threshold, however the reads
+                # happened to coalesce: the handshake must not be swallowed with the
+                # frames after it.
+                if len(data) >= hole[0]:
+                    data, silence = data[:max(hole[0], 0)], True
                 hole[0] -= len(data)
-                if hole[0] <= 0:
-                    await asyncio.sleep(3600)  # silence, sockets left open
             for i in range(0, len(data), args.slice):
                 writer.write(data[i:i + args.slice])
                 await writer.drain()
@@ -45,6 +49,9 @@ async def pipe(reader, writer, budget, corrupt=None, hole=None):
                         raise ConnectionResetError("dropped on purpose")
                 if args.delay_ms:
                     await asyncio.sleep(args.delay_ms / 1000)
+            if silence:
+                hole[0] = 0
+                await asyncio.sleep(3600)  # silence, sockets left open
     except (ConnectionError, OSError):
         pass
     finally:

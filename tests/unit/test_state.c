@@ -76,10 +76,17 @@ TEST(state_attr_take_large_values)
   ASSERT_U64(sum(&t, 1), p);
   ASSERT_U64(sum(&t, 2), r);
   ASSERT_U64(sum(&a, 0), (UINT64_MAX / 2) * 2 - m);
-  /* merging the same source twice overflows cleanly */
-  struct attr_entry big = entry(9, UINT64_MAX, 0, 0);
+  /* a vector whose total would pass 64 bits is refused cleanly, and left as it was */
+  size_t n = a.n;
+  uint64_t before = a.mass;
+  struct attr_entry big = entry(9, UINT64_MAX - before, 0, 0), one = entry(1, 1, 0, 0);
   ASSERT_OK(attr_add(&a, &big));
+  ASSERT_U64(a.mass, UINT64_MAX);
+  ASSERT_EQ(attr_add(&a, &one), KK_ERR(OVERFLOW));
   ASSERT_EQ(attr_add(&a, &big), KK_ERR(OVERFLOW));
+  ASSERT_EQ(a.n, n + 1);
+  ASSERT_U64(a.mass, UINT64_MAX);
+  ASSERT_U64(sum(&a, 0), UINT64_MAX);
   attr_free(&a);
   attr_free(&t);
 }
@@ -145,6 +152,10 @@ TEST(state_attr_merge_is_adding_each)
     ASSERT_OK(attr_copy(&each, &a));
     for (size_t i = 0; i < b.n; i++) ASSERT_OK(attr_add(&each, &b.e[i]));
     ASSERT_EQ(one.n, each.n);
+    ASSERT_U64(one.mass, sum(&one, 0));
+    ASSERT_U64(one.post, sum(&one, 1));
+    ASSERT_U64(one.pre, sum(&one, 2));
+    ASSERT_U64(one.mass, each.mass);
     for (size_t i = 0; i < one.n; i++) {
       ASSERT_EQ(one.e[i].src, each.e[i].src);
       ASSERT_U64(one.e[i].mass, each.e[i].mass);
@@ -205,7 +216,30 @@ TEST(state_attr_take_matches_the_textbook_method)
     struct attr before;
     attr_init(&before);
     ASSERT_OK(attr_copy(&before, &a));
+    /* attr_take_last takes the same parts and drops the rest */
+    struct attr last, lt;
+    struct attr_scratch sc = { NULL, 0 };
+    attr_init(&last);
+    attr_init(&lt);
+    ASSERT_OK(attr_copy(&last, &a));
+    ASSERT_OK(attr_take_last(&sc, &last, want[0], want[1], want[2], &lt));
+    attr_scratch_free(&sc);
     ASSERT_OK(attr_take(&a, want[0], want[1], want[2], &t));
+    ASSERT_EQ(last.n, 0);
+    ASSERT_U64(last.mass, 0);
+    ASSERT_EQ(lt.n, t.n);
+    ASSERT_U64(lt.mass, t.mass);
+    for (size_t i = 0; i < t.n; i++)
+      ASSERT(lt.e[i].src == t.e[i].src && lt.e[i].mass == t.e[i].mass && lt.e[i].post == t.e[i].post &&
+             lt.e[i].pre == t.e[i].pre);
+    attr_free(&last);
+    attr_free(&lt);
+    /* the totals kept with each vector are its entries' sums */
+    for (int f = 0; f < 3; f++) {
+      ASSERT_U64(f == 0 ? t.mass : f == 1 ? t.post : t.pre, sum(&t, f));
+      ASSERT_U64(f == 0 ? a.mass : f == 1 ? a.post : a.pre, sum(&a, f));
+      ASSERT_U64(f == 0 ? before.mass : f == 1 ? before.post : before.pre, total[f]);
+    }
     size_t ti = 0, ai = 0;
     for (size_t i = 0; i < before.n; i++) {
       uint64_t m = 0, p = 0, r = 0;
