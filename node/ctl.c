@@ -245,11 +245,20 @@ static void ctl_on_connection(uv_stream_t *server, int status)
   uv_read_start((uv_stream_t *)&cl->pipe, ctl_alloc, ctl_on_read);
 }
 
+static void ctl_server_closed(uv_handle_t *h)
+{
+  (void)h;
+}
+
 int ctl_listen(struct node *n)
 {
   snprintf(n->ctl_path, sizeof n->ctl_path, "%s/%s", n->dir, CTL_SOCKET);
   /* A socket left by a node that was killed: nobody answers on it any more. */
-  if (ctl_client_connect(n->dir) >= 0) return KK_ERR(EXISTS);
+  int probe = ctl_client_connect(n->dir);
+  if (probe >= 0) {
+    close(probe);
+    return KK_ERR(EXISTS); /* a node answers there: it is running */
+  }
   unlink(n->ctl_path);
   uv_pipe_init(n->loop, &n->ctl, 0);
   n->ctl.data = n;
@@ -257,13 +266,12 @@ int ctl_listen(struct node *n)
   int rc = uv_pipe_bind(&n->ctl, n->ctl_path);
   umask(old);
   if (rc == 0) rc = uv_listen((uv_stream_t *)&n->ctl, 16, ctl_on_connection);
-  if (rc == 0) n->ctl_open = 1;
+  if (rc == 0) {
+    n->ctl_open = 1;
+  } else {
+    uv_close((uv_handle_t *)&n->ctl, ctl_server_closed); /* the loop must not end with it open */
+  }
   return rc;
-}
-
-static void ctl_server_closed(uv_handle_t *h)
-{
-  (void)h;
 }
 
 void ctl_close_all(struct node *n)

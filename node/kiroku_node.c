@@ -115,8 +115,7 @@ int main(int argc, char **argv)
     node_free(n);
     uv_loop_close(&loop);
     mem_free(n);
-    if (rc == KK_ERR(EXISTS)) fprintf(stderr, "kiroku-node: a node already runs in %s\n", dir);
-    return 3;
+    return 3; /* node_start logged why */
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   node_free(n);

@@ -42,7 +42,7 @@ static struct conn *net_conn_new(struct node *n, int initiator)
   c->id = ++n->next_conn_id;
   c->initiator = initiator;
   c->state = CONN_CONNECTING;
-  frame_rd_init(&c->rd, NODE_FRAME_MAX);
+  frame_rd_init(&c->rd, NODE_HANDSHAKE_FRAME_MAX); /* NODE_FRAME_MAX once authenticated */
   uv_tcp_init(n->loop, &c->tcp);
   uv_timer_init(n->loop, &c->timer);
   c->tcp.data = c;
@@ -192,6 +192,7 @@ static int net_on_frame(void *ctx, uint8_t *frame, size_t len)
       return rc;
     }
     c->state = CONN_OPEN;
+    c->rd.max = NODE_FRAME_MAX; /* checked from the next frame's header on */
     log_info("peer %s (%s): connected%s", c->addr, c->name, c->initiator ? "" : " (inbound)");
     if (c->cfg) c->cfg->backoff_ms = 0;
     uv_timer_start(&c->timer, net_on_timer, c->n->idle_ms / 3, c->n->idle_ms / 3);

@@ -244,13 +244,25 @@ int node_start(struct node *n)
   uv_timer_init(n->loop, &n->tick);
   n->tick.data = n;
   uv_timer_start(&n->tick, node_on_tick, NODE_TICK_MS, NODE_TICK_MS);
+  /* Every handle node_stop closes is initialised before anything here can fail. */
+  for (size_t i = 0; i < n->n_peers; i++) {
+    uv_timer_init(n->loop, &n->peers[i].timer);
+    n->peers[i].timer.data = &n->peers[i];
+  }
   repl_notes_init(n);
   if (n->map_mb && (rc = store_set_map_size(n->s, (size_t)n->map_mb << 20))) return rc;
   repl_start(n);
   /* From here the loop thread, ingest and background checks share the store: a full
    * map is grown by the loop thread between jobs (repl.c), never under a reader. */
   store_set_shared(n->s);
-  if ((rc = ctl_listen(n))) { log_error("control socket %s: %s", n->ctl_path, kk_strerror(rc)); return rc; }
+  if ((rc = ctl_listen(n))) {
+    if (rc == KK_ERR(EXISTS))
+      log_error("a node is already running in %s (its control socket answers): stop it first, or give this one "
+                "its own directory with -C", n->dir);
+    else
+      log_error("control socket %s: %s", n->ctl_path, kk_strerror(rc));
+    return rc;
+  }
   if (n->listen_host[0]) {
     if ((rc = net_listen(n))) {
       log_error("cannot listen on %s:%d: %s", n->listen_host, n->listen_port, uv_strerror(rc));
@@ -258,12 +270,7 @@ int node_start(struct node *n)
     }
     log_info("listening on %s:%d as %.16s…", n->listen_host, n->listen_port, hex);
   }
-  for (size_t i = 0; i < n->n_peers; i++) {
-    struct peer_cfg *p = &n->peers[i];
-    uv_timer_init(n->loop, &p->timer);
-    p->timer.data = p;
-    net_dial(p);
-  }
+  for (size_t i = 0; i < n->n_peers; i++) net_dial(&n->peers[i]);
   return 0;
 }
 

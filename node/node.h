@@ -25,6 +25,10 @@
 #define NODE_MAX_HANDSHAKES 32         /* inbound connections not yet authenticated (default) */
 #define NODE_HANDSHAKES_PER_IP 4       /* ... of them from one address (default) */
 #define NODE_FRAME_MAX (4u << 20)      /* largest frame, encrypted, in bytes */
+/* Largest frame before the handshake is done: a HELLO, or an AUTH carrying one Admit
+ * record. Unauthenticated connections (NODE_MAX_HANDSHAKES of them) cannot make the
+ * node reserve more than this each. */
+#define NODE_HANDSHAKE_FRAME_MAX (CODEC_MAX_RECORD + 1024)
 #define NODE_HANDSHAKE_MS 10000        /* a handshake must finish within this (default) */
 #define NODE_IDLE_MS 45000             /* nothing heard for this long: close (default); a
                                         * keepalive goes out every third of it */

@@ -401,6 +401,8 @@ static int on_want(struct conn *c, const struct kk_wire *w)
 
 static void notes_flush(struct node *n);
 
+static void job_free(struct ingest_job *j);
+
 static int on_records(struct conn *c, const struct kk_wire *w)
 {
   struct node *n = c->n;
@@ -420,29 +422,43 @@ static int on_records(struct conn *c, const struct kk_wire *w)
     want_all(n);
     return 0;
   }
+  /* Everything the job holds is allocated before it is queued: a job with missing
+   * envelopes would crash the ingest thread or send an honest peer's records as empty
+   * ones. Out of memory, the records are dropped and the connection closed — not judged:
+   * the peer redials and the sync resumes from what is stored. */
   struct ingest_job *job = mem_calloc(1, sizeof *job);
-  if (!job) return -ENOMEM;
-  job->conn_id = c->id;
-  job->n = w->records.n;
-  job->envs = mem_calloc(job->n, sizeof *job->envs);
-  job->lens = mem_calloc(job->n, sizeof *job->lens);
-  memcpy(job->fetch_author, w->records.author, 32);
-  job->has_fetch = f != NULL;
-  if (w->records.checkpoint && (job->ckpt = mem_calloc(1, sizeof *job->ckpt)) &&
-      (job->ckpt_proof = mem_alloc((w->records.n_proof ? w->records.n_proof : 1) * 32))) {
-    memcpy(job->ckpt->author, w->records.author, 32);
-    job->ckpt->size = w->records.checkpoint;
-    job->ckpt->n_proof = w->records.n_proof;
-    memcpy(job->ckpt_proof, w->records.proof, w->records.n_proof * 32);
-    job->ckpt->proof = (const uint8_t(*)[32])job->ckpt_proof;
+  int ok = job != NULL;
+  if (ok) {
+    job->conn_id = c->id;
+    job->n = w->records.n;
+    memcpy(job->fetch_author, w->records.author, 32);
+    job->has_fetch = f != NULL;
+    ok = (job->envs = mem_calloc(job->n, sizeof *job->envs)) && (job->lens = mem_calloc(job->n, sizeof *job->lens));
+  }
+  for (size_t i = 0; ok && i < job->n; i++) {
+    if (!(job->envs[i] = mem_alloc(w->records.lens[i]))) ok = 0;
+    else {
+      memcpy(job->envs[i], w->records.recs[i], w->records.lens[i]);
+      job->lens[i] = w->records.lens[i];
+    }
+  }
+  if (ok && w->records.checkpoint) {
+    ok = (job->ckpt = mem_calloc(1, sizeof *job->ckpt)) &&
+         (job->ckpt_proof = mem_alloc((w->records.n_proof ? w->records.n_proof : 1) * 32));
+    if (ok) {
+      memcpy(job->ckpt->author, w->records.author, 32);
+      job->ckpt->size = w->records.checkpoint;
+      job->ckpt->n_proof = w->records.n_proof;
+      memcpy(job->ckpt_proof, w->records.proof, w->records.n_proof * 32);
+      job->ckpt->proof = (const uint8_t(*)[32])job->ckpt_proof;
+    }
+  }
+  if (!ok) {
+    if (job) job_free(job);
+    net_close(c, "out of memory while taking its records (it will reconnect)");
+    return -ENOMEM;
   }
   if (f) f->queued++;
-  for (size_t i = 0; job->envs && job->lens && i < job->n; i++) {
-    job->envs[i] = mem_alloc(w->records.lens[i]);
-    if (!job->envs[i]) break;
-    memcpy(job->envs[i], w->records.recs[i], w->records.lens[i]);
-    job->lens[i] = w->records.lens[i];
-  }
   c->records_in += job->n;
   /* The checkpoint these records are offered against came before them on this
    * connection: make sure it is taken first. */
@@ -450,8 +466,6 @@ static int on_records(struct conn *c, const struct kk_wire *w)
   repl_enqueue(n, job);
   return 0;
 }
-
-static void job_free(struct ingest_job *j);
 
 static void notes_flush(struct node *n)
 {
@@ -557,12 +571,6 @@ void repl_on_close(struct conn *c)
   want_all(n);
 }
 
-/* Newest arrival number in the store (0 when empty). */
-static uint64_t last_arrival(struct node *n, MDB_txn *txn)
-{
-  uint64_t last;
-  return store_log_last(txn, n->s, &last) ? 0 : last;
-}
 
 
 /* Adds feed a to the set (feeds, *nf, *cap) unless it is there; 0, or -ENOMEM. */
@@ -609,10 +617,12 @@ static void announce_arrivals(struct node *n, const uint8_t (*changed)[32], size
 {
   MDB_txn *txn;
   if (store_read(n->s, &txn)) return;
-  uint64_t last = last_arrival(n, txn);
+  uint64_t last = 0;
   uint8_t (*feeds)[32] = NULL;
   size_t nf = 0, cap = 0, n_ours;
-  int rc = 0;
+  /* A failed read of the newest arrival is not "none": what was announced stays, and
+   * every head goes out again (below). */
+  int rc = store_log_last(txn, n->s, &last);
   for (size_t i = 0; i < nch && rc == 0; i++) rc = feed_set_add(&feeds, &nf, &cap, changed[i]);
   n_ours = nf;
   if (last > n->last_arrival && rc == 0) {
@@ -711,7 +721,9 @@ void repl_start(struct node *n)
   int rc = store_write(n->s, start_fn, n);
   if (rc) log_error("signing and witnessing checkpoints at start: %s", kk_strerror(rc));
   if (store_read(n->s, &txn) == 0) {
-    n->last_arrival = last_arrival(n, txn);
+    uint64_t last;
+    if ((rc = store_log_last(txn, n->s, &last)) == 0) n->last_arrival = last;
+    else log_error("reading the log's newest arrival at start: %s", kk_strerror(rc)); /* stays 0: all announced */
     n->evidence_seen = evidence_count(n, txn);
     mdb_txn_abort(txn);
   }

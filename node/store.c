@@ -667,9 +667,12 @@ int store_log_last(MDB_txn *txn, struct store *s, uint64_t *arrival)
   int rc = mdb_cursor_open(txn, s->log, &c);
   if (rc) return store_err(rc);
   rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-  if (rc == 0 && k.mv_size == 8) *arrival = be64_get(k.mv_data);
   mdb_cursor_close(c);
-  return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_err(rc);
+  if (rc == MDB_NOTFOUND) return 0; /* an empty log */
+  if (rc) return store_err(rc);      /* never read as "empty": the next append would reuse 1 */
+  if (k.mv_size != 8) return KK_ERR(CORRUPT);
+  *arrival = be64_get(k.mv_data);
+  return 0;
 }
 
 int store_log_each(MDB_txn *txn, struct store *s, uint64_t after,

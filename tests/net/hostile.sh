@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Hostile bytes: garbage, an oversized length prefix, a truncated frame, a valid frame
-# carrying a forged record. Each connection is closed, nothing invalid is stored, and
+# Hostile bytes: garbage, an oversized length prefix, a frame too large for a handshake,
+# a truncated frame, a valid frame carrying a forged record. Each connection is closed, nothing invalid is stored, and
 # the node keeps serving honest peers.
 source "$(dirname "$0")/lib.sh"
 EVIL=${EVILPEER_BIN:?}
@@ -12,6 +12,9 @@ for mode in garbage oversize truncated; do
   rc=0; "$EVIL" "$T/mallory" 127.0.0.1 "$port" "$mode" 2>/dev/null || rc=$?
   [ $rc = 0 ] && ok "hostile: $mode: the node closes the connection" || notok "hostile: $mode: the node closes the connection (exit $rc)"
 done
+rc=0; "$EVIL" "$T/mallory" 127.0.0.1 "$port" bigframe 2>/dev/null || rc=$?
+[ $rc = 0 ] && ok "hostile: a 1 MiB frame before the handshake is refused at once" \
+  || notok "hostile: a 1 MiB frame before the handshake is refused at once (exit $rc)"
 rc=0; "$EVIL" "$T/mallory" 127.0.0.1 "$port" forged 2>/dev/null || rc=$?
 [ $rc = 0 ] && ok "hostile: a forged record in a valid frame: connection closed" || notok "hostile: a forged record in a valid frame: connection closed (exit $rc)"
 check "hostile: the reason is logged" await_log "sent an invalid record" "$T/registry.log"

@@ -6,6 +6,8 @@
  * Modes that need no handshake:
  *   garbage      sends random bytes
  *   oversize     sends a frame header declaring 2 GiB
+ *   bigframe     sends a frame header declaring 1 MiB (allowed once the channel is
+ *                open, not before): exit 0 when the node closes within 2 s
  *   truncated    sends half of a HELLO frame, then closes
  *   stall MS     sends a valid HELLO and then nothing; exit 0 when the node closes the
  *                connection within MS milliseconds (its handshake deadline and slack)
@@ -87,10 +89,11 @@ static uint8_t *read_frame(size_t *n)
 }
 
 /* 0 when the node closes the connection within 10 s (reading and discarding). */
-static int await_close(void)
+/* 0 once the node closes the connection within ms milliseconds, else 1. */
+static int await_close_within(int ms)
 {
   uint8_t buf[65536];
-  for (int i = 0; i < 100; i++) {
+  for (int i = 0; i < ms / 100; i++) {
     struct pollfd pf = { fd, POLLIN, 0 };
     if (poll(&pf, 1, 100) > 0) {
       ssize_t r = read(fd, buf, sizeof buf);
@@ -99,6 +102,8 @@ static int await_close(void)
   }
   return 1;
 }
+
+static int await_close(void) { return await_close_within(10000); }
 
 static void load_network(const char *dir, uint8_t pk[32], uint8_t sk[64], uint8_t network[32])
 {
@@ -214,6 +219,15 @@ int main(int argc, char **argv)
     uint8_t h[4] = { 0x80, 0, 0, 0 };
     send_all(h, 4);
     return await_close();
+  }
+  if (!strcmp(mode, "bigframe")) {
+    /* 1 MiB declared before the handshake: under the cap for an open channel, far over
+     * what a HELLO or an AUTH can be. Closed at once, not at the handshake deadline. */
+    uint8_t h[4] = { 0, 0x10, 0, 0 }, some[1024];
+    memset(some, 7, sizeof some);
+    send_all(h, 4);
+    send_all(some, sizeof some);
+    return await_close_within(2000);
   }
   if (!strcmp(mode, "truncated")) {
     uint8_t h[4] = { 0, 0, 0, 100 }, half[50];
