@@ -463,7 +463,13 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
     uint64_t last = memcmp(f->author, registry, 32) == 0; /* the genesis is seq 1 */
     for (size_t j = 0; j < f->n; j++) {
       struct kk_envelope_view ev;
-      if (codec_envelope_split(f->recs[j].env, f->recs[j].len, &ev) || codec_body_decode(ev.body, ev.body_len, b)) {
+      int dc = codec_envelope_split(f->recs[j].env, f->recs[j].len, &ev) ? KK_ERR(DECODE)
+                                                                          : codec_body_decode(ev.body, ev.body_len, b);
+      if (dc == -ENOMEM) { /* no verdict on the bundle */
+        rc = dc;
+        goto done;
+      }
+      if (dc) {
         rc = bundle_fail(why, whylen, "record %zu of feed %.16s… does not decode", j, hex);
         goto done;
       }

@@ -74,10 +74,12 @@ static int evidence_record(const struct kk_equivocation *e, const uint8_t *env, 
                            struct kk_body *b, uint8_t id[32])
 {
   struct kk_envelope_view ev;
-  if (codec_envelope_split(env, len, &ev) || codec_body_decode(ev.body, ev.body_len, b)) return KK_ERR(EVIDENCE);
+  int rc;
+  if (codec_envelope_split(env, len, &ev)) return KK_ERR(EVIDENCE);
+  if ((rc = codec_body_decode(ev.body, ev.body_len, b))) return rc == -ENOMEM ? rc : KK_ERR(EVIDENCE);
   if (!b->has_network || memcmp(b->network, e->network, 32) != 0 || memcmp(b->author, e->author, 32) != 0)
     return KK_ERR(EVIDENCE);
-  int rc = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key);
+  rc = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key);
   if (rc) return rc == -ENOMEM ? rc : KK_ERR(EVIDENCE);
   sig_sha256(id, env, len);
   return 0;
@@ -103,7 +105,12 @@ static int evidence_check_bad_record(const struct kk_equivocation *e, const uint
   int rc = KK_ERR(EVIDENCE);
   if (!b) return -ENOMEM;
   if (evidence_checkpoint(e, e->checkpoint_a, e->checkpoint_a_len, key, &v)) goto done;
-  if (codec_envelope_split(e->record_a, e->record_a_len, &ev) || codec_body_decode(ev.body, ev.body_len, b)) goto done;
+  if (codec_envelope_split(e->record_a, e->record_a_len, &ev)) goto done;
+  int dc = codec_body_decode(ev.body, ev.body_len, b);
+  if (dc) { /* out of memory is no verdict on the evidence */
+    if (dc == -ENOMEM) rc = dc;
+    goto done;
+  }
   if (!b->has_network || memcmp(b->network, e->network, 32) || memcmp(b->author, e->author, 32)) goto done;
   uint8_t leaf[32];
   merkle_leaf_hash(leaf, e->record_a, e->record_a_len);
@@ -176,10 +183,18 @@ int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len
   if (e.record_a) { /* records, or a bad record: the key that should have signed it */
     struct kk_envelope_view ev;
     struct kk_body *b = mem_alloc(sizeof *b);
-    if (!b) return -ENOMEM;
-    if (codec_envelope_split(e.record_a, e.record_a_len, &ev) == 0 && codec_body_decode(ev.body, ev.body_len, b) == 0)
-      pos = b->seq ? b->seq - 1 : 0;
+    if (!b) {
+      codec_equivocation_free(&e);
+      return -ENOMEM;
+    }
+    int dc = codec_envelope_split(e.record_a, e.record_a_len, &ev) ? KK_ERR(EVIDENCE)
+                                                                     : codec_body_decode(ev.body, ev.body_len, b);
+    if (dc == 0) pos = b->seq ? b->seq - 1 : 0;
     mem_free(b);
+    if (dc == -ENOMEM) { /* not knowing the key would misjudge the evidence */
+      codec_equivocation_free(&e);
+      return dc;
+    }
   } else {
     struct ckpt_view cv;
     if (ckpt_parse((const char *)e.checkpoint_a, e.checkpoint_a_len, &cv) == 0) pos = cv.size;

@@ -178,8 +178,9 @@ static int valid_admission(struct node *n, const uint8_t peer[32], const uint8_t
   struct kk_body *b = mem_alloc(sizeof *b);
   int ok = 0;
   if (!b) return -ENOMEM;
-  if (codec_envelope_split(env, len, &ev) == 0 && codec_body_decode(ev.body, ev.body_len, b) == 0 &&
-      b->kind == KK_PL_ADMIT && b->has_network && memcmp(b->network, n->network, 32) == 0 &&
+  int dc = codec_envelope_split(env, len, &ev) ? KK_ERR(DECODE) : codec_body_decode(ev.body, ev.body_len, b);
+  if (dc == -ENOMEM) ok = dc; /* not checked, not judged */
+  else if (dc == 0 && b->kind == KK_PL_ADMIT && b->has_network && memcmp(b->network, n->network, 32) == 0 &&
       memcmp(b->author, n->registry, 32) == 0 && memcmp(b->u.admit.member, peer, 32) == 0) {
     int rc = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, n->registry);
     ok = rc == -ENOMEM ? rc : rc == 0;

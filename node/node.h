@@ -193,6 +193,7 @@ struct node {
   uint64_t handshake_ms, idle_ms;
   uint64_t map_mb;                     /* config map_size_mb: initial map (0: the default) */
   uint64_t map_grown;                  /* times the map was grown since start */
+  int grow_adopts;                     /* the parked jobs met a map another process grew */
   int bg_in_thread;                    /* a background pass holds a read transaction */
   struct ingest_job *grow_jobs;        /* jobs that hit a full map, run again once grown */
   uint64_t evicted;                    /* unfinished handshakes closed to admit newer ones */

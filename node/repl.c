@@ -678,8 +678,24 @@ static void announce_evidence(struct node *n)
 
 static void bg_kick(struct node *n);
 
+/* A map another process grew (MDB_MAP_RESIZED) is adopted here when no thread holds a
+ * transaction; until then the loop thread's reads fail and wait for the next tick. */
+static void adopt_resized_map(struct node *n)
+{
+  MDB_txn *txn;
+  if (n->running || n->grow_jobs || n->bg_in_thread) return;
+  int rc = store_read(n->s, &txn);
+  if (rc == 0) { mdb_txn_abort(txn); return; }
+  if (rc != MDB_MAP_RESIZED) return;
+  if ((rc = store_adopt_map_size(n->s))) log_error("adopting the map another process grew: %s", kk_strerror(rc));
+  else
+    log_info("map grown by another process (a command writing beside the node): %zu MiB adopted",
+             store_map_size(n->s) >> 20);
+}
+
 void repl_tick(struct node *n)
 {
+  adopt_resized_map(n);
   announce_arrivals(n, NULL, 0);
   announce_evidence(n);
   n->bg_wait_tick = 0;
@@ -891,7 +907,10 @@ static int checkpoint_fn(MDB_txn *txn, void *arg)
   for (size_t i = 0; i < j->n; i++) {
     struct ckpt_seen seen;
     int rc = ckpt_receive(txn, n->s, n->network, n->pk, n->sk, (const char *)j->envs[i], j->lens[i], now, &seen);
-    if (rc == KK_ERR(CHECKPOINT)) continue; /* dropped; maybe signed by a rotation not seen yet */
+    /* One checkpoint that cannot be taken (not valid, signed by a rotation not seen
+     * yet, contradicting evidence that does not check out) is dropped alone: the rest of
+     * the batch, from every peer, is still taken. Only storage and memory errors abort. */
+    if (rc && kk_err_is_input(rc)) continue;
     if (rc) return rc;
     int news = seen.new_checkpoint || seen.new_cosigs || seen.cosigned;
     if (news) job_note(j, JOB_ANNOUNCE, seen.author, seen.size, 0);
@@ -1137,10 +1156,15 @@ static void grow_resume(struct node *n)
   struct ingest_job *jobs = n->grow_jobs;
   n->grow_jobs = NULL;
   size_t before = store_map_size(n->s);
-  int rc = store_grow(n->s);
+  int adopt = n->grow_adopts;
+  n->grow_adopts = 0;
+  int rc = adopt ? store_adopt_map_size(n->s) : store_grow(n->s);
   if (rc) {
     log_error("the data file's map cannot grow beyond %zu MiB: %s", before >> 20, kk_strerror(rc));
     for (struct ingest_job *j = jobs; j; j = j->next) j->rc = rc;
+  } else if (adopt) {
+    log_info("map grown by another process (a command writing beside the node): %zu MiB adopted",
+             store_map_size(n->s) >> 20);
   } else {
     n->map_grown++;
     log_info("map full at %zu MiB: grown to %zu MiB", before >> 20, store_map_size(n->s) >> 20);
@@ -1160,7 +1184,8 @@ static void after_work(uv_work_t *w, int status)
   (void)status;
   n->running = NULL;
   for (struct ingest_job *j = jobs; j; j = j->next) {
-    if (j->rc != MDB_MAP_FULL) continue;
+    if (j->rc != MDB_MAP_FULL && j->rc != MDB_MAP_RESIZED) continue;
+    n->grow_adopts = j->rc == MDB_MAP_RESIZED;
     for (struct ingest_job *k = jobs; k; k = k->next) job_reset(k);
     n->grow_jobs = jobs;
     grow_resume(n);

@@ -169,7 +169,11 @@ int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *ctx), void *ctx)
   for (;;) {
     MDB_txn *txn;
     int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-    if (rc) return rc;
+    if (rc == MDB_MAP_RESIZED && !s->shared) { /* another process grew the map */
+      if ((rc = store_adopt_map_size(s))) return rc;
+      continue;
+    }
+    if (rc) return store_err(rc); /* a shared store: MDB_MAP_RESIZED for its owner */
     rc = fn(txn, ctx);
     if (rc == 0) rc = mdb_txn_commit(txn);
     else mdb_txn_abort(txn);
@@ -189,6 +193,12 @@ int store_grow(struct store *s)
   return rc ? store_err(rc) : 0;
 }
 
+int store_adopt_map_size(struct store *s)
+{
+  int rc = mdb_env_set_mapsize(s->env, 0);
+  return rc ? store_err(rc) : 0;
+}
+
 int store_set_map_size(struct store *s, size_t bytes)
 {
   int rc = mdb_env_set_mapsize(s->env, bytes);
@@ -205,9 +215,10 @@ size_t store_map_size(struct store *s)
 int store_read(struct store *s, MDB_txn **txn)
 {
   int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
-  if (rc == MDB_MAP_RESIZED) {
-    /* Another process grew the map: adopt its size and try again. */
-    mdb_env_set_mapsize(s->env, 0);
+  if (rc == MDB_MAP_RESIZED && !s->shared) {
+    /* Another process grew the map: adopt its size and try again. A shared store
+     * cannot (other threads may hold transactions): MDB_MAP_RESIZED goes to its owner. */
+    if ((rc = store_adopt_map_size(s))) return rc;
     rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
   }
   return store_err(rc);

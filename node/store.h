@@ -120,7 +120,7 @@ int store_open_scratch(struct store **out, const char *dir);
  * map doubled and fn run again, so fn must not keep side effects outside the
  * transaction between tries (reset them at its start). A shared store returns
  * MDB_MAP_FULL with nothing written: its owner calls store_grow when no thread holds a
- * transaction, then runs the work again. Any other non-zero result from fn aborts and
+ * transaction, then runs the work again (MDB_MAP_RESIZED likewise, store_read). Any other non-zero result from fn aborts and
  * is returned. The commit is durable when this returns 0. */
 int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *ctx), void *ctx);
 
@@ -131,6 +131,10 @@ void store_set_shared(struct store *s);
 /* Doubles the map. Only while no thread of the process holds a transaction on s (LMDB's
  * rule: a map resized under a reader crashes it). 0 or a negative code. */
 int store_grow(struct store *s);
+
+/* Adopts the map size another process gave the file (after MDB_MAP_RESIZED). Same rule
+ * as store_grow. 0 or a negative code. */
+int store_adopt_map_size(struct store *s);
 
 /* Sets the map size (LMDB raises it to what the file already uses). Same rule as
  * store_grow. 0 or a negative code. */
@@ -145,7 +149,10 @@ size_t store_map_size(struct store *s);
  * LMDB noticed it. Everything a store function returns has been through it. */
 int store_err(int rc);
 
-/* Begins a read transaction (caller aborts it with mdb_txn_abort). */
+/* Begins a read transaction (caller aborts it with mdb_txn_abort). When another
+ * process has grown the map, a store that is not shared adopts the size and begins; a
+ * shared one returns MDB_MAP_RESIZED (so does store_write): its owner calls
+ * store_adopt_map_size when no thread holds a transaction. */
 int store_read(struct store *s, MDB_txn **txn);
 
 /* Plain get/put on a named database; *val points into the map, valid until the

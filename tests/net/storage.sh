@@ -49,6 +49,25 @@ grown=$(k gb status --json | json 'd["map"]["grown_since_start"]')
 check "storage: full map: ... and each growth logged" await_log "map full at" "$T/gb.log"
 stop_node gb
 check "storage: full map: audit passes" k gb audit
+
+# --- a map grown by another process ----------------------------------------------------
+# A node whose map is 1 MiB runs while import-records, beside it, writes the 40,000
+# records and grows the file's map itself. The node adopts the new size when no thread of
+# it holds a transaction (never under a reader), then serves the records to a peer.
+for n in gc gd; do mkdir -p "$T/$n"; chmod 700 "$T/$n"; done
+cp "$T/gen/proc-a.key" "$T/gc/identity.key"; cp "$T/gen/proc-b.key" "$T/gd/identity.key"
+chmod 600 "$T/gc/identity.key" "$T/gd/identity.key"
+k gc join "$T/gen/genesis.bin" >/dev/null 2>&1; k gd join "$T/gen/genesis.bin" >/dev/null 2>&1
+NODE_CONFIG[gc]=$T/small.conf
+start_node gc
+check "storage: resized map: records imported beside a node with a 1 MiB map" k gc import-records "$T/gen/records.rec"
+check "storage: resized map: ... the node adopts the map the import grew" \
+  await_log "map grown by another process" "$T/gc.log" 20
+check "storage: resized map: ... and still answers its CLI" k gc status
+start_node gd gc
+check "storage: resized map: ... and serves every record to a peer" await_converged 120 ga gc gd
+stop_node gd
+stop_node gc
 stop_node ga
 
 # --- a network of two for the rest ----------------------------------------------------

@@ -54,4 +54,5 @@
   X(fault_alloc_ingest) \
   X(fault_alloc_once_ingest) \
   X(fault_alloc_verify) \
-  X(fault_alloc_network_path)
+  X(fault_alloc_network_path) \
+  X(fault_alloc_evidence_store)

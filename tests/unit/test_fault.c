@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include "../../crypto/sig.h"
 #include "../../node/err.h"
+#include "../../node/evidence.h"
 #include "../../node/frame.h"
 #include "../../node/hs.h"
 #include "../../node/ingest.h"
@@ -345,5 +346,71 @@ TEST(fault_alloc_network_path)
   int n = step_through(&c, network_path);
   ASSERT(n > 10);
   printf("    network path: %d allocation failures stepped through\n", n);
+  chain_free(&c);
+}
+
+struct ev_ctx { struct store *s; const uint8_t *ev; size_t len; struct evidence_info info; int is_new; };
+
+static int store_evidence_fn(MDB_txn *txn, void *arg)
+{
+  struct ev_ctx *e = arg;
+  return evidence_store(txn, e->s, e->ev, e->len, &e->info, &e->is_new);
+}
+
+/* Evidence of the recycler's fork (a second record at its seq 2) stored while every
+ * allocation in turn fails: -ENOMEM, nothing leaked (the decoded evidence once leaked
+ * here), nothing written; then stored, and the feed frozen at 2. */
+TEST(fault_alloc_evidence_store)
+{
+  struct chain c;
+  chain_build(&c);
+  struct store *s = fx_store(&c.f, subdir("evidence"));
+  ASSERT_OK(ingest_all(s, &c));
+  struct fx_member fork = c.rec;
+  fork.seq = 1;
+  memcpy(fork.last, c.r[2].id, 32);
+  struct kk_body *b = fx_body(KK_PL_TRANSFER);
+  fx_lotref(&b->u.transfer.lot, c.r[2].id, 0);
+  b->u.transfer.mass_mg = 10 * T; /* not r[3]'s 20 t: another record at the same seq */
+  memcpy(b->u.transfer.to, c.proc.pk, 32);
+  struct fx_rec other = fx_sign(&c.f, &fork, b);
+  free(b);
+  uint8_t *ev, before[32], after[32];
+  size_t evl;
+  ASSERT_OK(evidence_from_records(c.f.network, c.r[3].env, c.r[3].len, other.env, other.len, &ev, &evl));
+  fx_digest(s, before);
+  long live = mem_live();
+  struct ev_ctx e;
+  memset(&e, 0, sizeof e);
+  e.s = s;
+  e.ev = ev;
+  e.len = evl;
+  int n, rc = -ENOMEM;
+  for (n = 0; n < STEP_LIMIT; n++) {
+    mem_fail_at(n);
+    rc = store_write(s, store_evidence_fn, &e);
+    int injected = mem_failed();
+    mem_fail_at(-1);
+    ASSERT_EQ(mem_live(), live);
+    if (rc == 0) break;
+    ASSERT(injected);
+    if (rc != -ENOMEM) printf("    step %d: %s\n", n, kk_strerror(rc));
+    ASSERT_EQ(rc, -ENOMEM);
+    fx_digest(s, after);
+    ASSERT(memcmp(before, after, 32) == 0);
+  }
+  ASSERT_OK(rc);
+  ASSERT(n > 2);
+  ASSERT_EQ(e.is_new, 1);
+  MDB_txn *txn;
+  uint64_t frozen = 0;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(store_frozen_at(txn, s, c.rec.pk, &frozen));
+  mdb_txn_abort(txn);
+  ASSERT_U64(frozen, 2);
+  printf("    evidence: %d allocation failures stepped through\n", n);
+  free(ev);
+  fx_rec_free(&other);
+  store_close(s);
   chain_free(&c);
 }
