@@ -122,6 +122,11 @@ static json_t *ctl_status(struct node *n)
                               "applied", (json_int_t)applied);
         waiting += be64_get(v.mv_data) - applied;
         if (rules_member_get(txn, n->s, k.mv_data, &m) == 0) json_object_set_new(f, "name", json_string(m.name));
+        uint64_t frozen = 0;
+        if (store_frozen_at(txn, n->s, k.mv_data, &frozen) == 0 && frozen) {
+          json_object_set_new(f, "frozen_at", json_integer((json_int_t)frozen));
+          if (memcmp(k.mv_data, n->pk, 32) == 0) json_object_set_new(o, "own_feed_frozen_at", json_integer((json_int_t)frozen));
+        }
         json_array_append_new(feeds, f);
       }
       mdb_cursor_close(cur);

@@ -130,6 +130,14 @@ static void cli_explain(struct cli *c, const struct kk_body *b, int rc)
 {
   MDB_txn *txn;
   c->why[0] = 0;
+  if (rc == KK_ERR(FROZEN)) {
+    snprintf(c->why, sizeof c->why,
+             "frozen at seq %llu: every peer holds the proof (kiroku evidence lists it) and keeps your records from "
+             "there on without applying them. Stop every other copy of this identity (a restored backup, a second "
+             "machine); what you held before seq %llu stays as it was. See docs/operations.md, 'A frozen feed'.",
+             (unsigned long long)c->frozen_at, (unsigned long long)c->frozen_at);
+    return;
+  }
   if (!kk_err_is_input(rc) || store_read(c->s, &txn)) return;
   rules_explain(txn, c->s, b, rc, c->why, sizeof c->why);
   mdb_txn_abort(txn);
@@ -153,10 +161,18 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
   if (!c->have_network && b->kind != KK_PL_GENESIS) return KK_ERR(NOT_INIT);
   int rc = store_read(c->s, &txn);
   if (rc) return rc;
-  rc = store_head_get(txn, c->s, c->pk, &h);
+  uint64_t frozen = 0;
+  rc = store_frozen_at(txn, c->s, c->pk, &frozen);
+  if (rc == 0) rc = store_head_get(txn, c->s, c->pk, &h);
   mdb_txn_abort(txn);
   if (rc == MDB_NOTFOUND) memset(&h, 0, sizeof h);
   else if (rc) return rc;
+  /* A record past the fork would be held and never applied, and each one widens what
+   * peers must hold as evidence: say so and write nothing. */
+  if (frozen && b->kind != KK_PL_GENESIS) {
+    c->frozen_at = frozen;
+    return KK_ERR(FROZEN);
+  }
 
   clock_gettime(CLOCK_REALTIME, &ts);
   b->version = CODEC_VERSION;

@@ -30,6 +30,7 @@ struct cli {
   uint8_t network[32], registry[32];
   int upgraded;                /* cli_open rebuilt a store written by an earlier version */
   char why[1024];              /* the figures behind cli_append's last refusal ("" if none) */
+  uint64_t frozen_at;          /* cli_append refused with KK_E_FROZEN: the feed's fork seq */
 };
 
 /* Open flags. */

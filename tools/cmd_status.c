@@ -38,6 +38,10 @@ int cmd_status(struct cli *c, int argc, char **argv)
   printf("node %.16s… on network %.16s…%s%s\n", json_string_value(json_object_get(j, "key")),
          json_string_value(json_object_get(j, "network")), json_object_get(j, "listen") ? ", listening on " : "",
          json_object_get(j, "listen") ? json_string_value(json_object_get(j, "listen")) : "");
+  json_t *own_frozen = json_object_get(j, "own_feed_frozen_at");
+  if (json_is_integer(own_frozen))
+    printf("YOUR FEED IS FROZEN at seq %lld by evidence of equivocation: your writes are refused "
+           "(docs/operations.md, 'A frozen feed')\n", (long long)json_integer_value(own_frozen));
   printf("records committed since start: %lld; queued for ingest: %lld; waiting for dependencies: %lld\n",
          (long long)json_integer_value(json_object_get(j, "committed_since_start")),
          (long long)json_integer_value(json_object_get(j, "queued_records")),
@@ -59,10 +63,14 @@ int cmd_status(struct cli *c, int argc, char **argv)
              (long long)json_integer_value(json_object_get(l, "ours")), (long long)json_integer_value(json_object_get(l, "theirs")));
   }
   printf("feeds\n");
-  json_array_foreach(json_object_get(j, "feeds"), i, p)
-    printf("  %.16s…  %-14s %6lld records, %6lld evaluated\n", json_string_value(json_object_get(p, "author")),
+  json_array_foreach(json_object_get(j, "feeds"), i, p) {
+    json_t *fz = json_object_get(p, "frozen_at");
+    printf("  %.16s…  %-14s %6lld records, %6lld evaluated", json_string_value(json_object_get(p, "author")),
            json_object_get(p, "name") ? json_string_value(json_object_get(p, "name")) : "",
            (long long)json_integer_value(json_object_get(p, "seq")), (long long)json_integer_value(json_object_get(p, "applied")));
+    if (json_is_integer(fz)) printf(", FROZEN at seq %lld", (long long)json_integer_value(fz));
+    putchar('\n');
+  }
   json_decref(j);
   return CLI_OK;
 }

@@ -93,4 +93,19 @@ check "equivocation: and still agree" await_same registry processor manufacturer
 start_node recycler registry
 check "equivocation: the forking author's own node receives the evidence" bash -c \
   "for i in \$(seq 1 200); do '$K' -C '$T/recycler' evidence --json | grep -q '\"seq\": $fork_seq' && exit 0; sleep 0.1; done; exit 1"
+# The forking member itself: once it holds the proof, its writes are refused with the
+# fork's seq and what to do, and nothing is written.
+k recycler import-records "$T/a.rec" >/dev/null 2>&1 || true
+k recycler import-records "$T/b.rec" >/dev/null 2>&1 || true
+before=$(k recycler log --feed recycler --json | grep -c '"id"')
+rc=0
+k recycler issue --lot AFTER --material PET --mass 1t --post-consumer 1t --origin JP --scheme GRS --certificate C9 \
+  > "$T/frozen.out" 2>&1 || rc=$?
+after=$(k recycler log --feed recycler --json | grep -c '"id"')
+[ "$rc" = 2 ] && [ "$before" = "$after" ] && ok "equivocation: the frozen member's write is refused (exit 2), nothing written" \
+  || { notok "equivocation: the frozen member's write is refused (exit $rc, records $before -> $after)"; sed 's/^/    /' "$T/frozen.out"; }
+check "equivocation: ... saying the feed is frozen at the fork's seq" grep -q "frozen at seq $fork_seq" "$T/frozen.out"
+check "equivocation: ... and its status says so" bash -c "'$K' -C '$T/recycler' status | grep -q 'YOUR FEED IS FROZEN at seq $fork_seq'"
+check "equivocation: status --json gives every node the feed's freeze" bash -c \
+  "'$K' -C '$T/processor' status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert any(f.get(\"frozen_at\") == $fork_seq for f in d[\"feeds\"]), d; assert \"own_feed_frozen_at\" not in d, d'"
 finish
