@@ -162,8 +162,10 @@ static json_t *ctl_status(struct node *n)
     if (n->peers[i].conn) continue;
     char a[300];
     snprintf(a, sizeof a, "%s:%d", n->peers[i].host, n->peers[i].port);
-    json_array_append_new(peers, json_pack("{s:s,s:s,s:b,s:I}", "address", a, "state", "reconnecting", "outbound", 1,
-                                           "backoff_ms", (json_int_t)n->peers[i].backoff_ms));
+    json_t *p = json_pack("{s:s,s:s,s:b,s:I}", "address", a, "state", "reconnecting", "outbound", 1, "backoff_ms",
+                          (json_int_t)n->peers[i].backoff_ms);
+    if (n->peers[i].last_error) json_object_set_new(p, "last_error", json_string(uv_strerror(n->peers[i].last_error)));
+    json_array_append_new(peers, p);
   }
   json_object_set_new(o, "peers", peers);
   json_object_set_new(o, "feeds", feeds);

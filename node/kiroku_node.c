@@ -10,6 +10,8 @@
  * comment); command-line options add to it. docs/operations.md explains each.
  */
 #include "node.h"
+#include "hs.h"
+#include "version.h"
 #include "mem.h"
 #include "err.h"
 #include "log.h"
@@ -40,8 +42,9 @@ static int read_config(struct node *n, const char *path)
       rc = 2;
       break;
     }
-    if (!strcmp(key, "listen")) rc = node_set_listen(n, val);
-    else if (!strcmp(key, "peer")) rc = node_add_peer(n, val);
+    const char *bad = NULL;
+    if (!strcmp(key, "listen")) rc = node_set_listen(n, val, &bad);
+    else if (!strcmp(key, "peer")) rc = node_add_peer(n, val, &bad);
     else {
       const char *why;
       if (node_set_limit(n, key, val, &why)) {
@@ -51,7 +54,7 @@ static int read_config(struct node *n, const char *path)
       }
       continue;
     }
-    if (rc) { fprintf(stderr, "kiroku-node: %s:%d: bad address '%s' (HOST:PORT)\n", path, lineno, val); rc = 2; break; }
+    if (rc) { fprintf(stderr, "kiroku-node: %s:%d: %s '%s': %s\n", path, lineno, key, val, bad); rc = 2; break; }
   }
   fclose(f);
   return rc;
@@ -70,7 +73,8 @@ int main(int argc, char **argv)
 {
   static const struct option opts[] = {
     { "listen", required_argument, 0, 'l' }, { "peer", required_argument, 0, 'p' },
-    { "config", required_argument, 0, 'c' }, { "help", no_argument, 0, 'h' }, { 0, 0, 0, 0 } };
+    { "config", required_argument, 0, 'c' }, { "help", no_argument, 0, 'h' },
+    { "version", no_argument, 0, 'v' }, { 0, 0, 0, 0 } };
   mem_init();
   static const char *use = "usage: kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--config FILE]\n";
   const char *dir = getenv("KIROKU_DIR"), *config = NULL;
@@ -84,7 +88,20 @@ int main(int argc, char **argv)
     case 'l': listen = optarg; break;
     case 'p': if (npeers == NODE_MAX_PEERS) { fprintf(stderr, "kiroku-node: too many peers\n"); return 2; } peers[npeers++] = optarg; break;
     case 'c': config = optarg; break;
-    case 'h': fputs(use, stdout); return 0;
+    case 'h':
+      fputs(use, stdout);
+      fputs("\nRuns a Kiroku node on the data directory DIR (default: $KIROKU_DIR, else ./.kiroku):\n"
+            "it replicates every feed with its peers and takes the kiroku commands run on DIR.\n\n"
+            "  -C DIR              the data directory (made by kiroku init or kiroku join)\n"
+            "  --listen HOST:PORT  accept peers there (a name or an address; port 1-65535)\n"
+            "  --peer HOST:PORT    connect to a peer, and reconnect when cut (repeatable)\n"
+            "  --config FILE       settings, one \"name = value\" a line (docs/operations.md)\n"
+            "  --version, --help\n\n"
+            "Example: kiroku-node -C recycler --listen 127.0.0.1:7001 --peer 127.0.0.1:7000\n"
+            "Exit: 0 stopped (SIGINT, SIGTERM), 2 usage or a bad setting, 3 could not start.\n",
+            stdout);
+      return 0;
+    case 'v': printf("kiroku-node %s (store layout %d, handshake version %d)\n", KIROKU_VERSION, STORE_LAYOUT, HS_VERSION); return 0;
     default: fputs(use, stderr); return 2;
     }
   }
@@ -102,12 +119,16 @@ int main(int argc, char **argv)
     return give_up(n, &loop, kk_err_is_input(rc) ? 2 : 3);
   }
   if (config && (rc = read_config(n, config))) return give_up(n, &loop, rc);
-  if (listen && node_set_listen(n, listen)) {
-    fprintf(stderr, "kiroku-node: --listen takes HOST:PORT\n");
+  const char *bad = NULL;
+  if (listen && node_set_listen(n, listen, &bad)) {
+    fprintf(stderr, "kiroku-node: --listen %s: %s\n", listen, bad);
     return give_up(n, &loop, 2);
   }
   for (size_t i = 0; i < npeers; i++)
-    if (node_add_peer(n, peers[i])) { fprintf(stderr, "kiroku-node: --peer takes HOST:PORT\n"); return give_up(n, &loop, 2); }
+    if (node_add_peer(n, peers[i], &bad)) {
+      fprintf(stderr, "kiroku-node: --peer %s: %s\n", peers[i], bad);
+      return give_up(n, &loop, 2);
+    }
   if (!n->listen_host[0] && !n->n_peers) { fputs(use, stderr); return give_up(n, &loop, 2); }
   if ((rc = node_start(n))) {
     node_stop(n);

@@ -194,7 +194,7 @@ static int net_on_frame(void *ctx, uint8_t *frame, size_t len)
     c->state = CONN_OPEN;
     c->rd.max = NODE_FRAME_MAX; /* checked from the next frame's header on */
     log_info("peer %s (%s): connected%s", c->addr, c->name, c->initiator ? "" : " (inbound)");
-    if (c->cfg) c->cfg->backoff_ms = 0;
+    if (c->cfg) c->cfg->backoff_ms = 0, c->cfg->last_error = 0;
     uv_timer_start(&c->timer, net_on_timer, c->n->idle_ms / 3, c->n->idle_ms / 3);
     repl_on_open(c);
     return 0;
@@ -334,9 +334,22 @@ int net_listen(struct node *n)
 {
   struct sockaddr_storage sa;
   int rc;
-  if (strchr(n->listen_host, ':')) rc = uv_ip6_addr(n->listen_host, n->listen_port, (struct sockaddr_in6 *)&sa);
-  else rc = uv_ip4_addr(n->listen_host, n->listen_port, (struct sockaddr_in *)&sa);
-  if (rc) return rc;
+  /* A name (localhost, a host name) is resolved once, at start: the first address. */
+  uv_getaddrinfo_t req;
+  struct addrinfo hints;
+  char port[16];
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  snprintf(port, sizeof port, "%d", n->listen_port);
+  if ((rc = uv_getaddrinfo(n->loop, &req, NULL, n->listen_host, port, &hints))) return rc; /* NULL: synchronous */
+  if (!req.addrinfo || req.addrinfo->ai_addrlen > sizeof sa) {
+    uv_freeaddrinfo(req.addrinfo);
+    return UV_EAI_NONAME;
+  }
+  memcpy(&sa, req.addrinfo->ai_addr, req.addrinfo->ai_addrlen);
+  uv_freeaddrinfo(req.addrinfo);
   uv_tcp_init(n->loop, &n->listener);
   n->listener.data = n;
   n->listening = 1;
@@ -355,7 +368,12 @@ static void net_on_connect(uv_connect_t *req, int status)
   struct conn *c = req->data;
   if (c->state == CONN_CLOSING) return;
   if (status < 0) {
-    log_debug("peer %s: cannot connect: %s", c->addr, uv_strerror(status));
+    /* Said once per reason, not at every redial: an unreachable peer is worth knowing
+     * about, not worth a line every few seconds (status shows it too). */
+    struct peer_cfg *p = c->cfg;
+    if (p && p->last_error != status) log_info("peer %s: cannot connect: %s (retrying)", c->addr, uv_strerror(status));
+    else log_debug("peer %s: cannot connect: %s", c->addr, uv_strerror(status));
+    if (p) p->last_error = status;
     net_close(c, NULL);
     return;
   }
@@ -369,7 +387,9 @@ static void net_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *
   p->resolving = 0;
   if (p->n->stopping) { if (res) uv_freeaddrinfo(res); return; }
   if (status < 0 || !res) {
-    log_warn("peer %s:%d: cannot resolve: %s", p->host, p->port, uv_strerror(status));
+    if (p->last_error != (status < 0 ? status : UV_EAI_NONAME))
+      log_warn("peer %s:%d: cannot resolve: %s", p->host, p->port, uv_strerror(status));
+    p->last_error = status < 0 ? status : UV_EAI_NONAME;
     net_schedule_redial(p);
     return;
   }

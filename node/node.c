@@ -24,33 +24,43 @@ uint64_t node_now(struct node *n)
   return uv_now(n->loop);
 }
 
-static int split_hostport(const char *hp, char *host, size_t hn, int *port)
+/* HOST:PORT (HOST a name, an IPv4 address or a bracketed IPv6 one) into host and port;
+ * min_port is 0 where "any free port" makes sense (listening). 0, or KK_E_USAGE with
+ * *why saying what is wrong. */
+static int split_hostport(const char *hp, char *host, size_t hn, int *port, int min_port, const char **why)
 {
   const char *colon = strrchr(hp, ':');
+  *why = "not HOST:PORT (e.g. 127.0.0.1:7001, localhost:7001, [::1]:7001)";
   if (!colon || colon == hp || !colon[1]) return KK_ERR(USAGE);
   size_t l = (size_t)(colon - hp);
   if (hp[0] == '[' && colon[-1] == ']') { hp++; l -= 2; } /* [::1]:7000 */
-  if (l >= hn) return KK_ERR(USAGE);
+  if (l == 0 || l >= hn) return KK_ERR(USAGE);
   memcpy(host, hp, l);
   host[l] = 0;
   char *end;
+  errno = 0;
   long p = strtol(colon + 1, &end, 10);
-  if (*end || p < 0 || p > 65535) return KK_ERR(USAGE);
+  if (*end || colon[1] == '-' || colon[1] == '+') { *why = "the port is not a number"; return KK_ERR(USAGE); }
+  if (errno || p < min_port || p > 65535) {
+    *why = min_port ? "port out of range (1-65535)" : "port out of range (0-65535; 0: any free port)";
+    return KK_ERR(USAGE);
+  }
   *port = (int)p;
+  *why = NULL;
   return 0;
 }
 
-int node_set_listen(struct node *n, const char *hostport)
+int node_set_listen(struct node *n, const char *hostport, const char **why)
 {
-  return split_hostport(hostport, n->listen_host, sizeof n->listen_host, &n->listen_port);
+  return split_hostport(hostport, n->listen_host, sizeof n->listen_host, &n->listen_port, 0, why);
 }
 
-int node_add_peer(struct node *n, const char *hostport)
+int node_add_peer(struct node *n, const char *hostport, const char **why)
 {
-  if (n->n_peers == NODE_MAX_PEERS) return KK_ERR(TOO_LARGE);
+  if (n->n_peers == NODE_MAX_PEERS) { *why = "too many peers (64 at most)"; return KK_ERR(TOO_LARGE); }
   struct peer_cfg *p = &n->peers[n->n_peers];
   memset(p, 0, sizeof *p);
-  int rc = split_hostport(hostport, p->host, sizeof p->host, &p->port);
+  int rc = split_hostport(hostport, p->host, sizeof p->host, &p->port, 1, why);
   if (rc) return rc;
   p->n = n;
   n->n_peers++;

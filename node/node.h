@@ -58,6 +58,7 @@ struct peer_cfg {
   struct conn *conn;                   /* live connection, if any */
   uv_getaddrinfo_t gai;
   int resolving;
+  int last_error;                      /* the last failure to resolve or connect (libuv code; 0: none) */
 };
 
 /* What a peer said it holds of one feed. */
@@ -216,8 +217,10 @@ struct node {
 
 /* Lifecycle (tools/kiroku_node.c drives these). */
 int node_init(struct node *n, uv_loop_t *loop, const char *dir);
-int node_add_peer(struct node *n, const char *hostport);
-int node_set_listen(struct node *n, const char *hostport);
+/* HOST:PORT for a peer, or to listen on (port 0: any free one). 0, or an error with *why
+ * saying what is wrong with it ("port out of range (1-65535)", ...). */
+int node_add_peer(struct node *n, const char *hostport, const char **why);
+int node_set_listen(struct node *n, const char *hostport, const char **why);
 /* A numeric setting of the config file (max_connections, max_handshakes,
  * max_handshakes_per_ip, handshake_timeout_ms, idle_timeout_ms, map_size_mb): 0, or
  * KK_E_USAGE for an unknown key or a value out of range (*why says which). */

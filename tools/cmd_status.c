@@ -56,6 +56,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
            json_string_value(json_object_get(p, "state")), (long long)json_integer_value(json_object_get(p, "records_in")),
            (long long)json_integer_value(json_object_get(p, "records_out")),
            lag && json_array_size(lag) ? "" : (lag ? ", in step" : ""));
+    if (json_is_string(json_object_get(p, "last_error")))
+      printf("      cannot connect: %s\n", json_string_value(json_object_get(p, "last_error")));
     size_t k;
     json_t *l;
     json_array_foreach(lag, k, l)

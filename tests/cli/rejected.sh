@@ -39,6 +39,15 @@ for cmd in $("$K" --help | awk '/^commands:/ { on = 1; next } on { print $1 }');
 done
 [ -z "$helpless" ] && [ "$(k processor log --json | sha256sum)" = "$before" ] && ok "every command answers --help (exit 0) and writes nothing" \
   || notok "every command answers --help (exit 0) and writes nothing: not$helpless"
+check "kiroku help lists the commands" bash -c "'$K' help | grep -q '^  import-records '"
+check "kiroku help COMMAND is COMMAND --help" bash -c "[ \"\$('$K' help transfer)\" = \"\$('$K' transfer --help)\" ]"
+rc=0; "$K" help no-such-command 2>"$T/.help" || rc=$?
+[ "$rc" = 2 ] && grep -q "no such command" "$T/.help" && ok "kiroku help of an unknown command: exit 2, says so" \
+  || notok "kiroku help of an unknown command (exit $rc)"
+check "kiroku --version names the version and the store layout" bash -c "'$K' --version | grep -Eq '^kiroku [0-9]+\.[0-9]+\.[0-9]+ \(store layout [0-9]+'"
+check "kiroku-node --version too" bash -c "'${KIROKU_NODE_BIN:-false}' --version | grep -Eq '^kiroku-node [0-9]+\.[0-9]+'"
+check "kiroku-node --help shows every option and an example" bash -c \
+  "out=\$('${KIROKU_NODE_BIN:-false}' --help) && for o in -C --listen --peer --config --version Example; do echo \"\$out\" | grep -q -- \"\$o\" || exit 1; done"
 
 # Key files readable by others are refused, with the fix in the message.
 chmod 644 "$T/recycler/identity.key"

@@ -32,4 +32,20 @@ grep -q "cannot listen on 127.0.0.1:$port: address already in use" "$T/busy.out"
 check "startfail: the running node still answers" k registry status
 start_node recycler registry
 check "startfail: the member then starts on a free port and syncs" await_converged 20 registry recycler
+# Addresses: a port out of range is named as such (exit 2); a name is resolved; an
+# unreachable peer is logged once with the reason and shown by status.
+nodestart range "$T/recycler" --listen 127.0.0.1:70001
+[ "$rc" = 2 ] && grep -q "port out of range" "$T/range.out" && ok "startfail: --listen with a port out of range: exit 2, says so" \
+  || { notok "startfail: --listen with a port out of range (exit $rc)"; sed 's/^/    /' "$T/range.out"; }
+nodestart peerrange "$T/recycler" --listen 127.0.0.1:0 --peer 127.0.0.1:0
+[ "$rc" = 2 ] && grep -q "port out of range (1-65535)" "$T/peerrange.out" && ok "startfail: --peer to port 0: exit 2, port out of range" \
+  || { notok "startfail: --peer to port 0 (exit $rc)"; sed 's/^/    /' "$T/peerrange.out"; }
+stop_node recycler
+dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$KN" -C "$T/recycler" --listen localhost:0 --peer "127.0.0.1:$dead" > "$T/named.log" 2>&1 &
+named=$!
+check "startfail: --listen localhost:0 resolves the name" await_log "listening on localhost:" "$T/named.log"
+check "startfail: an unreachable peer is logged with the reason" await_log "peer 127.0.0.1:$dead: cannot connect: connection refused" "$T/named.log"
+check "startfail: ... and status shows it" bash -c "for i in \$(seq 1 50); do '$K' -C '$T/recycler' status 2>/dev/null | grep -q 'cannot connect: connection refused' && exit 0; sleep 0.1; done; exit 1"
+kill $named; wait $named 2>/dev/null
 finish

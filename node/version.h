@@ -1,0 +1,10 @@
+/*
+ * version — the release this build is, as `kiroku --version` and `kiroku-node --version`
+ * print it (with the store layout and the handshake version beside it).
+ */
+#ifndef KK_VERSION_H
+#define KK_VERSION_H
+
+#define KIROKU_VERSION "0.10.0"
+
+#endif
