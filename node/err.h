@@ -80,7 +80,8 @@
   X(DIR_PERMS,     'I', "the data directory or a file in it is owned by another user or writable by others: chown it to the node's user and chmod go-w it") \
   X(MATERIAL,      'I', "a material is GROUP or GROUP/FORM (e.g. PET/flake, aluminium/ingot): a group, then optionally one / and a form, neither empty") \
   X(BUSY,          'S', "other writers kept appending to the same feeds while these records were checked: nothing was written; try again") \
-  X(FROZEN,        'I', "your feed is frozen by evidence of equivocation (two records at one seq signed with your key): nothing was written")
+  X(FROZEN,        'I', "your feed is frozen by evidence of equivocation (two records at one seq signed with your key): nothing was written") \
+  X(NO_FILE,       'I', "cannot open the file named: it does not exist, is a directory, or is not readable")
 
 /* Kiroku's codes: KK_ERR(DECODE) == KK_ERR_BASE - 1, and so on downwards. */
 #define KK_X_ENUM(name, cls, msg) KK_EI_##name,

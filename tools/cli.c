@@ -84,7 +84,13 @@ int cli_usage(const char *fmt, ...)
 int cli_open(struct cli *c, int flags)
 {
   int rc;
-  if (flags & CLI_WRITE) {
+  if (flags & CLI_NETWORK) {
+    /* A command on a ledger that is not there creates nothing: no directory, no store. */
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/data.mdb", c->dir) >= sizeof path)
+      return cli_fail(-ENAMETOOLONG, "%s", c->dir);
+    if (access(path, F_OK) != 0) return cli_fail(KK_ERR(NOT_INIT), "%s", c->dir);
+  } else if (flags & CLI_WRITE) {
     if (mkdir(c->dir, 0700) != 0 && errno != EEXIST)
       return cli_fail(-errno, "cannot create data directory %s", c->dir);
   }
@@ -92,8 +98,12 @@ int cli_open(struct cli *c, int flags)
     rc = keys_load(c->dir, c->pk, c->sk);
     if (rc) return cli_fail(rc, "identity in %s", c->dir);
     c->have_key = 1;
-  } else if (keys_load(c->dir, c->pk, c->sk) == 0) {
+  } else if ((rc = keys_load(c->dir, c->pk, c->sk)) == 0) {
     c->have_key = 1; /* reads use it to tell "mine" (lots, references), nothing more */
+  } else if (rc != KK_ERR(NO_KEY)) {
+    /* A key that is there but exposed or damaged is refused by reads too: reading
+     * "mine" as "nobody's" would hide the problem. */
+    return cli_fail(rc, "identity in %s", c->dir);
   }
   rc = store_open(&c->s, c->dir, !(flags & CLI_WRITE));
   if (rc) return cli_fail(rc, "cannot open the store in %s", c->dir);
@@ -145,9 +155,29 @@ static void cli_explain(struct cli *c, const struct kk_body *b, int rc)
 
 static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32]);
 
+/* A record of our own that would wait (nothing was written) usually names a member this
+ * store does not know: say that, not "waits". */
+static int cli_pending_reason(struct cli *c, const struct kk_body *b, int rc)
+{
+  MDB_txn *txn;
+  struct member m;
+  if (rc != KK_ERR(PENDING) || b->kind != KK_PL_TRANSFER || store_read(c->s, &txn)) return rc;
+  int known = rules_member_get(txn, c->s, b->u.transfer.to, &m);
+  mdb_txn_abort(txn);
+  return known == MDB_NOTFOUND ? KK_ERR(UNKNOWN_MEMBER) : rc;
+}
+
 int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32])
 {
-  int rc = cli_append_record(c, b, id);
+  int rc = cli_pending_reason(c, b, cli_append_record(c, b, id));
+  if (rc == KK_ERR(UNKNOWN_MEMBER)) {
+    char hex[65];
+    sig_hex(hex, b->u.transfer.to, 32);
+    snprintf(c->why, sizeof c->why,
+             "%.16s… is no member this store knows: check the key (kiroku members lists them); if the registry "
+             "admitted it just now, import the registry's records first. Nothing was written.", hex);
+    return rc;
+  }
   if (rc) cli_explain(c, b, rc);
   else c->why[0] = 0;
   return rc;
@@ -227,10 +257,31 @@ int cli_ingest(struct cli *c, struct ingest_item *items, size_t n, int flags, in
   return ingest_batch_hook(c->s, items, n, flags, threads, c->have_key ? &hook : NULL);
 }
 
+FILE *cli_open_arg(const char *path, int *rc)
+{
+  FILE *f = fopen(path, "rb");
+  if (f) {
+    /* fopen opens a directory for reading on Linux; reading it fails later */
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+      fclose(f);
+      *rc = KK_ERR(NO_FILE);
+      return NULL;
+    }
+    *rc = 0;
+    return f;
+  }
+  int e = errno;
+  *rc = e == ENOENT || e == EACCES || e == EISDIR || e == ENOTDIR || e == ENAMETOOLONG || e == ELOOP ? KK_ERR(NO_FILE)
+                                                                                                    : -e;
+  return NULL;
+}
+
 int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len)
 {
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  if (!f) return -errno;
+  int orc = 0;
+  FILE *f = strcmp(path, "-") == 0 ? stdin : cli_open_arg(path, &orc);
+  if (!f) return orc;
   size_t n = 0, cap = 0;
   uint8_t *p = NULL;
   int rc = 0;

@@ -69,6 +69,9 @@ int cli_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 /* Reads a whole file ("-": stdin) of at most max bytes into a malloc'd buffer (one
  * spare NUL byte after it). 0, -errno, or KK_E_TOO_LARGE. */
 int cli_read_file(const char *path, size_t max, uint8_t **data, size_t *len);
+/* fopen for a file the user named: NULL with *rc KK_E_NO_FILE (an input error, exit 2)
+ * when it is missing, a directory or unreadable, else -errno. */
+FILE *cli_open_arg(const char *path, int *rc);
 
 /* A new empty directory under $TMPDIR (or /tmp) for a scratch store, named after what
  * it is for; -1 (errno set) on failure. cli_scratch_remove deletes the store in it and

@@ -37,8 +37,9 @@ static int parse_mass(const char *what, const char *s, uint64_t *mg)
 /* SHA-256 of a file, streamed: evidence documents can be large. */
 static int hash_file(const char *path, uint8_t out[32])
 {
-  FILE *f = fopen(path, "rb");
-  if (!f) return -errno;
+  int rc;
+  FILE *f = cli_open_arg(path, &rc);
+  if (!f) return rc;
   crypto_hash_sha256_state st;
   uint8_t chunk[65536];
   size_t r;

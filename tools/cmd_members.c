@@ -2,6 +2,7 @@
  * admit, suspend, members — the registry's commands and the member list.
  */
 #include "cli.h"
+#include "../node/verify.h"
 #include "../node/mem.h"
 #include "../crypto/sig.h"
 #include "../node/err.h"
@@ -182,15 +183,26 @@ int cmd_members(struct cli *c, int argc, char **argv)
     cli_hex(hex, k.mv_data);
     roles_text(rt, sizeof rt, m.roles);
     uint64_t seq = store_head_get(txn, c->s, k.mv_data, &h) == 0 ? h.seq : 0;
+    /* Facilities are what the Admit record names (the registry's own entry has none). */
+    json_t *fac = json_array();
+    struct kk_body *adm = NULL;
+    if (verify_load_body(txn, c->s, m.admitted_by, &adm) == 0 && adm->kind == KK_PL_ADMIT)
+      for (size_t f = 0; f < adm->u.admit.n_facilities; f++) json_array_append_new(fac, json_string(adm->u.admit.facilities[f]));
+    mem_free(adm);
     if (c->json) {
       json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", hex, "name", m.name, "roles", rt,
                             "country", m.country, "records", (json_int_t)seq);
       json_object_set_new(o, "suspended_from", m.suspended_from ? json_integer((json_int_t)m.suspended_from) : json_null());
+      json_object_set_new(o, "facilities", fac);
       json_array_append_new(arr, o);
     } else {
       printf("%-16s %-28s %-2s  %.16s…  %llu records%s\n", m.name, rt, m.country[0] ? m.country : "--", hex,
              (unsigned long long)seq, m.suspended_from ? "  SUSPENDED" : "");
       if (m.suspended_from) printf("%16s suspended from seq %llu\n", "", (unsigned long long)m.suspended_from);
+      size_t f;
+      json_t *x;
+      json_array_foreach(fac, f, x) printf("%16s facility %s\n", "", json_string_value(x));
+      json_decref(fac);
     }
   }
   mdb_cursor_close(cur);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The arguments after the command name other than --json, into pos (at most max);
  * their number, or -1 on an unknown option or too many. */
@@ -169,6 +170,8 @@ int cmd_evidence(struct cli *c, int argc, char **argv)
   char *pos[1];
   int np = positional(argc, argv, pos, 1);
   if (np < 0) return cli_usage("usage: kiroku evidence [ID > FILE] [--json]");
+  if (np == 1 && isatty(STDOUT_FILENO))
+    return cli_usage("kiroku evidence ID writes binary evidence: redirect it to a file (kiroku evidence ID > FILE)");
   int rc;
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
   MDB_txn *txn;

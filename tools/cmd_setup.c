@@ -116,11 +116,12 @@ int cmd_join(struct cli *c, int argc, char **argv)
   if (argc != 2 && !(argc == 3 && c->json)) return cli_usage("usage: kiroku join FILE");
   const char *file = strcmp(argv[1], "--json") == 0 ? argv[2] : argv[1];
   uint8_t buf[CODEC_MAX_RECORD + 1], network[32], registry[32];
-  FILE *f = fopen(file, "rb");
-  if (!f) return cli_fail(-errno, "cannot read %s", file);
+  int rc;
+  FILE *f = cli_open_arg(file, &rc);
+  if (!f) return cli_fail(rc, "%s", file);
   size_t n = fread(buf, 1, sizeof buf, f);
   fclose(f);
-  int rc = n > CODEC_MAX_RECORD ? KK_ERR(TOO_LARGE) : ingest_check_genesis(buf, n, network, registry);
+  rc = n > CODEC_MAX_RECORD ? KK_ERR(TOO_LARGE) : ingest_check_genesis(buf, n, network, registry);
   if (rc) return cli_fail(rc, "%s is not a valid genesis record", file);
   if ((rc = load_or_create_key(c)) < 0) return cli_fail(rc, "identity in %s", c->dir);
   if ((rc = cli_open(c, CLI_WRITE))) return rc;

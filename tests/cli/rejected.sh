@@ -54,7 +54,28 @@ chmod 644 "$T/recycler/identity.key"
 refused "rejected: an identity key readable by others" recycler \
   issue --lot Z --material PET --mass 1t --post-consumer 1t --origin JP --scheme S --certificate C
 grep -q "chmod 600" "$T/.out" && ok "rejected: the key error says how to fix it" || notok "rejected: the key error says how to fix it"
+refused "rejected: lots refuses an exposed identity key like the write commands" recycler lots
 chmod 600 "$T/recycler/identity.key"
+
+# Files named on the command line that cannot be read are input errors (exit 2).
+refused "rejected: --evidence naming a missing file" recycler \
+  issue --lot Z --material PET --mass 1t --post-consumer 1t --origin JP --scheme S --certificate C --evidence "$T/no-such-file"
+refused "rejected: import-records of a missing file" recycler import-records "$T/no-such-file"
+refused "rejected: import-records of a directory" recycler import-records "$T"
+# A transfer to a key no member has: said so, not "waits".
+refused "rejected: a transfer to a key no member has" processor \
+  transfer --lot FLAKE-1 --mass 1t --to "$(printf 'ab%.0s' $(seq 1 32))"
+grep -q "no admitted member has that key" "$T/.refused" && ok "rejected: ... says no admitted member has that key" \
+  || { notok "rejected: ... says no admitted member has that key"; sed 's/^/    /' "$T/.refused"; }
+# A command on a directory that holds no ledger creates nothing there.
+rc=0; "$K" -C "$T/nowhere" issue --lot Z --material PET --mass 1t --post-consumer 1t --origin JP --scheme S \
+  --certificate C 2>/dev/null || rc=$?
+[ "$rc" = 2 ] && [ ! -e "$T/nowhere" ] && ok "rejected: a write without a ledger: exit 2, no directory created" \
+  || notok "rejected: a write without a ledger (exit $rc, $(ls -d "$T/nowhere" 2>/dev/null || echo 'nothing') created)"
+mkdir "$T/empty"
+rc=0; "$K" -C "$T/empty" lots 2>/dev/null || rc=$?
+[ "$rc" = 2 ] && [ -z "$(ls -A "$T/empty")" ] && ok "rejected: a read in an empty directory: exit 2, no store created" \
+  || notok "rejected: a read in an empty directory (exit $rc, holds: $(ls -A "$T/empty"))"
 
 # Records files: tampered, truncated, garbage.
 k recycler export-records > "$T/all.rec" 2>/dev/null
@@ -81,4 +102,12 @@ replicate
 refused "rejected: a suspended member's new record" recycler \
   issue --lot S1 --material PET --mass 1t --post-consumer 1t --origin JP --scheme S --certificate C
 check "members shows the suspension" bash -c "'$K' -C '$T/processor' members | grep -q SUSPENDED"
+# admit --facility: the facilities show in members, text and --json.
+pkey=$(k plant join "$T/registry/genesis.bin" --json | json 'd["key"]')
+k registry admit --key "$pkey" --name plant --role processor --facility "Osaka works" --facility "Kobe yard" >/dev/null
+check "admit --facility: members lists the facilities" bash -c "'$K' -C '$T/registry' members | grep -A2 '^plant ' | grep -q 'facility Kobe yard'"
+check "admit --facility: ... and members --json" bash -c "'$K' -C '$T/registry' members --json | python3 -c '
+import json, sys
+m = [x for x in json.load(sys.stdin) if x[\"name\"] == \"plant\"][0]
+assert m[\"facilities\"] == [\"Osaka works\", \"Kobe yard\"], m'"
 finish

@@ -63,6 +63,12 @@ assert d[\"certificates\"][0][\"issuer_frozen_at\"] == $fork_seq, d'"
 
 # The evidence is portable: checked offline, and any flipped byte breaks it.
 id=$(evidence_on registry)
+# On a terminal the binary evidence is refused, as prove's bundle is (script gives a tty).
+if command -v script >/dev/null; then
+  rc=0; script -qec "'$K' -C '$T/registry' evidence $id" /dev/null > "$T/tty.out" 2>&1 || rc=$?
+  [ "$rc" = 2 ] && grep -q "redirect it to a file" "$T/tty.out" && ok "equivocation: evidence ID on a terminal: refused, redirect asked for" \
+    || { notok "equivocation: evidence ID on a terminal (exit $rc)"; sed 's/^/    /' "$T/tty.out"; }
+fi
 k registry evidence "$id" > "$T/ev.bin"
 check "equivocation: verify-evidence accepts the exported evidence" "$K" verify-evidence "$T/ev.bin"
 check "equivocation: verify-evidence --json names the author and seq" bash -c \
