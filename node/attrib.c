@@ -286,6 +286,7 @@ static int expand(struct actx *c, size_t v)
     c->makers[m].cert->issuer_frozen_at = frozen;
     memcpy(c->makers[m].cert->scheme, b->u.issue.scheme, sizeof c->makers[m].cert->scheme);
     memcpy(c->makers[m].cert->certificate, b->u.issue.certificate, sizeof c->makers[m].cert->certificate);
+    memcpy(c->makers[m].cert->facility, b->u.issue.facility, sizeof c->makers[m].cert->facility);
     c->nodes[v].maker = m;
     return 0;
   case KK_PL_RECEIVE:

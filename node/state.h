@@ -41,6 +41,7 @@ struct attr_source {
   uint64_t issuer_frozen_at;          /* the issuer's feed frozen at this seq; 0: not */
   char scheme[CODEC_SCHEME_MAX + 1];
   char certificate[CODEC_CERT_MAX + 1];
+  char facility[CODEC_NAME_MAX + 1];  /* where the Issue says the lot was made ("" if not said) */
 };
 
 /* One source's part. A vector names its sources by rank in a table of attr_source the

@@ -120,6 +120,7 @@ static int cert_standing(struct vctx *v, const struct attr_source *src, const st
   if (!v->details) return 0;
   memcpy(c->scheme, src->scheme, sizeof c->scheme);
   memcpy(c->certificate, src->certificate, sizeof c->certificate);
+  memcpy(c->facility, src->facility, sizeof c->facility);
   if (rules_member_get(v->txn, v->s, c->issuer, &m) == 0) memcpy(c->issuer_name, m.name, sizeof c->issuer_name);
   if (c->revoked) {
     if ((rc = verify_load_body(v->txn, v->s, c->revoked_by, &b))) return rc;

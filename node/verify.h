@@ -29,6 +29,7 @@ struct verify_cert {
   char issuer_name[CODEC_NAME_MAX + 1];
   char scheme[CODEC_SCHEME_MAX + 1];
   char certificate[CODEC_CERT_MAX + 1];
+  char facility[CODEC_NAME_MAX + 1];       /* the Issue's facility ("" if it names none) */
   char origin[3];
   uint64_t mass, recycled;           /* attributed to this lot, as recorded */
   uint64_t counted;                  /* ... of the recycled mass, what counts (0 when tainted) */

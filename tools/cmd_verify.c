@@ -76,6 +76,7 @@ json_t *cli_verify_json(const struct verify_report *r)
                           "recycled_mg", (json_int_t)c->recycled, "counted_mg", (json_int_t)c->counted, "revoked", c->revoked,
                           "revocations", (json_int_t)c->revocations, "attestations", (json_int_t)c->attestations);
     json_object_set_new(o, "issuer_frozen_at", c->issuer_frozen_at ? json_integer((json_int_t)c->issuer_frozen_at) : json_null());
+    json_object_set_new(o, "facility", c->facility[0] ? json_string(c->facility) : json_null());
     json_array_append_new(certs, o);
     if (c->revoked)
       json_array_append_new(taint, json_pack("{s:o,s:s,s:o,s:I,s:s}", "certificate", cli_json_hex(c->record, 32), "cause",
@@ -178,8 +179,9 @@ void cli_verify_text(const struct verify_report *r)
     const struct verify_cert *ct = &r->certs[i];
     char hex[65];
     cli_hex(hex, ct->record);
-    printf("    %s %s by %s (record %.12s): %s recycled, %zu attestation%s", ct->scheme, ct->certificate, ct->issuer_name, hex,
-           qty_format_mass(a, ct->recycled), ct->attestations, ct->attestations == 1 ? "" : "s");
+    printf("    %s %s by %s%s%s (record %.12s): %s recycled, %zu attestation%s", ct->scheme, ct->certificate,
+           ct->issuer_name, ct->facility[0] ? " at " : "", ct->facility, hex, qty_format_mass(a, ct->recycled),
+           ct->attestations, ct->attestations == 1 ? "" : "s");
     if (ct->revoked)
       printf("  REVOKED%s, not counted: %s", ct->revocations > 1 ? " (by several parties)" : "", ct->revoke_reason);
     printf("\n");

@@ -49,6 +49,13 @@ check "kiroku-node --version too" bash -c "'${KIROKU_NODE_BIN:-false}' --version
 check "kiroku-node --help shows every option and an example" bash -c \
   "out=\$('${KIROKU_NODE_BIN:-false}' --help) && for o in -C --listen --peer --config --version Example; do echo \"\$out\" | grep -q -- \"\$o\" || exit 1; done"
 
+# An issue's --facility shows with its certificate in verify, text and --json.
+k recycler issue --lot FAC-1 --material PET --mass 1t --post-consumer 1t --origin JP --scheme GRS --certificate C-FAC \
+  --facility "Osaka works" >/dev/null
+check "issue --facility: verify names it with the certificate" bash -c "'$K' -C '$T/recycler' verify FAC-1 | grep -q 'C-FAC by recycler at Osaka works'"
+check "issue --facility: ... and verify --json" bash -c \
+  "'$K' -C '$T/recycler' verify FAC-1 --json | python3 -c 'import json,sys; assert json.load(sys.stdin)[\"certificates\"][0][\"facility\"] == \"Osaka works\"'"
+
 # Key files readable by others are refused, with the fix in the message.
 chmod 644 "$T/recycler/identity.key"
 refused "rejected: an identity key readable by others" recycler \
