@@ -196,7 +196,7 @@ static int ctl_on_frame(void *ctx, uint8_t *frame, size_t len)
     if (!job->body) { mem_free(job); return -ENOMEM; }
     memcpy(job->body, frame + 1, len - 1);
     cl->pending++;
-    repl_enqueue(n, job);
+    repl_enqueue_own(n, job);
     return 0;
   }
   if (frame[0] == 'S' && len == 1) {

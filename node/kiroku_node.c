@@ -74,11 +74,12 @@ int main(int argc, char **argv)
   static const struct option opts[] = {
     { "listen", required_argument, 0, 'l' }, { "peer", required_argument, 0, 'p' },
     { "config", required_argument, 0, 'c' }, { "help", no_argument, 0, 'h' },
-    { "version", no_argument, 0, 'v' }, { 0, 0, 0, 0 } };
+    { "version", no_argument, 0, 'v' }, { "standalone", no_argument, 0, 's' }, { 0, 0, 0, 0 } };
   mem_init();
-  static const char *use = "usage: kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--config FILE]\n";
+  static const char *use = "usage: kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--config FILE] [--standalone]\n";
   const char *dir = getenv("KIROKU_DIR"), *config = NULL;
   const char *listen = NULL, *peers[NODE_MAX_PEERS];
+  int standalone = 0;
   size_t npeers = 0;
   int o;
   if (!dir || !*dir) dir = ".kiroku";
@@ -88,6 +89,7 @@ int main(int argc, char **argv)
     case 'l': listen = optarg; break;
     case 'p': if (npeers == NODE_MAX_PEERS) { fprintf(stderr, "kiroku-node: too many peers\n"); return 2; } peers[npeers++] = optarg; break;
     case 'c': config = optarg; break;
+    case 's': standalone = 1; break;
     case 'h':
       fputs(use, stdout);
       fputs("\nRuns a Kiroku node on the data directory DIR (default: $KIROKU_DIR, else ./.kiroku):\n"
@@ -96,6 +98,8 @@ int main(int argc, char **argv)
             "  --listen HOST:PORT  accept peers there (a name or an address; port 1-65535)\n"
             "  --peer HOST:PORT    connect to a peer, and reconnect when cut (repeatable)\n"
             "  --config FILE       settings, one \"name = value\" a line (docs/operations.md)\n"
+            "  --standalone        a network of one: append our own records with no peer's word on\n"
+            "                      our feed (otherwise they wait for a peer, up to own_head_wait_ms)\n"
             "  --version, --help\n\n"
             "Example: kiroku-node -C recycler --listen 127.0.0.1:7001 --peer 127.0.0.1:7000\n"
             "Exit: 0 stopped (SIGINT, SIGTERM), 2 usage or a bad setting, 3 could not start.\n",
@@ -129,6 +133,7 @@ int main(int argc, char **argv)
       fprintf(stderr, "kiroku-node: --peer %s: %s\n", peers[i], bad);
       return give_up(n, &loop, 2);
     }
+  if (standalone) n->standalone = 1;
   if (!n->listen_host[0] && !n->n_peers) { fputs(use, stderr); return give_up(n, &loop, 2); }
   if ((rc = node_start(n))) {
     node_stop(n);

@@ -76,6 +76,8 @@ int node_set_limit(struct node *n, const char *key, const char *value, const cha
     { "handshake_timeout_ms", 100, 600000, &n->handshake_ms },
     { "idle_timeout_ms", 300, 3600000, &n->idle_ms },
     { "map_size_mb", 1, 1u << 20, &n->map_mb },
+    { "standalone", 0, 1, &n->standalone },
+    { "own_head_wait_ms", 0, 3600000, &n->own_head_wait_ms },
   };
   for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
     if (strcmp(key, limits[i].key)) continue;
@@ -132,6 +134,7 @@ int node_init(struct node *n, uv_loop_t *loop, const char *dir)
   n->max_handshakes_per_ip = NODE_HANDSHAKES_PER_IP;
   n->handshake_ms = NODE_HANDSHAKE_MS;
   n->idle_ms = NODE_IDLE_MS;
+  n->own_head_wait_ms = NODE_OWN_HEAD_WAIT_MS;
   int rc = node_check_perms(dir);
   if (rc) return rc;
   if ((rc = keys_load(dir, n->pk, n->sk))) return rc;

@@ -30,6 +30,7 @@
  * node reserve more than this each. */
 #define NODE_HANDSHAKE_FRAME_MAX (CODEC_MAX_RECORD + 1024)
 #define NODE_HANDSHAKE_MS 10000        /* a handshake must finish within this (default) */
+#define NODE_OWN_HEAD_WAIT_MS 15000    /* an own append waits this long for a peer's word (default) */
 #define NODE_IDLE_MS 45000             /* nothing heard for this long: close (default); a
                                         * keepalive goes out every third of it */
 #define NODE_BACKOFF_MIN_MS 200
@@ -139,6 +140,7 @@ struct ingest_job {
   uint8_t (*ckpt_proof)[32];
   /* local: the request's client and the body to sign */
   struct ctl_client *client;
+  uint64_t gated_at;                   /* local: when it began waiting for the own head */
   uint8_t *body;
   size_t body_len;
   /* results */
@@ -194,6 +196,14 @@ struct node {
   uint64_t handshake_ms, idle_ms;
   uint64_t map_mb;                     /* config map_size_mb: initial map (0: the default) */
   uint64_t map_grown;                  /* times the map was grown since start */
+  /* Our own feed is appended to only once a peer has said what it holds of it, and we
+   * hold at least that much (a restored backup must not write over newer records):
+   * config standalone = 1 (a network of one) skips the wait; own_head_wait_ms bounds
+   * how long an append waits before it fails. */
+  uint64_t standalone, own_head_wait_ms;
+  int own_head_known;                  /* a peer's HAVE arrived */
+  uint64_t own_head_claimed;           /* the most of our own feed a peer says it holds */
+  struct ingest_job *gated_head, *gated_tail; /* own appends waiting for that */
   int grow_adopts;                     /* the parked jobs met a map another process grew */
   int bg_in_thread;                    /* a background pass holds a read transaction */
   struct ingest_job *grow_jobs;        /* jobs that hit a full map, run again once grown */
@@ -255,6 +265,10 @@ int repl_on_message(struct conn *c, const struct kk_wire *w);
 void repl_on_close(struct conn *c);
 void repl_on_drain(struct conn *c);
 void repl_enqueue(struct node *n, struct ingest_job *job);
+/* An own append from the CLI: queued once the own head is confirmed (struct node,
+ * own_head_known), else held until it is or own_head_wait_ms pass (then answered with
+ * KK_E_UNCONFIRMED, nothing written). */
+void repl_enqueue_own(struct node *n, struct ingest_job *job);
 void repl_tick(struct node *n);
 void repl_start(struct node *n);       /* before the first connection */
 void repl_drop_queue(struct node *n);  /* jobs not started: dropped, clients answered */

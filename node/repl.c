@@ -519,6 +519,63 @@ void repl_notes_close(struct node *n)
   if (!uv_is_closing((uv_handle_t *)&n->notes_timer)) uv_close((uv_handle_t *)&n->notes_timer, NULL);
 }
 
+/* ---- the own-head gate ------------------------------------------------------------------ */
+
+/* Whether our own appends may go ahead: a network of one, or a peer has said what it
+ * holds of our feed and we hold at least that (what it holds beyond, the sync fetches
+ * first). */
+static int own_head_ready(struct node *n)
+{
+  MDB_txn *txn;
+  if (n->standalone) return 1;
+  if (store_read(n->s, &txn)) return 0;
+  uint64_t ours = our_seq(n, txn, n->pk);
+  /* The only member this store knows of (a registry bootstrapping its network): nobody
+   * else can hold records of its feed. */
+  MDB_stat st;
+  int alone = mdb_stat(txn, n->s->members, &st) == 0 && st.ms_entries <= 1;
+  mdb_txn_abort(txn);
+  if (alone) return 1;
+  return n->own_head_known && ours >= n->own_head_claimed;
+}
+
+/* Queues the held appends when the gate opens; answers those that waited too long. */
+static void gate_release(struct node *n)
+{
+  if (!n->gated_head) return;
+  if (own_head_ready(n)) {
+    struct ingest_job *j = n->gated_head;
+    n->gated_head = n->gated_tail = NULL;
+    while (j) {
+      struct ingest_job *next = j->next;
+      j->next = NULL;
+      repl_enqueue(n, j);
+      j = next;
+    }
+    return;
+  }
+  uint64_t now = node_now(n);
+  while (n->gated_head && now - n->gated_head->gated_at >= n->own_head_wait_ms) {
+    struct ingest_job *j = n->gated_head;
+    n->gated_head = j->next;
+    if (!n->gated_head) n->gated_tail = NULL;
+    log_warn("an append of our own waited %llu ms for a peer to confirm our feed's head: refused, nothing written",
+             (unsigned long long)(now - j->gated_at));
+    j->rc = KK_ERR(UNCONFIRMED);
+    ctl_job_done(n, j);
+    job_free(j);
+  }
+}
+
+void repl_enqueue_own(struct node *n, struct ingest_job *job)
+{
+  if (!n->gated_head && own_head_ready(n)) { repl_enqueue(n, job); return; }
+  job->gated_at = node_now(n);
+  if (n->gated_tail) n->gated_tail->next = job;
+  else n->gated_head = job;
+  n->gated_tail = job;
+}
+
 int repl_on_message(struct conn *c, const struct kk_wire *w)
 {
   switch (w->kind) {
@@ -526,9 +583,13 @@ int repl_on_message(struct conn *c, const struct kk_wire *w)
     for (size_t i = 0; i < w->have.n; i++) {
       struct peer_feed *f = conn_feed(c, w->have.feeds[i].author, 1);
       if (f && w->have.feeds[i].seq > f->seq) f->seq = w->have.feeds[i].seq;
+      if (memcmp(w->have.feeds[i].author, c->n->pk, 32) == 0 && w->have.feeds[i].seq > c->n->own_head_claimed)
+        c->n->own_head_claimed = w->have.feeds[i].seq;
     }
+    c->n->own_head_known = 1; /* a feed it does not list, it holds none of */
     check_heads(c, w);
     want_all(c->n);
+    gate_release(c->n);
     return 0;
   }
   case KK_W_WANT: return on_want(c, w);
@@ -696,6 +757,7 @@ static void adopt_resized_map(struct node *n)
 void repl_tick(struct node *n)
 {
   adopt_resized_map(n);
+  gate_release(n);
   announce_arrivals(n, NULL, 0);
   announce_evidence(n);
   n->bg_wait_tick = 0;
@@ -1251,11 +1313,20 @@ static void after_work(uv_work_t *w, int status)
   }
   bg_kick(n);
   want_all(n);
+  gate_release(n);  /* our own feed may have caught up with what a peer holds */
   start_next(n);
 }
 
 void repl_drop_queue(struct node *n)
 {
+  while (n->gated_head) { /* own appends still waiting for the head: refused */
+    struct ingest_job *j = n->gated_head;
+    n->gated_head = j->next;
+    j->rc = KK_ERR(UNCONFIRMED);
+    ctl_job_done(n, j);
+    job_free(j);
+  }
+  n->gated_tail = NULL;
   if (n->grow_jobs) {                  /* parked for a map growth that will not come */
     struct ingest_job *last = n->grow_jobs;
     while (last->next) last = last->next;
