@@ -6,6 +6,7 @@
 #include "buf.h"
 #include "err.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -369,6 +370,11 @@ enum { LOT_OWNER_IS_AUTHOR = 1, LOT_UNSPENT = 2 };
 
 void lot_encode(struct buf *b, const struct lot *l, const uint8_t author[32])
 {
+  /* The accounting invariants, at the one place a lot is written (the rules refuse what
+   * would break them, so a failure here is a bug in the rules, not bad input). */
+  assert(l->post <= l->mass && l->pre <= l->mass - l->post);   /* recycled within the mass */
+  assert(l->mass_left <= l->mass && l->post_left <= l->post && l->pre_left <= l->pre);
+  assert(l->claimed <= l->post + l->pre);                       /* claimed only what was recycled */
   uint8_t flags = 0;
   if (memcmp(l->owner, author, 32) == 0) flags |= LOT_OWNER_IS_AUTHOR;
   if (l->mass_left == l->mass && l->post_left == l->post && l->pre_left == l->pre && l->claimed == 0)

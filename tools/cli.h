@@ -122,41 +122,42 @@ json_t *cli_json_hex(const uint8_t *p, size_t n);
 /* Sets "material", "group" and "form" (null when there is none) of o from m. */
 void cli_json_material(json_t *o, const char *m);
 
-/* Subcommands: int cmd_X(struct cli *c, int argc, char **argv), argv[0] is the name. */
+/* Subcommands: int cmd_X(struct cli *c, int argc, char **argv), argv[0] is the name;
+ * each with its synopsis, what it does and an example (kiroku help COMMAND). */
 #define CLI_COMMANDS(X) \
-  X(init, "init --network NAME", "create a network: registry identity and genesis") \
-  X(keygen, "keygen", "create this directory's identity; print its public key") \
-  X(join, "join FILE", "join a network, given its genesis record file") \
-  X(admit, "admit --key HEX --name NAME --role R[,R...] [--country CC] [--facility F]...", "registry: admit a member") \
-  X(suspend, "suspend --member NAME|HEX --reason TEXT [--from-seq N]", "registry: suspend a member") \
-  X(issue, "issue --lot CODE --material M --mass Q --post-consumer Q [--pre-consumer Q] --origin CC --scheme S --certificate ID [--evidence FILE]... [--facility F] [--model segregated|identity-preserved|controlled-blending|mass-balance]", "recycler: certify a lot") \
-  X(transfer, "transfer --lot REF --mass Q --to NAME|HEX", "ship part or all of a lot") \
-  X(receive, "receive [--transfer ID | --all]", "accept incoming transfers") \
-  X(refuse, "refuse --transfer ID [--reason TEXT]", "refuse an incoming transfer") \
-  X(transform, "transform --model segregated|controlled-blending|mass-balance --in REF=Q... [--unledgered MATERIAL=Q@CC]... --out CODE:MATERIAL=Q[,post=Q][,pre=Q]... [--process TEXT]", "blend, split, convert lots") \
-  X(claim, "claim --lot REF --recycled P --scope TEXT", "public recycled-content claim") \
-  X(attest, "attest --record ID --statement TEXT", "certifier: attest a record") \
-  X(revoke, "revoke --record ID --reason TEXT", "revoke a certificate, attestation or claim") \
-  X(incident, "incident --kind K --about ID --text TEXT", "report an incident") \
-  X(lots, "lots [--all] [--json]", "lots this member holds (--all: every lot)") \
-  X(log, "log [--feed NAME|HEX] [--json]", "records, with their verdicts") \
-  X(show, "show ID [--json]", "one record in full") \
-  X(members, "members [--json]", "admitted members") \
-  X(verify, "verify REF [--claim P] [--json]", "recycled content, origins, certificates, taint, claims") \
-  X(trace, "trace REF [--down] [--json]", "provenance tree") \
-  X(audit, "audit [--json]", "replay every record from genesis and compare the state") \
-  X(upgrade, "upgrade [--json]", "bring a store written by an earlier version to this one's layout") \
-  X(merkle_check, "merkle-check FILE", "verify an RFC 9162 inclusion or consistency proof (transparency-dev JSON)") \
-  X(checkpoints, "checkpoints [--json]", "each feed's newest checkpoint and the witnesses that cosigned it") \
-  X(evidence, "evidence [ID > FILE] [--json]", "evidence of equivocation held (ID: write that one to stdout)") \
-  X(verify_evidence, "verify-evidence FILE [--json]", "check an evidence file offline") \
-  X(prove, "prove REF > FILE", "write a proof bundle: everything needed to check the lot's verification offline") \
-  X(verify_bundle, "verify-bundle FILE --genesis GENESIS [--witnesses K] [--json]", "check a proof bundle with no node: same figures as verify") \
-  X(status, "status [--json]", "the running node: peers, lag per feed, feeds, waiting records") \
-  X(export_records, "export-records [--since N] [--feed NAME|HEX] > FILE", "write records to a file") \
-  X(import_records, "import-records FILE", "ingest records from a file")
+  X(init, "init --network NAME", "create a network: registry identity and genesis", "kiroku -C registry init --network pet-eu") \
+  X(keygen, "keygen", "create this directory's identity; print its public key", "kiroku -C recycler keygen") \
+  X(join, "join FILE", "join a network, given its genesis record file", "kiroku -C recycler join registry/genesis.bin") \
+  X(admit, "admit --key HEX --name NAME --role R[,R...] [--country CC] [--facility F]...", "registry: admit a member", "kiroku -C registry admit --key 3f9a…(64 hex) --name recycler --role recycler --country JP --facility \"Osaka works\"") \
+  X(suspend, "suspend --member NAME|HEX --reason TEXT [--from-seq N]", "registry: suspend a member", "kiroku -C registry suspend --member recycler --reason \"certificate withdrawn by the scheme\"") \
+  X(issue, "issue --lot CODE --material M --mass Q --post-consumer Q [--pre-consumer Q] --origin CC --scheme S --certificate ID [--evidence FILE]... [--facility F] [--model segregated|identity-preserved|controlled-blending|mass-balance]", "recycler: certify a lot", "kiroku -C recycler issue --lot FLAKE-1 --material PET/flake --mass 20t --post-consumer 20t --origin JP --scheme GRS --certificate GRS-1") \
+  X(transfer, "transfer --lot REF --mass Q --to NAME|HEX", "ship part or all of a lot", "kiroku -C recycler transfer --lot FLAKE-1 --mass 20t --to processor") \
+  X(receive, "receive [--transfer ID | --all]", "accept incoming transfers", "kiroku -C processor receive --all") \
+  X(refuse, "refuse --transfer ID [--reason TEXT]", "refuse an incoming transfer", "kiroku -C processor refuse --transfer 9c2e41 --reason \"contaminated bales\"") \
+  X(transform, "transform --model segregated|controlled-blending|mass-balance --in REF=Q... [--unledgered MATERIAL=Q@CC]... --out CODE:MATERIAL=Q[,post=Q][,pre=Q]... [--process TEXT]", "blend, split, convert lots", "kiroku -C processor transform --model controlled-blending --in FLAKE-1=20t --unledgered PET=30t@DE --out SHEET-1:PET/sheet=47.5t") \
+  X(claim, "claim --lot REF --recycled P --scope TEXT", "public recycled-content claim", "kiroku -C manufacturer claim --lot TRAYS-1 --recycled 40% --scope \"EU market 2026\"") \
+  X(attest, "attest --record ID --statement TEXT", "certifier: attest a record", "kiroku -C certifier attest --record 4be1d0 --statement \"audited on site, 2026-11\"") \
+  X(revoke, "revoke --record ID --reason TEXT", "revoke a certificate, attestation or claim", "kiroku -C certifier revoke --record 4be1d0 --reason \"certificate withdrawn\"") \
+  X(incident, "incident --kind K --about ID --text TEXT", "report an incident", "kiroku -C manufacturer incident --kind quality --about 4be1d0 --text \"PVC found in the flake\"") \
+  X(lots, "lots [--all] [--json]", "lots this member holds (--all: every lot)", "kiroku -C processor lots --all") \
+  X(log, "log [--feed NAME|HEX] [--json]", "records, with their verdicts", "kiroku -C processor log --feed recycler") \
+  X(show, "show ID [--json]", "one record in full", "kiroku -C processor show 4be1d0 --json") \
+  X(members, "members [--json]", "admitted members", "kiroku -C registry members") \
+  X(verify, "verify REF [--claim P] [--json]", "recycled content, origins, certificates, taint, claims", "kiroku -C manufacturer verify TRAYS-1 --claim 40%") \
+  X(trace, "trace REF [--down] [--json]", "provenance tree", "kiroku -C manufacturer trace TRAYS-1") \
+  X(audit, "audit [--json]", "replay every record from genesis and compare the state", "kiroku -C certifier audit") \
+  X(upgrade, "upgrade [--json]", "bring a store written by an earlier version to this one's layout", "kiroku -C processor upgrade") \
+  X(merkle_check, "merkle-check FILE", "verify an RFC 9162 inclusion or consistency proof (transparency-dev JSON)", "kiroku merkle-check proof.json") \
+  X(checkpoints, "checkpoints [--json]", "each feed's newest checkpoint and the witnesses that cosigned it", "kiroku -C processor checkpoints") \
+  X(evidence, "evidence [ID > FILE] [--json]", "evidence of equivocation held (ID: write that one to stdout)", "kiroku -C processor evidence 7d0a33 > fork.evidence") \
+  X(verify_evidence, "verify-evidence FILE [--json]", "check an evidence file offline", "kiroku verify-evidence fork.evidence") \
+  X(prove, "prove REF > FILE", "write a proof bundle: everything needed to check the lot's verification offline", "kiroku -C manufacturer prove TRAYS-1 > trays.bundle") \
+  X(verify_bundle, "verify-bundle FILE --genesis GENESIS [--witnesses K] [--json]", "check a proof bundle with no node: same figures as verify", "kiroku verify-bundle trays.bundle --genesis genesis.bin --witnesses 3") \
+  X(status, "status [--json]", "the running node: peers, lag per feed, feeds, waiting records", "kiroku -C processor status") \
+  X(export_records, "export-records [--since N] [--feed NAME|HEX] > FILE", "write records to a file", "kiroku -C recycler export-records --since 120 > recycler.rec") \
+  X(import_records, "import-records FILE", "ingest records from a file", "kiroku -C processor import-records recycler.rec")
 
-#define CLI_DECL(name, usage, help) int cmd_##name(struct cli *c, int argc, char **argv);
+#define CLI_DECL(name, usage, help, example) int cmd_##name(struct cli *c, int argc, char **argv);
 CLI_COMMANDS(CLI_DECL)
 #undef CLI_DECL
 

@@ -15,10 +15,10 @@
 struct cli_command {
   const char *name;
   int (*fn)(struct cli *c, int argc, char **argv);
-  const char *usage, *help;
+  const char *usage, *help, *example;
 };
 
-#define CLI_ROW(name, usage, help) { #name, cmd_##name, usage, help },
+#define CLI_ROW(name, usage, help, example) { #name, cmd_##name, usage, help, example },
 static const struct cli_command commands[] = { CLI_COMMANDS(CLI_ROW) };
 #undef CLI_ROW
 
@@ -46,7 +46,8 @@ static void version(void)
 
 static void command_help(const struct cli_command *cmd)
 {
-  printf("usage: kiroku %s\n\n%s.\nThe options are described in docs/cli.md.\n", cmd->usage, cmd->help);
+  printf("usage: kiroku %s\n\n%s.\n\nExample:\n  %s\n\nEvery option is described in docs/cli.md; exit codes: kiroku help.\n", cmd->usage,
+         cmd->help, cmd->example);
 }
 
 /* The command named arg ("import-records" or "import_records"), or NULL. */

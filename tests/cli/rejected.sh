@@ -35,10 +35,11 @@ refused "rejected: unknown command options" processor transfer --lot FLAKE-1 --m
 before=$(k processor log --json | sha256sum)
 helpless=""
 for cmd in $("$K" --help | awk '/^commands:/ { on = 1; next } on { print $1 }'); do
-  out=$("$K" -C "$T/processor" "$cmd" --help 2>/dev/null) && printf '%s' "$out" | grep -q "^usage: kiroku $cmd" || helpless="$helpless $cmd"
+  out=$("$K" -C "$T/processor" "$cmd" --help 2>/dev/null) && printf '%s' "$out" | grep -q "^usage: kiroku $cmd" \
+    && printf '%s' "$out" | grep -A1 "^Example:" | grep -q "^  kiroku .*$cmd" || helpless="$helpless $cmd"
 done
-[ -z "$helpless" ] && [ "$(k processor log --json | sha256sum)" = "$before" ] && ok "every command answers --help (exit 0) and writes nothing" \
-  || notok "every command answers --help (exit 0) and writes nothing: not$helpless"
+[ -z "$helpless" ] && [ "$(k processor log --json | sha256sum)" = "$before" ] && ok "every command answers --help (exit 0) with its synopsis and an example, and writes nothing" \
+  || notok "every command answers --help (exit 0) with its synopsis and an example, and writes nothing: not$helpless"
 check "kiroku help lists the commands" bash -c "'$K' help | grep -q '^  import-records '"
 check "kiroku help COMMAND is COMMAND --help" bash -c "[ \"\$('$K' help transfer)\" = \"\$('$K' transfer --help)\" ]"
 rc=0; "$K" help no-such-command 2>"$T/.help" || rc=$?

@@ -20,6 +20,7 @@
   X(state_attr_take_matches_the_textbook_method) \
   X(state_attr_merge_is_adding_each) \
   X(state_lot_encoding_roundtrip) \
+  X(state_lot_encode_asserts_the_invariants) \
   X(state_varints) \
   X(rules_worked_example_controlled_blending) \
   X(rules_worked_example_mass_balance) \

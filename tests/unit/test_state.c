@@ -2,6 +2,9 @@
  * Exact arithmetic: 128-bit intermediates, overflow, attribution apportionment.
  */
 #include "test.h"
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "../../node/err.h"
 #include "../../node/state.h"
 #include "../../node/buf.h"
@@ -294,8 +297,10 @@ TEST(state_lot_encoding_roundtrip)
   size_t unspent_len = b.len;
   ASSERT(unspent_len < 1 + 8 + 10 + 1 + 1 + 3 * 6);
   buf_free(&b);
-  /* a refused transfer's lot (its owner is not the author) after a spend */
-  l.mass_left = UINT64_MAX;
+  /* a refused transfer's lot (its owner is not the author) after a spend, with figures
+   * as large as 64 bits allow (and within the accounting invariants lot_encode asserts) */
+  l.mass = UINT64_MAX;
+  l.mass_left = UINT64_MAX - 1;
   l.claimed = 1;
   buf_init(&b);
   lot_encode(&b, &l, other);
@@ -311,6 +316,46 @@ TEST(state_lot_encoding_roundtrip)
   b.p[0] |= 4;
   ASSERT_EQ(lot_decode(b.p, b.len - 1, &d, other), KK_ERR(CORRUPT));
   buf_free(&b);
+}
+
+/* lot_encode refuses, by assertion, a lot that breaks the accounting invariants: more
+ * left than created, recycled beyond the mass, claimed beyond the recycled. */
+static int encode_aborts(const struct lot *l)
+{
+  fflush(NULL);
+  pid_t pid = fork();
+  if (pid == 0) {
+    if (!freopen("/dev/null", "w", stderr)) _exit(2); /* the assertion's message is expected */
+    struct buf b;
+    buf_init(&b);
+    lot_encode(&b, l, l->owner);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+TEST(state_lot_encode_asserts_the_invariants)
+{
+  struct lot l;
+  lot_init(&l);
+  l.mass = l.mass_left = 10;
+  l.post = l.post_left = 4;
+  l.pre = l.pre_left = 3;
+  ASSERT(!encode_aborts(&l));
+  struct lot x = l;
+  x.mass_left = 11;
+  ASSERT(encode_aborts(&x));
+  x = l;
+  x.pre = x.pre_left = 7; /* 4 + 7 > 10 */
+  ASSERT(encode_aborts(&x));
+  x = l;
+  x.post_left = 5;
+  ASSERT(encode_aborts(&x));
+  x = l;
+  x.claimed = 8;
+  ASSERT(encode_aborts(&x));
 }
 
 /* Varints: every value round-trips in its shortest form; a longer form of a value, one
