@@ -118,7 +118,7 @@ enum job_note_kind {
 };
 struct job_note { int kind; uint8_t key[32]; uint64_t n; uint64_t conn_id; /* probes: whom to ask */ };
 
-enum job_kind { JOB_RECORDS = 0, JOB_CHECKPOINT, JOB_EVIDENCE_IN, JOB_VERIFIED };
+enum job_kind { JOB_RECORDS = 0, JOB_CHECKPOINT, JOB_EVIDENCE_IN, JOB_VERIFIED, JOB_MARK_CONFIRMED };
 
 /* A record taken on a checkpoint's word, checked in the background (repl.c). */
 /* bad: its signature fails; unchecked: it could not be checked this pass (a storage or

@@ -586,6 +586,13 @@ int repl_on_message(struct conn *c, const struct kk_wire *w)
       if (memcmp(w->have.feeds[i].author, c->n->pk, 32) == 0 && w->have.feeds[i].seq > c->n->own_head_claimed)
         c->n->own_head_claimed = w->have.feeds[i].seq;
     }
+    if (!c->n->own_head_known) { /* recorded for the CLI writing with no node later */
+      struct ingest_job *mark = mem_calloc(1, sizeof *mark);
+      if (mark) {
+        mark->kind = JOB_MARK_CONFIRMED;
+        repl_enqueue(c->n, mark);
+      }
+    }
     c->n->own_head_known = 1; /* a feed it does not list, it holds none of */
     check_heads(c, w);
     want_all(c->n);
@@ -788,7 +795,15 @@ static int start_fn(MDB_txn *txn, void *arg)
   mdb_cursor_close(cur);
   if (rc == MDB_NOTFOUND) rc = ckpt_after_batch(txn, n->s, n->pk, n->sk, (const uint8_t(*)[32])feeds, nf, unix_now(), NULL, NULL);
   mem_free(feeds);
+  /* This run has not heard a peer vouch for our head yet (a network of one needs none). */
+  if (rc == 0) rc = store_meta_put(txn, n->s, STORE_META_CONFIRMED, n->standalone ? "\1" : "\0", 1);
   return rc;
+}
+
+static int mark_confirmed_fn(MDB_txn *txn, void *arg)
+{
+  struct node *n = arg;
+  return store_meta_put(txn, n->s, STORE_META_CONFIRMED, "\1", 1);
 }
 
 void repl_start(struct node *n)
@@ -1149,6 +1164,9 @@ static void work_cb(uv_work_t *w)
     break;
   case JOB_VERIFIED:
     j->rc = store_write(n->s, verified_fn, &g);
+    break;
+  case JOB_MARK_CONFIRMED:
+    j->rc = store_write(n->s, mark_confirmed_fn, n);
     break;
   default:
     if (j->local) work_local(n, j);

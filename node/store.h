@@ -55,7 +55,8 @@
  *   local (arrival-dependent, never in the digest)
  *     pending   dependency(33) || author(32)      -> ""
  *     meta      name                              -> value ("network", "registry",
- *                                                    "layout": STORE_LAYOUT, u32 BE)
+ *                                                    "layout": STORE_LAYOUT, u32 BE,
+ *                                                    STORE_META_CONFIRMED)
  *     witnessed author(32)                        -> size(8, BE) || root(32) of the last
  *                                                    checkpoint this node cosigned
  *
@@ -68,6 +69,11 @@
 #include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* meta "own_head_confirmed": "\1" once a peer has vouched for the node's own feed head
+ * during its current (or last) run, "\0" from the run's start until then (the node
+ * writes it; the CLI writing with no node warns on "\0"). */
+#define STORE_META_CONFIRMED "own_head_confirmed"
 
 #define STORE_LOTKEY 36
 #define STORE_LOTPOS 44          /* the lots database's key: author || seq || index */

@@ -192,6 +192,11 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
   int rc = store_read(c->s, &txn);
   if (rc) return rc;
   uint64_t frozen = 0;
+  const void *mv;
+  size_t mn;
+  /* Whether the last node run on this directory heard a peer vouch for our head. */
+  int unconfirmed = store_meta_get(txn, c->s, STORE_META_CONFIRMED, &mv, &mn) == 0 && mn == 1 &&
+                    *(const uint8_t *)mv == 0;
   rc = store_frozen_at(txn, c->s, c->pk, &frozen);
   if (rc == 0) rc = store_head_get(txn, c->s, c->pk, &h);
   mdb_txn_abort(txn);
@@ -229,6 +234,12 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
     return rc ? rc : verdict;
   }
   if (fd != -ENOENT && fd != -ECONNREFUSED) { mem_free(body); return fd; }
+  /* No node to ask a peer. Written anyway (the operator's call), but said. */
+  if (unconfirmed && b->kind != KK_PL_GENESIS)
+    fprintf(stderr, "kiroku: warning: when a node last ran on %s, no peer confirmed this member's feed (seq %llu): "
+                    "if this directory was restored from a backup, a record written now can fork the feed; "
+                    "start the node with a peer first (docs/operations.md, Backups)\n",
+            c->dir, (unsigned long long)h.seq);
 
   sig_sign(sig, SIG_TAG_RECORD, body, blen, c->sk);
   rc = codec_envelope_join(body, blen, sig, &env, &elen);

@@ -40,6 +40,11 @@ k recycler issue --lot B9 --material PET --mass 1t --post-consumer 1t --origin J
 check "restore: ... saying why" grep -q "no peer has told this node" "$T/lonely.out"
 check "restore: ... and nothing was written" test "$(k recycler log --feed recycler --json | grep -c '"id"')" = "$old"
 kill $lonely; wait $lonely 2>/dev/null
+# Written with no node after that run (in a copy, to keep the real one unforked): said.
+cp -a "$T/recycler" "$T/copy1"
+"$K" -C "$T/copy1" issue --lot W1 --material PET --mass 1t --post-consumer 1t --origin JP --scheme S --certificate W \
+  > "$T/copy1.out" 2>&1
+check "restore: a write with no node after a run no peer confirmed: warned" grep -q "no peer confirmed this member's feed" "$T/copy1.out"
 
 # With its peer back, the node fetches its newer records, then writes after them.
 start_node recycler registry
@@ -49,6 +54,10 @@ check "restore: ... at the next seq ($((newest + 1)))" test "$(k recycler log --
 check "restore: ... which reaches the registry" await_converged 20 registry recycler
 check "restore: no fork: no evidence anywhere" bash -c "for n in registry recycler; do '$K' -C '$T/'\$n evidence | grep -q 'no evidence' || exit 1; done"
 stop_node recycler
+cp -a "$T/recycler" "$T/copy2"
+"$K" -C "$T/copy2" issue --lot W2 --material PET --mass 1t --post-consumer 1t --origin JP --scheme S --certificate W \
+  > "$T/copy2.out" 2>&1
+check "restore: ... and not after a run a peer confirmed" bash -c "! grep -q 'no peer confirmed' '$T/copy2.out'"
 
 # A network of one says so, and writes at once.
 "$KN" -C "$T/recycler" --listen 127.0.0.1:0 --standalone 2>>"$T/alone.log" &
