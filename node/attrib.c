@@ -72,8 +72,8 @@ struct actx {
   /* open addressing: lot key -> node + 1; transform record id -> maker + 1 */
   size_t *node_tab, *tf_tab;
   size_t node_cap, tf_cap;
-  size_t *todo;                 /* nodes discovered, not yet expanded */
-  size_t n_todo, cap_todo;
+  size_t *frontier;             /* nodes discovered, not yet expanded */
+  size_t n_frontier, cap_frontier;
   struct attr_scratch scratch;  /* attr_take's working memory, for the whole call */
   struct attr_source *sources;  /* every certificate and unledgered input found, by (id, idx) */
   size_t n_sources;
@@ -147,7 +147,7 @@ static int node_get(struct actx *c, const uint8_t key[STORE_LOTKEY], size_t *out
   if (v != SIZE_MAX) { *out = v; return 0; }
   int rc;
   if ((rc = grow((void **)&c->nodes, &c->cap_nodes, c->n_nodes + 1, sizeof *c->nodes)) ||
-      (rc = grow((void **)&c->todo, &c->cap_todo, c->n_todo + 1, sizeof *c->todo)))
+      (rc = grow((void **)&c->frontier, &c->cap_frontier, c->n_frontier + 1, sizeof *c->frontier)))
     return rc;
   struct anode *n = &c->nodes[c->n_nodes];
   memset(n, 0, sizeof *n);
@@ -155,7 +155,7 @@ static int node_get(struct actx *c, const uint8_t key[STORE_LOTKEY], size_t *out
   n->maker = SIZE_MAX;
   if ((rc = tab_put(c, &c->node_tab, &c->node_cap, c->n_nodes, key, STORE_LOTKEY, c->n_nodes, node_key))) return rc;
   *out = c->n_nodes++;
-  c->todo[c->n_todo++] = *out;
+  c->frontier[c->n_frontier++] = *out;
   return 0;
 }
 
@@ -493,17 +493,22 @@ static void actx_free(struct actx *c)
   mem_free(c->makers);
   mem_free(c->node_tab);
   mem_free(c->tf_tab);
-  mem_free(c->todo);
+  mem_free(c->frontier);
   mem_free(c->body);
 }
 
 /* The table of sources, once the provenance is known: every certificate and unledgered
  * input, sorted by (id, idx), and each maker told its sources' ranks. */
-struct ranked { struct attr_source src; size_t maker, unl; /* unl: SIZE_MAX for a certificate */ };
+/* A source to rank: sorted by (id, idx) as attr_source_cmp would, without moving the
+ * sources themselves (a certificate's carries its names: hundreds of bytes). */
+struct ranked { const uint8_t *id; uint32_t idx; size_t maker, unl; /* unl: SIZE_MAX for a certificate */ };
 
 static int ranked_cmp(const void *a, const void *b)
 {
-  return attr_source_cmp(&((const struct ranked *)a)->src, &((const struct ranked *)b)->src);
+  const struct ranked *x = a, *y = b;
+  int c = memcmp(x->id, y->id, 32);
+  if (c) return c;
+  return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 static int rank_sources(struct actx *c)
@@ -519,31 +524,27 @@ static int rank_sources(struct actx *c)
   size_t k = 0;
   for (size_t m = 0; m < c->n_makers; m++) {
     const struct amaker *mk = &c->makers[m];
-    if (mk->kind == MAKER_ISSUE) {
-      r[k].src = *mk->cert;
-      memcpy(r[k].src.id, mk->id, 32);
-      r[k].src.kind = ATTR_CERTIFICATE;
-      memcpy(r[k].src.country, mk->country, 3);
-      r[k].maker = m;
-      r[k++].unl = SIZE_MAX;
-    } else {
-      for (size_t i = 0; i < mk->n_unl; i++) {
-        memset(&r[k], 0, sizeof r[k]);
-        memcpy(r[k].src.id, mk->id, 32);
-        r[k].src.idx = (uint32_t)i + 1;
-        r[k].src.kind = ATTR_UNLEDGERED;
-        memcpy(r[k].src.country, mk->unl[i].country, 3);
-        r[k].maker = m;
-        r[k++].unl = i;
-      }
-    }
+    if (mk->kind == MAKER_ISSUE) r[k++] = (struct ranked){ mk->id, 0, m, SIZE_MAX };
+    else
+      for (size_t i = 0; i < mk->n_unl; i++) r[k++] = (struct ranked){ mk->id, (uint32_t)i + 1, m, i };
   }
   qsort(r, n, sizeof *r, ranked_cmp);
   for (size_t i = 0; i < n; i++) {
     struct amaker *mk = &c->makers[r[i].maker];
-    if (r[i].unl == SIZE_MAX) mk->src = (uint32_t)i;
-    else mk->unl[r[i].unl].src = (uint32_t)i;
-    c->sources[i] = r[i].src;
+    struct attr_source *src = &c->sources[i];
+    if (r[i].unl == SIZE_MAX) {
+      mk->src = (uint32_t)i;
+      *src = *mk->cert;
+      src->kind = ATTR_CERTIFICATE;
+      memcpy(src->country, mk->country, 3);
+    } else {
+      mk->unl[r[i].unl].src = (uint32_t)i;
+      memset(src, 0, sizeof *src);
+      src->idx = r[i].idx;
+      src->kind = ATTR_UNLEDGERED;
+      memcpy(src->country, mk->unl[r[i].unl].country, 3);
+    }
+    memcpy(src->id, mk->id, 32);
   }
   c->n_sources = n;
   mem_free(r);
@@ -571,7 +572,7 @@ int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKE
     lot_init(&l);
     if ((rc = rules_lot_find(txn, s, keys[i], pos, &l)) || (rc = node_get(&c, keys[i], &v))) break;
     c.nodes[v].requested = 1;
-    while (c.n_todo && !rc) rc = expand(&c, c.todo[--c.n_todo]);
+    while (c.n_frontier && !rc) rc = expand(&c, c.frontier[--c.n_frontier]);
   }
   if (rc) goto done;
   for (size_t v = 0; prov && v < c.n_nodes && rc >= 0; v++)

@@ -109,26 +109,44 @@ TEST(merkle_tree_matches_rfc_and_proves)
   store_close(s);
 }
 
+/* n records, the ints 0 .. n-1, and their leaf hashes: the trees the large tests build. */
+struct int_leaves { uint8_t (*leaves)[32]; int *vals; const uint8_t **rp; size_t *lens; };
+
+static void int_leaves_make(struct int_leaves *l, int n)
+{
+  l->leaves = malloc((size_t)n * 32);
+  l->vals = malloc((size_t)n * sizeof *l->vals);
+  l->rp = malloc((size_t)n * sizeof *l->rp);
+  l->lens = malloc((size_t)n * sizeof *l->lens);
+  ASSERT(l->leaves && l->vals && l->rp && l->lens);
+  for (int i = 0; i < n; i++) {
+    l->vals[i] = i;
+    l->rp[i] = (const uint8_t *)&l->vals[i];
+    l->lens[i] = sizeof l->vals[i];
+    merkle_leaf_hash(l->leaves[i], l->rp[i], l->lens[i]);
+  }
+}
+
+static void int_leaves_free(struct int_leaves *l)
+{
+  free(l->leaves);
+  free(l->vals);
+  free(l->rp);
+  free(l->lens);
+}
+
 TEST(merkle_tree_large)
 {
   enum { N = 1037 };
-  uint8_t (*leaves)[32] = malloc(N * 32);
-  int *vals = malloc(N * sizeof *vals);
-  const uint8_t **rp = malloc(N * sizeof *rp);
-  size_t *lens = malloc(N * sizeof *lens);
-  ASSERT(leaves && vals && rp && lens);
-  for (int i = 0; i < N; i++) {
-    vals[i] = i;
-    rp[i] = (const uint8_t *)&vals[i];
-    lens[i] = sizeof vals[i];
-    merkle_leaf_hash(leaves[i], rp[i], lens[i]);
-  }
+  struct int_leaves il;
+  int_leaves_make(&il, N);
+  uint8_t (*leaves)[32] = il.leaves;
   struct store *s;
   ASSERT_OK(store_open(&s, test_tmpdir(), 0));
   struct build_ctx bc;
   memset(&bc, 0, sizeof bc);
-  bc.b.raw = rp;
-  bc.b.len = lens;
+  bc.b.raw = il.rp;
+  bc.b.len = il.lens;
   bc.s = s;
   /* in uneven transactions, so blocks close across commits */
   for (uint64_t at = 0; at < N; at += 101) {
@@ -193,10 +211,7 @@ TEST(merkle_tree_large)
   ASSERT(st.ms_entries <= N / 8 + (1u << TREE_FLOOR) + 64);
   mdb_txn_abort(txn);
   store_close(s);
-  free(leaves);
-  free(vals);
-  free(rp);
-  free(lens);
+  int_leaves_free(&il);
 }
 
 /* What an earlier version kept, in `tree` by author || level || index: every node of
@@ -253,23 +268,15 @@ static uint64_t tree_entries(struct store *s)
 TEST(merkle_migrate_keeps_what_the_floor_keeps)
 {
   enum { N = 1037, M = 45 };
-  uint8_t (*leaves)[32] = malloc(N * 32);
-  int *vals = malloc(N * sizeof *vals);
-  const uint8_t **rp = malloc(N * sizeof *rp);
-  size_t *lens = malloc(N * sizeof *lens);
-  ASSERT(leaves && vals && rp && lens);
-  for (int i = 0; i < N; i++) {
-    vals[i] = i;
-    rp[i] = (const uint8_t *)&vals[i];
-    lens[i] = sizeof vals[i];
-    merkle_leaf_hash(leaves[i], rp[i], lens[i]);
-  }
+  struct int_leaves il;
+  int_leaves_make(&il, N);
+  uint8_t (*leaves)[32] = il.leaves;
   struct store *s;
   ASSERT_OK(store_open(&s, test_tmpdir(), 0));
   struct build_ctx bc;
   memset(&bc, 0, sizeof bc);
-  bc.b.raw = rp;
-  bc.b.len = lens;
+  bc.b.raw = il.rp;
+  bc.b.len = il.lens;
   bc.s = s;
   uint64_t sizes[2] = { N, M };
   for (int f = 0; f < 2; f++) {
@@ -309,10 +316,7 @@ TEST(merkle_migrate_keeps_what_the_floor_keeps)
   }
   mdb_txn_abort(txn);
   store_close(s);
-  free(leaves);
-  free(vals);
-  free(rp);
-  free(lens);
+  int_leaves_free(&il);
 }
 
 /* ---- the transparency-dev vectors through the library -------------------------- */
