@@ -2,17 +2,20 @@
 # the integration tests). Needs: K (kiroku), KN (kiroku-node), ROOT (data directories).
 # Every node started here is stopped by stop_nodes, which callers trap on EXIT.
 
-declare -A NODE_PID NODE_PORT NODE_CONFIG NODE_LISTEN
+declare -A NODE_PID NODE_PORT NODE_CONFIG NODE_LISTEN NODE_ARGS
 
 # start_node NAME [PEER...]: runs a node for ROOT/NAME on a free loopback port, peering
 # with the named nodes (already started), and waits until it listens. NODE_CONFIG[NAME],
 # when set, names a config file for it (limits, timeouts); NODE_LISTEN[NAME] a fixed port
-# (a node restarted on its old port is found again by peers that dial it).
+# (a node restarted on its old port is found again by peers that dial it); NODE_ARGS[NAME]
+# more options, split on blanks (--standalone, a --peer address no node listens on).
 start_node() {
   local name=$1; shift
   local args=() p
   for p in "$@"; do args+=(--peer "127.0.0.1:${NODE_PORT[$p]}"); done
   [ -n "${NODE_CONFIG[$name]:-}" ] && args+=(--config "${NODE_CONFIG[$name]}")
+  # shellcheck disable=SC2206  # split on blanks on purpose
+  [ -n "${NODE_ARGS[$name]:-}" ] && args+=(${NODE_ARGS[$name]})
   "$KN" -C "$ROOT/$name" --listen "127.0.0.1:${NODE_LISTEN[$name]:-0}" "${args[@]}" 2>>"$ROOT/$name.log" &
   NODE_PID[$name]=$!
   local i port=""

@@ -29,9 +29,10 @@ rm -rf "$T/recycler"
 cp -a "$T/backup" "$T/recycler"
 old=$(k recycler log --feed recycler --json | grep -c '"id"')
 dead=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$KN" -C "$T/recycler" --listen 127.0.0.1:0 --peer "127.0.0.1:$dead" --config "$T/wait.conf" 2>>"$T/lonely.log" &
-lonely=$!
-for i in $(seq 1 100); do k recycler status >/dev/null 2>&1 && break; sleep 0.05; done
+# start_node waits until the node listens: a write before that would go to the store
+# directly, not through the node's gate.
+NODE_ARGS[recycler]="--peer 127.0.0.1:$dead"
+start_node recycler
 rc=0
 k recycler issue --lot B9 --material PET --mass 1t --post-consumer 1t --origin JP --scheme S --certificate C9 \
   > "$T/lonely.out" 2>&1 || rc=$?
@@ -39,7 +40,8 @@ k recycler issue --lot B9 --material PET --mass 1t --post-consumer 1t --origin J
   || { notok "restore: with no peer reachable the write fails (exit $rc)"; sed 's/^/    /' "$T/lonely.out"; }
 check "restore: ... saying why" grep -q "no peer has told this node" "$T/lonely.out"
 check "restore: ... and nothing was written" test "$(k recycler log --feed recycler --json | grep -c '"id"')" = "$old"
-kill $lonely; wait $lonely 2>/dev/null
+stop_node recycler
+NODE_ARGS[recycler]=""
 # Written with no node after that run (in a copy, to keep the real one unforked): said.
 cp -a "$T/recycler" "$T/copy1"
 "$K" -C "$T/copy1" issue --lot W1 --material PET --mass 1t --post-consumer 1t --origin JP --scheme S --certificate W \
@@ -60,10 +62,10 @@ cp -a "$T/recycler" "$T/copy2"
 check "restore: ... and not after a run a peer confirmed" bash -c "! grep -q 'no peer confirmed' '$T/copy2.out'"
 
 # A network of one says so, and writes at once.
-"$KN" -C "$T/recycler" --listen 127.0.0.1:0 --standalone 2>>"$T/alone.log" &
-alone=$!
-for i in $(seq 1 100); do k recycler status >/dev/null 2>&1 && break; sleep 0.05; done
+NODE_CONFIG[recycler]=""
+NODE_ARGS[recycler]="--standalone"
+start_node recycler
 check "restore: --standalone writes with no peer" k recycler issue --lot B10 --material PET --mass 1t \
   --post-consumer 1t --origin JP --scheme S --certificate C10
-kill $alone; wait $alone 2>/dev/null
+stop_node recycler
 finish
