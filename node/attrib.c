@@ -2,10 +2,13 @@
  * attrib — attribution on demand: discover the provenance, order it, replay it.
  *
  * 1. Discovery. From the lots asked about, every lot they were made from, transitively:
- *    each lot (a node) has a maker — its Issue, the transfer its Receive or Refuse
- *    closed, or its Transform (shared by the transform's outputs) — and each maker
- *    names the takes it was made of: (source lot, seq of the spending record). Those
- *    become the source's needs.
+ *    each lot (a node, known by its position) has a maker — its Issue, the transfer its
+ *    Receive or Refuse closed, or its Transform (shared by the transform's outputs) —
+ *    and each maker names the takes it was made of: (source lot, seq of the spending
+ *    record), read from what the rules recorded when they made the lot (`made`,
+ *    rules_made_each). Those become the source's needs. Nothing is looked up by id:
+ *    only an Issue's record (and a Transform's with unledgered inputs) is read, for
+ *    what it says and the id its source is ranked by.
  * 2. Order. A post-order walk over "made from" edges: every lot after its sources.
  * 3. Replay. In that order, a lot's vector as created comes from its maker (the takes
  *    its sources delivered, a transform's pool drawn output by output); then its spends
@@ -17,6 +20,7 @@
 #include "err.h"
 #include "mem.h"
 #include "rules.h"
+#include "../crypto/sig.h"
 #include "../proto/codec.h"
 
 #include <errno.h>
@@ -28,7 +32,8 @@ enum { MAKER_ISSUE = 1, MAKER_XFER, MAKER_TRANSFORM };
 struct need { uint64_t seq; size_t maker, input; };   /* a take a lot owes a maker */
 
 struct anode {
-  uint8_t key[STORE_LOTKEY], pos[STORE_LOTPOS];
+  uint8_t pos[STORE_LOTPOS];
+  uint8_t key[STORE_LOTKEY];    /* lots asked about only: the key they were asked by */
   struct lot lot;
   size_t maker;                 /* index in makers */
   int requested, visit;         /* visit: 0 new, 1 on the walk's stack, 2 ordered */
@@ -43,7 +48,10 @@ struct unledgered { char country[3]; uint64_t mass; uint32_t src; /* rank in sou
 
 struct amaker {
   int kind;
-  uint8_t id[32];               /* issue: the certificate (its record); transform: its record */
+  uint8_t id[32];               /* issue: the certificate (its record); transform with
+                                 * unledgered inputs: its record (what they are ranked by) */
+  uint8_t pos[40];              /* transform: its record's position (author || seq) */
+  uint64_t spend_seq;           /* transfer: the Transfer's seq in the sender's feed */
   char country[3];              /* issue: the origin */
   struct attr_source *cert;     /* issue: the rest of what the certificate's source says */
   uint32_t src;                 /* issue: the certificate's rank in sources */
@@ -69,7 +77,7 @@ struct actx {
   size_t n_nodes, cap_nodes;
   struct amaker *makers;
   size_t n_makers, cap_makers;
-  /* open addressing: lot key -> node + 1; transform record id -> maker + 1 */
+  /* open addressing: lot position -> node + 1; transform position -> maker + 1 */
   size_t *node_tab, *tf_tab;
   size_t node_cap, tf_cap;
   size_t *frontier;             /* nodes discovered, not yet expanded */
@@ -94,17 +102,20 @@ static int grow(void **p, size_t *cap, size_t need, size_t size)
 
 /* ---- the two hash tables ------------------------------------------------------------ */
 
+/* A position: author(32) || seq(8) || [index(4)]. The author's bytes spread (a key);
+ * the seq and index are mixed in, so that one author's lots spread too. */
 static uint64_t hash_bytes(const uint8_t *k, size_t n)
 {
   uint64_t h;
-  memcpy(&h, k, 8); /* record ids are SHA-256: any 8 bytes spread */
-  if (n > 32) h ^= (uint64_t)be32_get(k + 32) * 0x9e3779b97f4a7c15ull;
-  return h;
+  memcpy(&h, k, 8);
+  h ^= be64_get(k + 32) * 0x9e3779b97f4a7c15ull;
+  if (n > 40) h ^= (uint64_t)be32_get(k + 40) * 0xc2b2ae3d27d4eb4full;
+  return h ^ (h >> 29);
 }
 
 typedef const uint8_t *(*tab_key_fn)(const struct actx *c, size_t v);
-static const uint8_t *node_key(const struct actx *c, size_t v) { return c->nodes[v].key; }
-static const uint8_t *maker_key(const struct actx *c, size_t v) { return c->makers[v].id; }
+static const uint8_t *node_key(const struct actx *c, size_t v) { return c->nodes[v].pos; }
+static const uint8_t *maker_key(const struct actx *c, size_t v) { return c->makers[v].pos; }
 
 /* The value stored for key k (a node or maker index), or SIZE_MAX. */
 static size_t tab_find(const struct actx *c, const size_t *tab, size_t cap, const uint8_t *k, size_t kn, tab_key_fn key)
@@ -140,10 +151,10 @@ static int tab_put(struct actx *c, size_t **tab, size_t *cap, size_t count, cons
 
 /* ---- discovery ------------------------------------------------------------------------ */
 
-/* The node of lot key, added (and queued for expansion) if new. */
-static int node_get(struct actx *c, const uint8_t key[STORE_LOTKEY], size_t *out)
+/* The node of the lot at pos, added (and queued for expansion) if new. */
+static int node_get(struct actx *c, const uint8_t pos[STORE_LOTPOS], size_t *out)
 {
-  size_t v = tab_find(c, c->node_tab, c->node_cap, key, STORE_LOTKEY, node_key);
+  size_t v = tab_find(c, c->node_tab, c->node_cap, pos, STORE_LOTPOS, node_key);
   if (v != SIZE_MAX) { *out = v; return 0; }
   int rc;
   if ((rc = grow((void **)&c->nodes, &c->cap_nodes, c->n_nodes + 1, sizeof *c->nodes)) ||
@@ -151,9 +162,9 @@ static int node_get(struct actx *c, const uint8_t key[STORE_LOTKEY], size_t *out
     return rc;
   struct anode *n = &c->nodes[c->n_nodes];
   memset(n, 0, sizeof *n);
-  memcpy(n->key, key, STORE_LOTKEY);
+  memcpy(n->pos, pos, STORE_LOTPOS);
   n->maker = SIZE_MAX;
-  if ((rc = tab_put(c, &c->node_tab, &c->node_cap, c->n_nodes, key, STORE_LOTKEY, c->n_nodes, node_key))) return rc;
+  if ((rc = tab_put(c, &c->node_tab, &c->node_cap, c->n_nodes, pos, STORE_LOTPOS, c->n_nodes, node_key))) return rc;
   *out = c->n_nodes++;
   c->frontier[c->n_frontier++] = *out;
   return 0;
@@ -186,18 +197,15 @@ static int need_take(struct actx *c, size_t src, uint64_t seq, size_t m, size_t 
   return 0;
 }
 
-/* Lot key's position and creating record's body (into c->body): the record found by
- * its id (held: a valid record named it), the position read from it. */
-static int load_lot(struct actx *c, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS])
+/* The record at position pos (its author and seq) into c->body, and its id. */
+static int load_record(struct actx *c, const uint8_t pos[40], uint8_t id[32])
 {
   const uint8_t *env;
   size_t len;
-  uint64_t seq;
   struct kk_envelope_view ev;
-  int rc = store_record_by_held_id(c->txn, c->s, key, pos, &seq, &env, &len);
-  if (rc) return rc;
-  be64_put(pos + 32, seq);
-  memcpy(pos + 40, key + 32, 4);
+  int rc = store_record_get(c->txn, c->s, pos, be64_get(pos + 32), &env, &len);
+  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc; /* a lot's record is held */
+  sig_sha256(id, env, len);
   if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, c->body)))
     return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
   return 0;
@@ -217,49 +225,78 @@ static int frozen_at(struct actx *c, const uint8_t member[32], uint64_t *at)
   return 0;
 }
 
+/* A transform's outputs, in index order: each one's amounts as created. */
+struct outputs_ctx { struct amaker *m; size_t cap; };
+
+static int output_one(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l)
+{
+  struct outputs_ctx *o = arg;
+  struct amaker *m = o->m;
+  if (be32_get(pos + 40) != m->n_out) return KK_ERR(CORRUPT); /* outputs are made 0, 1, ... */
+  if (grow((void **)&m->out_amt, &o->cap, m->n_out + 1, sizeof *m->out_amt)) return -ENOMEM;
+  m->out_amt[m->n_out][0] = l->mass;
+  m->out_amt[m->n_out][1] = l->post;
+  m->out_amt[m->n_out][2] = l->pre;
+  m->n_out++;
+  return 0;
+}
+
+/* What made_each reports of a maker: its inputs, in order. */
+struct inputs_ctx { struct actx *c; size_t m; size_t n, cap; struct made_input *in; int unledgered; };
+
+static int input_one(void *arg, const struct made_input *in)
+{
+  struct inputs_ctx *x = arg;
+  if (in->unledgered) { x->unledgered = 1; return 0; }
+  if (in->input != x->n) return KK_ERR(CORRUPT);
+  if (grow((void **)&x->in, &x->cap, x->n + 1, sizeof *x->in)) return -ENOMEM;
+  x->in[x->n++] = *in;
+  return 0;
+}
+
 static int expand_transform(struct actx *c, size_t v)
 {
-  const struct kk_transform *t = &c->body->u.transform;
-  size_t m = tab_find(c, c->tf_tab, c->tf_cap, c->nodes[v].key, 32, maker_key);
-  int rc;
+  uint8_t tpos[40];
+  memcpy(tpos, c->nodes[v].pos, 40);
+  size_t m = tab_find(c, c->tf_tab, c->tf_cap, tpos, 40, maker_key);
+  int rc = 0;
   if (m == SIZE_MAX) {
-    if ((rc = maker_new(c, MAKER_TRANSFORM, t->n_inputs, &m))) return rc;
+    struct inputs_ctx x = { c, 0, 0, 0, NULL, 0 };
+    if ((rc = rules_made_each(c->txn, c->s, tpos, be64_get(tpos + 32), input_one, &x)) || !x.n ||
+        (rc = maker_new(c, MAKER_TRANSFORM, x.n, &m))) {
+      mem_free(x.in);
+      return rc ? rc : KK_ERR(CORRUPT);
+    }
     struct amaker *mk = &c->makers[m];
-    memcpy(mk->id, c->nodes[v].key, 32);
-    mk->n_out = t->n_outputs;
-    mk->n_unl = t->n_unledgered;
-    if (!(mk->out_amt = mem_calloc(mk->n_out, sizeof *mk->out_amt)) ||
-        !(mk->out_node = mem_calloc(mk->n_out, sizeof *mk->out_node)) ||
-        (mk->n_unl && !(mk->unl = mem_calloc(mk->n_unl, sizeof *mk->unl))))
-      return -ENOMEM;
-    for (size_t i = 0; i < mk->n_unl; i++) {
-      memcpy(mk->unl[i].country, t->unledgered[i].origin, 3);
-      mk->unl[i].mass = t->unledgered[i].mass_mg;
+    memcpy(mk->pos, tpos, 40);
+    if (x.unledgered) {
+      /* Unledgered inputs are in the record only; their sources are ranked by its id. */
+      const struct kk_transform *t = &c->body->u.transform;
+      if (!(rc = load_record(c, tpos, mk->id)) && c->body->kind != KK_PL_TRANSFORM) rc = KK_ERR(CORRUPT);
+      if (!rc && !(mk->unl = mem_calloc(t->n_unledgered ? t->n_unledgered : 1, sizeof *mk->unl))) rc = -ENOMEM;
+      for (size_t i = 0; !rc && i < t->n_unledgered; i++) {
+        memcpy(mk->unl[i].country, t->unledgered[i].origin, 3);
+        mk->unl[i].mass = t->unledgered[i].mass_mg;
+      }
+      if (!rc) mk->n_unl = t->n_unledgered;
     }
     /* Every output's amounts, also of outputs nobody asked about: the pool is drawn
      * output by output, in order. */
-    uint8_t opos[STORE_LOTPOS];
-    memcpy(opos, c->nodes[v].pos, STORE_LOTPOS);
-    for (size_t j = 0; j < mk->n_out; j++) {
-      struct lot l;
-      mk->out_node[j] = -1;
-      be32_put(opos + 40, (uint32_t)j);
-      lot_init(&l);
-      if ((rc = rules_lot_at(c->txn, c->s, opos, &l))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
-      mk->out_amt[j][0] = l.mass;
-      mk->out_amt[j][1] = l.post;
-      mk->out_amt[j][2] = l.pre;
-    }
-    if (tab_put(c, &c->tf_tab, &c->tf_cap, c->n_makers - 1, mk->id, 32, m, maker_key)) return -ENOMEM;
-    uint64_t seq = be64_get(c->nodes[v].pos + 32);
-    for (size_t i = 0; i < t->n_inputs; i++) {
-      uint8_t k[STORE_LOTKEY];
+    struct outputs_ctx o = { mk, 0 };
+    if (!rc) rc = rules_lots_of(c->txn, c->s, tpos, be64_get(tpos + 32), output_one, &o);
+    if (!rc && !mk->n_out) rc = KK_ERR(CORRUPT);
+    if (!rc && !(mk->out_node = mem_alloc(mk->n_out * sizeof *mk->out_node))) rc = -ENOMEM;
+    for (size_t j = 0; !rc && j < mk->n_out; j++) mk->out_node[j] = -1;
+    if (!rc) rc = tab_put(c, &c->tf_tab, &c->tf_cap, c->n_makers - 1, mk->pos, 40, m, maker_key);
+    /* Every input was spent by the transform itself: the take of its seq. */
+    for (size_t i = 0; !rc && i < x.n; i++) {
       size_t src;
-      lotkey_make(k, t->inputs[i].lot.record, t->inputs[i].lot.index);
-      if ((rc = node_get(c, k, &src)) || (rc = need_take(c, src, seq, m, i))) return rc;
+      if (!(rc = node_get(c, x.in[i].source, &src))) rc = need_take(c, src, x.in[i].spend_seq, m, i);
     }
+    mem_free(x.in);
+    if (rc) return rc;
   }
-  uint32_t out = be32_get(c->nodes[v].key + 32);
+  uint32_t out = be32_get(c->nodes[v].pos + 40);
   if (out >= c->makers[m].n_out) return KK_ERR(CORRUPT);
   c->makers[m].out_node[out] = (long)v;
   c->nodes[v].maker = m;
@@ -270,42 +307,46 @@ static int expand(struct actx *c, size_t v)
 {
   int rc;
   size_t m;
-  if ((rc = load_lot(c, c->nodes[v].key, c->nodes[v].pos))) return rc;
-  if ((rc = rules_lot_at(c->txn, c->s, c->nodes[v].pos, &c->nodes[v].lot))) return rc; /* not a lot's record */
-  const struct kk_body *b = c->body;
+  struct anode *n = &c->nodes[v];
+  if ((rc = rules_lot_at(c->txn, c->s, n->pos, &n->lot))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
   uint64_t frozen;
-  if ((rc = frozen_at(c, c->nodes[v].lot.owner, &frozen))) return rc;
-  c->nodes[v].through_frozen = frozen && c->nodes[v].lot.origin_kind != KK_PL_ISSUE;
-  switch (c->nodes[v].lot.origin_kind) {
-  case KK_PL_ISSUE:
+  if ((rc = frozen_at(c, n->lot.owner, &frozen))) return rc;
+  n->through_frozen = frozen && n->lot.origin_kind != KK_PL_ISSUE;
+  switch (n->lot.origin_kind) {
+  case KK_PL_ISSUE: {
+    uint8_t id[32];
+    if ((rc = load_record(c, n->pos, id))) return rc;
+    const struct kk_body *b = c->body;
     if (b->kind != KK_PL_ISSUE || (rc = maker_new(c, MAKER_ISSUE, 0, &m))) return rc ? rc : KK_ERR(CORRUPT);
-    if (!(c->makers[m].cert = mem_calloc(1, sizeof *c->makers[m].cert))) return -ENOMEM;
-    memcpy(c->makers[m].id, c->nodes[v].key, 32);
-    memcpy(c->makers[m].country, b->u.issue.origin, 3);
-    memcpy(c->makers[m].cert->issuer, c->nodes[v].lot.owner, 32);
-    c->makers[m].cert->issuer_frozen_at = frozen;
-    memcpy(c->makers[m].cert->scheme, b->u.issue.scheme, sizeof c->makers[m].cert->scheme);
-    memcpy(c->makers[m].cert->certificate, b->u.issue.certificate, sizeof c->makers[m].cert->certificate);
-    memcpy(c->makers[m].cert->facility, b->u.issue.facility, sizeof c->makers[m].cert->facility);
-    c->nodes[v].maker = m;
+    n = &c->nodes[v];
+    struct amaker *mk = &c->makers[m];
+    if (!(mk->cert = mem_calloc(1, sizeof *mk->cert))) return -ENOMEM;
+    memcpy(mk->id, id, 32);
+    memcpy(mk->country, b->u.issue.origin, 3);
+    memcpy(mk->cert->issuer, n->lot.owner, 32);
+    mk->cert->issuer_frozen_at = frozen;
+    memcpy(mk->cert->scheme, b->u.issue.scheme, sizeof mk->cert->scheme);
+    memcpy(mk->cert->certificate, b->u.issue.certificate, sizeof mk->cert->certificate);
+    memcpy(mk->cert->facility, b->u.issue.facility, sizeof mk->cert->facility);
+    n->maker = m;
     return 0;
+  }
   case KK_PL_RECEIVE:
   case KK_PL_REFUSE: {
-    if (b->kind != KK_PL_RECEIVE && b->kind != KK_PL_REFUSE) return KK_ERR(CORRUPT);
-    uint8_t tid[32];
-    uint64_t seq;
-    struct xfer x;
+    struct inputs_ctx x = { c, 0, 0, 0, NULL, 0 };
     size_t src;
-    memcpy(tid, b->kind == KK_PL_RECEIVE ? b->u.receive.transfer : b->u.refuse.transfer, 32);
-    xfer_init(&x);
-    if ((rc = rules_xfer_find_held(c->txn, c->s, tid, &x, &seq))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
-    if ((rc = maker_new(c, MAKER_XFER, 1, &m))) return rc;
-    memcpy(c->makers[m].id, tid, 32);
-    c->nodes[v].maker = m;
-    return (rc = node_get(c, x.from_lot, &src)) ? rc : need_take(c, src, seq, m, 0);
+    rc = rules_made_each(c->txn, c->s, n->pos, be64_get(n->pos + 32), input_one, &x);
+    if (!rc && (x.n != 1 || x.unledgered)) rc = KK_ERR(CORRUPT);
+    if (!rc && !(rc = maker_new(c, MAKER_XFER, 1, &m))) {
+      c->makers[m].spend_seq = x.in[0].spend_seq;
+      c->nodes[v].maker = m;
+      if (!(rc = node_get(c, x.in[0].source, &src))) rc = need_take(c, src, x.in[0].spend_seq, m, 0);
+    }
+    mem_free(x.in);
+    return rc;
   }
   case KK_PL_TRANSFORM:
-    return b->kind == KK_PL_TRANSFORM ? expand_transform(c, v) : KK_ERR(CORRUPT);
+    return expand_transform(c, v);
   default:
     return KK_ERR(CORRUPT);
   }
@@ -471,6 +512,62 @@ static int replay(struct actx *c, size_t v, int all, struct attr *left)
   return rc;
 }
 
+/* ---- the provenance, for what is asked about it -------------------------------------- */
+
+/* A record's position as a 32-byte set key: the author's key with the seq mixed into
+ * its first 8 bytes (by an odd multiplier: one author's seqs stay distinct, and spread
+ * over the set's slots, which are chosen by those bytes). Two authors' keys that agree
+ * on their last 24 bytes do not exist. */
+static void prov_key(uint8_t k[32], const uint8_t author[32], uint64_t seq)
+{
+  uint64_t h;
+  memcpy(&h, author, 8);
+  h ^= seq * 0x9e3779b97f4a7c15ull;
+  memcpy(k, &h, 8);
+  memcpy(k + 8, author + 8, 24);
+}
+
+void attrib_prov_init(struct attrib_prov *p)
+{
+  idset_init(&p->records);
+  idset_init(&p->owners);
+}
+
+void attrib_prov_free(struct attrib_prov *p)
+{
+  idset_free(&p->records);
+  idset_free(&p->owners);
+}
+
+int attrib_prov_has_record(const struct attrib_prov *p, const uint8_t author[32], uint64_t seq)
+{
+  uint8_t k[32];
+  prov_key(k, author, seq);
+  return idset_has(&p->records, k);
+}
+
+int attrib_prov_has_owner(const struct attrib_prov *p, const uint8_t key[32]) { return idset_has(&p->owners, key); }
+
+/* Every lot's record, every transfer between them (the sender's record at the spend's
+ * seq: the sender owns the lot it came from) and every owner. */
+static int prov_fill(struct actx *c, struct attrib_prov *p)
+{
+  uint8_t k[32];
+  int rc = 0;
+  for (size_t v = 0; v < c->n_nodes && rc >= 0; v++) {
+    const struct anode *n = &c->nodes[v];
+    prov_key(k, n->pos, be64_get(n->pos + 32));
+    if ((rc = idset_add(&p->records, k)) >= 0) rc = idset_add(&p->owners, n->lot.owner);
+  }
+  for (size_t m = 0; m < c->n_makers && rc >= 0; m++) {
+    const struct amaker *mk = &c->makers[m];
+    if (mk->kind != MAKER_XFER) continue;
+    prov_key(k, c->nodes[mk->in_node[0]].lot.owner, mk->spend_seq);
+    rc = idset_add(&p->records, k);
+  }
+  return rc < 0 ? rc : 0;
+}
+
 static void actx_free(struct actx *c)
 {
   attr_scratch_free(&c->scratch);
@@ -552,7 +649,7 @@ static int rank_sources(struct actx *c)
 }
 
 int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKEY], size_t n, attrib_fn fn,
-                void *arg, struct idset *prov)
+                void *arg, struct attrib_prov *prov)
 {
   struct actx c;
   size_t *order = NULL, *stack = NULL, *child = NULL, n_order = 0;
@@ -567,19 +664,16 @@ int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKE
     size_t v;
     uint8_t pos[STORE_LOTPOS];
     struct lot l;
-    /* What was asked for is checked in full; what its records name is then held (the
-     * rules found it), and looked up as such (store_record_by_held_id). */
+    /* What was asked for is found by its key (checked in full); everything it was made
+     * from, by the positions the rules recorded. */
     lot_init(&l);
-    if ((rc = rules_lot_find(txn, s, keys[i], pos, &l)) || (rc = node_get(&c, keys[i], &v))) break;
+    if ((rc = rules_lot_find(txn, s, keys[i], pos, &l)) || (rc = node_get(&c, pos, &v))) break;
     c.nodes[v].requested = 1;
+    memcpy(c.nodes[v].key, keys[i], STORE_LOTKEY);
     while (c.n_frontier && !rc) rc = expand(&c, c.frontier[--c.n_frontier]);
   }
   if (rc) goto done;
-  for (size_t v = 0; prov && v < c.n_nodes && rc >= 0; v++)
-    if ((rc = idset_add(prov, c.nodes[v].key)) >= 0) rc = idset_add(prov, c.nodes[v].lot.owner);
-  for (size_t m = 0; prov && m < c.n_makers && rc >= 0; m++)
-    if (c.makers[m].kind == MAKER_XFER) rc = idset_add(prov, c.makers[m].id);
-  if (rc < 0) goto done;
+  if (prov && (rc = prov_fill(&c, prov))) goto done;
   if ((rc = rank_sources(&c))) goto done;
   if (!(order = mem_alloc(c.n_nodes * sizeof *order)) || !(stack = mem_alloc(c.n_nodes * sizeof *stack)) ||
       !(child = mem_alloc(c.n_nodes * sizeof *child))) {

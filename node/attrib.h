@@ -39,15 +39,27 @@
 typedef int (*attrib_fn)(void *arg, const struct attr_source *sources, const uint8_t key[STORE_LOTKEY],
                          const struct lot *l, const struct attr *created, const struct attr *left, int through_frozen);
 
+/* What a provenance includes (attrib_lots fills it): the records that made each lot in
+ * it (an Issue, Receive, Refuse or Transform: a lot is named by its record) and every
+ * transfer between them, by position; and every owner — what incidents may be about.
+ * Records are kept by position because the walk never learns most of their ids: a
+ * question about a record id resolves it to its position first (store_record_by_id).
+ * Init before use; free after. */
+struct attrib_prov { struct idset records, owners; };
+void attrib_prov_init(struct attrib_prov *p);
+void attrib_prov_free(struct attrib_prov *p);
+/* 1 when the record at (author, seq), or the member key, is in the provenance; else 0. */
+int attrib_prov_has_record(const struct attrib_prov *p, const uint8_t author[32], uint64_t seq);
+int attrib_prov_has_owner(const struct attrib_prov *p, const uint8_t key[32]);
+
 /* Computes the attribution of the n lots of keys (duplicates allowed: reported once),
  * in one pass over their joint provenance, calling fn for each in an order where a lot
- * comes after the lots it was made from. When prov is not NULL (an idset the caller
- * owns), every id of the provenance is added to it: the record that made each lot in it
- * (an Issue, Receive, Refuse or Transform: a lot is named by its record), every transfer
- * between them, and every owner's key — what incidents may be about. 0; MDB_NOTFOUND
- * when a key names no lot; KK_E_CORRUPT when the stored spends do not add up; -ENOMEM;
- * a storage error; or fn's result. */
+ * comes after the lots it was made from. When prov is not NULL (initialised by the
+ * caller), the provenance is added to it before the first call of fn. 0; MDB_NOTFOUND
+ * when a key names no lot; KK_E_CORRUPT when the stored spends do not add up or the
+ * record of what a lot was made from is missing; -ENOMEM; a storage error; or fn's
+ * result. */
 int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKEY], size_t n, attrib_fn fn,
-                void *arg, struct idset *prov);
+                void *arg, struct attrib_prov *prov);
 
 #endif

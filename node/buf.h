@@ -48,5 +48,7 @@ void be64_put(uint8_t *p, uint64_t v);
 uint64_t be64_get(const uint8_t *p);
 void be32_put(uint8_t *p, uint32_t v);
 uint32_t be32_get(const uint8_t *p);
+void be16_put(uint8_t *p, uint16_t v);
+uint16_t be16_get(const uint8_t *p);
 
 #endif

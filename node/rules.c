@@ -304,6 +304,16 @@ int rules_lots_each(MDB_txn *txn, struct store *s, int (*fn)(void *arg, const ui
   return posdb_each(txn, s->lots, LOT_REST, NULL, NULL, 0, lots_each_step, &e);
 }
 
+int rules_lots_of(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+                  int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l), void *arg)
+{
+  struct lots_each e = { fn, arg };
+  uint8_t prefix[8];
+  be64_put(prefix, seq);
+  int rc = posdb_each(txn, s->lots, LOT_REST, author, prefix, 8, lots_each_step, &e);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* spends is a posdb: the lot's author -> the lot's seq || index || the spending
  * record's seq || the spend (node/state.h). */
 #define SPEND_REST (STORE_SPENDKEY - 32)
@@ -593,6 +603,68 @@ static int spend_put(struct rules_ctx *c, const uint8_t lotkey[36], uint64_t seq
   return rc;
 }
 
+/* made is a posdb: the making record's author -> its seq || input(2) || source (see
+ * rules_made_each). A source lot's position is stored whole only when its author is not
+ * the making record's (a Receive's source is the sender's; a Transform's inputs are
+ * mostly lots the transformer made itself, and a refused lot returned is the refuser's):
+ * what attribution reads per lot input stays a dozen bytes where it can. */
+#define MADE_REST 10
+
+static int made_put(struct rules_ctx *c, const struct kk_body *b, uint16_t input, const uint8_t *source,
+                    uint64_t spend_seq)
+{
+  uint8_t rest[MADE_REST], val[STORE_LOTPOS + 8];
+  size_t n;
+  be64_put(rest, b->seq);
+  be16_put(rest + 8, input);
+  if (!source) n = 0; /* the Transform's unledgered inputs: read from its record */
+  else if (spend_seq != b->seq) { /* a Receive's or Refuse's: the Transfer's seq */
+    memcpy(val, source, STORE_LOTPOS);
+    be64_put(val + STORE_LOTPOS, spend_seq);
+    n = STORE_LOTPOS + 8;
+  } else if (memcmp(source, b->author, 32) != 0) {
+    memcpy(val, source, STORE_LOTPOS);
+    n = STORE_LOTPOS;
+  } else {
+    memcpy(val, source + 32, STORE_LOTPOS - 32);
+    n = STORE_LOTPOS - 32;
+  }
+  return posdb_put(c->txn, c->s->made, b->author, rest, MADE_REST, val, n);
+}
+
+struct made_each { const uint8_t *author; int (*fn)(void *arg, const struct made_input *in); void *arg; };
+
+static int made_each_one(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
+{
+  struct made_each *e = arg;
+  struct made_input in;
+  const uint8_t *v = val;
+  memset(&in, 0, sizeof in);
+  in.input = be16_get(rest + 8);
+  uint64_t seq = be64_get(rest);
+  in.spend_seq = seq;
+  if (vlen == 0 && in.input == RULES_MADE_UNLEDGERED) in.unledgered = 1;
+  else if (vlen == STORE_LOTPOS + 8) {
+    memcpy(in.source, v, STORE_LOTPOS);
+    in.spend_seq = be64_get(v + STORE_LOTPOS);
+  } else if (vlen == STORE_LOTPOS) memcpy(in.source, v, STORE_LOTPOS);
+  else if (vlen == STORE_LOTPOS - 32) {
+    memcpy(in.source, author, 32);
+    memcpy(in.source + 32, v, STORE_LOTPOS - 32);
+  } else return KK_ERR(CORRUPT);
+  return e->fn(e->arg, &in);
+}
+
+int rules_made_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+                    int (*fn)(void *arg, const struct made_input *in), void *arg)
+{
+  uint8_t prefix[8];
+  struct made_each e = { author, fn, arg };
+  be64_put(prefix, seq);
+  int rc = posdb_each(txn, s->made, MADE_REST, author, prefix, 8, made_each_one, &e);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 /* Has the record been evaluated? 1 yes, 0 no (wait), negative on error. */
 static int evaluated(struct rules_ctx *c, const uint8_t id[32], struct rules_status *st)
 {
@@ -822,6 +894,12 @@ static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, con
   t.state = receive ? XFER_RECEIVED : XFER_REFUSED;
   memcpy(t.closed_by, id, 32);
   if ((rc = rules_lot_put(c, key, &l)) || (rc = code_put(c, owner, l.code, key))) goto done;
+  uint8_t from[STORE_LOTPOS];
+  uint64_t xseq;
+  if ((rc = ctx_lot_pos(c, t.from_lot, from)) ||
+      (rc = ctx_record_by_id(c, transfer, NULL, &xseq, NULL, NULL)) ||
+      (rc = made_put(c, b, 0, from, xseq)))
+    goto done;
   rc = rules_xfer_put(c, transfer, &t);
 done:
   xfer_free(&t);
@@ -910,10 +988,13 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     l->mass_left -= in[i].m;
     l->post_left -= in[i].post;
     l->pre_left -= in[i].pre;
+    uint8_t from[STORE_LOTPOS];
     if ((rc = rules_lot_put(c, in[i].key, l)) ||
-        (rc = spend_put(c, in[i].key, b->seq, SPEND_TRANSFORM, in[i].m, in[i].post, in[i].pre)))
+        (rc = spend_put(c, in[i].key, b->seq, SPEND_TRANSFORM, in[i].m, in[i].post, in[i].pre)) ||
+        (rc = ctx_lot_pos(c, in[i].key, from)) || (rc = made_put(c, b, (uint16_t)i, from, b->seq)))
       goto done;
   }
+  if (x->n_unledgered && (rc = made_put(c, b, RULES_MADE_UNLEDGERED, NULL, b->seq))) goto done;
   for (size_t k = 0; k < x->n_outputs; k++) {
     const struct kk_output *o = &x->outputs[k];
     struct lot l;

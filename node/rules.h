@@ -93,11 +93,33 @@ int rules_lot_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS],
  * (returned). 0 at the end, or an error. */
 int rules_lots_each(MDB_txn *txn, struct store *s, int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l),
                     void *arg);
+/* The same for the lots made by the record at (author, seq) only: a transform's
+ * outputs, in index order. */
+int rules_lots_of(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+                  int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l), void *arg);
 
 /* Calls fn(arg, seq, spend) for each spend of the lot at pos, in the order of the
  * spending records' seqs (its owner's feed), until fn returns non-zero (returned). */
 int rules_spends_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS],
                     int (*fn)(void *arg, uint64_t seq, const struct spend *sp), void *arg);
+
+/* What the lots made by the record at (author, seq) — a Receive, Refuse or Transform —
+ * were made from, as the rules recorded when they made them: one entry per input of the
+ * record (the closed transfer's lot; each of a transform's inputs, `input` its index),
+ * the source lot's position and the seq in the source's owner's feed of the record that
+ * spent it (the Transfer; the Transform itself); and, for a Transform with unledgered
+ * inputs, one entry with `unledgered` set (they are read from its record). */
+#define RULES_MADE_UNLEDGERED 0xffff
+struct made_input {
+  uint16_t input;
+  int unledgered;
+  uint8_t source[STORE_LOTPOS];
+  uint64_t spend_seq;
+};
+/* Calls fn for each, in input order (unledgered last), until it returns non-zero
+ * (returned); 0 at the end (none: the record made no lot from others), or an error. */
+int rules_made_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+                    int (*fn)(void *arg, const struct made_input *in), void *arg);
 
 /* The lot key (record id || index) of the lot stored under pos, a key of the lots
  * database (author || seq || index). */

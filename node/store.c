@@ -46,6 +46,7 @@ static const struct store_dbdef store_dbs[] = {
   D(status, 1), D(members, 1), DUPS(lots, 1, MDB_DUPSORT), DUPS(codes, 1, MDB_DUPSORT),
   DUPS(transfers, 1, MDB_DUPSORT), D(claims, 1),
   D(attests, 1), D(revoked, 1), DUPS(spends, 1, MDB_DUPSORT), D(cursors, 1), D(incidents, 1),
+  DUPS(made, 1, MDB_DUPSORT),
   D(pending, 0), D(meta, 0), D(witnessed, 0),
 };
 #undef D

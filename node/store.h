@@ -48,10 +48,15 @@
  *     attests   record id(32) || attest id(32)    -> ""
  *     revoked   record id(32) || revoking record id(32) -> "" (a set: rules_revocations)
  *     spends    lot position(44) || seq(8, BE)    -> struct spend: what the owner's record at
-                                                    that seq took from the lot (node/state.h)
+ *                                                    that seq took from the lot (node/state.h)
  *     cursors   author(32)                        -> applied seq(8, BE)
-     incidents what it is about(32) || incident id(32) -> "": valid incident reports by what
-                                                    they name (a record, a lot's record, a member)
+ *     incidents what it is about(32) || incident id(32) -> "": valid incident reports by what
+ *                                                    they name (a record, a lot's record, a member)
+ *     made      author(32) || seq(8, BE) || input(2, BE) -> what the lots of that Receive,
+ *                                                    Refuse or Transform were made from:
+ *                                                    the source lot's position and the
+ *                                                    spending record's seq (node/rules.h,
+ *                                                    rules_made_each)
  *   local (arrival-dependent, never in the digest)
  *     pending   dependency(33) || author(32)      -> ""
  *     meta      name                              -> value ("network", "registry",
@@ -82,8 +87,10 @@
  * log when first opened for writing (rules_upgrade). 2: status and lots keyed by
  * position (author, seq) instead of record id. 3: revocations a set, keyed by
  * target || revoking record; lots without attribution vectors, spends with their
- * amounts (attribution is computed when asked, node/attrib.h); incidents indexed. */
-#define STORE_LAYOUT 3
+ * amounts (attribution is computed when asked, node/attrib.h); incidents indexed.
+ * 4: `made`, what each lot made by a Receive, Refuse or Transform was made from, by
+ * position (attribution discovers provenance without looking up ids). */
+#define STORE_LAYOUT 4
 
 struct store {
   MDB_env *env;
@@ -92,7 +99,7 @@ struct store {
   int derived_stale;            /* the derived state has an earlier layout: rebuild it */
   MDB_dbi log, runs, byid, heads, merkle, keys;
   MDB_dbi ckpts, cosigs, evidence, frozen, unverified;
-  MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors, incidents;
+  MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors, incidents, made;
   MDB_dbi pending, meta, witnessed;
   /* A store written before the log was kept by arrival (layout 2 and earlier): records
    * by author || seq, arrivals, ids to author || seq, the tree in full by level. Open

@@ -5,7 +5,6 @@
 #include "attrib.h"
 #include "buf.h"
 #include "err.h"
-#include "idset.h"
 #include "mem.h"
 #include "rules.h"
 #include "../proto/codec.h"
@@ -49,6 +48,7 @@ void verify_report_free(struct verify_report *r)
   if (!r) return;
   lot_free(&r->lot);
   mem_free(r->origins);
+  for (size_t i = 0; r->certs && i < r->n_certs; i++) mem_free(r->certs[i].revoke_reason);
   mem_free(r->certs);
   mem_free(r->claims);
   mem_free(r->incidents);
@@ -73,7 +73,7 @@ struct vctx {
   struct verify_report *out;    /* single lot: filled here */
   verify_fn fn;                 /* many lots: each report handed over */
   void *arg;
-  struct idset *prov;
+  struct attrib_prov *prov;
 };
 
 /* Valid attestations of record id that have not themselves been revoked. */
@@ -124,8 +124,11 @@ static int cert_standing(struct vctx *v, const struct attr_source *src, const st
   if (rules_member_get(v->txn, v->s, c->issuer, &m) == 0) memcpy(c->issuer_name, m.name, sizeof c->issuer_name);
   if (c->revoked) {
     if ((rc = verify_load_body(v->txn, v->s, c->revoked_by, &b))) return rc;
-    if (b->kind == KK_PL_REVOKE) memcpy(c->revoke_reason, b->u.revoke.reason, sizeof c->revoke_reason);
+    /* Held apart: a report of a lot of many certificates would otherwise carry a
+     * kilobyte of reason for each, revoked or not. */
+    c->revoke_reason = mem_strdup(b->kind == KK_PL_REVOKE ? b->u.revoke.reason : "");
     mem_free(b);
+    if (!c->revoke_reason) return -ENOMEM;
   }
   return attestations_of(v, src->id, &c->attestations);
 }
@@ -139,8 +142,8 @@ static int certs_of(struct vctx *v, const struct attr_source *sources, const str
     const struct attr_source *src = &sources[e->src];
     if (src->kind != ATTR_CERTIFICATE) continue;
     int rc = cert_standing(v, src, e, &r->certs[r->n_certs]);
+    r->n_certs++; /* also on failure: verify_report_free frees what it holds */
     if (rc) return rc;
-    r->n_certs++;
   }
   return 0;
 }
@@ -202,8 +205,20 @@ static int claims_of(struct vctx *v, struct verify_report *r, uint64_t verified)
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
+/* Is `about` (what an incident names: a record, a lot's record, a member) in the
+ * provenance? A record is known there by its position: its id is looked up. */
+static int in_provenance(struct vctx *v, const uint8_t about[32])
+{
+  uint8_t author[32];
+  uint64_t seq;
+  if (attrib_prov_has_owner(v->prov, about)) return 1;
+  int rc = store_record_by_id(v->txn, v->s, about, author, &seq, NULL, NULL);
+  if (rc == MDB_NOTFOUND) return 0;
+  return rc ? rc : attrib_prov_has_record(v->prov, author, seq);
+}
+
 /* Incident reports about anything in the provenance: the incidents index is scanned
- * whole (reports are few) and each checked against the provenance set. */
+ * whole (reports are few) and each checked against the provenance. */
 static int incidents_of(struct vctx *v, struct verify_report *r)
 {
   MDB_cursor *cur;
@@ -212,7 +227,10 @@ static int incidents_of(struct vctx *v, struct verify_report *r)
   int rc = mdb_cursor_open(v->txn, v->s->incidents, &cur);
   if (rc) return rc;
   for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-    if (k.mv_size != 64 || !idset_has(v->prov, k.mv_data)) continue;
+    if (k.mv_size != 64) continue;
+    int about = in_provenance(v, k.mv_data);
+    if (about < 0) { rc = about; break; }
+    if (!about) continue;
     if (r->n_incidents == cap) {
       cap = cap ? cap * 2 : 4;
       struct verify_incident *ni = mem_realloc(r->incidents, cap * sizeof *ni);
@@ -245,7 +263,7 @@ static int frozen_of(struct vctx *v, struct verify_report *r)
   int rc = mdb_cursor_open(v->txn, v->s->frozen, &cur);
   if (rc) return rc;
   for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-    if (k.mv_size != 32 || val.mv_size != 8 || !idset_has(v->prov, k.mv_data)) continue;
+    if (k.mv_size != 32 || val.mv_size != 8 || !attrib_prov_has_owner(v->prov, k.mv_data)) continue;
     struct verify_frozen *f = mem_realloc(r->frozen, (r->n_frozen + 1) * sizeof *f);
     if (!f) { rc = -ENOMEM; break; }
     r->frozen = f;
@@ -333,12 +351,12 @@ done:
 int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t extra_claim_ppm,
                struct verify_report *r)
 {
-  struct idset prov;
-  idset_init(&prov);
+  struct attrib_prov prov;
+  attrib_prov_init(&prov);
   struct vctx v = { txn, s, 1, extra_claim_ppm, r, NULL, NULL, &prov };
   memset(r, 0, sizeof *r);
   int rc = attrib_lots(txn, s, (const uint8_t(*)[36])lotkey, 1, report_fn, &v, &prov);
-  idset_free(&prov);
+  attrib_prov_free(&prov);
   if (rc) verify_report_free(r);
   return rc;
 }

@@ -36,7 +36,7 @@ struct verify_cert {
   int revoked;
   size_t revocations;                /* valid revocations of it (by its issuer, certifiers) */
   uint8_t revoked_by[32];            /* the first of them in id order */
-  char revoke_reason[CODEC_TEXT_MAX + 1];
+  char *revoke_reason;               /* the revocation's reason when revoked (details only; else NULL) */
   size_t attestations;               /* valid, unrevoked attestations by certifiers */
   uint64_t issuer_frozen_at;         /* the issuer equivocated: its feed's fork seq (0: no) */
 };

@@ -81,7 +81,7 @@ json_t *cli_verify_json(const struct verify_report *r)
     if (c->revoked)
       json_array_append_new(taint, json_pack("{s:o,s:s,s:o,s:I,s:s}", "certificate", cli_json_hex(c->record, 32), "cause",
                                              "revoked", "revoked_by", cli_json_hex(c->revoked_by, 32), "recycled_mg",
-                                             (json_int_t)c->recycled, "reason", c->revoke_reason));
+                                             (json_int_t)c->recycled, "reason", c->revoke_reason ? c->revoke_reason : ""));
     else if (c->issuer_frozen_at)
       json_array_append_new(taint, json_pack("{s:o,s:s,s:I,s:I}", "certificate", cli_json_hex(c->record, 32), "cause",
                                              "equivocation", "issuer_frozen_at", (json_int_t)c->issuer_frozen_at,
@@ -183,7 +183,8 @@ void cli_verify_text(const struct verify_report *r)
            ct->issuer_name, ct->facility[0] ? " at " : "", ct->facility, hex, qty_format_mass(a, ct->recycled),
            ct->attestations, ct->attestations == 1 ? "" : "s");
     if (ct->revoked)
-      printf("  REVOKED%s, not counted: %s", ct->revocations > 1 ? " (by several parties)" : "", ct->revoke_reason);
+      printf("  REVOKED%s, not counted: %s", ct->revocations > 1 ? " (by several parties)" : "",
+             ct->revoke_reason ? ct->revoke_reason : "");
     printf("\n");
     if (ct->issuer_frozen_at)
       printf("      EQUIVOCATION: %s signed two versions of its feed at seq %llu (see kiroku evidence); not counted\n",

@@ -28,6 +28,19 @@ check "verdicts: verify lists the incident about a record upstream" \
 check "verdicts: ... and so does trace" \
   test "$(k manufacturer trace SHEET-1 --json | json '[i["text"] for i in d["incidents"]]')" = "['moisture above spec']"
 check "verdicts: ... also in text" bash -c "'$K' -C '$T/manufacturer' verify SHEET-1 | grep -q 'quality by processor about'"
+# ... and about the transfer that moved the flake, and about the recycler (a member of
+# the provenance); one about a record elsewhere is not listed.
+xfer=$(k recycler log --feed recycler --json | json '[r["id"] for r in d if r["kind"] == "transfer"][0]')
+recycler_key=$(k recycler members --json | json '[m["key"] for m in d if m["name"] == "recycler"][0]')
+k recycler issue --lot ELSEWHERE --material PET --mass 1t --post-consumer 1t --origin JP --scheme GRS --certificate GRS-9 >/dev/null
+other=$(k recycler log --feed recycler --json | json '[r["id"] for r in d if r["kind"] == "issue"][-1]')
+k processor incident --kind custody --about "$xfer" --text "seal broken on arrival" >/dev/null
+k processor incident --kind audit --about "$recycler_key" --text "site audit due" >/dev/null
+k processor incident --kind quality --about "$other" --text "not upstream" >/dev/null
+replicate
+check "verdicts: verify lists incidents about a transfer and a member upstream, not others" \
+  test "$(k manufacturer verify SHEET-1 --json | json 'sorted(i["text"] for i in d["incidents"])')" \
+       = "['moisture above spec', 'seal broken on arrival', 'site audit due']"
 
 # A revocation upstream: verify fails, text and JSON agree, never "OK".
 k certifier revoke --record "$FLAKE" --reason "forged weighing slips" >/dev/null
