@@ -34,7 +34,10 @@ struct need { uint64_t seq; size_t maker, input; };   /* a take a lot owes a mak
 struct anode {
   uint8_t pos[STORE_LOTPOS];
   uint8_t key[STORE_LOTKEY];    /* lots asked about only: the key they were asked by */
-  struct lot lot;
+  struct lot *asked;            /* lots asked about only: the whole lot */
+  uint8_t owner[32];            /* of every lot, what the walk needs */
+  uint8_t origin_kind;
+  uint64_t mass, post, pre;
   size_t maker;                 /* index in makers */
   int requested, visit;         /* visit: 0 new, 1 on the walk's stack, 2 ordered */
   int through_frozen;           /* it or a lot it came from has a frozen owner (not issues) */
@@ -308,11 +311,18 @@ static int expand(struct actx *c, size_t v)
   int rc;
   size_t m;
   struct anode *n = &c->nodes[v];
-  if ((rc = rules_lot_at(c->txn, c->s, n->pos, &n->lot))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+  struct lot l;
+  lot_init(&l);
+  if ((rc = rules_lot_at(c->txn, c->s, n->pos, &l))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+  memcpy(n->owner, l.owner, 32);
+  n->origin_kind = l.origin_kind;
+  n->mass = l.mass;
+  n->post = l.post;
+  n->pre = l.pre;
   uint64_t frozen;
-  if ((rc = frozen_at(c, n->lot.owner, &frozen))) return rc;
-  n->through_frozen = frozen && n->lot.origin_kind != KK_PL_ISSUE;
-  switch (n->lot.origin_kind) {
+  if ((rc = frozen_at(c, n->owner, &frozen))) return rc;
+  n->through_frozen = frozen && n->origin_kind != KK_PL_ISSUE;
+  switch (n->origin_kind) {
   case KK_PL_ISSUE: {
     uint8_t id[32];
     if ((rc = load_record(c, n->pos, id))) return rc;
@@ -323,7 +333,7 @@ static int expand(struct actx *c, size_t v)
     if (!(mk->cert = mem_calloc(1, sizeof *mk->cert))) return -ENOMEM;
     memcpy(mk->id, id, 32);
     memcpy(mk->country, b->u.issue.origin, 3);
-    memcpy(mk->cert->issuer, n->lot.owner, 32);
+    memcpy(mk->cert->issuer, n->owner, 32);
     mk->cert->issuer_frozen_at = frozen;
     memcpy(mk->cert->scheme, b->u.issue.scheme, sizeof mk->cert->scheme);
     memcpy(mk->cert->certificate, b->u.issue.certificate, sizeof mk->cert->certificate);
@@ -417,9 +427,9 @@ static int make(struct actx *c, size_t v)
     struct attr_entry e;
     memset(&e, 0, sizeof e);
     e.src = m->src;
-    e.mass = n->lot.mass;
-    e.post = n->lot.post;
-    e.pre = n->lot.pre;
+    e.mass = n->mass;
+    e.post = n->post;
+    e.pre = n->pre;
     attr_init(&n->created);
     if ((rc = attr_add(&n->created, &e))) return rc;
   } else if (m->kind == MAKER_XFER) {
@@ -557,12 +567,12 @@ static int prov_fill(struct actx *c, struct attrib_prov *p)
   for (size_t v = 0; v < c->n_nodes && rc >= 0; v++) {
     const struct anode *n = &c->nodes[v];
     prov_key(k, n->pos, be64_get(n->pos + 32));
-    if ((rc = idset_add(&p->records, k)) >= 0) rc = idset_add(&p->owners, n->lot.owner);
+    if ((rc = idset_add(&p->records, k)) >= 0) rc = idset_add(&p->owners, n->owner);
   }
   for (size_t m = 0; m < c->n_makers && rc >= 0; m++) {
     const struct amaker *mk = &c->makers[m];
     if (mk->kind != MAKER_XFER) continue;
-    prov_key(k, c->nodes[mk->in_node[0]].lot.owner, mk->spend_seq);
+    prov_key(k, c->nodes[mk->in_node[0]].owner, mk->spend_seq);
     rc = idset_add(&p->records, k);
   }
   return rc < 0 ? rc : 0;
@@ -573,6 +583,7 @@ static void actx_free(struct actx *c)
   attr_scratch_free(&c->scratch);
   mem_free(c->sources);
   for (size_t i = 0; i < c->n_nodes; i++) {
+    mem_free(c->nodes[i].asked);
     attr_free(&c->nodes[i].created);
     mem_free(c->nodes[i].needs);
   }
@@ -668,6 +679,9 @@ int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKE
      * from, by the positions the rules recorded. */
     lot_init(&l);
     if ((rc = rules_lot_find(txn, s, keys[i], pos, &l)) || (rc = node_get(&c, pos, &v))) break;
+    if (c.nodes[v].requested) continue; /* asked twice */
+    if (!(c.nodes[v].asked = mem_alloc(sizeof l))) { rc = -ENOMEM; break; }
+    *c.nodes[v].asked = l;
     c.nodes[v].requested = 1;
     memcpy(c.nodes[v].key, keys[i], STORE_LOTKEY);
     while (c.n_frontier && !rc) rc = expand(&c, c.frontier[--c.n_frontier]);
@@ -686,7 +700,7 @@ int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKE
     size_t v = order[i];
     if ((rc = make(&c, v)) || (rc = replay(&c, v, c.nodes[v].requested, &left))) break;
     if (c.nodes[v].requested)
-      rc = fn(arg, c.sources, c.nodes[v].key, &c.nodes[v].lot, &c.nodes[v].created, &left, c.nodes[v].through_frozen);
+      rc = fn(arg, c.sources, c.nodes[v].key, c.nodes[v].asked, &c.nodes[v].created, &left, c.nodes[v].through_frozen);
     attr_free(&c.nodes[v].created); /* every lot made from it has its take now */
     attr_free(&left);
   }

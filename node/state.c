@@ -8,6 +8,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,79 +134,133 @@ int attr_copy(struct attr *dst, const struct attr *src)
   return 0;
 }
 
-/* Apportions target over vals[0], vals[stride], ... (n values adding up to sum) by
- * largest remainder into out[0..n): out[i] is ⌊vals[i] × target / total⌋, plus one for
- * the (target − Σ of those) entries with the largest remainders, ties to the smaller
- * index. rem and cand are scratch for n and n + 1 entries. The values are read in
- * place (the mass, post or pre of a vector's entries): no copy.
+/* Largest-remainder apportionment of one quantity (mass, post or pre) of a vector's
+ * entries: target over the values v[0..n) (adding up to total) into out[0..n): out[i]
+ * is ⌊v[i] × target / total⌋, plus one for the (target − Σ of those) entries with the
+ * largest remainders, ties to the smaller index.
  *
  * This runs for every entry of every vector a verification replays, so it avoids
  * division and sorting: the quotient comes from a multiplication by the fixed-point
  * ratio ⌊target × 2^64 / total⌋, off by at most one and corrected exactly; and the
  * entries that get the extra unit are found by a radix selection on the remainders
- * (histograms of 11 bits at a time, only the bucket where the cut falls looked at
- * again). The result is the textbook method's, bit for bit (tests/unit/test_state.c
- * compares them). */
+ * (histograms of up to 11 bits at a time, only the bucket where the cut falls looked
+ * at again). The three quantities of a take share one pass over the entries
+ * (attr_take_as). The result is the textbook method's, bit for bit
+ * (tests/unit/test_state.c compares them). */
 #define ATTR_BUCKET_BITS 11
 
-static int attr_apportion(const uint64_t *vals, size_t stride, size_t n, unsigned __int128 sum, uint64_t target,
-                          uint64_t *out, uint64_t *rem, size_t *cand)
+enum { SHARE_NONE, SHARE_ALL, SHARE_SOME, SHARE_WIDE };
+
+struct share {
+  int mode;                     /* none of it taken, all of it, or apportioned */
+  uint64_t target, total, ratio, given;
+  unsigned bits, shift;
+  uint64_t *out, *rem;
+  uint32_t hist[1u << ATTR_BUCKET_BITS];
+};
+
+/* Prepares s for apportioning target of total over n entries (a vector's parts add up
+ * to one lot's quantity or a transform's inputs, which the rules keep within 64 bits).
+ * KK_E_INTERNAL when target exceeds total. */
+static int share_init(struct share *s, uint64_t total, uint64_t target, size_t n, uint64_t *out, uint64_t *rem)
 {
-  if (target > sum) return KK_ERR(INTERNAL);
-  if (target == sum) {
-    for (size_t i = 0; i < n; i++) out[i] = vals[i * stride];
+  s->out = out;
+  s->rem = rem;
+  s->target = target;
+  s->total = total;
+  s->given = 0;
+  if (target > total) return KK_ERR(INTERNAL);
+  if (target == total || target == 0) {
+    s->mode = target == 0 ? SHARE_NONE : SHARE_ALL;
     return 0;
   }
-  if (target == 0) { memset(out, 0, n * sizeof *out); return 0; }
-  /* Remainders are below the total: bucket them by their top bits, counted in the same
-   * pass that computes them. */
-  uint32_t hist[1u << ATTR_BUCKET_BITS];
-  /* A vector's parts add up to one lot's quantity (or a transform's inputs), which the
-   * rules keep within 64 bits. */
-  if (sum > UINT64_MAX) return KK_ERR(OVERFLOW);
-  uint64_t given = 0, total = (uint64_t)sum;
+  /* The remainder before the correction is below 2 × total, exact in 64 bits when the
+   * total is below 2^63: two short multiplications instead of wide ones. (Any real
+   * total: 2^63 mg is nine billion tonnes.) */
+  s->mode = total < (1ull << 63) ? SHARE_SOME : SHARE_WIDE;
   /* About as many buckets as entries (the buckets are walked, too). */
   unsigned bb = n > 1 ? 64 - (unsigned)__builtin_clzll((uint64_t)n - 1) : 1;
   bb = bb < 4 ? 4 : bb > ATTR_BUCKET_BITS ? ATTR_BUCKET_BITS : bb;
-  unsigned bits = 64 - (unsigned)__builtin_clzll(total);
-  unsigned shift = bits > bb ? bits - bb : 0;
-  uint64_t ratio = (uint64_t)(((unsigned __int128)target << 64) / total); /* < 2^64: target < total */
-  memset(hist, 0, sizeof hist[0] << bb);
-  if (total < (1ull << 63)) {
-    /* The remainder before the correction is below 2 × total < 2^64, so it is exact in
-     * 64-bit arithmetic modulo 2^64: two short multiplications instead of wide ones.
-     * (Any real total: 2^63 mg is nine billion tonnes.) */
-    for (size_t i = 0; i < n; i++) {
-      uint64_t x = vals[i * stride];
-      uint64_t q = (uint64_t)(((unsigned __int128)x * ratio) >> 64);
-      uint64_t r = x * target - q * total; /* q is exact or one short */
-      if (r >= total) { q++; r -= total; }
-      out[i] = q;
-      rem[i] = r;
-      hist[r >> shift]++;
-      given += q;
-    }
-  } else {
-    for (size_t i = 0; i < n; i++) {
-      uint64_t x = vals[i * stride];
-      unsigned __int128 p = (unsigned __int128)x * target;
-      uint64_t q = (uint64_t)(((unsigned __int128)x * ratio) >> 64);
-      unsigned __int128 r = p - (unsigned __int128)q * total; /* q is exact or one short */
-      if (r >= total) { q++; r -= total; }
-      out[i] = q;
-      rem[i] = (uint64_t)r;
-      hist[rem[i] >> shift]++;
-      given += q;
-    }
+  s->bits = 64 - (unsigned)__builtin_clzll(total);
+  s->shift = s->bits > bb ? s->bits - bb : 0;
+  s->ratio = (uint64_t)(((unsigned __int128)target << 64) / total); /* < 2^64: target < total */
+  memset(s->hist, 0, sizeof s->hist[0] << (s->bits - s->shift));
+  return 0;
+}
+
+/* The first pass of one or two shares over the entries (field: offsetof the quantity
+ * in an entry): each entry's quotient and remainder, its remainder counted in its
+ * bucket. The shares' fields are copied into locals, so that the stores into out and rem
+ * (which the compiler must assume may alias them) do not reload them every entry. */
+#define SHARE_LOCALS(P, s)                                                                   \
+  const uint64_t P##ratio = (s)->ratio, P##target = (s)->target, P##total = (s)->total;      \
+  const unsigned P##shift = (s)->shift;                                                      \
+  uint64_t *const P##out = (s)->out, *const P##rem = (s)->rem;                              \
+  uint32_t *const P##hist = (s)->hist;                                                       \
+  uint64_t P##given = 0
+#define SHARE_STEP(P, i, x)                                                                  \
+  do {                                                                                       \
+    uint64_t x_ = (x);                                                                       \
+    uint64_t q_ = (uint64_t)(((unsigned __int128)x_ * P##ratio) >> 64);                      \
+    uint64_t r_ = x_ * P##target - q_ * P##total; /* q is exact or one short */              \
+    if (r_ >= P##total) { q_++; r_ -= P##total; }                                            \
+    P##out[i] = q_;                                                                          \
+    P##rem[i] = r_;                                                                          \
+    P##hist[r_ >> P##shift]++;                                                               \
+    P##given += q_;                                                                          \
+  } while (0)
+
+static void share_pass1(struct share *s, const struct attr_entry *e, size_t n, size_t field)
+{
+  SHARE_LOCALS(a_, s);
+  for (size_t i = 0; i < n; i++) {
+    uint64_t x;
+    memcpy(&x, (const char *)&e[i] + field, sizeof x);
+    SHARE_STEP(a_, i, x);
   }
-  uint64_t left = target - given; /* < n */
-  if (left == 0) return 0;
-  /* Walk the buckets from the top until `left` entries are covered: every entry above
-   * the cut bucket gets its unit. The cut bucket's entries (collected in index order)
-   * are split again by their next bits, and so on down to single values: equal
-   * remainders — common, equal parts give them — then go in index order. */
+  s->given = a_given;
+}
+
+/* Mass and post-consumer mass together: one read of each entry. */
+static void share_pass_mass_post(struct share *m, struct share *p, const struct attr_entry *e, size_t n)
+{
+  SHARE_LOCALS(m_, m);
+  SHARE_LOCALS(p_, p);
+  for (size_t i = 0; i < n; i++) {
+    SHARE_STEP(m_, i, e[i].mass);
+    SHARE_STEP(p_, i, e[i].post);
+  }
+  m->given = m_given;
+  p->given = p_given;
+}
+
+/* share_step for a total of 2^63 or more: the remainder in 128 bits. */
+static void share_step_wide(struct share *s, size_t i, uint64_t x)
+{
+  unsigned __int128 p = (unsigned __int128)x * s->target;
+  uint64_t q = (uint64_t)(((unsigned __int128)x * s->ratio) >> 64);
+  unsigned __int128 r = p - (unsigned __int128)q * s->total; /* q is exact or one short */
+  if (r >= s->total) { q++; r -= s->total; }
+  s->out[i] = q;
+  s->rem[i] = (uint64_t)r;
+  s->hist[s->rem[i] >> s->shift]++;
+  s->given += q;
+}
+
+/* Once every entry has been stepped: the units left go to the largest remainders.
+ * Walk the buckets from the top until they are covered: every entry above the cut
+ * bucket gets its unit. The cut bucket's entries (collected in index order) are split
+ * again by their next bits, and so on down to single values: equal remainders —
+ * common, equal parts give them — then go in index order. cand: n + 1 words. */
+static void share_finish(struct share *s, size_t n, size_t *cand)
+{
+  uint64_t *out = s->out, *rem = s->rem;
+  uint32_t *hist = s->hist;
+  uint64_t left = s->target - s->given; /* < n */
+  if (left == 0) return;
+  unsigned shift = s->shift;
   size_t above = 0;
-  uint64_t cut = (1u << (bits - shift)) - 1;
+  uint64_t cut = (1u << (s->bits - shift)) - 1;
   while (above + hist[cut] < left) above += hist[cut--];
   size_t m = 0;
   for (size_t i = 0; i < n; i++) { /* branch-free: which side of the cut is a coin toss */
@@ -239,13 +294,14 @@ static int attr_apportion(const uint64_t *vals, size_t stride, size_t n, unsigne
     shift = s2;
   }
   for (size_t k = 0; k < need; k++) out[cand[k]]++; /* equal remainders: smaller index first */
-  return 0;
 }
 
 void attr_scratch_free(struct attr_scratch *sc)
 {
   mem_free(sc->v);
+  mem_free(sc->shares);
   sc->v = NULL;
+  sc->shares = NULL;
   sc->cap = 0;
 }
 
@@ -263,31 +319,67 @@ static int attr_take_as(struct attr_scratch *sc, struct attr *from, uint64_t mas
     attr_init(from);
     return 0;
   }
-  /* om, op, orr: what each entry gives; rem, cand: the apportioning's scratch. Grown,
-   * never shrunk: a verification takes from vectors of similar sizes again and again,
-   * and fresh memory each time costs a page fault per page. */
-  size_t need = 5 * n + 1;
+  /* om, op, orr: what each entry gives; their remainders; cand: the selection's
+   * scratch. Grown, never shrunk: a verification takes from vectors of similar sizes
+   * again and again, and fresh memory each time costs a page fault per page. */
+  size_t need = 7 * n + 1;
   if (sc->cap < need) {
     uint64_t *nv = mem_realloc(sc->v, need * sizeof *nv);
     if (!nv) return -ENOMEM;
     sc->v = nv;
     sc->cap = need;
   }
-  uint64_t *om = sc->v, *op = om + n, *orr = op + n, *rem = orr + n;
-  size_t *cand = (size_t *)(rem + n);
+  if (!sc->shares && !(sc->shares = mem_alloc(3 * sizeof *sc->shares))) return -ENOMEM;
+  uint64_t *om = sc->v, *op = om + n, *orr = op + n;
+  size_t *cand = (size_t *)(orr + 4 * n);
   _Static_assert(sizeof(size_t) == sizeof(uint64_t), "cand shares the scratch's words");
-  const size_t stride = sizeof *from->e / sizeof(uint64_t);
-  _Static_assert(sizeof(struct attr_entry) % sizeof(uint64_t) == 0, "entries are whole words");
+  struct share *sm = &sc->shares[0], *sp = &sc->shares[1], *sr = &sc->shares[2];
   int rc;
-  if ((rc = attr_apportion(&from->e[0].mass, stride, n, from->mass, mass, om, rem, cand)) ||
-      (rc = attr_apportion(&from->e[0].post, stride, n, from->post, post, op, rem, cand)) ||
-      (rc = attr_apportion(&from->e[0].pre, stride, n, from->pre, pre, orr, rem, cand)))
+  if ((rc = share_init(sm, from->mass, mass, n, om, orr + n)) || (rc = share_init(sp, from->post, post, n, op, orr + 2 * n)) ||
+      (rc = share_init(sr, from->pre, pre, n, orr, orr + 3 * n)))
     return rc;
-  /* from's entries are sorted and unique, so taken's are too: append them. */
+  /* Mass and post-consumer mass apportioned in one pass over the entries when both
+   * are (the common take: some of a lot with post-consumer content), any other in a
+   * pass of its own. */
+  const struct attr_entry *e = from->e;
+  int both = sm->mode == SHARE_SOME && sp->mode == SHARE_SOME;
+  if (both) share_pass_mass_post(sm, sp, e, n);
+  else {
+    if (sm->mode == SHARE_SOME) share_pass1(sm, e, n, offsetof(struct attr_entry, mass));
+    if (sp->mode == SHARE_SOME) share_pass1(sp, e, n, offsetof(struct attr_entry, post));
+  }
+  if (sr->mode == SHARE_SOME) share_pass1(sr, e, n, offsetof(struct attr_entry, pre));
+  struct share *all[3] = { sm, sp, sr };
+  for (int k = 0; k < 3; k++) {
+    struct share *x = all[k];
+    if (x->mode == SHARE_WIDE)
+      for (size_t i = 0; i < n; i++) share_step_wide(x, i, k == 0 ? e[i].mass : k == 1 ? e[i].post : e[i].pre);
+    if (x->mode == SHARE_SOME || x->mode == SHARE_WIDE) share_finish(x, n, cand);
+    else if (x->mode == SHARE_NONE) memset(x->out, 0, n * sizeof *x->out);
+    else
+      for (size_t i = 0; i < n; i++) x->out[i] = k == 0 ? e[i].mass : k == 1 ? e[i].post : e[i].pre;
+  }
+  /* from's entries are sorted and unique, so taken's are too: append them — into
+   * from's own array when the rest is not kept (entry t is written after entry i >= t
+   * was read). */
+  if (!keep_rest) {
+    size_t t = 0;
+    for (size_t i = 0; i < n; i++) {
+      from->e[t] = (struct attr_entry){ from->e[i].src, om[i], op[i], orr[i] };
+      t += (om[i] | op[i] | orr[i]) != 0;
+    }
+    *taken = *from;
+    attr_init(from);
+    taken->n = t;
+    taken->mass = mass;
+    taken->post = post;
+    taken->pre = pre;
+    return 0;
+  }
   if (!(taken->e = mem_alloc(n * sizeof *taken->e))) return -ENOMEM;
   taken->cap = n;
   size_t w = 0, t = 0;
-  if (keep_rest) {
+  {
     for (size_t i = 0; i < n; i++) {
       struct attr_entry x = from->e[i];
       taken->e[t] = (struct attr_entry){ x.src, om[i], op[i], orr[i] };
@@ -298,20 +390,11 @@ static int attr_take_as(struct attr_scratch *sc, struct attr *from, uint64_t mas
       from->e[w] = x;
       w += (x.mass | x.post | x.pre) != 0;
     }
-  } else {
-    for (size_t i = 0; i < n; i++) {
-      taken->e[t] = (struct attr_entry){ from->e[i].src, om[i], op[i], orr[i] };
-      t += (om[i] | op[i] | orr[i]) != 0;
-    }
   }
   taken->n = t;
   taken->mass = mass;
   taken->post = post;
   taken->pre = pre;
-  if (!keep_rest) {
-    attr_free(from);
-    return 0;
-  }
   from->n = w;
   from->mass -= mass;
   from->post -= post;
@@ -333,7 +416,7 @@ int attr_take_last(struct attr_scratch *sc, struct attr *from, uint64_t mass, ui
 
 int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, struct attr *taken)
 {
-  struct attr_scratch sc = { NULL, 0 };
+  struct attr_scratch sc = { NULL, 0, NULL };
   int rc = attr_take_in(&sc, from, mass, post, pre, taken);
   attr_scratch_free(&sc);
   return rc;

@@ -78,7 +78,8 @@ int attr_copy(struct attr *dst, const struct attr *src);
 int attr_take(struct attr *from, uint64_t mass, uint64_t post, uint64_t pre, struct attr *taken);
 /* The same with working memory kept across calls (grown as needed; free it with
  * attr_scratch_free), for callers that take many times. */
-struct attr_scratch { uint64_t *v; size_t cap; };
+struct share;
+struct attr_scratch { uint64_t *v; size_t cap; struct share *shares; };
 int attr_take_in(struct attr_scratch *sc, struct attr *from, uint64_t mass, uint64_t post, uint64_t pre,
                  struct attr *taken);
 /* attr_take_in for a vector that is not needed afterwards (a transform's pool after its

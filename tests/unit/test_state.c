@@ -221,7 +221,7 @@ TEST(state_attr_take_matches_the_textbook_method)
     ASSERT_OK(attr_copy(&before, &a));
     /* attr_take_last takes the same parts and drops the rest */
     struct attr last, lt;
-    struct attr_scratch sc = { NULL, 0 };
+    struct attr_scratch sc = { NULL, 0, NULL };
     attr_init(&last);
     attr_init(&lt);
     ASSERT_OK(attr_copy(&last, &a));
