@@ -5,6 +5,8 @@
 #   make demo     the worked example across five participants
 #   make bench    measured throughput against the limits measured in the same run
 #   make valgrind integration scenarios with every process under valgrind (minutes)
+#   make install  the programs, their man pages and bash completion under
+#                 $(DESTDIR)$(PREFIX) (default /usr/local); make uninstall removes them
 
 BUILD ?= build
 BIN   ?= bin
@@ -43,9 +45,29 @@ UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 $(UNIT_OBJ): CFLAGS_ALL += -Wmissing-prototypes
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all test check demo bench clean deps fuzz valgrind
+.PHONY: all test check demo bench clean deps fuzz valgrind install uninstall
 .SECONDARY:
-all: $(BIN)/kiroku $(BIN)/kiroku-node
+MAN := $(BUILD)/man/kiroku.1 $(BUILD)/man/kiroku-node.1
+all: $(BIN)/kiroku $(BIN)/kiroku-node $(MAN)
+
+# Man pages from the programs' own help text (tools/mkman.sh).
+$(BUILD)/man/%.1: $(BIN)/% tools/mkman.sh
+	@mkdir -p $(dir $@)
+	@bash tools/mkman.sh $* $(BIN)/$* > $@.tmp && mv $@.tmp $@
+
+PREFIX ?= /usr/local
+COMPLETIONS := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(COMPLETIONS)
+	install -m 755 $(BIN)/kiroku $(BIN)/kiroku-node $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(MAN) $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 644 tools/kiroku-completion.bash $(COMPLETIONS)/kiroku
+	ln -sf kiroku $(COMPLETIONS)/kiroku-node
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/kiroku $(DESTDIR)$(PREFIX)/bin/kiroku-node \
+	  $(DESTDIR)$(PREFIX)/share/man/man1/kiroku.1 $(DESTDIR)$(PREFIX)/share/man/man1/kiroku-node.1 \
+	  $(COMPLETIONS)/kiroku $(COMPLETIONS)/kiroku-node
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): tools/deps.sh

@@ -8,6 +8,7 @@ command -v pkg-config >/dev/null 2>&1 || need=1
 command -v protoc-c >/dev/null 2>&1 || need=1
 command -v python3 >/dev/null 2>&1 || need=1   # the CLI tests read --json with it
 command -v faketime >/dev/null 2>&1 || need=1  # the clock-skew test runs a node on a skewed clock
+command -v groff >/dev/null 2>&1 || need=1     # the install test renders the man pages
 if [ "$need" = 0 ]; then
   for p in "${pcs[@]}"; do pkg-config --exists "$p" || need=1; done
 fi
@@ -15,6 +16,7 @@ fi
 pkgs=(pkg-config liblmdb-dev libsodium-dev libprotobuf-c-dev protobuf-c-compiler libuv1-dev libjansson-dev)
 command -v python3 >/dev/null 2>&1 || pkgs+=(python3)
 command -v faketime >/dev/null 2>&1 || pkgs+=(faketime)
+command -v groff >/dev/null 2>&1 || pkgs+=(groff-base)
 if [ "$(id -u)" != 0 ]; then
   echo "deps: missing build dependencies; install as root: apt-get install -y ${pkgs[*]}" >&2
   exit 1

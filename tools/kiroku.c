@@ -27,7 +27,8 @@ static void usage(FILE *out)
   fprintf(out, "usage: kiroku [-C DIR] COMMAND [OPTIONS]\n\n"
                "DIR is the data directory (default: $KIROKU_DIR, else ./.kiroku).\n"
                "Read commands take --json; `kiroku help COMMAND` (or `kiroku COMMAND --help`)\n"
-               "shows a command's options; `kiroku --version` the version.\n"
+               "shows a command's options; `kiroku help --commands` lists the commands' names;\n"
+               "`kiroku --version` the version.\n"
                "Exit: 0 ok, 1 verification failed, 2 usage or input error (nothing written),\n"
                "3 storage or internal error, 4 a proof bundle that does not verify\n"
                "(docs/cli.md).\n\ncommands:\n");
@@ -77,8 +78,15 @@ int main(int argc, char **argv)
     else { fprintf(stderr, "kiroku: unknown option %s\n", argv[i]); usage(stderr); return CLI_USAGE; }
   }
   if (i >= argc) { usage(stderr); return CLI_USAGE; }
-  if (strcmp(argv[i], "help") == 0) { /* kiroku help [COMMAND] */
+  if (strcmp(argv[i], "help") == 0) { /* kiroku help [COMMAND | --commands] */
     if (i + 1 >= argc) { usage(stdout); return 0; }
+    if (strcmp(argv[i + 1], "--commands") == 0 && i + 2 == argc) { /* for completion and the man page */
+      for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++) {
+        for (const char *p = commands[k].name; *p; p++) putchar(*p == '_' ? '-' : *p);
+        putchar('\n');
+      }
+      return 0;
+    }
     const struct cli_command *cmd = command_find(argv[i + 1]);
     if (!cmd || i + 2 < argc) {
       fprintf(stderr, "kiroku: help: %s\n", cmd ? "one command at a time" : "no such command (kiroku help lists them)");
