@@ -72,7 +72,7 @@ struct amaker {
 #define ATTRIB_FROZEN_MEMO 64
 struct frozen_memo { uint8_t member[32]; uint64_t at; int known; };
 
-struct actx {
+struct attrib_walk {
   MDB_txn *txn;
   struct store *s;
   struct kk_body *body;
@@ -91,10 +91,12 @@ struct actx {
   struct frozen_memo frozen[ATTRIB_FROZEN_MEMO];
 };
 
+/* Room for `need` elements, doubling; the first allocation is exactly `need` (most
+ * lots owe a single take: thousands of small arrays must stay small). */
 static int grow(void **p, size_t *cap, size_t need, size_t size)
 {
   if (need <= *cap) return 0;
-  size_t cap2 = *cap ? *cap * 2 : 16;
+  size_t cap2 = *cap ? *cap * 2 : need;
   while (cap2 < need) cap2 *= 2;
   void *q = mem_realloc(*p, cap2 * size);
   if (!q) return -ENOMEM;
@@ -116,12 +118,12 @@ static uint64_t hash_bytes(const uint8_t *k, size_t n)
   return h ^ (h >> 29);
 }
 
-typedef const uint8_t *(*tab_key_fn)(const struct actx *c, size_t v);
-static const uint8_t *node_key(const struct actx *c, size_t v) { return c->nodes[v].pos; }
-static const uint8_t *maker_key(const struct actx *c, size_t v) { return c->makers[v].pos; }
+typedef const uint8_t *(*tab_key_fn)(const struct attrib_walk *c, size_t v);
+static const uint8_t *node_key(const struct attrib_walk *c, size_t v) { return c->nodes[v].pos; }
+static const uint8_t *maker_key(const struct attrib_walk *c, size_t v) { return c->makers[v].pos; }
 
 /* The value stored for key k (a node or maker index), or SIZE_MAX. */
-static size_t tab_find(const struct actx *c, const size_t *tab, size_t cap, const uint8_t *k, size_t kn, tab_key_fn key)
+static size_t tab_find(const struct attrib_walk *c, const size_t *tab, size_t cap, const uint8_t *k, size_t kn, tab_key_fn key)
 {
   if (!cap) return SIZE_MAX;
   for (size_t i = hash_bytes(k, kn) & (cap - 1);; i = (i + 1) & (cap - 1)) {
@@ -130,7 +132,7 @@ static size_t tab_find(const struct actx *c, const size_t *tab, size_t cap, cons
   }
 }
 
-static int tab_put(struct actx *c, size_t **tab, size_t *cap, size_t count, const uint8_t *k, size_t kn, size_t v,
+static int tab_put(struct attrib_walk *c, size_t **tab, size_t *cap, size_t count, const uint8_t *k, size_t kn, size_t v,
                    tab_key_fn key)
 {
   if ((count + 1) * 2 > *cap) { /* rebuild at twice the size */
@@ -155,7 +157,7 @@ static int tab_put(struct actx *c, size_t **tab, size_t *cap, size_t count, cons
 /* ---- discovery ------------------------------------------------------------------------ */
 
 /* The node of the lot at pos, added (and queued for expansion) if new. */
-static int node_get(struct actx *c, const uint8_t pos[STORE_LOTPOS], size_t *out)
+static int node_get(struct attrib_walk *c, const uint8_t pos[STORE_LOTPOS], size_t *out)
 {
   size_t v = tab_find(c, c->node_tab, c->node_cap, pos, STORE_LOTPOS, node_key);
   if (v != SIZE_MAX) { *out = v; return 0; }
@@ -173,7 +175,7 @@ static int node_get(struct actx *c, const uint8_t pos[STORE_LOTPOS], size_t *out
   return 0;
 }
 
-static int maker_new(struct actx *c, int kind, size_t n_in, size_t *out)
+static int maker_new(struct attrib_walk *c, int kind, size_t n_in, size_t *out)
 {
   int rc = grow((void **)&c->makers, &c->cap_makers, c->n_makers + 1, sizeof *c->makers);
   if (rc) return rc;
@@ -190,7 +192,7 @@ static int maker_new(struct actx *c, int kind, size_t n_in, size_t *out)
 }
 
 /* Source lot `src` owes maker m its input `input`: the take of its owner's record `seq`. */
-static int need_take(struct actx *c, size_t src, uint64_t seq, size_t m, size_t input)
+static int need_take(struct attrib_walk *c, size_t src, uint64_t seq, size_t m, size_t input)
 {
   struct anode *n = &c->nodes[src];
   int rc = grow((void **)&n->needs, &n->cap_needs, n->n_needs + 1, sizeof *n->needs);
@@ -201,7 +203,7 @@ static int need_take(struct actx *c, size_t src, uint64_t seq, size_t m, size_t 
 }
 
 /* The record at position pos (its author and seq) into c->body, and its id. */
-static int load_record(struct actx *c, const uint8_t pos[40], uint8_t id[32])
+static int load_record(struct attrib_walk *c, const uint8_t pos[40], uint8_t id[32])
 {
   const uint8_t *env;
   size_t len;
@@ -216,7 +218,7 @@ static int load_record(struct actx *c, const uint8_t pos[40], uint8_t id[32])
 
 /* The seq member's feed is frozen at (0: not), remembered for the call: lots of one
  * owner are many, owners few. The cache is direct-mapped by the key's first byte. */
-static int frozen_at(struct actx *c, const uint8_t member[32], uint64_t *at)
+static int frozen_at(struct attrib_walk *c, const uint8_t member[32], uint64_t *at)
 {
   struct frozen_memo *f = &c->frozen[member[0] % ATTRIB_FROZEN_MEMO];
   if (f->known && memcmp(f->member, member, 32) == 0) { *at = f->at; return 0; }
@@ -245,7 +247,7 @@ static int output_one(void *arg, const uint8_t pos[STORE_LOTPOS], const struct l
 }
 
 /* What made_each reports of a maker: its inputs, in order. */
-struct inputs_ctx { struct actx *c; size_t m; size_t n, cap; struct made_input *in; int unledgered; };
+struct inputs_ctx { struct attrib_walk *c; size_t m; size_t n, cap; struct made_input *in; int unledgered; };
 
 static int input_one(void *arg, const struct made_input *in)
 {
@@ -257,7 +259,7 @@ static int input_one(void *arg, const struct made_input *in)
   return 0;
 }
 
-static int expand_transform(struct actx *c, size_t v)
+static int expand_transform(struct attrib_walk *c, size_t v)
 {
   uint8_t tpos[40];
   memcpy(tpos, c->nodes[v].pos, 40);
@@ -306,7 +308,7 @@ static int expand_transform(struct actx *c, size_t v)
   return 0;
 }
 
-static int expand(struct actx *c, size_t v)
+static int expand(struct attrib_walk *c, size_t v)
 {
   int rc;
   size_t m;
@@ -366,7 +368,7 @@ static int expand(struct actx *c, size_t v)
 
 /* Appends to order every node reachable from `from` (sources first), iteratively: a
  * chain of blends can be far deeper than the C stack. */
-static int walk(struct actx *c, size_t from, size_t *order, size_t *n_order, size_t *stack, size_t *child)
+static int walk(struct attrib_walk *c, size_t from, size_t *order, size_t *n_order, size_t *stack, size_t *child)
 {
   size_t depth = 0;
   if (c->nodes[from].visit) return 0;
@@ -417,7 +419,7 @@ static int pool_add(struct attr *pool, struct attr *part)
 }
 
 /* Node v's vector as created, from its maker. */
-static int make(struct actx *c, size_t v)
+static int make(struct attrib_walk *c, size_t v)
 {
   struct anode *n = &c->nodes[v];
   struct amaker *m = &c->makers[n->maker];
@@ -471,7 +473,7 @@ static int make(struct actx *c, size_t v)
 }
 
 struct replay_ctx {
-  struct actx *c;
+  struct attrib_walk *c;
   struct anode *n;
   int all;
   struct attr *left;
@@ -500,7 +502,7 @@ static int replay_spend(void *arg, uint64_t seq, const struct spend *sp)
 /* Replays node v's spends in its owner's order from its vector as created, delivering
  * each take a maker needs; *left is what remains after the last spend replayed (all of
  * them when `all`). */
-static int replay(struct actx *c, size_t v, int all, struct attr *left)
+static int replay(struct attrib_walk *c, size_t v, int all, struct attr *left)
 {
   struct anode *n = &c->nodes[v];
   int rc = 0;
@@ -524,61 +526,43 @@ static int replay(struct actx *c, size_t v, int all, struct attr *left)
 
 /* ---- the provenance, for what is asked about it -------------------------------------- */
 
-/* A record's position as a 32-byte set key: the author's key with the seq mixed into
- * its first 8 bytes (by an odd multiplier: one author's seqs stay distinct, and spread
- * over the set's slots, which are chosen by those bytes). Two authors' keys that agree
- * on their last 24 bytes do not exist. */
-static void prov_key(uint8_t k[32], const uint8_t author[32], uint64_t seq)
-{
-  uint64_t h;
-  memcpy(&h, author, 8);
-  h ^= seq * 0x9e3779b97f4a7c15ull;
-  memcpy(k, &h, 8);
-  memcpy(k + 8, author + 8, 24);
-}
-
 void attrib_prov_init(struct attrib_prov *p)
 {
-  idset_init(&p->records);
   idset_init(&p->owners);
+  p->walk = NULL;
 }
 
 void attrib_prov_free(struct attrib_prov *p)
 {
-  idset_free(&p->records);
   idset_free(&p->owners);
+  p->walk = NULL;
 }
 
+/* The record at (author, seq) made a lot of the walk: an Issue's, Receive's or Refuse's
+ * lot is its output 0; a Transform is a maker (whichever of its outputs were reached). */
 int attrib_prov_has_record(const struct attrib_prov *p, const uint8_t author[32], uint64_t seq)
 {
-  uint8_t k[32];
-  prov_key(k, author, seq);
-  return idset_has(&p->records, k);
+  const struct attrib_walk *c = p->walk;
+  uint8_t pos[STORE_LOTPOS];
+  if (!c) return 0;
+  memcpy(pos, author, 32);
+  be64_put(pos + 32, seq);
+  be32_put(pos + 40, 0);
+  return tab_find(c, c->node_tab, c->node_cap, pos, STORE_LOTPOS, node_key) != SIZE_MAX ||
+         tab_find(c, c->tf_tab, c->tf_cap, pos, 40, maker_key) != SIZE_MAX;
 }
 
 int attrib_prov_has_owner(const struct attrib_prov *p, const uint8_t key[32]) { return idset_has(&p->owners, key); }
 
-/* Every lot's record, every transfer between them (the sender's record at the spend's
- * seq: the sender owns the lot it came from) and every owner. */
-static int prov_fill(struct actx *c, struct attrib_prov *p)
+static int prov_fill(struct attrib_walk *c, struct attrib_prov *p)
 {
-  uint8_t k[32];
   int rc = 0;
-  for (size_t v = 0; v < c->n_nodes && rc >= 0; v++) {
-    const struct anode *n = &c->nodes[v];
-    prov_key(k, n->pos, be64_get(n->pos + 32));
-    if ((rc = idset_add(&p->records, k)) >= 0) rc = idset_add(&p->owners, n->owner);
-  }
-  for (size_t m = 0; m < c->n_makers && rc >= 0; m++) {
-    const struct amaker *mk = &c->makers[m];
-    if (mk->kind != MAKER_XFER) continue;
-    prov_key(k, c->nodes[mk->in_node[0]].owner, mk->spend_seq);
-    rc = idset_add(&p->records, k);
-  }
+  for (size_t v = 0; v < c->n_nodes && rc >= 0; v++) rc = idset_add(&p->owners, c->nodes[v].owner);
+  p->walk = c;
   return rc < 0 ? rc : 0;
 }
 
-static void actx_free(struct actx *c)
+static void actx_free(struct attrib_walk *c)
 {
   attr_scratch_free(&c->scratch);
   mem_free(c->sources);
@@ -619,7 +603,7 @@ static int ranked_cmp(const void *a, const void *b)
   return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
-static int rank_sources(struct actx *c)
+static int rank_sources(struct attrib_walk *c)
 {
   size_t n = 0;
   for (size_t m = 0; m < c->n_makers; m++) n += c->makers[m].kind == MAKER_ISSUE ? 1 : c->makers[m].n_unl;
@@ -662,7 +646,7 @@ static int rank_sources(struct actx *c)
 int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKEY], size_t n, attrib_fn fn,
                 void *arg, struct attrib_prov *prov)
 {
-  struct actx c;
+  struct attrib_walk c;
   size_t *order = NULL, *stack = NULL, *child = NULL, n_order = 0;
   struct attr left;
   int rc = 0;
@@ -705,6 +689,7 @@ int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKE
     attr_free(&left);
   }
 done:
+  if (prov) prov->walk = NULL; /* the walk's tables go now */
   attr_free(&left);
   mem_free(order);
   mem_free(stack);

@@ -28,6 +28,8 @@
 #include "state.h"
 #include "store.h"
 
+struct attrib_walk;
+
 /* Called once for each lot asked about: the table the vectors' entries name their
  * sources in (by rank, node/state.h; the same for every call of one attrib_lots), the
  * lot's value, its attribution as created, the
@@ -39,16 +41,18 @@
 typedef int (*attrib_fn)(void *arg, const struct attr_source *sources, const uint8_t key[STORE_LOTKEY],
                          const struct lot *l, const struct attr *created, const struct attr *left, int through_frozen);
 
-/* What a provenance includes (attrib_lots fills it): the records that made each lot in
- * it (an Issue, Receive, Refuse or Transform: a lot is named by its record) and every
- * transfer between them, by position; and every owner — what incidents may be about.
- * Records are kept by position because the walk never learns most of their ids: a
- * question about a record id resolves it to its position first (store_record_by_id).
- * Init before use; free after. */
-struct attrib_prov { struct idset records, owners; };
+/* What a provenance includes, for the callbacks of attrib_lots (valid during them
+ * only): the records that made each lot in it (an Issue, Receive, Refuse or Transform:
+ * a lot is named by its record), by position; and every owner — what incidents may be
+ * about. Records are known by position because the walk never learns most of their
+ * ids: a question about a record id resolves it to its position first
+ * (store_record_by_id); one about a Transfer, to the record that closed it. Init before
+ * use; free after. */
+struct attrib_prov { struct idset owners; const struct attrib_walk *walk; };
 void attrib_prov_init(struct attrib_prov *p);
 void attrib_prov_free(struct attrib_prov *p);
-/* 1 when the record at (author, seq), or the member key, is in the provenance; else 0. */
+/* 1 when the record at (author, seq) made a lot of the provenance, or the member key
+ * owns one; else 0. */
 int attrib_prov_has_record(const struct attrib_prov *p, const uint8_t author[32], uint64_t seq);
 int attrib_prov_has_owner(const struct attrib_prov *p, const uint8_t key[32]);
 

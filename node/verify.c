@@ -206,15 +206,25 @@ static int claims_of(struct vctx *v, struct verify_report *r, uint64_t verified)
 }
 
 /* Is `about` (what an incident names: a record, a lot's record, a member) in the
- * provenance? A record is known there by its position: its id is looked up. */
+ * provenance? A record is known there by its position: its id is looked up. A Transfer
+ * is there when the Receive or Refuse that closed it is. */
 static int in_provenance(struct vctx *v, const uint8_t about[32])
 {
   uint8_t author[32];
   uint64_t seq;
+  struct xfer x;
   if (attrib_prov_has_owner(v->prov, about)) return 1;
   int rc = store_record_by_id(v->txn, v->s, about, author, &seq, NULL, NULL);
-  if (rc == MDB_NOTFOUND) return 0;
-  return rc ? rc : attrib_prov_has_record(v->prov, author, seq);
+  if (rc) return rc == MDB_NOTFOUND ? 0 : rc;
+  if (attrib_prov_has_record(v->prov, author, seq)) return 1;
+  xfer_init(&x);
+  rc = rules_xfer_get(v->txn, v->s, about, &x);
+  if (rc == 0 && x.state != XFER_PENDING)
+    rc = store_record_by_id(v->txn, v->s, x.closed_by, author, &seq, NULL, NULL);
+  else if (rc == 0) rc = MDB_NOTFOUND;
+  xfer_free(&x);
+  if (rc) return rc == MDB_NOTFOUND ? 0 : rc;
+  return attrib_prov_has_record(v->prov, author, seq);
 }
 
 /* Incident reports about anything in the provenance: the incidents index is scanned
