@@ -32,7 +32,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) $(SANFLAGS) \
              -I$(BUILD)/proto $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(SANFLAGS) $(PKG_LIBS) -lpthread $(LDLIBS)
 
-LIB_SRC  := proto/codec.c $(wildcard crypto/*.c) $(filter-out node/kiroku_node.c,$(wildcard node/*.c))
+LIB_SRC  := proto/codec.c $(wildcard crypto/*.c) $(filter-out node/daemon/kiroku_node.c,$(wildcard node/*/*.c))
 CLI_SRC  := $(wildcard tools/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 GEN_C    := $(BUILD)/proto/kiroku.pb-c.c
@@ -94,7 +94,7 @@ $(BIN)/kiroku: $(CLI_OBJ) $(BUILD)/libkiroku.a
 	@mkdir -p $(BIN)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-$(BIN)/kiroku-node: $(BUILD)/node/kiroku_node.o $(BUILD)/libkiroku.a
+$(BIN)/kiroku-node: $(BUILD)/node/daemon/kiroku_node.o $(BUILD)/libkiroku.a
 	@mkdir -p $(BIN)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 

@@ -2,7 +2,7 @@
  * keys — load and create the identity key file, refusing lax permissions.
  */
 #include "keys.h"
-#include "../node/err.h"
+#include "../node/base/err.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * note — signed notes, checkpoints and cosignatures.
  */
 #include "note.h"
-#include "../node/mem.h"
+#include "../node/base/mem.h"
 
 #include <sodium.h>
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * sig — Ed25519 with domain separation and SHA-256, on libsodium.
  */
 #include "sig.h"
-#include "../node/mem.h"
+#include "../node/base/mem.h"
 
 #include <errno.h>
 #include <sodium.h>

@@ -8,8 +8,8 @@
  */
 #include "codec.h"
 #include "kiroku.pb-c.h"
-#include "../node/err.h"
-#include "../node/mem.h"
+#include "../node/base/err.h"
+#include "../node/base/mem.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -237,7 +237,7 @@ void codec_wire_free(struct kk_wire *w);
  * caller's memory) into a new mem_alloc'd buffer. 0, KK_E_TOO_LARGE or -ENOMEM. */
 int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len);
 
-/* ---- evidence of equivocation (node/evidence.h gives it meaning) -------------------
+/* ---- evidence of equivocation (node/ledger/evidence.h gives it meaning) -------------------
  * Decoded from untrusted bytes: the encoding must be canonical (re-encoding gives the
  * same bytes), so an evidence object has exactly one id. A decoded object's pointers
  * live until codec_equivocation_free(). Exactly one of three shapes: records a and b;
@@ -260,7 +260,7 @@ void codec_equivocation_free(struct kk_equivocation *e);
 /* Encodes e (a pair put in byte order) into a new mem_alloc'd buffer. */
 int codec_equivocation_encode(const struct kk_equivocation *e, uint8_t **out, size_t *len);
 
-/* ---- proof bundles (node/bundle.h gives them meaning) -------------------------------
+/* ---- proof bundles (node/ledger/bundle.h gives them meaning) -------------------------------
  * Decoded from untrusted bytes: both the Bundle and its BundleBody must be canonical;
  * every hash of a proof is 32 bytes. A decoded bundle's pointers live until
  * codec_bundle_free(). For encoding, fill network, lot and feeds. */

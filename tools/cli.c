@@ -2,18 +2,18 @@
  * cli — shared plumbing of the kiroku subcommands.
  */
 #include "cli.h"
-#include "../node/material.h"
-#include "../node/mem.h"
-#include "../node/ckpt.h"
+#include "../node/ledger/material.h"
+#include "../node/base/mem.h"
+#include "../node/ledger/ckpt.h"
 #include "../crypto/keys.h"
 #include "../crypto/sig.h"
-#include "../node/buf.h"
-#include "../node/err.h"
-#include "../node/ctl.h"
-#include "../node/ingest.h"
-#include "../node/rules.h"
-#include "../node/verify.h"
-#include "../node/qty.h"
+#include "../node/base/buf.h"
+#include "../node/base/err.h"
+#include "../node/client/ctl.h"
+#include "../node/ledger/ingest.h"
+#include "../node/ledger/rules.h"
+#include "../node/ledger/verify.h"
+#include "../node/ledger/qty.h"
 
 #include <ctype.h>
 #include <errno.h>

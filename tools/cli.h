@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
-#include "../node/store.h"
+#include "../node/ledger/store.h"
 #include "../proto/codec.h"
 
 #define CLI_OK 0
@@ -52,7 +52,7 @@ int cli_refused(struct cli *c, int rc, const char *fmt, ...) __attribute__((form
 
 /* ingest_batch for records written by this process: with the identity key loaded, the
  * same transaction signs this member's checkpoint and witnesses the feeds that grew, as
- * the node does (node/ckpt.h). */
+ * the node does (node/ledger/ckpt.h). */
 struct ingest_item;
 int cli_ingest(struct cli *c, struct ingest_item *items, size_t n, int flags, int threads);
 

@@ -9,13 +9,13 @@
  * replay frozen (evidence that does not verify fails the audit).
  */
 #include "cli.h"
-#include "../node/mem.h"
+#include "../node/base/mem.h"
 #include "../crypto/sig.h"
-#include "../node/buf.h"
-#include "../node/err.h"
-#include "../node/evidence.h"
-#include "../node/ingest.h"
-#include "../node/rules.h"
+#include "../node/base/buf.h"
+#include "../node/base/err.h"
+#include "../node/ledger/evidence.h"
+#include "../node/ledger/ingest.h"
+#include "../node/ledger/rules.h"
 
 #include <errno.h>
 #include <stdio.h>

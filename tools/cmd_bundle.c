@@ -2,11 +2,11 @@
  * prove, verify-bundle — a lot's verification as a file anyone can check offline.
  */
 #include "cli.h"
-#include "../node/mem.h"
+#include "../node/base/mem.h"
 #include "../crypto/sig.h"
-#include "../node/bundle.h"
-#include "../node/err.h"
-#include "../node/verify.h"
+#include "../node/ledger/bundle.h"
+#include "../node/base/err.h"
+#include "../node/ledger/verify.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -2,11 +2,11 @@
  * admit, suspend, members — the registry's commands and the member list.
  */
 #include "cli.h"
-#include "../node/verify.h"
-#include "../node/mem.h"
+#include "../node/ledger/verify.h"
+#include "../node/base/mem.h"
 #include "../crypto/sig.h"
-#include "../node/err.h"
-#include "../node/rules.h"
+#include "../node/base/err.h"
+#include "../node/ledger/rules.h"
 
 #include <getopt.h>
 #include <stdio.h>

@@ -11,7 +11,7 @@
  * hashes of the wrong length), 2 when the file cannot be parsed as either.
  */
 #include "cli.h"
-#include "../node/mem.h"
+#include "../node/base/mem.h"
 #include "../crypto/merkle.h"
 
 #include <errno.h>

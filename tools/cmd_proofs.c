@@ -2,14 +2,14 @@
  * checkpoints, evidence, verify-evidence — what the witnesses signed, and who forked.
  */
 #include "cli.h"
-#include "../node/mem.h"
+#include "../node/base/mem.h"
 #include "../crypto/note.h"
 #include "../crypto/sig.h"
-#include "../node/buf.h"
-#include "../node/ckpt.h"
-#include "../node/err.h"
-#include "../node/evidence.h"
-#include "../node/rules.h"
+#include "../node/base/buf.h"
+#include "../node/ledger/ckpt.h"
+#include "../node/base/err.h"
+#include "../node/ledger/evidence.h"
+#include "../node/ledger/rules.h"
 
 #include <errno.h>
 #include <sodium.h>

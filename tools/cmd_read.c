@@ -2,14 +2,14 @@
  * lots, log, show — what this node holds and knows.
  */
 #include "cli.h"
-#include "../node/mem.h"
+#include "../node/base/mem.h"
 #include "../crypto/keys.h"
 #include "../crypto/sig.h"
-#include "../node/buf.h"
-#include "../node/err.h"
-#include "../node/qty.h"
-#include "../node/rules.h"
-#include "../node/verify.h"
+#include "../node/base/buf.h"
+#include "../node/base/err.h"
+#include "../node/ledger/qty.h"
+#include "../node/ledger/rules.h"
+#include "../node/ledger/verify.h"
 
 #include <errno.h>
 #include <getopt.h>

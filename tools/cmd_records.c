@@ -2,16 +2,16 @@
  * export-records, import-records — records as files: the offline path between nodes,
  * and what an auditor is handed.
  *
- * File format: node/recfile.h. Records are written in this node's arrival order; an
+ * File format: node/ledger/recfile.h. Records are written in this node's arrival order; an
  * importer accepts them in any order.
  */
 #include "cli.h"
-#include "../node/mem.h"
+#include "../node/base/mem.h"
 #include "../crypto/sig.h"
-#include "../node/buf.h"
-#include "../node/err.h"
-#include "../node/ingest.h"
-#include "../node/recfile.h"
+#include "../node/base/buf.h"
+#include "../node/base/err.h"
+#include "../node/ledger/ingest.h"
+#include "../node/ledger/recfile.h"
 
 #include <errno.h>
 #include <getopt.h>

@@ -2,12 +2,12 @@
  * init, keygen, join — creating identities and networks.
  */
 #include "cli.h"
-#include "../node/mem.h"
+#include "../node/base/mem.h"
 #include "../crypto/keys.h"
 #include "../crypto/sig.h"
-#include "../node/err.h"
-#include "../node/ingest.h"
-#include "../node/store.h"
+#include "../node/base/err.h"
+#include "../node/ledger/ingest.h"
+#include "../node/ledger/store.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -2,9 +2,9 @@
  * attest, revoke, incident — statements about other records.
  */
 #include "cli.h"
-#include "../node/mem.h"
+#include "../node/base/mem.h"
 #include "../crypto/sig.h"
-#include "../node/err.h"
+#include "../node/base/err.h"
 
 #include <getopt.h>
 #include <stdio.h>

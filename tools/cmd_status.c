@@ -2,9 +2,9 @@
  * status — what the node running on this directory is doing.
  */
 #include "cli.h"
-#include "../node/mem.h"
-#include "../node/ctl.h"
-#include "../node/err.h"
+#include "../node/base/mem.h"
+#include "../node/client/ctl.h"
+#include "../node/base/err.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -6,7 +6,7 @@
  * known done, before reading.
  */
 #include "cli.h"
-#include "../node/err.h"
+#include "../node/base/err.h"
 
 #include <stdio.h>
 #include <sys/stat.h>

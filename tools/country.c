@@ -8,7 +8,7 @@
  */
 #include "cli.h"
 #include "countries.h"
-#include "../node/err.h"
+#include "../node/base/err.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -2,10 +2,9 @@
  * kiroku — the command-line interface: global options and the command table.
  */
 #include "cli.h"
-#include "../node/hs.h"
-#include "../node/mem.h"
-#include "../node/store.h"
-#include "../node/version.h"
+#include "../node/base/mem.h"
+#include "../node/ledger/store.h"
+#include "../node/base/version.h"
 #include "../crypto/sig.h"
 
 #include <stdio.h>
@@ -42,7 +41,7 @@ static void usage(FILE *out)
 
 static void version(void)
 {
-  printf("kiroku %s (store layout %d, handshake version %d)\n", KIROKU_VERSION, STORE_LAYOUT, HS_VERSION);
+  printf("kiroku %s (store layout %d, handshake version %d)\n", KIROKU_VERSION, STORE_LAYOUT, KIROKU_HANDSHAKE_VERSION);
 }
 
 static void command_help(const struct cli_command *cmd)

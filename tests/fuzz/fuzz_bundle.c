@@ -3,7 +3,7 @@
  * BundleBody decoding, then the checks against a genesis record, in a scratch store.
  */
 #include "../../crypto/sig.h"
-#include "../../node/bundle.h"
+#include "../../node/ledger/bundle.h"
 #include "../../proto/codec.h"
 
 #include <sodium.h>

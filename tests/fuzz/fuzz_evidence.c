@@ -2,7 +2,7 @@
  * Fuzz target: evidence of equivocation from peers and from files (verify-evidence) —
  * the canonical Equivocation decoding, both records or both checkpoints, signatures.
  */
-#include "../../node/evidence.h"
+#include "../../node/ledger/evidence.h"
 #include "../../proto/codec.h"
 
 #include <stdint.h>

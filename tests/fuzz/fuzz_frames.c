@@ -2,8 +2,8 @@
  * Fuzz target: the frame reader over an arbitrary byte stream, fed in slices whose
  * sizes come from the input itself, and the handshake state machine fed each frame.
  */
-#include "../../node/frame.h"
-#include "../../node/hs.h"
+#include "../../node/daemon/frame.h"
+#include "../../node/daemon/hs.h"
 #include "../../crypto/sig.h"
 
 #include <sodium.h>

@@ -3,7 +3,7 @@
  * cosignature lines, the checkpoint body parser and Kiroku's checkpoint view.
  */
 #include "../../crypto/note.h"
-#include "../../node/ckpt.h"
+#include "../../node/ledger/ckpt.h"
 
 #include <sodium.h>
 #include <stdint.h>

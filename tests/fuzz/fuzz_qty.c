@@ -2,7 +2,7 @@
  * Fuzz target: the CLI's quantity and share parsers; a parsed mass must print and parse
  * back to the same number of milligrams.
  */
-#include "../../node/qty.h"
+#include "../../node/ledger/qty.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * Fuzz target: records files given to `kiroku import-records` — the magic, every
  * length checked against the cap and what is left, before the records are decoded.
  */
-#include "../../node/recfile.h"
+#include "../../node/ledger/recfile.h"
 
 #include <stdint.h>
 #include <stdlib.h>

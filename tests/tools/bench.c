@@ -13,9 +13,9 @@
  */
 #include "recgen.h"
 #include "../../crypto/sig.h"
-#include "../../node/ingest.h"
-#include "../../node/store.h"
-#include "../../node/ctl.h"
+#include "../../node/ledger/ingest.h"
+#include "../../node/ledger/store.h"
+#include "../../node/client/ctl.h"
 #include "../../crypto/keys.h"
 #include <unistd.h>
 

@@ -25,9 +25,9 @@
  */
 #include "../../crypto/keys.h"
 #include "../../crypto/sig.h"
-#include "../../node/buf.h"
-#include "../../node/hs.h"
-#include "../../node/store.h"
+#include "../../node/base/buf.h"
+#include "../../node/daemon/hs.h"
+#include "../../node/ledger/store.h"
 #include "../../proto/codec.h"
 
 #include <arpa/inet.h>

@@ -11,7 +11,7 @@
 #include "recgen.h"
 #include "../../crypto/keys.h"
 #include "../../crypto/sig.h"
-#include "../../node/buf.h"
+#include "../../node/base/buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
  * the store: it only signs.
  */
 #include "../../crypto/sig.h"
-#include "../../node/buf.h"
+#include "../../node/base/buf.h"
 #include "../../proto/codec.h"
 #include "recgen.h"
 

@@ -8,10 +8,10 @@
  *
  *   oldstore DIR
  */
-#include "../../node/buf.h"
-#include "../../node/rules.h"
-#include "../../node/store.h"
-#include "../../node/tree.h"
+#include "../../node/base/buf.h"
+#include "../../node/ledger/rules.h"
+#include "../../node/ledger/store.h"
+#include "../../node/ledger/tree.h"
 #include "../../crypto/merkle.h"
 #include "../../crypto/sig.h"
 #include "../../proto/codec.h"
@@ -21,7 +21,7 @@
 #include <string.h>
 
 /* Re-keys every entry of the database `name` into a plain one (no duplicates): key_of
- * maps a current key to the earlier layout's. For a posdb (node/posdb.h, rlen > 0) the
+ * maps a current key to the earlier layout's. For a posdb (node/ledger/posdb.h, rlen > 0) the
  * current key is author || the first rlen bytes of the duplicate. */
 static int rekey(MDB_txn *txn, struct store *s, MDB_dbi dbi, const char *name, size_t klen, size_t rlen,
                  int (*key_of)(MDB_txn *, struct store *, const uint8_t *, uint8_t *, size_t *))

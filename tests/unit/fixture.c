@@ -4,8 +4,8 @@
 #include "fixture.h"
 #include "test.h"
 #include "../../crypto/sig.h"
-#include "../../node/ingest.h"
-#include "../../node/rules.h"
+#include "../../node/ledger/ingest.h"
+#include "../../node/ledger/rules.h"
 
 void fx_member_init(struct fx_member *m)
 {

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "../../node/store.h"
+#include "../../node/ledger/store.h"
 #include "../../proto/codec.h"
 
 struct fx_member { uint8_t pk[32], sk[64]; uint64_t seq; uint8_t last[32]; };

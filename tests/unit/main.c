@@ -1,7 +1,7 @@
 /*
  * Runs the unit tests of tests/unit/list.h, each in a child process with a timeout.
  */
-#include "../../node/mem.h"
+#include "../../node/base/mem.h"
 #include "test.h"
 #include "list.h"
 #include "../../crypto/sig.h"

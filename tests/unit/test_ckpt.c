@@ -8,12 +8,12 @@
 #include "fixture.h"
 #include "../../crypto/merkle.h"
 #include "../../crypto/note.h"
-#include "../../node/ckpt.h"
-#include "../../node/err.h"
-#include "../../node/evidence.h"
-#include "../../node/ingest.h"
-#include "../../node/rules.h"
-#include "../../node/tree.h"
+#include "../../node/ledger/ckpt.h"
+#include "../../node/base/err.h"
+#include "../../node/ledger/evidence.h"
+#include "../../node/ledger/ingest.h"
+#include "../../node/ledger/rules.h"
+#include "../../node/ledger/tree.h"
 
 static struct fx_rec admit_rec(struct fx *f, const struct fx_member *m, const char *name, uint32_t roles)
 {

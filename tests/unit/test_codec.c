@@ -3,7 +3,7 @@
  */
 #include "test.h"
 #include "fixture.h"
-#include "../../node/err.h"
+#include "../../node/base/err.h"
 
 static struct kk_body *sample(enum kk_payload kind)
 {

@@ -9,14 +9,14 @@
 #include <errno.h>
 #include <sys/stat.h>
 #include "../../crypto/sig.h"
-#include "../../node/err.h"
-#include "../../node/evidence.h"
-#include "../../node/frame.h"
-#include "../../node/hs.h"
-#include "../../node/ingest.h"
-#include "../../node/mem.h"
-#include "../../node/state.h"
-#include "../../node/verify.h"
+#include "../../node/base/err.h"
+#include "../../node/ledger/evidence.h"
+#include "../../node/daemon/frame.h"
+#include "../../node/daemon/hs.h"
+#include "../../node/ledger/ingest.h"
+#include "../../node/base/mem.h"
+#include "../../node/ledger/state.h"
+#include "../../node/ledger/verify.h"
 
 #define T (1000000000ull)
 #define N_RECS 8

@@ -4,8 +4,8 @@
  */
 #include "test.h"
 #include "../../crypto/merkle.h"
-#include "../../node/tree.h"
-#include "../../node/buf.h"
+#include "../../node/ledger/tree.h"
+#include "../../node/base/buf.h"
 #include "../../crypto/sig.h"
 
 #include <dirent.h>

@@ -3,10 +3,10 @@
  */
 #include "test.h"
 #include "../../crypto/sig.h"
-#include "../../node/err.h"
-#include "../../node/frame.h"
-#include "../../node/hs.h"
-#include "../../node/buf.h"
+#include "../../node/base/err.h"
+#include "../../node/daemon/frame.h"
+#include "../../node/daemon/hs.h"
+#include "../../node/base/buf.h"
 #include "../../proto/codec.h"
 
 struct frames { size_t n; size_t lens[64]; uint8_t first[64]; };

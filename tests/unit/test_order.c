@@ -20,13 +20,13 @@
 #include "test.h"
 #include "fixture.h"
 #include "../../crypto/sig.h"
-#include "../../node/buf.h"
-#include "../../node/err.h"
-#include "../../node/attrib.h"
-#include "../../node/ingest.h"
-#include "../../node/mem.h"
-#include "../../node/rules.h"
-#include "../../node/state.h"
+#include "../../node/base/buf.h"
+#include "../../node/base/err.h"
+#include "../../node/ledger/attrib.h"
+#include "../../node/ledger/ingest.h"
+#include "../../node/base/mem.h"
+#include "../../node/ledger/rules.h"
+#include "../../node/ledger/state.h"
 
 #include <sys/stat.h>
 
@@ -585,7 +585,7 @@ TEST(order_same_records_same_state)
 /* ---- attribution on demand = attribution kept up to date -----------------------------
  *
  * The rules once stored every lot's attribution vectors and updated them with each
- * effect; now they are recomputed from the provenance when asked (node/attrib.h). Here
+ * effect; now they are recomputed from the provenance when asked (node/ledger/attrib.h). Here
  * the first way is modelled directly — vectors kept per lot and per transfer, updated
  * by every valid record in an order its feed and dependencies allow — and every lot of
  * a generated network must get exactly the same vectors, as created and as left, from

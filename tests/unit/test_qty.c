@@ -2,8 +2,8 @@
  * Quantities: exact units, refusal of anything inexact, overflow, formatting.
  */
 #include "test.h"
-#include "../../node/err.h"
-#include "../../node/qty.h"
+#include "../../node/base/err.h"
+#include "../../node/ledger/qty.h"
 
 TEST(qty_parse_units)
 {

@@ -5,11 +5,11 @@
 #include "test.h"
 #include <sys/stat.h>
 #include "fixture.h"
-#include "../../node/buf.h"
-#include "../../node/err.h"
-#include "../../node/ingest.h"
-#include "../../node/rules.h"
-#include "../../node/verify.h"
+#include "../../node/base/buf.h"
+#include "../../node/base/err.h"
+#include "../../node/ledger/ingest.h"
+#include "../../node/ledger/rules.h"
+#include "../../node/ledger/verify.h"
 
 #define T (1000000000ull) /* one tonne in mg */
 

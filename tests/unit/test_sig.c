@@ -5,9 +5,9 @@
 #include "fixture.h"
 #include "../../crypto/keys.h"
 #include "../../crypto/sig.h"
-#include "../../node/buf.h"
-#include "../../node/err.h"
-#include "../../node/ingest.h"
+#include "../../node/base/buf.h"
+#include "../../node/base/err.h"
+#include "../../node/ledger/ingest.h"
 
 #include <sys/stat.h>
 

@@ -5,9 +5,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "../../node/err.h"
-#include "../../node/state.h"
-#include "../../node/buf.h"
+#include "../../node/base/err.h"
+#include "../../node/ledger/state.h"
+#include "../../node/base/buf.h"
 
 TEST(state_mul_div_and_overflow)
 {
@@ -95,7 +95,7 @@ TEST(state_attr_take_large_values)
 }
 
 /* The textbook largest-remainder method (128-bit division, a full sort of the
- * remainders), against which the fast one in node/state.c is checked. */
+ * remainders), against which the fast one in node/ledger/state.c is checked. */
 struct ref_rem { unsigned __int128 rem; size_t i; };
 
 static int ref_rem_cmp(const void *a, const void *b)

@@ -1,14 +1,14 @@
 /*
- * The store's short-keyed id index and its posdbs (node/posdb.h), at the edges the
+ * The store's short-keyed id index and its posdbs (node/ledger/posdb.h), at the edges the
  * other tests do not reach: references to ids no record has, a damaged index, entries
  * put and replaced in the middle of a feed's range.
  */
 #include "test.h"
 #include "fixture.h"
-#include "../../node/buf.h"
-#include "../../node/err.h"
-#include "../../node/posdb.h"
-#include "../../node/ingest.h"
+#include "../../node/base/buf.h"
+#include "../../node/base/err.h"
+#include "../../node/ledger/posdb.h"
+#include "../../node/ledger/ingest.h"
 
 #include <string.h>
 #include <sys/stat.h>

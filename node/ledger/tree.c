@@ -1,0 +1,297 @@
+/*
+ * tree — perfect-subtree storage and the RFC 9162 proof constructions over it.
+ */
+#include "tree.h"
+#include "../base/buf.h"
+#include "../base/err.h"
+#include "posdb.h"
+#include "../../crypto/merkle.h"
+#include "../../crypto/sig.h"
+
+#include <sodium.h>
+#include <string.h>
+
+/* A node's key: author || the last leaf it covers (8, BE) || level, in a posdb
+ * (node/ledger/posdb.h: the author kept once). Nodes are written when their last leaf is
+ * appended, so every write lands at the end of the feed's entries, whatever its level
+ * (keyed level first, the levels' ranges filled side by side). */
+#define TREE_REST (TREE_KEY - 32)
+static void tree_key(uint8_t k[TREE_KEY], const uint8_t author[32], unsigned level, uint64_t index)
+{
+  memcpy(k, author, 32);
+  be64_put(k + 32, ((index + 1) << level) - 1);
+  k[40] = (uint8_t)level;
+}
+
+/* A stored node; MDB_NOTFOUND when absent. */
+static int tree_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
+                       uint8_t out[32])
+{
+  uint8_t k[TREE_KEY];
+  const void *v;
+  size_t n;
+  tree_key(k, author, level, index);
+  int rc = posdb_get(txn, s->merkle, k, k + 32, TREE_REST, &v, &n);
+  if (rc) return rc;
+  if (n != 32) return KK_ERR(CORRUPT);
+  memcpy(out, v, 32);
+  return 0;
+}
+
+/* Leaf hash `index`: kept while its block is open, else hashed from its record. */
+static int tree_leaf(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index, uint8_t out[32])
+{
+  int rc = tree_stored(txn, s, author, 0, index, out);
+  if (rc != MDB_NOTFOUND) return rc;
+  const uint8_t *env;
+  size_t len;
+  if ((rc = store_record_get(txn, s, author, index + 1, &env, &len))) return rc;
+  merkle_leaf_hash(out, env, len);
+  return 0;
+}
+
+/* The node of the perfect subtree at (level, index): stored from TREE_FLOOR up,
+ * computed from its leaves below. */
+static int tree_get(MDB_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
+                    uint8_t out[32])
+{
+  if (level >= TREE_FLOOR) return tree_stored(txn, s, author, level, index, out);
+  if (level == 0) return tree_leaf(txn, s, author, index, out);
+  uint8_t l[32], r[32];
+  int rc = tree_get(txn, s, author, level - 1, index * 2, l);
+  if (!rc) rc = tree_get(txn, s, author, level - 1, index * 2 + 1, r);
+  if (!rc) merkle_node_hash(out, l, r);
+  return rc;
+}
+
+/* The root of block b hashed from its leaves (what is stored at the floor once closed). */
+static int tree_block(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t b, uint8_t out[32])
+{
+  uint8_t l[32], r[32];
+  int rc = tree_get(txn, s, author, TREE_FLOOR - 1, b * 2, l);
+  if (!rc) rc = tree_get(txn, s, author, TREE_FLOOR - 1, b * 2 + 1, r);
+  if (!rc) merkle_node_hash(out, l, r);
+  return rc;
+}
+
+int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
+                const uint8_t leaf_hash[32])
+{
+  uint8_t k[TREE_KEY], cur[32], left[32];
+  const uint64_t block = UINT64_C(1) << TREE_FLOOR;
+  tree_key(k, author, 0, index);
+  int rc = posdb_put(txn, s->merkle, k, k + 32, TREE_REST, leaf_hash, 32);
+  if (rc || (index + 1) % block) return rc;
+  /* The leaf completes a block: keep its root, forget its leaves. */
+  uint64_t first = index + 1 - block;
+  if ((rc = tree_block(txn, s, author, first >> TREE_FLOOR, cur))) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc;
+  for (uint64_t i = first; i <= index && rc == 0; i++) {
+    tree_key(k, author, 0, i);
+    rc = posdb_del(txn, s->merkle, k, k + 32, TREE_REST);
+  }
+  unsigned level = TREE_FLOOR;
+  uint64_t at = index >> TREE_FLOOR;
+  tree_key(k, author, level, at);
+  if (!rc) rc = posdb_put(txn, s->merkle, k, k + 32, TREE_REST, cur, 32);
+  /* Every odd index closes a perfect subtree one level up. */
+  while (rc == 0 && (at & 1)) {
+    if ((rc = tree_get(txn, s, author, level, at - 1, left))) break;
+    merkle_node_hash(cur, left, cur);
+    level++;
+    at >>= 1;
+    tree_key(k, author, level, at);
+    rc = posdb_put(txn, s->merkle, k, k + 32, TREE_REST, cur, 32);
+  }
+  return rc;
+}
+
+/* MTH(D[lo:hi]), hi > lo. */
+static int tree_range(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t lo, uint64_t hi,
+                      uint8_t out[32])
+{
+  uint64_t w = hi - lo;
+  if ((w & (w - 1)) == 0 && lo % w == 0) {
+    unsigned level = 0;
+    while ((UINT64_C(1) << level) < w) level++;
+    return tree_get(txn, s, author, level, lo >> level, out);
+  }
+  uint8_t l[32], r[32];
+  uint64_t k = merkle_split(w);
+  int rc = tree_range(txn, s, author, lo, lo + k, l);
+  if (!rc) rc = tree_range(txn, s, author, lo + k, hi, r);
+  if (!rc) merkle_node_hash(out, l, r);
+  return rc;
+}
+
+int tree_root(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32])
+{
+  if (size == 0) { crypto_hash_sha256(root, NULL, 0); return 0; }
+  return tree_range(txn, s, author, 0, size, root);
+}
+
+/* PATH(m, D[lo:hi]) appended to proof. */
+static int tree_path(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t m, uint64_t lo, uint64_t hi,
+                     uint8_t (*proof)[32], size_t *n)
+{
+  if (hi - lo == 1) return 0;
+  if (*n >= TREE_MAX_PROOF) return KK_ERR(INTERNAL);
+  uint64_t k = merkle_split(hi - lo);
+  int rc;
+  if (m < k) {
+    if ((rc = tree_path(txn, s, author, m, lo, lo + k, proof, n))) return rc;
+    return tree_range(txn, s, author, lo + k, hi, proof[(*n)++]);
+  }
+  if ((rc = tree_path(txn, s, author, m - k, lo + k, hi, proof, n))) return rc;
+  return tree_range(txn, s, author, lo, lo + k, proof[(*n)++]);
+}
+
+int tree_inclusion(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index, uint64_t size,
+                   uint8_t (*proof)[32], size_t *n)
+{
+  *n = 0;
+  if (index >= size) return KK_ERR(FIELD);
+  return tree_path(txn, s, author, index, 0, size, proof, n);
+}
+
+/* SUBPROOF(m, D[lo:hi], b) appended to proof. */
+static int tree_subproof(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t m, uint64_t lo,
+                         uint64_t hi, int b, uint8_t (*proof)[32], size_t *n)
+{
+  if (*n >= TREE_MAX_PROOF) return KK_ERR(INTERNAL);
+  if (m == hi - lo) return b ? 0 : tree_range(txn, s, author, lo, hi, proof[(*n)++]);
+  uint64_t k = merkle_split(hi - lo);
+  int rc;
+  if (m <= k) {
+    if ((rc = tree_subproof(txn, s, author, m, lo, lo + k, b, proof, n))) return rc;
+    return tree_range(txn, s, author, lo + k, hi, proof[(*n)++]);
+  }
+  if ((rc = tree_subproof(txn, s, author, m - k, lo + k, hi, 0, proof, n))) return rc;
+  return tree_range(txn, s, author, lo, lo + k, proof[(*n)++]);
+}
+
+int tree_consistency(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size1, uint64_t size2,
+                     uint8_t (*proof)[32], size_t *n)
+{
+  *n = 0;
+  if (size1 == 0 || size1 > size2) return KK_ERR(FIELD);
+  if (size1 == size2) return 0;
+  return tree_subproof(txn, s, author, size1, 0, size2, 1, proof, n);
+}
+
+int tree_leaf_check(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
+                    const uint8_t *env, size_t len)
+{
+  size_t ok;
+  int rc = tree_check_run(txn, s, author, index, &env, &len, 1, &ok);
+  return rc ? rc : ok == 1 ? 0 : KK_ERR(CORRUPT);
+}
+
+int tree_check_run(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t first,
+                   const uint8_t *const *envs, const size_t *lens, size_t n, size_t *ok)
+{
+  const uint64_t block = UINT64_C(1) << TREE_FLOOR;
+  size_t i = 0;
+  int rc = 0;
+  *ok = 0;
+  while (i < n) {
+    uint64_t index = first + i, b = index >> TREE_FLOOR, lo = b << TREE_FLOOR;
+    uint8_t want[32], got[32];
+    if ((rc = tree_stored(txn, s, author, TREE_FLOOR, b, want)) == 0) {
+      /* A closed block: its root, against the root of these records (and of the
+       * block's others, read, at the ends of the run). */
+      uint8_t leaves[1u << TREE_FLOOR][32];
+      for (uint64_t k = lo; k < lo + block; k++) {
+        if (k >= first && k < first + n) {
+          merkle_leaf_hash(leaves[k - lo], envs[k - first], lens[k - first]);
+          continue;
+        }
+        const uint8_t *env;
+        size_t len;
+        if ((rc = store_record_get(txn, s, author, k + 1, &env, &len))) return rc == MDB_NOTFOUND ? 0 : rc;
+        merkle_leaf_hash(leaves[k - lo], env, len);
+      }
+      for (uint64_t w = block; w > 1; w /= 2)
+        for (uint64_t k = 0; k < w / 2; k++) merkle_node_hash(leaves[k], leaves[2 * k], leaves[2 * k + 1]);
+      if (sodium_memcmp(want, leaves[0], 32) != 0) return 0;
+      i = lo + block - first < n ? (size_t)(lo + block - first) : n;
+    } else if (rc == MDB_NOTFOUND) {
+      /* the open block: its leaves are kept */
+      if ((rc = tree_stored(txn, s, author, 0, index, want))) return rc == MDB_NOTFOUND ? 0 : rc;
+      merkle_leaf_hash(got, envs[i], lens[i]);
+      if (sodium_memcmp(want, got, 32) != 0) return 0;
+      i++;
+    } else {
+      return rc;
+    }
+    *ok = i;
+  }
+  return 0;
+}
+
+int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32])
+{
+  MDB_cursor *cur;
+  MDB_val k, v;
+  int rc = mdb_cursor_open(txn, s->heads, &cur);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    struct store_head h;
+    const uint8_t *env;
+    size_t len;
+    uint8_t id[32];
+    int bad = k.mv_size != 32;
+    if (!bad) bad = store_head_get(txn, s, k.mv_data, &h) != 0;
+    if (!bad && h.seq == 0) continue;
+    if (!bad) bad = store_record_get(txn, s, k.mv_data, h.seq, &env, &len) != 0;
+    if (!bad) {
+      sig_sha256(id, env, len);
+      bad = sodium_memcmp(id, h.last_id, 32) != 0 || tree_leaf_check(txn, s, k.mv_data, h.seq - 1, env, len) != 0;
+    }
+    if (bad) {
+      if (bad_author) {
+        memset(bad_author, 0, 32);
+        memcpy(bad_author, k.mv_data, k.mv_size < 32 ? k.mv_size : 32);
+      }
+      rc = KK_ERR(CORRUPT);
+      break;
+    }
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? 0 : rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+}
+
+int tree_migrate(MDB_txn *txn, struct store *s, MDB_dbi old, uint8_t from[TREE_KEY], size_t max, int *more)
+{
+  MDB_cursor *c;
+  MDB_val k = { TREE_KEY, from }, v;
+  uint8_t author[32] = { 0 };
+  uint64_t open_from = 0; /* the first leaf of `author`'s open block */
+  int have = 0;
+  size_t n = 0;
+  *more = 0;
+  int rc = mdb_cursor_open(txn, old, &c);
+  if (rc) return rc;
+  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+    /* the old key: author || level(1) || index(8, BE) */
+    if (k.mv_size != TREE_KEY || v.mv_size != 32) { rc = KK_ERR(CORRUPT); break; }
+    const uint8_t *key = k.mv_data;
+    unsigned level = key[32];
+    uint64_t index = be64_get(key + 33);
+    if (!have || memcmp(author, key, 32) != 0) {
+      struct store_head h;
+      memcpy(author, key, 32);
+      have = 1;
+      if ((rc = store_head_get(txn, s, author, &h)) && rc != MDB_NOTFOUND) break;
+      open_from = rc ? 0 : h.seq >> TREE_FLOOR << TREE_FLOOR;
+    }
+    if (level < TREE_FLOOR && !(level == 0 && index >= open_from)) continue; /* hashed from records now */
+    if (n == max) { memcpy(from, key, TREE_KEY); *more = 1; break; }
+    uint8_t nk[TREE_KEY], hash[32];
+    memcpy(hash, v.mv_data, 32);
+    tree_key(nk, author, level, index);
+    if ((rc = posdb_put(txn, s->merkle, nk, nk + 32, TREE_REST, hash, 32))) break;
+    n++;
+  }
+  mdb_cursor_close(c);
+  return rc == MDB_NOTFOUND ? 0 : rc;
+}
