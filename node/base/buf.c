@@ -54,7 +54,7 @@ void buf_str(struct buf *b, const char *s)
   buf_put(b, s, n);
 }
 
-size_t uv_put(uint8_t p[UV_MAX], uint64_t v)
+size_t buf_varint_encode(uint8_t p[BUF_VARINT_MAX], uint64_t v)
 {
   size_t n = 0;
   do {
@@ -66,16 +66,16 @@ size_t uv_put(uint8_t p[UV_MAX], uint64_t v)
   return n;
 }
 
-void buf_uv(struct buf *b, uint64_t v)
+void buf_varint(struct buf *b, uint64_t v)
 {
-  uint8_t x[UV_MAX];
-  buf_put(b, x, uv_put(x, v));
+  uint8_t x[BUF_VARINT_MAX];
+  buf_put(b, x, buf_varint_encode(x, v));
 }
 
 void buf_vstr(struct buf *b, const char *s)
 {
   size_t n = strlen(s);
-  buf_uv(b, n);
+  buf_varint(b, n);
   buf_put(b, s, n);
 }
 
@@ -121,7 +121,7 @@ void rd_str(struct rd *r, char *out, size_t cap)
   out[r->err ? 0 : n] = 0;
 }
 
-uint64_t rd_uv(struct rd *r)
+uint64_t rd_varint(struct rd *r)
 {
   uint64_t v = 0;
   for (unsigned shift = 0; !r->err; shift += 7) {
@@ -141,7 +141,7 @@ uint64_t rd_uv(struct rd *r)
 
 void rd_vstr(struct rd *r, char *out, size_t cap)
 {
-  uint64_t n = rd_uv(r);
+  uint64_t n = rd_varint(r);
   if (r->err || n > cap) { r->err = KK_ERR(CORRUPT); out[0] = 0; return; }
   rd_get(r, out, (size_t)n);
   out[r->err ? 0 : n] = 0;

@@ -24,9 +24,9 @@ void buf_u64(struct buf *b, uint64_t v);
 void buf_str(struct buf *b, const char *s); /* u32 length + bytes */
 /* Compact forms for values written many times (a lot per record): an unsigned LEB128
  * varint (1 to 10 bytes, always the shortest), and a string with a varint length. */
-void buf_uv(struct buf *b, uint64_t v);
-#define UV_MAX 10
-size_t uv_put(uint8_t p[UV_MAX], uint64_t v); /* the same into p; returns its length */
+void buf_varint(struct buf *b, uint64_t v);
+#define BUF_VARINT_MAX 10
+size_t buf_varint_encode(uint8_t p[BUF_VARINT_MAX], uint64_t v); /* the same into p; returns its length */
 void buf_vstr(struct buf *b, const char *s);
 
 void rd_init(struct rd *r, const void *p, size_t len);
@@ -36,9 +36,9 @@ uint32_t rd_u32(struct rd *r);
 uint64_t rd_u64(struct rd *r);
 /* Reads a string written by buf_str into out[cap+1]; longer is corruption. */
 void rd_str(struct rd *r, char *out, size_t cap);
-/* Reads what buf_uv / buf_vstr wrote; a varint that is not the shortest, or runs past
+/* Reads what buf_varint / buf_vstr wrote; a varint that is not the shortest, or runs past
  * 64 bits, is corruption (so equal values are always equal bytes). */
-uint64_t rd_uv(struct rd *r);
+uint64_t rd_varint(struct rd *r);
 void rd_vstr(struct rd *r, char *out, size_t cap);
 /* 0 when every read fitted and all bytes were consumed, else KK_E_CORRUPT. */
 int rd_done(const struct rd *r);

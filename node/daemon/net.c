@@ -117,12 +117,30 @@ static void net_on_write(uv_write_t *req, int status)
   if (net_queued(c) < NODE_WRITE_LOW) repl_on_drain(c);
 }
 
+static void net_on_failed(uv_timer_t *t)
+{
+  struct conn *c = t->data;
+  net_close(c, c->failed);
+}
+
+/* A send failed: the connection is closed on the next turn of the loop, not now. Its
+ * caller may be in the middle of walking what closing frees (the fetches of this peer,
+ * the list of connections): a send never closes under its feet. Until then every send
+ * to it fails. */
+static void net_fail(struct conn *c, const char *why)
+{
+  if (c->failed || c->state == CONN_CLOSING) return;
+  c->failed = why;
+  uv_timer_stop(&c->timer);
+  uv_timer_start(&c->timer, net_on_failed, 0, 0);
+}
+
 /* Frames and sends one payload (already encrypted when the channel is open). */
 static int net_write_frame(struct conn *c, const uint8_t *p, size_t n)
 {
-  if (c->state == CONN_CLOSING) return KK_ERR(INTERNAL);
+  if (c->state == CONN_CLOSING || c->failed) return KK_ERR(INTERNAL);
   if (net_queued(c) > NODE_WRITE_LIMIT) {
-    net_close(c, "peer is not reading (write queue limit)");
+    net_fail(c, "peer is not reading (write queue limit)");
     return KK_ERR(INTERNAL);
   }
   struct net_write *w = mem_alloc(sizeof *w + 4 + n);
@@ -133,7 +151,7 @@ static int net_write_frame(struct conn *c, const uint8_t *p, size_t n)
   memcpy(w->data + 4, p, n);
   uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
   int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, net_on_write);
-  if (rc) { mem_free(w); net_close(c, uv_strerror(rc)); return rc; }
+  if (rc) { mem_free(w); net_fail(c, uv_strerror(rc)); return rc; }
   c->bytes_out += w->len;
   return 0;
 }
@@ -142,7 +160,7 @@ int net_send(struct conn *c, const struct kk_wire *w)
 {
   uint8_t *m = NULL, *sealed = NULL;
   size_t ml, sl;
-  if (c->state != CONN_OPEN) return KK_ERR(INTERNAL);
+  if (c->state != CONN_OPEN || c->failed) return KK_ERR(INTERNAL);
   int rc = codec_wire_encode(w, &m, &ml);
   if (rc == 0) rc = hs_seal(&c->hs, m, ml, &sealed, &sl);
   if (rc == 0) rc = net_write_frame(c, sealed, sl);
@@ -195,7 +213,7 @@ static int net_on_frame(void *ctx, uint8_t *frame, size_t len)
     c->rd.max = NODE_FRAME_MAX; /* checked from the next frame's header on */
     log_info("peer %s (%s): connected%s", c->addr, c->name, c->initiator ? "" : " (inbound)");
     if (c->cfg) c->cfg->backoff_ms = 0, c->cfg->last_error = 0;
-    uv_timer_start(&c->timer, net_on_timer, c->n->idle_ms / 3, c->n->idle_ms / 3);
+    if (!c->failed) uv_timer_start(&c->timer, net_on_timer, c->n->idle_ms / 3, c->n->idle_ms / 3);
     repl_on_open(c);
     return 0;
   }

@@ -96,6 +96,7 @@ struct conn {
   struct deferred_want *deferred;      /* WANTs not served yet (backpressure) */
   int want_full_have;                  /* send a complete HAVE when drained */
   uint64_t bytes_in, bytes_out, records_in, records_out;
+  const char *failed;                  /* a send failed: closed on the next loop turn, why */
 };
 
 struct deferred_want { struct deferred_want *next; uint8_t author[32]; uint64_t from; uint32_t max; };

@@ -534,9 +534,9 @@ static int code_put(struct rules_ctx *c, const uint8_t owner[32], const char *co
   if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc;
   code_hash(h, owner, code);
   if (memcmp(pos, owner, 32) != 0) return store_put(c->txn, c->s->codes, h, sizeof h, pos, STORE_LOTPOS);
-  uint8_t v[2 * UV_MAX];
-  size_t n = uv_put(v, be64_get(pos + 32));
-  n += uv_put(v + n, be32_get(pos + 40));
+  uint8_t v[2 * BUF_VARINT_MAX];
+  size_t n = buf_varint_encode(v, be64_get(pos + 32));
+  n += buf_varint_encode(v + n, be32_get(pos + 40));
   return store_put(c->txn, c->s->codes, h, sizeof h, v, n);
 }
 
@@ -558,7 +558,7 @@ int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], cons
     } else {
       struct rd r;
       rd_init(&r, v.mv_data, v.mv_size);
-      uint64_t seq = rd_uv(&r), index = rd_uv(&r);
+      uint64_t seq = rd_varint(&r), index = rd_varint(&r);
       if (rd_done(&r) || index > UINT32_MAX) { rc = KK_ERR(CORRUPT); break; }
       memcpy(pos, owner, 32);
       be64_put(pos + 32, seq);

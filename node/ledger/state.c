@@ -466,16 +466,16 @@ void lot_encode(struct buf *b, const struct lot *l, const uint8_t author[32])
   if (!(flags & LOT_OWNER_IS_AUTHOR)) buf_put(b, l->owner, 32);
   buf_vstr(b, l->code);
   buf_vstr(b, l->material);
-  buf_uv(b, l->model);
+  buf_varint(b, l->model);
   buf_u8(b, l->origin_kind);
-  buf_uv(b, l->mass);
-  buf_uv(b, l->post);
-  buf_uv(b, l->pre);
+  buf_varint(b, l->mass);
+  buf_varint(b, l->post);
+  buf_varint(b, l->pre);
   if (flags & LOT_UNSPENT) return;
-  buf_uv(b, l->mass_left);
-  buf_uv(b, l->post_left);
-  buf_uv(b, l->pre_left);
-  buf_uv(b, l->claimed);
+  buf_varint(b, l->mass_left);
+  buf_varint(b, l->post_left);
+  buf_varint(b, l->pre_left);
+  buf_varint(b, l->claimed);
 }
 
 int lot_decode(const void *p, size_t n, struct lot *l, const uint8_t author[32])
@@ -488,21 +488,21 @@ int lot_decode(const void *p, size_t n, struct lot *l, const uint8_t author[32])
   else rd_get(&r, l->owner, 32);
   rd_vstr(&r, l->code, CODEC_CODE_MAX);
   rd_vstr(&r, l->material, CODEC_MATERIAL_MAX);
-  l->model = (uint32_t)rd_uv(&r);
+  l->model = (uint32_t)rd_varint(&r);
   l->origin_kind = rd_u8(&r);
-  l->mass = rd_uv(&r);
-  l->post = rd_uv(&r);
-  l->pre = rd_uv(&r);
+  l->mass = rd_varint(&r);
+  l->post = rd_varint(&r);
+  l->pre = rd_varint(&r);
   if (flags & LOT_UNSPENT) {
     l->mass_left = l->mass;
     l->post_left = l->post;
     l->pre_left = l->pre;
     l->claimed = 0;
   } else {
-    l->mass_left = rd_uv(&r);
-    l->post_left = rd_uv(&r);
-    l->pre_left = rd_uv(&r);
-    l->claimed = rd_uv(&r);
+    l->mass_left = rd_varint(&r);
+    l->post_left = rd_varint(&r);
+    l->pre_left = rd_varint(&r);
+    l->claimed = rd_varint(&r);
   }
   return rd_done(&r);
 }
@@ -516,10 +516,10 @@ void xfer_encode(struct buf *b, const struct xfer *x)
   buf_put(b, x->to, 32);
   buf_vstr(b, x->code);
   buf_vstr(b, x->material);
-  buf_uv(b, x->model);
-  buf_uv(b, x->mass);
-  buf_uv(b, x->post);
-  buf_uv(b, x->pre);
+  buf_varint(b, x->model);
+  buf_varint(b, x->mass);
+  buf_varint(b, x->post);
+  buf_varint(b, x->pre);
   buf_u8(b, x->state);
   buf_put(b, x->closed_by, 32);
 }
@@ -533,10 +533,10 @@ int xfer_decode(const void *p, size_t n, struct xfer *x, const uint8_t sender[32
   rd_get(&r, x->to, 32);
   rd_vstr(&r, x->code, CODEC_CODE_MAX);
   rd_vstr(&r, x->material, CODEC_MATERIAL_MAX);
-  x->model = (uint32_t)rd_uv(&r);
-  x->mass = rd_uv(&r);
-  x->post = rd_uv(&r);
-  x->pre = rd_uv(&r);
+  x->model = (uint32_t)rd_varint(&r);
+  x->mass = rd_varint(&r);
+  x->post = rd_varint(&r);
+  x->pre = rd_varint(&r);
   x->state = rd_u8(&r);
   rd_get(&r, x->closed_by, 32);
   return rd_done(&r);
@@ -545,9 +545,9 @@ int xfer_decode(const void *p, size_t n, struct xfer *x, const uint8_t sender[32
 void spend_encode(struct buf *b, const struct spend *x)
 {
   buf_u8(b, x->kind);
-  buf_uv(b, x->mass);
-  buf_uv(b, x->post);
-  buf_uv(b, x->pre);
+  buf_varint(b, x->mass);
+  buf_varint(b, x->post);
+  buf_varint(b, x->pre);
 }
 
 int spend_decode(const void *p, size_t n, struct spend *x)
@@ -555,9 +555,9 @@ int spend_decode(const void *p, size_t n, struct spend *x)
   struct rd r;
   rd_init(&r, p, n);
   x->kind = rd_u8(&r);
-  x->mass = rd_uv(&r);
-  x->post = rd_uv(&r);
-  x->pre = rd_uv(&r);
+  x->mass = rd_varint(&r);
+  x->post = rd_varint(&r);
+  x->pre = rd_varint(&r);
   return rd_done(&r);
 }
 

@@ -371,7 +371,7 @@ static int store_byid_from(MDB_txn *txn, struct store *s, const uint8_t from[STO
     uint8_t id[32];
     struct rd r;
     rd_init(&r, v.mv_data, v.mv_size);
-    uint64_t arrival = rd_uv(&r);
+    uint64_t arrival = rd_varint(&r);
     if (k.mv_size != STORE_IDKEY || rd_done(&r)) { rc = KK_ERR(CORRUPT); break; }
     if ((rc = store_log_get(txn, s, arrival, &env, &len))) break;
     crypto_hash_sha256(id, env, len);
@@ -407,7 +407,7 @@ static int store_byid_only(MDB_txn *txn, struct store *s, const uint8_t id[32], 
   if (rc == 0 && count == 1) {
     struct rd r;
     rd_init(&r, v.mv_data, v.mv_size);
-    uint64_t arrival = rd_uv(&r);
+    uint64_t arrival = rd_varint(&r);
     rc = rd_done(&r) ? KK_ERR(CORRUPT) : store_log_get(txn, s, arrival, env, len);
   } else if (rc == 0) {
     rc = 1;
@@ -506,8 +506,8 @@ static int store_log_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
   be64_put(ak, arrival);
   MDB_val k = { 8, ak }, v = { len, (void *)env };
   if ((rc = store_err(mdb_put(txn, s->log, &k, &v, MDB_APPEND)))) return rc;
-  uint8_t av[UV_MAX];
-  if ((rc = store_put(txn, s->byid, id, STORE_IDKEY, av, uv_put(av, arrival)))) return rc;
+  uint8_t av[BUF_VARINT_MAX];
+  if ((rc = store_put(txn, s->byid, id, STORE_IDKEY, av, buf_varint_encode(av, arrival)))) return rc;
   if (!(h->run_arrival && seq > h->run_first && arrival - h->run_arrival == seq - h->run_first && h->seq == seq - 1)) {
     h->run_first = seq;
     h->run_arrival = arrival;

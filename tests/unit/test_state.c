@@ -367,25 +367,25 @@ TEST(state_varints)
     struct buf b;
     struct rd r;
     buf_init(&b);
-    buf_uv(&b, vals[i]);
+    buf_varint(&b, vals[i]);
     ASSERT_OK(b.err);
     size_t want = 1;
     for (uint64_t x = vals[i] >> 7; x; x >>= 7) want++;
     ASSERT_EQ(b.len, want);
     rd_init(&r, b.p, b.len);
-    ASSERT_U64(rd_uv(&r), vals[i]);
+    ASSERT_U64(rd_varint(&r), vals[i]);
     ASSERT_OK(rd_done(&r));
     rd_init(&r, b.p, b.len - 1);
-    rd_uv(&r);
+    rd_varint(&r);
     ASSERT(r.err);
     buf_free(&b);
   }
   static const uint8_t overlong[] = { 0x80, 0x00 }, past[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02 };
   struct rd r;
   rd_init(&r, overlong, sizeof overlong);
-  rd_uv(&r);
+  rd_varint(&r);
   ASSERT(r.err);
   rd_init(&r, past, sizeof past);
-  rd_uv(&r);
+  rd_varint(&r);
   ASSERT(r.err);
 }

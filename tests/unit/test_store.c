@@ -19,8 +19,8 @@ struct misfile { struct store *s; const uint8_t *key; uint64_t arrival; };
 static int misfile(MDB_txn *txn, void *arg)
 {
   struct misfile *t = arg;
-  uint8_t v[UV_MAX];
-  return store_put(txn, t->s->byid, t->key, 8, v, uv_put(v, t->arrival));
+  uint8_t v[BUF_VARINT_MAX];
+  return store_put(txn, t->s->byid, t->key, 8, v, buf_varint_encode(v, t->arrival));
 }
 
 /* byid keeps the first 8 bytes of an id: a lookup settles the rest by hashing the
