@@ -8,6 +8,7 @@
  * record changes nothing but its own status.
  */
 #include "rules.h"
+#include "rules_ctx.h"
 #include "posdb.h"
 #include "material.h"
 #include "qty.h"
@@ -21,77 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RULE_WAIT 1
 #define PPM 1000000u
-
-/* Dependency keys in `pending`: a tag byte then 32 bytes. */
-#define DEP_RECORD 'R'   /* a record id that must be evaluated */
-#define DEP_ADMIT 'A'    /* a key that must be admitted */
-
-struct rules_ctx {
-  struct store *s;
-  MDB_txn *txn;
-  uint8_t registry[32];
-  int have_registry;
-  int rebuild;                 /* a suspension reached back into applied records */
-  uint8_t dep[33];             /* what the current record waits for */
-  /* work queue of feeds */
-  uint8_t (*queue)[32];
-  size_t qn, qcap;
-  /* The records this evaluation read, by id (hashed as they were read): a reference to
-   * one is found without hashing it again (ctx_record_by_id). Open addressing. */
-  struct known { uint8_t id[32], author[32]; uint64_t seq; } *known;
-  size_t known_n, known_cap;
-};
-
-/* ---- records this evaluation has read ---------------------------------------------- */
-
-static size_t known_slot(const struct rules_ctx *c, const uint8_t id[32])
-{
-  uint64_t h;
-  memcpy(&h, id, 8); /* a SHA-256: its bytes are as good as any hash of them */
-  size_t i = (size_t)h & (c->known_cap - 1);
-  while (c->known[i].seq && memcmp(c->known[i].id, id, 32) != 0) i = (i + 1) & (c->known_cap - 1);
-  return i;
-}
-
-/* Remembers that record id is at (author, seq); without memory, it is not remembered
- * (the lookups it would have saved still work). */
-static void known_add(struct rules_ctx *c, const uint8_t id[32], const uint8_t author[32], uint64_t seq)
-{
-  if (2 * (c->known_n + 1) > c->known_cap) {
-    size_t cap = c->known_cap ? 2 * c->known_cap : 1024;
-    struct known *old = c->known, *t = mem_calloc(cap, sizeof *t);
-    size_t old_cap = c->known_cap;
-    if (!t) return;
-    c->known = t;
-    c->known_cap = cap;
-    for (size_t i = 0; i < old_cap; i++)
-      if (old[i].seq) c->known[known_slot(c, old[i].id)] = old[i];
-    mem_free(old);
-  }
-  struct known *k = &c->known[known_slot(c, id)];
-  if (!k->seq) c->known_n++;
-  memcpy(k->id, id, 32);
-  memcpy(k->author, author, 32);
-  k->seq = seq;
-}
-
-/* store_record_by_id for the rules: a record this evaluation read is found by its id
- * without hashing it again. */
-static int ctx_record_by_id(struct rules_ctx *c, const uint8_t id[32], uint8_t author[32], uint64_t *seq,
-                            const uint8_t **env, size_t *len)
-{
-  if (c->known_cap) {
-    const struct known *k = &c->known[known_slot(c, id)];
-    if (k->seq) {
-      if (author) memcpy(author, k->author, 32);
-      if (seq) *seq = k->seq;
-      return env ? store_record_get(c->txn, c->s, k->author, k->seq, env, len) : 0;
-    }
-  }
-  return store_record_by_id(c->txn, c->s, id, author, seq, env, len);
-}
 
 /* ---- small helpers --------------------------------------------------------------- */
 
@@ -122,555 +53,12 @@ static int rules_wait(struct rules_ctx *c, uint8_t tag, const uint8_t what[32])
   return RULE_WAIT;
 }
 
-static int put_buf(struct rules_ctx *c, MDB_dbi dbi, const void *k, size_t kl, struct buf *b)
-{
-  int rc = b->err ? b->err : store_put(c->txn, dbi, k, kl, b->p, b->len);
-  buf_free(b);
-  return rc;
-}
-
-/* A record is evaluated when its feed's cursor has passed it; `status` holds only the
- * invalid ones (most records are valid: storing a verdict for each cost a B-tree entry
- * per record). status and lots are keyed by the position of the record they are about
- * (store.h), not by its id: the entries a batch writes then fall on a few pages at the
- * right edge of each B-tree (decision 24). A lookup by id goes through `ids` first. */
-int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
-                    struct rules_status *st)
-{
-  const uint8_t *v;
-  size_t n;
-  uint8_t k[40];
-  int rc = store_get(txn, s->cursors, author, 32, (const void **)&v, &n);
-  if (rc) return rc;
-  if (n != 8) return KK_ERR(CORRUPT);
-  if (seq > be64_get(v)) return MDB_NOTFOUND; /* not evaluated yet */
-  memcpy(k, author, 32);
-  be64_put(k + 32, seq);
-  rc = store_get(txn, s->status, k, 40, (const void **)&v, &n);
-  if (rc == MDB_NOTFOUND) {
-    st->verdict = RULES_VALID;
-    st->err = 0;
-    st->kind = KK_PL_NONE;
-    return 0;
-  }
-  if (rc) return rc;
-  if (n != 5) return KK_ERR(CORRUPT);
-  st->verdict = RULES_INVALID;
-  st->err = (int32_t)((uint32_t)v[0] | (uint32_t)v[1] << 8 | (uint32_t)v[2] << 16 | (uint32_t)v[3] << 24);
-  st->kind = v[4];
-  return 0;
-}
-
-/* The payload kind of stored record env. */
-static int record_kind(const uint8_t *env, size_t len, int *kind)
-{
-  struct kk_envelope_view ev;
-  struct kk_body *b = mem_alloc(sizeof *b);
-  int rc = 0;
-  if (!b) return -ENOMEM;
-  if (((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))))
-    rc = rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
-  if (!rc) *kind = b->kind;
-  mem_free(b);
-  return rc;
-}
-
-int rules_record_kind(MDB_txn *txn, struct store *s, const uint8_t id[32], int *kind)
-{
-  const uint8_t *env;
-  size_t len;
-  int rc = store_record_by_id(txn, s, id, NULL, NULL, &env, &len);
-  return rc ? rc : record_kind(env, len, kind);
-}
-
-int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st)
-{
-  uint8_t author[32];
-  uint64_t seq;
-  int rc = store_record_by_id(txn, s, id, author, &seq, NULL, NULL);
-  return rc ? rc : rules_status_at(txn, s, author, seq, st);
-}
-
-/* Records an invalid record's error (a valid one needs no entry: see rules_status_at). */
-static int rules_status_put(struct rules_ctx *c, const uint8_t author[32], uint64_t seq, int err, uint8_t kind)
-{
-  uint8_t k[40], v[5];
-  uint32_t e = (uint32_t)err;
-  if (!err) return 0;
-  memcpy(k, author, 32);
-  be64_put(k + 32, seq);
-  v[0] = (uint8_t)e; v[1] = (uint8_t)(e >> 8); v[2] = (uint8_t)(e >> 16); v[3] = (uint8_t)(e >> 24);
-  v[4] = kind;
-  return store_put(c->txn, c->s->status, k, 40, v, 5);
-}
-
-int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m)
-{
-  const void *v;
-  size_t n;
-  int rc = store_get(txn, s->members, key, 32, &v, &n);
-  return rc ? rc : member_decode(v, n, m);
-}
-
-static int rules_member_put(struct rules_ctx *c, const uint8_t key[32], const struct member *m)
-{
-  struct buf b;
-  buf_init(&b);
-  member_encode(&b, m);
-  return put_buf(c, c->s->members, key, 32, &b);
-}
-
-/* The lots database's key of lot key (record id || index): author || seq || index. */
-static int lot_pos_as(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], int held, uint8_t pos[STORE_LOTPOS])
-{
-  uint64_t seq;
-  int rc = (held ? store_record_by_held_id : store_record_by_id)(txn, s, key, pos, &seq, NULL, NULL);
-  if (rc) return rc;
-  be64_put(pos + 32, seq);
-  memcpy(pos + 40, key + 32, 4);
-  return 0;
-}
-
-static int lot_pos(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS])
-{
-  return lot_pos_as(txn, s, key, 0, pos);
-}
-
-/* lot_pos for the rules (ctx_record_by_id). */
-static int ctx_lot_pos(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS])
-{
-  uint64_t seq;
-  int rc = ctx_record_by_id(c, key, pos, &seq, NULL, NULL);
-  if (rc) return rc;
-  be64_put(pos + 32, seq);
-  memcpy(pos + 40, key + 32, 4);
-  return 0;
-}
-
-int rules_lot_key(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], uint8_t key[STORE_LOTKEY])
-{
-  const uint8_t *env;
-  size_t len;
-  int rc = store_record_get(txn, s, pos, be64_get(pos + 32), &env, &len);
-  if (rc) return rc;
-  sig_sha256(key, env, len);
-  memcpy(key + 32, pos + 40, 4);
-  return 0;
-}
-
-/* lots is a posdb (node/ledger/posdb.h): author -> seq || index || lot */
-#define LOT_REST (STORE_LOTPOS - 32)
-
-int rules_lot_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], struct lot *l)
-{
-  const void *v;
-  size_t n;
-  int rc = posdb_get(txn, s->lots, pos, pos + 32, LOT_REST, &v, &n);
-  return rc ? rc : lot_decode(v, n, l, pos);
-}
-
-int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS],
-                   struct lot *l)
-{
-  int rc = lot_pos(txn, s, key, pos);
-  return rc ? rc : rules_lot_at(txn, s, pos, l);
-}
-
-int rules_lot_find_held(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS],
-                        struct lot *l)
-{
-  int rc = lot_pos_as(txn, s, key, 1, pos);
-  return rc ? rc : rules_lot_at(txn, s, pos, l);
-}
-
-struct lots_each { int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l); void *arg; };
-
-static int lots_each_step(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
-{
-  struct lots_each *e = arg;
-  uint8_t pos[STORE_LOTPOS];
-  struct lot l;
-  memcpy(pos, author, 32);
-  memcpy(pos + 32, rest, LOT_REST);
-  lot_init(&l);
-  int rc = lot_decode(val, vlen, &l, pos);
-  return rc ? rc : e->fn(e->arg, pos, &l);
-}
-
-int rules_lots_each(MDB_txn *txn, struct store *s, int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l),
-                    void *arg)
-{
-  struct lots_each e = { fn, arg };
-  return posdb_each(txn, s->lots, LOT_REST, NULL, NULL, 0, lots_each_step, &e);
-}
-
-int rules_lots_of(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
-                  int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l), void *arg)
-{
-  struct lots_each e = { fn, arg };
-  uint8_t prefix[8];
-  be64_put(prefix, seq);
-  int rc = posdb_each(txn, s->lots, LOT_REST, author, prefix, 8, lots_each_step, &e);
-  return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-/* spends is a posdb: the lot's author -> the lot's seq || index || the spending
- * record's seq || the spend (node/ledger/state.h). */
-#define SPEND_REST (STORE_SPENDKEY - 32)
-
-struct spends_list {
-  MDB_txn *txn;
-  struct store *s;
-  const uint8_t *owner;
-  uint8_t (**ids)[32];
-  uint64_t **seqs;
-  struct spend **spends;
-  size_t *n, cap;
-};
-
-static int spends_list_one(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
-{
-  struct spends_list *sl = arg;
-  size_t *n = sl->n;
-  (void)author;
-  if (*n == sl->cap) {
-    size_t cap = sl->cap ? sl->cap * 2 : 8;
-    void *a = mem_realloc(*sl->ids, cap * 32);
-    if (a) *sl->ids = a;
-    void *b = a ? mem_realloc(*sl->seqs, cap * sizeof **sl->seqs) : NULL;
-    if (b) *sl->seqs = b;
-    void *c = b ? mem_realloc(*sl->spends, cap * sizeof **sl->spends) : NULL;
-    if (!c) return -ENOMEM;
-    *sl->spends = c;
-    sl->cap = cap;
-  }
-  const uint8_t *env;
-  size_t len;
-  uint64_t seq = be64_get(rest + LOT_REST);
-  int rc = spend_decode(val, vlen, &(*sl->spends)[*n]);
-  if (rc) return rc;
-  /* Every spend of a lot is a record of its owner's feed. */
-  if ((rc = store_record_get(sl->txn, sl->s, sl->owner, seq, &env, &len))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
-  sig_sha256((*sl->ids)[*n], env, len);
-  (*sl->seqs)[(*n)++] = seq;
-  return 0;
-}
-
-struct spends_at { int (*fn)(void *arg, uint64_t seq, const struct spend *sp); void *arg; };
-
-static int spends_at_one(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
-{
-  struct spends_at *e = arg;
-  struct spend sp;
-  (void)author;
-  int rc = spend_decode(val, vlen, &sp);
-  return rc ? rc : e->fn(e->arg, be64_get(rest + LOT_REST), &sp);
-}
-
-int rules_spends_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS],
-                    int (*fn)(void *arg, uint64_t seq, const struct spend *sp), void *arg)
-{
-  struct spends_at e = { fn, arg };
-  return posdb_each(txn, s->spends, SPEND_REST, pos, pos + 32, LOT_REST, spends_at_one, &e);
-}
-
-int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
-                     struct spend **spends, size_t *n)
-{
-  uint8_t pos[STORE_LOTPOS];
-  struct lot l;
-  *ids = NULL;
-  *seqs = NULL;
-  *spends = NULL;
-  *n = 0;
-  lot_init(&l);
-  int rc = rules_lot_find(txn, s, key, pos, &l);
-  if (rc) return rc;
-  struct spends_list sl = { txn, s, l.owner, ids, seqs, spends, n, 0 };
-  rc = posdb_each(txn, s->spends, SPEND_REST, pos, pos + 32, LOT_REST, spends_list_one, &sl);
-  if (rc == MDB_NOTFOUND) rc = 0;
-  if (rc) {
-    mem_free(*ids);
-    mem_free(*seqs);
-    mem_free(*spends);
-    *ids = NULL;
-    *seqs = NULL;
-    *spends = NULL;
-    *n = 0;
-  }
-  return rc;
-}
-
-int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], struct lot *l)
-{
-  uint8_t pos[STORE_LOTPOS];
-  return rules_lot_find(txn, s, key, pos, l);
-}
-
-static int rules_lot_put(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], const struct lot *l)
-{
-  struct buf b;
-  uint8_t pos[STORE_LOTPOS];
-  int rc = ctx_lot_pos(c, key, pos);
-  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
-  buf_init(&b);
-  lot_encode(&b, l, pos);
-  rc = b.err ? b.err : posdb_put(c->txn, c->s->lots, pos, pos + 32, LOT_REST, b.p, b.len);
-  buf_free(&b);
-  return rc;
-}
-
-/* transfers is a posdb: the Transfer record's author (the sender) -> its seq || the
- * transfer (node/ledger/state.h, the sender left out). */
-#define XFER_REST 8
-
-static int xfer_find_as(MDB_txn *txn, struct store *s, const uint8_t id[32], int held, struct xfer *x, uint64_t *seq)
-{
-  uint8_t sender[32], rest[XFER_REST];
-  uint64_t at;
-  const void *v;
-  size_t n;
-  int rc = (held ? store_record_by_held_id : store_record_by_id)(txn, s, id, sender, &at, NULL, NULL);
-  if (rc) return rc;
-  be64_put(rest, at);
-  if ((rc = posdb_get(txn, s->transfers, sender, rest, XFER_REST, &v, &n))) return rc;
-  if (seq) *seq = at;
-  return xfer_decode(v, n, x, sender);
-}
-
-/* rules_xfer_get for the rules (ctx_record_by_id). */
-static int ctx_xfer_get(struct rules_ctx *c, const uint8_t id[32], struct xfer *x)
-{
-  uint8_t sender[32], rest[XFER_REST];
-  uint64_t at;
-  const void *v;
-  size_t n;
-  int rc = ctx_record_by_id(c, id, sender, &at, NULL, NULL);
-  if (rc) return rc;
-  be64_put(rest, at);
-  if ((rc = posdb_get(c->txn, c->s->transfers, sender, rest, XFER_REST, &v, &n))) return rc;
-  return xfer_decode(v, n, x, sender);
-}
-
-int rules_xfer_find_held(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq)
-{
-  return xfer_find_as(txn, s, id, 1, x, seq);
-}
-
-int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x)
-{
-  return xfer_find_as(txn, s, id, 0, x, NULL);
-}
-
-static int rules_xfer_put(struct rules_ctx *c, const uint8_t id[32], const struct xfer *x)
-{
-  uint8_t sender[32], rest[XFER_REST];
-  uint64_t seq;
-  int rc = ctx_record_by_id(c, id, sender, &seq, NULL, NULL);
-  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
-  if (memcmp(sender, x->sender, 32) != 0) return KK_ERR(INTERNAL);
-  be64_put(rest, seq);
-  struct buf b;
-  buf_init(&b);
-  xfer_encode(&b, x);
-  rc = b.err ? b.err : posdb_put(c->txn, c->s->transfers, sender, rest, XFER_REST, b.p, b.len);
-  buf_free(&b);
-  return rc;
-}
-
-struct xfers_each {
-  MDB_txn *txn;
-  struct store *s;
-  const uint8_t *to;
-  int (*fn)(void *arg, const uint8_t id[32], const struct xfer *x);
-  void *arg;
-};
-
-static int xfers_each_step(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
-{
-  struct xfers_each *e = arg;
-  struct xfer x;
-  const uint8_t *env;
-  size_t len;
-  uint8_t id[32];
-  xfer_init(&x);
-  int rc = xfer_decode(val, vlen, &x, author);
-  if (rc) return rc;
-  if (e->to && (x.state != XFER_PENDING || memcmp(x.to, e->to, 32) != 0)) return 0;
-  if ((rc = store_record_get(e->txn, e->s, author, be64_get(rest), &env, &len)))
-    return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
-  sig_sha256(id, env, len);
-  return e->fn(e->arg, id, &x);
-}
-
-int rules_xfers_pending_to(MDB_txn *txn, struct store *s, const uint8_t to[32],
-                           int (*fn)(void *arg, const uint8_t id[32], const struct xfer *x), void *arg)
-{
-  struct xfers_each e = { txn, s, to, fn, arg };
-  return posdb_each(txn, s->transfers, XFER_REST, NULL, NULL, 0, xfers_each_step, &e);
-}
-
-/* codes: the first 8 bytes of SHA-256(owner || code) -> the positions of the lots
- * (duplicates). A short hash in place of owner and code keeps the entry small (one per
- * lot); lots that share a hash are told apart by reading them (rules_code_lots checks
- * owner and code). A position is written as varint seq || varint index when its author
- * is the owner (every lot but a refused transfer's), else in full (STORE_LOTPOS). */
-#define CODE_HASH 8
-
-static void code_hash(uint8_t h[CODE_HASH], const uint8_t owner[32], const char *code)
-{
-  uint8_t buf[32 + CODEC_CODE_MAX], full[32];
-  size_t n = strlen(code);
-  memcpy(buf, owner, 32);
-  memcpy(buf + 32, code, n);
-  sig_sha256(full, buf, 32 + n);
-  memcpy(h, full, CODE_HASH);
-}
-
-static int code_put(struct rules_ctx *c, const uint8_t owner[32], const char *code, const uint8_t lotkey[36])
-{
-  uint8_t h[CODE_HASH], pos[STORE_LOTPOS];
-  int rc = ctx_lot_pos(c, lotkey, pos);
-  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc;
-  code_hash(h, owner, code);
-  if (memcmp(pos, owner, 32) != 0) return store_put(c->txn, c->s->codes, h, sizeof h, pos, STORE_LOTPOS);
-  uint8_t v[2 * BUF_VARINT_MAX];
-  size_t n = buf_varint_encode(v, be64_get(pos + 32));
-  n += buf_varint_encode(v + n, be32_get(pos + 40));
-  return store_put(c->txn, c->s->codes, h, sizeof h, v, n);
-}
-
-int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], const char *code, uint8_t (*keys)[36],
-                    size_t max, size_t *found)
-{
-  uint8_t h[CODE_HASH];
-  MDB_cursor *cur;
-  *found = 0;
-  code_hash(h, owner, code);
-  int rc = mdb_cursor_open(txn, s->codes, &cur);
-  if (rc) return rc;
-  MDB_val k = { CODE_HASH, h }, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
-    uint8_t pos[STORE_LOTPOS];
-    struct lot l;
-    if (v.mv_size == STORE_LOTPOS) {
-      memcpy(pos, v.mv_data, STORE_LOTPOS);
-    } else {
-      struct rd r;
-      rd_init(&r, v.mv_data, v.mv_size);
-      uint64_t seq = rd_varint(&r), index = rd_varint(&r);
-      if (rd_done(&r) || index > UINT32_MAX) { rc = KK_ERR(CORRUPT); break; }
-      memcpy(pos, owner, 32);
-      be64_put(pos + 32, seq);
-      be32_put(pos + 40, (uint32_t)index);
-    }
-    lot_init(&l);
-    if ((rc = rules_lot_at(txn, s, pos, &l))) {
-      if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT);
-      break;
-    }
-    if (memcmp(l.owner, owner, 32) != 0 || strcmp(l.code, code) != 0) continue; /* another code, same hash */
-    if (*found < max && (rc = rules_lot_key(txn, s, pos, keys[*found]))) break;
-    (*found)++;
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-/* 1 when owner already has a lot with this code, 0 when not, negative on error. */
-static int code_taken(struct rules_ctx *c, const uint8_t owner[32], const char *code)
-{
-  size_t found;
-  int rc = rules_code_lots(c->txn, c->s, owner, code, NULL, 0, &found);
-  return rc ? rc : found > 0;
-}
-
-/* Records that the record at `seq` of the lot's owner took (mass, post, pre) from it:
- * the spends of a lot, in its owner's order, are what attribution replays (node/ledger/attrib.h). */
-static int spend_put(struct rules_ctx *c, const uint8_t lotkey[36], uint64_t seq, uint8_t kind, uint64_t mass,
-                     uint64_t post, uint64_t pre)
-{
-  uint8_t k[STORE_SPENDKEY];
-  int rc = ctx_lot_pos(c, lotkey, k);
-  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* the lot exists: it is being spent */
-  be64_put(k + STORE_LOTPOS, seq);
-  struct spend x = { kind, mass, post, pre };
-  struct buf b;
-  buf_init(&b);
-  spend_encode(&b, &x);
-  rc = b.err ? b.err : posdb_put(c->txn, c->s->spends, k, k + 32, SPEND_REST, b.p, b.len);
-  buf_free(&b);
-  return rc;
-}
-
-/* made is a posdb: the making record's author -> its seq || input(2) || source (see
- * rules_made_each). A source lot's position is stored whole only when its author is not
- * the making record's (a Receive's source is the sender's; a Transform's inputs are
- * mostly lots the transformer made itself, and a refused lot returned is the refuser's):
- * what attribution reads per lot input stays a dozen bytes where it can. */
-#define MADE_REST 10
-
-static int made_put(struct rules_ctx *c, const struct kk_body *b, uint16_t input, const uint8_t *source,
-                    uint64_t spend_seq)
-{
-  uint8_t rest[MADE_REST], val[STORE_LOTPOS + 8];
-  size_t n;
-  be64_put(rest, b->seq);
-  be16_put(rest + 8, input);
-  if (!source) n = 0; /* the Transform's unledgered inputs: read from its record */
-  else if (spend_seq != b->seq) { /* a Receive's or Refuse's: the Transfer's seq */
-    memcpy(val, source, STORE_LOTPOS);
-    be64_put(val + STORE_LOTPOS, spend_seq);
-    n = STORE_LOTPOS + 8;
-  } else if (memcmp(source, b->author, 32) != 0) {
-    memcpy(val, source, STORE_LOTPOS);
-    n = STORE_LOTPOS;
-  } else {
-    memcpy(val, source + 32, STORE_LOTPOS - 32);
-    n = STORE_LOTPOS - 32;
-  }
-  return posdb_put(c->txn, c->s->made, b->author, rest, MADE_REST, val, n);
-}
-
-struct made_each { const uint8_t *author; int (*fn)(void *arg, const struct made_input *in); void *arg; };
-
-static int made_each_one(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
-{
-  struct made_each *e = arg;
-  struct made_input in;
-  const uint8_t *v = val;
-  memset(&in, 0, sizeof in);
-  in.input = be16_get(rest + 8);
-  uint64_t seq = be64_get(rest);
-  in.spend_seq = seq;
-  if (vlen == 0 && in.input == RULES_MADE_UNLEDGERED) in.unledgered = 1;
-  else if (vlen == STORE_LOTPOS + 8) {
-    memcpy(in.source, v, STORE_LOTPOS);
-    in.spend_seq = be64_get(v + STORE_LOTPOS);
-  } else if (vlen == STORE_LOTPOS) memcpy(in.source, v, STORE_LOTPOS);
-  else if (vlen == STORE_LOTPOS - 32) {
-    memcpy(in.source, author, 32);
-    memcpy(in.source + 32, v, STORE_LOTPOS - 32);
-  } else return KK_ERR(CORRUPT);
-  return e->fn(e->arg, &in);
-}
-
-int rules_made_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
-                    int (*fn)(void *arg, const struct made_input *in), void *arg)
-{
-  uint8_t prefix[8];
-  struct made_each e = { author, fn, arg };
-  be64_put(prefix, seq);
-  int rc = posdb_each(txn, s->made, MADE_REST, author, prefix, 8, made_each_one, &e);
-  return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
 /* Has the record been evaluated? 1 yes, 0 no (wait), negative on error. */
 static int evaluated(struct rules_ctx *c, const uint8_t id[32], struct rules_status *st)
 {
   uint8_t author[32];
   uint64_t seq;
-  int rc = ctx_record_by_id(c, id, author, &seq, NULL, NULL);
+  int rc = derived_record_by_id(c, id, author, &seq, NULL, NULL);
   if (rc == 0) rc = rules_status_at(c->txn, c->s, author, seq, st);
   if (rc == MDB_NOTFOUND) return 0;
   return rc ? rc : 1;
@@ -686,7 +74,7 @@ static int load_own_lot(struct rules_ctx *c, const struct kk_body *b, const stru
   if (rc == 0) return rules_wait(c, DEP_RECORD, ref->record);
   lotkey_make(key, ref->record, ref->index);
   uint8_t pos[STORE_LOTPOS];
-  rc = ctx_lot_pos(c, key, pos);
+  rc = derived_lot_pos(c, key, pos);
   if (rc == 0) rc = rules_lot_at(c->txn, c->s, pos, l);
   if (rc == MDB_NOTFOUND) return KK_ERR(UNKNOWN_LOT);
   if (rc) return rc;
@@ -696,7 +84,7 @@ static int load_own_lot(struct rules_ctx *c, const struct kk_body *b, const stru
 
 /* Recycled mass carried by spending m of a lot: ⌊m × left_k / mass_left⌋ per kind, so
  * the spend that empties the lot carries exactly what is left. */
-static void spend_carry(const struct lot *l, uint64_t m, uint64_t *post, uint64_t *pre)
+void rules_spend_carry(const struct lot *l, uint64_t m, uint64_t *post, uint64_t *pre)
 {
   *post = mul_div_floor(m, l->post_left, l->mass_left);
   *pre = mul_div_floor(m, l->pre_left, l->mass_left);
@@ -740,7 +128,7 @@ static int rule_genesis(struct rules_ctx *c, const struct kk_body *b)
   memset(&m, 0, sizeof m);
   memcpy(m.name, "registry", sizeof "registry");
   m.roles = KK_ROLE_REGISTRY;
-  return rules_member_put(c, b->author, &m);
+  return derived_member_put(c, b->author, &m);
 }
 
 static int rule_admit(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
@@ -759,7 +147,7 @@ static int rule_admit(struct rules_ctx *c, const struct kk_body *b, const uint8_
   m.roles = a->roles;
   memcpy(m.country, a->country, 3);
   memcpy(m.admitted_by, id, 32);
-  return rules_member_put(c, a->member, &m); /* the engine wakes feeds waiting for it */
+  return derived_member_put(c, a->member, &m); /* the engine wakes feeds waiting for it */
 }
 
 static int rule_suspend(struct rules_ctx *c, const struct kk_body *b)
@@ -772,7 +160,7 @@ static int rule_suspend(struct rules_ctx *c, const struct kk_body *b)
   if (rc) return rc;
   if (x->from_seq == 0) return KK_ERR(FIELD);
   if (m.suspended_from == 0 || x->from_seq < m.suspended_from) m.suspended_from = x->from_seq;
-  if ((rc = rules_member_put(c, x->member, &m))) return rc;
+  if ((rc = derived_member_put(c, x->member, &m))) return rc;
   /* A record of the member's that waits for a dependency is suspended now, as it would
    * have been had the suspension come first: evaluate the feed again. */
   if ((rc = rules_unwait(c, x->member))) return rc;
@@ -797,7 +185,7 @@ static int rule_issue(struct rules_ctx *c, const struct kk_body *b, const uint8_
   if (!x->lot_code[0] || !x->material[0] || !x->scheme[0] || !x->certificate[0]) return KK_ERR(FIELD);
   if ((rc = material_check(x->material))) return rc;
   if (x->model < KK_MODEL_MASS_BALANCE || x->model > KK_MODEL_IDENTITY_PRESERVED) return KK_ERR(MODEL);
-  if ((rc = code_taken(c, b->author, x->lot_code)) != 0) return rc > 0 ? KK_ERR(DUP_CODE) : rc;
+  if ((rc = derived_code_taken(c, b->author, x->lot_code)) != 0) return rc > 0 ? KK_ERR(DUP_CODE) : rc;
 
   struct lot l;
   uint8_t key[36];
@@ -811,7 +199,7 @@ static int rule_issue(struct rules_ctx *c, const struct kk_body *b, const uint8_
   l.post = l.post_left = x->post_mg;
   l.pre = l.pre_left = x->pre_mg;
   lotkey_make(key, id, 0);
-  if (!(rc = rules_lot_put(c, key, &l))) rc = code_put(c, b->author, x->lot_code, key);
+  if (!(rc = derived_lot_put(c, key, &l))) rc = derived_code_put(c, b->author, x->lot_code, key);
   lot_free(&l);
   return rc;
 }
@@ -846,13 +234,13 @@ static int rule_transfer(struct rules_ctx *c, const struct kk_body *b, const uin
   memcpy(t.material, l.material, sizeof t.material);
   t.model = l.model;
   t.mass = x->mass_mg;
-  spend_carry(&l, x->mass_mg, &t.post, &t.pre);
+  rules_spend_carry(&l, x->mass_mg, &t.post, &t.pre);
   t.state = XFER_PENDING;
   l.mass_left -= t.mass;
   l.post_left -= t.post;
   l.pre_left -= t.pre;
-  if ((rc = rules_lot_put(c, key, &l)) || (rc = rules_xfer_put(c, id, &t))) goto done;
-  rc = spend_put(c, key, b->seq, SPEND_TRANSFER, t.mass, t.post, t.pre);
+  if ((rc = derived_lot_put(c, key, &l)) || (rc = derived_xfer_put(c, id, &t))) goto done;
+  rc = derived_spend_put(c, key, b->seq, SPEND_TRANSFER, t.mass, t.post, t.pre);
 done:
   lot_free(&l);
   xfer_free(&t);
@@ -875,7 +263,7 @@ static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, con
   if (rc == 0) return rules_wait(c, DEP_RECORD, transfer);
   xfer_init(&t);
   lot_init(&l);
-  rc = ctx_xfer_get(c, transfer, &t);
+  rc = derived_xfer_get(c, transfer, &t);
   if (rc == MDB_NOTFOUND) { rc = KK_ERR(UNKNOWN_TRANSFER); goto done; }
   if (rc) goto done;
   if (memcmp(t.to, b->author, 32) != 0) { rc = KK_ERR(NOT_RECIPIENT); goto done; }
@@ -893,14 +281,14 @@ static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, con
   lotkey_make(key, id, 0);
   t.state = receive ? XFER_RECEIVED : XFER_REFUSED;
   memcpy(t.closed_by, id, 32);
-  if ((rc = rules_lot_put(c, key, &l)) || (rc = code_put(c, owner, l.code, key))) goto done;
+  if ((rc = derived_lot_put(c, key, &l)) || (rc = derived_code_put(c, owner, l.code, key))) goto done;
   uint8_t from[STORE_LOTPOS];
   uint64_t xseq;
-  if ((rc = ctx_lot_pos(c, t.from_lot, from)) ||
-      (rc = ctx_record_by_id(c, transfer, NULL, &xseq, NULL, NULL)) ||
-      (rc = made_put(c, b, 0, from, xseq)))
+  if ((rc = derived_lot_pos(c, t.from_lot, from)) ||
+      (rc = derived_record_by_id(c, transfer, NULL, &xseq, NULL, NULL)) ||
+      (rc = derived_made_put(c, b, 0, from, xseq)))
     goto done;
-  rc = rules_xfer_put(c, transfer, &t);
+  rc = derived_xfer_put(c, transfer, &t);
 done:
   xfer_free(&t);
   lot_free(&l);
@@ -930,7 +318,7 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     in[i].m = x->inputs[i].mass_mg;
     if (in[i].m == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
     if (in[i].m > in[i].lot.mass_left) { rc = KK_ERR(OVERSPEND); goto done; }
-    spend_carry(&in[i].lot, in[i].m, &in[i].post, &in[i].pre);
+    rules_spend_carry(&in[i].lot, in[i].m, &in[i].post, &in[i].pre);
     if ((rc = add_u64(sum_in, in[i].m, &sum_in))) { goto done; }
     sum_post += in[i].post; /* cannot overflow: bounded by sum_in */
     sum_pre += in[i].pre;
@@ -960,7 +348,7 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     if (o->mass_mg == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
     for (size_t j = 0; j < k; j++)
       if (strcmp(x->outputs[j].lot_code, o->lot_code) == 0) { rc = KK_ERR(DUP_CODE); goto done; }
-    if ((rc = code_taken(c, b->author, o->lot_code)) != 0) { if (rc > 0) rc = KK_ERR(DUP_CODE); goto done; }
+    if ((rc = derived_code_taken(c, b->author, o->lot_code)) != 0) { if (rc > 0) rc = KK_ERR(DUP_CODE); goto done; }
     if ((rc = add_u64(sum_out, o->mass_mg, &sum_out))) goto done;
     if (x->model == KK_MODEL_MASS_BALANCE) {
       if (!material_same_group(o->material, in[0].lot.material)) { rc = KK_ERR(MATERIAL_MIX); goto done; }
@@ -989,12 +377,12 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     l->post_left -= in[i].post;
     l->pre_left -= in[i].pre;
     uint8_t from[STORE_LOTPOS];
-    if ((rc = rules_lot_put(c, in[i].key, l)) ||
-        (rc = spend_put(c, in[i].key, b->seq, SPEND_TRANSFORM, in[i].m, in[i].post, in[i].pre)) ||
-        (rc = ctx_lot_pos(c, in[i].key, from)) || (rc = made_put(c, b, (uint16_t)i, from, b->seq)))
+    if ((rc = derived_lot_put(c, in[i].key, l)) ||
+        (rc = derived_spend_put(c, in[i].key, b->seq, SPEND_TRANSFORM, in[i].m, in[i].post, in[i].pre)) ||
+        (rc = derived_lot_pos(c, in[i].key, from)) || (rc = derived_made_put(c, b, (uint16_t)i, from, b->seq)))
       goto done;
   }
-  if (x->n_unledgered && (rc = made_put(c, b, RULES_MADE_UNLEDGERED, NULL, b->seq))) goto done;
+  if (x->n_unledgered && (rc = derived_made_put(c, b, RULES_MADE_UNLEDGERED, NULL, b->seq))) goto done;
   for (size_t k = 0; k < x->n_outputs; k++) {
     const struct kk_output *o = &x->outputs[k];
     struct lot l;
@@ -1017,7 +405,7 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     l.post_left = l.post;
     l.pre_left = l.pre;
     lotkey_make(key, id, (uint32_t)k);
-    if (!(rc = rules_lot_put(c, key, &l))) rc = code_put(c, b->author, l.code, key);
+    if (!(rc = derived_lot_put(c, key, &l))) rc = derived_code_put(c, b->author, l.code, key);
     lot_free(&l);
     if (rc) goto done;
   }
@@ -1048,7 +436,7 @@ static int rule_claim(struct rules_ctx *c, const struct kk_body *b, const uint8_
   l.post_left -= post;
   l.pre_left -= pre;
   l.claimed += claimed;
-  if ((rc = rules_lot_put(c, key, &l)) || (rc = spend_put(c, key, b->seq, SPEND_CLAIM, 0, post, pre))) goto done;
+  if ((rc = derived_lot_put(c, key, &l)) || (rc = derived_spend_put(c, key, b->seq, SPEND_CLAIM, 0, post, pre))) goto done;
 
   struct claim_state cs;
   struct buf buf;
@@ -1063,7 +451,7 @@ static int rule_claim(struct rules_ctx *c, const struct kk_body *b, const uint8_
   be64_put(ck + 36, b->seq);
   buf_init(&buf);
   claim_encode(&buf, &cs);
-  rc = put_buf(c, c->s->claims, ck, 44, &buf);
+  rc = derived_put_buf(c, c->s->claims, ck, 44, &buf);
 done:
   lot_free(&l);
   return rc;
@@ -1096,7 +484,7 @@ static int rule_revoke(struct rules_ctx *c, const struct kk_body *b, const uint8
   int kind;
   const uint8_t *env;
   size_t len;
-  if ((rc = ctx_record_by_id(c, target, target_author, NULL, &env, &len)) || (rc = record_kind(env, len, &kind))) return rc;
+  if ((rc = derived_record_by_id(c, target, target_author, NULL, &env, &len)) || (rc = derived_record_kind(env, len, &kind))) return rc;
   if (kind != KK_PL_ISSUE && kind != KK_PL_ATTEST && kind != KK_PL_CLAIM) return KK_ERR(REVOKE_TARGET);
   if (memcmp(target_author, b->author, 32) != 0 && (rc = need_role(c, b, KK_ROLE_CERTIFIER)))
     return rc == KK_ERR(ROLE) ? KK_ERR(REVOKE_TARGET) : rc;
@@ -1109,7 +497,7 @@ static int rule_revoke(struct rules_ctx *c, const struct kk_body *b, const uint8
   if ((rc = rules_revocations(c->txn, c->s, target, &ids, &n))) return rc;
   for (size_t i = 0; i < n && rc == 0; i++) {
     uint8_t by[32];
-    if ((rc = ctx_record_by_id(c, ids[i], by, NULL, NULL, NULL))) break;
+    if ((rc = derived_record_by_id(c, ids[i], by, NULL, NULL, NULL))) break;
     if (memcmp(by, b->author, 32) == 0) rc = KK_ERR(ALREADY_REVOKED);
   }
   mem_free(ids);
@@ -1120,49 +508,7 @@ static int rule_revoke(struct rules_ctx *c, const struct kk_body *b, const uint8
   return store_put(c->txn, c->s->revoked, k, 64, "", 0);
 }
 
-int rules_revocations(MDB_txn *txn, struct store *s, const uint8_t target[32], uint8_t (**ids)[32], size_t *n)
-{
-  MDB_cursor *cur;
-  uint8_t (*out)[32] = NULL;
-  size_t cnt = 0, cap = 0;
-  *ids = NULL;
-  *n = 0;
-  int rc = mdb_cursor_open(txn, s->revoked, &cur);
-  if (rc) return rc;
-  MDB_val k = { 32, (void *)target }, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-       rc == 0 && k.mv_size == 64 && memcmp(k.mv_data, target, 32) == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (cnt == cap) {
-      cap = cap ? cap * 2 : 2;
-      void *p = mem_realloc(out, cap * 32);
-      if (!p) { rc = -ENOMEM; break; }
-      out = p;
-    }
-    memcpy(out[cnt++], (const uint8_t *)k.mv_data + 32, 32);
-  }
-  mdb_cursor_close(cur);
-  if (rc != 0 && rc != MDB_NOTFOUND) { mem_free(out); return rc; }
-  *ids = out;
-  *n = cnt;
-  return 0;
-}
 
-int rules_revoked(MDB_txn *txn, struct store *s, const uint8_t target[32])
-{
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(txn, s->revoked, &cur);
-  if (rc) return rc;
-  MDB_val k = { 32, (void *)target }, v;
-  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-  int found = rc == 0 && k.mv_size == 64 && memcmp(k.mv_data, target, 32) == 0;
-  mdb_cursor_close(cur);
-  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
-  return found;
-}
-
-/* An incident names anything (a record, a lot by its record, a member): indexed by what
- * it names, so verify and trace find the reports about a lot's provenance. */
 static int rule_incident(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
 {
   if (!b->u.incident.kind[0]) return KK_ERR(FIELD);
@@ -1276,7 +622,7 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
     if ((rc = store_record_next(c->txn, c->s, feed, applied + 1, &next, &env, &len))) break;
     if (next > h.seq) { rc = 0; break; }
     sig_sha256(id, env, len);
-    known_add(c, id, feed, next);
+    derived_known_add(c, id, feed, next);
     if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))) {
       if (rc != -ENOMEM) rc = KK_ERR(CORRUPT); /* stored records were checked on arrival */
       break;
@@ -1290,7 +636,7 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
       break;
     }
     if (verdict < 0 && !kk_err_is_input(verdict)) { rc = verdict; break; }
-    if ((rc = rules_status_put(c, feed, next, verdict, (uint8_t)b->kind))) break;
+    if ((rc = derived_status_put(c, feed, next, verdict, (uint8_t)b->kind))) break;
     uint8_t cv[8];
     be64_put(cv, next);
     if ((rc = store_put(c->txn, c->s->cursors, feed, 32, cv, 8))) break;
@@ -1390,76 +736,5 @@ int rules_upgrade(struct store *s)
   rc = store_write(s, rules_upgrade_fn, s);
   if (rc == 0) s->derived_stale = 0;
   return rc;
-}
-
-/* ---- explaining a refusal ---------------------------------------------------------- */
-
-/* The lot lotref names, and its code, for an explanation; 0 when it is readable. */
-static int explain_lot(MDB_txn *txn, struct store *s, const struct kk_lotref *ref, struct lot *l)
-{
-  uint8_t key[36];
-  lotkey_make(key, ref->record, ref->index);
-  lot_init(l);
-  return rules_lot_get(txn, s, key, l);
-}
-
-void rules_explain(MDB_txn *txn, struct store *s, const struct kk_body *b, int err, char *buf, size_t n)
-{
-  char a[QTY_FMT], c[QTY_FMT], d[QTY_FMT], e[QTY_FMT], f[QTY_FMT], g[QTY_FMT];
-  struct lot l;
-  buf[0] = 0;
-  if (err == KK_ERR(OVERSPEND) && b->kind == KK_PL_TRANSFER && explain_lot(txn, s, &b->u.transfer.lot, &l) == 0) {
-    snprintf(buf, n, "lot %s has %s left (of %s); the transfer asks for %s", l.code, qty_format_mass(a, l.mass_left),
-             qty_format_mass(c, l.mass), qty_format_mass(d, b->u.transfer.mass_mg));
-    return;
-  }
-  if (b->kind == KK_PL_TRANSFORM) {
-    const struct kk_transform *x = &b->u.transform;
-    uint64_t sum_in = 0, sum_led = 0, sum_unl = 0, sum_out = 0, sum_post = 0, sum_pre = 0, decl_post = 0, decl_pre = 0;
-    for (size_t i = 0; i < x->n_inputs; i++) {
-      if (explain_lot(txn, s, &x->inputs[i].lot, &l) != 0) return;
-      uint64_t m = x->inputs[i].mass_mg;
-      if (err == KK_ERR(OVERSPEND) && m > l.mass_left) {
-        snprintf(buf, n, "input %s has %s left (of %s); the transform takes %s", l.code, qty_format_mass(a, l.mass_left),
-                 qty_format_mass(c, l.mass), qty_format_mass(d, m));
-        return;
-      }
-      if (m > l.mass_left || add_u64(sum_led, m, &sum_led)) return;
-      uint64_t post, pre;
-      spend_carry(&l, m, &post, &pre);
-      sum_post += post;
-      sum_pre += pre;
-    }
-    for (size_t i = 0; i < x->n_unledgered; i++)
-      if (add_u64(sum_unl, x->unledgered[i].mass_mg, &sum_unl)) return;
-    for (size_t k = 0; k < x->n_outputs; k++)
-      if (add_u64(sum_out, x->outputs[k].mass_mg, &sum_out) || add_u64(decl_post, x->outputs[k].post_mg, &decl_post) ||
-          add_u64(decl_pre, x->outputs[k].pre_mg, &decl_pre))
-        return;
-    if (add_u64(sum_led, sum_unl, &sum_in) || sum_in == 0) return;
-    if (err == KK_ERR(CONSERVATION))
-      snprintf(buf, n, "the outputs total %s, the inputs %s (%s ledgered, %s unledgered): %s too much",
-               qty_format_mass(a, sum_out), qty_format_mass(c, sum_in), qty_format_mass(d, sum_led),
-               qty_format_mass(e, sum_unl), qty_format_mass(f, sum_out - sum_in));
-    else if (err == KK_ERR(MB_OVERDRAFT) && sum_out <= sum_in) {
-      char yield[QTY_FMT];
-      snprintf(buf, n, "with a yield of %s (%s out of %s in), the mass-balance credit is at most %s post-consumer and %s "
-                       "pre-consumer; the outputs declare %s and %s",
-               qty_format_ppm(yield, qty_ppm(sum_out, sum_in)), qty_format_mass(a, sum_out), qty_format_mass(c, sum_in),
-               qty_format_mass(d, mul_div_floor(sum_post, sum_out, sum_in)), qty_format_mass(e, mul_div_floor(sum_pre, sum_out, sum_in)),
-               qty_format_mass(f, decl_post), qty_format_mass(g, decl_pre));
-    }
-    return;
-  }
-  if (err == KK_ERR(CLAIM_EXCEEDS) && b->kind == KK_PL_CLAIM && explain_lot(txn, s, &b->u.claim.lot, &l) == 0) {
-    uint64_t claimed = (uint64_t)(((unsigned __int128)l.mass_left * b->u.claim.share_ppm + PPM - 1) / PPM);
-    snprintf(buf, n, "a claim of %s on the %s held of lot %s charges %s of recycled content; %s of it is unclaimed",
-             qty_format_ppm(a, b->u.claim.share_ppm), qty_format_mass(c, l.mass_left), l.code, qty_format_mass(d, claimed),
-             qty_format_mass(e, l.post_left + l.pre_left));
-    return;
-  }
-  if (err == KK_ERR(RC_EXCEEDS) && b->kind == KK_PL_ISSUE)
-    snprintf(buf, n, "post-consumer %s plus pre-consumer %s exceed the lot's mass %s", qty_format_mass(a, b->u.issue.post_mg),
-             qty_format_mass(c, b->u.issue.pre_mg), qty_format_mass(d, b->u.issue.mass_mg));
 }
 

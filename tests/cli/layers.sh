@@ -38,6 +38,17 @@ layer_check "tools/ includes nothing of node/daemon/ and no libuv header" \
 # Every C file of node/ is in a layer's folder.
 stray=$(ls node/*.[ch] 2>/dev/null)
 check "layers: every source of node/ is in a layer's folder${stray:+ (not: $stray)}" test -z "$stray"
+# No source file grows past ~800 lines. The ones still above it are named here, and
+# leave this list when they are split (docs/architecture.md, "Not yet").
+LONG_PENDING="node/daemon/repl.c proto/codec.c"
+long=""
+for f in node/*/*.[ch] proto/*.[ch] crypto/*.[ch] tools/*.[ch]; do
+  case " $LONG_PENDING " in *" $f "*) continue ;; esac
+  n=$(wc -l < "$f")
+  [ "$n" -le 850 ] || long="$long $f($n)"
+done
+check "layers: no other source file over ~800 lines${long:+ (over:$long)}" test -z "$long"
+
 # The check itself can fail: the same patterns find planted violations.
 mkdir -p "$T/node/ledger"
 printf '#include "../daemon/node.h"\n#include <uv.h>\n' > "$T/node/ledger/planted.c"
