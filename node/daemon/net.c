@@ -84,7 +84,7 @@ void net_close(struct conn *c, const char *why)
   int was_open = c->state == CONN_OPEN;
   c->state = CONN_CLOSING;
   if (why) log_info("peer %s (%s): closed: %s", c->addr, c->name, why);
-  if (was_open) repl_on_close(c);
+  if (was_open) c->n->net.close(c);
   if (c->cfg) {
     c->cfg->conn = NULL;
     net_schedule_redial(c->cfg);
@@ -114,7 +114,7 @@ static void net_on_write(uv_write_t *req, int status)
   mem_free(w);
   if (c->state == CONN_CLOSING) return;
   if (status < 0) { net_close(c, uv_strerror(status)); return; }
-  if (net_queued(c) < NODE_WRITE_LOW) repl_on_drain(c);
+  if (net_queued(c) < NODE_WRITE_LOW) c->n->net.drain(c);
 }
 
 static void net_on_failed(uv_timer_t *t)
@@ -214,7 +214,7 @@ static int net_on_frame(void *ctx, uint8_t *frame, size_t len)
     log_info("peer %s (%s): connected%s", c->addr, c->name, c->initiator ? "" : " (inbound)");
     if (c->cfg) c->cfg->backoff_ms = 0, c->cfg->last_error = 0;
     if (!c->failed) uv_timer_start(&c->timer, net_on_timer, c->n->idle_ms / 3, c->n->idle_ms / 3);
-    repl_on_open(c);
+    c->n->net.open(c);
     return 0;
   }
   if (c->state != CONN_OPEN) return KK_ERR(INTERNAL);
@@ -228,7 +228,7 @@ static int net_on_frame(void *ctx, uint8_t *frame, size_t len)
   rc = codec_wire_decode(plain, pl, &w);
   mem_free(plain);
   if (rc) { net_close(c, "undecodable message"); return rc; }
-  rc = repl_on_message(c, &w);
+  rc = c->n->net.message(c, &w);
   codec_wire_free(&w);
   return c->state == CONN_OPEN ? 0 : KK_ERR(INTERNAL);
 }

@@ -128,6 +128,7 @@ int node_init(struct node *n, uv_loop_t *loop, const char *dir)
 {
   memset(n, 0, sizeof *n);
   n->loop = loop;
+  n->net = (struct net_handlers){ repl_on_open, repl_on_message, repl_on_drain, repl_on_close };
   n->dir = dir;
   n->max_conns = NODE_MAX_CONNS;
   n->max_handshakes = NODE_MAX_HANDSHAKES;
@@ -267,7 +268,7 @@ int node_start(struct node *n)
   if (n->map_mb && (rc = store_set_map_size(n->s, (size_t)n->map_mb << 20))) return rc;
   repl_start(n);
   /* From here the loop thread, ingest and background checks share the store: a full
-   * map is grown by the loop thread between jobs (repl.c), never under a reader. */
+   * map is grown by the loop thread between jobs (writer.c), never under a reader. */
   store_set_shared(n->s);
   if ((rc = ctl_listen(n))) {
     if (rc == KK_ERR(EXISTS))

@@ -121,7 +121,7 @@ struct job_note { int kind; uint8_t key[32]; uint64_t n; uint64_t conn_id; /* pr
 
 enum job_kind { JOB_RECORDS = 0, JOB_CHECKPOINT, JOB_EVIDENCE_IN, JOB_VERIFIED, JOB_MARK_CONFIRMED };
 
-/* A record taken on a checkpoint's word, checked in the background (repl.c). */
+/* A record taken on a checkpoint's word, checked in the background (bgcheck.c). */
 /* bad: its signature fails; unchecked: it could not be checked this pass (a storage or
  * memory error) and stays listed for the next one — never judged on such an error. */
 struct bg_item { uint8_t author[32]; uint64_t seq; int bad, unchecked; };
@@ -164,8 +164,18 @@ struct ingest_job {
   size_t n_notes, cap_notes;
 };
 
+/* What the transport (net.c) calls up into once a connection's channel is open: the
+ * daemon sets them (node_init: the sync protocol, sync.c); net.c knows nothing above. */
+struct net_handlers {
+  void (*open)(struct conn *c);                                /* channel open */
+  int (*message)(struct conn *c, const struct kk_wire *w);     /* non-zero: close it */
+  void (*drain)(struct conn *c);                               /* write queue below low */
+  void (*close)(struct conn *c);                               /* closing (was open) */
+};
+
 struct node {
   uv_loop_t *loop;
+  struct net_handlers net;
   const char *dir;
   struct store *s;
   uint8_t pk[32], sk[64];
@@ -260,7 +270,7 @@ int net_send(struct conn *c, const struct kk_wire *w);
 size_t net_queued(struct conn *c);
 struct conn *net_find(struct node *n, uint64_t id);
 
-/* ---- repl: the sync protocol (node/daemon/repl.c) --------------------------------------- */
+/* ---- repl: sync.c, gossip.c, writer.c, bgcheck.c (node/daemon/repl.h) ----------- */
 void repl_on_open(struct conn *c);
 int repl_on_message(struct conn *c, const struct kk_wire *w);
 void repl_on_close(struct conn *c);
