@@ -34,15 +34,16 @@ static uint8_t *sig_message(uint8_t *stackbuf, const char *tag, const uint8_t *m
   return m;
 }
 
-void sig_sign(uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg, size_t len,
-              const uint8_t sk[SIG_SK_BYTES])
+int sig_sign(uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg, size_t len,
+             const uint8_t sk[SIG_SK_BYTES])
 {
   uint8_t stackbuf[SIG_STACK_MSG];
   size_t mlen;
   uint8_t *m = sig_message(stackbuf, tag, msg, len, &mlen);
-  if (!m) abort(); /* out of memory while signing: nothing sane to return */
+  if (!m) return -ENOMEM; /* the caller's error to report: never the process's end */
   crypto_sign_detached(sig, NULL, m, mlen, sk);
   if (m != stackbuf) mem_free(m);
+  return 0;
 }
 
 int sig_verify(const uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg,

@@ -28,9 +28,10 @@ int sig_init(void) __attribute__((warn_unused_result));
 
 void sig_keypair(uint8_t pk[SIG_PK_BYTES], uint8_t sk[SIG_SK_BYTES]);
 
-/* Signs tag || '\0' || msg. Never fails. */
-void sig_sign(uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg, size_t len,
-              const uint8_t sk[SIG_SK_BYTES]);
+/* Signs tag || '\0' || msg: 0, or -ENOMEM when a long message could not be assembled
+ * for signing (sig is then not written). */
+int sig_sign(uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg, size_t len,
+             const uint8_t sk[SIG_SK_BYTES]) __attribute__((warn_unused_result));
 
 /* 0 when sig is pk's signature over tag || '\0' || msg, -1 when it is not (including
  * for malformed keys), -ENOMEM when a long message could not be assembled for checking

@@ -241,8 +241,8 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
                     "start the node with a peer first (docs/operations.md, Backups)\n",
             c->dir, (unsigned long long)h.seq);
 
-  sig_sign(sig, SIG_TAG_RECORD, body, blen, c->sk);
-  rc = codec_envelope_join(body, blen, sig, &env, &elen);
+  rc = sig_sign(sig, SIG_TAG_RECORD, body, blen, c->sk);
+  if (!rc) rc = codec_envelope_join(body, blen, sig, &env, &elen);
   mem_free(body);
   if (rc) return rc;
   struct ingest_item it;

@@ -86,7 +86,7 @@ int hs_on_hello(struct hs *h, const uint8_t *msg, size_t len, uint8_t **out, siz
   memset(&a, 0, sizeof a);
   a.kind = KK_W_AUTH;
   hs_signed(h, h->initiator, m);
-  sig_sign(a.auth.signature, HS_TAG_AUTH, m, sizeof m, h->id_sk);
+  if ((rc = sig_sign(a.auth.signature, HS_TAG_AUTH, m, sizeof m, h->id_sk))) return rc;
   a.auth.admission = h->admission;
   a.auth.admission_len = h->admission ? h->admission_len : 0;
   crypto_secretstream_xchacha20poly1305_init_push(&h->push, a.auth.stream, h->tx);

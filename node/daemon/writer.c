@@ -241,8 +241,8 @@ static void work_local(struct node *n, struct ingest_job *j)
   uint8_t *body, *env, sig[64];
   size_t blen, elen;
   if ((j->rc = codec_body_encode(b, &body, &blen))) goto done;
-  sig_sign(sig, SIG_TAG_RECORD, body, blen, n->sk);
-  j->rc = codec_envelope_join(body, blen, sig, &env, &elen);
+  j->rc = sig_sign(sig, SIG_TAG_RECORD, body, blen, n->sk);
+  if (!j->rc) j->rc = codec_envelope_join(body, blen, sig, &env, &elen);
   mem_free(body);
   if (j->rc) goto done;
   struct ingest_item it;

@@ -295,8 +295,8 @@ int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const 
   }
   if ((rc = codec_bundle_body_encode(&bd, &body, &blen))) goto done;
   uint8_t sig[64];
-  sig_sign(sig, SIG_TAG_BUNDLE, body, blen, sk);
-  if ((rc = codec_bundle_encode(body, blen, pk, sig, out, len))) goto done;
+  if ((rc = sig_sign(sig, SIG_TAG_BUNDLE, body, blen, sk)) || (rc = codec_bundle_encode(body, blen, pk, sig, out, len)))
+    goto done;
   info->records = c.qn;
   info->feeds = bd.n_feeds;
   if (info->min_cosigs == SIZE_MAX) info->min_cosigs = 0;

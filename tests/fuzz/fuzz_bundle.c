@@ -42,7 +42,7 @@ static void setup(void)
   b->seq = 1;
   strcpy(b->u.genesis.name, "fuzz");
   if (codec_body_encode(b, &body, &blen)) abort();
-  sig_sign(sig, SIG_TAG_RECORD, body, blen, sk);
+  if (sig_sign(sig, SIG_TAG_RECORD, body, blen, sk)) abort();
   if (codec_envelope_join(body, blen, sig, &genesis, &genesis_len)) abort();
   free(body);
   free(b);

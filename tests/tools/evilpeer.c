@@ -274,7 +274,7 @@ int main(int argc, char **argv)
     uint8_t *body, *env, sig[64];
     size_t bl, el;
     if (codec_body_encode(b, &body, &bl)) die("encode body");
-    sig_sign(sig, SIG_TAG_RECORD, body, bl, sk);
+    if (sig_sign(sig, SIG_TAG_RECORD, body, bl, sk)) die("sign");
     sig[7] ^= 1;
     codec_envelope_join(body, bl, sig, &env, &el);
     const uint8_t *recs[1] = { env };

@@ -33,7 +33,7 @@ void gen_sign(struct gen_member *m, const uint8_t network[32], struct kk_body *b
   clock_gettime(CLOCK_REALTIME, &ts);
   b->time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
   if (codec_body_encode(b, &body, &blen)) { fprintf(stderr, "recgen: encode failed\n"); exit(1); }
-  sig_sign(sig, SIG_TAG_RECORD, body, blen, m->sk);
+  if (sig_sign(sig, SIG_TAG_RECORD, body, blen, m->sk)) { fprintf(stderr, "recgen: signing failed\n"); exit(1); }
   if (codec_envelope_join(body, blen, sig, env, len)) { fprintf(stderr, "recgen: envelope failed\n"); exit(1); }
   free(body);
   sig_sha256(m->last, *env, *len);

@@ -41,7 +41,7 @@ struct fx_rec fx_sign(struct fx *f, struct fx_member *m, struct kk_body *b)
   if (b->has_prev) memcpy(b->prev, m->last, 32);
   b->time_ms = 1700000000000ull + b->seq;
   ASSERT_OK(codec_body_encode(b, &body, &blen));
-  sig_sign(sig, SIG_TAG_RECORD, body, blen, m->sk);
+  ASSERT_OK(sig_sign(sig, SIG_TAG_RECORD, body, blen, m->sk));
   ASSERT_OK(codec_envelope_join(body, blen, sig, &r.env, &r.len));
   free(body);
   sig_sha256(r.id, r.env, r.len);

@@ -6,6 +6,7 @@
   X(codec_envelope_canonical_form) \
   X(sig_every_bit_flip_fails) \
   X(sig_domain_separation) \
+  X(sig_sign_out_of_memory_is_an_error) \
   X(sig_flipped_records_are_not_stored) \
   X(sig_bad_signature_in_a_large_batch) \
   X(keys_file_permissions) \

@@ -327,7 +327,7 @@ static void gen_rotate(struct gen *g, int who)
   memcpy(msg, m->pk, 32);
   be64_put(msg + 32, m->seq + 1);
   memcpy(b->u.rotate_key.new_key, new_pk, 32);
-  sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, new_sk);
+  if (sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, new_sk)) abort();
   gen_emit(g, who, b);
   memcpy(m->sk, new_sk, 64); /* the feed keeps its id; the new key signs from now on */
 }

@@ -7,8 +7,11 @@
 #include "../../crypto/sig.h"
 #include "../../node/base/buf.h"
 #include "../../node/base/err.h"
+#include "../../node/base/mem.h"
 #include "../../node/ledger/ingest.h"
 
+#include <errno.h>
+#include <string.h>
 #include <sys/stat.h>
 
 /* What ingest checks of a lone record, minus the chain: form and signature. */
@@ -50,11 +53,36 @@ TEST(sig_every_bit_flip_fails)
   fx_free(&f);
 }
 
+/* Signing a message too long for the stack buffer allocates; when that fails the
+ * caller gets -ENOMEM to report (it used to abort the process: a node signing its own
+ * record under memory pressure died). Verification likewise says -ENOMEM, not "bad". */
+TEST(sig_sign_out_of_memory_is_an_error)
+{
+  uint8_t pk[32], sk[64], s[64], t[64];
+  static uint8_t msg[4096];
+  memset(msg, 7, sizeof msg);
+  sig_keypair(pk, sk);
+  memset(s, 0xaa, sizeof s);
+  mem_fail_at(0);
+  int rc = sig_sign(s, SIG_TAG_RECORD, msg, sizeof msg, sk);
+  int failed = mem_failed();
+  mem_fail_at(-1);
+  ASSERT_EQ(rc, -ENOMEM);
+  ASSERT(failed);
+  for (size_t i = 0; i < sizeof s; i++) ASSERT_EQ(s[i], 0xaa); /* nothing written */
+  ASSERT_OK(sig_sign(t, SIG_TAG_RECORD, msg, sizeof msg, sk));
+  mem_fail_at(0);
+  rc = sig_verify(t, SIG_TAG_RECORD, msg, sizeof msg, pk);
+  mem_fail_at(-1);
+  ASSERT_EQ(rc, -ENOMEM);
+  ASSERT_EQ(sig_verify(t, SIG_TAG_RECORD, msg, sizeof msg, pk), 0);
+}
+
 TEST(sig_domain_separation)
 {
   uint8_t pk[32], sk[64], s[64], msg[3] = { 1, 2, 3 };
   sig_keypair(pk, sk);
-  sig_sign(s, SIG_TAG_ROTATE, msg, 3, sk);
+  ASSERT_OK(sig_sign(s, SIG_TAG_ROTATE, msg, 3, sk));
   ASSERT_EQ(sig_verify(s, SIG_TAG_ROTATE, msg, 3, pk), 0);
   ASSERT(sig_verify(s, SIG_TAG_RECORD, msg, 3, pk) != 0);
   uint8_t other[32], osk[64];
@@ -175,7 +203,7 @@ static struct kk_body *rotate_body(const struct fx_member *m, const uint8_t new_
   memcpy(msg, m->pk, 32);
   be64_put(msg + 32, m->seq + 1);
   memcpy(b->u.rotate_key.new_key, new_pk, 32);
-  sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, proof_sk);
+  if (sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, proof_sk)) abort();
   return b;
 }
 
