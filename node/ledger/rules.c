@@ -17,6 +17,7 @@
 #include "../base/err.h"
 #include "../../crypto/sig.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,12 +83,18 @@ static int load_own_lot(struct rules_ctx *c, const struct kk_body *b, const stru
   return 0;
 }
 
-/* Recycled mass carried by spending m of a lot: ⌊m × left_k / mass_left⌋ per kind, so
- * the spend that empties the lot carries exactly what is left. */
 void rules_spend_carry(const struct lot *l, uint64_t m, uint64_t *post, uint64_t *pre)
 {
+  /* The recycled total is carried in proportion, ⌊m × (post + pre) / mass⌋ of what is
+   * left, and split with post-consumer first: flooring each kind on its own could leave
+   * more recycled mass in the lot than mass (3 mg holding 1 post + 2 pre, spend 1 mg:
+   * each kind's floor is 0, and 2 mg would hold 3). */
+  uint64_t recycled = l->post_left + l->pre_left;
+  uint64_t total = mul_div_floor(m, recycled, l->mass_left);
   *post = mul_div_floor(m, l->post_left, l->mass_left);
-  *pre = mul_div_floor(m, l->pre_left, l->mass_left);
+  *pre = total - *post;
+  assert(m <= l->mass_left && *post <= l->post_left && *pre <= l->pre_left);
+  assert(total <= m && recycled - total <= l->mass_left - m); /* both lots within their mass */
 }
 
 /* Forgets what feed waits for and queues it to be evaluated again. `pending` is keyed

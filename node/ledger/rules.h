@@ -140,8 +140,10 @@ int rules_revoked(MDB_txn *txn, struct store *s, const uint8_t target[32]);
  * records not written, so the state is the one b was judged against. */
 void rules_explain(MDB_txn *txn, struct store *s, const struct kk_body *b, int err, char *buf, size_t n);
 
-/* Recycled mass carried by spending m of lot l: ⌊m × left_k / mass_left⌋ per kind, so
- * the spend that empties the lot carries exactly what is left. */
+/* Recycled mass carried by spending m (≤ mass_left) of lot l: ⌊m × (post_left +
+ * pre_left) / mass_left⌋ in all, of it ⌊m × post_left / mass_left⌋ post-consumer and the
+ * rest pre-consumer. Neither what is spent nor what is left then holds more recycled
+ * mass than mass, and the spend that empties the lot carries exactly what is left. */
 void rules_spend_carry(const struct lot *l, uint64_t m, uint64_t *post, uint64_t *pre);
 
 /* 0 when c is two upper-case ASCII letters, else KK_E_COUNTRY. */

@@ -256,7 +256,11 @@ static void share_finish(struct share *s, size_t n, size_t *cand)
 {
   uint64_t *out = s->out, *rem = s->rem;
   uint32_t *hist = s->hist;
-  uint64_t left = s->target - s->given; /* < n */
+  uint64_t left = s->target - s->given;
+  /* Each entry's remainder is below one unit, so fewer than n units are left — unless
+   * the vector's totals are not the sum of its entries, which its operations never
+   * allow; the walk below would then run off the histogram. */
+  assert(left < n);
   if (left == 0) return;
   unsigned shift = s->shift;
   size_t above = 0;
@@ -362,12 +366,19 @@ static int attr_take_as(struct attr_scratch *sc, struct attr *from, uint64_t mas
   /* from's entries are sorted and unique, so taken's are too: append them — into
    * from's own array when the rest is not kept (entry t is written after entry i >= t
    * was read). */
+  /* What was taken adds up to what was asked, quantity by quantity: the apportioning's
+   * contract, checked as the entries are written. */
+  uint64_t sum_m = 0, sum_p = 0, sum_r = 0;
   if (!keep_rest) {
     size_t t = 0;
     for (size_t i = 0; i < n; i++) {
       from->e[t] = (struct attr_entry){ from->e[i].src, om[i], op[i], orr[i] };
       t += (om[i] | op[i] | orr[i]) != 0;
+      sum_m += om[i];
+      sum_p += op[i];
+      sum_r += orr[i];
     }
+    assert(sum_m == mass && sum_p == post && sum_r == pre);
     *taken = *from;
     attr_init(from);
     taken->n = t;
@@ -384,12 +395,16 @@ static int attr_take_as(struct attr_scratch *sc, struct attr *from, uint64_t mas
       struct attr_entry x = from->e[i];
       taken->e[t] = (struct attr_entry){ x.src, om[i], op[i], orr[i] };
       t += (om[i] | op[i] | orr[i]) != 0;
+      sum_m += om[i];
+      sum_p += op[i];
+      sum_r += orr[i];
       x.mass -= om[i];
       x.post -= op[i];
       x.pre -= orr[i];
       from->e[w] = x;
       w += (x.mass | x.post | x.pre) != 0;
     }
+    assert(sum_m == mass && sum_p == post && sum_r == pre);
   }
   taken->n = t;
   taken->mass = mass;

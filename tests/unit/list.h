@@ -28,6 +28,7 @@
   X(rules_transform_checks) \
   X(rules_material_groups) \
   X(rules_issue_transfer_receive_refuse) \
+  X(rules_spend_carry_keeps_recycled_within_mass) \
   X(rules_claims_and_revocation) \
   X(rules_determinism_any_arrival_order) \
   X(rules_upgrade_from_earlier_layout) \
