@@ -365,9 +365,8 @@ static int attr_take_as(struct attr_scratch *sc, struct attr *from, uint64_t mas
   }
   /* from's entries are sorted and unique, so taken's are too: append them — into
    * from's own array when the rest is not kept (entry t is written after entry i >= t
-   * was read). */
-  /* What was taken adds up to what was asked, quantity by quantity: the apportioning's
-   * contract, checked as the entries are written. */
+   * was read). What was taken adds up to what was asked, quantity by quantity: the
+   * apportioning's contract, checked as the entries are written. */
   uint64_t sum_m = 0, sum_p = 0, sum_r = 0;
   if (!keep_rest) {
     size_t t = 0;
