@@ -10,6 +10,7 @@
 #include "../node/base/buf.h"
 #include "../node/base/err.h"
 #include "../node/client/ctl.h"
+#include "../node/ledger/evidence.h"
 #include "../node/ledger/ingest.h"
 #include "../node/ledger/rules.h"
 #include "../node/ledger/verify.h"
@@ -141,11 +142,19 @@ static void cli_explain(struct cli *c, const struct kk_body *b, int rc)
   MDB_txn *txn;
   c->why[0] = 0;
   if (rc == KK_ERR(FROZEN)) {
+    uint8_t ev[32];
+    char hex[65] = "";
+    if (store_read(c->s, &txn) == 0) {
+      if (evidence_against(txn, c->s, c->pk, ev) == 0) sig_hex(hex, ev, 32);
+      mdb_txn_abort(txn);
+    }
     snprintf(c->why, sizeof c->why,
-             "frozen at seq %llu: every peer holds the proof (kiroku evidence lists it) and keeps your records from "
-             "there on without applying them. Stop every other copy of this identity (a restored backup, a second "
-             "machine); what you held before seq %llu stays as it was. See docs/operations.md, 'A frozen feed'.",
-             (unsigned long long)c->frozen_at, (unsigned long long)c->frozen_at);
+             "frozen at seq %llu%s%.16s: every peer holds the proof (kiroku evidence %.16s shows it) and keeps your "
+             "records from there on without applying them. Stop every other copy of this identity (a restored "
+             "backup, a second machine); what you held before seq %llu stays as it was. See docs/operations.md, "
+             "'A frozen feed'.",
+             (unsigned long long)c->frozen_at, hex[0] ? " by evidence " : "", hex, hex[0] ? hex : "",
+             (unsigned long long)c->frozen_at);
     return;
   }
   if (!kk_err_is_input(rc) || store_read(c->s, &txn)) return;

@@ -238,3 +238,24 @@ int evidence_get(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint
   if (rc == 0) *buf = v;
   return rc;
 }
+
+int evidence_against(MDB_txn *txn, struct store *s, const uint8_t author[32], uint8_t id[32])
+{
+  MDB_cursor *cur;
+  MDB_val k, v;
+  uint64_t best = UINT64_MAX;
+  int rc = mdb_cursor_open(txn, s->evidence, &cur);
+  if (rc) return store_err(rc);
+  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    struct evidence_info in;
+    /* Stored evidence was checked on arrival (maybe against a key rotated since):
+     * read, not judged again. */
+    if (k.mv_size != 32 || evidence_check(v.mv_data, v.mv_size, NULL, &in) != 0) continue;
+    if (memcmp(in.author, author, 32) != 0 || in.seq >= best) continue;
+    best = in.seq;
+    memcpy(id, k.mv_data, 32);
+  }
+  mdb_cursor_close(cur);
+  if (rc != MDB_NOTFOUND) return store_err(rc);
+  return best == UINT64_MAX ? MDB_NOTFOUND : 0;
+}

@@ -61,6 +61,10 @@ int evidence_check(const uint8_t *buf, size_t len, const uint8_t key[32], struct
 int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len, struct evidence_info *info,
                    int *is_new);
 
+/* The id of the evidence held against author's feed at the lowest seq (of several, the
+ * first in id order): what froze it. MDB_NOTFOUND when none is held. */
+int evidence_against(MDB_txn *txn, struct store *s, const uint8_t author[32], uint8_t id[32]);
+
 /* Evidence by id (*buf valid until the txn ends); MDB_NOTFOUND when absent. */
 int evidence_get(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **buf, size_t *len);
 

@@ -111,6 +111,9 @@ after=$(k recycler log --feed recycler --json | grep -c '"id"')
 [ "$rc" = 2 ] && [ "$before" = "$after" ] && ok "equivocation: the frozen member's write is refused (exit 2), nothing written" \
   || { notok "equivocation: the frozen member's write is refused (exit $rc, records $before -> $after)"; sed 's/^/    /' "$T/frozen.out"; }
 check "equivocation: ... saying the feed is frozen at the fork's seq" grep -q "frozen at seq $fork_seq" "$T/frozen.out"
+named=$(sed -n 's/.*frozen at seq [0-9]* by evidence \([0-9a-f]\{16\}\).*/\1/p' "$T/frozen.out")
+check "equivocation: ... naming the evidence that froze it, as kiroku evidence lists it" bash -c \
+  "[ -n '$named' ] && '$K' -C '$T/recycler' evidence --json | grep -q '\"id\": \"$named'"
 check "equivocation: ... and its status says so" bash -c "'$K' -C '$T/recycler' status | grep -q 'YOUR FEED IS FROZEN at seq $fork_seq'"
 check "equivocation: status --json gives every node the feed's freeze" bash -c \
   "'$K' -C '$T/processor' status --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert any(f.get(\"frozen_at\") == $fork_seq for f in d[\"feeds\"]), d; assert \"own_feed_frozen_at\" not in d, d'"
