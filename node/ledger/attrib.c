@@ -247,7 +247,7 @@ static int output_one(void *arg, const uint8_t pos[STORE_LOTPOS], const struct l
 }
 
 /* What made_each reports of a maker: its inputs, in order. */
-struct inputs_ctx { struct attrib_walk *c; size_t m; size_t n, cap; struct made_input *in; int unledgered; };
+struct inputs_ctx { size_t n, cap; struct made_input *in; int unledgered; };
 
 static int input_one(void *arg, const struct made_input *in)
 {
@@ -266,7 +266,7 @@ static int expand_transform(struct attrib_walk *c, size_t v)
   size_t m = tab_find(c, c->tf_tab, c->tf_cap, tpos, 40, maker_key);
   int rc = 0;
   if (m == SIZE_MAX) {
-    struct inputs_ctx x = { c, 0, 0, 0, NULL, 0 };
+    struct inputs_ctx x = { 0, 0, NULL, 0 };
     if ((rc = rules_made_each(c->txn, c->s, tpos, be64_get(tpos + 32), input_one, &x)) || !x.n ||
         (rc = maker_new(c, MAKER_TRANSFORM, x.n, &m))) {
       mem_free(x.in);
@@ -345,7 +345,7 @@ static int expand(struct attrib_walk *c, size_t v)
   }
   case KK_PL_RECEIVE:
   case KK_PL_REFUSE: {
-    struct inputs_ctx x = { c, 0, 0, 0, NULL, 0 };
+    struct inputs_ctx x = { 0, 0, NULL, 0 };
     size_t src;
     rc = rules_made_each(c->txn, c->s, n->pos, be64_get(n->pos + 32), input_one, &x);
     if (!rc && (x.n != 1 || x.unledgered)) rc = KK_ERR(CORRUPT);

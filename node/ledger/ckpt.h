@@ -23,26 +23,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "ckpt_note.h"
 #include "store.h"
-
-#define CKPT_ORIGIN_MAX 160
-#define CKPT_WITNESS_NAME_MAX 96
-
-void ckpt_origin(char out[CKPT_ORIGIN_MAX], const uint8_t network[32], const uint8_t author[32]);
-void ckpt_witness_name(char out[CKPT_WITNESS_NAME_MAX], const uint8_t pk[32]);
-/* The key in a witness name, or -1 when it is not one. */
-int ckpt_witness_key(const char *name, size_t len, uint8_t pk[32]);
-
-/* A parsed checkpoint note. */
-struct ckpt_view {
-  uint8_t network[32], author[32];
-  uint64_t size;
-  uint8_t root[32];
-  size_t text_len;             /* the checkpoint text is note[0 .. text_len) */
-};
-
-/* Parses a note's checkpoint text and origin (no signature checked). 0 or KK_E_CHECKPOINT. */
-int ckpt_parse(const char *note, size_t len, struct ckpt_view *v);
 
 /* Signs and stores a checkpoint of feed `pk` at its head when that is newer than the
  * newest one stored. *size: its size, or 0 when nothing was signed. */

@@ -4,7 +4,7 @@
 #include "evidence.h"
 #include "../base/mem.h"
 #include "../base/buf.h"
-#include "ckpt.h"
+#include "ckpt_note.h"
 #include "../base/err.h"
 #include "rules.h"
 #include "../../crypto/merkle.h"
