@@ -382,8 +382,8 @@ static int xfer_find_as(MDB_txn *txn, struct store *s, const uint8_t id[32], int
   return xfer_decode(v, n, x, sender);
 }
 
-/* rules_xfer_get for the rules (derived_record_by_id). */
-int derived_xfer_get(struct rules_ctx *c, const uint8_t id[32], struct xfer *x)
+/* rules_xfer_get for the rules (derived_record_by_id), with the Transfer's seq. */
+int derived_xfer_get(struct rules_ctx *c, const uint8_t id[32], struct xfer *x, uint64_t *seq)
 {
   uint8_t sender[32], rest[XFER_REST];
   uint64_t at;
@@ -393,6 +393,7 @@ int derived_xfer_get(struct rules_ctx *c, const uint8_t id[32], struct xfer *x)
   if (rc) return rc;
   be64_put(rest, at);
   if ((rc = posdb_get(c->txn, c->s->transfers, sender, rest, XFER_REST, &v, &n))) return rc;
+  if (seq) *seq = at;
   return xfer_decode(v, n, x, sender);
 }
 
@@ -531,12 +532,12 @@ int derived_code_taken(struct rules_ctx *c, const uint8_t owner[32], const char 
 
 /* Records that the record at `seq` of the lot's owner took (mass, post, pre) from it:
  * the spends of a lot, in its owner's order, are what attribution replays (node/ledger/attrib.h). */
-int derived_spend_put(struct rules_ctx *c, const uint8_t lotkey[36], uint64_t seq, uint8_t kind, uint64_t mass,
-                      uint64_t post, uint64_t pre)
+int derived_spend_put(struct rules_ctx *c, const uint8_t lotpos[STORE_LOTPOS], uint64_t seq, uint8_t kind,
+                      uint64_t mass, uint64_t post, uint64_t pre)
 {
   uint8_t k[STORE_SPENDKEY];
-  int rc = derived_lot_pos(c, lotkey, k);
-  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* the lot exists: it is being spent */
+  int rc;
+  memcpy(k, lotpos, STORE_LOTPOS);
   be64_put(k + STORE_LOTPOS, seq);
   struct spend x = { kind, mass, post, pre };
   struct buf b;
@@ -576,7 +577,7 @@ int derived_made_put(struct rules_ctx *c, const struct kk_body *b, uint16_t inpu
   return posdb_put(c->txn, c->s->made, b->author, rest, MADE_REST, val, n);
 }
 
-struct made_each { const uint8_t *author; int (*fn)(void *arg, const struct made_input *in); void *arg; };
+struct made_each { int (*fn)(void *arg, const struct made_input *in); void *arg; };
 
 static int made_each_one(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
 {
@@ -603,7 +604,7 @@ int rules_made_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
                     int (*fn)(void *arg, const struct made_input *in), void *arg)
 {
   uint8_t prefix[8];
-  struct made_each e = { author, fn, arg };
+  struct made_each e = { fn, arg };
   be64_put(prefix, seq);
   int rc = posdb_each(txn, s->made, MADE_REST, author, prefix, 8, made_each_one, &e);
   return rc == MDB_NOTFOUND ? 0 : rc;

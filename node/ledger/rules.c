@@ -65,16 +65,16 @@ static int evaluated(struct rules_ctx *c, const uint8_t id[32], struct rules_sta
   return rc ? rc : 1;
 }
 
-/* Loads a lot the author wants to spend or claim; waits for its creating record. */
+/* Loads a lot the author wants to spend or claim, with its key and position; waits for
+ * its creating record. */
 static int load_own_lot(struct rules_ctx *c, const struct kk_body *b, const struct kk_lotref *ref,
-                        uint8_t key[36], struct lot *l)
+                        uint8_t key[36], uint8_t pos[STORE_LOTPOS], struct lot *l)
 {
   struct rules_status st;
   int rc = evaluated(c, ref->record, &st);
   if (rc < 0) return rc;
   if (rc == 0) return rules_wait(c, DEP_RECORD, ref->record);
   lotkey_make(key, ref->record, ref->index);
-  uint8_t pos[STORE_LOTPOS];
   rc = derived_lot_pos(c, key, pos);
   if (rc == 0) rc = rules_lot_at(c->txn, c->s, pos, l);
   if (rc == MDB_NOTFOUND) return KK_ERR(UNKNOWN_LOT);
@@ -221,7 +221,8 @@ static int rule_transfer(struct rules_ctx *c, const struct kk_body *b, const uin
   int rc;
   lot_init(&l);
   xfer_init(&t);
-  if ((rc = load_own_lot(c, b, &x->lot, key, &l))) goto done;
+  uint8_t pos[STORE_LOTPOS];
+  if ((rc = load_own_lot(c, b, &x->lot, key, pos, &l))) goto done;
   if (x->mass_mg == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
   if (x->mass_mg > l.mass_left) { rc = KK_ERR(OVERSPEND); goto done; }
   if (memcmp(x->to, b->author, 32) == 0) { rc = KK_ERR(SELF_TRANSFER); goto done; }
@@ -247,7 +248,7 @@ static int rule_transfer(struct rules_ctx *c, const struct kk_body *b, const uin
   l.post_left -= t.post;
   l.pre_left -= t.pre;
   if ((rc = derived_lot_put(c, key, &l)) || (rc = derived_xfer_put(c, id, &t))) goto done;
-  rc = derived_spend_put(c, key, b->seq, SPEND_TRANSFER, t.mass, t.post, t.pre);
+  rc = derived_spend_put(c, pos, b->seq, SPEND_TRANSFER, t.mass, t.post, t.pre);
 done:
   lot_free(&l);
   xfer_free(&t);
@@ -270,7 +271,8 @@ static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, con
   if (rc == 0) return rules_wait(c, DEP_RECORD, transfer);
   xfer_init(&t);
   lot_init(&l);
-  rc = derived_xfer_get(c, transfer, &t);
+  uint64_t xseq; /* the Transfer's seq in the sender's feed: what spent the lot */
+  rc = derived_xfer_get(c, transfer, &t, &xseq);
   if (rc == MDB_NOTFOUND) { rc = KK_ERR(UNKNOWN_TRANSFER); goto done; }
   if (rc) goto done;
   if (memcmp(t.to, b->author, 32) != 0) { rc = KK_ERR(NOT_RECIPIENT); goto done; }
@@ -290,11 +292,7 @@ static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, con
   memcpy(t.closed_by, id, 32);
   if ((rc = derived_lot_put(c, key, &l)) || (rc = derived_code_put(c, owner, l.code, key))) goto done;
   uint8_t from[STORE_LOTPOS];
-  uint64_t xseq;
-  if ((rc = derived_lot_pos(c, t.from_lot, from)) ||
-      (rc = derived_record_by_id(c, transfer, NULL, &xseq, NULL, NULL)) ||
-      (rc = derived_made_put(c, b, 0, from, xseq)))
-    goto done;
+  if ((rc = derived_lot_pos(c, t.from_lot, from)) || (rc = derived_made_put(c, b, 0, from, xseq))) goto done;
   rc = derived_xfer_put(c, transfer, &t);
 done:
   xfer_free(&t);
@@ -302,7 +300,7 @@ done:
   return rc;
 }
 
-struct tf_input { uint8_t key[36]; struct lot lot; uint64_t m, post, pre; };
+struct tf_input { uint8_t key[36], pos[STORE_LOTPOS]; struct lot lot; uint64_t m, post, pre; };
 
 static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
 {
@@ -319,7 +317,7 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
   if (x->model == KK_MODEL_SEGREGATED && x->n_unledgered) { rc = KK_ERR(SEGREGATED_UNLEDGERED); goto done; }
 
   for (size_t i = 0; i < x->n_inputs; i++) {
-    if ((rc = load_own_lot(c, b, &x->inputs[i].lot, in[i].key, &in[i].lot))) { goto done; }
+    if ((rc = load_own_lot(c, b, &x->inputs[i].lot, in[i].key, in[i].pos, &in[i].lot))) { goto done; }
     for (size_t j = 0; j < i; j++)
       if (memcmp(in[j].key, in[i].key, 36) == 0) { rc = KK_ERR(DUP_INPUT); goto done; }
     in[i].m = x->inputs[i].mass_mg;
@@ -383,10 +381,9 @@ static int rule_transform(struct rules_ctx *c, const struct kk_body *b, const ui
     l->mass_left -= in[i].m;
     l->post_left -= in[i].post;
     l->pre_left -= in[i].pre;
-    uint8_t from[STORE_LOTPOS];
     if ((rc = derived_lot_put(c, in[i].key, l)) ||
-        (rc = derived_spend_put(c, in[i].key, b->seq, SPEND_TRANSFORM, in[i].m, in[i].post, in[i].pre)) ||
-        (rc = derived_lot_pos(c, in[i].key, from)) || (rc = derived_made_put(c, b, (uint16_t)i, from, b->seq)))
+        (rc = derived_spend_put(c, in[i].pos, b->seq, SPEND_TRANSFORM, in[i].m, in[i].post, in[i].pre)) ||
+        (rc = derived_made_put(c, b, (uint16_t)i, in[i].pos, b->seq)))
       goto done;
   }
   if (x->n_unledgered && (rc = derived_made_put(c, b, RULES_MADE_UNLEDGERED, NULL, b->seq))) goto done;
@@ -430,7 +427,8 @@ static int rule_claim(struct rules_ctx *c, const struct kk_body *b, const uint8_
   int rc;
   lot_init(&l);
   if ((rc = need_role(c, b, KK_ROLE_MANUFACTURER))) goto done;
-  if ((rc = load_own_lot(c, b, &x->lot, key, &l))) goto done;
+  uint8_t pos[STORE_LOTPOS];
+  if ((rc = load_own_lot(c, b, &x->lot, key, pos, &l))) goto done;
   if (x->share_ppm == 0 || x->share_ppm > PPM) { rc = KK_ERR(SHARE); goto done; }
   if (l.mass_left == 0) { rc = KK_ERR(ZERO_MASS); goto done; }
   /* The claim covers what the owner still holds; rounding up charges the claimant. */
@@ -443,7 +441,7 @@ static int rule_claim(struct rules_ctx *c, const struct kk_body *b, const uint8_
   l.post_left -= post;
   l.pre_left -= pre;
   l.claimed += claimed;
-  if ((rc = derived_lot_put(c, key, &l)) || (rc = derived_spend_put(c, key, b->seq, SPEND_CLAIM, 0, post, pre))) goto done;
+  if ((rc = derived_lot_put(c, key, &l)) || (rc = derived_spend_put(c, pos, b->seq, SPEND_CLAIM, 0, post, pre))) goto done;
 
   struct claim_state cs;
   struct buf buf;

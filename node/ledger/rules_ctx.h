@@ -49,18 +49,19 @@ int derived_put_buf(struct rules_ctx *c, MDB_dbi dbi, const void *k, size_t kl, 
 /* The payload kind of a stored envelope. */
 int derived_record_kind(const uint8_t *env, size_t len, int *kind);
 /* Writers of the derived state, one per database (store.h); lots by key, resolved to
- * their position; a spend of lotkey by the owner's record at seq; what input `input` of
+ * their position; a spend of the lot at lotpos by the owner's record at seq; what input `input` of
  * the making record b was made from (source NULL: its unledgered inputs). */
 int derived_status_put(struct rules_ctx *c, const uint8_t author[32], uint64_t seq, int err, uint8_t kind);
 int derived_member_put(struct rules_ctx *c, const uint8_t key[32], const struct member *m);
 int derived_lot_pos(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS]);
 int derived_lot_put(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], const struct lot *l);
-int derived_xfer_get(struct rules_ctx *c, const uint8_t id[32], struct xfer *x);
+/* A transfer by id, and (seq not NULL) its Transfer record's seq. */
+int derived_xfer_get(struct rules_ctx *c, const uint8_t id[32], struct xfer *x, uint64_t *seq);
 int derived_xfer_put(struct rules_ctx *c, const uint8_t id[32], const struct xfer *x);
 int derived_code_put(struct rules_ctx *c, const uint8_t owner[32], const char *code, const uint8_t lotkey[36]);
 int derived_code_taken(struct rules_ctx *c, const uint8_t owner[32], const char *code);
-int derived_spend_put(struct rules_ctx *c, const uint8_t lotkey[36], uint64_t seq, uint8_t kind, uint64_t mass,
-                      uint64_t post, uint64_t pre);
+int derived_spend_put(struct rules_ctx *c, const uint8_t lotpos[STORE_LOTPOS], uint64_t seq, uint8_t kind,
+                      uint64_t mass, uint64_t post, uint64_t pre);
 int derived_made_put(struct rules_ctx *c, const struct kk_body *b, uint16_t input, const uint8_t *source,
                      uint64_t spend_seq);
 
