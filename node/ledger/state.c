@@ -156,6 +156,8 @@ struct share {
   uint64_t target, total, ratio, given;
   unsigned bits, shift;
   uint64_t *out, *rem;
+  int select;                   /* share_cut: some units go by remainder */
+  uint64_t cut, need;           /* share_cut: the cut bucket, the units left in it */
   uint32_t hist[1u << ATTR_BUCKET_BITS];
 };
 
@@ -247,33 +249,50 @@ static void share_step_wide(struct share *s, size_t i, uint64_t x)
   s->given += q;
 }
 
-/* Once every entry has been stepped: the units left go to the largest remainders.
- * Walk the buckets from the top until they are covered: every entry above the cut
- * bucket gets its unit. The cut bucket's entries (collected in index order) are split
- * again by their next bits, and so on down to single values: equal remainders —
- * common, equal parts give them — then go in index order. cand: n + 1 words. */
-static void share_finish(struct share *s, size_t n, size_t *cand)
+/* Once every entry has been stepped: where the units left fall. The buckets are walked
+ * from the top until they cover them: every entry above the cut bucket gets its unit;
+ * the cut bucket's entries are the candidates for the `need` units left over, which
+ * share_choose settles. */
+static void share_cut(struct share *s, size_t n)
 {
-  uint64_t *out = s->out, *rem = s->rem;
-  uint32_t *hist = s->hist;
+  s->select = 0;
+  s->cut = UINT64_MAX; /* no bucket is above or at it */
+  if (s->mode != SHARE_SOME && s->mode != SHARE_WIDE) return;
   uint64_t left = s->target - s->given;
   /* Each entry's remainder is below one unit, so fewer than n units are left — unless
    * the vector's totals are not the sum of its entries, which its operations never
    * allow; the walk below would then run off the histogram. */
   assert(left < n);
+  (void)n;
   if (left == 0) return;
-  unsigned shift = s->shift;
-  size_t above = 0;
-  uint64_t cut = (1u << (s->bits - shift)) - 1;
-  while (above + hist[cut] < left) above += hist[cut--];
-  size_t m = 0;
-  for (size_t i = 0; i < n; i++) { /* branch-free: which side of the cut is a coin toss */
-    uint64_t bkt = rem[i] >> shift;
-    out[i] += bkt > cut;
-    cand[m] = i;
-    m += bkt == cut;
+  const uint32_t *hist = s->hist;
+  uint64_t above = 0, cut = (1u << (s->bits - s->shift)) - 1;
+  /* four buckets a step first: the sums are independent, the walk's chain is not */
+  while (cut >= 3) {
+    uint64_t four = (uint64_t)hist[cut] + hist[cut - 1] + hist[cut - 2] + hist[cut - 3];
+    if (above + four >= left) break;
+    above += four;
+    cut -= 4;
   }
-  uint64_t need = left - above;
+  while (above + hist[cut] < left) above += hist[cut--];
+  s->select = 1;
+  s->cut = cut;
+  s->need = left - above;
+}
+
+/* Which of a share's candidates (its n_cand entries in the cut bucket, in index order,
+ * idx[k] the entry) get the `need` units left: their remainders' next bits split them
+ * again, and so on down to single values; equal remainders — common, equal parts give
+ * them — then go in index order. Calls give(arg, entry index) for each. work: n_cand words. */
+static void share_choose(struct share *s, const size_t *idx, size_t n_cand, size_t *work,
+                         void (*give)(void *, size_t), void *arg)
+{
+  const uint64_t *rem = s->rem;
+  uint32_t *hist = s->hist;
+  uint64_t need = s->need;
+  unsigned shift = s->shift;
+  size_t m = n_cand;
+  for (size_t k = 0; k < m; k++) work[k] = k;
   while (shift > 0 && need > 0) {
     /* As many buckets as candidates again: walking and clearing 2^11 buckets for a
      * handful of candidates would cost more than the first pass over all entries. */
@@ -282,22 +301,22 @@ static void share_finish(struct share *s, size_t n, size_t *cand)
     unsigned s2 = shift > cb ? shift - cb : 0;
     uint64_t mask = (1ull << (shift - s2)) - 1;
     memset(hist, 0, sizeof hist[0] << (shift - s2));
-    for (size_t k = 0; k < m; k++) hist[(rem[cand[k]] >> s2) & mask]++;
-    above = 0;
-    cut = mask;
+    for (size_t k = 0; k < m; k++) hist[(rem[idx[work[k]]] >> s2) & mask]++;
+    size_t above = 0;
+    uint64_t cut = mask;
     while (above + hist[cut] < need) above += hist[cut--];
     size_t w = 0;
     for (size_t k = 0; k < m; k++) {
-      uint64_t bkt = (rem[cand[k]] >> s2) & mask;
-      out[cand[k]] += bkt > cut;
-      cand[w] = cand[k];
+      uint64_t bkt = (rem[idx[work[k]]] >> s2) & mask;
+      if (bkt > cut) give(arg, idx[work[k]]);
+      work[w] = work[k];
       w += bkt == cut;
     }
     m = w;
     need -= above;
     shift = s2;
   }
-  for (size_t k = 0; k < need; k++) out[cand[k]]++; /* equal remainders: smaller index first */
+  for (size_t k = 0; k < need; k++) give(arg, idx[work[k]]); /* equal remainders: smaller index first */
 }
 
 void attr_scratch_free(struct attr_scratch *sc)
@@ -307,6 +326,110 @@ void attr_scratch_free(struct attr_scratch *sc)
   sc->v = NULL;
   sc->shares = NULL;
   sc->cap = 0;
+}
+
+/* A unit given to a candidate of one share: added to its entry in taken, taken from
+ * its entry in what is kept (both still at the entry's index); the counts of empty
+ * entries follow. */
+struct give_ctx {
+  struct attr_entry *taken, *rest;
+  size_t field;                 /* offsetof the quantity */
+  size_t *empty_taken, *empty_rest;
+};
+
+static int entry_empty(const struct attr_entry *e) { return !(e->mass | e->post | e->pre); }
+
+static void give_unit(void *arg, size_t i)
+{
+  struct give_ctx *g = arg;
+  uint64_t v;
+  struct attr_entry *te = &g->taken[i];
+  *g->empty_taken -= entry_empty(te);
+  memcpy(&v, (char *)te + g->field, sizeof v);
+  v++;
+  memcpy((char *)te + g->field, &v, sizeof v);
+  if (g->rest) {
+    struct attr_entry *re = &g->rest[i];
+    memcpy(&v, (char *)re + g->field, sizeof v);
+    v--;
+    memcpy((char *)re + g->field, &v, sizeof v);
+    *g->empty_rest += entry_empty(re);
+  }
+}
+
+/* Drops the entries left empty. */
+static size_t compact(struct attr_entry *e, size_t n)
+{
+  size_t w = 0;
+  for (size_t i = 0; i < n; i++) {
+    e[w] = e[i];
+    w += !entry_empty(&e[i]);
+  }
+  return w;
+}
+
+/* What write_parts hands back: the candidates of each quantity, the empty entries of
+ * taken and of the rest, and what was taken of each quantity so far. */
+struct parts_out {
+  struct attr_entry *te;
+  size_t kc[3], empty_t, empty_r;
+  uint64_t sum[3];
+};
+
+/* The one pass that writes the parts, each at its entry's index: the quotient, plus a
+ * unit when the remainder is above its quantity's cut bucket; the entries in a cut
+ * bucket are noted (idx) for share_choose. The rest goes back into e when keep_rest.
+ * keep_rest and pre_too are constants at every call, so that each variant is compiled
+ * with only the work it does (pre_too: the pre-consumer share is not all zero). */
+static inline __attribute__((always_inline)) void write_parts(struct share *const all[3], struct attr_entry *e, size_t n,
+                                                              size_t *const idx[3], struct parts_out *po,
+                                                              const int keep_rest, const int pre_too)
+{
+  const struct share *sm = all[0], *sp = all[1], *sr = all[2];
+  const unsigned shm = sm->shift, shp = sp->shift, shr = sr->shift;
+  const uint64_t cm = sm->cut, cp = sp->cut, cr = sr->cut;
+  const int selm = sm->select, selp = sp->select, selr = sr->select;
+  const uint64_t *rm = sm->rem, *rp = sp->rem, *rr = sr->rem;
+  const uint64_t *om = sm->out, *op = sp->out, *orr = sr->out;
+  size_t *im = idx[0], *ip = idx[1], *ir = idx[2];
+  struct attr_entry *te = po->te;
+  size_t km = 0, kp = 0, kr = 0, empty_t = 0, empty_r = 0;
+  uint64_t sum_m = 0, sum_p = 0, sum_r = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct attr_entry x = e[i];
+    uint64_t bm = selm ? rm[i] >> shm : 0, bp = selp ? rp[i] >> shp : 0;
+    uint64_t qm = om[i] + (bm > cm), qp = op[i] + (bp > cp), qr = 0;
+    im[km] = i;
+    km += bm == cm;
+    ip[kp] = i;
+    kp += bp == cp;
+    if (pre_too) {
+      uint64_t br = selr ? rr[i] >> shr : 0;
+      qr = orr[i] + (br > cr);
+      ir[kr] = i;
+      kr += br == cr;
+    }
+    te[i] = (struct attr_entry){ x.src, qm, qp, qr };
+    empty_t += !(qm | qp | qr);
+    sum_m += qm;
+    sum_p += qp;
+    sum_r += qr;
+    if (keep_rest) {
+      x.mass -= qm;
+      x.post -= qp;
+      x.pre -= qr;
+      e[i] = x;
+      empty_r += !(x.mass | x.post | x.pre);
+    }
+  }
+  po->kc[0] = km;
+  po->kc[1] = kp;
+  po->kc[2] = kr;
+  po->empty_t = empty_t;
+  po->empty_r = empty_r;
+  po->sum[0] = sum_m;
+  po->sum[1] = sum_p;
+  po->sum[2] = sum_r;
 }
 
 /* attr_take_in and attr_take_last: keep_rest says whether what is not taken stays in
@@ -323,10 +446,11 @@ static int attr_take_as(struct attr_scratch *sc, struct attr *from, uint64_t mas
     attr_init(from);
     return 0;
   }
-  /* om, op, orr: what each entry gives; their remainders; cand: the selection's
-   * scratch. Grown, never shrunk: a verification takes from vectors of similar sizes
-   * again and again, and fresh memory each time costs a page fault per page. */
-  size_t need = 7 * n + 1;
+  /* The scratch, per quantity: what each entry gives, its remainder, the candidates'
+   * entry indices; and the selection's work list. Grown, never shrunk: a verification
+   * takes from vectors of similar sizes again and again, and fresh memory each time
+   * costs a page fault per page. */
+  size_t need = 6 * n + 4 * (n + 1);
   if (sc->cap < need) {
     uint64_t *nv = mem_realloc(sc->v, need * sizeof *nv);
     if (!nv) return -ENOMEM;
@@ -334,13 +458,20 @@ static int attr_take_as(struct attr_scratch *sc, struct attr *from, uint64_t mas
     sc->cap = need;
   }
   if (!sc->shares && !(sc->shares = mem_alloc(3 * sizeof *sc->shares))) return -ENOMEM;
-  uint64_t *om = sc->v, *op = om + n, *orr = op + n;
-  size_t *cand = (size_t *)(orr + 4 * n);
-  _Static_assert(sizeof(size_t) == sizeof(uint64_t), "cand shares the scratch's words");
+  _Static_assert(sizeof(size_t) == sizeof(uint64_t), "indices share the scratch's words");
+  uint64_t *out[3], *rem[3];
+  size_t *idx[3];
+  for (int k = 0; k < 3; k++) {
+    out[k] = sc->v + k * n;
+    rem[k] = sc->v + (3 + k) * n;
+    idx[k] = (size_t *)(sc->v + 6 * n + k * (n + 1));
+  }
+  size_t *work = (size_t *)(sc->v + 6 * n + 3 * (n + 1));
   struct share *sm = &sc->shares[0], *sp = &sc->shares[1], *sr = &sc->shares[2];
   int rc;
-  if ((rc = share_init(sm, from->mass, mass, n, om, orr + n)) || (rc = share_init(sp, from->post, post, n, op, orr + 2 * n)) ||
-      (rc = share_init(sr, from->pre, pre, n, orr, orr + 3 * n)))
+  if ((rc = share_init(sm, from->mass, mass, n, out[0], rem[0])) ||
+      (rc = share_init(sp, from->post, post, n, out[1], rem[1])) ||
+      (rc = share_init(sr, from->pre, pre, n, out[2], rem[2])))
     return rc;
   /* Mass and post-consumer mass apportioned in one pass over the entries when both
    * are (the common take: some of a lot with post-consumer content), any other in a
@@ -358,26 +489,44 @@ static int attr_take_as(struct attr_scratch *sc, struct attr *from, uint64_t mas
     struct share *x = all[k];
     if (x->mode == SHARE_WIDE)
       for (size_t i = 0; i < n; i++) share_step_wide(x, i, k == 0 ? e[i].mass : k == 1 ? e[i].post : e[i].pre);
-    if (x->mode == SHARE_SOME || x->mode == SHARE_WIDE) share_finish(x, n, cand);
     else if (x->mode == SHARE_NONE) memset(x->out, 0, n * sizeof *x->out);
-    else
+    else if (x->mode == SHARE_ALL)
       for (size_t i = 0; i < n; i++) x->out[i] = k == 0 ? e[i].mass : k == 1 ? e[i].post : e[i].pre;
+    share_cut(x, n);
   }
-  /* from's entries are sorted and unique, so taken's are too: append them — into
-   * from's own array when the rest is not kept (entry t is written after entry i >= t
-   * was read). What was taken adds up to what was asked, quantity by quantity: the
-   * apportioning's contract, checked as the entries are written. */
-  uint64_t sum_m = 0, sum_p = 0, sum_r = 0;
+  /* One pass writes the parts, each at its entry's index: the quotient, plus a unit
+   * when the remainder is above its quantity's cut bucket; the entries in a cut bucket
+   * are noted for share_choose. Taken goes into from's own array when the rest is not
+   * kept. Empty entries are counted, and dropped at the end if any is left. */
+  struct attr_entry *te = from->e;
+  if (keep_rest && !(te = mem_alloc(n * sizeof *te))) return -ENOMEM;
+  struct parts_out po = { .te = te };
+  int pre_too = sr->mode != SHARE_NONE;
+  if (keep_rest) {
+    if (pre_too) write_parts(all, from->e, n, idx, &po, 1, 1);
+    else write_parts(all, from->e, n, idx, &po, 1, 0);
+  } else {
+    if (pre_too) write_parts(all, from->e, n, idx, &po, 0, 1);
+    else write_parts(all, from->e, n, idx, &po, 0, 0);
+  }
+  size_t *kc = po.kc, empty_t = po.empty_t, empty_r = po.empty_r;
+  uint64_t *sum = po.sum;
+  /* The candidates' units, then the entries that ended up empty dropped. */
+  for (int k = 0; k < 3; k++) {
+    if (!all[k]->select) continue;
+    struct give_ctx g = { te, keep_rest ? from->e : NULL,
+                          k == 0   ? offsetof(struct attr_entry, mass)
+                          : k == 1 ? offsetof(struct attr_entry, post)
+                                   : offsetof(struct attr_entry, pre),
+                          &empty_t, &empty_r };
+    share_choose(all[k], idx[k], kc[k], work, give_unit, &g);
+    sum[k] += all[k]->need;
+  }
+  /* What was taken adds up to what was asked, quantity by quantity: the apportioning's
+   * contract. */
+  assert(sum[0] == mass && sum[1] == post && sum[2] == pre);
+  size_t t = empty_t ? compact(te, n) : n;
   if (!keep_rest) {
-    size_t t = 0;
-    for (size_t i = 0; i < n; i++) {
-      from->e[t] = (struct attr_entry){ from->e[i].src, om[i], op[i], orr[i] };
-      t += (om[i] | op[i] | orr[i]) != 0;
-      sum_m += om[i];
-      sum_p += op[i];
-      sum_r += orr[i];
-    }
-    assert(sum_m == mass && sum_p == post && sum_r == pre);
     *taken = *from;
     attr_init(from);
     taken->n = t;
@@ -386,30 +535,13 @@ static int attr_take_as(struct attr_scratch *sc, struct attr *from, uint64_t mas
     taken->pre = pre;
     return 0;
   }
-  if (!(taken->e = mem_alloc(n * sizeof *taken->e))) return -ENOMEM;
+  taken->e = te;
   taken->cap = n;
-  size_t w = 0, t = 0;
-  {
-    for (size_t i = 0; i < n; i++) {
-      struct attr_entry x = from->e[i];
-      taken->e[t] = (struct attr_entry){ x.src, om[i], op[i], orr[i] };
-      t += (om[i] | op[i] | orr[i]) != 0;
-      sum_m += om[i];
-      sum_p += op[i];
-      sum_r += orr[i];
-      x.mass -= om[i];
-      x.post -= op[i];
-      x.pre -= orr[i];
-      from->e[w] = x;
-      w += (x.mass | x.post | x.pre) != 0;
-    }
-    assert(sum_m == mass && sum_p == post && sum_r == pre);
-  }
   taken->n = t;
   taken->mass = mass;
   taken->post = post;
   taken->pre = pre;
-  from->n = w;
+  from->n = empty_r ? compact(from->e, n) : n;
   from->mass -= mass;
   from->post -= post;
   from->pre -= pre;
