@@ -124,7 +124,7 @@ int cli_open(struct cli *c, int flags)
       c->have_network = 1;
     }
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if ((flags & CLI_NETWORK) && !c->have_network) return cli_fail(KK_ERR(NOT_INIT), "%s", c->dir);
   return 0;
 }
@@ -146,7 +146,7 @@ static void cli_explain(struct cli *c, const struct kk_body *b, int rc)
     char hex[65] = "";
     if (store_read(c->s, &txn) == 0) {
       if (evidence_against(txn, c->s, c->pk, ev) == 0) sig_hex(hex, ev, 32);
-      mdb_txn_abort(txn);
+      store_txn_abort(txn);
     }
     snprintf(c->why, sizeof c->why,
              "frozen at seq %llu%s%.16s: every peer holds the proof (kiroku evidence %.16s shows it) and keeps your "
@@ -159,7 +159,7 @@ static void cli_explain(struct cli *c, const struct kk_body *b, int rc)
   }
   if (!kk_err_is_input(rc) || store_read(c->s, &txn)) return;
   rules_explain(txn, c->s, b, rc, c->why, sizeof c->why);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
 }
 
 static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32]);
@@ -172,8 +172,8 @@ static int cli_pending_reason(struct cli *c, const struct kk_body *b, int rc)
   struct member m;
   if (rc != KK_ERR(PENDING) || b->kind != KK_PL_TRANSFER || store_read(c->s, &txn)) return rc;
   int known = rules_member_get(txn, c->s, b->u.transfer.to, &m);
-  mdb_txn_abort(txn);
-  return known == MDB_NOTFOUND ? KK_ERR(UNKNOWN_MEMBER) : rc;
+  store_txn_abort(txn);
+  return known == STORE_ABSENT ? KK_ERR(UNKNOWN_MEMBER) : rc;
 }
 
 int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32])
@@ -208,8 +208,8 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
                     *(const uint8_t *)mv == 0;
   rc = store_frozen_at(txn, c->s, c->pk, &frozen);
   if (rc == 0) rc = store_head_get(txn, c->s, c->pk, &h);
-  mdb_txn_abort(txn);
-  if (rc == MDB_NOTFOUND) memset(&h, 0, sizeof h);
+  store_txn_abort(txn);
+  if (rc == STORE_ABSENT) memset(&h, 0, sizeof h);
   else if (rc) return rc;
   /* A record past the fork would be held and never applied, and each one widens what
    * peers must hold as evidence: say so and write nothing. */
@@ -376,9 +376,9 @@ void cli_print_json(json_t *j)
 /* Can anything in this ledger taint a lot? Only a revocation or a frozen feed can. */
 static int cli_taint_possible(MDB_txn *txn, struct store *s)
 {
-  MDB_stat a, b;
-  if (mdb_stat(txn, s->revoked, &a) || mdb_stat(txn, s->frozen, &b)) return 1;
-  return a.ms_entries > 0 || b.ms_entries > 0;
+  uint64_t revoked, frozen;
+  if (store_entries(txn, s, STORE_N_REVOKED, &revoked) || store_entries(txn, s, STORE_N_FROZEN, &frozen)) return 1;
+  return revoked > 0 || frozen > 0;
 }
 
 struct figures_ctx { struct cli_figures *out; size_t n; };
@@ -505,25 +505,25 @@ int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[
 /* Lots with this code: the owner's when owner is given, else every member's (the codes
  * index, once per member: members are few, lots many). Up to CLI_MAX_MATCHES keys are
  * kept in keys[]; *found counts them all. */
+struct code_match { MDB_txn *txn; struct store *s; const char *code; uint8_t (*keys)[36]; size_t *found; };
+
+static int code_match_one(void *arg, const uint8_t member[32], const struct member *m)
+{
+  struct code_match *cm = arg;
+  size_t n, room = *cm->found < CLI_MAX_MATCHES ? CLI_MAX_MATCHES - *cm->found : 0;
+  (void)m;
+  int rc = rules_code_lots(cm->txn, cm->s, member, cm->code, room ? cm->keys + *cm->found : NULL, room, &n);
+  if (rc == 0) *cm->found += n;
+  return rc;
+}
+
 static int cli_code_match(MDB_txn *txn, struct store *s, const uint8_t *owner, const char *code,
                           uint8_t keys[][36], size_t *found)
 {
   if (owner) return rules_code_lots(txn, s, owner, code, keys, CLI_MAX_MATCHES, found);
-  MDB_cursor *cur;
-  MDB_val k, v;
   *found = 0;
-  int rc = mdb_cursor_open(txn, s->members, &cur);
-  if (rc) return rc;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    uint8_t member[32];
-    size_t n, room = *found < CLI_MAX_MATCHES ? CLI_MAX_MATCHES - *found : 0;
-    if (k.mv_size != 32) { rc = KK_ERR(CORRUPT); break; }
-    memcpy(member, k.mv_data, 32);
-    if ((rc = rules_code_lots(txn, s, member, code, room ? keys + *found : NULL, room, &n))) break;
-    *found += n;
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  struct code_match cm = { txn, s, code, keys, found };
+  return rules_members_each(txn, s, code_match_one, &cm);
 }
 
 /* Several lots share a code (a received lot keeps its code): the one with mass left
@@ -665,24 +665,25 @@ static int cli_resolve_lot_ref(struct cli *c, MDB_txn *txn, const char *ref, uin
   struct lot l;
   lot_init(&l);
   if ((rc = rules_lot_get(txn, c->s, key, &l)) == 0) lot_free(&l);
-  return rc == MDB_NOTFOUND ? KK_ERR(UNKNOWN_LOT) : rc;
+  return rc == STORE_ABSENT ? KK_ERR(UNKNOWN_LOT) : rc;
+}
+
+struct name_match { const char *name; uint8_t *key; size_t found; };
+
+static int name_match_one(void *arg, const uint8_t key[32], const struct member *m)
+{
+  struct name_match *nm = arg;
+  if (strcmp(m->name, nm->name) == 0 && nm->found++ == 0) memcpy(nm->key, key, 32);
+  return 0;
 }
 
 int cli_resolve_member(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[32])
 {
   if (strlen(ref) == 64 && sig_unhex(key, 32, ref) == 0) return 0;
-  MDB_cursor *cur;
-  size_t found = 0;
-  int rc = mdb_cursor_open(txn, c->s->members, &cur);
+  struct name_match nm = { ref, key, 0 };
+  int rc = rules_members_each(txn, c->s, name_match_one, &nm);
   if (rc) return rc;
-  MDB_val k, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    struct member m;
-    if (member_decode(v.mv_data, v.mv_size, &m) == 0 && strcmp(m.name, ref) == 0 && k.mv_size == 32)
-      if (found++ == 0) memcpy(key, k.mv_data, 32);
-  }
-  mdb_cursor_close(cur);
-  if (rc != MDB_NOTFOUND) return rc;
+  size_t found = nm.found;
   if (found == 0) return KK_ERR(UNKNOWN_MEMBER);
   return found == 1 ? 0 : KK_ERR(AMBIGUOUS);
 }

@@ -38,24 +38,27 @@ static int audit_meta_fn(MDB_txn *txn, void *arg)
 /* Copies every evidence object of the audited store into the replay, each checked again. */
 struct audit_evidence { struct store *from, *to; MDB_txn *rtxn; uint64_t n, bad; };
 
+struct audit_evidence_copy { struct audit_evidence *a; MDB_txn *txn; };
+
+static int audit_evidence_one(void *arg, const uint8_t id[32], const uint8_t *buf, size_t len)
+{
+  struct audit_evidence_copy *x = arg;
+  struct evidence_info info;
+  int is_new;
+  (void)id;
+  int r = evidence_store(x->txn, x->a->to, buf, len, &info, &is_new);
+  if (r == 0) x->a->n++;
+  else if (kk_err_is_input(r)) x->a->bad++;
+  else return r;
+  return 0;
+}
+
 static int audit_evidence_fn(MDB_txn *txn, void *arg)
 {
   struct audit_evidence *a = arg;
-  MDB_cursor *cur;
-  MDB_val k, v;
+  struct audit_evidence_copy x = { a, txn };
   a->n = a->bad = 0;
-  int rc = mdb_cursor_open(a->rtxn, a->from->evidence, &cur);
-  if (rc) return rc;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    struct evidence_info info;
-    int is_new;
-    int r = evidence_store(txn, a->to, v.mv_data, v.mv_size, &info, &is_new);
-    if (r == 0) a->n++;
-    else if (kk_err_is_input(r)) a->bad++;
-    else { rc = r; break; }
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  return evidence_each(a->rtxn, a->from, audit_evidence_one, &x);
 }
 
 /* The replay: the log in arrival order (every feed in seq order), in batches. */
@@ -167,7 +170,7 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   if (rc == 0) rc = store_log_each(ftxn, fresh, 0, verdicts_fn, &vd);
   n_invalid = vd.invalid;
   n_waiting = vd.waiting;
-  mdb_txn_abort(ftxn);
+  store_txn_abort(ftxn);
   if (rc) goto out;
 
   double secs = now_s() - t0;
@@ -211,7 +214,7 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   }
   rc = ok ? 0 : 1;
 out:
-  if (txn) mdb_txn_abort(txn);
+  if (txn) store_txn_abort(txn);
   store_close(fresh);
   cli_scratch_remove(tmpl);
   mem_free(items);

@@ -38,8 +38,8 @@ int cmd_prove(struct cli *c, int argc, char **argv)
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   if ((rc = cli_resolve_lot(c, txn, argv[1], key)) == 0)
     rc = bundle_prove(txn, c->s, key, c->pk, c->sk, &out, &len, &info, why, sizeof why);
-  mdb_txn_abort(txn);
-  if (rc == MDB_NOTFOUND) rc = KK_ERR(UNKNOWN_LOT);
+  store_txn_abort(txn);
+  if (rc == STORE_ABSENT) rc = KK_ERR(UNKNOWN_LOT);
   if (rc == KK_ERR(BUNDLE)) return cli_fail(rc, "prove %s: %s", argv[1], why);
   if (rc) return cli_refused(c, rc, "prove %s", argv[1]);
   if (fwrite(out, 1, len, stdout) != len || fflush(stdout)) {
@@ -110,7 +110,7 @@ int cmd_verify_bundle(struct cli *c, int argc, char **argv)
     struct verify_report r;
     if ((rc = store_read(scratch, &txn)) == 0) {
       rc = verify_lot(txn, scratch, lotkey, 0, &r);
-      mdb_txn_abort(txn);
+      store_txn_abort(txn);
     }
     if (rc) exit_code = cli_fail(rc, "verify-bundle: evaluating the lot");
     else {

@@ -191,7 +191,7 @@ int cmd_transfer(struct cli *c, int argc, char **argv)
   uint8_t key[36];
   if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   int r1 = cli_resolve_lot(c, txn, lot, key), r2 = r1 ? 0 : cli_resolve_member(c, txn, to, b->u.transfer.to);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (r1) { mem_free(b); return cli_refused(c, r1, "--lot %s", lot); }
   if (r2) { mem_free(b); return cli_fail(r2, "--to %s", to); }
   memcpy(b->u.transfer.lot.record, key, 32);
@@ -202,7 +202,7 @@ int cmd_transfer(struct cli *c, int argc, char **argv)
     lot_init(&l);
     snprintf(what, sizeof what, "lot %s", rules_lot_get(txn, c->s, key, &l) == 0 ? l.code : lot);
     warn_if_tainted(c, txn, key, what);
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
   }
   uint8_t id[32];
   rc = cli_append(c, b, id);
@@ -239,7 +239,7 @@ static int pending_to_me(struct cli *c, uint8_t (**ids)[32], size_t *n)
   *n = 0;
   if (rc) return rc;
   rc = rules_xfers_pending_to(txn, c->s, c->pk, pending_one, &p);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc) { mem_free(p.ids); return rc; }
   *ids = p.ids;
   *n = p.n;
@@ -273,7 +273,7 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
     if (!ids) return CLI_INTERNAL;
     if ((rc = store_read(c->s, &txn))) { mem_free(ids); return cli_fail(rc, "store"); }
     rc = cli_resolve_record(c, txn, tref, ids[0]);
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
     if (rc) { mem_free(ids); return cli_fail(rc == KK_ERR(UNKNOWN_RECORD) ? KK_ERR(UNKNOWN_TRANSFER) : rc, "--transfer %s", tref); }
     n = 1;
   } else if ((rc = pending_to_me(c, &ids, &n))) {
@@ -297,7 +297,7 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
         snprintf(what, sizeof what, "the lot being received (%s)", x.code);
         warn_if_tainted(c, txn, x.from_lot, what);
       }
-      mdb_txn_abort(txn);
+      store_txn_abort(txn);
     }
     if (!receive) strcpy(b->u.refuse.reason, reason);
     rc = cli_append(c, b, id);
@@ -414,7 +414,7 @@ int cmd_transform(struct cli *c, int argc, char **argv)
     default: rc = cli_usage("%s", use);
     }
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc == 0)
     rc = cli_require(use, argc, argv, optind, "--model M", t->model != 0, "--in REF=Q", t->n_inputs > 0,
                      "--out CODE:MATERIAL=Q", t->n_outputs > 0, NULL);
@@ -468,13 +468,13 @@ int cmd_claim(struct cli *c, int argc, char **argv)
       if (r.tainted) fprintf(stderr, "; %s of the lot's recycled content is tainted", qty_format_mass(t, r.tainted));
       fprintf(stderr, " (see kiroku verify %s)\n", lot);
       verify_report_free(&r);
-      mdb_txn_abort(txn);
+      store_txn_abort(txn);
       mem_free(b);
       return CLI_USAGE;
     }
     verify_report_free(&r);
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc) { mem_free(b); return cli_refused(c, rc, "--lot %s", lot); }
   memcpy(b->u.claim.lot.record, key, 32);
   b->u.claim.lot.index = be32_get(key + 32);

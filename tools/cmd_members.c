@@ -99,7 +99,7 @@ int cmd_admit(struct cli *c, int argc, char **argv)
   if ((rc = store_read(c->s, &txn)) == 0) {
     uint8_t other[32];
     if (cli_resolve_member(c, txn, name, other) == 0) rc = KK_ERR(EXISTS);
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
     if (rc) { mem_free(b); return cli_fail(rc, "a member named '%s'", name); }
   }
   uint8_t id[32];
@@ -141,7 +141,7 @@ int cmd_suspend(struct cli *c, int argc, char **argv)
   struct store_head h;
   uint64_t next = 1;
   if (rc == 0 && store_head_get(txn, c->s, b->u.suspend.member, &h) == 0) next = h.seq + 1;
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc) { mem_free(b); return cli_fail(rc, "--member %s", member); }
   /* Default: everything the member signs after what this node has seen of its feed. */
   b->u.suspend.from_seq = next;
@@ -163,6 +163,40 @@ int cmd_suspend(struct cli *c, int argc, char **argv)
   return 0;
 }
 
+struct members_list { struct cli *c; MDB_txn *txn; json_t *arr; };
+
+static int members_list_one(void *arg, const uint8_t key[32], const struct member *m)
+{
+  struct members_list *mc = arg;
+  char hex[65], rt[128];
+  struct store_head h;
+  cli_hex(hex, key);
+  roles_text(rt, sizeof rt, m->roles);
+  uint64_t seq = store_head_get(mc->txn, mc->c->s, key, &h) == 0 ? h.seq : 0;
+  /* Facilities are what the Admit record names (the registry's own entry has none). */
+  json_t *fac = json_array();
+  struct kk_body *adm = NULL;
+  if (verify_load_body(mc->txn, mc->c->s, m->admitted_by, &adm) == 0 && adm->kind == KK_PL_ADMIT)
+    for (size_t f = 0; f < adm->u.admit.n_facilities; f++) json_array_append_new(fac, json_string(adm->u.admit.facilities[f]));
+  mem_free(adm);
+  if (mc->c->json) {
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", hex, "name", m->name, "roles", rt,
+                          "country", m->country, "records", (json_int_t)seq);
+    json_object_set_new(o, "suspended_from", m->suspended_from ? json_integer((json_int_t)m->suspended_from) : json_null());
+    json_object_set_new(o, "facilities", fac);
+    json_array_append_new(mc->arr, o);
+  } else {
+    printf("%-16s %-28s %-2s  %.16s…  %llu records%s\n", m->name, rt, m->country[0] ? m->country : "--", hex,
+           (unsigned long long)seq, m->suspended_from ? "  SUSPENDED" : "");
+    if (m->suspended_from) printf("%16s suspended from seq %llu\n", "", (unsigned long long)m->suspended_from);
+    size_t f;
+    json_t *x;
+    json_array_foreach(fac, f, x) printf("%16s facility %s\n", "", json_string_value(x));
+    json_decref(fac);
+  }
+  return 0;
+}
+
 int cmd_members(struct cli *c, int argc, char **argv)
 {
   (void)argv;
@@ -170,43 +204,12 @@ int cmd_members(struct cli *c, int argc, char **argv)
   int rc = cli_open(c, CLI_NETWORK);
   if (rc) return rc;
   MDB_txn *txn;
-  MDB_cursor *cur;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
-  if ((rc = mdb_cursor_open(txn, c->s->members, &cur))) { mdb_txn_abort(txn); return cli_fail(rc, "store"); }
   json_t *arr = json_array();
-  MDB_val k, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    struct member m;
-    char hex[65], rt[128];
-    struct store_head h;
-    if (k.mv_size != 32 || member_decode(v.mv_data, v.mv_size, &m)) continue;
-    cli_hex(hex, k.mv_data);
-    roles_text(rt, sizeof rt, m.roles);
-    uint64_t seq = store_head_get(txn, c->s, k.mv_data, &h) == 0 ? h.seq : 0;
-    /* Facilities are what the Admit record names (the registry's own entry has none). */
-    json_t *fac = json_array();
-    struct kk_body *adm = NULL;
-    if (verify_load_body(txn, c->s, m.admitted_by, &adm) == 0 && adm->kind == KK_PL_ADMIT)
-      for (size_t f = 0; f < adm->u.admit.n_facilities; f++) json_array_append_new(fac, json_string(adm->u.admit.facilities[f]));
-    mem_free(adm);
-    if (c->json) {
-      json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", hex, "name", m.name, "roles", rt,
-                            "country", m.country, "records", (json_int_t)seq);
-      json_object_set_new(o, "suspended_from", m.suspended_from ? json_integer((json_int_t)m.suspended_from) : json_null());
-      json_object_set_new(o, "facilities", fac);
-      json_array_append_new(arr, o);
-    } else {
-      printf("%-16s %-28s %-2s  %.16s…  %llu records%s\n", m.name, rt, m.country[0] ? m.country : "--", hex,
-             (unsigned long long)seq, m.suspended_from ? "  SUSPENDED" : "");
-      if (m.suspended_from) printf("%16s suspended from seq %llu\n", "", (unsigned long long)m.suspended_from);
-      size_t f;
-      json_t *x;
-      json_array_foreach(fac, f, x) printf("%16s facility %s\n", "", json_string_value(x));
-      json_decref(fac);
-    }
-  }
-  mdb_cursor_close(cur);
-  mdb_txn_abort(txn);
+  struct members_list mc = { c, txn, arr };
+  rc = rules_members_each(txn, c->s, members_list_one, &mc);
+  store_txn_abort(txn);
+  if (rc) { json_decref(arr); return cli_fail(rc, "members"); }
   if (c->json) cli_print_json(arr);
   else json_decref(arr);
   return 0;

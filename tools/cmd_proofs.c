@@ -69,6 +69,23 @@ static json_t *checkpoint_json(MDB_txn *txn, struct store *s, const uint8_t auth
   return j;
 }
 
+struct feeds_list { struct cli *c; MDB_txn *txn; json_t *feeds; };
+
+static int feeds_list_one(void *arg, const uint8_t author[32], const struct store_head *h)
+{
+  struct feeds_list *fl = arg;
+  char who[CODEC_NAME_MAX + 1];
+  uint64_t frozen = 0;
+  store_frozen_at(fl->txn, fl->c->s, author, &frozen);
+  json_t *f = json_pack("{s:o,s:s,s:I}", "author", cli_json_hex(author, 32), "name",
+                        cli_member_name(fl->txn, fl->c->s, author, who, sizeof who), "records", (json_int_t)h->seq);
+  json_t *ck = checkpoint_json(fl->txn, fl->c->s, author);
+  json_object_set_new(f, "checkpoint", ck ? ck : json_null());
+  json_object_set_new(f, "frozen_at", frozen ? json_integer((json_int_t)frozen) : json_null());
+  json_array_append_new(fl->feeds, f);
+  return 0;
+}
+
 int cmd_checkpoints(struct cli *c, int argc, char **argv)
 {
   char *pos[1];
@@ -78,25 +95,10 @@ int cmd_checkpoints(struct cli *c, int argc, char **argv)
   MDB_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "checkpoints");
   json_t *feeds = json_array();
-  MDB_cursor *cur;
-  MDB_val k, v;
-  if ((rc = mdb_cursor_open(txn, c->s->heads, &cur)) == 0) {
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      if (k.mv_size != 32 || v.mv_size < 8) continue;
-      char who[CODEC_NAME_MAX + 1];
-      uint64_t frozen = 0;
-      store_frozen_at(txn, c->s, k.mv_data, &frozen);
-      json_t *f = json_pack("{s:o,s:s,s:I}", "author", cli_json_hex(k.mv_data, 32), "name",
-                            cli_member_name(txn, c->s, k.mv_data, who, sizeof who), "records", (json_int_t)be64_get(v.mv_data));
-      json_t *ck = checkpoint_json(txn, c->s, k.mv_data);
-      json_object_set_new(f, "checkpoint", ck ? ck : json_null());
-      json_object_set_new(f, "frozen_at", frozen ? json_integer((json_int_t)frozen) : json_null());
-      json_array_append_new(feeds, f);
-    }
-    mdb_cursor_close(cur);
-  }
-  mdb_txn_abort(txn);
-  if (rc != MDB_NOTFOUND) { json_decref(feeds); return cli_fail(rc, "checkpoints"); }
+  struct feeds_list fl = { c, txn, feeds };
+  rc = store_heads_each(txn, c->s, feeds_list_one, &fl);
+  store_txn_abort(txn);
+  if (rc) { json_decref(feeds); return cli_fail(rc, "checkpoints"); }
   if (c->json) {
     cli_print_json(json_pack("{s:o}", "feeds", feeds));
     return CLI_OK;
@@ -165,6 +167,41 @@ static void evidence_print(const json_t *e)
   if (json_is_integer(fz)) printf("  feed frozen from seq %lld: its records from there on are held, not applied\n", (long long)json_integer_value(fz));
 }
 
+struct evidence_list {
+  struct cli *c;
+  MDB_txn *txn;
+  const char *prefix;           /* one asked for by its id's hex prefix, or NULL: all */
+  json_t *list;
+  const uint8_t *want;          /* the match's bytes */
+  size_t want_len, matches;
+};
+
+static int evidence_list_one(void *arg, const uint8_t id[32], const uint8_t *buf, size_t len)
+{
+  struct evidence_list *el = arg;
+  struct evidence_info in;
+  struct kk_equivocation e;
+  if (codec_equivocation_decode(buf, len, &e)) return 0;
+  /* Stored evidence was checked on arrival, maybe against a rotated key: list it even
+   * when the author's own key does not verify it. */
+  if (evidence_check(buf, len, NULL, &in)) {
+    memset(&in, 0, sizeof in);
+    memcpy(in.id, id, 32);
+    memcpy(in.author, e.author, 32);
+  }
+  codec_equivocation_free(&e);
+  if (el->prefix) {
+    char hex[65];
+    sig_hex(hex, id, 32);
+    if (strncmp(hex, el->prefix, strlen(el->prefix)) != 0) return 0;
+    el->matches++;
+    el->want = buf;
+    el->want_len = len;
+  }
+  json_array_append_new(el->list, evidence_json(el->txn, el->c->s, &in));
+  return 0;
+}
+
 int cmd_evidence(struct cli *c, int argc, char **argv)
 {
   char *pos[1];
@@ -179,43 +216,21 @@ int cmd_evidence(struct cli *c, int argc, char **argv)
   json_t *list = json_array();
   const uint8_t *want = NULL;
   size_t want_len = 0, matches = 0;
-  MDB_cursor *cur;
-  MDB_val k, v;
-  if ((rc = mdb_cursor_open(txn, c->s->evidence, &cur)) == 0) {
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      struct evidence_info in;
-      struct kk_equivocation e;
-      if (codec_equivocation_decode(v.mv_data, v.mv_size, &e)) continue;
-      /* Stored evidence was checked on arrival, maybe against a rotated key: list it
-       * even when the author's own key does not verify it. */
-      if (evidence_check(v.mv_data, v.mv_size, NULL, &in)) {
-        memset(&in, 0, sizeof in);
-        memcpy(in.id, k.mv_data, 32);
-        memcpy(in.author, e.author, 32);
-      }
-      codec_equivocation_free(&e);
-      if (np == 1) {
-        char hex[65];
-        sig_hex(hex, k.mv_data, 32);
-        if (strncmp(hex, pos[0], strlen(pos[0])) != 0) continue;
-        matches++;
-        want = v.mv_data;
-        want_len = v.mv_size;
-      }
-      json_array_append_new(list, evidence_json(txn, c->s, &in));
-    }
-    mdb_cursor_close(cur);
-  }
-  if (rc != MDB_NOTFOUND) { mdb_txn_abort(txn); json_decref(list); return cli_fail(rc, "evidence"); }
+  struct evidence_list el = { c, txn, np == 1 ? pos[0] : NULL, list, NULL, 0, 0 };
+  rc = evidence_each(txn, c->s, evidence_list_one, &el);
+  want = el.want;
+  want_len = el.want_len;
+  matches = el.matches;
+  if (rc) { store_txn_abort(txn); json_decref(list); return cli_fail(rc, "evidence"); }
   if (np == 1) {
     rc = CLI_OK;
     if (matches != 1) rc = cli_fail(matches ? KK_ERR(AMBIGUOUS) : KK_ERR(UNKNOWN_RECORD), "evidence %s", pos[0]);
     else if (fwrite(want, 1, want_len, stdout) != want_len || fflush(stdout)) rc = cli_fail(-EIO, "evidence: write");
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
     json_decref(list);
     return rc;
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (c->json) {
     cli_print_json(json_pack("{s:o}", "evidence", list));
     return CLI_OK;

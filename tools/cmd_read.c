@@ -62,7 +62,7 @@ static int lots_pick_one(void *arg, const uint8_t pos[STORE_LOTPOS], const struc
     p->cap = cap;
   }
   int rc = rules_lot_key(p->txn, p->s, pos, p->keys[p->n]);
-  if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT); /* a lot without its record */
+  if (rc == STORE_ABSENT) rc = KK_ERR(CORRUPT); /* a lot without its record */
   if (rc == 0) p->n++;
   return rc;
 }
@@ -108,7 +108,7 @@ int cmd_lots(struct cli *c, int argc, char **argv)
              lot_marks(&figs[i]));
     }
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   mem_free(keys);
   mem_free(figs);
   if (rc) { json_decref(arr); return cli_fail(rc, "lots"); }
@@ -287,10 +287,10 @@ int cmd_log(struct cli *c, int argc, char **argv)
   MDB_txn *txn;
   uint8_t fk[32];
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
-  if (feed && (rc = cli_resolve_member(c, txn, feed, fk))) { mdb_txn_abort(txn); return cli_fail(rc, "--feed %s", feed); }
+  if (feed && (rc = cli_resolve_member(c, txn, feed, fk))) { store_txn_abort(txn); return cli_fail(rc, "--feed %s", feed); }
   struct log_ctx l = { c, txn, feed ? fk : NULL, json_array() };
   rc = store_log_each(txn, c->s, 0, log_fn, &l);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc) { json_decref(l.arr); return cli_fail(rc, "log"); }
   if (c->json) cli_print_json(l.arr);
   else json_decref(l.arr);
@@ -319,7 +319,7 @@ static int show_standing(struct cli *c, MDB_txn *txn, const uint8_t id[32], json
     lot_init(&l);
     lotkey_make(keys[n], id, (uint32_t)n);
     rc = rules_lot_get(txn, c->s, keys[n], &l);
-    if (rc == MDB_NOTFOUND) { rc = 0; break; }
+    if (rc == STORE_ABSENT) { rc = 0; break; }
     if (rc) return rc;
   }
   json_t *lots = json_array();
@@ -355,12 +355,12 @@ int cmd_show(struct cli *c, int argc, char **argv)
   char *colon = strchr(tmp, ':'); /* a lot ref names its record */
   if (colon) *colon = 0;
   if ((rc = cli_resolve_record(c, txn, tmp, id)) || (rc = store_record_by_id(txn, c->s, id, NULL, NULL, &env, &len))) {
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
     return cli_fail(rc, "show %s", ref);
   }
   json_t *r = record_json(txn, c->s, env, len, 1);
-  if (r && (rc = show_standing(c, txn, id, r))) { json_decref(r); mdb_txn_abort(txn); return cli_fail(rc, "show %s", ref); }
-  mdb_txn_abort(txn);
+  if (r && (rc = show_standing(c, txn, id, r))) { json_decref(r); store_txn_abort(txn); return cli_fail(rc, "show %s", ref); }
+  store_txn_abort(txn);
   if (!r) return cli_fail(KK_ERR(CORRUPT), "show %s", ref);
   if (c->json) { cli_print_json(r); return 0; }
   char *body = json_dumps(json_object_get(r, "payload"), JSON_INDENT(2) | JSON_REAL_PRECISION(10));

@@ -59,11 +59,11 @@ int cmd_export_records(struct cli *c, int argc, char **argv)
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
   MDB_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
-  if (feed && (rc = cli_resolve_member(c, txn, feed, fk))) { mdb_txn_abort(txn); return cli_fail(rc, "--feed %s", feed); }
+  if (feed && (rc = cli_resolve_member(c, txn, feed, fk))) { store_txn_abort(txn); return cli_fail(rc, "--feed %s", feed); }
   fwrite(RECFILE_MAGIC, 1, RECFILE_MAGIC_LEN, stdout);
   struct export_ctx x = { feed ? fk : NULL, 0, since };
   rc = store_log_each(txn, c->s, since, export_fn, &x);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc) return cli_fail(rc, "export-records");
   if (fflush(stdout) != 0) return cli_fail(-errno, "export-records: write");
   fprintf(stderr, "exported %llu records; next time: --since %llu\n", (unsigned long long)x.n, (unsigned long long)x.last);

@@ -81,7 +81,7 @@ int cmd_init(struct cli *c, int argc, char **argv)
   rc = store_record_get(txn, c->s, c->pk, 1, &env, &len);
   snprintf(path, sizeof path, "%s/genesis.bin", c->dir);
   if (rc == 0) rc = write_file(path, env, len);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc) return cli_fail(rc, "cannot write %s", path);
   char hex[65];
   cli_hex(hex, id);

@@ -45,7 +45,7 @@ static int statement(struct cli *c, int argc, char **argv, const char *reflong, 
   MDB_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   rc = cli_resolve_record(c, txn, r, ref);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   /* An incident may concern a record this node has not seen: a full id is enough. */
   if (rc == KK_ERR(UNKNOWN_RECORD) && !must_exist && strlen(r) == 64 && sig_unhex(ref, 32, r) == 0) rc = 0;
   if (rc) return cli_fail(rc, "--%s %s", reflong, r);

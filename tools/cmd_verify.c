@@ -246,10 +246,10 @@ int cmd_verify(struct cli *c, int argc, char **argv)
   struct verify_report r;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   if ((rc = cli_resolve_lot(c, txn, ref, key)) || (rc = verify_lot(txn, c->s, key, ppm, &r))) {
-    mdb_txn_abort(txn);
-    return cli_refused(c, rc == MDB_NOTFOUND ? KK_ERR(UNKNOWN_LOT) : rc, "verify %s", ref);
+    store_txn_abort(txn);
+    return cli_refused(c, rc == STORE_ABSENT ? KK_ERR(UNKNOWN_LOT) : rc, "verify %s", ref);
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (c->json) cli_print_json(cli_verify_json(&r));
   else cli_verify_text(&r);
   int passed = r.passed;
@@ -403,6 +403,24 @@ done:
   return o;
 }
 
+struct incidents_list { struct trace *t; const struct idset *about; json_t *list; };
+
+static int incidents_list_one(void *arg, const uint8_t about[32], const uint8_t incident[32])
+{
+  struct incidents_list *il = arg;
+  struct trace *t = il->t;
+  struct kk_body *b;
+  char name[CODEC_NAME_MAX + 8];
+  if (!idset_has(il->about, about)) return 0;
+  int rc = verify_load_body(t->txn, t->c->s, incident, &b);
+  if (rc) return rc;
+  json_array_append_new(il->list, json_pack("{s:o,s:s,s:o,s:s,s:s}", "record", cli_json_hex(incident, 32), "author_name",
+                                            cli_member_name(t->txn, t->c->s, b->author, name, sizeof name), "about",
+                                            cli_json_hex(about, 32), "kind", b->u.incident.kind, "text", b->u.incident.text));
+  mem_free(b);
+  return 0;
+}
+
 /* Verified figures on every lot of the tree, and the incidents that name a lot, a
  * record or an owner in it (a list on the root). */
 static int trace_annotate(struct trace *t, json_t *tree)
@@ -424,23 +442,8 @@ static int trace_annotate(struct trace *t, json_t *tree)
     cli_json_figures(t->lots[i].node, &f[i], mass ? (uint64_t)json_integer_value(mass) : 0);
   }
   json_t *incidents = json_array();
-  MDB_cursor *cur;
-  MDB_val k, v;
-  if (rc == 0 && (rc = mdb_cursor_open(t->txn, t->c->s->incidents, &cur)) == 0) {
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      struct kk_body *b;
-      char name[CODEC_NAME_MAX + 8];
-      if (k.mv_size != 64 || !idset_has(&about, k.mv_data)) continue;
-      if ((rc = verify_load_body(t->txn, t->c->s, (const uint8_t *)k.mv_data + 32, &b))) break;
-      json_array_append_new(incidents, json_pack("{s:o,s:s,s:o,s:s,s:s}", "record", cli_json_hex((const uint8_t *)k.mv_data + 32, 32),
-                                                 "author_name", cli_member_name(t->txn, t->c->s, b->author, name, sizeof name),
-                                                 "about", cli_json_hex(k.mv_data, 32), "kind", b->u.incident.kind,
-                                                 "text", b->u.incident.text));
-      mem_free(b);
-    }
-    mdb_cursor_close(cur);
-    if (rc == MDB_NOTFOUND) rc = 0;
-  }
+  struct incidents_list il = { t, &about, incidents };
+  if (rc == 0) rc = rules_incidents_each(t->txn, t->c->s, incidents_list_one, &il);
   json_object_set_new(tree, "incidents", incidents);
   idset_free(&about);
   mem_free(f);
@@ -502,11 +505,11 @@ int cmd_trace(struct cli *c, int argc, char **argv)
   MDB_txn *txn;
   uint8_t key[36];
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
-  if ((rc = cli_resolve_lot(c, txn, ref, key))) { mdb_txn_abort(txn); return cli_refused(c, rc, "trace %s", ref); }
+  if ((rc = cli_resolve_lot(c, txn, ref, key))) { store_txn_abort(txn); return cli_refused(c, rc, "trace %s", ref); }
   struct trace t = { c, txn, 0, 0, NULL, 0, 0 };
   json_t *tree = down ? trace_down(&t, key, NULL, 0, 0) : trace_up(&t, key, NULL, 0, 0);
   rc = trace_annotate(&t, tree);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   mem_free(t.lots);
   if (rc) { json_decref(tree); return cli_fail(rc, "trace %s", ref); }
   if (t.truncated) json_object_set_new(tree, "truncated", json_true());

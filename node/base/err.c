@@ -1,9 +1,8 @@
 /*
- * err — messages for Kiroku's error codes, -errno and LMDB's codes.
+ * err — messages for Kiroku's error codes, -errno and a registered library's codes.
  */
 #include "err.h"
 
-#include <lmdb.h>
 #include <string.h>
 
 struct kk_err_info { const char *name; char cls; const char *msg; };
@@ -20,12 +19,27 @@ static const struct kk_err_info *kk_err_lookup(int code)
   return NULL;
 }
 
+static struct { int lo, hi; const char *name; const char *(*msg)(int); } kk_err_library;
+
+void kk_err_register_library(int lo, int hi, const char *name, const char *(*msg)(int code))
+{
+  kk_err_library.lo = lo;
+  kk_err_library.hi = hi;
+  kk_err_library.name = name;
+  kk_err_library.msg = msg;
+}
+
+static int kk_err_in_library(int code)
+{
+  return kk_err_library.msg && code >= kk_err_library.lo && code <= kk_err_library.hi;
+}
+
 const char *kk_strerror(int code)
 {
   const struct kk_err_info *e = kk_err_lookup(code);
   if (code == 0) return "success";
   if (e) return e->msg;
-  if (code >= MDB_KEYEXIST && code <= MDB_LAST_ERRCODE) return mdb_strerror(code);
+  if (kk_err_in_library(code)) return kk_err_library.msg(code);
   if (code < 0 && code > -4096) return strerror(-code);
   if (code > 0 && code < 4096) return strerror(code); /* LMDB reports system errors positive */
   return "unknown error";
@@ -35,7 +49,7 @@ const char *kk_errname(int code)
 {
   const struct kk_err_info *e = kk_err_lookup(code);
   if (e) return e->name;
-  if (code >= MDB_KEYEXIST && code <= MDB_LAST_ERRCODE) return "LMDB";
+  if (kk_err_in_library(code)) return kk_err_library.name;
   return "ERRNO";
 }
 

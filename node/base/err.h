@@ -90,12 +90,20 @@ enum kk_err_index { KK_ERRORS(KK_X_ENUM) KK_EI__COUNT };
 #undef KK_X_ENUM
 #define KK_ERR(name) (KK_ERR_BASE - 1 - KK_EI_##name)
 
-/* Message for any code this program can return (Kiroku, -errno, LMDB). Never NULL;
+/* Message for any code this program can return (Kiroku, -errno, a registered library's).
+ * Never NULL;
  * the string is static. */
 const char *kk_strerror(int code);
 
-/* Short symbolic name ("OVERSPEND") for a Kiroku code, "ERRNO" or "LMDB" otherwise. */
+/* Short symbolic name ("OVERSPEND") for a Kiroku code, the registered library's name
+ * (kk_err_register_library) for its codes, "ERRNO" otherwise. */
 const char *kk_errname(int code);
+
+/* The codes of a library that passes its own through (LMDB's, which the store registers
+ * when it opens one), so that kk_strerror can read them without the base layer knowing
+ * the library: codes lo..hi are named `name` and read by msg. One library; call before
+ * a second thread starts. */
+void kk_err_register_library(int lo, int hi, const char *name, const char *(*msg)(int code));
 
 /* 1 for input/rule errors (exit 2), 0 for storage/internal ones (exit 3). */
 int kk_err_is_input(int code);

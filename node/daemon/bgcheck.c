@@ -108,8 +108,7 @@ int repl_verified_fn(MDB_txn *txn, void *arg)
       if (rc) break;
       if (is_new) repl_job_note(j, JOB_EVIDENCE, info.id, 0, 0);
     }
-    rc = store_del(txn, n->s->unverified, k, 40);
-    if (rc == MDB_NOTFOUND) rc = 0;
+    rc = store_del(txn, n->s->unverified, k, 40); /* 0 when it was not there */
   }
   for (size_t i = 0; i < j->n_bg && rc == 0; i++) {
     uint64_t size;
@@ -120,6 +119,33 @@ int repl_verified_fn(MDB_txn *txn, void *arg)
   return rc;
 }
 
+/* One record taken on a checkpoint's word: its signature checked. 1 (stop) once the
+ * batch is full. */
+struct bg_scan { struct node *n; MDB_txn *txn; };
+
+static int bg_check_one(void *arg, const uint8_t author[32], uint64_t seq)
+{
+  struct bg_scan *sc = arg;
+  struct node *n = sc->n;
+  if (n->bg_n == NODE_BG_BATCH) return 1;
+  struct bg_item *b = &n->bg_items[n->bg_n++];
+  memcpy(b->author, author, 32);
+  b->seq = seq;
+  const uint8_t *env;
+  size_t len;
+  uint8_t key[32];
+  struct kk_envelope_view ev;
+  int r = store_record_get(sc->txn, n->s, b->author, b->seq, &env, &len);
+  if (!r) r = store_key_at(sc->txn, n->s, b->author, b->seq - 1, key);
+  if (!r && codec_envelope_split(env, len, &ev)) r = KK_ERR(CORRUPT); /* checked on arrival */
+  if (!r) {
+    r = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key);
+    b->bad = r == -1;
+  }
+  b->unchecked = r != 0 && !b->bad;
+  return 0;
+}
+
 /* Background pass (thread pool, beside ingest): the signatures of up to NODE_BG_BATCH
  * records taken on a checkpoint's word. Reads only. */
 static void bg_work_cb(uv_work_t *w)
@@ -128,31 +154,9 @@ static void bg_work_cb(uv_work_t *w)
   MDB_txn *txn;
   n->bg_n = 0;
   if (!(n->bg_items = mem_calloc(NODE_BG_BATCH, sizeof *n->bg_items)) || store_read(n->s, &txn)) return;
-  MDB_cursor *cur;
-  MDB_val k, v;
-  if (mdb_cursor_open(txn, n->s->unverified, &cur) == 0) {
-    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0 && n->bg_n < NODE_BG_BATCH;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-      if (k.mv_size != 40) continue;
-      struct bg_item *b = &n->bg_items[n->bg_n++];
-      memcpy(b->author, k.mv_data, 32);
-      b->seq = be64_get((const uint8_t *)k.mv_data + 32);
-      const uint8_t *env;
-      size_t len;
-      uint8_t key[32];
-      struct kk_envelope_view ev;
-      int r = store_record_get(txn, n->s, b->author, b->seq, &env, &len);
-      if (!r) r = store_key_at(txn, n->s, b->author, b->seq - 1, key);
-      if (!r && codec_envelope_split(env, len, &ev)) r = KK_ERR(CORRUPT); /* checked on arrival */
-      if (!r) {
-        r = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key);
-        b->bad = r == -1;
-      }
-      b->unchecked = r != 0 && !b->bad;
-    }
-    mdb_cursor_close(cur);
-  }
-  mdb_txn_abort(txn);
+  struct bg_scan sc = { n, txn };
+  (void)store_unverified_each(txn, n->s, bg_check_one, &sc); /* what a failed read left is looked at next pass */
+  store_txn_abort(txn);
 }
 
 static void bg_after_cb(uv_work_t *w, int status)
@@ -183,14 +187,9 @@ void repl_bg_kick(struct node *n)
   if (n->bg_running || n->bg_wait_tick || n->stopping || n->running || n->grow_jobs || n->jobs_head ||
       store_read(n->s, &txn))
     return;
-  MDB_cursor *cur;
-  MDB_val k, v;
-  int any = 0;
-  if (mdb_cursor_open(txn, n->s->unverified, &cur) == 0) {
-    any = mdb_cursor_get(cur, &k, &v, MDB_FIRST) == 0;
-    mdb_cursor_close(cur);
-  }
-  mdb_txn_abort(txn);
+  uint64_t waiting = 0;
+  int any = store_entries(txn, n->s, STORE_N_UNVERIFIED, &waiting) == 0 && waiting > 0;
+  store_txn_abort(txn);
   if (!any) return;
   n->bg_running = 1;
   n->bg_in_thread = 1;

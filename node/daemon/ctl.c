@@ -95,6 +95,31 @@ static json_t *ctl_hex(const uint8_t *p)
 }
 
 /* The node's state for `kiroku status`. */
+/* One feed of the status: its head, how far the rules applied it, its member's name and
+ * whether it is frozen. */
+struct status_feeds { struct node *n; MDB_txn *txn; json_t *o, *feeds; uint64_t waiting; };
+
+static int status_feed_one(void *arg, const uint8_t author[32], const struct store_head *h)
+{
+  struct status_feeds *sf = arg;
+  struct node *n = sf->n;
+  struct member m;
+  const void *cv;
+  size_t cn;
+  uint64_t applied = 0;
+  if (store_get(sf->txn, n->s->cursors, author, 32, &cv, &cn) == 0 && cn == 8) applied = be64_get(cv);
+  json_t *f = json_pack("{s:o,s:I,s:I}", "author", ctl_hex(author), "seq", (json_int_t)h->seq, "applied", (json_int_t)applied);
+  sf->waiting += h->seq - applied;
+  if (rules_member_get(sf->txn, n->s, author, &m) == 0) json_object_set_new(f, "name", json_string(m.name));
+  uint64_t frozen = 0;
+  if (store_frozen_at(sf->txn, n->s, author, &frozen) == 0 && frozen) {
+    json_object_set_new(f, "frozen_at", json_integer((json_int_t)frozen));
+    if (memcmp(author, n->pk, 32) == 0) json_object_set_new(sf->o, "own_feed_frozen_at", json_integer((json_int_t)frozen));
+  }
+  json_array_append_new(sf->feeds, f);
+  return 0;
+}
+
 static json_t *ctl_status(struct node *n)
 {
   json_t *o = json_object(), *peers = json_array(), *feeds = json_array();
@@ -108,33 +133,13 @@ static json_t *ctl_status(struct node *n)
     json_object_set_new(o, "listen", json_string(l));
   }
   if (store_read(n->s, &txn) == 0) {
-    MDB_cursor *cur;
-    MDB_val k, v;
-    if (mdb_cursor_open(txn, n->s->heads, &cur) == 0) {
-      for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 32 || v.mv_size < 8) continue;
-        struct member m;
-        const void *cv;
-        size_t cn;
-        uint64_t applied = 0;
-        if (store_get(txn, n->s->cursors, k.mv_data, 32, &cv, &cn) == 0 && cn == 8) applied = be64_get(cv);
-        json_t *f = json_pack("{s:o,s:I,s:I}", "author", ctl_hex(k.mv_data), "seq", (json_int_t)be64_get(v.mv_data),
-                              "applied", (json_int_t)applied);
-        waiting += be64_get(v.mv_data) - applied;
-        if (rules_member_get(txn, n->s, k.mv_data, &m) == 0) json_object_set_new(f, "name", json_string(m.name));
-        uint64_t frozen = 0;
-        if (store_frozen_at(txn, n->s, k.mv_data, &frozen) == 0 && frozen) {
-          json_object_set_new(f, "frozen_at", json_integer((json_int_t)frozen));
-          if (memcmp(k.mv_data, n->pk, 32) == 0) json_object_set_new(o, "own_feed_frozen_at", json_integer((json_int_t)frozen));
-        }
-        json_array_append_new(feeds, f);
-      }
-      mdb_cursor_close(cur);
-    }
-    MDB_stat st;
-    if (mdb_stat(txn, n->s->pending, &st) == 0) json_object_set_new(o, "waiting_feeds", json_integer((json_int_t)st.ms_entries));
-    if (mdb_stat(txn, n->s->unverified, &st) == 0)
-      json_object_set_new(o, "unverified_records", json_integer((json_int_t)st.ms_entries));
+    struct status_feeds sf = { n, txn, o, feeds, 0 };
+    (void)store_heads_each(txn, n->s, status_feed_one, &sf); /* status shows what it could read */
+    waiting = sf.waiting;
+    uint64_t count;
+    if (store_entries(txn, n->s, STORE_N_PENDING, &count) == 0) json_object_set_new(o, "waiting_feeds", json_integer((json_int_t)count));
+    if (store_entries(txn, n->s, STORE_N_UNVERIFIED, &count) == 0)
+      json_object_set_new(o, "unverified_records", json_integer((json_int_t)count));
     json_object_set_new(o, "waiting_records", json_integer((json_int_t)waiting));
     for (struct conn *c = n->conns; c; c = c->next) {
       static const char *states[] = { "?", "connecting", "handshake", "connected", "closing" };
@@ -156,7 +161,7 @@ static json_t *ctl_status(struct node *n)
       }
       json_array_append_new(peers, p);
     }
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
   }
   for (size_t i = 0; i < n->n_peers; i++) {
     if (n->peers[i].conn) continue;

@@ -47,6 +47,12 @@ void repl_send_evidence(struct conn *c, const uint8_t *ev, size_t len)
   net_send(c, &w);
 }
 
+int repl_send_evidence_one(void *conn, const uint8_t id[32], const uint8_t *ev, size_t len)
+{
+  (void)id;
+  repl_send_evidence(conn, ev, len);
+  return 0;
+}
 
 void repl_notes_flush(struct node *n)
 {
@@ -103,8 +109,8 @@ void repl_notes_close(struct node *n)
 /* Number of evidence objects held (0 on a read error: looked at again next tick). */
 uint64_t repl_evidence_count(struct node *n, MDB_txn *txn)
 {
-  MDB_stat st;
-  return mdb_stat(txn, n->s->evidence, &st) == 0 ? st.ms_entries : 0;
+  uint64_t held;
+  return store_entries(txn, n->s, STORE_N_EVIDENCE, &held) == 0 ? held : 0;
 }
 
 /* Evidence stored by another process (an import that met a fork) is sent to every
@@ -118,15 +124,9 @@ void repl_announce_evidence(struct node *n)
   if (store_read(n->s, &txn)) return;
   uint64_t held = repl_evidence_count(n, txn);
   if (held > n->evidence_seen) {
-    MDB_cursor *cur;
-    MDB_val k, v;
-    for (struct conn *c = n->conns; c; c = c->next) {
-      if (c->state != CONN_OPEN || mdb_cursor_open(txn, n->s->evidence, &cur)) continue;
-      for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        repl_send_evidence(c, v.mv_data, v.mv_size);
-      mdb_cursor_close(cur);
-    }
+    for (struct conn *c = n->conns; c; c = c->next)
+      if (c->state == CONN_OPEN) (void)evidence_each(txn, n->s, repl_send_evidence_one, c); /* sent again next time it grows */
   }
   n->evidence_seen = held;
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
 }

@@ -152,7 +152,7 @@ int node_init(struct node *n, uv_loop_t *loop, const char *dir)
     char hex[65];
     sig_hex(hex, bad, 32);
     log_error("%s: the newest record of feed %.16s… does not match its head or its Merkle tree", dir, hex);
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
     return rc;
   }
   const void *v;
@@ -161,7 +161,7 @@ int node_init(struct node *n, uv_loop_t *loop, const char *dir)
   if (rc == 0 && vn == 32) memcpy(n->network, v, 32);
   int rc2 = store_meta_get(txn, n->s, "registry", &v, &vn);
   if (rc2 == 0 && vn == 32) memcpy(n->registry, v, 32);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc || rc2) return KK_ERR(NOT_INIT);
   return 0;
 }
@@ -180,7 +180,7 @@ int node_admission(struct node *n, uint8_t **env, size_t *len)
     *env = mem_alloc(l);
     if (*env) { memcpy(*env, e, l); *len = l; }
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   return 0;
 }
 
@@ -212,13 +212,13 @@ int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t *admis
   int rc = store_read(n->s, &txn);
   if (rc) return rc;
   rc = rules_member_get(txn, n->s, peer, &m);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc == 0) {
     if (m.suspended_from) { *why = "a suspended member"; return KK_ERR(SUSPENDED); }
     snprintf(name, namelen, "%s", m.name);
     return 0;
   }
-  if (rc != MDB_NOTFOUND) return rc;
+  if (rc != STORE_ABSENT) return rc;
   /* Not admitted as far as we know yet: its Admit record, signed by the registry, will do. */
   int valid = admission ? valid_admission(n, peer, admission, alen) : 0;
   if (valid < 0) { *why = "out of memory while checking its admission"; return valid; }

@@ -11,7 +11,6 @@
 #ifndef KK_REPL_H
 #define KK_REPL_H
 
-#include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "node.h"
@@ -39,6 +38,8 @@ void repl_announce_arrivals(struct node *n, const uint8_t (*changed)[32], size_t
 uint64_t repl_evidence_count(struct node *n, MDB_txn *txn); /* held (0 on a read error) */
 void repl_send_checkpoint(struct conn *c, MDB_txn *txn, const uint8_t author[32], uint64_t size);
 void repl_send_evidence(struct conn *c, const uint8_t *ev, size_t len);
+/* repl_send_evidence as an evidence_each callback (conn: the struct conn). */
+int repl_send_evidence_one(void *conn, const uint8_t id[32], const uint8_t *ev, size_t len);
 void repl_notes_flush(struct node *n);
 void repl_announce_evidence(struct node *n);
 int repl_on_checkpoint(struct conn *c, const struct kk_wire *w);

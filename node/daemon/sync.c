@@ -150,10 +150,32 @@ void repl_want_all(struct node *n)
     for (size_t i = 0; i < c->n_feeds; i++)
       if (c->feeds[i].seq > repl_our_seq(n, txn, c->feeds[i].author)) want_feed(n, txn, c->feeds[i].author);
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
 }
 
 /* ---- HAVE ---------------------------------------------------------------------------- */
+
+/* Every feed's head, for a HAVE. */
+struct heads_list { struct kk_feedhead *heads; size_t n, cap; };
+
+static int heads_list_one(void *arg, const uint8_t author[32], const struct store_head *h)
+{
+  struct heads_list *hl = arg;
+  if (hl->n == hl->cap) {
+    size_t cap = hl->cap ? hl->cap * 2 : 64;
+    struct kk_feedhead *p = mem_realloc(hl->heads, cap * sizeof *p);
+    if (!p) return -ENOMEM;
+    hl->heads = p;
+    hl->cap = cap;
+  }
+  struct kk_feedhead *f = &hl->heads[hl->n++];
+  memset(f, 0, sizeof *f);
+  memcpy(f->author, author, 32);
+  f->seq = h->seq;
+  f->has_last = 1;
+  memcpy(f->last, h->last_id, 32);
+  return 0;
+}
 
 /* Sends (feed, seq) for the given feeds, or for every feed when feeds is NULL. */
 static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
@@ -162,7 +184,7 @@ static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
   MDB_txn *txn;
   if (store_read(n->s, &txn)) return;
   struct kk_feedhead *heads = NULL;
-  size_t cnt = 0, cap = 0;
+  size_t cnt = 0;
   if (feeds) {
     heads = mem_calloc(nf ? nf : 1, sizeof *heads);
     for (size_t i = 0; heads && i < nf; i++) {
@@ -177,30 +199,12 @@ static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
       cnt++;
     }
   } else {
-    MDB_cursor *cur;
-    MDB_val k, v;
-    if (mdb_cursor_open(txn, n->s->heads, &cur) == 0) {
-      for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 32 || v.mv_size < 8) continue;
-        if (cnt == cap) {
-          cap = cap ? cap * 2 : 64;
-          struct kk_feedhead *h = mem_realloc(heads, cap * sizeof *h);
-          if (!h) break;
-          heads = h;
-        }
-        memset(&heads[cnt], 0, sizeof heads[cnt]);
-        memcpy(heads[cnt].author, k.mv_data, 32);
-        heads[cnt].seq = be64_get(v.mv_data);
-        if (v.mv_size >= 40) {
-          heads[cnt].has_last = 1;
-          memcpy(heads[cnt].last, (const uint8_t *)v.mv_data + 8, 32);
-        }
-        cnt++;
-      }
-      mdb_cursor_close(cur);
-    }
+    struct heads_list hl = { NULL, 0, 0 };
+    (void)store_heads_each(txn, n->s, heads_list_one, &hl); /* a peer is sent what could be read */
+    heads = hl.heads;
+    cnt = hl.n;
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   for (size_t at = 0; heads && at < cnt; at += 4096) {
     struct kk_wire w;
     memset(&w, 0, sizeof w);
@@ -213,6 +217,16 @@ static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
 }
 
 
+struct conn_send { struct conn *c; MDB_txn *txn; };
+
+static int send_checkpoint_one(void *arg, const uint8_t author[32], const struct store_head *h)
+{
+  struct conn_send *cs = arg;
+  (void)h;
+  repl_send_checkpoint(cs->c, cs->txn, author, 0);
+  return 0;
+}
+
 /* A new peer gets our heads, every feed's newest checkpoint and all evidence we hold. */
 void repl_on_open(struct conn *c)
 {
@@ -220,19 +234,10 @@ void repl_on_open(struct conn *c)
   send_have(c, NULL, 0);
   MDB_txn *txn;
   if (store_read(n->s, &txn)) return;
-  MDB_cursor *cur;
-  MDB_val k, v;
-  if (mdb_cursor_open(txn, n->s->heads, &cur) == 0) {
-    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-      if (k.mv_size == 32) repl_send_checkpoint(c, txn, k.mv_data, 0);
-    mdb_cursor_close(cur);
-  }
-  if (mdb_cursor_open(txn, n->s->evidence, &cur) == 0) {
-    for (int rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-      repl_send_evidence(c, v.mv_data, v.mv_size);
-    mdb_cursor_close(cur);
-  }
-  mdb_txn_abort(txn);
+  struct conn_send cs = { c, txn };
+  (void)store_heads_each(txn, n->s, send_checkpoint_one, &cs); /* the peer asks again for what it misses */
+  (void)evidence_each(txn, n->s, repl_send_evidence_one, c);
+  store_txn_abort(txn);
 }
 
 /* Asks one peer for the single record (a, seq): to put a suspected fork on record. */
@@ -272,7 +277,7 @@ static void check_heads(struct conn *c, const struct kk_wire *w)
              c->addr, c->name);
     repl_send_probe(c, fh->author, fh->seq);
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
 }
 
 /* ---- WANT and RECORDS ------------------------------------------------------------------ */
@@ -335,7 +340,7 @@ static void serve_want(struct conn *c, const uint8_t a[32], uint64_t from, uint3
     }
   }
   if (recs && lens && net_send(c, &w) == 0) c->records_out += cnt;
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   mem_free(recs);
   mem_free(lens);
 }
@@ -388,7 +393,7 @@ static int on_records(struct conn *c, const struct kk_wire *w)
     MDB_txn *txn;
     if (pf && store_read(n->s, &txn) == 0) {
       pf->seq = repl_our_seq(n, txn, w->records.author);
-      mdb_txn_abort(txn);
+      store_txn_abort(txn);
     }
     repl_want_all(n);
     return 0;
@@ -573,6 +578,6 @@ void repl_announce_arrivals(struct node *n, const uint8_t (*changed)[32], size_t
     for (size_t i = n_ours; i < nf; i++) repl_send_checkpoint(c, txn, feeds[i], 0);
     if (nf > n_ours) repl_send_checkpoint(c, txn, n->pk, 0);
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   mem_free(feeds);
 }

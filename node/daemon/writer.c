@@ -37,9 +37,9 @@ static int own_head_ready(struct node *n)
   uint64_t ours = repl_our_seq(n, txn, n->pk);
   /* The only member this store knows of (a registry bootstrapping its network): nobody
    * else can hold records of its feed. */
-  MDB_stat st;
-  int alone = mdb_stat(txn, n->s->members, &st) == 0 && st.ms_entries <= 1;
-  mdb_txn_abort(txn);
+  uint64_t members;
+  int alone = store_entries(txn, n->s, STORE_N_MEMBERS, &members) == 0 && members <= 1;
+  store_txn_abort(txn);
   if (alone) return 1;
   return n->own_head_known && ours >= n->own_head_claimed;
 }
@@ -82,15 +82,15 @@ void repl_enqueue_own(struct node *n, struct ingest_job *job)
 }
 
 
-/* A map another process grew (MDB_MAP_RESIZED) is adopted here when no thread holds a
+/* A map another process grew (STORE_MAP_RESIZED) is adopted here when no thread holds a
  * transaction; until then the loop thread's reads fail and wait for the next tick. */
 static void adopt_resized_map(struct node *n)
 {
   MDB_txn *txn;
   if (n->running || n->grow_jobs || n->bg_in_thread) return;
   int rc = store_read(n->s, &txn);
-  if (rc == 0) { mdb_txn_abort(txn); return; }
-  if (rc != MDB_MAP_RESIZED) return;
+  if (rc == 0) { store_txn_abort(txn); return; }
+  if (rc != STORE_MAP_RESIZED) return;
   if ((rc = store_adopt_map_size(n->s))) log_error("adopting the map another process grew: %s", kk_strerror(rc));
   else
     log_info("map grown by another process (a command writing beside the node): %zu MiB adopted",
@@ -108,29 +108,32 @@ void repl_tick(struct node *n)
   repl_bg_kick(n);
 }
 
-/* Every feed's author, for the start-up sweep. */
+/* Every feed's author, collected. */
+struct feed_list { uint8_t (*feeds)[32]; size_t n, cap; };
+
+static int feed_list_one(void *arg, const uint8_t author[32], const struct store_head *h)
+{
+  struct feed_list *fl = arg;
+  (void)h;
+  if (fl->n == fl->cap) {
+    size_t cap = fl->cap ? fl->cap * 2 : 16;
+    void *p = mem_realloc(fl->feeds, cap * 32);
+    if (!p) return -ENOMEM;
+    fl->feeds = p;
+    fl->cap = cap;
+  }
+  memcpy(fl->feeds[fl->n++], author, 32);
+  return 0;
+}
+
+/* The start-up sweep: checkpoints for every feed, the own head marked unconfirmed. */
 static int start_fn(MDB_txn *txn, void *arg)
 {
   struct node *n = arg;
-  uint8_t (*feeds)[32] = NULL;
-  size_t nf = 0, cap = 0;
-  MDB_cursor *cur;
-  MDB_val k, v;
-  int rc = mdb_cursor_open(txn, n->s->heads, &cur);
-  if (rc) return rc;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (k.mv_size != 32) continue;
-    if (nf == cap) {
-      cap = cap ? cap * 2 : 16;
-      void *p = mem_realloc(feeds, cap * 32);
-      if (!p) { rc = -ENOMEM; break; }
-      feeds = p;
-    }
-    memcpy(feeds[nf++], k.mv_data, 32);
-  }
-  mdb_cursor_close(cur);
-  if (rc == MDB_NOTFOUND) rc = ckpt_after_batch(txn, n->s, n->pk, n->sk, (const uint8_t(*)[32])feeds, nf, repl_unix_now(), NULL, NULL);
-  mem_free(feeds);
+  struct feed_list fl = { NULL, 0, 0 };
+  int rc = store_heads_each(txn, n->s, feed_list_one, &fl);
+  if (rc == 0) rc = ckpt_after_batch(txn, n->s, n->pk, n->sk, (const uint8_t(*)[32])fl.feeds, fl.n, repl_unix_now(), NULL, NULL);
+  mem_free(fl.feeds);
   /* This run has not heard a peer vouch for our head yet (a network of one needs none). */
   if (rc == 0) rc = store_meta_put(txn, n->s, STORE_META_CONFIRMED, n->standalone ? "\1" : "\0", 1);
   return rc;
@@ -154,7 +157,7 @@ void repl_start(struct node *n)
     if ((rc = store_log_last(txn, n->s, &last)) == 0) n->last_arrival = last;
     else log_error("reading the log's newest arrival at start: %s", kk_strerror(rc)); /* stays 0: all announced */
     n->evidence_seen = repl_evidence_count(n, txn);
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
   }
 }
 
@@ -226,8 +229,8 @@ static void work_local(struct node *n, struct ingest_job *j)
   if (memcmp(b->author, n->pk, 32) != 0 || b->kind == KK_PL_GENESIS) { j->rc = KK_ERR(SIGNATURE); goto done; }
   if ((j->rc = store_read(n->s, &txn))) goto done;
   int rc = store_head_get(txn, n->s, n->pk, &h);
-  mdb_txn_abort(txn);
-  if (rc == MDB_NOTFOUND) memset(&h, 0, sizeof h);
+  store_txn_abort(txn);
+  if (rc == STORE_ABSENT) memset(&h, 0, sizeof h);
   else if (rc) { j->rc = rc; goto done; }
   uv_timeval64_t tv;
   uv_gettimeofday(&tv);
@@ -362,7 +365,7 @@ static void send_notes(struct node *n, struct ingest_job *j)
       else repl_send_evidence(c, ev, evl);
     }
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
 }
 
 static void start_next(struct node *n);
@@ -424,8 +427,8 @@ static void after_work(uv_work_t *w, int status)
   (void)status;
   n->running = NULL;
   for (struct ingest_job *j = jobs; j; j = j->next) {
-    if (j->rc != MDB_MAP_FULL && j->rc != MDB_MAP_RESIZED) continue;
-    n->grow_adopts = j->rc == MDB_MAP_RESIZED;
+    if (j->rc != STORE_MAP_FULL && j->rc != STORE_MAP_RESIZED) continue;
+    n->grow_adopts = j->rc == STORE_MAP_RESIZED;
     for (struct ingest_job *k = jobs; k; k = k->next) job_reset(k);
     n->grow_jobs = jobs;
     repl_grow_resume(n);

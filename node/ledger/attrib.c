@@ -209,7 +209,7 @@ static int load_record(struct attrib_walk *c, const uint8_t pos[40], uint8_t id[
   size_t len;
   struct kk_envelope_view ev;
   int rc = store_record_get(c->txn, c->s, pos, be64_get(pos + 32), &env, &len);
-  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc; /* a lot's record is held */
+  if (rc) return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc; /* a lot's record is held */
   sig_sha256(id, env, len);
   if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, c->body)))
     return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
@@ -315,7 +315,7 @@ static int expand(struct attrib_walk *c, size_t v)
   struct anode *n = &c->nodes[v];
   struct lot l;
   lot_init(&l);
-  if ((rc = rules_lot_at(c->txn, c->s, n->pos, &l))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+  if ((rc = rules_lot_at(c->txn, c->s, n->pos, &l))) return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc;
   memcpy(n->owner, l.owner, 32);
   n->origin_kind = l.origin_kind;
   n->mass = l.mass;

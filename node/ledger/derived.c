@@ -148,6 +148,39 @@ int derived_status_put(struct rules_ctx *c, const uint8_t author[32], uint64_t s
   return store_put(c->txn, c->s->status, k, 40, v, 5);
 }
 
+struct members_each { rules_member_fn fn; void *arg; };
+
+static int member_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct members_each *e = arg;
+  struct member m;
+  if (kl != 32 || member_decode(v, vl, &m)) return KK_ERR(CORRUPT);
+  return e->fn(e->arg, k, &m);
+}
+
+int rules_members_each(MDB_txn *txn, struct store *s, rules_member_fn fn, void *arg)
+{
+  struct members_each e = { fn, arg };
+  return store_each(txn, s->members, NULL, 0, member_one, &e);
+}
+
+struct incidents_each { rules_incident_fn fn; void *arg; };
+
+static int incident_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct incidents_each *e = arg;
+  (void)v;
+  (void)vl;
+  if (kl != 64) return KK_ERR(CORRUPT);
+  return e->fn(e->arg, k, (const uint8_t *)k + 32);
+}
+
+int rules_incidents_each(MDB_txn *txn, struct store *s, rules_incident_fn fn, void *arg)
+{
+  struct incidents_each e = { fn, arg };
+  return store_each(txn, s->incidents, NULL, 0, incident_one, &e);
+}
+
 int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m)
 {
   const void *v;

@@ -239,6 +239,21 @@ int evidence_get(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint
   return rc;
 }
 
+struct evidence_each { evidence_fn fn; void *arg; };
+
+static int evidence_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct evidence_each *e = arg;
+  if (kl != 32) return KK_ERR(CORRUPT);
+  return e->fn(e->arg, k, v, vl);
+}
+
+int evidence_each(MDB_txn *txn, struct store *s, evidence_fn fn, void *arg)
+{
+  struct evidence_each e = { fn, arg };
+  return store_each(txn, s->evidence, NULL, 0, evidence_one, &e);
+}
+
 int evidence_against(MDB_txn *txn, struct store *s, const uint8_t author[32], uint8_t id[32])
 {
   MDB_cursor *cur;

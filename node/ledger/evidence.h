@@ -68,4 +68,10 @@ int evidence_against(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
 /* Evidence by id (*buf valid until the txn ends); MDB_NOTFOUND when absent. */
 int evidence_get(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **buf, size_t *len);
 
+/* Calls fn(arg, id, buf, len) for every evidence object held, in id order, until fn
+ * returns non-zero (returned); 0 at the end, KK_E_CORRUPT on a malformed entry, or a
+ * storage error. buf is valid during the call. */
+typedef int (*evidence_fn)(void *arg, const uint8_t id[32], const uint8_t *buf, size_t len);
+int evidence_each(MDB_txn *txn, struct store *s, evidence_fn fn, void *arg);
+
 #endif

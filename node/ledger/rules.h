@@ -57,6 +57,15 @@ int rules_record_kind(MDB_txn *txn, struct store *s, const uint8_t id[32], int *
 int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                     struct rules_status *st);
 int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m);
+/* Calls fn(arg, key, member) for every member, in key order, until fn returns non-zero
+ * (returned); 0 at the end, KK_E_CORRUPT on an entry that does not decode, or a storage
+ * error. */
+typedef int (*rules_member_fn)(void *arg, const uint8_t key[32], const struct member *m);
+int rules_members_each(MDB_txn *txn, struct store *s, rules_member_fn fn, void *arg);
+/* Calls fn(arg, about, incident) for every valid incident report, by what it is about
+ * (a record, a lot's record or a member) then by the report's id; same results. */
+typedef int (*rules_incident_fn)(void *arg, const uint8_t about[32], const uint8_t incident[32]);
+int rules_incidents_each(MDB_txn *txn, struct store *s, rules_incident_fn fn, void *arg);
 int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[36], struct lot *l);
 /* The same, with the lot's position (its key in `lots` and the prefix of its spends). */
 int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t pos[STORE_LOTPOS], struct lot *l);

@@ -60,6 +60,9 @@ static MDB_dbi *store_dbi(struct store *s, size_t i)
 
 static int store_open_flags(struct store **out, const char *dir, int readonly, unsigned extra, size_t map);
 
+/* LMDB's messages for its codes, for kk_strerror (the base layer knows no LMDB). */
+static const char *lmdb_message(int code) { return mdb_strerror(code); }
+
 int store_open(struct store **out, const char *dir, int readonly)
 {
   return store_open_flags(out, dir, readonly, 0, STORE_MAP);
@@ -109,6 +112,7 @@ static int store_open_flags(struct store **out, const char *dir, int readonly, u
   /* Where address space is limited (ulimit -v, valgrind), reserving it fails: halve the
    * map until it fits, never below what the file already uses or STORE_MIN_MAP. A node
    * then grows it when full (store_grow). */
+  kk_err_register_library(MDB_KEYEXIST, MDB_LAST_ERRCODE, "LMDB", lmdb_message);
   for (;;) {
     if ((rc = mdb_env_create(&s->env))) goto fail;
     mdb_env_set_maxdbs(s->env, STORE_NDBS + 4); /* + an earlier log's four */
@@ -249,6 +253,22 @@ int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
   return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
+void store_txn_abort(MDB_txn *txn)
+{
+  if (txn) mdb_txn_abort(txn);
+}
+
+int store_head_decode(const void *v, size_t n, struct store_head *h)
+{
+  if (n != 8 + 32 + 32 + 16 && n != 8 + 32 + 32) return KK_ERR(CORRUPT); /* the shorter: before runs */
+  h->seq = be64_get(v);
+  memcpy(h->last_id, (const uint8_t *)v + 8, 32);
+  memcpy(h->key, (const uint8_t *)v + 40, 32);
+  h->run_first = n > 72 ? be64_get((const uint8_t *)v + 72) : 0;
+  h->run_arrival = n > 72 ? be64_get((const uint8_t *)v + 80) : 0;
+  return 0;
+}
+
 int store_meta_get(MDB_txn *txn, struct store *s, const char *name, const void **val, size_t *vlen)
 {
   return store_get(txn, s->meta, name, strlen(name), val, vlen);
@@ -264,14 +284,7 @@ int store_head_get(MDB_txn *txn, struct store *s, const uint8_t author[32], stru
   const void *v;
   size_t n;
   int rc = store_get(txn, s->heads, author, 32, &v, &n);
-  if (rc) return rc;
-  if (n != 8 + 32 + 32 + 16 && n != 8 + 32 + 32) return KK_ERR(CORRUPT); /* the shorter: before runs */
-  h->seq = be64_get(v);
-  memcpy(h->last_id, (const uint8_t *)v + 8, 32);
-  memcpy(h->key, (const uint8_t *)v + 40, 32);
-  h->run_first = n > 72 ? be64_get((const uint8_t *)v + 72) : 0;
-  h->run_arrival = n > 72 ? be64_get((const uint8_t *)v + 80) : 0;
-  return 0;
+  return rc ? rc : store_head_decode(v, n, h);
 }
 
 int store_head_put(MDB_txn *txn, struct store *s, const uint8_t author[32], const struct store_head *h)

@@ -176,12 +176,48 @@ int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const voi
               size_t vlen);
 int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
 
+/* Ends a read transaction (store_read's); NULL is ignored. */
+void store_txn_abort(MDB_txn *txn);
+
+/* What store functions return for a key that is not there, and the two map conditions a
+ * shared store's owner handles (store_write, store_read). They are LMDB's values until
+ * the ledger's own modules stop calling LMDB (issue 11); callers outside the ledger
+ * compare with these names, never with LMDB's. */
+#define STORE_ABSENT MDB_NOTFOUND
+#define STORE_MAP_FULL MDB_MAP_FULL
+#define STORE_MAP_RESIZED MDB_MAP_RESIZED
+
+/* Calls fn(arg, key, klen, val, vlen) for every entry of dbi whose key begins with
+ * prefix[0..plen) (every entry when plen is 0), in key order, until fn returns non-zero,
+ * which is returned; 0 at the end, or a storage error. The pointers are valid during the
+ * call. The one prefix scan: modules iterate through it, not with cursors of their own. */
+typedef int (*store_each_fn)(void *arg, const void *key, size_t klen, const void *val, size_t vlen);
+int store_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg);
+
+/* How many entries a database holds, for the ones people ask about (status, members,
+ * taint checks). */
+enum store_counted { STORE_N_MEMBERS, STORE_N_REVOKED, STORE_N_FROZEN, STORE_N_PENDING, STORE_N_UNVERIFIED, STORE_N_EVIDENCE };
+int store_entries(MDB_txn *txn, struct store *s, enum store_counted which, uint64_t *n);
+
+/* Calls fn(arg, author, head) for every feed the store holds, in author order, until fn
+ * returns non-zero (returned); 0 at the end, KK_E_CORRUPT on a malformed head, or a
+ * storage error. */
+typedef int (*store_head_fn)(void *arg, const uint8_t author[32], const struct store_head *h);
+int store_heads_each(MDB_txn *txn, struct store *s, store_head_fn fn, void *arg);
+
+/* Calls fn(arg, author, seq) for every record taken on a checkpoint's word whose
+ * signature is still to be checked (`unverified`), in (author, seq) order; same results. */
+typedef int (*store_position_fn)(void *arg, const uint8_t author[32], uint64_t seq);
+int store_unverified_each(MDB_txn *txn, struct store *s, store_position_fn fn, void *arg);
+
 int store_meta_get(MDB_txn *txn, struct store *s, const char *name, const void **val, size_t *vlen);
 int store_meta_put(MDB_txn *txn, struct store *s, const char *name, const void *val, size_t vlen);
 
-/* Head of a feed; MDB_NOTFOUND if the feed is unknown. */
+/* Head of a feed; STORE_ABSENT if the feed is unknown. */
 int store_head_get(MDB_txn *txn, struct store *s, const uint8_t author[32], struct store_head *h);
 int store_head_put(MDB_txn *txn, struct store *s, const uint8_t author[32], const struct store_head *h);
+/* A heads entry's value into *h; KK_E_CORRUPT when it is not one. */
+int store_head_decode(const void *v, size_t n, struct store_head *h);
 
 /* Envelope of (author, seq) or of a record id; *env valid until the txn ends.
  * MDB_NOTFOUND when absent. */

@@ -35,6 +35,23 @@ layer_check "node/client/ includes only node/base/" \
 # The command line uses the ledger's API and the control-socket client, never the daemon.
 layer_check "tools/ includes nothing of node/daemon/ and no libuv header" \
   tools/*.[ch] -- '"[./]*node/daemon/|<uv\.h>'
+# LMDB is the store's: outside node/ledger/ nothing calls mdb_*, names an LMDB constant
+# (the transaction type aside, pending) or includes lmdb.h. Inside the ledger, the
+# modules still calling LMDB themselves are named, and leave this list as their reads
+# and writes move behind the store's functions (docs/architecture.md, "Not yet").
+lmdb_uses() { # FILE...: file:line of every LMDB call, constant or include
+  grep -Hn -E '\bmdb_[a-z_]+ *\(|\bMDB_[A-Z][A-Z_]*\b|^#include +<lmdb\.h>' "$@" 2>/dev/null | grep -v -E '\bMDB_txn\b[^A-Z_]*$' || true
+}
+lmdb_outside=$(lmdb_uses node/base/*.[ch] node/daemon/*.[ch] node/client/*.[ch] tools/*.[ch] proto/*.[ch] crypto/*.[ch])
+if [ -z "$lmdb_outside" ]; then ok "layers: no LMDB outside node/ledger/"; else notok "layers: no LMDB outside node/ledger/"; sed 's/^/    /' <<<"$lmdb_outside"; fi
+LMDB_PENDING="bundle ckpt derived evidence ingest posdb rules tree verify"
+lmdb_more=""
+for f in node/ledger/*.c; do
+  m=$(basename "$f" .c)
+  case " store store_scan $LMDB_PENDING " in *" $m "*) continue ;; esac
+  [ -z "$(lmdb_uses "$f")" ] || lmdb_more="$lmdb_more $m"
+done
+check "layers: in node/ledger/, only the store and the modules named pending call LMDB${lmdb_more:+ (also:$lmdb_more)}" test -z "$lmdb_more"
 # Every C file of node/ is in a layer's folder.
 stray=$(ls node/*.[ch] 2>/dev/null)
 check "layers: every source of node/ is in a layer's folder${stray:+ (not: $stray)}" test -z "$stray"
@@ -98,6 +115,8 @@ printf '#include "../daemon/node.h"\n#include <uv.h>\n' > "$T/node/ledger/plante
 check "layers: ... a planted include of the daemon is found" \
   test -n "$(violations "$T/node/ledger/planted.c" -- '"\.\./(daemon|client)/')"
 check "layers: ... and a planted libuv include" test -n "$(violations "$T/node/ledger/planted.c" -- '<uv\.h>')"
+printf 'static int f(MDB_txn *t) { MDB_cursor *c; return mdb_cursor_open(t, 0, &c) == MDB_NOTFOUND; }\n' > "$T/node/ledger/planted.c"
+check "layers: ... and a planted LMDB call" test "$(lmdb_uses "$T/node/ledger/planted.c" | wc -l)" -eq 1
 printf '#include "b.h"\n' > "$T/node/ledger/a.c"; printf '#include "a.h"\n' > "$T/node/ledger/b.c"
 : > "$T/node/ledger/a.h"; : > "$T/node/ledger/b.h"
 check "layers: ... and a planted include cycle" test "$(find_cycles "$T" "")" = "node/ledger/{a b}"

@@ -1,0 +1,79 @@
+/*
+ * store_scan — the store's scans: every entry of a database under a key prefix, how many
+ * a database holds, and the typed walks over feeds' heads and unverified records.
+ * Part of the store module (node/ledger/store.h declares them).
+ */
+#include "store.h"
+#include "../base/buf.h"
+#include "../base/err.h"
+
+#include <string.h>
+
+int store_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn, dbi, &cur);
+  if (rc) return store_err(rc);
+  MDB_val k = { plen, (void *)prefix }, v;
+  int said = 0; /* fn's result, returned as it is */
+  for (rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)) break;
+    if ((said = fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size))) break;
+  }
+  mdb_cursor_close(cur);
+  if (said) return said;
+  return rc == MDB_NOTFOUND ? 0 : store_err(rc);
+}
+
+int store_entries(MDB_txn *txn, struct store *s, enum store_counted which, uint64_t *n)
+{
+  MDB_dbi dbi;
+  switch (which) {
+  case STORE_N_MEMBERS: dbi = s->members; break;
+  case STORE_N_REVOKED: dbi = s->revoked; break;
+  case STORE_N_FROZEN: dbi = s->frozen; break;
+  case STORE_N_PENDING: dbi = s->pending; break;
+  case STORE_N_UNVERIFIED: dbi = s->unverified; break;
+  case STORE_N_EVIDENCE: dbi = s->evidence; break;
+  default: return KK_ERR(INTERNAL);
+  }
+  MDB_stat st;
+  int rc = mdb_stat(txn, dbi, &st);
+  if (rc) return store_err(rc);
+  *n = st.ms_entries;
+  return 0;
+}
+
+struct heads_each { store_head_fn fn; void *arg; };
+
+static int head_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct heads_each *e = arg;
+  struct store_head h;
+  if (kl != 32 || store_head_decode(v, vl, &h)) return KK_ERR(CORRUPT);
+  return e->fn(e->arg, k, &h);
+}
+
+int store_heads_each(MDB_txn *txn, struct store *s, store_head_fn fn, void *arg)
+{
+  struct heads_each e = { fn, arg };
+  return store_each(txn, s->heads, NULL, 0, head_one, &e);
+}
+
+struct unverified_each { store_position_fn fn; void *arg; };
+
+static int unverified_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct unverified_each *e = arg;
+  (void)v;
+  (void)vl;
+  if (kl != 40) return KK_ERR(CORRUPT);
+  return e->fn(e->arg, k, be64_get((const uint8_t *)k + 32));
+}
+
+int store_unverified_each(MDB_txn *txn, struct store *s, store_position_fn fn, void *arg)
+{
+  struct unverified_each e = { fn, arg };
+  return store_each(txn, s->unverified, NULL, 0, unverified_one, &e);
+}
