@@ -108,22 +108,14 @@ void repl_tick(struct node *n)
   repl_bg_kick(n);
 }
 
-/* Every feed's author, collected. */
+/* Every feed's author, collected (heads come once each: the set stays a list). */
 struct feed_list { uint8_t (*feeds)[32]; size_t n, cap; };
 
 static int feed_list_one(void *arg, const uint8_t author[32], const struct store_head *h)
 {
   struct feed_list *fl = arg;
   (void)h;
-  if (fl->n == fl->cap) {
-    size_t cap = fl->cap ? fl->cap * 2 : 16;
-    void *p = mem_realloc(fl->feeds, cap * 32);
-    if (!p) return -ENOMEM;
-    fl->feeds = p;
-    fl->cap = cap;
-  }
-  memcpy(fl->feeds[fl->n++], author, 32);
-  return 0;
+  return repl_feed_set_add(&fl->feeds, &fl->n, &fl->cap, author);
 }
 
 /* The start-up sweep: checkpoints for every feed, the own head marked unconfirmed. */
