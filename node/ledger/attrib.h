@@ -59,7 +59,7 @@ int attrib_prov_has_owner(const struct attrib_prov *p, const uint8_t key[32]);
 /* Computes the attribution of the n lots of keys (duplicates allowed: reported once),
  * in one pass over their joint provenance, calling fn for each in an order where a lot
  * comes after the lots it was made from. When prov is not NULL (initialised by the
- * caller), the provenance is added to it before the first call of fn. 0; MDB_NOTFOUND
+ * caller), the provenance is added to it before the first call of fn. 0; STORE_ABSENT
  * when a key names no lot; KK_E_CORRUPT when the stored spends do not add up or the
  * record of what a lot was made from is missing; -ENOMEM; a storage error; or fn's
  * result. */

@@ -66,7 +66,7 @@ static int need_admission(struct closure *c, const uint8_t key[32])
   struct member m;
   static const uint8_t zero[32];
   int rc = rules_member_get(c->txn, c->s, key, &m);
-  if (rc == MDB_NOTFOUND) return 0;
+  if (rc == STORE_ABSENT) return 0;
   if (rc) return rc;
   return memcmp(m.admitted_by, zero, 32) ? need(c, m.admitted_by) : 0;
 }
@@ -86,6 +86,16 @@ static int need_lot(struct closure *c, const uint8_t key[36], uint64_t before)
   mem_free(seqs);
   mem_free(spends);
   return rc;
+}
+
+/* An attestation of the record (attests: record || attestation), for store_each: the
+ * attestation joins the bundle. */
+static int need_attestation(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  (void)v;
+  (void)vl;
+  if (kl != 64) return KK_ERR(CORRUPT);
+  return need(arg, (const uint8_t *)k + 32);
 }
 
 /* Every record that revoked id. */
@@ -113,17 +123,9 @@ static int expand(struct closure *c, const uint8_t id[32], struct kk_body *b)
     return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
   if ((rc = need_admission(c, author))) return rc;
   switch (b->kind) {
-  case KK_PL_ISSUE: {
-    MDB_cursor *cur;
-    MDB_val k = { 32, (void *)id }, v;
-    if ((rc = mdb_cursor_open(c->txn, c->s->attests, &cur))) return rc;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && k.mv_size == 64 && memcmp(k.mv_data, id, 32) == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-      if ((rc = need(c, (const uint8_t *)k.mv_data + 32))) break;
-    mdb_cursor_close(cur);
-    if (rc != MDB_NOTFOUND && rc != 0) return rc;
+  case KK_PL_ISSUE:
+    if ((rc = store_each(c->txn, c->s->attests, id, 32, need_attestation, c))) return rc;
     return need_revoker(c, id);
-  }
   case KK_PL_TRANSFER:
     lotkey_make(key, b->u.transfer.lot.record, b->u.transfer.lot.index);
     if ((rc = need_lot(c, key, seq))) return rc;
@@ -213,7 +215,7 @@ static int settle(struct closure *c, struct kk_body *b, size_t *expanded, struct
       bd->n_feeds = f + 1;
       uint64_t size;
       rc = ckpt_best(c->txn, c->s, ps[i].author, ps[j - 1].seq, &notes[f], &bf->note_len, &size);
-      if (rc == MDB_NOTFOUND) {
+      if (rc == STORE_ABSENT) {
         char hex[65];
         sig_hex(hex, ps[i].author, 32);
         rc = bundle_fail(why, whylen, "feed %.16s… has no checkpoint covering seq %llu yet (is its node running?)", hex,
@@ -546,7 +548,7 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
     struct rules_status st;
     sig_hex(hex, ri[i].id, 32);
     int r = rules_status_get(txn, scratch, ri[i].id, &st);
-    if (r == MDB_NOTFOUND)
+    if (r == STORE_ABSENT)
       rc = bundle_fail(why, whylen, "record %.16s… waits for records the bundle does not hold", hex);
     else if (r) rc = r;
     else if (st.verdict != RULES_VALID)
@@ -556,7 +558,7 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
   lot_init(&l);
   if (rc == 0 && rules_lot_get(txn, scratch, bd.lot, &l) != 0) rc = bundle_fail(why, whylen, "the bundle's lot is not among its records");
   lot_free(&l);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc) goto done;
   memcpy(lotkey, bd.lot, 36);
   info->records = total;

@@ -36,7 +36,7 @@ struct bundle_info {
   uint8_t prover[32];
 };
 
-/* Builds and signs (pk, sk) the bundle for a lot. *out is mem_alloc'd. MDB_NOTFOUND when
+/* Builds and signs (pk, sk) the bundle for a lot. *out is mem_alloc'd. STORE_ABSENT when
  * there is no such lot; KK_E_BUNDLE (why filled) when a feed involved has no
  * checkpoint covering its records yet. */
 int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const uint8_t pk[32],

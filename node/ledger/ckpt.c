@@ -29,77 +29,66 @@ static void ckpt_key(uint8_t k[40], const uint8_t author[32], uint64_t size)
 /* Newest stored checkpoint size of a feed (0: none). */
 static int ckpt_newest(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t *size)
 {
-  uint8_t k[40];
-  ckpt_key(k, author, UINT64_MAX);
-  MDB_cursor *c;
-  MDB_val ck = { 40, k }, cv;
-  int rc = mdb_cursor_open(txn, s->ckpts, &c);
-  if (rc) return rc;
+  const void *k;
+  size_t kl;
   *size = 0;
-  rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
-  if (rc == 0 && memcmp(ck.mv_data, k, 40) == 0) *size = UINT64_MAX;
-  else {
-    rc = mdb_cursor_get(c, &ck, &cv, rc == 0 ? MDB_PREV : MDB_LAST);
-    if (rc == 0 && ck.mv_size == 40 && memcmp(ck.mv_data, author, 32) == 0) *size = be64_get((uint8_t *)ck.mv_data + 32);
-  }
-  mdb_cursor_close(c);
-  return rc == 0 || rc == MDB_NOTFOUND ? 0 : rc;
+  int rc = store_last(txn, s->ckpts, author, 32, &k, &kl, NULL, NULL);
+  if (rc == 0 && kl == 40) *size = be64_get((const uint8_t *)k + 32);
+  return rc == 0 || rc == STORE_ABSENT ? 0 : rc;
 }
 
+static int count_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  (void)k;
+  (void)v;
+  (void)vl;
+  *(size_t *)arg += kl == 72;
+  return 0;
+}
+
+/* How many cosignatures the checkpoint at k (author || size) holds; 0 on a read error
+ * (it then counts for nothing, which pruning and picking tolerate). */
 static size_t ckpt_count_cosigs(MDB_txn *txn, struct store *s, const uint8_t k[40])
 {
-  MDB_cursor *c;
-  MDB_val ck = { 40, (void *)k }, cv;
   size_t n = 0;
-  if (mdb_cursor_open(txn, s->cosigs, &c)) return 0;
-  for (int rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE); rc == 0 && ck.mv_size == 72 && memcmp(ck.mv_data, k, 40) == 0;
-       rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT))
-    n++;
-  mdb_cursor_close(c);
-  return n;
+  return store_each(txn, s->cosigs, k, 40, count_one, &n) ? 0 : n;
 }
 
 static int ckpt_delete(MDB_txn *txn, struct store *s, const uint8_t k[40])
 {
   int rc = store_del(txn, s->ckpts, k, 40);
-  if (rc && rc != MDB_NOTFOUND) return rc;
-  MDB_cursor *c;
-  MDB_val ck = { 40, (void *)k }, cv;
-  if ((rc = mdb_cursor_open(txn, s->cosigs, &c))) return rc;
-  for (;;) {
-    ck.mv_size = 40;
-    ck.mv_data = (void *)k;
-    rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
-    if (rc || ck.mv_size != 72 || memcmp(ck.mv_data, k, 40) != 0) break;
-    if ((rc = mdb_cursor_del(c, 0))) break;
+  return rc ? rc : store_del_prefix(txn, s->cosigs, k, 40);
+}
+
+/* A feed's checkpoint keys, collected. */
+struct ckpt_keys { uint8_t (*keys)[40]; size_t n, cap; };
+
+static int ckpt_key_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct ckpt_keys *c = arg;
+  (void)v;
+  (void)vl;
+  if (kl != 40) return KK_ERR(CORRUPT);
+  if (c->n == c->cap) {
+    size_t cap = c->cap ? c->cap * 2 : 8;
+    void *p = mem_realloc(c->keys, cap * 40);
+    if (!p) return -ENOMEM;
+    c->keys = p;
+    c->cap = cap;
   }
-  mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  memcpy(c->keys[c->n++], k, 40);
+  return 0;
 }
 
 /* Keeps the newest checkpoint, and older ones only while they have more cosignatures
  * than every newer one. */
 static int ckpt_prune(MDB_txn *txn, struct store *s, const uint8_t author[32])
 {
-  uint8_t (*keys)[40] = NULL;
-  size_t n = 0, cap = 0;
-  MDB_cursor *c;
-  MDB_val ck = { 32, (void *)author }, cv;
-  int rc = mdb_cursor_open(txn, s->ckpts, &c);
-  if (rc) return rc;
-  for (rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE); rc == 0 && ck.mv_size == 40 && memcmp(ck.mv_data, author, 32) == 0;
-       rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT)) {
-    if (n == cap) {
-      cap = cap ? cap * 2 : 8;
-      void *p = mem_realloc(keys, cap * 40);
-      if (!p) { rc = -ENOMEM; break; }
-      keys = p;
-    }
-    memcpy(keys[n++], ck.mv_data, 40);
-  }
-  mdb_cursor_close(c);
-  if (rc != MDB_NOTFOUND && rc != 0) { mem_free(keys); return rc; }
-  rc = 0;
+  struct ckpt_keys ck = { NULL, 0, 0 };
+  int rc = store_each(txn, s->ckpts, author, 32, ckpt_key_one, &ck);
+  if (rc) { mem_free(ck.keys); return rc; }
+  uint8_t (*keys)[40] = ck.keys;
+  size_t n = ck.n;
   size_t best = n ? ckpt_count_cosigs(txn, s, keys[n - 1]) : 0;
   for (size_t i = n - 1; n && i-- > 0 && rc == 0;) {
     size_t cnt = ckpt_count_cosigs(txn, s, keys[i]);
@@ -117,7 +106,7 @@ int ckpt_sign_own(MDB_txn *txn, struct store *s, const uint8_t network[32], cons
   uint64_t newest;
   int rc;
   *size = 0;
-  if ((rc = store_head_get(txn, s, pk, &h))) return rc == MDB_NOTFOUND ? 0 : rc;
+  if ((rc = store_head_get(txn, s, pk, &h))) return rc == STORE_ABSENT ? 0 : rc;
   if ((rc = ckpt_newest(txn, s, pk, &newest))) return rc;
   if (newest >= h.seq) return 0;
   /* After a rotation the old key no longer speaks for the feed. */
@@ -141,18 +130,18 @@ int ckpt_sign_own(MDB_txn *txn, struct store *s, const uint8_t network[32], cons
 }
 
 /* 1 when some record of the feed up to seq still waits for its signature check. */
+/* The first unverified record of the feed: is it at or before *seq? (1 stops the scan.) */
+static int unverified_first(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  (void)v;
+  (void)vl;
+  return kl == 40 && be64_get((const uint8_t *)k + 32) <= *(const uint64_t *)arg ? 1 : 2;
+}
+
 static int ckpt_unverified_upto(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq)
 {
-  uint8_t k[40];
-  ckpt_key(k, author, 0);
-  MDB_cursor *c;
-  MDB_val ck = { 40, k }, cv;
-  if (mdb_cursor_open(txn, s->unverified, &c)) return 1;
-  int rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
-  int found = rc == 0 && ck.mv_size == 40 && memcmp(ck.mv_data, author, 32) == 0 &&
-              be64_get((const uint8_t *)ck.mv_data + 32) <= seq;
-  mdb_cursor_close(c);
-  return found;
+  int rc = store_each(txn, s->unverified, author, 32, unverified_first, &seq);
+  return rc == 0 || rc == 2 ? 0 : 1; /* a read error: assume some wait */
 }
 
 /* ---- witnessing ---------------------------------------------------------------------- */
@@ -166,7 +155,7 @@ static int ckpt_try_witness(MDB_txn *txn, struct store *s, const uint8_t self_pk
 {
   struct store_head h;
   int rc = store_head_get(txn, s, author, &h);
-  if (rc == MDB_NOTFOUND || (rc == 0 && h.seq < size)) return 0; /* cannot tell yet */
+  if (rc == STORE_ABSENT || (rc == 0 && h.seq < size)) return 0; /* cannot tell yet */
   if (rc) return rc;
   uint8_t ours[32];
   if ((rc = tree_root(txn, s, author, size, ours))) return rc;
@@ -178,7 +167,7 @@ static int ckpt_try_witness(MDB_txn *txn, struct store *s, const uint8_t self_pk
   uint64_t last = 0;
   rc = store_get(txn, s->witnessed, author, 32, &v, &vn);
   if (rc == 0 && vn == 40) last = be64_get(v);
-  else if (rc != MDB_NOTFOUND) return rc ? rc : KK_ERR(CORRUPT);
+  else if (rc != STORE_ABSENT) return rc ? rc : KK_ERR(CORRUPT);
   if (last >= size) return 0;                      /* we only move forward */
   if (last > 0) {
     /* The witness's promise: this head extends the one it vouched for. The proof comes
@@ -277,7 +266,7 @@ int ckpt_receive(MDB_txn *txn, struct store *s, const uint8_t network[32], const
   struct store_head h;
   uint8_t key[32];
   rc = store_head_get(txn, s, v.author, &h);
-  if (rc == MDB_NOTFOUND) memcpy(key, v.author, 32);
+  if (rc == STORE_ABSENT) memcpy(key, v.author, 32);
   else if (rc) return rc;
   else if ((rc = store_key_at(txn, s, v.author, h.seq < v.size ? h.seq : v.size, key))) return rc;
 
@@ -322,7 +311,7 @@ int ckpt_receive(MDB_txn *txn, struct store *s, const uint8_t network[32], const
       mem_free(own);
       return rc;
     }
-  } else if (rc != MDB_NOTFOUND) {
+  } else if (rc != STORE_ABSENT) {
     mem_free(own);
     return rc;
   } else {
@@ -399,7 +388,7 @@ int ckpt_after_batch(MDB_txn *txn, struct store *s, const uint8_t pk[32], const 
   const void *v;
   size_t vn;
   int rc = store_meta_get(txn, s, "network", &v, &vn);
-  if (rc == MDB_NOTFOUND) return 0;
+  if (rc == STORE_ABSENT) return 0;
   if (rc) return rc;
   if (vn != 32) return KK_ERR(CORRUPT);
   uint8_t network[32];
@@ -417,6 +406,27 @@ int ckpt_after_batch(MDB_txn *txn, struct store *s, const uint8_t pk[32], const 
 
 /* ---- reading -------------------------------------------------------------------------- */
 
+/* A note being composed: the checkpoint's text, then cosignature lines. */
+struct note_grow { char *out; size_t n, cap; };
+
+static int cosig_append(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct note_grow *g = arg;
+  (void)k;
+  if (kl != 72) return 0;
+  if (g->n + vl > NOTE_MAX) return 1; /* a note has a size limit; keep the first ones */
+  if (g->n + vl + 1 > g->cap) {
+    size_t cap = (g->n + vl + 1) * 2;
+    char *p = mem_realloc(g->out, cap);
+    if (!p) return -ENOMEM;
+    g->out = p;
+    g->cap = cap;
+  }
+  memcpy(g->out + g->n, v, vl);
+  g->n += vl;
+  return 0;
+}
+
 static int ckpt_compose(MDB_txn *txn, struct store *s, const uint8_t k[40], char **note, size_t *len)
 {
   const void *v;
@@ -427,26 +437,13 @@ static int ckpt_compose(MDB_txn *txn, struct store *s, const uint8_t k[40], char
   char *out = mem_alloc(cap);
   if (!out) return -ENOMEM;
   memcpy(out, v, vn);
-  MDB_cursor *c;
-  MDB_val ck = { 40, (void *)k }, cv;
-  if ((rc = mdb_cursor_open(txn, s->cosigs, &c))) { mem_free(out); return rc; }
-  for (rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE); rc == 0 && ck.mv_size == 72 && memcmp(ck.mv_data, k, 40) == 0;
-       rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT)) {
-    if (n + cv.mv_size > NOTE_MAX) break; /* a note has a size limit; keep the first ones */
-    if (n + cv.mv_size + 1 > cap) {
-      cap = (n + cv.mv_size + 1) * 2;
-      char *p = mem_realloc(out, cap);
-      if (!p) { rc = -ENOMEM; break; }
-      out = p;
-    }
-    memcpy(out + n, cv.mv_data, cv.mv_size);
-    n += cv.mv_size;
-  }
-  mdb_cursor_close(c);
-  if (rc != 0 && rc != MDB_NOTFOUND) { mem_free(out); return rc; }
-  out[n] = 0;
-  *note = out;
-  *len = n;
+  struct note_grow g = { out, n, cap };
+  rc = store_each(txn, s->cosigs, k, 40, cosig_append, &g);
+  if (rc == 1) rc = 0; /* full */
+  if (rc) { mem_free(g.out); return rc; }
+  g.out[g.n] = 0;
+  *note = g.out;
+  *len = g.n;
   return 0;
 }
 
@@ -466,24 +463,27 @@ int ckpt_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_
   return 0;
 }
 
+/* The first checkpoint of a scan: its note and size (1 stops the scan). */
+struct ckpt_first { const char **note; size_t *len; uint64_t *size; };
+
+static int ckpt_first_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct ckpt_first *f = arg;
+  if (kl != 40) return KK_ERR(CORRUPT);
+  *f->note = v;
+  *f->len = vl;
+  *f->size = be64_get((const uint8_t *)k + 32);
+  return 1;
+}
+
 int ckpt_covering(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, const char **note,
                   size_t *len, uint64_t *size)
 {
   uint8_t k[40];
   ckpt_key(k, author, seq);
-  MDB_cursor *c;
-  MDB_val ck = { 40, k }, cv;
-  int rc = mdb_cursor_open(txn, s->ckpts, &c);
-  if (rc) return rc;
-  rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
-  if (rc == 0 && (ck.mv_size != 40 || memcmp(ck.mv_data, author, 32) != 0)) rc = MDB_NOTFOUND;
-  if (rc == 0) {
-    *note = cv.mv_data;
-    *len = cv.mv_size;
-    *size = be64_get((const uint8_t *)ck.mv_data + 32);
-  }
-  mdb_cursor_close(c);
-  return rc;
+  struct ckpt_first f = { note, len, size };
+  int rc = store_each_from(txn, s->ckpts, k, 40, author, 32, ckpt_first_one, &f);
+  return rc == 1 ? 0 : rc == 0 ? STORE_ABSENT : rc;
 }
 
 int ckpt_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, char **note, size_t *len,
@@ -492,7 +492,7 @@ int ckpt_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t s
   int rc;
   if (size == 0) {
     if ((rc = ckpt_newest(txn, s, author, &size))) return rc;
-    if (size == 0) return MDB_NOTFOUND;
+    if (size == 0) return STORE_ABSENT;
   }
   uint8_t k[40];
   ckpt_key(k, author, size);
@@ -501,23 +501,34 @@ int ckpt_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t s
   return 0;
 }
 
+/* The checkpoint with the most cosignatures (of equals, the newest). */
+struct ckpt_pick { MDB_txn *txn; struct store *s; uint8_t best[40]; size_t best_n; int found; };
+
+static int ckpt_pick_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct ckpt_pick *p = arg;
+  (void)v;
+  (void)vl;
+  if (kl != 40) return KK_ERR(CORRUPT);
+  size_t n = ckpt_count_cosigs(p->txn, p->s, k);
+  if (!p->found || n >= p->best_n) {
+    memcpy(p->best, k, 40);
+    p->best_n = n;
+    p->found = 1;
+  }
+  return 0;
+}
+
 int ckpt_best(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t at_least, char **note, size_t *len,
               uint64_t *got_size)
 {
-  MDB_cursor *c;
-  uint8_t k[40], best[40];
+  uint8_t k[40];
   ckpt_key(k, author, at_least);
-  MDB_val ck = { 40, k }, cv;
-  size_t best_n = 0;
-  int found = 0, rc = mdb_cursor_open(txn, s->ckpts, &c);
+  struct ckpt_pick p = { txn, s, { 0 }, 0, 0 };
+  int rc = store_each_from(txn, s->ckpts, k, 40, author, 32, ckpt_pick_one, &p);
   if (rc) return rc;
-  for (rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE); rc == 0 && ck.mv_size == 40 && memcmp(ck.mv_data, author, 32) == 0;
-       rc = mdb_cursor_get(c, &ck, &cv, MDB_NEXT)) {
-    size_t n = ckpt_count_cosigs(txn, s, ck.mv_data);
-    if (!found || n >= best_n) { memcpy(best, ck.mv_data, 40); best_n = n; found = 1; }
-  }
-  mdb_cursor_close(c);
-  if (!found) return MDB_NOTFOUND;
+  if (!p.found) return STORE_ABSENT;
+  uint8_t *best = p.best;
   if ((rc = ckpt_compose(txn, s, best, note, len))) return rc;
   if (got_size) *got_size = be64_get(best + 32);
   return 0;

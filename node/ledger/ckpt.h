@@ -66,22 +66,22 @@ int ckpt_witness(MDB_txn *txn, struct store *s, const uint8_t network[32], const
                  const uint8_t self_sk[64], const uint8_t author[32], uint64_t now, uint64_t *cosigned_size);
 
 /* The root of the stored checkpoint of author at size, and how many cosignatures it
- * has. MDB_NOTFOUND when none is stored. */
+ * has. STORE_ABSENT when none is stored. */
 int ckpt_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32],
                 size_t *cosigs);
 
 /* The author-signed note (no cosignatures; valid until the txn ends) of the smallest
- * stored checkpoint of a feed that covers seq. MDB_NOTFOUND when none does. */
+ * stored checkpoint of a feed that covers seq. STORE_ABSENT when none does. */
 int ckpt_covering(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, const char **note,
                   size_t *len, uint64_t *size);
 
 /* The stored checkpoint of a feed at `size` (0: the newest), as a note with every held
- * cosignature (mem_alloc'd, NUL-terminated). MDB_NOTFOUND when there is none. */
+ * cosignature (mem_alloc'd, NUL-terminated). STORE_ABSENT when there is none. */
 int ckpt_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, char **note, size_t *len,
              uint64_t *got_size);
 
 /* Of the stored checkpoints of a feed with size >= at_least, the one with the most
- * cosignatures (ties: the newest), composed like ckpt_get. MDB_NOTFOUND when none. */
+ * cosignatures (ties: the newest), composed like ckpt_get. STORE_ABSENT when none. */
 int ckpt_best(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t at_least, char **note, size_t *len,
               uint64_t *got_size);
 

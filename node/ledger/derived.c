@@ -87,11 +87,11 @@ int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
   int rc = store_get(txn, s->cursors, author, 32, (const void **)&v, &n);
   if (rc) return rc;
   if (n != 8) return KK_ERR(CORRUPT);
-  if (seq > be64_get(v)) return MDB_NOTFOUND; /* not evaluated yet */
+  if (seq > be64_get(v)) return STORE_ABSENT; /* not evaluated yet */
   memcpy(k, author, 32);
   be64_put(k + 32, seq);
   rc = store_get(txn, s->status, k, 40, (const void **)&v, &n);
-  if (rc == MDB_NOTFOUND) {
+  if (rc == STORE_ABSENT) {
     st->verdict = RULES_VALID;
     st->err = 0;
     st->kind = KK_PL_NONE;
@@ -288,7 +288,7 @@ int rules_lots_of(MDB_txn *txn, struct store *s, const uint8_t author[32], uint6
   uint8_t prefix[8];
   be64_put(prefix, seq);
   int rc = posdb_each(txn, s->lots, LOT_REST, author, prefix, 8, lots_each_step, &e);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  return rc == STORE_ABSENT ? 0 : rc;
 }
 
 /* spends is a posdb: the lot's author -> the lot's seq || index || the spending
@@ -327,7 +327,7 @@ static int spends_list_one(void *arg, const uint8_t author[32], const uint8_t *r
   int rc = spend_decode(val, vlen, &(*sl->spends)[*n]);
   if (rc) return rc;
   /* Every spend of a lot is a record of its owner's feed. */
-  if ((rc = store_record_get(sl->txn, sl->s, sl->owner, seq, &env, &len))) return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+  if ((rc = store_record_get(sl->txn, sl->s, sl->owner, seq, &env, &len))) return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc;
   sig_sha256((*sl->ids)[*n], env, len);
   (*sl->seqs)[(*n)++] = seq;
   return 0;
@@ -365,7 +365,7 @@ int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8
   if (rc) return rc;
   struct spends_list sl = { txn, s, l.owner, ids, seqs, spends, n, 0 };
   rc = posdb_each(txn, s->spends, SPEND_REST, pos, pos + 32, LOT_REST, spends_list_one, &sl);
-  if (rc == MDB_NOTFOUND) rc = 0;
+  if (rc == STORE_ABSENT) rc = 0;
   if (rc) {
     mem_free(*ids);
     mem_free(*seqs);
@@ -389,7 +389,7 @@ int derived_lot_put(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], const 
   struct buf b;
   uint8_t pos[STORE_LOTPOS];
   int rc = derived_lot_pos(c, key, pos);
-  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
+  if (rc) return rc == STORE_ABSENT ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
   buf_init(&b);
   lot_encode(&b, l, pos);
   rc = b.err ? b.err : posdb_put(c->txn, c->s->lots, pos, pos + 32, LOT_REST, b.p, b.len);
@@ -445,7 +445,7 @@ int derived_xfer_put(struct rules_ctx *c, const uint8_t id[32], const struct xfe
   uint8_t sender[32], rest[XFER_REST];
   uint64_t seq;
   int rc = derived_record_by_id(c, id, sender, &seq, NULL, NULL);
-  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
+  if (rc) return rc == STORE_ABSENT ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
   if (memcmp(sender, x->sender, 32) != 0) return KK_ERR(INTERNAL);
   be64_put(rest, seq);
   struct buf b;
@@ -476,7 +476,7 @@ static int xfers_each_step(void *arg, const uint8_t author[32], const uint8_t *r
   if (rc) return rc;
   if (e->to && (x.state != XFER_PENDING || memcmp(x.to, e->to, 32) != 0)) return 0;
   if ((rc = store_record_get(e->txn, e->s, author, be64_get(rest), &env, &len)))
-    return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+    return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc;
   sig_sha256(id, env, len);
   return e->fn(e->arg, id, &x);
 }
@@ -509,7 +509,7 @@ int derived_code_put(struct rules_ctx *c, const uint8_t owner[32], const char *c
 {
   uint8_t h[CODE_HASH], pos[STORE_LOTPOS];
   int rc = derived_lot_pos(c, lotkey, pos);
-  if (rc) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc;
+  if (rc) return rc == STORE_ABSENT ? KK_ERR(INTERNAL) : rc;
   code_hash(h, owner, code);
   if (memcmp(pos, owner, 32) != 0) return store_put(c->txn, c->s->codes, h, sizeof h, pos, STORE_LOTPOS);
   uint8_t v[2 * BUF_VARINT_MAX];
@@ -518,41 +518,52 @@ int derived_code_put(struct rules_ctx *c, const uint8_t owner[32], const char *c
   return store_put(c->txn, c->s->codes, h, sizeof h, v, n);
 }
 
+struct code_walk {
+  MDB_txn *txn;
+  struct store *s;
+  const uint8_t *owner;
+  const char *code;
+  uint8_t (*keys)[36];
+  size_t max, *found;
+};
+
+/* One lot under the code's hash (a duplicate of the codes entry): kept when it is the
+ * owner's lot with that very code. */
+static int code_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct code_walk *w = arg;
+  uint8_t pos[STORE_LOTPOS];
+  struct lot l;
+  int rc;
+  (void)k;
+  if (kl != CODE_HASH) return KK_ERR(CORRUPT);
+  if (vl == STORE_LOTPOS) {
+    memcpy(pos, v, STORE_LOTPOS);
+  } else {
+    struct rd r;
+    rd_init(&r, v, vl);
+    uint64_t seq = rd_varint(&r), index = rd_varint(&r);
+    if (rd_done(&r) || index > UINT32_MAX) return KK_ERR(CORRUPT);
+    memcpy(pos, w->owner, 32);
+    be64_put(pos + 32, seq);
+    be32_put(pos + 40, (uint32_t)index);
+  }
+  lot_init(&l);
+  if ((rc = rules_lot_at(w->txn, w->s, pos, &l))) return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc;
+  if (memcmp(l.owner, w->owner, 32) != 0 || strcmp(l.code, w->code) != 0) return 0; /* another code, same hash */
+  if (*w->found < w->max && (rc = rules_lot_key(w->txn, w->s, pos, w->keys[*w->found]))) return rc;
+  (*w->found)++;
+  return 0;
+}
+
 int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], const char *code, uint8_t (*keys)[36],
                     size_t max, size_t *found)
 {
   uint8_t h[CODE_HASH];
-  MDB_cursor *cur;
   *found = 0;
   code_hash(h, owner, code);
-  int rc = mdb_cursor_open(txn, s->codes, &cur);
-  if (rc) return rc;
-  MDB_val k = { CODE_HASH, h }, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_KEY); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT_DUP)) {
-    uint8_t pos[STORE_LOTPOS];
-    struct lot l;
-    if (v.mv_size == STORE_LOTPOS) {
-      memcpy(pos, v.mv_data, STORE_LOTPOS);
-    } else {
-      struct rd r;
-      rd_init(&r, v.mv_data, v.mv_size);
-      uint64_t seq = rd_varint(&r), index = rd_varint(&r);
-      if (rd_done(&r) || index > UINT32_MAX) { rc = KK_ERR(CORRUPT); break; }
-      memcpy(pos, owner, 32);
-      be64_put(pos + 32, seq);
-      be32_put(pos + 40, (uint32_t)index);
-    }
-    lot_init(&l);
-    if ((rc = rules_lot_at(txn, s, pos, &l))) {
-      if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT);
-      break;
-    }
-    if (memcmp(l.owner, owner, 32) != 0 || strcmp(l.code, code) != 0) continue; /* another code, same hash */
-    if (*found < max && (rc = rules_lot_key(txn, s, pos, keys[*found]))) break;
-    (*found)++;
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  struct code_walk w = { txn, s, owner, code, keys, max, found };
+  return store_each(txn, s->codes, h, CODE_HASH, code_one, &w);
 }
 
 /* 1 when owner already has a lot with this code, 0 when not, negative on error. */
@@ -640,49 +651,56 @@ int rules_made_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
   struct made_each e = { fn, arg };
   be64_put(prefix, seq);
   int rc = posdb_each(txn, s->made, MADE_REST, author, prefix, 8, made_each_one, &e);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  return rc == STORE_ABSENT ? 0 : rc;
 }
 
 
+/* The revoking records of a target (revoked: target || revoking record), collected. */
+struct revokers { uint8_t (*ids)[32]; size_t n, cap; };
+
+static int revoker_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct revokers *r = arg;
+  (void)v;
+  (void)vl;
+  if (kl != 64) return KK_ERR(CORRUPT);
+  if (r->n == r->cap) {
+    size_t cap = r->cap ? r->cap * 2 : 2;
+    void *p = mem_realloc(r->ids, cap * 32);
+    if (!p) return -ENOMEM;
+    r->ids = p;
+    r->cap = cap;
+  }
+  memcpy(r->ids[r->n++], (const uint8_t *)k + 32, 32);
+  return 0;
+}
+
 int rules_revocations(MDB_txn *txn, struct store *s, const uint8_t target[32], uint8_t (**ids)[32], size_t *n)
 {
-  MDB_cursor *cur;
-  uint8_t (*out)[32] = NULL;
-  size_t cnt = 0, cap = 0;
+  struct revokers r = { NULL, 0, 0 };
   *ids = NULL;
   *n = 0;
-  int rc = mdb_cursor_open(txn, s->revoked, &cur);
-  if (rc) return rc;
-  MDB_val k = { 32, (void *)target }, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-       rc == 0 && k.mv_size == 64 && memcmp(k.mv_data, target, 32) == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (cnt == cap) {
-      cap = cap ? cap * 2 : 2;
-      void *p = mem_realloc(out, cap * 32);
-      if (!p) { rc = -ENOMEM; break; }
-      out = p;
-    }
-    memcpy(out[cnt++], (const uint8_t *)k.mv_data + 32, 32);
-  }
-  mdb_cursor_close(cur);
-  if (rc != 0 && rc != MDB_NOTFOUND) { mem_free(out); return rc; }
-  *ids = out;
-  *n = cnt;
+  int rc = store_each(txn, s->revoked, target, 32, revoker_one, &r);
+  if (rc) { mem_free(r.ids); return rc; }
+  *ids = r.ids;
+  *n = r.n;
   return 0;
+}
+
+/* Stops the scan at the first entry: there is one. */
+static int any_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  (void)arg;
+  (void)k;
+  (void)kl;
+  (void)v;
+  (void)vl;
+  return 1;
 }
 
 int rules_revoked(MDB_txn *txn, struct store *s, const uint8_t target[32])
 {
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(txn, s->revoked, &cur);
-  if (rc) return rc;
-  MDB_val k = { 32, (void *)target }, v;
-  rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-  int found = rc == 0 && k.mv_size == 64 && memcmp(k.mv_data, target, 32) == 0;
-  mdb_cursor_close(cur);
-  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
-  return found;
+  return store_each(txn, s->revoked, target, 32, any_one, NULL);
 }
 
 /* An incident names anything (a record, a lot by its record, a member): indexed by what

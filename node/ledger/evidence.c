@@ -204,7 +204,7 @@ int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len
   memcpy(key, e.author, 32);
   rc = store_head_get(txn, s, e.author, &h);
   if (rc == 0) rc = store_key_at(txn, s, e.author, pos < h.seq ? pos : h.seq, key);
-  else if (rc == MDB_NOTFOUND) rc = 0;
+  else if (rc == STORE_ABSENT) rc = 0;
   codec_equivocation_free(&e);
   if (rc) return rc;
   if ((rc = evidence_check(buf, len, key, info))) return rc;
@@ -212,7 +212,7 @@ int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len
   if (vn != 32 || memcmp(v, info->network, 32) != 0) return KK_ERR(EVIDENCE);
   rc = store_get(txn, s->evidence, info->id, 32, &v, &vn);
   if (rc == 0) return 0;
-  if (rc != MDB_NOTFOUND) return rc;
+  if (rc != STORE_ABSENT) return rc;
   if ((rc = store_put(txn, s->evidence, info->id, 32, buf, len))) return rc;
   *is_new = 1;
   uint64_t frozen, at = info->seq ? info->seq : 1;
@@ -225,7 +225,7 @@ int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len
   const void *cur;
   size_t cn;
   rc = store_get(txn, s->cursors, info->author, 32, &cur, &cn);
-  if (rc == MDB_NOTFOUND) return 0;
+  if (rc == STORE_ABSENT) return 0;
   if (rc) return rc;
   if (cn == 8 && be64_get(cur) >= at) return rules_rebuild(s, txn);
   return 0;
@@ -254,23 +254,25 @@ int evidence_each(MDB_txn *txn, struct store *s, evidence_fn fn, void *arg)
   return store_each(txn, s->evidence, NULL, 0, evidence_one, &e);
 }
 
+struct against { const uint8_t *author; uint8_t *id; uint64_t best; };
+
+static int against_one(void *arg, const uint8_t id[32], const uint8_t *buf, size_t len)
+{
+  struct against *a = arg;
+  struct evidence_info in;
+  /* Stored evidence was checked on arrival (maybe against a key rotated since): read,
+   * not judged again. */
+  if (evidence_check(buf, len, NULL, &in) != 0) return 0;
+  if (memcmp(in.author, a->author, 32) != 0 || in.seq >= a->best) return 0;
+  a->best = in.seq;
+  memcpy(a->id, id, 32);
+  return 0;
+}
+
 int evidence_against(MDB_txn *txn, struct store *s, const uint8_t author[32], uint8_t id[32])
 {
-  MDB_cursor *cur;
-  MDB_val k, v;
-  uint64_t best = UINT64_MAX;
-  int rc = mdb_cursor_open(txn, s->evidence, &cur);
-  if (rc) return store_err(rc);
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    struct evidence_info in;
-    /* Stored evidence was checked on arrival (maybe against a key rotated since):
-     * read, not judged again. */
-    if (k.mv_size != 32 || evidence_check(v.mv_data, v.mv_size, NULL, &in) != 0) continue;
-    if (memcmp(in.author, author, 32) != 0 || in.seq >= best) continue;
-    best = in.seq;
-    memcpy(id, k.mv_data, 32);
-  }
-  mdb_cursor_close(cur);
-  if (rc != MDB_NOTFOUND) return store_err(rc);
-  return best == UINT64_MAX ? MDB_NOTFOUND : 0;
+  struct against a = { author, id, UINT64_MAX };
+  int rc = evidence_each(txn, s, against_one, &a);
+  if (rc) return rc;
+  return a.best == UINT64_MAX ? STORE_ABSENT : 0;
 }

@@ -62,10 +62,10 @@ int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len
                    int *is_new);
 
 /* The id of the evidence held against author's feed at the lowest seq (of several, the
- * first in id order): what froze it. MDB_NOTFOUND when none is held. */
+ * first in id order): what froze it. STORE_ABSENT when none is held. */
 int evidence_against(MDB_txn *txn, struct store *s, const uint8_t author[32], uint8_t id[32]);
 
-/* Evidence by id (*buf valid until the txn ends); MDB_NOTFOUND when absent. */
+/* Evidence by id (*buf valid until the txn ends); STORE_ABSENT when absent. */
 int evidence_get(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **buf, size_t *len);
 
 /* Calls fn(arg, id, buf, len) for every evidence object held, in id order, until fn

@@ -163,7 +163,7 @@ static int ingest_check_ckpts(MDB_txn *txn, struct store *s, struct ingest_item 
       /* first record of this group: check the proof once */
       uint8_t root[32];
       int rc = tree_root(txn, s, c->author, c->end, root);
-      if (rc == MDB_NOTFOUND) return INGEST_RETRY_CKPT;
+      if (rc == STORE_ABSENT) return INGEST_RETRY_CKPT;
       if (rc) return rc;
       if (c->end == c->size ? memcmp(root, c->root, 32) != 0
                             : merkle_verify_consistency(c->end, c->size, root, c->root, c->proof, c->n_proof) != 0)
@@ -191,7 +191,7 @@ static int ingest_still_fits(MDB_txn *txn, struct store *s, struct ingest_item *
     if (it->result != 0) continue;
     if (!head_of || memcmp(head_of, it->author, 32) != 0) {
       int rc = store_head_get(txn, s, it->author, &h);
-      if (rc == MDB_NOTFOUND) {
+      if (rc == STORE_ABSENT) {
         memset(&h, 0, sizeof h);
         memcpy(h.key, it->author, 32);
       } else if (rc) {
@@ -261,7 +261,7 @@ static int ingest_commit_fn(MDB_txn *txn, void *arg)
       struct rules_status st;
       if (it->result != 0) continue;
       rc = rules_status_at(txn, c->s, it->author, it->seq, &st);
-      if (rc == MDB_NOTFOUND) { rc = KK_ERR(PENDING); goto done; }
+      if (rc == STORE_ABSENT) { rc = KK_ERR(PENDING); goto done; }
       if (rc) goto done;
       if (st.verdict != RULES_VALID) { rc = st.err; goto done; }
     }
@@ -310,7 +310,7 @@ static int ingest_once(struct store *s, struct ingest_item *items, size_t n, int
   rc = store_meta_get(txn, s, "network", &v, &vn);
   if (rc == 0 && vn == 32) { memcpy(network, v, 32); have_network = 1; }
   else if (rc == 0) { rc = KK_ERR(CORRUPT); goto done; }
-  else if (rc != MDB_NOTFOUND) goto done;
+  else if (rc != STORE_ABSENT) goto done;
   if (!have_network && (flags & INGEST_ADOPT_GENESIS) && n == 1) {
     uint8_t registry[32];
     if ((rc = ingest_check_genesis(items[0].env, items[0].len, network, registry))) goto done;
@@ -340,7 +340,7 @@ static int ingest_once(struct store *s, struct ingest_item *items, size_t n, int
     if (it->result) continue;
     if (!have_head || memcmp(head_of, it->author, 32) != 0) {
       rc = store_head_get(txn, s, it->author, &h);
-      if (rc == MDB_NOTFOUND) {
+      if (rc == STORE_ABSENT) {
         memset(&h, 0, sizeof h);
         memcpy(h.key, it->author, 32);
       } else if (rc) goto done;
@@ -355,7 +355,7 @@ static int ingest_once(struct store *s, struct ingest_item *items, size_t n, int
       if ((rc = store_record_get(txn, s, it->author, it->seq, &env, &len)) == 0) {
         sig_sha256(id, env, len);
         found = 1;
-      } else if (rc != MDB_NOTFOUND) goto done;
+      } else if (rc != STORE_ABSENT) goto done;
       if (!found) {
         /* Held earlier in this same batch. */
         for (size_t j = i; j-- > 0 && memcmp(order[j]->author, it->author, 32) == 0;)
@@ -397,7 +397,7 @@ static int ingest_once(struct store *s, struct ingest_item *items, size_t n, int
     }
     items[i].by_ckpt = c->usable == 1 && items[i].seq <= c->end;
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   txn = NULL;
   if (ingest_test_between) ingest_test_between(s);
 
@@ -445,7 +445,7 @@ static int ingest_once(struct store *s, struct ingest_item *items, size_t n, int
   }
 done:
   if (verifier_started) ingest_verify_free(&verifier);
-  if (txn) mdb_txn_abort(txn);
+  if (txn) store_txn_abort(txn);
   mem_free(b);
   mem_free(order);
   return rc;

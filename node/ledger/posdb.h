@@ -10,7 +10,7 @@
  * An entry then costs its rest, its value and LMDB's 10 bytes of node overhead.
  * rest + value must fit LMDB's limit on a duplicate's size (POSDB_MAX bytes).
  *
- * Functions return 0, MDB_NOTFOUND where stated, or a store error (store_err).
+ * Functions return 0, STORE_ABSENT where stated, or a store error (store_err).
  */
 #ifndef KK_POSDB_H
 #define KK_POSDB_H
@@ -22,7 +22,7 @@
 #define POSDB_MAX 511 /* LMDB's largest duplicate */
 
 /* The value of (author, rest[0..rlen)), valid until the transaction writes or ends.
- * MDB_NOTFOUND when absent. */
+ * STORE_ABSENT when absent. */
 int posdb_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen,
               const void **val, size_t *vlen);
 

@@ -61,7 +61,7 @@ static int evaluated(struct rules_ctx *c, const uint8_t id[32], struct rules_sta
   uint64_t seq;
   int rc = derived_record_by_id(c, id, author, &seq, NULL, NULL);
   if (rc == 0) rc = rules_status_at(c->txn, c->s, author, seq, st);
-  if (rc == MDB_NOTFOUND) return 0;
+  if (rc == STORE_ABSENT) return 0;
   return rc ? rc : 1;
 }
 
@@ -77,7 +77,7 @@ static int load_own_lot(struct rules_ctx *c, const struct kk_body *b, const stru
   lotkey_make(key, ref->record, ref->index);
   rc = derived_lot_pos(c, key, pos);
   if (rc == 0) rc = rules_lot_at(c->txn, c->s, pos, l);
-  if (rc == MDB_NOTFOUND) return KK_ERR(UNKNOWN_LOT);
+  if (rc == STORE_ABSENT) return KK_ERR(UNKNOWN_LOT);
   if (rc) return rc;
   if (memcmp(l->owner, b->author, 32) != 0) return KK_ERR(NOT_OWNER);
   return 0;
@@ -97,21 +97,36 @@ void rules_spend_carry(const struct lot *l, uint64_t m, uint64_t *post, uint64_t
   assert(total <= m && recycled - total <= l->mass_left - m); /* both lots within their mass */
 }
 
+/* The waits of one feed (pending: dependency(33) || feed), collected. */
+struct waits_of { const uint8_t *feed; uint8_t (*keys)[65]; size_t n, cap; };
+
+static int wait_of_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct waits_of *w = arg;
+  (void)v;
+  (void)vl;
+  if (kl != 65 || memcmp((const uint8_t *)k + 33, w->feed, 32) != 0) return 0;
+  if (w->n == w->cap) {
+    size_t cap = w->cap ? w->cap * 2 : 4;
+    void *p = mem_realloc(w->keys, cap * 65);
+    if (!p) return -ENOMEM;
+    w->keys = p;
+    w->cap = cap;
+  }
+  memcpy(w->keys[w->n++], k, 65);
+  return 0;
+}
+
 /* Forgets what feed waits for and queues it to be evaluated again. `pending` is keyed
  * by what is waited for, so this scans it; it is called on suspensions only (rare), and
  * `pending` holds one entry per waiting feed. */
 static int rules_unwait(struct rules_ctx *c, const uint8_t feed[32])
 {
-  MDB_cursor *cur;
-  MDB_val k, v;
-  int rc = mdb_cursor_open(c->txn, c->s->pending, &cur);
-  if (rc) return rc;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-    if (k.mv_size == 65 && memcmp((const uint8_t *)k.mv_data + 33, feed, 32) == 0 && (rc = mdb_cursor_del(cur, 0)))
-      break;
-  mdb_cursor_close(cur);
-  if (rc != MDB_NOTFOUND) return rc;
-  return rules_push(c, feed);
+  struct waits_of w = { feed, NULL, 0, 0 };
+  int rc = store_each(c->txn, c->s->pending, NULL, 0, wait_of_one, &w);
+  for (size_t i = 0; i < w.n && !rc; i++) rc = store_del(c->txn, c->s->pending, w.keys[i], 65);
+  mem_free(w.keys);
+  return rc ? rc : rules_push(c, feed);
 }
 
 /* 0 when the author holds one of roles, KK_E_ROLE when not; a storage error is
@@ -120,7 +135,7 @@ static int need_role(struct rules_ctx *c, const struct kk_body *b, uint32_t role
 {
   struct member m;
   int rc = rules_member_get(c->txn, c->s, b->author, &m);
-  if (rc == MDB_NOTFOUND) return KK_ERR(ROLE);
+  if (rc == STORE_ABSENT) return KK_ERR(ROLE);
   if (rc) return rc;
   return (m.roles & roles) ? 0 : KK_ERR(ROLE);
 }
@@ -146,7 +161,7 @@ static int rule_admit(struct rules_ctx *c, const struct kk_body *b, const uint8_
   if (memcmp(a->member, c->registry, 32) == 0) return KK_ERR(ALREADY_MEMBER);
   int rc = rules_member_get(c->txn, c->s, a->member, &m);
   if (rc == 0) return KK_ERR(ALREADY_MEMBER);
-  if (rc != MDB_NOTFOUND) return rc;
+  if (rc != STORE_ABSENT) return rc;
   if (!a->roles || (a->roles & ~KK_ROLE_ALL) || !a->name[0]) return KK_ERR(FIELD);
   if (a->country[0] && (rc = rules_check_country(a->country))) return rc;
   memset(&m, 0, sizeof m);
@@ -163,7 +178,7 @@ static int rule_suspend(struct rules_ctx *c, const struct kk_body *b)
   struct member m;
   if (memcmp(b->author, c->registry, 32) != 0) return KK_ERR(NOT_REGISTRY);
   int rc = rules_member_get(c->txn, c->s, x->member, &m);
-  if (rc == MDB_NOTFOUND || (rc == 0 && (m.roles & KK_ROLE_REGISTRY))) return KK_ERR(UNKNOWN_MEMBER);
+  if (rc == STORE_ABSENT || (rc == 0 && (m.roles & KK_ROLE_REGISTRY))) return KK_ERR(UNKNOWN_MEMBER);
   if (rc) return rc;
   if (x->from_seq == 0) return KK_ERR(FIELD);
   if (m.suspended_from == 0 || x->from_seq < m.suspended_from) m.suspended_from = x->from_seq;
@@ -176,7 +191,7 @@ static int rule_suspend(struct rules_ctx *c, const struct kk_body *b)
   size_t n;
   rc = store_get(c->txn, c->s->cursors, x->member, 32, &v, &n);
   if (rc == 0 && n == 8 && be64_get(v) >= m.suspended_from) c->rebuild = 1;
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  return rc == STORE_ABSENT ? 0 : rc;
 }
 
 static int rule_issue(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
@@ -227,7 +242,7 @@ static int rule_transfer(struct rules_ctx *c, const struct kk_body *b, const uin
   if (x->mass_mg > l.mass_left) { rc = KK_ERR(OVERSPEND); goto done; }
   if (memcmp(x->to, b->author, 32) == 0) { rc = KK_ERR(SELF_TRANSFER); goto done; }
   rc = rules_member_get(c->txn, c->s, x->to, &to);
-  if (rc == MDB_NOTFOUND) {
+  if (rc == STORE_ABSENT) {
     /* The registry cannot receive; anyone else may simply not be admitted here yet. */
     rc = memcmp(x->to, c->registry, 32) == 0 ? KK_ERR(UNKNOWN_MEMBER) : rules_wait(c, DEP_ADMIT, x->to);
     goto done;
@@ -273,7 +288,7 @@ static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, con
   lot_init(&l);
   uint64_t xseq; /* the Transfer's seq in the sender's feed: what spent the lot */
   rc = derived_xfer_get(c, transfer, &t, &xseq);
-  if (rc == MDB_NOTFOUND) { rc = KK_ERR(UNKNOWN_TRANSFER); goto done; }
+  if (rc == STORE_ABSENT) { rc = KK_ERR(UNKNOWN_TRANSFER); goto done; }
   if (rc) goto done;
   if (memcmp(t.to, b->author, 32) != 0) { rc = KK_ERR(NOT_RECIPIENT); goto done; }
   if (t.state != XFER_PENDING) { rc = KK_ERR(TRANSFER_CLOSED); goto done; }
@@ -542,7 +557,7 @@ static int rules_eval(struct rules_ctx *c, const struct kk_body *b, const uint8_
   }
   struct member m;
   int rc = rules_member_get(c->txn, c->s, b->author, &m);
-  if (rc == MDB_NOTFOUND) return rules_wait(c, DEP_ADMIT, b->author);
+  if (rc == STORE_ABSENT) return rules_wait(c, DEP_ADMIT, b->author);
   if (rc) return rc;
   if (m.suspended_from && b->seq >= m.suspended_from) return KK_ERR(SUSPENDED);
   switch (b->kind) {
@@ -561,24 +576,24 @@ static int rules_eval(struct rules_ctx *c, const struct kk_body *b, const uint8_
   }
 }
 
+/* A feed waiting (pending: dependency(33) || feed), queued. */
+static int waiter_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  (void)v;
+  (void)vl;
+  if (kl != 65) return KK_ERR(CORRUPT);
+  return rules_push(arg, (const uint8_t *)k + 33);
+}
+
 /* Wakes every feed waiting on dep: moves them from `pending` to the queue. */
 static int rules_wake(struct rules_ctx *c, uint8_t tag, const uint8_t what[32])
 {
   uint8_t dep[33];
   dep[0] = tag;
   memcpy(dep + 1, what, 32);
-  MDB_cursor *cur;
   size_t first = c->qn;
-  int rc = mdb_cursor_open(c->txn, c->s->pending, &cur);
+  int rc = store_each(c->txn, c->s->pending, dep, 33, waiter_one, c);
   if (rc) return rc;
-  MDB_val k = { 33, dep }, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-       rc == 0 && k.mv_size == 65 && memcmp(k.mv_data, dep, 33) == 0;
-       rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if ((rc = rules_push(c, (const uint8_t *)k.mv_data + 33))) break;
-  }
-  mdb_cursor_close(cur);
-  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
   /* Then forget the waits (deleting while iterating is not worth the subtlety). */
   for (size_t i = first; i < c->qn; i++) {
     uint8_t key[65];
@@ -594,7 +609,7 @@ static int rules_cursor_get(struct rules_ctx *c, const uint8_t feed[32], uint64_
   const void *v;
   size_t n;
   int rc = store_get(c->txn, c->s->cursors, feed, 32, &v, &n);
-  if (rc == MDB_NOTFOUND) { *applied = 0; return 0; }
+  if (rc == STORE_ABSENT) { *applied = 0; return 0; }
   if (rc) return rc;
   if (n != 8) return KK_ERR(CORRUPT);
   *applied = be64_get(v);
@@ -610,7 +625,7 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
   for (;;) {
     struct store_head h;
     uint64_t applied;
-    if ((rc = store_head_get(c->txn, c->s, feed, &h))) { if (rc == MDB_NOTFOUND) rc = 0; break; }
+    if ((rc = store_head_get(c->txn, c->s, feed, &h))) { if (rc == STORE_ABSENT) rc = 0; break; }
     if ((rc = rules_cursor_get(c, feed, &applied))) break;
     /* A feed with evidence of equivocation stops before its fork point. */
     uint64_t frozen;
@@ -657,7 +672,7 @@ static int rules_load_registry(struct rules_ctx *c)
   const void *v;
   size_t n;
   int rc = store_meta_get(c->txn, c->s, "registry", &v, &n);
-  if (rc == MDB_NOTFOUND) return 0;
+  if (rc == STORE_ABSENT) return 0;
   if (rc) return rc;
   if (n != 32) return KK_ERR(CORRUPT);
   memcpy(c->registry, v, 32);
@@ -676,6 +691,12 @@ static int rules_drain(struct rules_ctx *c)
   return rc;
 }
 
+static int feed_push_one(void *arg, const uint8_t author[32], const struct store_head *h)
+{
+  (void)h;
+  return rules_push(arg, author);
+}
+
 static int rules_rebuild_ctx(struct rules_ctx *c)
 {
   int rc;
@@ -684,15 +705,7 @@ static int rules_rebuild_ctx(struct rules_ctx *c)
   if ((rc = store_clear_derived(c->txn, c->s))) return rc;
   /* The registry first, so every suspension is known before any member record. */
   if (c->have_registry && ((rc = rules_push(c, c->registry)) || (rc = rules_drain(c)))) return rc;
-  MDB_cursor *cur;
-  if ((rc = mdb_cursor_open(c->txn, c->s->heads, &cur))) return rc;
-  MDB_val k, v;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-    if (k.mv_size == 32 && (rc = rules_push(c, k.mv_data))) break;
-  }
-  mdb_cursor_close(cur);
-  if (rc != MDB_NOTFOUND && rc != 0) return rc;
-  if ((rc = rules_drain(c))) return rc;
+  if ((rc = store_heads_each(c->txn, c->s, feed_push_one, c)) || (rc = rules_drain(c))) return rc;
   return c->rebuild ? KK_ERR(INTERNAL) : 0; /* cannot happen: registry went first */
 }
 

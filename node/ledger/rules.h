@@ -49,7 +49,7 @@ int rules_rebuild(struct store *s, MDB_txn *txn);
  * for writing, before anything reads its derived state. */
 int rules_upgrade(struct store *s);
 
-/* Getters. MDB_NOTFOUND when absent; lots and transfers must be freed by the caller
+/* Getters. STORE_ABSENT when absent; lots and transfers must be freed by the caller
  * (lot_free/xfer_free) after a 0 return. A record's status by its id or its position. */
 int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st);
 /* The payload kind of a stored record (decodes it). 0 or an error. */
@@ -90,12 +90,12 @@ int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], cons
 /* The spends of a lot, in its owner's order: the id and seq of each spending record (a
  * transfer, a transform, a claim) and what it took. *ids, *seqs and *spends are
  * mem_alloc'd arrays of *n entries (NULL when none; the caller frees each). 0,
- * MDB_NOTFOUND when there is no such lot, or an error. */
+ * STORE_ABSENT when there is no such lot, or an error. */
 int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
                      struct spend **spends, size_t *n);
 
 /* The lot at position pos (author || seq || index of the record that made it).
- * MDB_NOTFOUND when none. */
+ * STORE_ABSENT when none. */
 int rules_lot_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], struct lot *l);
 
 /* Calls fn(arg, pos, lot) for every lot, in position order, until fn returns non-zero

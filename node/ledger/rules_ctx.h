@@ -4,7 +4,7 @@
  * Private to node/ledger/rules.c and derived.c; everyone else uses node/ledger/rules.h.
  *
  * The writers run inside the evaluation's write transaction (c->txn) and return 0 or a
- * storage error (MDB_NOTFOUND where a lookup finds nothing); readers of the derived
+ * storage error (STORE_ABSENT where a lookup finds nothing); readers of the derived
  * state are in rules.h. Not thread-safe: one evaluation, one thread.
  */
 #ifndef KK_RULES_CTX_H

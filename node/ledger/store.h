@@ -169,7 +169,7 @@ int store_err(int rc);
 int store_read(struct store *s, MDB_txn **txn);
 
 /* Plain get/put on a named database; *val points into the map, valid until the
- * transaction ends. get returns MDB_NOTFOUND when absent. */
+ * transaction ends. get returns STORE_ABSENT when absent. */
 int store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void **val,
               size_t *vlen);
 int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
@@ -193,6 +193,20 @@ void store_txn_abort(MDB_txn *txn);
  * call. The one prefix scan: modules iterate through it, not with cursors of their own. */
 typedef int (*store_each_fn)(void *arg, const void *key, size_t klen, const void *val, size_t vlen);
 int store_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg);
+/* The same from the first key at or after start[0..slen), while keys begin with
+ * prefix[0..plen) (to the last key when plen is 0): a range, or a scan done in parts,
+ * each resuming where the last stopped. */
+int store_each_from(MDB_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
+                    store_each_fn fn, void *arg);
+
+/* The last entry whose key begins with prefix[0..plen) (1 <= plen <= STORE_KEY_MAX):
+ * pointers valid until the transaction writes or ends; STORE_ABSENT when none. */
+#define STORE_KEY_MAX 511
+int store_last(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, const void **key, size_t *klen,
+               const void **val, size_t *vlen);
+
+/* Deletes every entry whose key begins with prefix[0..plen); 0 also when there was none. */
+int store_del_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen);
 
 /* How many entries a database holds, for the ones people ask about (status, members,
  * taint checks). */
@@ -210,6 +224,11 @@ int store_heads_each(MDB_txn *txn, struct store *s, store_head_fn fn, void *arg)
 typedef int (*store_position_fn)(void *arg, const uint8_t author[32], uint64_t seq);
 int store_unverified_each(MDB_txn *txn, struct store *s, store_position_fn fn, void *arg);
 
+/* Calls fn(arg, member, seq) for every frozen feed (frozen from seq on), in member
+ * order; same results. */
+typedef int (*store_frozen_fn)(void *arg, const uint8_t member[32], uint64_t seq);
+int store_frozen_each(MDB_txn *txn, struct store *s, store_frozen_fn fn, void *arg);
+
 int store_meta_get(MDB_txn *txn, struct store *s, const char *name, const void **val, size_t *vlen);
 int store_meta_put(MDB_txn *txn, struct store *s, const char *name, const void *val, size_t vlen);
 
@@ -220,7 +239,7 @@ int store_head_put(MDB_txn *txn, struct store *s, const uint8_t author[32], cons
 int store_head_decode(const void *v, size_t n, struct store_head *h);
 
 /* Envelope of (author, seq) or of a record id; *env valid until the txn ends.
- * MDB_NOTFOUND when absent. */
+ * STORE_ABSENT when absent. */
 int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                      const uint8_t **env, size_t *len);
 int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
@@ -245,7 +264,7 @@ int store_ids_with_prefix(MDB_txn *txn, struct store *s, const uint8_t *prefix, 
 int store_feed_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t from, uint64_t max,
                     int (*fn)(void *arg, uint64_t seq, const uint8_t *env, size_t len), void *arg);
 
-/* The first record of a feed at or after seq: *got its seq. MDB_NOTFOUND when none. */
+/* The first record of a feed at or after seq: *got its seq. STORE_ABSENT when none. */
 int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,
                       const uint8_t **env, size_t *len);
 

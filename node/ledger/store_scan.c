@@ -9,20 +9,80 @@
 
 #include <string.h>
 
-int store_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg)
+/* The scan behind store_each and store_each_from: from the first key at or after
+ * start[0..slen) (the first key when slen is 0), while keys begin with prefix[0..plen). */
+static int scan(MDB_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
+                store_each_fn fn, void *arg)
 {
   MDB_cursor *cur;
   int rc = mdb_cursor_open(txn, dbi, &cur);
   if (rc) return store_err(rc);
-  MDB_val k = { plen, (void *)prefix }, v;
+  MDB_val k = { slen, (void *)start }, v;
   int said = 0; /* fn's result, returned as it is */
-  for (rc = mdb_cursor_get(cur, &k, &v, plen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
+  for (rc = mdb_cursor_get(cur, &k, &v, slen ? MDB_SET_RANGE : MDB_FIRST); rc == 0;
        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     if (plen && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)) break;
     if ((said = fn(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size))) break;
   }
   mdb_cursor_close(cur);
   if (said) return said;
+  return rc == MDB_NOTFOUND ? 0 : store_err(rc);
+}
+
+int store_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg)
+{
+  return scan(txn, dbi, prefix, plen, prefix, plen, fn, arg);
+}
+
+int store_each_from(MDB_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
+                    store_each_fn fn, void *arg)
+{
+  return scan(txn, dbi, start, slen, prefix, plen, fn, arg);
+}
+
+int store_last(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, const void **key, size_t *klen,
+               const void **val, size_t *vlen)
+{
+  uint8_t after[STORE_KEY_MAX];
+  if (plen == 0 || plen > sizeof after) return KK_ERR(INTERNAL);
+  /* The first key past every key with the prefix: the prefix plus one, as a number
+   * (none when it is all 0xff: then the database's last key is the candidate). */
+  memcpy(after, prefix, plen);
+  size_t i = plen;
+  while (i > 0 && after[i - 1] == 0xff) after[--i] = 0;
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn, dbi, &cur);
+  if (rc) return store_err(rc);
+  MDB_val k = { plen, after }, v;
+  if (i == 0) rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+  else {
+    after[i - 1]++;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+  }
+  if (rc == 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)) rc = MDB_NOTFOUND;
+  if (rc == 0) {
+    *key = k.mv_data;
+    *klen = k.mv_size;
+    if (val) *val = v.mv_data;
+    if (vlen) *vlen = v.mv_size;
+  }
+  mdb_cursor_close(cur);
+  return rc == MDB_NOTFOUND ? STORE_ABSENT : store_err(rc);
+}
+
+int store_del_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen)
+{
+  MDB_cursor *cur;
+  int rc = mdb_cursor_open(txn, dbi, &cur);
+  if (rc) return store_err(rc);
+  for (;;) {
+    MDB_val k = { plen, (void *)prefix }, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc || k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0) break;
+    if ((rc = mdb_cursor_del(cur, 0))) break;
+  }
+  mdb_cursor_close(cur);
   return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
@@ -76,4 +136,19 @@ int store_unverified_each(MDB_txn *txn, struct store *s, store_position_fn fn, v
 {
   struct unverified_each e = { fn, arg };
   return store_each(txn, s->unverified, NULL, 0, unverified_one, &e);
+}
+
+struct frozen_each { store_frozen_fn fn; void *arg; };
+
+static int frozen_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct frozen_each *e = arg;
+  if (kl != 32 || vl != 8) return KK_ERR(CORRUPT);
+  return e->fn(e->arg, k, be64_get(v));
+}
+
+int store_frozen_each(MDB_txn *txn, struct store *s, store_frozen_fn fn, void *arg)
+{
+  struct frozen_each e = { fn, arg };
+  return store_each(txn, s->frozen, NULL, 0, frozen_one, &e);
 }

@@ -23,7 +23,7 @@ static void tree_key(uint8_t k[TREE_KEY], const uint8_t author[32], unsigned lev
   k[40] = (uint8_t)level;
 }
 
-/* A stored node; MDB_NOTFOUND when absent. */
+/* A stored node; STORE_ABSENT when absent. */
 static int tree_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
                        uint8_t out[32])
 {
@@ -42,7 +42,7 @@ static int tree_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], 
 static int tree_leaf(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index, uint8_t out[32])
 {
   int rc = tree_stored(txn, s, author, 0, index, out);
-  if (rc != MDB_NOTFOUND) return rc;
+  if (rc != STORE_ABSENT) return rc;
   const uint8_t *env;
   size_t len;
   if ((rc = store_record_get(txn, s, author, index + 1, &env, &len))) return rc;
@@ -84,7 +84,7 @@ int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_
   if (rc || (index + 1) % block) return rc;
   /* The leaf completes a block: keep its root, forget its leaves. */
   uint64_t first = index + 1 - block;
-  if ((rc = tree_block(txn, s, author, first >> TREE_FLOOR, cur))) return rc == MDB_NOTFOUND ? KK_ERR(INTERNAL) : rc;
+  if ((rc = tree_block(txn, s, author, first >> TREE_FLOOR, cur))) return rc == STORE_ABSENT ? KK_ERR(INTERNAL) : rc;
   for (uint64_t i = first; i <= index && rc == 0; i++) {
     tree_key(k, author, 0, i);
     rc = posdb_del(txn, s->merkle, k, k + 32, TREE_REST);
@@ -207,16 +207,16 @@ int tree_check_run(MDB_txn *txn, struct store *s, const uint8_t author[32], uint
         }
         const uint8_t *env;
         size_t len;
-        if ((rc = store_record_get(txn, s, author, k + 1, &env, &len))) return rc == MDB_NOTFOUND ? 0 : rc;
+        if ((rc = store_record_get(txn, s, author, k + 1, &env, &len))) return rc == STORE_ABSENT ? 0 : rc;
         merkle_leaf_hash(leaves[k - lo], env, len);
       }
       for (uint64_t w = block; w > 1; w /= 2)
         for (uint64_t k = 0; k < w / 2; k++) merkle_node_hash(leaves[k], leaves[2 * k], leaves[2 * k + 1]);
       if (sodium_memcmp(want, leaves[0], 32) != 0) return 0;
       i = lo + block - first < n ? (size_t)(lo + block - first) : n;
-    } else if (rc == MDB_NOTFOUND) {
+    } else if (rc == STORE_ABSENT) {
       /* the open block: its leaves are kept */
-      if ((rc = tree_stored(txn, s, author, 0, index, want))) return rc == MDB_NOTFOUND ? 0 : rc;
+      if ((rc = tree_stored(txn, s, author, 0, index, want))) return rc == STORE_ABSENT ? 0 : rc;
       merkle_leaf_hash(got, envs[i], lens[i]);
       if (sodium_memcmp(want, got, 32) != 0) return 0;
       i++;
@@ -228,70 +228,80 @@ int tree_check_run(MDB_txn *txn, struct store *s, const uint8_t author[32], uint
   return 0;
 }
 
+struct heads_check { MDB_txn *txn; struct store *s; uint8_t *bad_author; };
+
+/* One feed's head: its last record is there, hashes to the id the head names, and is
+ * the tree's last leaf. */
+static int head_check_one(void *arg, const uint8_t author[32], const struct store_head *h)
+{
+  struct heads_check *hc = arg;
+  const uint8_t *env;
+  size_t len;
+  uint8_t id[32];
+  if (h->seq == 0) return 0;
+  int bad = store_record_get(hc->txn, hc->s, author, h->seq, &env, &len) != 0;
+  if (!bad) {
+    sig_sha256(id, env, len);
+    bad = sodium_memcmp(id, h->last_id, 32) != 0 || tree_leaf_check(hc->txn, hc->s, author, h->seq - 1, env, len) != 0;
+  }
+  if (!bad) return 0;
+  if (hc->bad_author) memcpy(hc->bad_author, author, 32);
+  return KK_ERR(CORRUPT);
+}
+
 int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32])
 {
-  MDB_cursor *cur;
-  MDB_val k, v;
-  int rc = mdb_cursor_open(txn, s->heads, &cur);
-  if (rc) return rc;
-  for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+  struct heads_check hc = { txn, s, bad_author };
+  if (bad_author) memset(bad_author, 0, 32); /* a head that does not decode names no feed */
+  return store_heads_each(txn, s, head_check_one, &hc);
+}
+
+/* Moving the old layout's Merkle nodes, for store_each_from: where it is, how many are
+ * left to move this time. */
+struct tree_move {
+  MDB_txn *txn;
+  struct store *s;
+  uint8_t *from;
+  uint8_t author[32];
+  uint64_t open_from;           /* the first leaf of `author`'s open block */
+  int have, *more;
+  size_t n, max;
+};
+
+static int tree_move_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct tree_move *t = arg;
+  /* the old key: author || level(1) || index(8, BE) */
+  if (kl != TREE_KEY || vl != 32) return KK_ERR(CORRUPT);
+  const uint8_t *key = k;
+  unsigned level = key[32];
+  uint64_t index = be64_get(key + 33);
+  int rc;
+  if (!t->have || memcmp(t->author, key, 32) != 0) {
     struct store_head h;
-    const uint8_t *env;
-    size_t len;
-    uint8_t id[32];
-    int bad = k.mv_size != 32;
-    if (!bad) bad = store_head_get(txn, s, k.mv_data, &h) != 0;
-    if (!bad && h.seq == 0) continue;
-    if (!bad) bad = store_record_get(txn, s, k.mv_data, h.seq, &env, &len) != 0;
-    if (!bad) {
-      sig_sha256(id, env, len);
-      bad = sodium_memcmp(id, h.last_id, 32) != 0 || tree_leaf_check(txn, s, k.mv_data, h.seq - 1, env, len) != 0;
-    }
-    if (bad) {
-      if (bad_author) {
-        memset(bad_author, 0, 32);
-        memcpy(bad_author, k.mv_data, k.mv_size < 32 ? k.mv_size : 32);
-      }
-      rc = KK_ERR(CORRUPT);
-      break;
-    }
+    memcpy(t->author, key, 32);
+    t->have = 1;
+    if ((rc = store_head_get(t->txn, t->s, t->author, &h)) && rc != STORE_ABSENT) return rc;
+    t->open_from = rc ? 0 : h.seq >> TREE_FLOOR << TREE_FLOOR;
   }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? KK_ERR(CORRUPT) : rc;
+  if (level < TREE_FLOOR && !(level == 0 && index >= t->open_from)) return 0; /* hashed from records now */
+  if (t->n == t->max) {
+    memcpy(t->from, key, TREE_KEY);
+    *t->more = 1;
+    return 1; /* this part is done */
+  }
+  uint8_t nk[TREE_KEY], hash[32];
+  memcpy(hash, v, 32);
+  tree_key(nk, t->author, level, index);
+  if ((rc = posdb_put(t->txn, t->s->merkle, nk, nk + 32, TREE_REST, hash, 32))) return rc;
+  t->n++;
+  return 0;
 }
 
 int tree_migrate(MDB_txn *txn, struct store *s, MDB_dbi old, uint8_t from[TREE_KEY], size_t max, int *more)
 {
-  MDB_cursor *c;
-  MDB_val k = { TREE_KEY, from }, v;
-  uint8_t author[32] = { 0 };
-  uint64_t open_from = 0; /* the first leaf of `author`'s open block */
-  int have = 0;
-  size_t n = 0;
+  struct tree_move t = { .txn = txn, .s = s, .from = from, .more = more, .max = max };
   *more = 0;
-  int rc = mdb_cursor_open(txn, old, &c);
-  if (rc) return rc;
-  for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-    /* the old key: author || level(1) || index(8, BE) */
-    if (k.mv_size != TREE_KEY || v.mv_size != 32) { rc = KK_ERR(CORRUPT); break; }
-    const uint8_t *key = k.mv_data;
-    unsigned level = key[32];
-    uint64_t index = be64_get(key + 33);
-    if (!have || memcmp(author, key, 32) != 0) {
-      struct store_head h;
-      memcpy(author, key, 32);
-      have = 1;
-      if ((rc = store_head_get(txn, s, author, &h)) && rc != MDB_NOTFOUND) break;
-      open_from = rc ? 0 : h.seq >> TREE_FLOOR << TREE_FLOOR;
-    }
-    if (level < TREE_FLOOR && !(level == 0 && index >= open_from)) continue; /* hashed from records now */
-    if (n == max) { memcpy(from, key, TREE_KEY); *more = 1; break; }
-    uint8_t nk[TREE_KEY], hash[32];
-    memcpy(hash, v.mv_data, 32);
-    tree_key(nk, author, level, index);
-    if ((rc = posdb_put(txn, s->merkle, nk, nk + 32, TREE_REST, hash, 32))) break;
-    n++;
-  }
-  mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  int rc = store_each_from(txn, old, from, TREE_KEY, NULL, 0, tree_move_one, &t);
+  return rc == 1 ? 0 : rc;
 }

@@ -59,7 +59,7 @@ int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32]);
 int tree_migrate(MDB_txn *txn, struct store *s, MDB_dbi old, uint8_t from[TREE_KEY], size_t max, int *more);
 
 /* Root of the feed's tree over its first `size` leaves (SHA-256("") for size 0).
- * MDB_NOTFOUND when the feed has fewer leaves. */
+ * STORE_ABSENT when the feed has fewer leaves. */
 int tree_root(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32]);
 
 /* Inclusion proof of leaf `index` in the tree of `size` leaves (RFC 9162 §2.1.3.1);

@@ -76,22 +76,25 @@ struct vctx {
   struct attrib_prov *prov;
 };
 
+struct attest_count { struct vctx *v; size_t *n; };
+
+static int attest_one(void *arg, const void *k, size_t kl, const void *val, size_t vl)
+{
+  struct attest_count *a = arg;
+  (void)val;
+  (void)vl;
+  if (kl != 64) return KK_ERR(CORRUPT);
+  int revoked = rules_revoked(a->v->txn, a->v->s, (const uint8_t *)k + 32);
+  if (revoked < 0) return revoked;
+  *a->n += !revoked;
+  return 0;
+}
+
 /* Valid attestations of record id that have not themselves been revoked. */
 static int attestations_of(struct vctx *v, const uint8_t id[32], size_t *n)
 {
-  MDB_cursor *cur;
-  int rc = mdb_cursor_open(v->txn, v->s->attests, &cur);
-  if (rc) return rc;
-  MDB_val k = { 32, (void *)id }, val;
-  for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
-       rc == 0 && k.mv_size == 64 && memcmp(k.mv_data, id, 32) == 0;
-       rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-    int revoked = rules_revoked(v->txn, v->s, (const uint8_t *)k.mv_data + 32);
-    if (revoked < 0) { rc = revoked; break; }
-    *n += !revoked;
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  struct attest_count a = { v, n };
+  return store_each(v->txn, v->s->attests, id, 32, attest_one, &a);
 }
 
 /* The standing of certificate src (an Issue record), e its part, into c: its recycled
@@ -170,39 +173,43 @@ static void taint_of(const struct attr_source *sources, const struct attr *a, co
   }
 }
 
+/* The claims on a lot, in seq order: each holds while the unrevoked ones so far fit in
+ * what is verified. */
+struct claims_walk { struct vctx *v; struct verify_report *r; uint64_t verified, counted; size_t cap; };
+
+static int claim_one(void *arg, const void *k, size_t kl, const void *val, size_t vl)
+{
+  struct claims_walk *w = arg;
+  struct verify_report *r = w->r;
+  if (kl != 44) return KK_ERR(CORRUPT);
+  if (r->n_claims == w->cap) {
+    size_t cap = w->cap ? w->cap * 2 : 4;
+    struct verify_claim *nc = mem_realloc(r->claims, cap * sizeof *nc);
+    if (!nc) return -ENOMEM;
+    r->claims = nc;
+    w->cap = cap;
+  }
+  struct verify_claim *c = &r->claims[r->n_claims];
+  memset(c, 0, sizeof *c);
+  int rc = claim_decode(val, vl, &c->c);
+  if (rc) return rc;
+  c->seq = be64_get((const uint8_t *)k + 36);
+  int revoked = rules_revoked(w->v->txn, w->v->s, c->c.id);
+  if (revoked < 0) return revoked;
+  c->revoked = revoked;
+  if (!c->revoked) {
+    w->counted += c->c.claimed;
+    c->holds = w->counted <= w->verified;
+    if (!c->holds) r->claims_hold = 0;
+  }
+  r->n_claims++;
+  return 0;
+}
+
 static int claims_of(struct vctx *v, struct verify_report *r, uint64_t verified)
 {
-  MDB_cursor *cur;
-  size_t cap = 0;
-  uint64_t counted = 0;
-  int rc = mdb_cursor_open(v->txn, v->s->claims, &cur);
-  if (rc) return rc;
-  MDB_val k = { 36, r->lotkey }, val;
-  for (rc = mdb_cursor_get(cur, &k, &val, MDB_SET_RANGE);
-       rc == 0 && k.mv_size == 44 && memcmp(k.mv_data, r->lotkey, 36) == 0;
-       rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-    if (r->n_claims == cap) {
-      cap = cap ? cap * 2 : 4;
-      struct verify_claim *nc = mem_realloc(r->claims, cap * sizeof *nc);
-      if (!nc) { rc = -ENOMEM; break; }
-      r->claims = nc;
-    }
-    struct verify_claim *c = &r->claims[r->n_claims];
-    memset(c, 0, sizeof *c);
-    if ((rc = claim_decode(val.mv_data, val.mv_size, &c->c))) break;
-    c->seq = be64_get((const uint8_t *)k.mv_data + 36);
-    int revoked = rules_revoked(v->txn, v->s, c->c.id);
-    if (revoked < 0) { rc = revoked; break; }
-    c->revoked = revoked;
-    if (!c->revoked) {
-      counted += c->c.claimed;
-      c->holds = counted <= verified;
-      if (!c->holds) r->claims_hold = 0;
-    }
-    r->n_claims++;
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  struct claims_walk w = { v, r, verified, 0, 0 };
+  return store_each(v->txn, v->s->claims, r->lotkey, 36, claim_one, &w);
 }
 
 /* Is `about` (what an incident names: a record, a lot's record, a member) in the
@@ -215,77 +222,82 @@ static int in_provenance(struct vctx *v, const uint8_t about[32])
   struct xfer x;
   if (attrib_prov_has_owner(v->prov, about)) return 1;
   int rc = store_record_by_id(v->txn, v->s, about, author, &seq, NULL, NULL);
-  if (rc) return rc == MDB_NOTFOUND ? 0 : rc;
+  if (rc) return rc == STORE_ABSENT ? 0 : rc;
   if (attrib_prov_has_record(v->prov, author, seq)) return 1;
   xfer_init(&x);
   rc = rules_xfer_get(v->txn, v->s, about, &x);
   if (rc == 0 && x.state != XFER_PENDING)
     rc = store_record_by_id(v->txn, v->s, x.closed_by, author, &seq, NULL, NULL);
-  else if (rc == 0) rc = MDB_NOTFOUND;
+  else if (rc == 0) rc = STORE_ABSENT;
   xfer_free(&x);
-  if (rc) return rc == MDB_NOTFOUND ? 0 : rc;
+  if (rc) return rc == STORE_ABSENT ? 0 : rc;
   return attrib_prov_has_record(v->prov, author, seq);
+}
+
+struct incidents_walk { struct vctx *v; struct verify_report *r; size_t cap; };
+
+static int incident_one(void *arg, const uint8_t about[32], const uint8_t incident[32])
+{
+  struct incidents_walk *w = arg;
+  struct verify_report *r = w->r;
+  int in_prov = in_provenance(w->v, about);
+  if (in_prov <= 0) return in_prov;
+  if (r->n_incidents == w->cap) {
+    size_t cap = w->cap ? w->cap * 2 : 4;
+    struct verify_incident *ni = mem_realloc(r->incidents, cap * sizeof *ni);
+    if (!ni) return -ENOMEM;
+    r->incidents = ni;
+    w->cap = cap;
+  }
+  struct verify_incident *in = &r->incidents[r->n_incidents];
+  struct kk_body *b;
+  memset(in, 0, sizeof *in);
+  memcpy(in->about, about, 32);
+  memcpy(in->id, incident, 32);
+  int rc = verify_load_body(w->v->txn, w->v->s, in->id, &b);
+  if (rc) return rc;
+  memcpy(in->author, b->author, 32);
+  memcpy(in->kind, b->u.incident.kind, sizeof in->kind);
+  memcpy(in->text, b->u.incident.text, sizeof in->text);
+  mem_free(b);
+  struct member m;
+  if (rules_member_get(w->v->txn, w->v->s, in->author, &m) == 0) memcpy(in->author_name, m.name, sizeof in->author_name);
+  r->n_incidents++;
+  return 0;
 }
 
 /* Incident reports about anything in the provenance: the incidents index is scanned
  * whole (reports are few) and each checked against the provenance. */
 static int incidents_of(struct vctx *v, struct verify_report *r)
 {
-  MDB_cursor *cur;
-  MDB_val k, val;
-  size_t cap = 0;
-  int rc = mdb_cursor_open(v->txn, v->s->incidents, &cur);
-  if (rc) return rc;
-  for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-    if (k.mv_size != 64) continue;
-    int about = in_provenance(v, k.mv_data);
-    if (about < 0) { rc = about; break; }
-    if (!about) continue;
-    if (r->n_incidents == cap) {
-      cap = cap ? cap * 2 : 4;
-      struct verify_incident *ni = mem_realloc(r->incidents, cap * sizeof *ni);
-      if (!ni) { rc = -ENOMEM; break; }
-      r->incidents = ni;
-    }
-    struct verify_incident *in = &r->incidents[r->n_incidents];
-    struct kk_body *b;
-    memset(in, 0, sizeof *in);
-    memcpy(in->about, k.mv_data, 32);
-    memcpy(in->id, (const uint8_t *)k.mv_data + 32, 32);
-    if ((rc = verify_load_body(v->txn, v->s, in->id, &b))) break;
-    memcpy(in->author, b->author, 32);
-    memcpy(in->kind, b->u.incident.kind, sizeof in->kind);
-    memcpy(in->text, b->u.incident.text, sizeof in->text);
-    mem_free(b);
-    struct member m;
-    if (rules_member_get(v->txn, v->s, in->author, &m) == 0) memcpy(in->author_name, m.name, sizeof in->author_name);
-    r->n_incidents++;
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  struct incidents_walk w = { v, r, 0 };
+  return rules_incidents_each(v->txn, v->s, incident_one, &w);
+}
+
+struct frozen_walk { struct vctx *v; struct verify_report *r; };
+
+static int frozen_one(void *arg, const uint8_t member[32], uint64_t at)
+{
+  struct frozen_walk *w = arg;
+  struct verify_report *r = w->r;
+  if (!attrib_prov_has_owner(w->v->prov, member)) return 0;
+  struct verify_frozen *f = mem_realloc(r->frozen, (r->n_frozen + 1) * sizeof *f);
+  if (!f) return -ENOMEM;
+  r->frozen = f;
+  f = &r->frozen[r->n_frozen++];
+  memset(f, 0, sizeof *f);
+  memcpy(f->member, member, 32);
+  f->frozen_at = at;
+  struct member m;
+  if (rules_member_get(w->v->txn, w->v->s, f->member, &m) == 0) memcpy(f->name, m.name, sizeof f->name);
+  return 0;
 }
 
 /* Participants of the provenance whose feed is frozen (the frozen table is small). */
 static int frozen_of(struct vctx *v, struct verify_report *r)
 {
-  MDB_cursor *cur;
-  MDB_val k, val;
-  int rc = mdb_cursor_open(v->txn, v->s->frozen, &cur);
-  if (rc) return rc;
-  for (rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &val, MDB_NEXT)) {
-    if (k.mv_size != 32 || val.mv_size != 8 || !attrib_prov_has_owner(v->prov, k.mv_data)) continue;
-    struct verify_frozen *f = mem_realloc(r->frozen, (r->n_frozen + 1) * sizeof *f);
-    if (!f) { rc = -ENOMEM; break; }
-    r->frozen = f;
-    f = &r->frozen[r->n_frozen++];
-    memset(f, 0, sizeof *f);
-    memcpy(f->member, k.mv_data, 32);
-    f->frozen_at = be64_get(val.mv_data);
-    struct member m;
-    if (rules_member_get(v->txn, v->s, f->member, &m) == 0) memcpy(f->name, m.name, sizeof f->name);
-  }
-  mdb_cursor_close(cur);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  struct frozen_walk w = { v, r };
+  return store_frozen_each(v->txn, v->s, frozen_one, &w);
 }
 
 /* Builds the report of one lot from its vectors (node/ledger/attrib.h callback). */

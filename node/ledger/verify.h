@@ -94,7 +94,7 @@ uint64_t verify_claim_charge(uint64_t held, uint32_t share_ppm);
 
 /* Fills *r for the lot. extra_claim_ppm: 0 for none; it holds when the lot has mass left
  * and its charge fits in the verified unclaimed recycled mass. The caller releases with
- * verify_report_free(). MDB_NOTFOUND when there is no such lot. */
+ * verify_report_free(). STORE_ABSENT when there is no such lot. */
 int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t extra_claim_ppm,
                struct verify_report *r);
 void verify_report_free(struct verify_report *r);
