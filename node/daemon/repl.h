@@ -44,9 +44,18 @@ void repl_notes_flush(struct node *n);
 void repl_announce_evidence(struct node *n);
 int repl_on_checkpoint(struct conn *c, const struct kk_wire *w);
 
+/* sync.c: a job for a peer's Records message (conn_id: who sent it), holding copies of
+ * everything it needs, or nothing: 0, or -ENOMEM with nothing allocated. A job with
+ * missing envelopes would crash the ingest thread or send an honest peer's records as
+ * empty ones, which would judge it hostile. */
+int repl_records_job(const struct kk_wire *w, uint64_t conn_id, struct ingest_job **out);
+
 /* writer.c: a job freed; a note left by a job for the loop thread; jobs waiting for the
  * map to grow resumed; own records released past the gate once it opens. */
 void repl_job_free(struct ingest_job *j);
+/* Runs job j (and the peer-record jobs chained after it) on the calling thread: what the
+ * thread pool does with the writer's running jobs. Results are left in the jobs. */
+void repl_run_job(struct node *n, struct ingest_job *j);
 void repl_job_note(struct ingest_job *j, int kind, const uint8_t key[32], uint64_t v, uint64_t conn_id);
 void repl_grow_resume(struct node *n);
 void repl_gate_release(struct node *n);

@@ -379,37 +379,17 @@ static int on_want(struct conn *c, const struct kk_wire *w)
   return 0;
 }
 
-static int on_records(struct conn *c, const struct kk_wire *w)
+int repl_records_job(const struct kk_wire *w, uint64_t conn_id, struct ingest_job **out)
 {
-  struct node *n = c->n;
-  if (c->wants_inflight) c->wants_inflight--;
-  struct fetch *f = repl_fetch_find(n, w->records.author);
-  if (f && f->conn_id != c->id) f = NULL;
-  if (f && f->inflight) f->inflight--;
-  if (w->records.n == 0) {
-    /* It has nothing more of that feed after all. */
-    if (f) { f->next = 0; if (!f->inflight && !f->queued) repl_fetch_drop(n, f); }
-    struct peer_feed *pf = conn_feed(c, w->records.author, 0);
-    MDB_txn *txn;
-    if (pf && store_read(n->s, &txn) == 0) {
-      pf->seq = repl_our_seq(n, txn, w->records.author);
-      store_txn_abort(txn);
-    }
-    repl_want_all(n);
-    return 0;
-  }
-  /* Everything the job holds is allocated before it is queued: a job with missing
-   * envelopes would crash the ingest thread or send an honest peer's records as empty
-   * ones. Out of memory, the records are dropped and the connection closed — not judged:
-   * the peer redials and the sync resumes from what is stored. */
   struct ingest_job *job = mem_calloc(1, sizeof *job);
+  *out = NULL;
   int ok = job != NULL;
   if (ok) {
-    job->conn_id = c->id;
+    job->conn_id = conn_id;
     job->n = w->records.n;
     memcpy(job->fetch_author, w->records.author, 32);
-    job->has_fetch = f != NULL;
-    ok = (job->envs = mem_calloc(job->n, sizeof *job->envs)) && (job->lens = mem_calloc(job->n, sizeof *job->lens));
+    ok = (job->envs = mem_calloc(job->n ? job->n : 1, sizeof *job->envs)) &&
+         (job->lens = mem_calloc(job->n ? job->n : 1, sizeof *job->lens));
   }
   for (size_t i = 0; ok && i < job->n; i++) {
     if (!(job->envs[i] = mem_alloc(w->records.lens[i]))) ok = 0;
@@ -431,9 +411,39 @@ static int on_records(struct conn *c, const struct kk_wire *w)
   }
   if (!ok) {
     if (job) repl_job_free(job);
+    return -ENOMEM;
+  }
+  *out = job;
+  return 0;
+}
+
+static int on_records(struct conn *c, const struct kk_wire *w)
+{
+  struct node *n = c->n;
+  if (c->wants_inflight) c->wants_inflight--;
+  struct fetch *f = repl_fetch_find(n, w->records.author);
+  if (f && f->conn_id != c->id) f = NULL;
+  if (f && f->inflight) f->inflight--;
+  if (w->records.n == 0) {
+    /* It has nothing more of that feed after all. */
+    if (f) { f->next = 0; if (!f->inflight && !f->queued) repl_fetch_drop(n, f); }
+    struct peer_feed *pf = conn_feed(c, w->records.author, 0);
+    MDB_txn *txn;
+    if (pf && store_read(n->s, &txn) == 0) {
+      pf->seq = repl_our_seq(n, txn, w->records.author);
+      store_txn_abort(txn);
+    }
+    repl_want_all(n);
+    return 0;
+  }
+  /* Out of memory, the records are dropped and the connection closed — not judged: the
+   * peer redials and the sync resumes from what is stored. */
+  struct ingest_job *job;
+  if (repl_records_job(w, c->id, &job)) {
     net_close(c, "out of memory while taking its records (it will reconnect)");
     return -ENOMEM;
   }
+  job->has_fetch = f != NULL;
   if (f) f->queued++;
   c->records_in += job->n;
   /* The checkpoint these records are offered against came before them on this

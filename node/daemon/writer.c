@@ -299,14 +299,8 @@ static void work_peers(struct node *n, struct ingest_job *first)
   mem_free(items);
 }
 
-/* Nothing new in a checkpoint or evidence: abort rather than commit (no disk write). */
-
-
-
-static void work_cb(uv_work_t *w)
+void repl_run_job(struct node *n, struct ingest_job *j)
 {
-  struct node *n = w->data;
-  struct ingest_job *j = n->running;
   struct repl_job_ctx g = { n, j };
   switch (j->kind) {
   case JOB_CHECKPOINT:
@@ -327,6 +321,12 @@ static void work_cb(uv_work_t *w)
     if (j->local) work_local(n, j);
     else work_peers(n, j);
   }
+}
+
+static void work_cb(uv_work_t *w)
+{
+  struct node *n = w->data;
+  repl_run_job(n, n->running);
 }
 
 /* Sends a finished job's follow-ups: checkpoints and evidence to every peer, probes to

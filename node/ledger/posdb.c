@@ -32,7 +32,7 @@ int posdb_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t
     *vlen = v.mv_size - rlen;
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? rc : store_err(rc);
+  return store_err(rc); /* absent: STORE_ABSENT */
 }
 
 int posdb_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen,

@@ -29,6 +29,7 @@ int store_err(int rc)
 {
   if (rc == EIO || rc == ENOSPC || rc == EFBIG || rc == EDQUOT) return KK_ERR(DISK_WRITE);
   if (rc > 0) return -rc;
+  if (rc == MDB_NOTFOUND) return STORE_ABSENT;
   if (rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_VERSION_MISMATCH ||
       rc == MDB_INCOMPATIBLE)
     return KK_ERR(CORRUPT);
@@ -86,7 +87,7 @@ static int store_check_layout(MDB_txn *txn, struct store *s)
   be32_put(cur, STORE_LAYOUT);
   int rc = store_meta_get(txn, s, "layout", &v, &n);
   if (rc == 0 && n == 4 && memcmp(v, cur, 4) == 0) return 0;
-  if (rc != 0 && rc != MDB_NOTFOUND) return rc;
+  if (rc != 0 && rc != STORE_ABSENT) return rc;
   if ((rc = mdb_stat(txn, s->log, &st))) return rc;
   if (st.ms_entries > 0 || s->log_stale) {
     if (s->readonly) return KK_ERR(OLD_STORE);
@@ -304,7 +305,7 @@ static void store_feedkey(uint8_t k[40], const uint8_t author[32], uint64_t seq)
   be64_put(k + 32, seq);
 }
 
-/* The run of the feed holding seq: its first seq, arrival and count. MDB_NOTFOUND
+/* The run of the feed holding seq: its first seq, arrival and count. STORE_ABSENT
  * when the feed has no record at seq. With `next`, the first run holding a seq at or
  * after seq instead (for sparse stores). */
 static int store_run(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, int next,
@@ -331,7 +332,7 @@ static int store_run(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
   }
   if (!found && next && at == 0 && ck.mv_size == 40 && memcmp(ck.mv_data, author, 32) == 0) found = 1;
   if (at != 0 && at != MDB_NOTFOUND) rc = store_err(at);
-  else if (!found) rc = MDB_NOTFOUND;
+  else if (!found) rc = STORE_ABSENT;
   else if (cv.mv_size != 16) rc = KK_ERR(CORRUPT);
   else {
     *first = be64_get((const uint8_t *)ck.mv_data + 32);
@@ -349,7 +350,7 @@ static int store_log_get(MDB_txn *txn, struct store *s, uint64_t arrival, const 
   be64_put(k, arrival);
   int rc = store_get(txn, s->log, k, 8, &v, len);
   if (rc == 0) *env = v;
-  return rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : rc; /* indexed but missing: damage */
+  return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc; /* indexed but missing: damage */
 }
 
 int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
@@ -407,7 +408,7 @@ static int by_id_match(void *arg, const uint8_t id[32], const uint8_t *env, size
 }
 
 /* The record under byid key id[0..8) when it is the only one there: 0, 1 when there are
- * several (or none: MDB_NOTFOUND). */
+ * several (or none: STORE_ABSENT). */
 static int store_byid_only(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **env, size_t *len)
 {
   MDB_cursor *c;
@@ -426,7 +427,7 @@ static int store_byid_only(MDB_txn *txn, struct store *s, const uint8_t id[32], 
     rc = 1;
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND || rc == 1 ? rc : store_err(rc);
+  return rc == 1 ? 1 : store_err(rc);
 }
 
 static int store_record_by_id_as(MDB_txn *txn, struct store *s, const uint8_t id[32], int held, uint8_t author[32],
@@ -436,7 +437,7 @@ static int store_record_by_id_as(MDB_txn *txn, struct store *s, const uint8_t id
   int rc = held ? store_byid_only(txn, s, id, &b.env, &b.len) : 1;
   if (rc == 1) {
     rc = store_byid_from(txn, s, id, 1, by_id_match, &b);
-    if (rc != 1) return rc ? rc : MDB_NOTFOUND;
+    if (rc != 1) return rc ? rc : STORE_ABSENT;
   } else if (rc) {
     return rc;
   }
@@ -539,7 +540,7 @@ int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
   int rc;
   struct store_head h;
   rc = store_head_get(txn, s, author, &h);
-  if (rc == MDB_NOTFOUND) { memset(&h, 0, sizeof h); memcpy(h.key, author, 32); }
+  if (rc == STORE_ABSENT) { memset(&h, 0, sizeof h); memcpy(h.key, author, 32); }
   else if (rc) return rc;
   if ((rc = store_log_append(txn, s, id, author, seq, env, len, &h))) return rc;
   uint8_t leaf[32];
@@ -561,7 +562,7 @@ int store_feed_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
   while (q < end) {
     uint64_t first, arrival, count;
     int rc = store_run(txn, s, author, q, 0, &first, &arrival, &count);
-    if (rc) return rc == MDB_NOTFOUND ? 0 : rc; /* the feed ends (or has a gap) here */
+    if (rc) return rc == STORE_ABSENT ? 0 : rc; /* the feed ends (or has a gap) here */
     /* within a run the records are consecutive arrivals: read them without a cursor */
     for (; q < first + count && q < end; q++) {
       const uint8_t *env;
@@ -589,7 +590,7 @@ int store_record_put_sparse(MDB_txn *txn, struct store *s, const uint8_t id[32],
 {
   struct store_head h;
   int rc = store_head_get(txn, s, author, &h);
-  if (rc == MDB_NOTFOUND) memset(&h, 0, sizeof h);
+  if (rc == STORE_ABSENT) memset(&h, 0, sizeof h);
   else if (rc) return rc;
   if (seq <= h.seq) return 0; /* held (a feed goes in in seq order) */
   if ((rc = store_log_append(txn, s, id, author, seq, env, len, &h))) return rc;
@@ -623,7 +624,7 @@ int store_frozen_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
   size_t n;
   int rc = store_get(txn, s->frozen, author, 32, &v, &n);
   *seq = 0;
-  if (rc == MDB_NOTFOUND) return 0;
+  if (rc == STORE_ABSENT) return 0;
   if (rc) return rc;
   if (n != 8) return KK_ERR(CORRUPT);
   *seq = be64_get(v);
@@ -756,7 +757,7 @@ static int migrate_fn(MDB_txn *txn, void *arg)
     uint64_t seq = be64_get(pos + 32);
     if ((rc = store_head_get(txn, s, pos, &h))) { /* a record of a feed without a head: damage */
       mem_free(env);
-      if (rc == MDB_NOTFOUND) rc = KK_ERR(CORRUPT);
+      if (rc == STORE_ABSENT) rc = KK_ERR(CORRUPT);
       break;
     }
     /* the head keeps its seq and key; only the run bookkeeping follows the moves */

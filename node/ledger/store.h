@@ -71,6 +71,8 @@
 #ifndef KK_STORE_H
 #define KK_STORE_H
 
+#include "../base/err.h"
+
 #include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -179,11 +181,11 @@ int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
 /* Ends a read transaction (store_read's); NULL is ignored. */
 void store_txn_abort(MDB_txn *txn);
 
-/* What store functions return for a key that is not there, and the two map conditions a
- * shared store's owner handles (store_write, store_read). They are LMDB's values until
- * the ledger's own modules stop calling LMDB (issue 11); callers outside the ledger
- * compare with these names, never with LMDB's. */
-#define STORE_ABSENT MDB_NOTFOUND
+/* What store functions return for a key that is not there (a Kiroku code: LMDB's own
+ * never leaves the store module), and the two map conditions a shared store's owner
+ * handles (store_write, store_read), which keep LMDB's values; callers compare with these
+ * names, never with LMDB's. */
+#define STORE_ABSENT KK_ERR(ABSENT)
 #define STORE_MAP_FULL MDB_MAP_FULL
 #define STORE_MAP_RESIZED MDB_MAP_RESIZED
 

@@ -51,6 +51,7 @@
   X(note_known_answer) \
   X(note_checkpoint_and_cosignature) \
   X(ckpt_sign_witness_and_refuse) \
+  X(ckpt_batch_keeps_the_good_ones) \
   X(evidence_fork_freezes_and_converges) \
   X(ckpt_sync_takes_records_on_a_cosigned_checkpoint) \
   X(evidence_bad_record_under_a_checkpoint) \
@@ -58,4 +59,5 @@
   X(fault_alloc_once_ingest) \
   X(fault_alloc_verify) \
   X(fault_alloc_network_path) \
+  X(fault_alloc_replication_job) \
   X(fault_alloc_evidence_store)

@@ -14,6 +14,9 @@
 #include "../../node/ledger/ingest.h"
 #include "../../node/ledger/rules.h"
 #include "../../node/ledger/tree.h"
+#include "../../node/ledger/ckpt_note.h"
+#include "../../node/daemon/repl.h"
+#include "../../node/base/mem.h"
 
 static struct fx_rec admit_rec(struct fx *f, const struct fx_member *m, const char *name, uint32_t roles)
 {
@@ -228,6 +231,94 @@ TEST(ckpt_sign_witness_and_refuse)
   fx_rec_free(&am);
   fx_rec_free(&aw);
   for (int i = 0; i < 4; i++) fx_rec_free(&r[i]);
+  fx_free(&f);
+}
+
+/* A batch of checkpoints from peers, taken by the daemon's writer (repl_run_job, a
+ * JOB_CHECKPOINT job): one of them contradicts a checkpoint already held (the same
+ * author and size, another root: evidence), one is not a checkpoint at all, one is good.
+ * The good one is taken all the same — a bad checkpoint once dropped the whole batch,
+ * from every peer. */
+TEST(ckpt_batch_keeps_the_good_ones)
+{
+  struct fx f;
+  struct fx_member m, x, w;
+  fx_network(&f, "ckpt-batch");
+  fx_member_init(&m);
+  fx_member_init(&x);
+  fx_member_init(&w);
+  struct fx_rec adm[3] = { admit_rec(&f, &m, "author", KK_ROLE_RECYCLER), admit_rec(&f, &x, "second", KK_ROLE_RECYCLER),
+                           admit_rec(&f, &w, "witness", KK_ROLE_PROCESSOR) };
+  struct fx_rec rm[2] = { issue_rec(&f, &m, "M1"), issue_rec(&f, &m, "M2") };
+  struct fx_rec rx = issue_rec(&f, &x, "X1");
+  struct store *sm = open_in(&f, "batch-m"), *sx = open_in(&f, "batch-x"), *sw = open_in(&f, "batch-w");
+  struct store *all[3] = { sm, sx, sw };
+  for (int k = 0; k < 3; k++) {
+    for (int i = 0; i < 3; i++) ASSERT_OK(fx_ingest(all[k], &adm[i], 0));
+    for (int i = 0; i < 2; i++) ASSERT_OK(fx_ingest(all[k], &rm[i], 0));
+    ASSERT_OK(fx_ingest(all[k], &rx, 0));
+  }
+  struct txn_ctx oc;
+  memset(&oc, 0, sizeof oc);
+  oc.f = &f;
+  oc.s = sm;
+  oc.self = &m;
+  ASSERT_OK(store_write(sm, own_fn, &oc));
+  oc.s = sx;
+  oc.self = &x;
+  ASSERT_OK(store_write(sx, own_fn, &oc));
+  size_t lm, lx;
+  char *note_m = newest(sm, m.pk, &lm), *note_x = newest(sx, x.pk, &lx);
+  /* The witness holds m's checkpoint; then a second one of m at the same size. */
+  struct ckpt_seen seen;
+  ASSERT_OK(receive(sw, &f, &w, note_m, &seen));
+  char origin[CKPT_ORIGIN_MAX], text[CKPT_ORIGIN_MAX + 80];
+  uint8_t other_root[32];
+  memset(other_root, 0x5a, 32);
+  ckpt_origin(origin, f.network, m.pk);
+  ASSERT_OK(note_checkpoint_text(text, sizeof text, origin, 2, other_root));
+  char *forged = note_sign(text, origin, m.sk, m.pk);
+  ASSERT(forged != NULL);
+  const char *batch[3] = { forged, "not a checkpoint\n", note_x };
+  struct ingest_job *j = mem_calloc(1, sizeof *j);
+  ASSERT(j != NULL);
+  j->kind = JOB_CHECKPOINT;
+  j->n = 3;
+  j->envs = mem_calloc(3, sizeof *j->envs);
+  j->lens = mem_calloc(3, sizeof *j->lens);
+  j->conns = mem_calloc(3, sizeof *j->conns);
+  ASSERT(j->envs && j->lens && j->conns);
+  for (int i = 0; i < 3; i++) {
+    j->lens[i] = strlen(batch[i]);
+    ASSERT((j->envs[i] = mem_alloc(j->lens[i])) != NULL);
+    memcpy(j->envs[i], batch[i], j->lens[i]);
+    j->conns[i] = (uint64_t)i + 1;
+  }
+  static struct node n;
+  n.s = sw;
+  memcpy(n.pk, w.pk, 32);
+  memcpy(n.sk, w.sk, 64);
+  memcpy(n.network, f.network, 32);
+  repl_run_job(&n, j);
+  ASSERT_OK(j->rc);
+  int evidence_noted = 0;
+  for (size_t i = 0; i < j->n_notes; i++) evidence_noted |= j->notes[i].kind == JOB_EVIDENCE;
+  ASSERT(evidence_noted); /* the contradiction was put on record */
+  repl_job_free(j);
+  size_t got_len;
+  char *got = newest(sw, x.pk, &got_len); /* the good one was taken */
+  struct ckpt_view v;
+  ASSERT_OK(ckpt_parse(got, got_len, &v));
+  ASSERT_U64(v.size, 1);
+  ASSERT(memcmp(v.author, x.pk, 32) == 0);
+  mem_free(got);
+  mem_free(forged);
+  mem_free(note_m);
+  mem_free(note_x);
+  for (int k = 0; k < 3; k++) store_close(all[k]);
+  for (int i = 0; i < 3; i++) fx_rec_free(&adm[i]);
+  for (int i = 0; i < 2; i++) fx_rec_free(&rm[i]);
+  fx_rec_free(&rx);
   fx_free(&f);
 }
 

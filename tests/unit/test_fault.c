@@ -1,6 +1,7 @@
 /*
  * Allocation failure, SQLite-style: the n-th allocation from now fails (and every one
- * after it), for n = 0, 1, 2, ... through ingest, verify and the network path, until
+ * after it), for n = 0, 1, 2, ... through ingest, verify, the network path and the
+ * daemon's replication job (job built, then run by the writer), until
  * the operation completes. Each time: a clean -ENOMEM, nothing leaked (mem_live), and
  * the store either unchanged (same state digest) or holding the whole result.
  */
@@ -13,6 +14,7 @@
 #include "../../node/ledger/evidence.h"
 #include "../../node/daemon/frame.h"
 #include "../../node/daemon/hs.h"
+#include "../../node/daemon/repl.h"
 #include "../../node/ledger/ingest.h"
 #include "../../node/base/mem.h"
 #include "../../node/ledger/state.h"
@@ -346,6 +348,52 @@ TEST(fault_alloc_network_path)
   int n = step_through(&c, network_path);
   ASSERT(n > 10);
   printf("    network path: %d allocation failures stepped through\n", n);
+  chain_free(&c);
+}
+
+/* A peer's Records message as the daemon takes it: the job built from the message
+ * (repl_records_job, what on_records queues) and run by the writer (repl_run_job, what
+ * the thread pool does), with a node that holds only what a job reads. Out of memory
+ * anywhere, the job ends in -ENOMEM with nothing written and no record judged (a result
+ * other than 0 would close an honest peer's connection as hostile); else every record
+ * is stored. */
+static int replication_job(struct store *s, struct chain *c)
+{
+  static struct node n;
+  static int have_node;
+  if (!have_node) {
+    sig_keypair(n.pk, n.sk);
+    memcpy(n.network, c->f.network, 32);
+    have_node = 1;
+  }
+  n.s = s;
+  const uint8_t *recs[N_RECS];
+  size_t lens[N_RECS];
+  for (int i = 0; i < N_RECS; i++) { recs[i] = c->r[i].env; lens[i] = c->r[i].len; }
+  struct kk_wire w;
+  memset(&w, 0, sizeof w);
+  w.kind = KK_W_RECORDS;
+  w.records.n = N_RECS;
+  w.records.recs = recs;
+  w.records.lens = lens;
+  memcpy(w.records.author, c->f.reg.pk, 32);
+  struct ingest_job *j;
+  int rc = repl_records_job(&w, 1, &j);
+  if (rc) return rc;
+  repl_run_job(&n, j);
+  rc = j->rc;
+  for (size_t i = 0; rc == 0 && j->results && i < j->n; i++) rc = j->results[i];
+  repl_job_free(j);
+  return rc;
+}
+
+TEST(fault_alloc_replication_job)
+{
+  struct chain c;
+  chain_build(&c);
+  int n = step_through(&c, replication_job);
+  ASSERT(n > 10);
+  printf("    replication job: %d allocation failures stepped through\n", n);
   chain_free(&c);
 }
 

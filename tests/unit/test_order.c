@@ -181,7 +181,7 @@ static void gen_close(struct gen *g, int who)
     struct xfer t;
     xfer_init(&t);
     int rc = rules_xfer_get(txn, g->ref, x->id, &t);
-    int open = rc == MDB_NOTFOUND || (rc == 0 && t.state == XFER_PENDING);
+    int open = rc == STORE_ABSENT || (rc == 0 && t.state == XFER_PENDING);
     xfer_free(&t);
     if (!open && !chance(&g->r, 3)) continue; /* rarely: close a closed one (TRANSFER_CLOSED) */
     mdb_txn_abort(txn);
@@ -523,7 +523,7 @@ static void tally(struct gen *g, struct gen_tally *t)
     struct rules_status st;
     t->records++;
     int rc = rules_status_get(txn, g->ref, g->rec[i].id, &st);
-    if (rc == MDB_NOTFOUND) { t->pending++; continue; }
+    if (rc == STORE_ABSENT) { t->pending++; continue; }
     ASSERT_OK(rc);
     if (st.verdict == RULES_INVALID) t->invalid++;
     else {

@@ -55,10 +55,10 @@ TEST(store_ids_by_their_short_key)
   ASSERT(len == a.len && memcmp(env, a.env, len) == 0 && seq == 2);
   memcpy(forged, a.id, 32);
   forged[31] ^= 1;
-  ASSERT_EQ(store_record_by_id(txn, s, forged, NULL, NULL, NULL, NULL), MDB_NOTFOUND);
+  ASSERT_EQ(store_record_by_id(txn, s, forged, NULL, NULL, NULL, NULL), STORE_ABSENT);
   memset(forged, 0xee, 32);
-  ASSERT_EQ(store_record_by_id(txn, s, forged, NULL, NULL, NULL, NULL), MDB_NOTFOUND);
-  ASSERT_EQ(store_record_by_held_id(txn, s, forged, NULL, NULL, NULL, NULL), MDB_NOTFOUND);
+  ASSERT_EQ(store_record_by_id(txn, s, forged, NULL, NULL, NULL, NULL), STORE_ABSENT);
+  ASSERT_EQ(store_record_by_held_id(txn, s, forged, NULL, NULL, NULL, NULL), STORE_ABSENT);
   mdb_txn_abort(txn);
 
   struct misfile t = { s, a.id, 1 }; /* the genesis (arrival 1) under a's key */
@@ -165,7 +165,7 @@ TEST(store_posdb_entries)
   memcpy(&got, v, 8);
   ASSERT_EQ(got, 100); /* the entry put between two others */
   rest(r, 2, 0);
-  ASSERT_EQ(posdb_get(txn, p.dbi, a, r, 12, &v, &n), MDB_NOTFOUND);
+  ASSERT_EQ(posdb_get(txn, p.dbi, a, r, 12, &v, &n), STORE_ABSENT);
   /* a prefix of the rest: the entries of seq 99 only */
   rest(r, 99, 0);
   c = (struct count){ 0, 0, 1 };
@@ -178,7 +178,7 @@ TEST(store_posdb_entries)
   ASSERT_OK(posdb_get(txn, p.dbi, a, r, 12, &v, &n));
   ASSERT(n == 12 && memcmp(v, "longer value", 12) == 0);
   rest(r, 53, 0);
-  ASSERT_EQ(posdb_get(txn, p.dbi, a, r, 12, &v, &n), MDB_NOTFOUND);
+  ASSERT_EQ(posdb_get(txn, p.dbi, a, r, 12, &v, &n), STORE_ABSENT);
   c = (struct count){ 0, 0, 1 };
   ASSERT_OK(posdb_each(txn, p.dbi, 12, a, NULL, 0, count_one, &c));
   ASSERT_EQ(c.n, 150);
