@@ -113,7 +113,7 @@ int cli_open(struct cli *c, int flags)
     if ((rc = rules_upgrade(c->s))) return cli_fail(rc, "cannot upgrade the store in %s", c->dir);
     c->upgraded = 1;
   }
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   const void *v;
   size_t n;
@@ -139,7 +139,7 @@ void cli_close(struct cli *c)
 /* The figures behind a refusal, read from the store as it stands (nothing was written). */
 static void cli_explain(struct cli *c, const struct kk_body *b, int rc)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   c->why[0] = 0;
   if (rc == KK_ERR(FROZEN)) {
     uint8_t ev[32];
@@ -168,7 +168,7 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32]);
  * store does not know: say that, not "waits". */
 static int cli_pending_reason(struct cli *c, const struct kk_body *b, int rc)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct member m;
   if (rc != KK_ERR(PENDING) || b->kind != KK_PL_TRANSFER || store_read(c->s, &txn)) return rc;
   int known = rules_member_get(txn, c->s, b->u.transfer.to, &m);
@@ -194,7 +194,7 @@ int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32])
 
 static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store_head h;
   struct timespec ts;
   if (!c->have_network && b->kind != KK_PL_GENESIS) return KK_ERR(NOT_INIT);
@@ -265,7 +265,7 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
   return rc;
 }
 
-static int cli_hook(MDB_txn *txn, void *ctx, const uint8_t (*feeds)[32], size_t nf)
+static int cli_hook(struct store_txn *txn, void *ctx, const uint8_t (*feeds)[32], size_t nf)
 {
   struct cli *c = ctx;
   return ckpt_after_batch(txn, c->s, c->pk, c->sk, feeds, nf, (uint64_t)time(NULL), NULL, NULL);
@@ -354,7 +354,7 @@ void cli_lotref(char *out, size_t n, const uint8_t lotkey[36])
   snprintf(out, n, "%.12s:%u", hex, be32_get(lotkey + 32));
 }
 
-const char *cli_member_name(MDB_txn *txn, struct store *s, const uint8_t key[32], char *buf, size_t n)
+const char *cli_member_name(struct store_txn *txn, struct store *s, const uint8_t key[32], char *buf, size_t n)
 {
   struct member m;
   if (rules_member_get(txn, s, key, &m) == 0) snprintf(buf, n, "%s", m.name);
@@ -374,7 +374,7 @@ void cli_print_json(json_t *j)
 }
 
 /* Can anything in this ledger taint a lot? Only a revocation or a frozen feed can. */
-static int cli_taint_possible(MDB_txn *txn, struct store *s)
+static int cli_taint_possible(struct store_txn *txn, struct store *s)
 {
   uint64_t revoked, frozen;
   if (store_entries(txn, s, STORE_N_REVOKED, &revoked) || store_entries(txn, s, STORE_N_FROZEN, &frozen)) return 1;
@@ -403,7 +403,7 @@ static int figures_fn(void *arg, const struct verify_report *r)
   return 0;
 }
 
-int cli_lot_figures(struct cli *c, MDB_txn *txn, const uint8_t (*keys)[36], size_t n, struct cli_figures *out)
+int cli_lot_figures(struct cli *c, struct store_txn *txn, const uint8_t (*keys)[36], size_t n, struct cli_figures *out)
 {
   int rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++) {
@@ -478,7 +478,7 @@ static int prefix_match_one(void *arg, const uint8_t id[32])
   return m->found > 1; /* two are enough to know it is ambiguous */
 }
 
-static int cli_prefix_match(MDB_txn *txn, struct store *s, const char *p, size_t n, uint8_t id[32])
+static int cli_prefix_match(struct store_txn *txn, struct store *s, const char *p, size_t n, uint8_t id[32])
 {
   uint8_t packed[32] = { 0 };
   if (n < 4 || n > 64 || !cli_is_hex(p, n)) return KK_ERR(UNKNOWN_RECORD);
@@ -495,7 +495,7 @@ static int cli_prefix_match(MDB_txn *txn, struct store *s, const char *p, size_t
   return 0;
 }
 
-int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[32])
+int cli_resolve_record(struct cli *c, struct store_txn *txn, const char *ref, uint8_t id[32])
 {
   return cli_prefix_match(txn, c->s, ref, strlen(ref), id);
 }
@@ -505,7 +505,7 @@ int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[
 /* Lots with this code: the owner's when owner is given, else every member's (the codes
  * index, once per member: members are few, lots many). Up to CLI_MAX_MATCHES keys are
  * kept in keys[]; *found counts them all. */
-struct code_match { MDB_txn *txn; struct store *s; const char *code; uint8_t (*keys)[36]; size_t *found; };
+struct code_match { struct store_txn *txn; struct store *s; const char *code; uint8_t (*keys)[36]; size_t *found; };
 
 static int code_match_one(void *arg, const uint8_t member[32], const struct member *m)
 {
@@ -517,7 +517,7 @@ static int code_match_one(void *arg, const uint8_t member[32], const struct memb
   return rc;
 }
 
-static int cli_code_match(MDB_txn *txn, struct store *s, const uint8_t *owner, const char *code,
+static int cli_code_match(struct store_txn *txn, struct store *s, const uint8_t *owner, const char *code,
                           uint8_t keys[][36], size_t *found)
 {
   if (owner) return rules_code_lots(txn, s, owner, code, keys, CLI_MAX_MATCHES, found);
@@ -528,7 +528,7 @@ static int cli_code_match(MDB_txn *txn, struct store *s, const uint8_t *owner, c
 
 /* Several lots share a code (a received lot keeps its code): the one with mass left
  * wins if it is the only one; otherwise list them so the user can pick a ref. */
-static int cli_pick(MDB_txn *txn, struct store *s, const char *code, uint8_t keys[][36], size_t found, uint8_t key[36])
+static int cli_pick(struct store_txn *txn, struct store *s, const char *code, uint8_t keys[][36], size_t found, uint8_t key[36])
 {
   size_t live = 0, pick = 0, n = found < CLI_MAX_MATCHES ? found : CLI_MAX_MATCHES;
   for (size_t i = 0; i < n; i++) {
@@ -555,7 +555,7 @@ static int cli_pick(MDB_txn *txn, struct store *s, const char *code, uint8_t key
   return KK_ERR(AMBIGUOUS);
 }
 
-static int cli_resolve_lot_ref(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36]);
+static int cli_resolve_lot_ref(struct cli *c, struct store_txn *txn, const char *ref, uint8_t key[36]);
 
 /* Edit distance of a and b, ASCII case ignored (codes are short: an O(nm) table row). */
 static size_t cli_distance(const char *a, const char *b)
@@ -614,7 +614,7 @@ static int suggest_fn(void *arg, const uint8_t pos[STORE_LOTPOS], const struct l
 
 /* Into c->why: the lot codes held closest to the unknown ref (this member's own, or
  * everybody's without an identity), nearest first — a typo names what was meant. */
-static void cli_suggest_codes(struct cli *c, MDB_txn *txn, const char *ref)
+static void cli_suggest_codes(struct cli *c, struct store_txn *txn, const char *ref)
 {
   struct suggest sg;
   memset(&sg, 0, sizeof sg);
@@ -629,7 +629,7 @@ static void cli_suggest_codes(struct cli *c, MDB_txn *txn, const char *ref)
   if (at < sizeof c->why) snprintf(c->why + at, sizeof c->why - at, "? (kiroku lots lists the lots held)");
 }
 
-int cli_resolve_lot(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36])
+int cli_resolve_lot(struct cli *c, struct store_txn *txn, const char *ref, uint8_t key[36])
 {
   int rc = cli_resolve_lot_ref(c, txn, ref, key);
   if (rc == KK_ERR(UNKNOWN_LOT)) cli_suggest_codes(c, txn, ref);
@@ -637,7 +637,7 @@ int cli_resolve_lot(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36
   return rc;
 }
 
-static int cli_resolve_lot_ref(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36])
+static int cli_resolve_lot_ref(struct cli *c, struct store_txn *txn, const char *ref, uint8_t key[36])
 {
   uint8_t keys[CLI_MAX_MATCHES][36];
   size_t found = 0;
@@ -677,7 +677,7 @@ static int name_match_one(void *arg, const uint8_t key[32], const struct member 
   return 0;
 }
 
-int cli_resolve_member(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[32])
+int cli_resolve_member(struct cli *c, struct store_txn *txn, const char *ref, uint8_t key[32])
 {
   if (strlen(ref) == 64 && sig_unhex(key, 32, ref) == 0) return 0;
   struct name_match nm = { ref, key, 0 };

@@ -60,9 +60,9 @@ int cli_ingest(struct cli *c, struct ingest_item *items, size_t n, int flags, in
  * or a record id prefix (hex, at least 4 digits) with optional ":N" output index.
  * Members: a name, or a full 64-digit hex key. Records: an id prefix. Each returns 0,
  * KK_E_UNKNOWN_LOT / KK_E_UNKNOWN_MEMBER / KK_E_UNKNOWN_RECORD, or KK_E_AMBIGUOUS. */
-int cli_resolve_lot(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[36]); /* sets c->why */
-int cli_resolve_member(struct cli *c, MDB_txn *txn, const char *ref, uint8_t key[32]);
-int cli_resolve_record(struct cli *c, MDB_txn *txn, const char *ref, uint8_t id[32]);
+int cli_resolve_lot(struct cli *c, struct store_txn *txn, const char *ref, uint8_t key[36]); /* sets c->why */
+int cli_resolve_member(struct cli *c, struct store_txn *txn, const char *ref, uint8_t key[32]);
+int cli_resolve_record(struct cli *c, struct store_txn *txn, const char *ref, uint8_t id[32]);
 
 /* "kiroku: <what>: <message of rc>" on stderr; returns the exit code for rc. */
 int cli_fail(int rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -103,7 +103,7 @@ struct cli_figures {
   uint64_t verified_post, verified_pre, tainted, equivocation_mass;
   int flagged, passed;
 };
-int cli_lot_figures(struct cli *c, MDB_txn *txn, const uint8_t (*keys)[36], size_t n, struct cli_figures *out);
+int cli_lot_figures(struct cli *c, struct store_txn *txn, const uint8_t (*keys)[36], size_t n, struct cli_figures *out);
 /* The JSON of figures f of a lot of mass `mass`: "verified" {post_consumer_mg,
  * pre_consumer_mg, share, share_ppm}, "tainted_mg", "flagged". */
 void cli_json_figures(json_t *o, const struct cli_figures *f, uint64_t mass);
@@ -115,7 +115,7 @@ int cli_exit_code(int rc);
 /* Printing helpers. */
 void cli_hex(char out[65], const uint8_t id[32]);
 void cli_lotref(char *out, size_t n, const uint8_t lotkey[36]); /* "ab12cd34ef56:0" */
-const char *cli_member_name(MDB_txn *txn, struct store *s, const uint8_t key[32], char *buf, size_t n);
+const char *cli_member_name(struct store_txn *txn, struct store *s, const uint8_t key[32], char *buf, size_t n);
 /* Prints j to stdout (indented) and releases it. */
 void cli_print_json(json_t *j);
 json_t *cli_json_hex(const uint8_t *p, size_t n);

@@ -28,7 +28,7 @@
 
 struct audit_meta { const uint8_t *network, *registry; struct store *s; };
 
-static int audit_meta_fn(MDB_txn *txn, void *arg)
+static int audit_meta_fn(struct store_txn *txn, void *arg)
 {
   struct audit_meta *m = arg;
   int rc = store_meta_put(txn, m->s, "network", m->network, 32);
@@ -36,9 +36,9 @@ static int audit_meta_fn(MDB_txn *txn, void *arg)
 }
 
 /* Copies every evidence object of the audited store into the replay, each checked again. */
-struct audit_evidence { struct store *from, *to; MDB_txn *rtxn; uint64_t n, bad; };
+struct audit_evidence { struct store *from, *to; struct store_txn *rtxn; uint64_t n, bad; };
 
-struct audit_evidence_copy { struct audit_evidence *a; MDB_txn *txn; };
+struct audit_evidence_copy { struct audit_evidence *a; struct store_txn *txn; };
 
 static int audit_evidence_one(void *arg, const uint8_t id[32], const uint8_t *buf, size_t len)
 {
@@ -53,7 +53,7 @@ static int audit_evidence_one(void *arg, const uint8_t id[32], const uint8_t *bu
   return 0;
 }
 
-static int audit_evidence_fn(MDB_txn *txn, void *arg)
+static int audit_evidence_fn(struct store_txn *txn, void *arg)
 {
   struct audit_evidence *a = arg;
   struct audit_evidence_copy x = { a, txn };
@@ -101,7 +101,7 @@ static int replay_fn(void *arg, uint64_t arrival, const uint8_t *env, size_t len
 }
 
 /* The replay's verdicts: invalid records listed, waiting ones counted. */
-struct verdicts { MDB_txn *txn; struct store *s; uint64_t invalid, waiting; json_t *list; };
+struct verdicts { struct store_txn *txn; struct store *s; uint64_t invalid, waiting; json_t *list; };
 
 static int verdicts_fn(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
 {
@@ -142,7 +142,7 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   char tmpl[4096];
   if (cli_scratch_dir(tmpl, "audit")) return cli_fail(-errno, "cannot create a scratch directory for the replay");
   struct store *fresh = NULL;
-  MDB_txn *txn = NULL;
+  struct store_txn *txn = NULL;
   struct ingest_item *items = mem_calloc(AUDIT_BATCH, sizeof *items);
   json_t *rejected = json_array(), *invalid = json_array();
   uint64_t total = 0, n_rejected = 0;
@@ -162,7 +162,7 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   n_rejected = rp.rejected;
 
   /* Verdicts and digest of the replay. */
-  MDB_txn *ftxn;
+  struct store_txn *ftxn;
   uint64_t n_invalid = 0, n_waiting = 0;
   if ((rc = store_read(fresh, &ftxn))) goto out;
   rc = store_digest(ftxn, fresh, replay_digest);

@@ -29,7 +29,7 @@ int cmd_prove(struct cli *c, int argc, char **argv)
   if (isatty(STDOUT_FILENO)) return cli_usage("kiroku prove writes a binary bundle: redirect it to a file (kiroku prove REF > FILE)");
   int rc = cli_open(c, CLI_KEY | CLI_NETWORK);
   if (rc) return rc;
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint8_t key[36], *out = NULL;
   size_t len = 0;
   struct bundle_info info;
@@ -106,7 +106,7 @@ int cmd_verify_bundle(struct cli *c, int argc, char **argv)
   } else if (rc) {
     exit_code = cli_fail(rc, "verify-bundle");
   } else {
-    MDB_txn *txn;
+    struct store_txn *txn;
     struct verify_report r;
     if ((rc = store_read(scratch, &txn)) == 0) {
       rc = verify_lot(txn, scratch, lotkey, 0, &r);

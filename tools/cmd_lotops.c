@@ -54,7 +54,7 @@ static int hash_file(const char *path, uint8_t out[32])
 
 /* Warns on stderr when lot key is tainted or flagged — what it carries is not what it
  * says — naming why; `what` says which lot ("lot FLAKE-1", "the lot being received"). */
-static void warn_if_tainted(struct cli *c, MDB_txn *txn, const uint8_t key[36], const char *what)
+static void warn_if_tainted(struct cli *c, struct store_txn *txn, const uint8_t key[36], const char *what)
 {
   struct verify_report r;
   char a[QTY_FMT], b[QTY_FMT];
@@ -187,7 +187,7 @@ int cmd_transfer(struct cli *c, int argc, char **argv)
   if (!b) return CLI_INTERNAL;
   b->kind = KK_PL_TRANSFER;
   if ((rc = parse_mass("--mass", mass, &b->u.transfer.mass_mg)) || (rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint8_t key[36];
   if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   int r1 = cli_resolve_lot(c, txn, lot, key), r2 = r1 ? 0 : cli_resolve_member(c, txn, to, b->u.transfer.to);
@@ -232,7 +232,7 @@ static int pending_one(void *arg, const uint8_t id[32], const struct xfer *x)
 
 static int pending_to_me(struct cli *c, uint8_t (**ids)[32], size_t *n)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct pending p = { NULL, 0, 0 };
   int rc = store_read(c->s, &txn);
   *ids = NULL;
@@ -268,7 +268,7 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
   uint8_t (*ids)[32] = NULL;
   size_t n = 0;
   if (tref) {
-    MDB_txn *txn;
+    struct store_txn *txn;
     ids = mem_alloc(32);
     if (!ids) return CLI_INTERNAL;
     if ((rc = store_read(c->s, &txn))) { mem_free(ids); return cli_fail(rc, "store"); }
@@ -288,7 +288,7 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
     if (!b) { ret = CLI_INTERNAL; break; }
     b->kind = receive ? KK_PL_RECEIVE : KK_PL_REFUSE;
     memcpy(receive ? b->u.receive.transfer : b->u.refuse.transfer, ids[i], 32);
-    MDB_txn *txn;
+    struct store_txn *txn;
     if (receive && store_read(c->s, &txn) == 0) {
       struct xfer x;
       xfer_init(&x);
@@ -324,7 +324,7 @@ int cmd_receive(struct cli *c, int argc, char **argv) { return close_transfers(c
 int cmd_refuse(struct cli *c, int argc, char **argv) { return close_transfers(c, argc, argv, 0); }
 
 /* --in REF=Q */
-static int parse_in(struct cli *c, MDB_txn *txn, const char *arg, struct kk_input *in)
+static int parse_in(struct cli *c, struct store_txn *txn, const char *arg, struct kk_input *in)
 {
   const char *eq = strrchr(arg, '=');
   char ref[256];
@@ -400,7 +400,7 @@ int cmd_transform(struct cli *c, int argc, char **argv)
   b->kind = KK_PL_TRANSFORM;
   /* The store is needed to resolve --in references: open it first. */
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   optind = 1;
   while (rc == 0 && (o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -451,7 +451,7 @@ int cmd_claim(struct cli *c, int argc, char **argv)
   if ((rc = qty_parse_share(share, &b->u.claim.share_ppm))) { mem_free(b); return cli_fail(rc, "--recycled %s", share); }
   if ((rc = set_text(b->u.claim.scope, CODEC_TEXT_MAX, scope, "--scope"))) { mem_free(b); return rc; }
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint8_t key[36];
   if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   rc = cli_resolve_lot(c, txn, lot, key);

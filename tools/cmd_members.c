@@ -95,7 +95,7 @@ int cmd_admit(struct cli *c, int argc, char **argv)
   strcpy(b->u.admit.country, country);
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
   if (memcmp(c->pk, c->registry, 32) != 0) { mem_free(b); return cli_fail(KK_ERR(NOT_REGISTRY), "admit"); }
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(c->s, &txn)) == 0) {
     uint8_t other[32];
     if (cli_resolve_member(c, txn, name, other) == 0) rc = KK_ERR(EXISTS);
@@ -135,7 +135,7 @@ int cmd_suspend(struct cli *c, int argc, char **argv)
   if (!b) return CLI_INTERNAL;
   b->kind = KK_PL_SUSPEND;
   if ((rc = copy_text(b->u.suspend.reason, CODEC_TEXT_MAX, reason, "--reason"))) { mem_free(b); return rc; }
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
   rc = cli_resolve_member(c, txn, member, b->u.suspend.member);
   struct store_head h;
@@ -163,7 +163,7 @@ int cmd_suspend(struct cli *c, int argc, char **argv)
   return 0;
 }
 
-struct members_list { struct cli *c; MDB_txn *txn; json_t *arr; };
+struct members_list { struct cli *c; struct store_txn *txn; json_t *arr; };
 
 static int members_list_one(void *arg, const uint8_t key[32], const struct member *m)
 {
@@ -203,7 +203,7 @@ int cmd_members(struct cli *c, int argc, char **argv)
   if (argc > 2 || (argc == 2 && !c->json)) return cli_usage("usage: kiroku members [--json]");
   int rc = cli_open(c, CLI_NETWORK);
   if (rc) return rc;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   json_t *arr = json_array();
   struct members_list mc = { c, txn, arr };

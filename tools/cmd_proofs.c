@@ -33,7 +33,7 @@ static int positional(int argc, char **argv, char **pos, int max)
 
 /* ---- checkpoints ---------------------------------------------------------------------- */
 
-struct cosig_list { MDB_txn *txn; struct store *s; const char *note; size_t len; json_t *arr; };
+struct cosig_list { struct store_txn *txn; struct store *s; const char *note; size_t len; json_t *arr; };
 
 static int list_cosig(void *arg, const char *name, size_t nl, const char *line, size_t ll)
 {
@@ -53,7 +53,7 @@ static int list_cosig(void *arg, const char *name, size_t nl, const char *line, 
 }
 
 /* One feed's newest checkpoint as JSON; NULL when it has none. */
-static json_t *checkpoint_json(MDB_txn *txn, struct store *s, const uint8_t author[32])
+static json_t *checkpoint_json(struct store_txn *txn, struct store *s, const uint8_t author[32])
 {
   char *note;
   size_t len;
@@ -69,7 +69,7 @@ static json_t *checkpoint_json(MDB_txn *txn, struct store *s, const uint8_t auth
   return j;
 }
 
-struct feeds_list { struct cli *c; MDB_txn *txn; json_t *feeds; };
+struct feeds_list { struct cli *c; struct store_txn *txn; json_t *feeds; };
 
 static int feeds_list_one(void *arg, const uint8_t author[32], const struct store_head *h)
 {
@@ -92,7 +92,7 @@ int cmd_checkpoints(struct cli *c, int argc, char **argv)
   if (positional(argc, argv, pos, 0) != 0) return cli_usage("usage: kiroku checkpoints [--json]");
   int rc;
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "checkpoints");
   json_t *feeds = json_array();
   struct feeds_list fl = { c, txn, feeds };
@@ -126,7 +126,7 @@ int cmd_checkpoints(struct cli *c, int argc, char **argv)
 
 /* ---- evidence ---------------------------------------------------------------------------- */
 
-static json_t *evidence_json(MDB_txn *txn, struct store *s, const struct evidence_info *in)
+static json_t *evidence_json(struct store_txn *txn, struct store *s, const struct evidence_info *in)
 {
   char who[CODEC_NAME_MAX + 1];
   int rec = in->kind == EVIDENCE_RECORDS, bad = in->kind == EVIDENCE_BAD_RECORD;
@@ -169,7 +169,7 @@ static void evidence_print(const json_t *e)
 
 struct evidence_list {
   struct cli *c;
-  MDB_txn *txn;
+  struct store_txn *txn;
   const char *prefix;           /* one asked for by its id's hex prefix, or NULL: all */
   json_t *list;
   const uint8_t *want;          /* the match's bytes */
@@ -211,7 +211,7 @@ int cmd_evidence(struct cli *c, int argc, char **argv)
     return cli_usage("kiroku evidence ID writes binary evidence: redirect it to a file (kiroku evidence ID > FILE)");
   int rc;
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "evidence");
   json_t *list = json_array();
   const uint8_t *want = NULL;

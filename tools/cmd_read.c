@@ -24,7 +24,7 @@ static json_t *recycled_json(uint64_t mass, uint64_t post, uint64_t pre)
                    "share", (double)qty_ppm(post + pre, mass) / 1e6, "share_ppm", (json_int_t)qty_ppm(post + pre, mass));
 }
 
-static json_t *lot_json(MDB_txn *txn, struct store *s, const uint8_t key[36], const struct lot *l,
+static json_t *lot_json(struct store_txn *txn, struct store *s, const uint8_t key[36], const struct lot *l,
                         const struct cli_figures *f)
 {
   char hex[65], ref[80], owner[CODEC_NAME_MAX + 8];
@@ -48,7 +48,7 @@ static const char *lot_marks(const struct cli_figures *f)
 }
 
 /* The keys of the lots to list: all, or those `owner` holds. */
-struct lots_pick { MDB_txn *txn; struct store *s; const uint8_t *owner; uint8_t (*keys)[36]; size_t n, cap; };
+struct lots_pick { struct store_txn *txn; struct store *s; const uint8_t *owner; uint8_t (*keys)[36]; size_t n, cap; };
 
 static int lots_pick_one(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l)
 {
@@ -80,7 +80,7 @@ int cmd_lots(struct cli *c, int argc, char **argv)
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
   /* Without an identity there is no "mine": show everything. */
   if (!c->have_key) all = 1;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   /* The lots to show, then their verified figures in one pass over their provenance. */
   struct lots_pick p = { txn, c->s, all ? NULL : c->pk, NULL, 0, 0 };
@@ -218,7 +218,7 @@ json_t *cli_body_json(const struct kk_body *b)
 }
 
 /* One record as JSON: envelope fields, verdict, payload. */
-static json_t *record_json(MDB_txn *txn, struct store *s, const uint8_t *env, size_t len, int with_payload)
+static json_t *record_json(struct store_txn *txn, struct store *s, const uint8_t *env, size_t len, int with_payload)
 {
   struct kk_envelope_view ev;
   struct kk_body *b = mem_alloc(sizeof *b);
@@ -247,7 +247,7 @@ static json_t *record_json(MDB_txn *txn, struct store *s, const uint8_t *env, si
   return o;
 }
 
-struct log_ctx { struct cli *c; MDB_txn *txn; const uint8_t *feed; json_t *arr; };
+struct log_ctx { struct cli *c; struct store_txn *txn; const uint8_t *feed; json_t *arr; };
 
 static int log_fn(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
 {
@@ -284,7 +284,7 @@ int cmd_log(struct cli *c, int argc, char **argv)
   }
   if (optind != argc) return cli_usage("usage: kiroku log [--feed NAME|HEX] [--json]");
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint8_t fk[32];
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   if (feed && (rc = cli_resolve_member(c, txn, feed, fk))) { store_txn_abort(txn); return cli_fail(rc, "--feed %s", feed); }
@@ -299,7 +299,7 @@ int cmd_log(struct cli *c, int argc, char **argv)
 
 /* What a record stands for now: its revocations, and the lots it made with their
  * verified figures (the same as lots and verify give). */
-static int show_standing(struct cli *c, MDB_txn *txn, const uint8_t id[32], json_t *r)
+static int show_standing(struct cli *c, struct store_txn *txn, const uint8_t id[32], json_t *r)
 {
   uint8_t (*revs)[32];
   size_t nrev;
@@ -345,7 +345,7 @@ int cmd_show(struct cli *c, int argc, char **argv)
   if (!ref) return cli_usage("usage: kiroku show ID [--json]");
   int rc = cli_open(c, CLI_NETWORK);
   if (rc) return rc;
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint8_t id[32];
   const uint8_t *env;
   size_t len;

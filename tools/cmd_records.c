@@ -57,7 +57,7 @@ int cmd_export_records(struct cli *c, int argc, char **argv)
   if (optind != argc) return cli_usage("usage: kiroku export-records [--since N] [--feed NAME|HEX] > FILE");
   if (isatty(STDOUT_FILENO)) return cli_usage("export-records writes binary records: redirect it to a file");
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   if (feed && (rc = cli_resolve_member(c, txn, feed, fk))) { store_txn_abort(txn); return cli_fail(rc, "--feed %s", feed); }
   fwrite(RECFILE_MAGIC, 1, RECFILE_MAGIC_LEN, stdout);

@@ -73,7 +73,7 @@ int cmd_init(struct cli *c, int argc, char **argv)
   if (rc) return cli_fail(rc, "cannot create the genesis record");
 
   /* genesis.bin: the record members need to join. */
-  MDB_txn *txn;
+  struct store_txn *txn;
   const uint8_t *env;
   size_t len;
   char path[4200];

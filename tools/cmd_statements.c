@@ -42,7 +42,7 @@ static int statement(struct cli *c, int argc, char **argv, const char *reflong, 
     strcpy(kind, k);
   }
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) return rc;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   rc = cli_resolve_record(c, txn, r, ref);
   store_txn_abort(txn);

@@ -241,7 +241,7 @@ int cmd_verify(struct cli *c, int argc, char **argv)
   ref = argv[optind];
   if (claim && (rc = qty_parse_share(claim, &ppm))) return cli_fail(rc, "--claim %s", claim);
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint8_t key[36];
   struct verify_report r;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
@@ -268,7 +268,7 @@ int cmd_verify(struct cli *c, int argc, char **argv)
 struct trace_lot { uint8_t key[36]; uint8_t owner[32]; json_t *node; };
 struct trace {
   struct cli *c;
-  MDB_txn *txn;
+  struct store_txn *txn;
   size_t nodes;
   int truncated;
   struct trace_lot *lots;
@@ -502,7 +502,7 @@ int cmd_trace(struct cli *c, int argc, char **argv)
   if (optind != argc - 1) return cli_usage("usage: kiroku trace REF [--down] [--json]");
   const char *ref = argv[optind];
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint8_t key[36];
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   if ((rc = cli_resolve_lot(c, txn, ref, key))) { store_txn_abort(txn); return cli_refused(c, rc, "trace %s", ref); }

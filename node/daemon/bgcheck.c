@@ -25,7 +25,7 @@
 
 
 
-int repl_checkpoint_fn(MDB_txn *txn, void *arg)
+int repl_checkpoint_fn(struct store_txn *txn, void *arg)
 {
   struct repl_job_ctx *g = arg;
   struct node *n = g->n;
@@ -50,7 +50,7 @@ int repl_checkpoint_fn(MDB_txn *txn, void *arg)
   return changed ? 0 : REPL_NOTHING_NEW;
 }
 
-int repl_evidence_fn(MDB_txn *txn, void *arg)
+int repl_evidence_fn(struct store_txn *txn, void *arg)
 {
   struct repl_job_ctx *g = arg;
   struct ingest_job *j = g->j;
@@ -67,7 +67,7 @@ int repl_evidence_fn(MDB_txn *txn, void *arg)
 /* The background check's results: checked records leave `unverified`; a record whose
  * signature failed under its author's checkpoint becomes evidence (and freezes the
  * feed); feeds now fully checked are witnessed. */
-int repl_verified_fn(MDB_txn *txn, void *arg)
+int repl_verified_fn(struct store_txn *txn, void *arg)
 {
   struct repl_job_ctx *g = arg;
   struct node *n = g->n;
@@ -121,7 +121,7 @@ int repl_verified_fn(MDB_txn *txn, void *arg)
 
 /* One record taken on a checkpoint's word: its signature checked. 1 (stop) once the
  * batch is full. */
-struct bg_scan { struct node *n; MDB_txn *txn; };
+struct bg_scan { struct node *n; struct store_txn *txn; };
 
 static int bg_check_one(void *arg, const uint8_t author[32], uint64_t seq)
 {
@@ -151,7 +151,7 @@ static int bg_check_one(void *arg, const uint8_t author[32], uint64_t seq)
 static void bg_work_cb(uv_work_t *w)
 {
   struct node *n = w->data;
-  MDB_txn *txn;
+  struct store_txn *txn;
   n->bg_n = 0;
   if (!(n->bg_items = mem_calloc(NODE_BG_BATCH, sizeof *n->bg_items)) || store_read(n->s, &txn)) return;
   struct bg_scan sc = { n, txn };
@@ -183,7 +183,7 @@ static void bg_after_cb(uv_work_t *w, int status)
  * idle (during a catch-up the checks wait for the gaps, so the catch-up goes first). */
 void repl_bg_kick(struct node *n)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (n->bg_running || n->bg_wait_tick || n->stopping || n->running || n->grow_jobs || n->jobs_head ||
       store_read(n->s, &txn))
     return;

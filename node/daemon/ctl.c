@@ -97,7 +97,7 @@ static json_t *ctl_hex(const uint8_t *p)
 /* The node's state for `kiroku status`. */
 /* One feed of the status: its head, how far the rules applied it, its member's name and
  * whether it is frozen. */
-struct status_feeds { struct node *n; MDB_txn *txn; json_t *o, *feeds; uint64_t waiting; };
+struct status_feeds { struct node *n; struct store_txn *txn; json_t *o, *feeds; uint64_t waiting; };
 
 static int status_feed_one(void *arg, const uint8_t author[32], const struct store_head *h)
 {
@@ -123,7 +123,7 @@ static int status_feed_one(void *arg, const uint8_t author[32], const struct sto
 static json_t *ctl_status(struct node *n)
 {
   json_t *o = json_object(), *peers = json_array(), *feeds = json_array();
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint64_t waiting = 0;   /* stored, not yet evaluated: their dependencies have not arrived */
   json_object_set_new(o, "key", ctl_hex(n->pk));
   json_object_set_new(o, "network", ctl_hex(n->network));

@@ -23,7 +23,7 @@
 #include <string.h>
 
 /* Sends the stored checkpoint of author at size (0: newest), cosignatures included. */
-void repl_send_checkpoint(struct conn *c, MDB_txn *txn, const uint8_t author[32], uint64_t size)
+void repl_send_checkpoint(struct conn *c, struct store_txn *txn, const uint8_t author[32], uint64_t size)
 {
   char *note;
   size_t len;
@@ -107,7 +107,7 @@ void repl_notes_close(struct node *n)
 }
 
 /* Number of evidence objects held (0 on a read error: looked at again next tick). */
-uint64_t repl_evidence_count(struct node *n, MDB_txn *txn)
+uint64_t repl_evidence_count(struct node *n, struct store_txn *txn)
 {
   uint64_t held;
   return store_entries(txn, n->s, STORE_N_EVIDENCE, &held) == 0 ? held : 0;
@@ -120,7 +120,7 @@ uint64_t repl_evidence_count(struct node *n, MDB_txn *txn)
  * sent again once: harmless. */
 void repl_announce_evidence(struct node *n)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (store_read(n->s, &txn)) return;
   uint64_t held = repl_evidence_count(n, txn);
   if (held > n->evidence_seen) {

@@ -145,7 +145,7 @@ int node_init(struct node *n, uv_loop_t *loop, const char *dir)
     if ((rc = rules_upgrade(n->s))) return rc;
     log_info("%s: rebuilt", dir);
   }
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(n->s, &txn))) return rc;
   uint8_t bad[32];
   if ((rc = tree_check_heads(txn, n->s, bad))) {
@@ -168,7 +168,7 @@ int node_init(struct node *n, uv_loop_t *loop, const char *dir)
 
 int node_admission(struct node *n, uint8_t **env, size_t *len)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct member m;
   const uint8_t *e;
   size_t l;
@@ -206,7 +206,7 @@ static int valid_admission(struct node *n, const uint8_t peer[32], const uint8_t
 int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t *admission, size_t alen,
                     char *name, size_t namelen, const char **why)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct member m;
   if (memcmp(peer, n->registry, 32) == 0) { snprintf(name, namelen, "registry"); return 0; }
   int rc = store_read(n->s, &txn);

@@ -24,7 +24,7 @@
  * set (feeds, *nf, *cap) unless there (0 or -ENOMEM); what arrived since the last
  * announcement (and the feeds in changed) told to every peer. */
 uint64_t repl_unix_now(void);                                     /* ms since 1970 */
-uint64_t repl_our_seq(struct node *n, MDB_txn *txn, const uint8_t a[32]); /* feed a's head here */
+uint64_t repl_our_seq(struct node *n, struct store_txn *txn, const uint8_t a[32]); /* feed a's head here */
 struct fetch *repl_fetch_find(struct node *n, const uint8_t a[32]);
 void repl_fetch_drop(struct node *n, struct fetch *f);
 void repl_want_all(struct node *n);
@@ -35,8 +35,8 @@ void repl_announce_arrivals(struct node *n, const uint8_t (*changed)[32], size_t
 /* gossip.c: a checkpoint (size 0: the newest) or an evidence object sent to one peer;
  * the notes commits left, sent to every peer; evidence that arrived by other paths
  * announced; a peer's CHECKPOINT received (0, or an error that closes the peer). */
-uint64_t repl_evidence_count(struct node *n, MDB_txn *txn); /* held (0 on a read error) */
-void repl_send_checkpoint(struct conn *c, MDB_txn *txn, const uint8_t author[32], uint64_t size);
+uint64_t repl_evidence_count(struct node *n, struct store_txn *txn); /* held (0 on a read error) */
+void repl_send_checkpoint(struct conn *c, struct store_txn *txn, const uint8_t author[32], uint64_t size);
 void repl_send_evidence(struct conn *c, const uint8_t *ev, size_t len);
 /* repl_send_evidence as an evidence_each callback (conn: the struct conn). */
 int repl_send_evidence_one(void *conn, const uint8_t id[32], const uint8_t *ev, size_t len);
@@ -65,8 +65,8 @@ void repl_gate_release(struct node *n);
  * repl_job_ctx): checkpoints received, evidence received, background results applied. */
 struct repl_job_ctx { struct node *n; struct ingest_job *j; };
 void repl_bg_kick(struct node *n);
-int repl_checkpoint_fn(MDB_txn *txn, void *arg);
-int repl_evidence_fn(MDB_txn *txn, void *arg);
-int repl_verified_fn(MDB_txn *txn, void *arg);
+int repl_checkpoint_fn(struct store_txn *txn, void *arg);
+int repl_evidence_fn(struct store_txn *txn, void *arg);
+int repl_verified_fn(struct store_txn *txn, void *arg);
 
 #endif

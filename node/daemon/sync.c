@@ -95,7 +95,7 @@ uint64_t repl_unix_now(void)
   return (uint64_t)tv.tv_sec;
 }
 
-uint64_t repl_our_seq(struct node *n, MDB_txn *txn, const uint8_t a[32])
+uint64_t repl_our_seq(struct node *n, struct store_txn *txn, const uint8_t a[32])
 {
   struct store_head h;
   return store_head_get(txn, n->s, a, &h) == 0 ? h.seq : 0;
@@ -104,7 +104,7 @@ uint64_t repl_our_seq(struct node *n, MDB_txn *txn, const uint8_t a[32])
 /* Keeps up to NODE_FETCH_WINDOW ranges of feed a requested from one peer that has
  * more of it than we do; all from the same peer, so they arrive, queue and commit in
  * order. */
-static void want_feed(struct node *n, MDB_txn *txn, const uint8_t a[32])
+static void want_feed(struct node *n, struct store_txn *txn, const uint8_t a[32])
 {
   uint64_t frozen;
   if (store_frozen_at(txn, n->s, a, &frozen) || frozen) return; /* held where it forked */
@@ -143,7 +143,7 @@ static void want_feed(struct node *n, MDB_txn *txn, const uint8_t a[32])
 /* Re-examines every feed any peer has advertised. */
 void repl_want_all(struct node *n)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (n->stopping || store_read(n->s, &txn)) return;
   for (struct conn *c = n->conns; c; c = c->next) {
     if (c->state != CONN_OPEN) continue;
@@ -181,7 +181,7 @@ static int heads_list_one(void *arg, const uint8_t author[32], const struct stor
 static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
 {
   struct node *n = c->n;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (store_read(n->s, &txn)) return;
   struct kk_feedhead *heads = NULL;
   size_t cnt = 0;
@@ -217,7 +217,7 @@ static void send_have(struct conn *c, const uint8_t (*feeds)[32], size_t nf)
 }
 
 
-struct conn_send { struct conn *c; MDB_txn *txn; };
+struct conn_send { struct conn *c; struct store_txn *txn; };
 
 static int send_checkpoint_one(void *arg, const uint8_t author[32], const struct store_head *h)
 {
@@ -232,7 +232,7 @@ void repl_on_open(struct conn *c)
 {
   struct node *n = c->n;
   send_have(c, NULL, 0);
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (store_read(n->s, &txn)) return;
   struct conn_send cs = { c, txn };
   (void)store_heads_each(txn, n->s, send_checkpoint_one, &cs); /* the peer asks again for what it misses */
@@ -258,7 +258,7 @@ void repl_send_probe(struct conn *c, const uint8_t a[32], uint64_t seq)
 static void check_heads(struct conn *c, const struct kk_wire *w)
 {
   struct node *n = c->n;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (store_read(n->s, &txn)) return;
   for (size_t i = 0; i < w->have.n; i++) {
     const struct kk_feedhead *fh = &w->have.feeds[i];
@@ -299,7 +299,7 @@ static int serve_one(void *arg, uint64_t seq, const uint8_t *env, size_t len)
 static void serve_want(struct conn *c, const uint8_t a[32], uint64_t from, uint32_t max)
 {
   struct node *n = c->n;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (max == 0 || max > NODE_WANT_MAX) max = NODE_WANT_MAX;
   if (from == 0) from = 1;
   if (store_read(n->s, &txn)) return;
@@ -428,7 +428,7 @@ static int on_records(struct conn *c, const struct kk_wire *w)
     /* It has nothing more of that feed after all. */
     if (f) { f->next = 0; if (!f->inflight && !f->queued) repl_fetch_drop(n, f); }
     struct peer_feed *pf = conn_feed(c, w->records.author, 0);
-    MDB_txn *txn;
+    struct store_txn *txn;
     if (pf && store_read(n->s, &txn) == 0) {
       pf->seq = repl_our_seq(n, txn, w->records.author);
       store_txn_abort(txn);
@@ -562,7 +562,7 @@ static int arrived_fn(void *arg, uint64_t arrival, const uint8_t *env, size_t le
  * nodes each holding one branch of a fork never learnt of each other's (issue 10). */
 void repl_announce_arrivals(struct node *n, const uint8_t (*changed)[32], size_t nch)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (store_read(n->s, &txn)) return;
   uint64_t last = 0;
   uint8_t (*feeds)[32] = NULL;

@@ -31,7 +31,7 @@
  * first). */
 static int own_head_ready(struct node *n)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (n->standalone) return 1;
   if (store_read(n->s, &txn)) return 0;
   uint64_t ours = repl_our_seq(n, txn, n->pk);
@@ -86,7 +86,7 @@ void repl_enqueue_own(struct node *n, struct ingest_job *job)
  * transaction; until then the loop thread's reads fail and wait for the next tick. */
 static void adopt_resized_map(struct node *n)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (n->running || n->grow_jobs || n->bg_in_thread) return;
   int rc = store_read(n->s, &txn);
   if (rc == 0) { store_txn_abort(txn); return; }
@@ -119,7 +119,7 @@ static int feed_list_one(void *arg, const uint8_t author[32], const struct store
 }
 
 /* The start-up sweep: checkpoints for every feed, the own head marked unconfirmed. */
-static int start_fn(MDB_txn *txn, void *arg)
+static int start_fn(struct store_txn *txn, void *arg)
 {
   struct node *n = arg;
   struct feed_list fl = { NULL, 0, 0 };
@@ -131,7 +131,7 @@ static int start_fn(MDB_txn *txn, void *arg)
   return rc;
 }
 
-static int mark_confirmed_fn(MDB_txn *txn, void *arg)
+static int mark_confirmed_fn(struct store_txn *txn, void *arg)
 {
   struct node *n = arg;
   return store_meta_put(txn, n->s, STORE_META_CONFIRMED, "\1", 1);
@@ -139,7 +139,7 @@ static int mark_confirmed_fn(MDB_txn *txn, void *arg)
 
 void repl_start(struct node *n)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   /* Records written while the node was down (by the CLI, by an import) get their
    * checkpoint and witness cosignatures now. */
   int rc = store_write(n->s, start_fn, n);
@@ -204,7 +204,7 @@ static void hook_announce(void *arg, const uint8_t author[32], uint64_t size)
   repl_job_note(h->j, JOB_ANNOUNCE, author, size, 0);
 }
 
-static int records_hook(MDB_txn *txn, void *arg, const uint8_t (*feeds)[32], size_t nf)
+static int records_hook(struct store_txn *txn, void *arg, const uint8_t (*feeds)[32], size_t nf)
 {
   struct hook_ctx *h = arg;
   return ckpt_after_batch(txn, h->n->s, h->n->pk, h->n->sk, feeds, nf, repl_unix_now(), hook_announce, h);
@@ -214,7 +214,7 @@ static int records_hook(MDB_txn *txn, void *arg, const uint8_t (*feeds)[32], siz
 static void work_local(struct node *n, struct ingest_job *j)
 {
   struct kk_body *b = mem_alloc(sizeof *b);
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store_head h;
   if (!b) { j->rc = -ENOMEM; return; }
   if ((j->rc = codec_body_decode(j->body, j->body_len, b))) goto done;
@@ -334,7 +334,7 @@ static void work_cb(uv_work_t *w)
 static void send_notes(struct node *n, struct ingest_job *j)
 {
   if (!j->n_notes) return;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if (store_read(n->s, &txn)) return;
   for (size_t i = 0; i < j->n_notes; i++) {
     const struct job_note *x = &j->notes[i];

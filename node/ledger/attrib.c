@@ -73,7 +73,7 @@ struct amaker {
 struct frozen_memo { uint8_t member[32]; uint64_t at; int known; };
 
 struct attrib_walk {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store *s;
   struct kk_body *body;
   struct anode *nodes;
@@ -643,7 +643,7 @@ static int rank_sources(struct attrib_walk *c)
   return 0;
 }
 
-int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKEY], size_t n, attrib_fn fn,
+int attrib_lots(struct store_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKEY], size_t n, attrib_fn fn,
                 void *arg, struct attrib_prov *prov)
 {
   struct attrib_walk c;

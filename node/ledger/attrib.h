@@ -63,7 +63,7 @@ int attrib_prov_has_owner(const struct attrib_prov *p, const uint8_t key[32]);
  * when a key names no lot; KK_E_CORRUPT when the stored spends do not add up or the
  * record of what a lot was made from is missing; -ENOMEM; a storage error; or fn's
  * result. */
-int attrib_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKEY], size_t n, attrib_fn fn,
+int attrib_lots(struct store_txn *txn, struct store *s, const uint8_t (*keys)[STORE_LOTKEY], size_t n, attrib_fn fn,
                 void *arg, struct attrib_prov *prov);
 
 #endif

@@ -38,7 +38,7 @@ static int bundle_fail(char *why, size_t n, const char *fmt, ...)
 /* ---- the provenance closure ------------------------------------------------------------ */
 
 struct closure {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store *s;
   struct idset set;
   uint8_t (*queue)[32];
@@ -247,7 +247,7 @@ static int settle(struct closure *c, struct kk_body *b, size_t *expanded, struct
   }
 }
 
-int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const uint8_t pk[32],
+int bundle_prove(struct store_txn *txn, struct store *s, const uint8_t lotkey[36], const uint8_t pk[32],
                  const uint8_t sk[64], uint8_t **out, size_t *len, struct bundle_info *info, char *why,
                  size_t whylen)
 {
@@ -387,7 +387,7 @@ struct scratch_ctx {
   uint8_t network[32], registry[32];
 };
 
-static int scratch_fn(MDB_txn *txn, void *arg)
+static int scratch_fn(struct store_txn *txn, void *arg)
 {
   struct scratch_ctx *x = arg;
   uint8_t gid[32];
@@ -542,7 +542,7 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
   memcpy(x.network, network, 32);
   memcpy(x.registry, registry, 32);
   if ((rc = store_write(scratch, scratch_fn, &x))) goto done;
-  MDB_txn *txn;
+  struct store_txn *txn;
   if ((rc = store_read(scratch, &txn))) goto done;
   for (size_t i = 0; i < total && rc == 0; i++) {
     struct rules_status st;

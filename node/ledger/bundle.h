@@ -39,7 +39,7 @@ struct bundle_info {
 /* Builds and signs (pk, sk) the bundle for a lot. *out is mem_alloc'd. STORE_ABSENT when
  * there is no such lot; KK_E_BUNDLE (why filled) when a feed involved has no
  * checkpoint covering its records yet. */
-int bundle_prove(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], const uint8_t pk[32],
+int bundle_prove(struct store_txn *txn, struct store *s, const uint8_t lotkey[36], const uint8_t pk[32],
                  const uint8_t sk[64], uint8_t **out, size_t *len, struct bundle_info *info, char *why,
                  size_t whylen);
 

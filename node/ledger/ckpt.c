@@ -27,7 +27,7 @@ static void ckpt_key(uint8_t k[40], const uint8_t author[32], uint64_t size)
 }
 
 /* Newest stored checkpoint size of a feed (0: none). */
-static int ckpt_newest(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t *size)
+static int ckpt_newest(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t *size)
 {
   const void *k;
   size_t kl;
@@ -48,13 +48,13 @@ static int count_one(void *arg, const void *k, size_t kl, const void *v, size_t 
 
 /* How many cosignatures the checkpoint at k (author || size) holds; 0 on a read error
  * (it then counts for nothing, which pruning and picking tolerate). */
-static size_t ckpt_count_cosigs(MDB_txn *txn, struct store *s, const uint8_t k[40])
+static size_t ckpt_count_cosigs(struct store_txn *txn, struct store *s, const uint8_t k[40])
 {
   size_t n = 0;
   return store_each(txn, s->cosigs, k, 40, count_one, &n) ? 0 : n;
 }
 
-static int ckpt_delete(MDB_txn *txn, struct store *s, const uint8_t k[40])
+static int ckpt_delete(struct store_txn *txn, struct store *s, const uint8_t k[40])
 {
   int rc = store_del(txn, s->ckpts, k, 40);
   return rc ? rc : store_del_prefix(txn, s->cosigs, k, 40);
@@ -82,7 +82,7 @@ static int ckpt_key_one(void *arg, const void *k, size_t kl, const void *v, size
 
 /* Keeps the newest checkpoint, and older ones only while they have more cosignatures
  * than every newer one. */
-static int ckpt_prune(MDB_txn *txn, struct store *s, const uint8_t author[32])
+static int ckpt_prune(struct store_txn *txn, struct store *s, const uint8_t author[32])
 {
   struct ckpt_keys ck = { NULL, 0, 0 };
   int rc = store_each(txn, s->ckpts, author, 32, ckpt_key_one, &ck);
@@ -99,7 +99,7 @@ static int ckpt_prune(MDB_txn *txn, struct store *s, const uint8_t author[32])
   return rc;
 }
 
-int ckpt_sign_own(MDB_txn *txn, struct store *s, const uint8_t network[32], const uint8_t pk[32],
+int ckpt_sign_own(struct store_txn *txn, struct store *s, const uint8_t network[32], const uint8_t pk[32],
                   const uint8_t sk[64], uint64_t *size)
 {
   struct store_head h;
@@ -138,7 +138,7 @@ static int unverified_first(void *arg, const void *k, size_t kl, const void *v, 
   return kl == 40 && be64_get((const uint8_t *)k + 32) <= *(const uint64_t *)arg ? 1 : 2;
 }
 
-static int ckpt_unverified_upto(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq)
+static int ckpt_unverified_upto(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq)
 {
   int rc = store_each(txn, s->unverified, author, 32, unverified_first, &seq);
   return rc == 0 || rc == 2 ? 0 : 1; /* a read error: assume some wait */
@@ -149,7 +149,7 @@ static int ckpt_unverified_upto(MDB_txn *txn, struct store *s, const uint8_t aut
 /* Cosigns the checkpoint (text) of author at size with root if our tree agrees and is
  * consistent with what we cosigned last. 1 cosigned, 0 not (yet), <0 error. A root that
  * disagrees with our own tree sets *conflict. */
-static int ckpt_try_witness(MDB_txn *txn, struct store *s, const uint8_t self_pk[32], const uint8_t self_sk[64],
+static int ckpt_try_witness(struct store_txn *txn, struct store *s, const uint8_t self_pk[32], const uint8_t self_sk[64],
                             const uint8_t author[32], uint64_t size, const uint8_t root[32], const char *text,
                             size_t text_len, uint64_t now, int *conflict)
 {
@@ -198,7 +198,7 @@ static int ckpt_try_witness(MDB_txn *txn, struct store *s, const uint8_t self_pk
 }
 
 struct ckpt_lines {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store *s;
   const char *note;
   size_t len;
@@ -252,7 +252,7 @@ static int ckpt_on_line(void *arg, const char *name, size_t nl, const char *line
   return 0;
 }
 
-int ckpt_receive(MDB_txn *txn, struct store *s, const uint8_t network[32], const uint8_t self_pk[32],
+int ckpt_receive(struct store_txn *txn, struct store *s, const uint8_t network[32], const uint8_t self_pk[32],
                  const uint8_t self_sk[64], const char *note, size_t len, uint64_t now, struct ckpt_seen *seen)
 {
   struct ckpt_view v;
@@ -352,7 +352,7 @@ int ckpt_receive(MDB_txn *txn, struct store *s, const uint8_t network[32], const
   return rc;
 }
 
-int ckpt_witness(MDB_txn *txn, struct store *s, const uint8_t network[32], const uint8_t self_pk[32],
+int ckpt_witness(struct store_txn *txn, struct store *s, const uint8_t network[32], const uint8_t self_pk[32],
                  const uint8_t self_sk[64], const uint8_t author[32], uint64_t now, uint64_t *cosigned_size)
 {
   uint64_t newest;
@@ -381,7 +381,7 @@ int ckpt_witness(MDB_txn *txn, struct store *s, const uint8_t network[32], const
   return 0;
 }
 
-int ckpt_after_batch(MDB_txn *txn, struct store *s, const uint8_t pk[32], const uint8_t sk[64],
+int ckpt_after_batch(struct store_txn *txn, struct store *s, const uint8_t pk[32], const uint8_t sk[64],
                      const uint8_t (*feeds)[32], size_t nf, uint64_t now,
                      void (*fn)(void *ctx, const uint8_t author[32], uint64_t size), void *ctx)
 {
@@ -427,7 +427,7 @@ static int cosig_append(void *arg, const void *k, size_t kl, const void *v, size
   return 0;
 }
 
-static int ckpt_compose(MDB_txn *txn, struct store *s, const uint8_t k[40], char **note, size_t *len)
+static int ckpt_compose(struct store_txn *txn, struct store *s, const uint8_t k[40], char **note, size_t *len)
 {
   const void *v;
   size_t vn;
@@ -447,7 +447,7 @@ static int ckpt_compose(MDB_txn *txn, struct store *s, const uint8_t k[40], char
   return 0;
 }
 
-int ckpt_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32],
+int ckpt_stored(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32],
                 size_t *cosigs)
 {
   uint8_t k[40];
@@ -476,7 +476,7 @@ static int ckpt_first_one(void *arg, const void *k, size_t kl, const void *v, si
   return 1;
 }
 
-int ckpt_covering(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, const char **note,
+int ckpt_covering(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, const char **note,
                   size_t *len, uint64_t *size)
 {
   uint8_t k[40];
@@ -486,7 +486,7 @@ int ckpt_covering(MDB_txn *txn, struct store *s, const uint8_t author[32], uint6
   return rc == 1 ? 0 : rc == 0 ? STORE_ABSENT : rc;
 }
 
-int ckpt_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, char **note, size_t *len,
+int ckpt_get(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, char **note, size_t *len,
              uint64_t *got_size)
 {
   int rc;
@@ -502,7 +502,7 @@ int ckpt_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t s
 }
 
 /* The checkpoint with the most cosignatures (of equals, the newest). */
-struct ckpt_pick { MDB_txn *txn; struct store *s; uint8_t best[40]; size_t best_n; int found; };
+struct ckpt_pick { struct store_txn *txn; struct store *s; uint8_t best[40]; size_t best_n; int found; };
 
 static int ckpt_pick_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
 {
@@ -519,7 +519,7 @@ static int ckpt_pick_one(void *arg, const void *k, size_t kl, const void *v, siz
   return 0;
 }
 
-int ckpt_best(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t at_least, char **note, size_t *len,
+int ckpt_best(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t at_least, char **note, size_t *len,
               uint64_t *got_size)
 {
   uint8_t k[40];

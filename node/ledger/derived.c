@@ -78,7 +78,7 @@ int derived_put_buf(struct rules_ctx *c, MDB_dbi dbi, const void *k, size_t kl, 
  * per record). status and lots are keyed by the position of the record they are about
  * (store.h), not by its id: the entries a batch writes then fall on a few pages at the
  * right edge of each B-tree (decision 24). A lookup by id goes through `ids` first. */
-int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+int rules_status_at(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                     struct rules_status *st)
 {
   const uint8_t *v;
@@ -119,7 +119,7 @@ int derived_record_kind(const uint8_t *env, size_t len, int *kind)
   return rc;
 }
 
-int rules_record_kind(MDB_txn *txn, struct store *s, const uint8_t id[32], int *kind)
+int rules_record_kind(struct store_txn *txn, struct store *s, const uint8_t id[32], int *kind)
 {
   const uint8_t *env;
   size_t len;
@@ -127,7 +127,7 @@ int rules_record_kind(MDB_txn *txn, struct store *s, const uint8_t id[32], int *
   return rc ? rc : derived_record_kind(env, len, kind);
 }
 
-int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st)
+int rules_status_get(struct store_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st)
 {
   uint8_t author[32];
   uint64_t seq;
@@ -158,7 +158,7 @@ static int member_one(void *arg, const void *k, size_t kl, const void *v, size_t
   return e->fn(e->arg, k, &m);
 }
 
-int rules_members_each(MDB_txn *txn, struct store *s, rules_member_fn fn, void *arg)
+int rules_members_each(struct store_txn *txn, struct store *s, rules_member_fn fn, void *arg)
 {
   struct members_each e = { fn, arg };
   return store_each(txn, s->members, NULL, 0, member_one, &e);
@@ -175,13 +175,13 @@ static int incident_one(void *arg, const void *k, size_t kl, const void *v, size
   return e->fn(e->arg, k, (const uint8_t *)k + 32);
 }
 
-int rules_incidents_each(MDB_txn *txn, struct store *s, rules_incident_fn fn, void *arg)
+int rules_incidents_each(struct store_txn *txn, struct store *s, rules_incident_fn fn, void *arg)
 {
   struct incidents_each e = { fn, arg };
   return store_each(txn, s->incidents, NULL, 0, incident_one, &e);
 }
 
-int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m)
+int rules_member_get(struct store_txn *txn, struct store *s, const uint8_t key[32], struct member *m)
 {
   const void *v;
   size_t n;
@@ -198,7 +198,7 @@ int derived_member_put(struct rules_ctx *c, const uint8_t key[32], const struct 
 }
 
 /* The lots database's key of lot key (record id || index): author || seq || index. */
-static int lot_pos_as(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], int held, uint8_t pos[STORE_LOTPOS])
+static int lot_pos_as(struct store_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], int held, uint8_t pos[STORE_LOTPOS])
 {
   uint64_t seq;
   int rc = (held ? store_record_by_held_id : store_record_by_id)(txn, s, key, pos, &seq, NULL, NULL);
@@ -208,7 +208,7 @@ static int lot_pos_as(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOT
   return 0;
 }
 
-static int lot_pos(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS])
+static int lot_pos(struct store_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS])
 {
   return lot_pos_as(txn, s, key, 0, pos);
 }
@@ -224,7 +224,7 @@ int derived_lot_pos(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], uint8_
   return 0;
 }
 
-int rules_lot_key(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], uint8_t key[STORE_LOTKEY])
+int rules_lot_key(struct store_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], uint8_t key[STORE_LOTKEY])
 {
   const uint8_t *env;
   size_t len;
@@ -238,7 +238,7 @@ int rules_lot_key(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS]
 /* lots is a posdb (node/ledger/posdb.h): author -> seq || index || lot */
 #define LOT_REST (STORE_LOTPOS - 32)
 
-int rules_lot_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], struct lot *l)
+int rules_lot_at(struct store_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], struct lot *l)
 {
   const void *v;
   size_t n;
@@ -246,14 +246,14 @@ int rules_lot_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS],
   return rc ? rc : lot_decode(v, n, l, pos);
 }
 
-int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS],
+int rules_lot_find(struct store_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS],
                    struct lot *l)
 {
   int rc = lot_pos(txn, s, key, pos);
   return rc ? rc : rules_lot_at(txn, s, pos, l);
 }
 
-int rules_lot_find_held(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS],
+int rules_lot_find_held(struct store_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], uint8_t pos[STORE_LOTPOS],
                         struct lot *l)
 {
   int rc = lot_pos_as(txn, s, key, 1, pos);
@@ -274,14 +274,14 @@ static int lots_each_step(void *arg, const uint8_t author[32], const uint8_t *re
   return rc ? rc : e->fn(e->arg, pos, &l);
 }
 
-int rules_lots_each(MDB_txn *txn, struct store *s, int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l),
+int rules_lots_each(struct store_txn *txn, struct store *s, int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l),
                     void *arg)
 {
   struct lots_each e = { fn, arg };
   return posdb_each(txn, s->lots, LOT_REST, NULL, NULL, 0, lots_each_step, &e);
 }
 
-int rules_lots_of(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+int rules_lots_of(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                   int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l), void *arg)
 {
   struct lots_each e = { fn, arg };
@@ -296,7 +296,7 @@ int rules_lots_of(MDB_txn *txn, struct store *s, const uint8_t author[32], uint6
 #define SPEND_REST (STORE_SPENDKEY - 32)
 
 struct spends_list {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store *s;
   const uint8_t *owner;
   uint8_t (**ids)[32];
@@ -344,14 +344,14 @@ static int spends_at_one(void *arg, const uint8_t author[32], const uint8_t *res
   return rc ? rc : e->fn(e->arg, be64_get(rest + LOT_REST), &sp);
 }
 
-int rules_spends_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS],
+int rules_spends_at(struct store_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS],
                     int (*fn)(void *arg, uint64_t seq, const struct spend *sp), void *arg)
 {
   struct spends_at e = { fn, arg };
   return posdb_each(txn, s->spends, SPEND_REST, pos, pos + 32, LOT_REST, spends_at_one, &e);
 }
 
-int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
+int rules_lot_spends(struct store_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
                      struct spend **spends, size_t *n)
 {
   uint8_t pos[STORE_LOTPOS];
@@ -378,7 +378,7 @@ int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8
   return rc;
 }
 
-int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], struct lot *l)
+int rules_lot_get(struct store_txn *txn, struct store *s, const uint8_t key[STORE_LOTKEY], struct lot *l)
 {
   uint8_t pos[STORE_LOTPOS];
   return rules_lot_find(txn, s, key, pos, l);
@@ -401,7 +401,7 @@ int derived_lot_put(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], const 
  * transfer (node/ledger/state.h, the sender left out). */
 #define XFER_REST 8
 
-static int xfer_find_as(MDB_txn *txn, struct store *s, const uint8_t id[32], int held, struct xfer *x, uint64_t *seq)
+static int xfer_find_as(struct store_txn *txn, struct store *s, const uint8_t id[32], int held, struct xfer *x, uint64_t *seq)
 {
   uint8_t sender[32], rest[XFER_REST];
   uint64_t at;
@@ -430,12 +430,12 @@ int derived_xfer_get(struct rules_ctx *c, const uint8_t id[32], struct xfer *x, 
   return xfer_decode(v, n, x, sender);
 }
 
-int rules_xfer_find_held(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq)
+int rules_xfer_find_held(struct store_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq)
 {
   return xfer_find_as(txn, s, id, 1, x, seq);
 }
 
-int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x)
+int rules_xfer_get(struct store_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x)
 {
   return xfer_find_as(txn, s, id, 0, x, NULL);
 }
@@ -457,7 +457,7 @@ int derived_xfer_put(struct rules_ctx *c, const uint8_t id[32], const struct xfe
 }
 
 struct xfers_each {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store *s;
   const uint8_t *to;
   int (*fn)(void *arg, const uint8_t id[32], const struct xfer *x);
@@ -481,7 +481,7 @@ static int xfers_each_step(void *arg, const uint8_t author[32], const uint8_t *r
   return e->fn(e->arg, id, &x);
 }
 
-int rules_xfers_pending_to(MDB_txn *txn, struct store *s, const uint8_t to[32],
+int rules_xfers_pending_to(struct store_txn *txn, struct store *s, const uint8_t to[32],
                            int (*fn)(void *arg, const uint8_t id[32], const struct xfer *x), void *arg)
 {
   struct xfers_each e = { txn, s, to, fn, arg };
@@ -519,7 +519,7 @@ int derived_code_put(struct rules_ctx *c, const uint8_t owner[32], const char *c
 }
 
 struct code_walk {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store *s;
   const uint8_t *owner;
   const char *code;
@@ -556,7 +556,7 @@ static int code_one(void *arg, const void *k, size_t kl, const void *v, size_t v
   return 0;
 }
 
-int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], const char *code, uint8_t (*keys)[36],
+int rules_code_lots(struct store_txn *txn, struct store *s, const uint8_t owner[32], const char *code, uint8_t (*keys)[36],
                     size_t max, size_t *found)
 {
   uint8_t h[CODE_HASH];
@@ -644,7 +644,7 @@ static int made_each_one(void *arg, const uint8_t author[32], const uint8_t *res
   return e->fn(e->arg, &in);
 }
 
-int rules_made_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+int rules_made_each(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                     int (*fn)(void *arg, const struct made_input *in), void *arg)
 {
   uint8_t prefix[8];
@@ -675,7 +675,7 @@ static int revoker_one(void *arg, const void *k, size_t kl, const void *v, size_
   return 0;
 }
 
-int rules_revocations(MDB_txn *txn, struct store *s, const uint8_t target[32], uint8_t (**ids)[32], size_t *n)
+int rules_revocations(struct store_txn *txn, struct store *s, const uint8_t target[32], uint8_t (**ids)[32], size_t *n)
 {
   struct revokers r = { NULL, 0, 0 };
   *ids = NULL;
@@ -698,7 +698,7 @@ static int any_one(void *arg, const void *k, size_t kl, const void *v, size_t vl
   return 1;
 }
 
-int rules_revoked(MDB_txn *txn, struct store *s, const uint8_t target[32])
+int rules_revoked(struct store_txn *txn, struct store *s, const uint8_t target[32])
 {
   return store_each(txn, s->revoked, target, 32, any_one, NULL);
 }

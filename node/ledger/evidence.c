@@ -168,7 +168,7 @@ int evidence_check(const uint8_t *buf, size_t len, const uint8_t key[32], struct
   return rc;
 }
 
-int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len, struct evidence_info *info,
+int evidence_store(struct store_txn *txn, struct store *s, const uint8_t *buf, size_t len, struct evidence_info *info,
                    int *is_new)
 {
   const void *v;
@@ -231,7 +231,7 @@ int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len
   return 0;
 }
 
-int evidence_get(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **buf, size_t *len)
+int evidence_get(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **buf, size_t *len)
 {
   const void *v;
   int rc = store_get(txn, s->evidence, id, 32, &v, len);
@@ -248,7 +248,7 @@ static int evidence_one(void *arg, const void *k, size_t kl, const void *v, size
   return e->fn(e->arg, k, v, vl);
 }
 
-int evidence_each(MDB_txn *txn, struct store *s, evidence_fn fn, void *arg)
+int evidence_each(struct store_txn *txn, struct store *s, evidence_fn fn, void *arg)
 {
   struct evidence_each e = { fn, arg };
   return store_each(txn, s->evidence, NULL, 0, evidence_one, &e);
@@ -269,7 +269,7 @@ static int against_one(void *arg, const uint8_t id[32], const uint8_t *buf, size
   return 0;
 }
 
-int evidence_against(MDB_txn *txn, struct store *s, const uint8_t author[32], uint8_t id[32])
+int evidence_against(struct store_txn *txn, struct store *s, const uint8_t author[32], uint8_t id[32])
 {
   struct against a = { author, id, UINT64_MAX };
   int rc = evidence_each(txn, s, against_one, &a);

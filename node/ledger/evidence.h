@@ -58,20 +58,20 @@ int evidence_check(const uint8_t *buf, size_t len, const uint8_t key[32], struct
  * feed at min(its current freeze, info.seq) and, when records at or past the new
  * freeze point were already applied, rebuilds the derived state. *is_new: 1 when it was
  * not held before. Runs in the caller's write transaction. */
-int evidence_store(MDB_txn *txn, struct store *s, const uint8_t *buf, size_t len, struct evidence_info *info,
+int evidence_store(struct store_txn *txn, struct store *s, const uint8_t *buf, size_t len, struct evidence_info *info,
                    int *is_new);
 
 /* The id of the evidence held against author's feed at the lowest seq (of several, the
  * first in id order): what froze it. STORE_ABSENT when none is held. */
-int evidence_against(MDB_txn *txn, struct store *s, const uint8_t author[32], uint8_t id[32]);
+int evidence_against(struct store_txn *txn, struct store *s, const uint8_t author[32], uint8_t id[32]);
 
 /* Evidence by id (*buf valid until the txn ends); STORE_ABSENT when absent. */
-int evidence_get(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **buf, size_t *len);
+int evidence_get(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **buf, size_t *len);
 
 /* Calls fn(arg, id, buf, len) for every evidence object held, in id order, until fn
  * returns non-zero (returned); 0 at the end, KK_E_CORRUPT on a malformed entry, or a
  * storage error. buf is valid during the call. */
 typedef int (*evidence_fn)(void *arg, const uint8_t id[32], const uint8_t *buf, size_t len);
-int evidence_each(MDB_txn *txn, struct store *s, evidence_fn fn, void *arg);
+int evidence_each(struct store_txn *txn, struct store *s, evidence_fn fn, void *arg);
 
 #endif

@@ -15,7 +15,7 @@
 /* ---- explaining a refusal ---------------------------------------------------------- */
 
 /* The lot lotref names, and its code, for an explanation; 0 when it is readable. */
-static int explain_lot(MDB_txn *txn, struct store *s, const struct kk_lotref *ref, struct lot *l)
+static int explain_lot(struct store_txn *txn, struct store *s, const struct kk_lotref *ref, struct lot *l)
 {
   uint8_t key[36];
   lotkey_make(key, ref->record, ref->index);
@@ -23,7 +23,7 @@ static int explain_lot(MDB_txn *txn, struct store *s, const struct kk_lotref *re
   return rules_lot_get(txn, s, key, l);
 }
 
-void rules_explain(MDB_txn *txn, struct store *s, const struct kk_body *b, int err, char *buf, size_t n)
+void rules_explain(struct store_txn *txn, struct store *s, const struct kk_body *b, int err, char *buf, size_t n)
 {
   char a[QTY_FMT], c[QTY_FMT], d[QTY_FMT], e[QTY_FMT], f[QTY_FMT], g[QTY_FMT];
   struct lot l;

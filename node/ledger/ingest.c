@@ -153,7 +153,7 @@ void (*ingest_test_between)(struct store *s);
 
 /* The records taken on a checkpoint's word: the tree they built must be a prefix of
  * the checkpoint's (RFC 9162 consistency), and they wait in `unverified`. */
-static int ingest_check_ckpts(MDB_txn *txn, struct store *s, struct ingest_item **order, size_t n)
+static int ingest_check_ckpts(struct store_txn *txn, struct store *s, struct ingest_item **order, size_t n)
 {
   for (size_t i = 0; i < n; i++) {
     struct ingest_item *it = order[i];
@@ -182,7 +182,7 @@ static int ingest_check_ckpts(MDB_txn *txn, struct store *s, struct ingest_item 
  * transaction sees it. Pass B checked continuity in a read transaction; a record another
  * process committed since (at the same position, or a key rotation) would otherwise be
  * followed by a second record for one seq. */
-static int ingest_still_fits(MDB_txn *txn, struct store *s, struct ingest_item **order, size_t n)
+static int ingest_still_fits(struct store_txn *txn, struct store *s, struct ingest_item **order, size_t n)
 {
   struct store_head h;
   const uint8_t *head_of = NULL;
@@ -209,7 +209,7 @@ static int ingest_still_fits(MDB_txn *txn, struct store *s, struct ingest_item *
   return 0;
 }
 
-static int ingest_commit_fn(MDB_txn *txn, void *arg)
+static int ingest_commit_fn(struct store_txn *txn, void *arg)
 {
   struct ingest_commit_ctx *c = arg;
   int rc = ingest_still_fits(txn, c->s, c->order, c->n);
@@ -302,7 +302,7 @@ static int ingest_once(struct store *s, struct ingest_item *items, size_t n, int
   int verifier_started = 0;
   struct kk_body *b = mem_alloc(sizeof *b);
   struct ingest_item **order = mem_alloc((n ? n : 1) * sizeof *order);
-  MDB_txn *txn = NULL;
+  struct store_txn *txn = NULL;
   if (!b || !order) { rc = -ENOMEM; goto done; }
   if ((rc = store_read(s, &txn))) goto done;
   const void *v;

@@ -98,7 +98,7 @@ extern void (*ingest_test_between)(struct store *s);
  * result aborts it. It may run more than once for one batch (a map resize retries the
  * transaction), so it must not keep side effects outside the transaction. */
 struct ingest_hook {
-  int (*fn)(MDB_txn *txn, void *ctx, const uint8_t (*feeds)[32], size_t n);
+  int (*fn)(struct store_txn *txn, void *ctx, const uint8_t (*feeds)[32], size_t n);
   void *ctx;
 };
 

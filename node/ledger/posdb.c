@@ -1,6 +1,7 @@
 /*
  * posdb — databases about feed positions, the author stored once per feed.
  */
+#include "store_lmdb.h"
 #include "posdb.h"
 #include "../base/err.h"
 #include "store.h"
@@ -19,12 +20,12 @@ static int posdb_seek(MDB_cursor *c, const uint8_t author[32], const uint8_t *re
   return 0;
 }
 
-int posdb_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen,
+int posdb_get(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen,
               const void **val, size_t *vlen)
 {
   MDB_cursor *c;
   MDB_val v;
-  int rc = mdb_cursor_open(txn, dbi, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &c);
   if (rc) return store_err(rc);
   rc = posdb_seek(c, author, rest, rlen, &v);
   if (rc == 0) {
@@ -35,7 +36,7 @@ int posdb_get(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t
   return store_err(rc); /* absent: STORE_ABSENT */
 }
 
-int posdb_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen,
+int posdb_put(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen,
               const void *val, size_t vlen)
 {
   uint8_t buf[POSDB_MAX];
@@ -44,7 +45,7 @@ int posdb_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t
   if (vlen) memcpy(buf + rlen, val, vlen);
   MDB_cursor *c;
   MDB_val k = { 32, (void *)author }, v, d = { rlen + vlen, buf };
-  int rc = mdb_cursor_open(txn, dbi, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &c);
   if (rc) return store_err(rc);
   rc = posdb_seek(c, author, rest, rlen, &v);
   if (rc == 0 && v.mv_size == d.mv_size && memcmp(v.mv_data, buf, d.mv_size) == 0) {
@@ -58,11 +59,11 @@ int posdb_put(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t
   return store_err(rc);
 }
 
-int posdb_del(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen)
+int posdb_del(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen)
 {
   MDB_cursor *c;
   MDB_val v;
-  int rc = mdb_cursor_open(txn, dbi, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &c);
   if (rc) return store_err(rc);
   rc = posdb_seek(c, author, rest, rlen, &v);
   if (rc == 0) rc = mdb_cursor_del(c, 0);
@@ -70,12 +71,12 @@ int posdb_del(MDB_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t
   return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
-int posdb_each(MDB_txn *txn, MDB_dbi dbi, size_t rlen, const uint8_t *author, const uint8_t *prefix, size_t plen,
+int posdb_each(struct store_txn *txn, MDB_dbi dbi, size_t rlen, const uint8_t *author, const uint8_t *prefix, size_t plen,
                posdb_fn fn, void *arg)
 {
   MDB_cursor *c;
   MDB_val k = { 32, (void *)author }, v = { plen, (void *)prefix };
-  int rc = mdb_cursor_open(txn, dbi, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &c);
   if (rc) return store_err(rc);
   MDB_cursor_op first = !author ? MDB_FIRST : plen ? MDB_GET_BOTH_RANGE : MDB_SET_KEY;
   MDB_cursor_op next = author ? MDB_NEXT_DUP : MDB_NEXT;

@@ -709,7 +709,7 @@ static int rules_rebuild_ctx(struct rules_ctx *c)
   return c->rebuild ? KK_ERR(INTERNAL) : 0; /* cannot happen: registry went first */
 }
 
-int rules_advance(struct store *s, MDB_txn *txn, const uint8_t (*feeds)[32], size_t n)
+int rules_advance(struct store *s, struct store_txn *txn, const uint8_t (*feeds)[32], size_t n)
 {
   struct rules_ctx c;
   memset(&c, 0, sizeof c);
@@ -724,7 +724,7 @@ int rules_advance(struct store *s, MDB_txn *txn, const uint8_t (*feeds)[32], siz
   return rc;
 }
 
-int rules_rebuild(struct store *s, MDB_txn *txn)
+int rules_rebuild(struct store *s, struct store_txn *txn)
 {
   struct rules_ctx c;
   memset(&c, 0, sizeof c);
@@ -737,7 +737,7 @@ int rules_rebuild(struct store *s, MDB_txn *txn)
   return rc;
 }
 
-static int rules_upgrade_fn(MDB_txn *txn, void *ctx)
+static int rules_upgrade_fn(struct store_txn *txn, void *ctx)
 {
   struct store *s = ctx;
   uint8_t layout[4];

@@ -38,10 +38,10 @@ struct rules_status {
 /* Evaluates as far as possible the feeds named (and every feed they wake). Rebuilds the
  * derived state if a suspension requires it. 0 or a storage error; rule violations are
  * not errors here, they are verdicts. */
-int rules_advance(struct store *s, MDB_txn *txn, const uint8_t (*feeds)[32], size_t n);
+int rules_advance(struct store *s, struct store_txn *txn, const uint8_t (*feeds)[32], size_t n);
 
 /* Clears the derived state and evaluates every feed from its start, the registry's first. */
-int rules_rebuild(struct store *s, MDB_txn *txn);
+int rules_rebuild(struct store *s, struct store_txn *txn);
 
 /* Brings a store whose derived state has an earlier layout (s->derived_stale, set by
  * store_open) to the current one: rebuilds it from the log in one transaction and
@@ -51,65 +51,65 @@ int rules_upgrade(struct store *s);
 
 /* Getters. STORE_ABSENT when absent; lots and transfers must be freed by the caller
  * (lot_free/xfer_free) after a 0 return. A record's status by its id or its position. */
-int rules_status_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st);
+int rules_status_get(struct store_txn *txn, struct store *s, const uint8_t id[32], struct rules_status *st);
 /* The payload kind of a stored record (decodes it). 0 or an error. */
-int rules_record_kind(MDB_txn *txn, struct store *s, const uint8_t id[32], int *kind);
-int rules_status_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+int rules_record_kind(struct store_txn *txn, struct store *s, const uint8_t id[32], int *kind);
+int rules_status_at(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                     struct rules_status *st);
-int rules_member_get(MDB_txn *txn, struct store *s, const uint8_t key[32], struct member *m);
+int rules_member_get(struct store_txn *txn, struct store *s, const uint8_t key[32], struct member *m);
 /* Calls fn(arg, key, member) for every member, in key order, until fn returns non-zero
  * (returned); 0 at the end, KK_E_CORRUPT on an entry that does not decode, or a storage
  * error. */
 typedef int (*rules_member_fn)(void *arg, const uint8_t key[32], const struct member *m);
-int rules_members_each(MDB_txn *txn, struct store *s, rules_member_fn fn, void *arg);
+int rules_members_each(struct store_txn *txn, struct store *s, rules_member_fn fn, void *arg);
 /* Calls fn(arg, about, incident) for every valid incident report, by what it is about
  * (a record, a lot's record or a member) then by the report's id; same results. */
 typedef int (*rules_incident_fn)(void *arg, const uint8_t about[32], const uint8_t incident[32]);
-int rules_incidents_each(MDB_txn *txn, struct store *s, rules_incident_fn fn, void *arg);
-int rules_lot_get(MDB_txn *txn, struct store *s, const uint8_t key[36], struct lot *l);
+int rules_incidents_each(struct store_txn *txn, struct store *s, rules_incident_fn fn, void *arg);
+int rules_lot_get(struct store_txn *txn, struct store *s, const uint8_t key[36], struct lot *l);
 /* The same, with the lot's position (its key in `lots` and the prefix of its spends). */
-int rules_lot_find(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t pos[STORE_LOTPOS], struct lot *l);
+int rules_lot_find(struct store_txn *txn, struct store *s, const uint8_t key[36], uint8_t pos[STORE_LOTPOS], struct lot *l);
 /* The same for a lot key a valid record names, or one found before (see
  * store_record_by_held_id): for reading valid state. */
-int rules_lot_find_held(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t pos[STORE_LOTPOS],
+int rules_lot_find_held(struct store_txn *txn, struct store *s, const uint8_t key[36], uint8_t pos[STORE_LOTPOS],
                         struct lot *l);
-int rules_xfer_get(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x);
+int rules_xfer_get(struct store_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x);
 /* For a transfer id a valid record names (store_record_by_held_id), with the seq of the
  * Transfer record in its author's (the sender's) feed. */
-int rules_xfer_find_held(MDB_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq);
+int rules_xfer_find_held(struct store_txn *txn, struct store *s, const uint8_t id[32], struct xfer *x, uint64_t *seq);
 /* Calls fn(arg, transfer id, transfer) for every transfer still pending to `to`, until
  * fn returns non-zero (returned). 0 at the end, or an error. */
-int rules_xfers_pending_to(MDB_txn *txn, struct store *s, const uint8_t to[32],
+int rules_xfers_pending_to(struct store_txn *txn, struct store *s, const uint8_t to[32],
                            int (*fn)(void *arg, const uint8_t id[32], const struct xfer *x), void *arg);
 
 /* The lots owner holds or held under code: up to max keys into keys (may be NULL when
  * max is 0), *found counting them all. 0 or an error. */
-int rules_code_lots(MDB_txn *txn, struct store *s, const uint8_t owner[32], const char *code, uint8_t (*keys)[36],
+int rules_code_lots(struct store_txn *txn, struct store *s, const uint8_t owner[32], const char *code, uint8_t (*keys)[36],
                     size_t max, size_t *found);
 
 /* The spends of a lot, in its owner's order: the id and seq of each spending record (a
  * transfer, a transform, a claim) and what it took. *ids, *seqs and *spends are
  * mem_alloc'd arrays of *n entries (NULL when none; the caller frees each). 0,
  * STORE_ABSENT when there is no such lot, or an error. */
-int rules_lot_spends(MDB_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
+int rules_lot_spends(struct store_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
                      struct spend **spends, size_t *n);
 
 /* The lot at position pos (author || seq || index of the record that made it).
  * STORE_ABSENT when none. */
-int rules_lot_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], struct lot *l);
+int rules_lot_at(struct store_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], struct lot *l);
 
 /* Calls fn(arg, pos, lot) for every lot, in position order, until fn returns non-zero
  * (returned). 0 at the end, or an error. */
-int rules_lots_each(MDB_txn *txn, struct store *s, int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l),
+int rules_lots_each(struct store_txn *txn, struct store *s, int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l),
                     void *arg);
 /* The same for the lots made by the record at (author, seq) only: a transform's
  * outputs, in index order. */
-int rules_lots_of(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+int rules_lots_of(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                   int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l), void *arg);
 
 /* Calls fn(arg, seq, spend) for each spend of the lot at pos, in the order of the
  * spending records' seqs (its owner's feed), until fn returns non-zero (returned). */
-int rules_spends_at(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS],
+int rules_spends_at(struct store_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS],
                     int (*fn)(void *arg, uint64_t seq, const struct spend *sp), void *arg);
 
 /* What the lots made by the record at (author, seq) — a Receive, Refuse or Transform —
@@ -127,19 +127,19 @@ struct made_input {
 };
 /* Calls fn for each, in input order (unledgered last), until it returns non-zero
  * (returned); 0 at the end (none: the record made no lot from others), or an error. */
-int rules_made_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+int rules_made_each(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                     int (*fn)(void *arg, const struct made_input *in), void *arg);
 
 /* The lot key (record id || index) of the lot stored under pos, a key of the lots
  * database (author || seq || index). */
-int rules_lot_key(MDB_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], uint8_t key[STORE_LOTKEY]);
+int rules_lot_key(struct store_txn *txn, struct store *s, const uint8_t pos[STORE_LOTPOS], uint8_t key[STORE_LOTKEY]);
 
 /* The valid revocations of record target, in id order (several parties may revoke
  * one record: its author and any certifier, each once). rules_revocations: *ids (the
  * caller frees it with mem_free) and *n, possibly 0; 0 or a storage error.
  * rules_revoked: 1 revoked, 0 not, or a negative error. */
-int rules_revocations(MDB_txn *txn, struct store *s, const uint8_t target[32], uint8_t (**ids)[32], size_t *n);
-int rules_revoked(MDB_txn *txn, struct store *s, const uint8_t target[32]);
+int rules_revocations(struct store_txn *txn, struct store *s, const uint8_t target[32], uint8_t (**ids)[32], size_t *n);
+int rules_revoked(struct store_txn *txn, struct store *s, const uint8_t target[32]);
 
 /* Why the rules refused body b with err, with the figures a person needs to get it
  * right: what a lot has left for an over-spend, the inputs against the outputs for a
@@ -147,7 +147,7 @@ int rules_revoked(MDB_txn *txn, struct store *s, const uint8_t target[32]);
  * content for a claim, the mass for recycled content above it. Writes one sentence
  * into buf ("" when there is nothing to add). Reads the state in txn; for refusals of
  * records not written, so the state is the one b was judged against. */
-void rules_explain(MDB_txn *txn, struct store *s, const struct kk_body *b, int err, char *buf, size_t n);
+void rules_explain(struct store_txn *txn, struct store *s, const struct kk_body *b, int err, char *buf, size_t n);
 
 /* Recycled mass carried by spending m (≤ mass_left) of lot l: ⌊m × (post_left +
  * pre_left) / mass_left⌋ in all, of it ⌊m × post_left / mass_left⌋ post-consumer and the

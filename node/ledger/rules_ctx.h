@@ -25,7 +25,7 @@
 
 struct rules_ctx {
   struct store *s;
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint8_t registry[32];
   int have_registry;
   int rebuild;                 /* a suspension reached back into applied records */

@@ -1,6 +1,7 @@
 /*
  * store — LMDB environment, named databases, map growth, digest.
  */
+#include "store_lmdb.h"
 #include "store.h"
 #include "../base/mem.h"
 #include "../base/buf.h"
@@ -78,7 +79,7 @@ int store_open_scratch(struct store **out, const char *dir)
  * gets the current one; a ledger written by an earlier version (no or an older marker)
  * is refused when opened read-only, and flagged for a rebuild (rules_upgrade) when
  * opened for writing. */
-static int store_check_layout(MDB_txn *txn, struct store *s)
+static int store_check_layout(struct store_txn *txn, struct store *s)
 {
   const void *v;
   size_t n;
@@ -88,7 +89,7 @@ static int store_check_layout(MDB_txn *txn, struct store *s)
   int rc = store_meta_get(txn, s, "layout", &v, &n);
   if (rc == 0 && n == 4 && memcmp(v, cur, 4) == 0) return 0;
   if (rc != 0 && rc != STORE_ABSENT) return rc;
-  if ((rc = mdb_stat(txn, s->log, &st))) return rc;
+  if ((rc = mdb_stat(txn_lmdb(txn), s->log, &st))) return rc;
   if (st.ms_entries > 0 || s->log_stale) {
     if (s->readonly) return KK_ERR(OLD_STORE);
     s->derived_stale = 1;
@@ -126,36 +127,37 @@ static int store_open_flags(struct store **out, const char *dir, int readonly, u
     map /= 2;
   }
 
-  MDB_txn *txn;
-  if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &txn))) goto fail;
+  MDB_txn *mt;
+  if ((rc = mdb_txn_begin(s->env, NULL, readonly ? MDB_RDONLY : 0, &mt))) goto fail;
+  struct store_txn *txn = txn_of(mt);
   /* A log kept by author || seq (layout 2 and earlier) is moved by store_migrate_log;
    * its databases stay until the migration has finished, even when emptied. */
-  if (mdb_dbi_open(txn, "records", 0, &s->old_records) == 0 && mdb_dbi_open(txn, "arrivals", 0, &s->old_arrivals) == 0 &&
-      mdb_dbi_open(txn, "ids", 0, &s->old_ids) == 0 && mdb_dbi_open(txn, "tree", 0, &s->old_tree) == 0) {
-    if (readonly) { mdb_txn_abort(txn); rc = KK_ERR(OLD_STORE); goto fail; }
+  if (mdb_dbi_open(txn_lmdb(txn), "records", 0, &s->old_records) == 0 && mdb_dbi_open(txn_lmdb(txn), "arrivals", 0, &s->old_arrivals) == 0 &&
+      mdb_dbi_open(txn_lmdb(txn), "ids", 0, &s->old_ids) == 0 && mdb_dbi_open(txn_lmdb(txn), "tree", 0, &s->old_tree) == 0) {
+    if (readonly) { mdb_txn_abort(txn_lmdb(txn)); rc = KK_ERR(OLD_STORE); goto fail; }
     s->log_stale = 1;
   }
   for (size_t i = 0; i < STORE_NDBS; i++) {
-    rc = mdb_dbi_open(txn, store_dbs[i].name, store_dbs[i].flags | (readonly ? 0 : MDB_CREATE), store_dbi(s, i));
+    rc = mdb_dbi_open(txn_lmdb(txn), store_dbs[i].name, store_dbs[i].flags | (readonly ? 0 : MDB_CREATE), store_dbi(s, i));
     /* An existing database keeps the flags it was made with (LMDB ignores ours): one of
      * an earlier layout made without duplicates is derived state, which goes and is
      * rebuilt (store_check_layout flags it), or in a read-only open an older layout. */
     unsigned have;
-    if (rc == 0 && (rc = mdb_dbi_flags(txn, *store_dbi(s, i), &have)) == 0 &&
+    if (rc == 0 && (rc = mdb_dbi_flags(txn_lmdb(txn), *store_dbi(s, i), &have)) == 0 &&
         (have & (MDB_DUPSORT | MDB_DUPFIXED)) != store_dbs[i].flags) {
       if (readonly || !store_dbs[i].derived) rc = MDB_NOTFOUND;
-      else if (!(rc = mdb_drop(txn, *store_dbi(s, i), 1)))
-        rc = mdb_dbi_open(txn, store_dbs[i].name, store_dbs[i].flags | MDB_CREATE, store_dbi(s, i));
+      else if (!(rc = mdb_drop(txn_lmdb(txn), *store_dbi(s, i), 1)))
+        rc = mdb_dbi_open(txn_lmdb(txn), store_dbs[i].name, store_dbs[i].flags | MDB_CREATE, store_dbi(s, i));
     }
     if (rc) {
-      mdb_txn_abort(txn);
+      mdb_txn_abort(txn_lmdb(txn));
       /* The first database missing: no ledger; a later one: an older layout. */
       if (rc == MDB_NOTFOUND) rc = i == 0 && !s->old_records ? KK_ERR(NOT_INIT) : KK_ERR(OLD_STORE);
       goto fail;
     }
   }
-  if ((rc = store_check_layout(txn, s))) { mdb_txn_abort(txn); goto fail; }
-  if ((rc = mdb_txn_commit(txn))) goto fail;
+  if ((rc = store_check_layout(txn, s))) { mdb_txn_abort(txn_lmdb(txn)); goto fail; }
+  if ((rc = mdb_txn_commit(txn_lmdb(txn)))) goto fail;
   *out = s;
   return 0;
 fail:
@@ -170,19 +172,19 @@ void store_close(struct store *s)
   mem_free(s);
 }
 
-int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *ctx), void *ctx)
+int store_write(struct store *s, int (*fn)(struct store_txn *txn, void *ctx), void *ctx)
 {
   for (;;) {
-    MDB_txn *txn;
-    int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+    MDB_txn *mt;
+    int rc = mdb_txn_begin(s->env, NULL, 0, &mt);
     if (rc == MDB_MAP_RESIZED && !s->shared) { /* another process grew the map */
       if ((rc = store_adopt_map_size(s))) return rc;
       continue;
     }
     if (rc) return store_err(rc); /* a shared store: MDB_MAP_RESIZED for its owner */
-    rc = fn(txn, ctx);
-    if (rc == 0) rc = mdb_txn_commit(txn);
-    else mdb_txn_abort(txn);
+    rc = fn(txn_of(mt), ctx);
+    if (rc == 0) rc = mdb_txn_commit(mt);
+    else mdb_txn_abort(mt);
     if (rc != MDB_MAP_FULL) return store_err(rc);
     if (s->shared) return MDB_MAP_FULL;   /* the owner grows it when it is safe */
     if ((rc = store_grow(s))) return rc;
@@ -218,45 +220,47 @@ size_t store_map_size(struct store *s)
   return info.me_mapsize;
 }
 
-int store_read(struct store *s, MDB_txn **txn)
+int store_read(struct store *s, struct store_txn **txn)
 {
-  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+  MDB_txn *mt = NULL;
+  int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &mt);
   if (rc == MDB_MAP_RESIZED && !s->shared) {
     /* Another process grew the map: adopt its size and try again. A shared store
      * cannot (other threads may hold transactions): MDB_MAP_RESIZED goes to its owner. */
     if ((rc = store_adopt_map_size(s))) return rc;
-    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, txn);
+    rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &mt);
   }
+  *txn = rc ? NULL : txn_of(mt);
   return store_err(rc);
 }
 
-int store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void **val,
+int store_get(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void **val,
               size_t *vlen)
 {
   MDB_val k = { klen, (void *)key }, v = { 0, NULL };
-  int rc = mdb_get(txn, dbi, &k, &v);
+  int rc = mdb_get(txn_lmdb(txn), dbi, &k, &v);
   if (val) *val = rc ? NULL : v.mv_data;
   if (vlen) *vlen = rc ? 0 : v.mv_size;
   return rc ? store_err(rc) : 0;
 }
 
-int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+int store_put(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
               size_t vlen)
 {
   MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
-  return store_err(mdb_put(txn, dbi, &k, &v, 0));
+  return store_err(mdb_put(txn_lmdb(txn), dbi, &k, &v, 0));
 }
 
-int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+int store_del(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
 {
   MDB_val k = { klen, (void *)key };
-  int rc = mdb_del(txn, dbi, &k, NULL);
+  int rc = mdb_del(txn_lmdb(txn), dbi, &k, NULL);
   return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
-void store_txn_abort(MDB_txn *txn)
+void store_txn_abort(struct store_txn *txn)
 {
-  if (txn) mdb_txn_abort(txn);
+  if (txn) mdb_txn_abort(txn_lmdb(txn));
 }
 
 int store_head_decode(const void *v, size_t n, struct store_head *h)
@@ -270,17 +274,17 @@ int store_head_decode(const void *v, size_t n, struct store_head *h)
   return 0;
 }
 
-int store_meta_get(MDB_txn *txn, struct store *s, const char *name, const void **val, size_t *vlen)
+int store_meta_get(struct store_txn *txn, struct store *s, const char *name, const void **val, size_t *vlen)
 {
   return store_get(txn, s->meta, name, strlen(name), val, vlen);
 }
 
-int store_meta_put(MDB_txn *txn, struct store *s, const char *name, const void *val, size_t vlen)
+int store_meta_put(struct store_txn *txn, struct store *s, const char *name, const void *val, size_t vlen)
 {
   return store_put(txn, s->meta, name, strlen(name), val, vlen);
 }
 
-int store_head_get(MDB_txn *txn, struct store *s, const uint8_t author[32], struct store_head *h)
+int store_head_get(struct store_txn *txn, struct store *s, const uint8_t author[32], struct store_head *h)
 {
   const void *v;
   size_t n;
@@ -288,7 +292,7 @@ int store_head_get(MDB_txn *txn, struct store *s, const uint8_t author[32], stru
   return rc ? rc : store_head_decode(v, n, h);
 }
 
-int store_head_put(MDB_txn *txn, struct store *s, const uint8_t author[32], const struct store_head *h)
+int store_head_put(struct store_txn *txn, struct store *s, const uint8_t author[32], const struct store_head *h)
 {
   uint8_t v[88];
   be64_put(v, h->seq);
@@ -308,14 +312,14 @@ static void store_feedkey(uint8_t k[40], const uint8_t author[32], uint64_t seq)
 /* The run of the feed holding seq: its first seq, arrival and count. STORE_ABSENT
  * when the feed has no record at seq. With `next`, the first run holding a seq at or
  * after seq instead (for sparse stores). */
-static int store_run(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, int next,
+static int store_run(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, int next,
                      uint64_t *first, uint64_t *arrival, uint64_t *count)
 {
   uint8_t k[40];
   store_feedkey(k, author, seq);
   MDB_cursor *c;
   MDB_val ck = { 40, k }, cv, pk, pv;
-  int rc = mdb_cursor_open(txn, s->runs, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), s->runs, &c);
   if (rc) return store_err(rc);
   int at = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE); /* the first run starting at seq or later */
   int found = 0;
@@ -343,7 +347,7 @@ static int store_run(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
   return rc;
 }
 
-static int store_log_get(MDB_txn *txn, struct store *s, uint64_t arrival, const uint8_t **env, size_t *len)
+static int store_log_get(struct store_txn *txn, struct store *s, uint64_t arrival, const uint8_t **env, size_t *len)
 {
   uint8_t k[8];
   const void *v;
@@ -353,7 +357,7 @@ static int store_log_get(MDB_txn *txn, struct store *s, uint64_t arrival, const 
   return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc; /* indexed but missing: damage */
 }
 
-int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+int store_record_get(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                      const uint8_t **env, size_t *len)
 {
   uint64_t first, arrival, count;
@@ -369,14 +373,14 @@ int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
 /* Calls fn(arg, id, arrival, env, len) for the records whose id's first 8 bytes are at
  * or after `from` (8 bytes), in that order, until fn returns non-zero (its result is
  * returned; 0 when the index ends). */
-static int store_byid_from(MDB_txn *txn, struct store *s, const uint8_t from[STORE_IDKEY], int exact,
+static int store_byid_from(struct store_txn *txn, struct store *s, const uint8_t from[STORE_IDKEY], int exact,
                            int (*fn)(void *arg, const uint8_t id[32], const uint8_t *env, size_t len), void *arg)
 {
   MDB_cursor *c;
   uint8_t key[STORE_IDKEY];
   memcpy(key, from, STORE_IDKEY);
   MDB_val k = { STORE_IDKEY, key }, v;
-  int rc = mdb_cursor_open(txn, s->byid, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), s->byid, &c);
   if (rc) return store_err(rc);
   for (rc = mdb_cursor_get(c, &k, &v, exact ? MDB_SET_KEY : MDB_SET_RANGE); rc == 0;
        rc = mdb_cursor_get(c, &k, &v, exact ? MDB_NEXT_DUP : MDB_NEXT)) {
@@ -409,12 +413,12 @@ static int by_id_match(void *arg, const uint8_t id[32], const uint8_t *env, size
 
 /* The record under byid key id[0..8) when it is the only one there: 0, 1 when there are
  * several (or none: STORE_ABSENT). */
-static int store_byid_only(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **env, size_t *len)
+static int store_byid_only(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **env, size_t *len)
 {
   MDB_cursor *c;
   MDB_val k = { STORE_IDKEY, (void *)id }, v;
   size_t count = 0;
-  int rc = mdb_cursor_open(txn, s->byid, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), s->byid, &c);
   if (rc) return store_err(rc);
   rc = mdb_cursor_get(c, &k, &v, MDB_SET_KEY);
   if (rc == 0) rc = mdb_cursor_count(c, &count);
@@ -430,7 +434,7 @@ static int store_byid_only(MDB_txn *txn, struct store *s, const uint8_t id[32], 
   return rc == 1 ? 1 : store_err(rc);
 }
 
-static int store_record_by_id_as(MDB_txn *txn, struct store *s, const uint8_t id[32], int held, uint8_t author[32],
+static int store_record_by_id_as(struct store_txn *txn, struct store *s, const uint8_t id[32], int held, uint8_t author[32],
                                  uint64_t *seq, const uint8_t **env, size_t *len)
 {
   struct by_id b = { id, NULL, 0 };
@@ -453,13 +457,13 @@ static int store_record_by_id_as(MDB_txn *txn, struct store *s, const uint8_t id
   return 0;
 }
 
-int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
+int store_record_by_id(struct store_txn *txn, struct store *s, const uint8_t id[32],
                        uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len)
 {
   return store_record_by_id_as(txn, s, id, 0, author, seq, env, len);
 }
 
-int store_record_by_held_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
+int store_record_by_held_id(struct store_txn *txn, struct store *s, const uint8_t id[32],
                             uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len)
 {
   return store_record_by_id_as(txn, s, id, 1, author, seq, env, len);
@@ -494,7 +498,7 @@ static int id_prefix_step(void *arg, const uint8_t id[32], const uint8_t *env, s
   return p->fn(p->arg, id);
 }
 
-int store_ids_with_prefix(MDB_txn *txn, struct store *s, const uint8_t *prefix, unsigned nibbles,
+int store_ids_with_prefix(struct store_txn *txn, struct store *s, const uint8_t *prefix, unsigned nibbles,
                           int (*fn)(void *arg, const uint8_t id[32]), void *arg)
 {
   if (nibbles > 64) return KK_ERR(FIELD);
@@ -509,7 +513,7 @@ int store_ids_with_prefix(MDB_txn *txn, struct store *s, const uint8_t *prefix, 
 
 /* Puts env at the log's next arrival and indexes it: ids, and the feed's runs (the last
  * run grows when the record follows it, in the feed and in the log). */
-static int store_log_append(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
+static int store_log_append(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
                             uint64_t seq, const uint8_t *env, size_t len, struct store_head *h)
 {
   uint64_t arrival;
@@ -519,7 +523,7 @@ static int store_log_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
   uint8_t ak[8];
   be64_put(ak, arrival);
   MDB_val k = { 8, ak }, v = { len, (void *)env };
-  if ((rc = store_err(mdb_put(txn, s->log, &k, &v, MDB_APPEND)))) return rc;
+  if ((rc = store_err(mdb_put(txn_lmdb(txn), s->log, &k, &v, MDB_APPEND)))) return rc;
   uint8_t av[BUF_VARINT_MAX];
   if ((rc = store_put(txn, s->byid, id, STORE_IDKEY, av, buf_varint_encode(av, arrival)))) return rc;
   if (!(h->run_arrival && seq > h->run_first && arrival - h->run_arrival == seq - h->run_first && h->seq == seq - 1)) {
@@ -533,7 +537,7 @@ static int store_log_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
   return store_put(txn, s->runs, rk, 40, rv, 16);
 }
 
-int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
+int store_record_append(struct store_txn *txn, struct store *s, const uint8_t id[32],
                         const uint8_t author[32], uint64_t seq, const uint8_t *env,
                         size_t len, const uint8_t next_key[32])
 {
@@ -555,7 +559,7 @@ int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
   return store_head_put(txn, s, author, &h);
 }
 
-int store_feed_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t from, uint64_t max,
+int store_feed_each(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t from, uint64_t max,
                     int (*fn)(void *arg, uint64_t seq, const uint8_t *env, size_t len), void *arg)
 {
   uint64_t q = from, end = UINT64_MAX - from < max ? UINT64_MAX : from + max;
@@ -573,7 +577,7 @@ int store_feed_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
   return 0;
 }
 
-int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,
+int store_record_next(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,
                       const uint8_t **env, size_t *len)
 {
   /* A replica's feeds have no gaps; a proof bundle's sparse store does. */
@@ -585,7 +589,7 @@ int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], u
   return store_log_get(txn, s, arrival + (q - first), env, len);
 }
 
-int store_record_put_sparse(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
+int store_record_put_sparse(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
                             uint64_t seq, const uint8_t *env, size_t len)
 {
   struct store_head h;
@@ -600,14 +604,14 @@ int store_record_put_sparse(MDB_txn *txn, struct store *s, const uint8_t id[32],
   return store_head_put(txn, s, author, &h);
 }
 
-int store_key_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint8_t key[32])
+int store_key_at(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint8_t key[32])
 {
   /* The last rotation at or before seq: the entry just below author || seq + 1. */
   uint8_t k[40];
   store_feedkey(k, author, seq + 1);
   MDB_cursor *c;
   MDB_val ck = { 40, k }, cv;
-  int rc = mdb_cursor_open(txn, s->keys, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), s->keys, &c);
   if (rc) return store_err(rc);
   rc = mdb_cursor_get(c, &ck, &cv, MDB_SET_RANGE);
   if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_cursor_get(c, &ck, &cv, rc == 0 ? MDB_PREV : MDB_LAST);
@@ -618,7 +622,7 @@ int store_key_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64
   return rc == 0 || rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
-int store_frozen_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t *seq)
+int store_frozen_at(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t *seq)
 {
   const void *v;
   size_t n;
@@ -631,15 +635,15 @@ int store_frozen_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
   return 0;
 }
 
-int store_clear_derived(MDB_txn *txn, struct store *s)
+int store_clear_derived(struct store_txn *txn, struct store *s)
 {
   for (size_t i = 0; i < STORE_NDBS; i++) {
     if (!store_dbs[i].derived) continue;
-    int rc = mdb_drop(txn, *store_dbi(s, i), 0);
+    int rc = mdb_drop(txn_lmdb(txn), *store_dbi(s, i), 0);
     if (rc) return rc;
   }
   /* Pending waits are re-discovered by the rebuild. */
-  return mdb_drop(txn, s->pending, 0);
+  return mdb_drop(txn_lmdb(txn), s->pending, 0);
 }
 
 static void store_hash_len(crypto_hash_sha256_state *h, size_t n)
@@ -649,7 +653,7 @@ static void store_hash_len(crypto_hash_sha256_state *h, size_t n)
   crypto_hash_sha256_update(h, b, 8);
 }
 
-int store_digest(MDB_txn *txn, struct store *s, uint8_t out[32])
+int store_digest(struct store_txn *txn, struct store *s, uint8_t out[32])
 {
   crypto_hash_sha256_state h;
   crypto_hash_sha256_init(&h);
@@ -660,7 +664,7 @@ int store_digest(MDB_txn *txn, struct store *s, uint8_t out[32])
     store_hash_len(&h, strlen(name));
     crypto_hash_sha256_update(&h, (const uint8_t *)name, strlen(name));
     MDB_cursor *c;
-    int rc = mdb_cursor_open(txn, *store_dbi(s, i), &c);
+    int rc = mdb_cursor_open(txn_lmdb(txn), *store_dbi(s, i), &c);
     if (rc) return rc;
     MDB_val k, v;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
@@ -677,20 +681,20 @@ int store_digest(MDB_txn *txn, struct store *s, uint8_t out[32])
   return 0;
 }
 
-int store_count_records(MDB_txn *txn, struct store *s, uint64_t *n)
+int store_count_records(struct store_txn *txn, struct store *s, uint64_t *n)
 {
   MDB_stat st;
-  int rc = mdb_stat(txn, s->log, &st);
+  int rc = mdb_stat(txn_lmdb(txn), s->log, &st);
   if (rc == 0) *n = st.ms_entries;
   return store_err(rc);
 }
 
-int store_log_last(MDB_txn *txn, struct store *s, uint64_t *arrival)
+int store_log_last(struct store_txn *txn, struct store *s, uint64_t *arrival)
 {
   MDB_cursor *c;
   MDB_val k, v;
   *arrival = 0;
-  int rc = mdb_cursor_open(txn, s->log, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), s->log, &c);
   if (rc) return store_err(rc);
   rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
   mdb_cursor_close(c);
@@ -701,14 +705,14 @@ int store_log_last(MDB_txn *txn, struct store *s, uint64_t *arrival)
   return 0;
 }
 
-int store_log_each(MDB_txn *txn, struct store *s, uint64_t after,
+int store_log_each(struct store_txn *txn, struct store *s, uint64_t after,
                    int (*fn)(void *arg, uint64_t arrival, const uint8_t *env, size_t len), void *arg)
 {
   MDB_cursor *c;
   uint8_t start[8];
   be64_put(start, after + 1);
   MDB_val k = { 8, start }, v;
-  int rc = mdb_cursor_open(txn, s->log, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), s->log, &c);
   if (rc) return store_err(rc);
   for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size != 8) { rc = KK_ERR(CORRUPT); break; }
@@ -732,14 +736,14 @@ struct migrate {
 
 /* Moves the next batch of the old log, in its arrival order, into the new one; the old
  * entries go as they are moved, so an interrupted migration resumes where it stopped. */
-static int migrate_fn(MDB_txn *txn, void *arg)
+static int migrate_fn(struct store_txn *txn, void *arg)
 {
   struct migrate *m = arg;
   struct store *s = m->s;
   MDB_cursor *c;
   MDB_val k, v;
   size_t n = 0;
-  int rc = mdb_cursor_open(txn, s->old_arrivals, &c);
+  int rc = mdb_cursor_open(txn_lmdb(txn), s->old_arrivals, &c);
   if (rc) return store_err(rc);
   for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && n < STORE_MIGRATE_BATCH;
        rc = mdb_cursor_get(c, &k, &v, MDB_FIRST), n++) {
@@ -747,7 +751,7 @@ static int migrate_fn(MDB_txn *txn, void *arg)
     uint8_t pos[40];
     memcpy(pos, v.mv_data, 40);
     MDB_val rk = { 40, pos }, rv;
-    if ((rc = mdb_get(txn, s->old_records, &rk, &rv))) { rc = rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : store_err(rc); break; }
+    if ((rc = mdb_get(txn_lmdb(txn), s->old_records, &rk, &rv))) { rc = rc == MDB_NOTFOUND ? KK_ERR(CORRUPT) : store_err(rc); break; }
     uint8_t *env = mem_alloc(rv.mv_size ? rv.mv_size : 1), id[32];
     if (!env) { rc = -ENOMEM; break; }
     size_t len = rv.mv_size;
@@ -768,7 +772,7 @@ static int migrate_fn(MDB_txn *txn, void *arg)
     mem_free(env);
     h.seq = keep;
     if (rc || (rc = store_head_put(txn, s, pos, &h))) break;
-    if ((rc = mdb_cursor_del(c, 0)) || (rc = mdb_del(txn, s->old_records, &rk, NULL))) { rc = store_err(rc); break; }
+    if ((rc = mdb_cursor_del(c, 0)) || (rc = mdb_del(txn_lmdb(txn), s->old_records, &rk, NULL))) { rc = store_err(rc); break; }
     m->moved++;
   }
   mdb_cursor_close(c);
@@ -782,17 +786,17 @@ static int migrate_fn(MDB_txn *txn, void *arg)
 /* With the log moved: moves the tree an earlier version kept in full, without what is
  * now hashed from records, a batch at a time; the last batch drops the old databases,
  * which ends the migration. */
-static int migrate_tree_fn(MDB_txn *txn, void *arg)
+static int migrate_tree_fn(struct store_txn *txn, void *arg)
 {
   struct migrate *m = arg;
   int more;
   int rc = tree_migrate(txn, m->s, m->s->old_tree, m->tree_from, STORE_MIGRATE_BATCH, &more);
   if (rc || more) return rc;
   m->done = 1;
-  rc = mdb_drop(txn, m->s->old_arrivals, 1);
-  if (!rc) rc = mdb_drop(txn, m->s->old_records, 1);
-  if (!rc) rc = mdb_drop(txn, m->s->old_ids, 1);
-  if (!rc) rc = mdb_drop(txn, m->s->old_tree, 1);
+  rc = mdb_drop(txn_lmdb(txn), m->s->old_arrivals, 1);
+  if (!rc) rc = mdb_drop(txn_lmdb(txn), m->s->old_records, 1);
+  if (!rc) rc = mdb_drop(txn_lmdb(txn), m->s->old_ids, 1);
+  if (!rc) rc = mdb_drop(txn_lmdb(txn), m->s->old_tree, 1);
   return store_err(rc);
 }
 
@@ -800,12 +804,12 @@ int store_migrate_log(struct store *s, void (*progress)(void *arg, uint64_t done
 {
   if (!s->log_stale) return 0;
   struct migrate m = { .s = s };
-  MDB_txn *txn;
+  struct store_txn *txn;
   MDB_stat st;
   int rc = store_read(s, &txn);
   if (rc) return rc;
-  rc = mdb_stat(txn, s->old_arrivals, &st);
-  mdb_txn_abort(txn);
+  rc = mdb_stat(txn_lmdb(txn), s->old_arrivals, &st);
+  mdb_txn_abort(txn_lmdb(txn));
   if (rc) return store_err(rc);
   m.total = st.ms_entries;
   while (!m.moved_all) {

@@ -94,6 +94,10 @@
  * position (attribution discovers provenance without looking up ids). */
 #define STORE_LAYOUT 4
 
+/* A transaction (store_read's or store_write's): opaque, only the store module reaches
+ * LMDB through it. */
+struct store_txn;
+
 struct store {
   MDB_env *env;
   int readonly;
@@ -137,7 +141,7 @@ int store_open_scratch(struct store **out, const char *dir);
  * MDB_MAP_FULL with nothing written: its owner calls store_grow when no thread holds a
  * transaction, then runs the work again (MDB_MAP_RESIZED likewise, store_read). Any other non-zero result from fn aborts and
  * is returned. The commit is durable when this returns 0. */
-int store_write(struct store *s, int (*fn)(MDB_txn *txn, void *ctx), void *ctx);
+int store_write(struct store *s, int (*fn)(struct store_txn *txn, void *ctx), void *ctx);
 
 /* Marks the store as used by several threads at once (a node: loop thread, ingest,
  * background checks); call before the second thread starts. */
@@ -168,18 +172,18 @@ int store_err(int rc);
  * process has grown the map, a store that is not shared adopts the size and begins; a
  * shared one returns MDB_MAP_RESIZED (so does store_write): its owner calls
  * store_adopt_map_size when no thread holds a transaction. */
-int store_read(struct store *s, MDB_txn **txn);
+int store_read(struct store *s, struct store_txn **txn);
 
 /* Plain get/put on a named database; *val points into the map, valid until the
  * transaction ends. get returns STORE_ABSENT when absent. */
-int store_get(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void **val,
+int store_get(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void **val,
               size_t *vlen);
-int store_put(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+int store_put(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
               size_t vlen);
-int store_del(MDB_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
+int store_del(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
 
 /* Ends a read transaction (store_read's); NULL is ignored. */
-void store_txn_abort(MDB_txn *txn);
+void store_txn_abort(struct store_txn *txn);
 
 /* What store functions return for a key that is not there (a Kiroku code: LMDB's own
  * never leaves the store module), and the two map conditions a shared store's owner
@@ -194,119 +198,119 @@ void store_txn_abort(MDB_txn *txn);
  * which is returned; 0 at the end, or a storage error. The pointers are valid during the
  * call. The one prefix scan: modules iterate through it, not with cursors of their own. */
 typedef int (*store_each_fn)(void *arg, const void *key, size_t klen, const void *val, size_t vlen);
-int store_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg);
+int store_each(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg);
 /* The same from the first key at or after start[0..slen), while keys begin with
  * prefix[0..plen) (to the last key when plen is 0): a range, or a scan done in parts,
  * each resuming where the last stopped. */
-int store_each_from(MDB_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
+int store_each_from(struct store_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
                     store_each_fn fn, void *arg);
 
 /* The last entry whose key begins with prefix[0..plen) (1 <= plen <= STORE_KEY_MAX):
  * pointers valid until the transaction writes or ends; STORE_ABSENT when none. */
 #define STORE_KEY_MAX 511
-int store_last(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, const void **key, size_t *klen,
+int store_last(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, const void **key, size_t *klen,
                const void **val, size_t *vlen);
 
 /* Deletes every entry whose key begins with prefix[0..plen); 0 also when there was none. */
-int store_del_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen);
+int store_del_prefix(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen);
 
 /* How many entries a database holds, for the ones people ask about (status, members,
  * taint checks). */
 enum store_counted { STORE_N_MEMBERS, STORE_N_REVOKED, STORE_N_FROZEN, STORE_N_PENDING, STORE_N_UNVERIFIED, STORE_N_EVIDENCE };
-int store_entries(MDB_txn *txn, struct store *s, enum store_counted which, uint64_t *n);
+int store_entries(struct store_txn *txn, struct store *s, enum store_counted which, uint64_t *n);
 
 /* Calls fn(arg, author, head) for every feed the store holds, in author order, until fn
  * returns non-zero (returned); 0 at the end, KK_E_CORRUPT on a malformed head, or a
  * storage error. */
 typedef int (*store_head_fn)(void *arg, const uint8_t author[32], const struct store_head *h);
-int store_heads_each(MDB_txn *txn, struct store *s, store_head_fn fn, void *arg);
+int store_heads_each(struct store_txn *txn, struct store *s, store_head_fn fn, void *arg);
 
 /* Calls fn(arg, author, seq) for every record taken on a checkpoint's word whose
  * signature is still to be checked (`unverified`), in (author, seq) order; same results. */
 typedef int (*store_position_fn)(void *arg, const uint8_t author[32], uint64_t seq);
-int store_unverified_each(MDB_txn *txn, struct store *s, store_position_fn fn, void *arg);
+int store_unverified_each(struct store_txn *txn, struct store *s, store_position_fn fn, void *arg);
 
 /* Calls fn(arg, member, seq) for every frozen feed (frozen from seq on), in member
  * order; same results. */
 typedef int (*store_frozen_fn)(void *arg, const uint8_t member[32], uint64_t seq);
-int store_frozen_each(MDB_txn *txn, struct store *s, store_frozen_fn fn, void *arg);
+int store_frozen_each(struct store_txn *txn, struct store *s, store_frozen_fn fn, void *arg);
 
-int store_meta_get(MDB_txn *txn, struct store *s, const char *name, const void **val, size_t *vlen);
-int store_meta_put(MDB_txn *txn, struct store *s, const char *name, const void *val, size_t vlen);
+int store_meta_get(struct store_txn *txn, struct store *s, const char *name, const void **val, size_t *vlen);
+int store_meta_put(struct store_txn *txn, struct store *s, const char *name, const void *val, size_t vlen);
 
 /* Head of a feed; STORE_ABSENT if the feed is unknown. */
-int store_head_get(MDB_txn *txn, struct store *s, const uint8_t author[32], struct store_head *h);
-int store_head_put(MDB_txn *txn, struct store *s, const uint8_t author[32], const struct store_head *h);
+int store_head_get(struct store_txn *txn, struct store *s, const uint8_t author[32], struct store_head *h);
+int store_head_put(struct store_txn *txn, struct store *s, const uint8_t author[32], const struct store_head *h);
 /* A heads entry's value into *h; KK_E_CORRUPT when it is not one. */
 int store_head_decode(const void *v, size_t n, struct store_head *h);
 
 /* Envelope of (author, seq) or of a record id; *env valid until the txn ends.
  * STORE_ABSENT when absent. */
-int store_record_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+int store_record_get(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                      const uint8_t **env, size_t *len);
-int store_record_by_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
+int store_record_by_id(struct store_txn *txn, struct store *s, const uint8_t id[32],
                        uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len);
 /* The same for an id the store is known to hold — one a valid record names (the
  * rules found it when they judged that record, and the log never loses a record):
  * when no other record shares the id's first 8 bytes, that one is it, unhashed. For
  * reading valid state (attribution); never for an id from a peer, a user or a record
  * being judged, which may name bytes no record has. */
-int store_record_by_held_id(MDB_txn *txn, struct store *s, const uint8_t id[32],
+int store_record_by_held_id(struct store_txn *txn, struct store *s, const uint8_t id[32],
                             uint8_t author[32], uint64_t *seq, const uint8_t **env, size_t *len);
 
 /* Calls fn(arg, id) for every stored record whose id begins with the hex digits
  * prefix[0 .. nibbles) (packed two a byte, high first; nibbles <= 64), in id order of
  * their first 8 bytes, until fn returns non-zero (returned). 0 or a storage error. */
-int store_ids_with_prefix(MDB_txn *txn, struct store *s, const uint8_t *prefix, unsigned nibbles,
+int store_ids_with_prefix(struct store_txn *txn, struct store *s, const uint8_t *prefix, unsigned nibbles,
                           int (*fn)(void *arg, const uint8_t id[32]), void *arg);
 
 /* Calls fn(arg, seq, env, len) for the records of a feed from seq `from` on, in seq
  * order, at most max of them, until the feed ends or fn returns non-zero (returned).
  * Reads run by run: for serving many records without a lookup each. */
-int store_feed_each(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t from, uint64_t max,
+int store_feed_each(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t from, uint64_t max,
                     int (*fn)(void *arg, uint64_t seq, const uint8_t *env, size_t len), void *arg);
 
 /* The first record of a feed at or after seq: *got its seq. STORE_ABSENT when none. */
-int store_record_next(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,
+int store_record_next(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint64_t *got,
                       const uint8_t **env, size_t *len);
 
 /* Appends a record already checked by ingest at the log's next arrival; updates byid,
  * runs, heads and the feed's Merkle tree. */
-int store_record_append(MDB_txn *txn, struct store *s, const uint8_t id[32],
+int store_record_append(struct store_txn *txn, struct store *s, const uint8_t id[32],
                         const uint8_t author[32], uint64_t seq, const uint8_t *env,
                         size_t len, const uint8_t next_key[32]);
 
 /* The key that signs a feed's records after its first `seq` records (the author's own
  * key until a RotateKey): what checkpoints of size seq are signed with. */
-int store_key_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint8_t key[32]);
+int store_key_at(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint8_t key[32]);
 
 /* Seq from which a feed is frozen (held, not applied); 0 when it is not. */
-int store_frozen_at(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t *seq);
+int store_frozen_at(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t *seq);
 
 /* Puts a record into a sparse store (a proof bundle's scratch store, node/ledger/bundle.h):
  * log, runs and byid, head raised to the highest seq; no Merkle tree. A feed's records
  * go in in seq order. The caller has checked the record (signature, inclusion proof). */
-int store_record_put_sparse(MDB_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
+int store_record_put_sparse(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t author[32],
                             uint64_t seq, const uint8_t *env, size_t len);
 
 /* Empties every derived-state database (for a rebuild). */
-int store_clear_derived(MDB_txn *txn, struct store *s);
+int store_clear_derived(struct store_txn *txn, struct store *s);
 
 /* SHA-256 over a canonical dump of the derived state: for each derived database in a
  * fixed order, its name, then every (key, value) in key order, each length-prefixed.
  * Two stores with the same records give the same digest. */
-int store_digest(MDB_txn *txn, struct store *s, uint8_t out[32]);
+int store_digest(struct store_txn *txn, struct store *s, uint8_t out[32]);
 
 /* Number of records in the log. */
-int store_count_records(MDB_txn *txn, struct store *s, uint64_t *n);
+int store_count_records(struct store_txn *txn, struct store *s, uint64_t *n);
 
 /* The newest arrival number (0 when the log is empty). */
-int store_log_last(MDB_txn *txn, struct store *s, uint64_t *arrival);
+int store_log_last(struct store_txn *txn, struct store *s, uint64_t *arrival);
 
 /* Calls fn(arg, arrival, env, len) for every record that arrived after `after`, in
  * arrival order (each feed's records in seq order); env is valid during the call. Stops
  * at fn's first non-zero result and returns it; else 0 or a storage error. */
-int store_log_each(MDB_txn *txn, struct store *s, uint64_t after,
+int store_log_each(struct store_txn *txn, struct store *s, uint64_t after,
                    int (*fn)(void *arg, uint64_t arrival, const uint8_t *env, size_t len), void *arg);
 
 /* Moves the log of a store written before it was kept by arrival (s->log_stale, set by

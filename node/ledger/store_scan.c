@@ -3,6 +3,7 @@
  * a database holds, and the typed walks over feeds' heads and unverified records.
  * Part of the store module (node/ledger/store.h declares them).
  */
+#include "store_lmdb.h"
 #include "store.h"
 #include "../base/buf.h"
 #include "../base/err.h"
@@ -11,11 +12,11 @@
 
 /* The scan behind store_each and store_each_from: from the first key at or after
  * start[0..slen) (the first key when slen is 0), while keys begin with prefix[0..plen). */
-static int scan(MDB_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
+static int scan(struct store_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
                 store_each_fn fn, void *arg)
 {
   MDB_cursor *cur;
-  int rc = mdb_cursor_open(txn, dbi, &cur);
+  int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &cur);
   if (rc) return store_err(rc);
   MDB_val k = { slen, (void *)start }, v;
   int said = 0; /* fn's result, returned as it is */
@@ -29,18 +30,18 @@ static int scan(MDB_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const
   return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
-int store_each(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg)
+int store_each(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg)
 {
   return scan(txn, dbi, prefix, plen, prefix, plen, fn, arg);
 }
 
-int store_each_from(MDB_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
+int store_each_from(struct store_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
                     store_each_fn fn, void *arg)
 {
   return scan(txn, dbi, start, slen, prefix, plen, fn, arg);
 }
 
-int store_last(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, const void **key, size_t *klen,
+int store_last(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, const void **key, size_t *klen,
                const void **val, size_t *vlen)
 {
   uint8_t after[STORE_KEY_MAX];
@@ -51,7 +52,7 @@ int store_last(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, const
   size_t i = plen;
   while (i > 0 && after[i - 1] == 0xff) after[--i] = 0;
   MDB_cursor *cur;
-  int rc = mdb_cursor_open(txn, dbi, &cur);
+  int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &cur);
   if (rc) return store_err(rc);
   MDB_val k = { plen, after }, v;
   if (i == 0) rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
@@ -71,10 +72,10 @@ int store_last(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, const
   return rc == MDB_NOTFOUND ? STORE_ABSENT : store_err(rc);
 }
 
-int store_del_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen)
+int store_del_prefix(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen)
 {
   MDB_cursor *cur;
-  int rc = mdb_cursor_open(txn, dbi, &cur);
+  int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &cur);
   if (rc) return store_err(rc);
   for (;;) {
     MDB_val k = { plen, (void *)prefix }, v;
@@ -86,7 +87,7 @@ int store_del_prefix(MDB_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen)
   return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
-int store_entries(MDB_txn *txn, struct store *s, enum store_counted which, uint64_t *n)
+int store_entries(struct store_txn *txn, struct store *s, enum store_counted which, uint64_t *n)
 {
   MDB_dbi dbi;
   switch (which) {
@@ -99,7 +100,7 @@ int store_entries(MDB_txn *txn, struct store *s, enum store_counted which, uint6
   default: return KK_ERR(INTERNAL);
   }
   MDB_stat st;
-  int rc = mdb_stat(txn, dbi, &st);
+  int rc = mdb_stat(txn_lmdb(txn), dbi, &st);
   if (rc) return store_err(rc);
   *n = st.ms_entries;
   return 0;
@@ -115,7 +116,7 @@ static int head_one(void *arg, const void *k, size_t kl, const void *v, size_t v
   return e->fn(e->arg, k, &h);
 }
 
-int store_heads_each(MDB_txn *txn, struct store *s, store_head_fn fn, void *arg)
+int store_heads_each(struct store_txn *txn, struct store *s, store_head_fn fn, void *arg)
 {
   struct heads_each e = { fn, arg };
   return store_each(txn, s->heads, NULL, 0, head_one, &e);
@@ -132,7 +133,7 @@ static int unverified_one(void *arg, const void *k, size_t kl, const void *v, si
   return e->fn(e->arg, k, be64_get((const uint8_t *)k + 32));
 }
 
-int store_unverified_each(MDB_txn *txn, struct store *s, store_position_fn fn, void *arg)
+int store_unverified_each(struct store_txn *txn, struct store *s, store_position_fn fn, void *arg)
 {
   struct unverified_each e = { fn, arg };
   return store_each(txn, s->unverified, NULL, 0, unverified_one, &e);
@@ -147,7 +148,7 @@ static int frozen_one(void *arg, const void *k, size_t kl, const void *v, size_t
   return e->fn(e->arg, k, be64_get(v));
 }
 
-int store_frozen_each(MDB_txn *txn, struct store *s, store_frozen_fn fn, void *arg)
+int store_frozen_each(struct store_txn *txn, struct store *s, store_frozen_fn fn, void *arg)
 {
   struct frozen_each e = { fn, arg };
   return store_each(txn, s->frozen, NULL, 0, frozen_one, &e);

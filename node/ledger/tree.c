@@ -24,7 +24,7 @@ static void tree_key(uint8_t k[TREE_KEY], const uint8_t author[32], unsigned lev
 }
 
 /* A stored node; STORE_ABSENT when absent. */
-static int tree_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
+static int tree_stored(struct store_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
                        uint8_t out[32])
 {
   uint8_t k[TREE_KEY];
@@ -39,7 +39,7 @@ static int tree_stored(MDB_txn *txn, struct store *s, const uint8_t author[32], 
 }
 
 /* Leaf hash `index`: kept while its block is open, else hashed from its record. */
-static int tree_leaf(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index, uint8_t out[32])
+static int tree_leaf(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t index, uint8_t out[32])
 {
   int rc = tree_stored(txn, s, author, 0, index, out);
   if (rc != STORE_ABSENT) return rc;
@@ -52,7 +52,7 @@ static int tree_leaf(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
 
 /* The node of the perfect subtree at (level, index): stored from TREE_FLOOR up,
  * computed from its leaves below. */
-static int tree_get(MDB_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
+static int tree_get(struct store_txn *txn, struct store *s, const uint8_t author[32], unsigned level, uint64_t index,
                     uint8_t out[32])
 {
   if (level >= TREE_FLOOR) return tree_stored(txn, s, author, level, index, out);
@@ -65,7 +65,7 @@ static int tree_get(MDB_txn *txn, struct store *s, const uint8_t author[32], uns
 }
 
 /* The root of block b hashed from its leaves (what is stored at the floor once closed). */
-static int tree_block(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t b, uint8_t out[32])
+static int tree_block(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t b, uint8_t out[32])
 {
   uint8_t l[32], r[32];
   int rc = tree_get(txn, s, author, TREE_FLOOR - 1, b * 2, l);
@@ -74,7 +74,7 @@ static int tree_block(MDB_txn *txn, struct store *s, const uint8_t author[32], u
   return rc;
 }
 
-int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
+int tree_append(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
                 const uint8_t leaf_hash[32])
 {
   uint8_t k[TREE_KEY], cur[32], left[32];
@@ -106,7 +106,7 @@ int tree_append(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_
 }
 
 /* MTH(D[lo:hi]), hi > lo. */
-static int tree_range(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t lo, uint64_t hi,
+static int tree_range(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t lo, uint64_t hi,
                       uint8_t out[32])
 {
   uint64_t w = hi - lo;
@@ -123,14 +123,14 @@ static int tree_range(MDB_txn *txn, struct store *s, const uint8_t author[32], u
   return rc;
 }
 
-int tree_root(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32])
+int tree_root(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t size, uint8_t root[32])
 {
   if (size == 0) { crypto_hash_sha256(root, NULL, 0); return 0; }
   return tree_range(txn, s, author, 0, size, root);
 }
 
 /* PATH(m, D[lo:hi]) appended to proof. */
-static int tree_path(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t m, uint64_t lo, uint64_t hi,
+static int tree_path(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t m, uint64_t lo, uint64_t hi,
                      uint8_t (*proof)[32], size_t *n)
 {
   if (hi - lo == 1) return 0;
@@ -145,7 +145,7 @@ static int tree_path(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
   return tree_range(txn, s, author, lo, lo + k, proof[(*n)++]);
 }
 
-int tree_inclusion(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index, uint64_t size,
+int tree_inclusion(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t index, uint64_t size,
                    uint8_t (*proof)[32], size_t *n)
 {
   *n = 0;
@@ -154,7 +154,7 @@ int tree_inclusion(MDB_txn *txn, struct store *s, const uint8_t author[32], uint
 }
 
 /* SUBPROOF(m, D[lo:hi], b) appended to proof. */
-static int tree_subproof(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t m, uint64_t lo,
+static int tree_subproof(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t m, uint64_t lo,
                          uint64_t hi, int b, uint8_t (*proof)[32], size_t *n)
 {
   if (*n >= TREE_MAX_PROOF) return KK_ERR(INTERNAL);
@@ -169,7 +169,7 @@ static int tree_subproof(MDB_txn *txn, struct store *s, const uint8_t author[32]
   return tree_range(txn, s, author, lo, lo + k, proof[(*n)++]);
 }
 
-int tree_consistency(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t size1, uint64_t size2,
+int tree_consistency(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t size1, uint64_t size2,
                      uint8_t (*proof)[32], size_t *n)
 {
   *n = 0;
@@ -178,7 +178,7 @@ int tree_consistency(MDB_txn *txn, struct store *s, const uint8_t author[32], ui
   return tree_subproof(txn, s, author, size1, 0, size2, 1, proof, n);
 }
 
-int tree_leaf_check(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
+int tree_leaf_check(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
                     const uint8_t *env, size_t len)
 {
   size_t ok;
@@ -186,7 +186,7 @@ int tree_leaf_check(MDB_txn *txn, struct store *s, const uint8_t author[32], uin
   return rc ? rc : ok == 1 ? 0 : KK_ERR(CORRUPT);
 }
 
-int tree_check_run(MDB_txn *txn, struct store *s, const uint8_t author[32], uint64_t first,
+int tree_check_run(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t first,
                    const uint8_t *const *envs, const size_t *lens, size_t n, size_t *ok)
 {
   const uint64_t block = UINT64_C(1) << TREE_FLOOR;
@@ -228,7 +228,7 @@ int tree_check_run(MDB_txn *txn, struct store *s, const uint8_t author[32], uint
   return 0;
 }
 
-struct heads_check { MDB_txn *txn; struct store *s; uint8_t *bad_author; };
+struct heads_check { struct store_txn *txn; struct store *s; uint8_t *bad_author; };
 
 /* One feed's head: its last record is there, hashes to the id the head names, and is
  * the tree's last leaf. */
@@ -249,7 +249,7 @@ static int head_check_one(void *arg, const uint8_t author[32], const struct stor
   return KK_ERR(CORRUPT);
 }
 
-int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32])
+int tree_check_heads(struct store_txn *txn, struct store *s, uint8_t bad_author[32])
 {
   struct heads_check hc = { txn, s, bad_author };
   if (bad_author) memset(bad_author, 0, 32); /* a head that does not decode names no feed */
@@ -259,7 +259,7 @@ int tree_check_heads(MDB_txn *txn, struct store *s, uint8_t bad_author[32])
 /* Moving the old layout's Merkle nodes, for store_each_from: where it is, how many are
  * left to move this time. */
 struct tree_move {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store *s;
   uint8_t *from;
   uint8_t author[32];
@@ -298,7 +298,7 @@ static int tree_move_one(void *arg, const void *k, size_t kl, const void *v, siz
   return 0;
 }
 
-int tree_migrate(MDB_txn *txn, struct store *s, MDB_dbi old, uint8_t from[TREE_KEY], size_t max, int *more)
+int tree_migrate(struct store_txn *txn, struct store *s, MDB_dbi old, uint8_t from[TREE_KEY], size_t max, int *more)
 {
   struct tree_move t = { .txn = txn, .s = s, .from = from, .more = more, .max = max };
   *more = 0;

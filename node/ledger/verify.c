@@ -30,7 +30,7 @@ static int decode_stored(const uint8_t *env, size_t len, struct kk_body **body)
   return 0;
 }
 
-int verify_load_body(MDB_txn *txn, struct store *s, const uint8_t id[32], struct kk_body **body)
+int verify_load_body(struct store_txn *txn, struct store *s, const uint8_t id[32], struct kk_body **body)
 {
   const uint8_t *env;
   size_t len;
@@ -66,7 +66,7 @@ static int verify_origin_cmp(const void *a, const void *b)
 /* What the verification of one or many lots shares: the certificates' standing, looked
  * up once per certificate, and the feeds frozen by evidence. */
 struct vctx {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store *s;
   int details;                  /* certificates' names, attestations; claims; incidents */
   uint32_t extra_ppm;
@@ -370,7 +370,7 @@ done:
   return rc;
 }
 
-int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t extra_claim_ppm,
+int verify_lot(struct store_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t extra_claim_ppm,
                struct verify_report *r)
 {
   struct attrib_prov prov;
@@ -383,7 +383,7 @@ int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t
   return rc;
 }
 
-int verify_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[36], size_t n, verify_fn fn, void *arg)
+int verify_lots(struct store_txn *txn, struct store *s, const uint8_t (*keys)[36], size_t n, verify_fn fn, void *arg)
 {
   struct vctx v = { txn, s, 0, 0, NULL, fn, arg, NULL };
   return attrib_lots(txn, s, keys, n, report_fn, &v, NULL);

@@ -95,7 +95,7 @@ uint64_t verify_claim_charge(uint64_t held, uint32_t share_ppm);
 /* Fills *r for the lot. extra_claim_ppm: 0 for none; it holds when the lot has mass left
  * and its charge fits in the verified unclaimed recycled mass. The caller releases with
  * verify_report_free(). STORE_ABSENT when there is no such lot. */
-int verify_lot(MDB_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t extra_claim_ppm,
+int verify_lot(struct store_txn *txn, struct store *s, const uint8_t lotkey[36], uint32_t extra_claim_ppm,
                struct verify_report *r);
 void verify_report_free(struct verify_report *r);
 
@@ -104,9 +104,9 @@ void verify_report_free(struct verify_report *r);
  * flag and verdict are there). fn is called once per lot, the report valid during the
  * call; its non-zero result stops and is returned. */
 typedef int (*verify_fn)(void *arg, const struct verify_report *r);
-int verify_lots(MDB_txn *txn, struct store *s, const uint8_t (*keys)[36], size_t n, verify_fn fn, void *arg);
+int verify_lots(struct store_txn *txn, struct store *s, const uint8_t (*keys)[36], size_t n, verify_fn fn, void *arg);
 
 /* Loads and decodes a record's body by id (caller frees *body with mem_free()). */
-int verify_load_body(MDB_txn *txn, struct store *s, const uint8_t id[32], struct kk_body **body);
+int verify_load_body(struct store_txn *txn, struct store *s, const uint8_t id[32], struct kk_body **body);
 
 #endif

@@ -207,10 +207,10 @@ static void bench_propagate(const char *src, const char *dst, long n)
     close(fd);
     free(body);
     for (;;) {
-      MDB_txn *txn;
+      struct store_txn *txn;
       if (store_read(d, &txn) == 0) {
         int found = store_record_by_id(txn, d, id, NULL, NULL, NULL, NULL) == 0;
-        mdb_txn_abort(txn);
+        store_txn_abort(txn);
         if (found) break;
       }
       if (now() - t0 > 30) { fprintf(stderr, "bench: record %ld never arrived\n", i); exit(1); }

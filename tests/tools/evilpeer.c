@@ -108,14 +108,14 @@ static int await_close(void) { return await_close_within(10000); }
 static void load_network(const char *dir, uint8_t pk[32], uint8_t sk[64], uint8_t network[32])
 {
   struct store *s;
-  MDB_txn *txn;
+  struct store_txn *txn;
   const void *v;
   size_t vn;
   if (keys_load(dir, pk, sk)) die("no identity");
   if (store_open(&s, dir, 1) || store_read(s, &txn) || store_meta_get(txn, s, "network", &v, &vn) || vn != 32)
     die("no network in DIR");
   memcpy(network, v, 32);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   store_close(s);
 }
 

@@ -11,6 +11,7 @@
 #include "../../node/base/buf.h"
 #include "../../node/ledger/rules.h"
 #include "../../node/ledger/store.h"
+#include "../../node/ledger/store_lmdb.h"
 #include "../../node/ledger/tree.h"
 #include "../../crypto/merkle.h"
 #include "../../crypto/sig.h"
@@ -23,14 +24,14 @@
 /* Re-keys every entry of the database `name` into a plain one (no duplicates): key_of
  * maps a current key to the earlier layout's. For a posdb (node/ledger/posdb.h, rlen > 0) the
  * current key is author || the first rlen bytes of the duplicate. */
-static int rekey(MDB_txn *txn, struct store *s, MDB_dbi dbi, const char *name, size_t klen, size_t rlen,
-                 int (*key_of)(MDB_txn *, struct store *, const uint8_t *, uint8_t *, size_t *))
+static int rekey(struct store_txn *txn, struct store *s, MDB_dbi dbi, const char *name, size_t klen, size_t rlen,
+                 int (*key_of)(struct store_txn *, struct store *, const uint8_t *, uint8_t *, size_t *))
 {
   MDB_cursor *cur;
   MDB_val k, v;
   size_t n = 0, cap = 0;
   struct { uint8_t key[64]; size_t klen; uint8_t *val; size_t vlen; } *e = NULL;
-  int rc = mdb_cursor_open(txn, dbi, &cur);
+  int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &cur);
   if (rc) return rc;
   for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
     uint8_t full[64];
@@ -47,14 +48,14 @@ static int rekey(MDB_txn *txn, struct store *s, MDB_dbi dbi, const char *name, s
   mdb_cursor_close(cur);
   if (rc != MDB_NOTFOUND) return rc ? rc : 1;
   MDB_dbi plain;
-  if ((rc = mdb_drop(txn, dbi, 1)) || (rc = mdb_dbi_open(txn, name, MDB_CREATE, &plain))) return rc;
+  if ((rc = mdb_drop(txn_lmdb(txn), dbi, 1)) || (rc = mdb_dbi_open(txn_lmdb(txn), name, MDB_CREATE, &plain))) return rc;
   for (size_t i = 0; i < n && rc == 0; i++) rc = store_put(txn, plain, e[i].key, e[i].klen, e[i].val, e[i].vlen);
   for (size_t i = 0; i < n; i++) free(e[i].val);
   free(e);
   return rc;
 }
 
-static int same_key(MDB_txn *txn, struct store *s, const uint8_t *pos, uint8_t *key, size_t *klen)
+static int same_key(struct store_txn *txn, struct store *s, const uint8_t *pos, uint8_t *key, size_t *klen)
 {
   (void)txn;
   (void)s;
@@ -63,7 +64,7 @@ static int same_key(MDB_txn *txn, struct store *s, const uint8_t *pos, uint8_t *
   return 0;
 }
 
-static int status_key(MDB_txn *txn, struct store *s, const uint8_t *pos, uint8_t *key, size_t *klen)
+static int status_key(struct store_txn *txn, struct store *s, const uint8_t *pos, uint8_t *key, size_t *klen)
 {
   const uint8_t *env;
   size_t len;
@@ -74,7 +75,7 @@ static int status_key(MDB_txn *txn, struct store *s, const uint8_t *pos, uint8_t
   return 0;
 }
 
-static int lot_key(MDB_txn *txn, struct store *s, const uint8_t *pos, uint8_t *key, size_t *klen)
+static int lot_key(struct store_txn *txn, struct store *s, const uint8_t *pos, uint8_t *key, size_t *klen)
 {
   *klen = STORE_LOTKEY;
   return rules_lot_key(txn, s, pos, key);
@@ -82,7 +83,7 @@ static int lot_key(MDB_txn *txn, struct store *s, const uint8_t *pos, uint8_t *k
 
 /* codes as layout 2 kept them, without duplicates: owner || code || 0 || lot key -> "" */
 struct code_entry { uint8_t key[32 + CODEC_CODE_MAX + 1 + STORE_LOTKEY]; size_t len; };
-struct codes { MDB_txn *txn; struct store *s; struct code_entry *e; size_t n, cap; };
+struct codes { struct store_txn *txn; struct store *s; struct code_entry *e; size_t n, cap; };
 
 static int old_code(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l)
 {
@@ -97,19 +98,19 @@ static int old_code(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot
   return rules_lot_key(c->txn, c->s, pos, e->key + 33 + cl);
 }
 
-static int old_codes(MDB_txn *txn, struct store *s)
+static int old_codes(struct store_txn *txn, struct store *s)
 {
   struct codes c = { txn, s, NULL, 0, 0 };
   int rc = rules_lots_each(txn, s, old_code, &c);
   MDB_dbi plain;
-  if (!rc) rc = mdb_drop(txn, s->codes, 1);
-  if (!rc) rc = mdb_dbi_open(txn, "codes", MDB_CREATE, &plain);
+  if (!rc) rc = mdb_drop(txn_lmdb(txn), s->codes, 1);
+  if (!rc) rc = mdb_dbi_open(txn_lmdb(txn), "codes", MDB_CREATE, &plain);
   for (size_t i = 0; i < c.n && rc == 0; i++) rc = store_put(txn, plain, c.e[i].key, c.e[i].len, "", 0);
   free(c.e);
   return rc;
 }
 
-static int to_layout1(MDB_txn *txn, struct store *s)
+static int to_layout1(struct store_txn *txn, struct store *s)
 {
   int rc = old_codes(txn, s);
   if (!rc) rc = rekey(txn, s, s->status, "status", 40, 0, status_key);
@@ -122,7 +123,7 @@ static int to_layout1(MDB_txn *txn, struct store *s)
 
 /* ---- the log by author || seq ------------------------------------------------------- */
 
-struct oldlog { MDB_txn *txn; struct store *s; MDB_dbi records, arrivals, ids, tree; };
+struct oldlog { struct store_txn *txn; struct store *s; MDB_dbi records, arrivals, ids, tree; };
 
 static int old_record(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
 {
@@ -142,7 +143,7 @@ static int old_record(void *arg, uint64_t arrival, const uint8_t *env, size_t le
 /* Every node of levels 0 .. TREE_FLOOR-1 of a feed of n records, as the old tree kept. */
 /* The tree as the old layout kept it, in `tree` by author || level || index: every
  * perfect subtree of a feed of n records, hashed from its records. */
-static int old_tree(MDB_txn *txn, struct store *s, MDB_dbi tree, const uint8_t author[32], uint64_t n)
+static int old_tree(struct store_txn *txn, struct store *s, MDB_dbi tree, const uint8_t author[32], uint64_t n)
 {
   uint8_t (*h)[32] = malloc((n ? n : 1) * 32), k[TREE_KEY];
   int rc = h ? 0 : 1;
@@ -166,20 +167,20 @@ static int old_tree(MDB_txn *txn, struct store *s, MDB_dbi tree, const uint8_t a
   return rc;
 }
 
-static int to_old_log(MDB_txn *txn, struct store *s)
+static int to_old_log(struct store_txn *txn, struct store *s)
 {
   struct oldlog o = { txn, s, 0, 0, 0, 0 };
-  int rc = mdb_dbi_open(txn, "records", MDB_CREATE, &o.records);
-  if (!rc) rc = mdb_dbi_open(txn, "arrivals", MDB_CREATE, &o.arrivals);
-  if (!rc) rc = mdb_dbi_open(txn, "ids", MDB_CREATE, &o.ids);
-  if (!rc) rc = mdb_dbi_open(txn, "tree", MDB_CREATE, &o.tree);
+  int rc = mdb_dbi_open(txn_lmdb(txn), "records", MDB_CREATE, &o.records);
+  if (!rc) rc = mdb_dbi_open(txn_lmdb(txn), "arrivals", MDB_CREATE, &o.arrivals);
+  if (!rc) rc = mdb_dbi_open(txn_lmdb(txn), "ids", MDB_CREATE, &o.ids);
+  if (!rc) rc = mdb_dbi_open(txn_lmdb(txn), "tree", MDB_CREATE, &o.tree);
   if (!rc) rc = store_log_each(txn, s, 0, old_record, &o);
   /* heads without the run bookkeeping, the tree in full */
   MDB_cursor *c;
   MDB_val k, v;
   struct { uint8_t author[32], head[72]; } *h = NULL;
   size_t n = 0, cap = 0;
-  if (rc || (rc = mdb_cursor_open(txn, s->heads, &c))) return rc;
+  if (rc || (rc = mdb_cursor_open(txn_lmdb(txn), s->heads, &c))) return rc;
   for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size != 32 || v.mv_size < 72) { rc = 1; break; }
     if (n == cap && !(h = realloc(h, (cap = cap ? 2 * cap : 64) * sizeof *h))) { rc = 1; break; }
@@ -193,14 +194,14 @@ static int to_old_log(MDB_txn *txn, struct store *s)
     if (!(rc = old_tree(txn, s, o.tree, h[i].author, be64_get(h[i].head))))
       rc = store_put(txn, s->heads, h[i].author, 32, h[i].head, 72);
   free(h);
-  if (!rc) rc = mdb_drop(txn, s->log, 1);
-  if (!rc) rc = mdb_drop(txn, s->runs, 1);
-  if (!rc) rc = mdb_drop(txn, s->byid, 1);
-  if (!rc) rc = mdb_drop(txn, s->merkle, 1);
+  if (!rc) rc = mdb_drop(txn_lmdb(txn), s->log, 1);
+  if (!rc) rc = mdb_drop(txn_lmdb(txn), s->runs, 1);
+  if (!rc) rc = mdb_drop(txn_lmdb(txn), s->byid, 1);
+  if (!rc) rc = mdb_drop(txn_lmdb(txn), s->merkle, 1);
   return rc;
 }
 
-static int to_old(MDB_txn *txn, void *ctx)
+static int to_old(struct store_txn *txn, void *ctx)
 {
   struct store *s = ctx;
   int rc = to_layout1(txn, s);

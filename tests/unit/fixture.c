@@ -97,11 +97,11 @@ int fx_ingest(struct store *s, const struct fx_rec *r, int flags)
 
 int fx_verdict(struct store *s, const uint8_t id[32], int *err)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct rules_status st;
   ASSERT_OK(store_read(s, &txn));
   int rc = rules_status_get(txn, s, id, &st);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   if (rc) return 0;
   if (err) *err = st.err;
   return st.verdict;
@@ -109,8 +109,8 @@ int fx_verdict(struct store *s, const uint8_t id[32], int *err)
 
 void fx_digest(struct store *s, uint8_t out[32])
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   ASSERT_OK(store_read(s, &txn));
   ASSERT_OK(store_digest(txn, s, out));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
 }

@@ -14,6 +14,7 @@
 #include "../../node/ledger/ingest.h"
 #include "../../node/ledger/rules.h"
 #include "../../node/ledger/tree.h"
+#include "../../node/ledger/store_lmdb.h"
 #include "../../node/ledger/ckpt_note.h"
 #include "../../node/daemon/repl.h"
 #include "../../node/base/mem.h"
@@ -65,13 +66,13 @@ struct txn_ctx {
   uint64_t size;
 };
 
-static int own_fn(MDB_txn *txn, void *arg)
+static int own_fn(struct store_txn *txn, void *arg)
 {
   struct txn_ctx *c = arg;
   return ckpt_sign_own(txn, c->s, c->f->network, c->self->pk, c->self->sk, &c->size);
 }
 
-static int recv_fn(MDB_txn *txn, void *arg)
+static int recv_fn(struct store_txn *txn, void *arg)
 {
   struct txn_ctx *c = arg;
   return ckpt_receive(txn, c->s, c->f->network, c->self->pk, c->self->sk, c->note, c->len, 1700000000, &c->seen);
@@ -79,11 +80,11 @@ static int recv_fn(MDB_txn *txn, void *arg)
 
 static char *newest(struct store *s, const uint8_t author[32], size_t *len)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   char *note = NULL;
   ASSERT_OK(store_read(s, &txn));
   ASSERT_OK(ckpt_get(txn, s, author, 0, &note, len, NULL));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   return note;
 }
 
@@ -209,7 +210,7 @@ TEST(ckpt_sign_witness_and_refuse)
   ASSERT(seen.new_checkpoint && !seen.cosigned); /* cannot vouch without the records */
   ASSERT_OK(receive(c, &f, &w, forged, &seen));
   ASSERT(seen.evidence);
-  MDB_txn *txn;
+  struct store_txn *txn;
   const uint8_t *ev;
   size_t evl;
   uint64_t frozen;
@@ -221,7 +222,7 @@ TEST(ckpt_sign_witness_and_refuse)
   ASSERT_U64(info.seq, 4);
   ASSERT_OK(store_frozen_at(txn, c, m.pk, &frozen));
   ASSERT_U64(frozen, 4);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   free(note);
   free(forged);
 
@@ -346,7 +347,7 @@ TEST(evidence_fork_freezes_and_converges)
   ASSERT_EQ(fx_ingest(x, &rb, 0), KK_ERR(FORK));
   ASSERT_EQ(fx_ingest(y, &ra, 0), KK_ERR(FORK));
   /* Frozen at seq 2: the member's feed is r1, then the fork. */
-  MDB_txn *tx, *ty;
+  struct store_txn *tx, *ty;
   uint64_t fx_, fy;
   ASSERT_OK(store_read(x, &tx));
   ASSERT_OK(store_read(y, &ty));
@@ -357,8 +358,8 @@ TEST(evidence_fork_freezes_and_converges)
   /* The same evidence bytes on both. */
   MDB_cursor *cx, *cy;
   MDB_val kx, vx, ky, vy;
-  ASSERT_OK(mdb_cursor_open(tx, x->evidence, &cx));
-  ASSERT_OK(mdb_cursor_open(ty, y->evidence, &cy));
+  ASSERT_OK(mdb_cursor_open(txn_lmdb(tx), x->evidence, &cx));
+  ASSERT_OK(mdb_cursor_open(txn_lmdb(ty), y->evidence, &cy));
   ASSERT_OK(mdb_cursor_get(cx, &kx, &vx, MDB_FIRST));
   ASSERT_OK(mdb_cursor_get(cy, &ky, &vy, MDB_FIRST));
   ASSERT(vx.mv_size == vy.mv_size && memcmp(vx.mv_data, vy.mv_data, vx.mv_size) == 0);
@@ -377,8 +378,8 @@ TEST(evidence_fork_freezes_and_converges)
   free(copy);
   mdb_cursor_close(cx);
   mdb_cursor_close(cy);
-  mdb_txn_abort(tx);
-  mdb_txn_abort(ty);
+  store_txn_abort(tx);
+  store_txn_abort(ty);
   /* Neither branch applied on either store; the earlier record still is. */
   ASSERT_EQ(fx_verdict(x, ra.id, NULL), 0);
   ASSERT_EQ(fx_verdict(y, rb.id, NULL), 0);
@@ -407,12 +408,12 @@ TEST(evidence_fork_freezes_and_converges)
 
 static size_t count_unverified(struct store *s)
 {
-  MDB_txn *txn;
-  MDB_stat st;
+  struct store_txn *txn;
+  uint64_t n;
   ASSERT_OK(store_read(s, &txn));
-  ASSERT_OK(mdb_stat(txn, s->unverified, &st));
-  mdb_txn_abort(txn);
-  return st.ms_entries;
+  ASSERT_OK(store_entries(txn, s, STORE_N_UNVERIFIED, &n));
+  store_txn_abort(txn);
+  return n;
 }
 
 /* Ingests records with a checkpoint-sync offer; returns how many were taken on the
@@ -468,10 +469,10 @@ TEST(ckpt_sync_takes_records_on_a_cosigned_checkpoint)
   /* The sender's proofs, from its tree: sizes 2 -> 4 and 4 -> 4. */
   uint8_t proof[TREE_MAX_PROOF][32];
   size_t np;
-  MDB_txn *txn;
+  struct store_txn *txn;
   ASSERT_OK(store_read(a, &txn));
   ASSERT_OK(tree_consistency(txn, a, m.pk, 2, 4, proof, &np));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   struct ingest_ckpt c1;
   memset(&c1, 0, sizeof c1);
   memcpy(c1.author, m.pk, 32);
@@ -546,7 +547,7 @@ TEST(ckpt_sync_takes_records_on_a_cosigned_checkpoint)
   ASSERT_OK(store_read(b, &txn));
   ASSERT_OK(ckpt_witness(txn, b, f.network, me.pk, me.sk, m.pk, 1, &size));
   ASSERT_U64(size, 0);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   free(line);
   free(cosigned);
   free(note);

@@ -230,7 +230,7 @@ TEST(fault_alloc_verify)
   ASSERT_OK(ingest_all(s, &c));
   uint8_t key[36];
   lotkey_make(key, c.product, 0);
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct verify_report want, got;
   ASSERT_OK(store_read(s, &txn));
   long base = mem_live();
@@ -257,7 +257,7 @@ TEST(fault_alloc_verify)
   ASSERT_EQ(got.passed, 1);
   verify_report_free(&got);
   verify_report_free(&want);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   ASSERT_EQ(mem_live(), base);
   printf("    verify: %d allocation failures stepped through\n", n);
   store_close(s);
@@ -399,7 +399,7 @@ TEST(fault_alloc_replication_job)
 
 struct ev_ctx { struct store *s; const uint8_t *ev; size_t len; struct evidence_info info; int is_new; };
 
-static int store_evidence_fn(MDB_txn *txn, void *arg)
+static int store_evidence_fn(struct store_txn *txn, void *arg)
 {
   struct ev_ctx *e = arg;
   return evidence_store(txn, e->s, e->ev, e->len, &e->info, &e->is_new);
@@ -450,11 +450,11 @@ TEST(fault_alloc_evidence_store)
   ASSERT_OK(rc);
   ASSERT(n > 2);
   ASSERT_EQ(e.is_new, 1);
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint64_t frozen = 0;
   ASSERT_OK(store_read(s, &txn));
   ASSERT_OK(store_frozen_at(txn, s, c.rec.pk, &frozen));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   ASSERT_U64(frozen, 2);
   printf("    evidence: %d allocation failures stepped through\n", n);
   free(ev);

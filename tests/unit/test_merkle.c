@@ -7,6 +7,7 @@
 #include "../../node/ledger/tree.h"
 #include "../../node/base/buf.h"
 #include "../../crypto/sig.h"
+#include "../../node/ledger/store_lmdb.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -33,7 +34,7 @@ struct build { uint8_t author[32]; const uint8_t *const *raw; const size_t *len;
 
 struct build_ctx { struct build b; struct store *s; };
 
-static int build_fn(MDB_txn *txn, void *arg)
+static int build_fn(struct store_txn *txn, void *arg)
 {
   struct build *b = arg;
   struct store *s = ((struct build_ctx *)arg)->s;
@@ -72,7 +73,7 @@ TEST(merkle_tree_matches_rfc_and_proves)
   bc.b.from = 5; bc.b.to = N;
   ASSERT_OK(store_write(s, build_fn, &bc));
 
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint8_t root[32], ref[32], want[32];
   ASSERT_OK(store_read(s, &txn));
   ASSERT_OK(tree_root(txn, s, bc.b.author, N, root));
@@ -105,7 +106,7 @@ TEST(merkle_tree_matches_rfc_and_proves)
       }
     }
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   store_close(s);
 }
 
@@ -154,7 +155,7 @@ TEST(merkle_tree_large)
     bc.b.to = at + 101 < N ? at + 101 : N;
     ASSERT_OK(store_write(s, build_fn, &bc));
   }
-  MDB_txn *txn;
+  struct store_txn *txn;
   ASSERT_OK(store_read(s, &txn));
   uint64_t sizes[] = { 1, 2, 3, 255, 256, 257, 511, 512, 1000, 1024, 1025, N };
   for (size_t a = 0; a < sizeof sizes / sizeof sizes[0]; a++) {
@@ -207,9 +208,9 @@ TEST(merkle_tree_large)
   /* Only the floor and up is kept: a feed of N records holds about N/8 nodes, plus the
    * leaves of its open block. */
   MDB_stat st;
-  ASSERT_OK(mdb_stat(txn, s->merkle, &st));
+  ASSERT_OK(mdb_stat(txn_lmdb(txn), s->merkle, &st));
   ASSERT(st.ms_entries <= N / 8 + (1u << TREE_FLOOR) + 64);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   store_close(s);
   int_leaves_free(&il);
 }
@@ -218,7 +219,7 @@ TEST(merkle_tree_large)
  * every perfect subtree. */
 struct old_nodes { MDB_dbi tree; uint8_t author[32]; const uint8_t (*leaves)[32]; uint64_t n; };
 
-static int old_nodes_fn(MDB_txn *txn, void *arg)
+static int old_nodes_fn(struct store_txn *txn, void *arg)
 {
   struct old_nodes *o = arg;
   uint8_t (*h)[32] = malloc(o->n * 32), k[TREE_KEY];
@@ -240,14 +241,14 @@ static int old_nodes_fn(MDB_txn *txn, void *arg)
 
 struct migrate_tree { struct store *s; MDB_dbi old; uint8_t from[TREE_KEY]; int more; };
 
-static int open_old_tree(MDB_txn *txn, void *arg)
+static int open_old_tree(struct store_txn *txn, void *arg)
 {
   struct migrate_tree *m = arg;
-  int rc = mdb_dbi_open(txn, "tree", MDB_CREATE, &m->old);
-  return rc ? rc : mdb_drop(txn, m->s->merkle, 0); /* the current tree goes: migrate makes it again */
+  int rc = mdb_dbi_open(txn_lmdb(txn), "tree", MDB_CREATE, &m->old);
+  return rc ? rc : mdb_drop(txn_lmdb(txn), m->s->merkle, 0); /* the current tree goes: migrate makes it again */
 }
 
-static int migrate_tree_fn(MDB_txn *txn, void *arg)
+static int migrate_tree_fn(struct store_txn *txn, void *arg)
 {
   struct migrate_tree *m = arg;
   return tree_migrate(txn, m->s, m->old, m->from, 100, &m->more);
@@ -255,11 +256,11 @@ static int migrate_tree_fn(MDB_txn *txn, void *arg)
 
 static uint64_t tree_entries(struct store *s)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   MDB_stat st;
   if (store_read(s, &txn)) return 0;
-  int rc = mdb_stat(txn, s->merkle, &st);
-  mdb_txn_abort(txn);
+  int rc = mdb_stat(txn_lmdb(txn), s->merkle, &st);
+  store_txn_abort(txn);
   return rc ? 0 : st.ms_entries;
 }
 
@@ -303,7 +304,7 @@ TEST(merkle_migrate_keeps_what_the_floor_keeps)
   } while (m.more);
   ASSERT(calls > 1); /* it went on where it stopped */
   ASSERT_EQ(tree_entries(s), kept);
-  MDB_txn *txn;
+  struct store_txn *txn;
   ASSERT_OK(store_read(s, &txn));
   for (int f = 0; f < 2; f++) {
     uint8_t author[32], root[32], want[32];
@@ -314,7 +315,7 @@ TEST(merkle_migrate_keeps_what_the_floor_keeps)
       ASSERT(memcmp(root, want, 32) == 0);
     }
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   store_close(s);
   int_leaves_free(&il);
 }

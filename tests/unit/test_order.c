@@ -27,6 +27,7 @@
 #include "../../node/base/mem.h"
 #include "../../node/ledger/rules.h"
 #include "../../node/ledger/state.h"
+#include "../../node/ledger/store_lmdb.h"
 
 #include <sys/stat.h>
 
@@ -97,7 +98,7 @@ static size_t gen_emit(struct gen *g, int who, struct kk_body *b)
 static int gen_pick_lot(struct gen *g, int who, uint8_t key[36], struct lot *l)
 {
   size_t start = below(&g->r, g->n_lots + 1);
-  MDB_txn *txn;
+  struct store_txn *txn;
   ASSERT_OK(store_read(g->ref, &txn));
   for (size_t k = 0; k < g->n_lots; k++) {
     struct gen_lot *c = &g->lots[(start + k) % g->n_lots];
@@ -106,10 +107,10 @@ static int gen_pick_lot(struct gen *g, int who, uint8_t key[36], struct lot *l)
     if (rules_lot_get(txn, g->ref, c->key, l) != 0) continue;
     if (l->mass_left == 0) { lot_free(l); continue; }
     memcpy(key, c->key, 36);
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
     return 1;
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   return 0;
 }
 
@@ -173,7 +174,7 @@ static void gen_transfer(struct gen *g, int who)
 static void gen_close(struct gen *g, int who)
 {
   size_t start = below(&g->r, g->n_xfers + 1);
-  MDB_txn *txn;
+  struct store_txn *txn;
   ASSERT_OK(store_read(g->ref, &txn));
   for (size_t k = 0; k < g->n_xfers; k++) {
     struct gen_xfer *x = &g->xfers[(start + k) % g->n_xfers];
@@ -184,7 +185,7 @@ static void gen_close(struct gen *g, int who)
     int open = rc == STORE_ABSENT || (rc == 0 && t.state == XFER_PENDING);
     xfer_free(&t);
     if (!open && !chance(&g->r, 3)) continue; /* rarely: close a closed one (TRANSFER_CLOSED) */
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
     int refuse = chance(&g->r, 25);
     struct kk_body *b = fx_body(refuse ? KK_PL_REFUSE : KK_PL_RECEIVE);
     memcpy(refuse ? b->u.refuse.transfer : b->u.receive.transfer, x->id, 32);
@@ -194,7 +195,7 @@ static void gen_close(struct gen *g, int who)
       if (memcmp(g->rec[s].id, x->id, 32) == 0) g->lots[g->n_lots - 1].owner = g->feed[s];
     return;
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
 }
 
 static void gen_transform(struct gen *g, int who)
@@ -414,7 +415,7 @@ static void gen_free(struct gen *g)
 }
 
 /* The audit's question: does the log, replayed from the start, give this state? */
-static int audit_fn(MDB_txn *txn, void *ctx)
+static int audit_fn(struct store_txn *txn, void *ctx)
 {
   uint8_t *out = ((uint8_t **)ctx)[1];
   struct store *s = ((struct store **)ctx)[0];
@@ -427,7 +428,7 @@ static int audit_fn(MDB_txn *txn, void *ctx)
  * derived databases differ: where to look when the states differ. */
 static void explain(struct gen *g, struct store *s)
 {
-  MDB_txn *a, *b;
+  struct store_txn *a, *b;
   ASSERT_OK(store_read(g->ref, &a));
   ASSERT_OK(store_read(s, &b));
   for (size_t i = 0; i < g->n; i++) {
@@ -446,8 +447,8 @@ static void explain(struct gen *g, struct store *s)
   for (size_t d = 0; d < sizeof names / sizeof names[0]; d++) {
     MDB_cursor *ca, *cb;
     MDB_val ka, va, kb, vb;
-    ASSERT_OK(mdb_cursor_open(a, da[d], &ca));
-    ASSERT_OK(mdb_cursor_open(b, db[d], &cb));
+    ASSERT_OK(mdb_cursor_open(txn_lmdb(a), da[d], &ca));
+    ASSERT_OK(mdb_cursor_open(txn_lmdb(b), db[d], &cb));
     int ra = mdb_cursor_get(ca, &ka, &va, MDB_FIRST), rb = mdb_cursor_get(cb, &kb, &vb, MDB_FIRST);
     size_t at = 0;
     while (ra == 0 && rb == 0 && ka.mv_size == kb.mv_size && va.mv_size == vb.mv_size &&
@@ -460,8 +461,8 @@ static void explain(struct gen *g, struct store *s)
     mdb_cursor_close(ca);
     mdb_cursor_close(cb);
   }
-  mdb_txn_abort(a);
-  mdb_txn_abort(b);
+  store_txn_abort(a);
+  store_txn_abort(b);
 }
 
 static void replay_check(struct gen *g, size_t k, const uint8_t want[32], const char *dir)
@@ -517,7 +518,7 @@ struct gen_tally { size_t records, invalid, pending, revoked_twice, kinds[KK_PL_
 
 static void tally(struct gen *g, struct gen_tally *t)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   ASSERT_OK(store_read(g->ref, &txn));
   for (size_t i = 0; i < g->n; i++) {
     struct rules_status st;
@@ -539,7 +540,7 @@ static void tally(struct gen *g, struct gen_tally *t)
     t->revoked_twice += n > 1;
     mem_free(ids);
   }
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
 }
 
 TEST(order_same_records_same_state)
@@ -667,7 +668,7 @@ static int spend_find_one(void *arg, uint64_t seq, const struct spend *sp)
 }
 
 /* What a spend took, as the rules recorded it (the amounts are the rules' own). */
-static struct spend model_spend(struct store *s, MDB_txn *txn, const uint8_t key[36], uint64_t seq)
+static struct spend model_spend(struct store *s, struct store_txn *txn, const uint8_t key[36], uint64_t seq)
 {
   struct spend_find f = { .seq = seq };
   uint8_t pos[STORE_LOTPOS];
@@ -679,7 +680,7 @@ static struct spend model_spend(struct store *s, MDB_txn *txn, const uint8_t key
 
 /* Applies a valid record's effect on the vectors; 0 when something it needs is not
  * there yet (it is tried again later). */
-static int model_apply(struct model *m, struct store *s, MDB_txn *txn, const struct kk_body *b, const uint8_t id[32])
+static int model_apply(struct model *m, struct store *s, struct store_txn *txn, const struct kk_body *b, const uint8_t id[32])
 {
   uint8_t key[36];
   switch (b->kind) {
@@ -818,7 +819,7 @@ TEST(order_attribution_on_demand_matches_kept_vectors)
     struct model m = { calloc(GEN_RECORDS * 3, sizeof(struct model_lot)), 0, calloc(GEN_RECORDS, sizeof(struct model_xfer)), 0,
                        NULL, 0 };
     model_sources(&m, g, b);
-    MDB_txn *txn;
+    struct store_txn *txn;
     ASSERT_OK(store_read(g->ref, &txn));
     /* Each feed in its order; a record whose lots or transfer are not modelled yet
      * waits for the next sweep. */
@@ -849,7 +850,7 @@ TEST(order_attribution_on_demand_matches_kept_vectors)
     ASSERT_OK(attrib_lots(txn, g->ref, (const uint8_t(*)[36])keys, m.n_lots, model_check_fn, &c, NULL));
     ASSERT_EQ(c.seen, m.n_lots);
     total += m.n_lots;
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
     for (size_t i = 0; i < m.n_lots; i++) { attr_free(&m.lots[i].created); attr_free(&m.lots[i].left); }
     for (size_t i = 0; i < m.n_xfers; i++) attr_free(&m.xfers[i].attr);
     free(m.lots);

@@ -108,12 +108,12 @@ static struct kk_body *receive(const uint8_t xfer[32])
 static void get_lot(struct world *w, const uint8_t id[32], uint32_t idx, struct lot *l)
 {
   uint8_t k[36];
-  MDB_txn *txn;
+  struct store_txn *txn;
   lotkey_make(k, id, idx);
   lot_init(l);
   ASSERT_OK(store_read(w->s, &txn));
   ASSERT_OK(rules_lot_get(txn, w->s, k, l));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
 }
 
 /* Flake (20 t, 100 % post-consumer) in the processor's hands; returns its receive id. */
@@ -170,11 +170,11 @@ TEST(rules_worked_example_controlled_blending)
   /* attribution, computed from the provenance: 19 t from JP (all recycled), 28.5 t DE */
   uint8_t k[36];
   struct verify_report r;
-  MDB_txn *txn;
+  struct store_txn *txn;
   lotkey_make(k, tf, 0);
   ASSERT_OK(store_read(w.s, &txn));
   ASSERT_OK(verify_lot(txn, w.s, k, 0, &r));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   ASSERT_EQ(r.n_origins, 2);
   ASSERT_STR(r.origins[0].country, "DE");
   ASSERT_U64(r.origins[0].mass, 28500000000ull);
@@ -340,11 +340,11 @@ TEST(rules_issue_transfer_receive_refuse)
   uint64_t carried = 0;
   for (int i = 0; i < 3; i++) {
     struct xfer x;
-    MDB_txn *txn;
+    struct store_txn *txn;
     xfer_init(&x);
     ASSERT_OK(store_read(w.s, &txn));
     ASSERT_OK(rules_xfer_get(txn, w.s, xs[i], &x));
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
     carried += x.post;
     xfer_free(&x);
   }
@@ -446,11 +446,11 @@ TEST(rules_claims_and_revocation)
 
   uint8_t k[36];
   struct verify_report r;
-  MDB_txn *txn;
+  struct store_txn *txn;
   lotkey_make(k, mrx, 0);
   ASSERT_OK(store_read(w.s, &txn));
   ASSERT_OK(verify_lot(txn, w.s, k, 0, &r));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   ASSERT(r.passed);
   ASSERT_U64(r.verified_post, 19 * T);
   ASSERT_EQ(r.n_claims, 1);
@@ -475,7 +475,7 @@ TEST(rules_claims_and_revocation)
   ASSERT_EQ(try_local(&w, &w.cert, b, NULL), KK_ERR(ALREADY_REVOKED));
   ASSERT_OK(store_read(w.s, &txn));
   ASSERT_OK(verify_lot(txn, w.s, k, 0, &r));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   ASSERT(!r.passed);
   ASSERT(!r.claims_hold);
   ASSERT_U64(r.tainted, 19 * T);
@@ -626,7 +626,7 @@ TEST(rules_determinism_any_arrival_order)
 /* A store written with an earlier layout of the derived state (status and lots keyed
  * by record id; no "layout" marker): read-only opens refuse it, a writable open flags
  * it and rules_upgrade rebuilds it to exactly the state a current node computes. */
-static int make_old_layout(MDB_txn *txn, void *ctx)
+static int make_old_layout(struct store_txn *txn, void *ctx)
 {
   struct store *s = ctx;
   uint8_t k[36] = { 1 };

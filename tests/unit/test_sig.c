@@ -107,11 +107,11 @@ TEST(sig_flipped_records_are_not_stored)
   ASSERT(fx_ingest(s, &r, 0) < 0);
   fx_digest(s, after);
   ASSERT(memcmp(before, after, 32) == 0);
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint64_t n;
   ASSERT_OK(store_read(s, &txn));
   ASSERT_OK(store_count_records(txn, s, &n));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   ASSERT_U64(n, 1);
   r.env[r.len - 70] ^= 0x10;
   ASSERT_EQ(fx_ingest(s, &r, 0), 0);
@@ -174,11 +174,11 @@ TEST(sig_bad_signature_in_a_large_batch)
     else if (i == BAD + 1) ASSERT_EQ(it[i].result, KK_ERR(PREV)); /* names the untampered id */
     else ASSERT_EQ(it[i].result, KK_ERR(SEQ_GAP));
   }
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint64_t n;
   ASSERT_OK(store_read(s, &txn));
   ASSERT_OK(store_count_records(txn, s, &n));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   ASSERT_U64(n, 1 + BAD);
   /* all or nothing: the same batch again writes nothing */
   memset(it, 0, N * sizeof *it);
@@ -186,7 +186,7 @@ TEST(sig_bad_signature_in_a_large_batch)
   ASSERT(ingest_batch(s, it, N, INGEST_ALL_OR_NOTHING, 2) < 0);
   ASSERT_OK(store_read(s, &txn));
   ASSERT_OK(store_count_records(txn, s, &n));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   ASSERT_U64(n, 1 + BAD);
   for (int i = 0; i < N; i++) fx_rec_free(&r[i]);
   free(r);
@@ -250,11 +250,11 @@ TEST(sig_key_rotation)
   ASSERT_EQ(incident_by(&f, s, &f.reg), KK_ERR(SIGNATURE));
   memcpy(f.reg.sk, new_sk, 64);
   ASSERT_OK(incident_by(&f, s, &f.reg));
-  MDB_txn *txn;
+  struct store_txn *txn;
   struct store_head h;
   ASSERT_OK(store_read(s, &txn));
   ASSERT_OK(store_head_get(txn, s, f.reg.pk, &h));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   ASSERT_U64(h.seq, 4);                       /* genesis, incident, rotation, incident */
   ASSERT(memcmp(h.key, new_pk, 32) == 0);
   store_close(s);

@@ -9,6 +9,7 @@
 #include "../../node/base/err.h"
 #include "../../node/ledger/posdb.h"
 #include "../../node/ledger/ingest.h"
+#include "../../node/ledger/store_lmdb.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -16,7 +17,7 @@
 struct misfile { struct store *s; const uint8_t *key; uint64_t arrival; };
 
 /* Files an arrival under another record's 8-byte key: damage to the index. */
-static int misfile(MDB_txn *txn, void *arg)
+static int misfile(struct store_txn *txn, void *arg)
 {
   struct misfile *t = arg;
   uint8_t v[BUF_VARINT_MAX];
@@ -43,7 +44,7 @@ TEST(store_ids_by_their_short_key)
   struct fx_rec a = fx_sign(&f, &f.reg, b);
   ASSERT_OK(fx_ingest(s, &a, 0));
 
-  MDB_txn *txn;
+  struct store_txn *txn;
   const uint8_t *env;
   size_t len;
   uint8_t author[32], forged[32];
@@ -59,7 +60,7 @@ TEST(store_ids_by_their_short_key)
   memset(forged, 0xee, 32);
   ASSERT_EQ(store_record_by_id(txn, s, forged, NULL, NULL, NULL, NULL), STORE_ABSENT);
   ASSERT_EQ(store_record_by_held_id(txn, s, forged, NULL, NULL, NULL, NULL), STORE_ABSENT);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
 
   struct misfile t = { s, a.id, 1 }; /* the genesis (arrival 1) under a's key */
   ASSERT_OK(store_write(s, misfile, &t));
@@ -68,7 +69,7 @@ TEST(store_ids_by_their_short_key)
   ASSERT_EQ(store_record_by_held_id(txn, s, a.id, NULL, NULL, NULL, NULL), KK_ERR(CORRUPT));
   ASSERT_OK(store_record_by_id(txn, s, f.genesis.id, NULL, &seq, NULL, NULL));
   ASSERT_EQ(seq, 1);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   free(b);
   fx_rec_free(&a);
   store_close(s);
@@ -77,10 +78,10 @@ TEST(store_ids_by_their_short_key)
 
 struct pd { struct store *s; MDB_dbi dbi; };
 
-static int pd_open(MDB_txn *txn, void *arg)
+static int pd_open(struct store_txn *txn, void *arg)
 {
   struct pd *p = arg;
-  return mdb_dbi_open(txn, "posdb-test", MDB_CREATE | MDB_DUPSORT, &p->dbi);
+  return mdb_dbi_open(txn_lmdb(txn), "posdb-test", MDB_CREATE | MDB_DUPSORT, &p->dbi);
 }
 
 static void rest(uint8_t r[12], uint64_t seq, uint32_t index)
@@ -89,7 +90,7 @@ static void rest(uint8_t r[12], uint64_t seq, uint32_t index)
   be32_put(r + 8, index);
 }
 
-static int pd_fill(MDB_txn *txn, void *arg)
+static int pd_fill(struct store_txn *txn, void *arg)
 {
   struct pd *p = arg;
   uint8_t a[32], bb[32], r[12];
@@ -124,7 +125,7 @@ static int count_one(void *arg, const uint8_t author[32], const uint8_t *r, cons
   return 0;
 }
 
-static int pd_change(MDB_txn *txn, void *arg)
+static int pd_change(struct store_txn *txn, void *arg)
 {
   struct pd *p = arg;
   uint8_t a[32], r[12];
@@ -145,7 +146,7 @@ TEST(store_posdb_entries)
   struct pd p = { s, 0 };
   ASSERT_OK(store_write(s, pd_open, &p));
   ASSERT_OK(store_write(s, pd_fill, &p));
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint8_t a[32], r[12];
   const void *v;
   size_t n;
@@ -171,7 +172,7 @@ TEST(store_posdb_entries)
   c = (struct count){ 0, 0, 1 };
   ASSERT_OK(posdb_each(txn, p.dbi, 12, a, r, 8, count_one, &c));
   ASSERT_EQ(c.n, 1);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   ASSERT_OK(store_write(s, pd_change, &p));
   ASSERT_OK(store_read(s, &txn));
   rest(r, 51, 0);
@@ -182,7 +183,7 @@ TEST(store_posdb_entries)
   c = (struct count){ 0, 0, 1 };
   ASSERT_OK(posdb_each(txn, p.dbi, 12, a, NULL, 0, count_one, &c));
   ASSERT_EQ(c.n, 150);
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   store_close(s);
 }
 
@@ -201,11 +202,11 @@ static void other_writer(struct store *s)
 
 static uint64_t count_records(struct store *s)
 {
-  MDB_txn *txn;
+  struct store_txn *txn;
   uint64_t n = 0;
   ASSERT_OK(store_read(s, &txn));
   ASSERT_OK(store_count_records(txn, s, &n));
-  mdb_txn_abort(txn);
+  store_txn_abort(txn);
   return n;
 }
 
@@ -246,7 +247,7 @@ TEST(ingest_another_writer_between_check_and_commit)
     ASSERT(ingest_test_between == NULL); /* the other writer ran */
     ASSERT_EQ(rc, KK_ERR(FORK));
     ASSERT_EQ(count_records(s), held + 1); /* the other writer's record only */
-    MDB_txn *txn;
+    struct store_txn *txn;
     const uint8_t *env;
     size_t len;
     uint64_t frozen = 0;
@@ -255,7 +256,7 @@ TEST(ingest_another_writer_between_check_and_commit)
     ASSERT_OK(store_record_get(txn, s, f.reg.pk, 2, &env, &len));
     ASSERT(len == first.len && memcmp(env, first.env, len) == 0);
     ASSERT_OK(store_frozen_at(txn, s, f.reg.pk, &frozen));
-    ASSERT_OK(mdb_stat(txn, s->evidence, &st));
+    ASSERT_OK(mdb_stat(txn_lmdb(txn), s->evidence, &st));
     if (local) {
       /* an own record that would fork its feed is refused, nothing kept */
       ASSERT_EQ(frozen, 0);
@@ -265,7 +266,7 @@ TEST(ingest_another_writer_between_check_and_commit)
       ASSERT_EQ(frozen, 2);
       ASSERT_EQ(st.ms_entries, 1);
     }
-    mdb_txn_abort(txn);
+    store_txn_abort(txn);
     free(b);
     fx_rec_free(&first);
     fx_rec_free(&second);
