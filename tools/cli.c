@@ -108,7 +108,7 @@ int cli_open(struct cli *c, int flags)
   }
   rc = store_open(&c->s, c->dir, !(flags & CLI_WRITE));
   if (rc) return cli_fail(rc, "cannot open the store in %s", c->dir);
-  if (c->s->derived_stale) {
+  if (store_derived_stale(c->s)) {
     fprintf(stderr, "kiroku: the store in %s was written by an earlier version: rebuilding its derived state from the log ...\n", c->dir);
     if ((rc = rules_upgrade(c->s))) return cli_fail(rc, "cannot upgrade the store in %s", c->dir);
     c->upgraded = 1;

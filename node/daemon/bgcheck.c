@@ -108,7 +108,7 @@ int repl_verified_fn(struct store_txn *txn, void *arg)
       if (rc) break;
       if (is_new) repl_job_note(j, JOB_EVIDENCE, info.id, 0, 0);
     }
-    rc = store_del(txn, n->s->unverified, k, 40); /* 0 when it was not there */
+    rc = store_del(txn, n->s, STORE_DB_UNVERIFIED, k, 40); /* 0 when it was not there */
   }
   for (size_t i = 0; i < j->n_bg && rc == 0; i++) {
     uint64_t size;

@@ -107,7 +107,7 @@ static int status_feed_one(void *arg, const uint8_t author[32], const struct sto
   const void *cv;
   size_t cn;
   uint64_t applied = 0;
-  if (store_get(sf->txn, n->s->cursors, author, 32, &cv, &cn) == 0 && cn == 8) applied = be64_get(cv);
+  if (store_get(sf->txn, n->s, STORE_DB_CURSORS, author, 32, &cv, &cn) == 0 && cn == 8) applied = be64_get(cv);
   json_t *f = json_pack("{s:o,s:I,s:I}", "author", ctl_hex(author), "seq", (json_int_t)h->seq, "applied", (json_int_t)applied);
   sf->waiting += h->seq - applied;
   if (rules_member_get(sf->txn, n->s, author, &m) == 0) json_object_set_new(f, "name", json_string(m.name));

@@ -140,7 +140,7 @@ int node_init(struct node *n, uv_loop_t *loop, const char *dir)
   if (rc) return rc;
   if ((rc = keys_load(dir, n->pk, n->sk))) return rc;
   if ((rc = store_open(&n->s, dir, 0))) return rc;
-  if (n->s->derived_stale) {
+  if (store_derived_stale(n->s)) {
     log_info("%s: the store was written by an earlier version: rebuilding its derived state from the log", dir);
     if ((rc = rules_upgrade(n->s))) return rc;
     log_info("%s: rebuilt", dir);

@@ -124,7 +124,7 @@ static int expand(struct closure *c, const uint8_t id[32], struct kk_body *b)
   if ((rc = need_admission(c, author))) return rc;
   switch (b->kind) {
   case KK_PL_ISSUE:
-    if ((rc = store_each(c->txn, c->s->attests, id, 32, need_attestation, c))) return rc;
+    if ((rc = store_each(c->txn, c->s, STORE_DB_ATTESTS, id, 32, need_attestation, c))) return rc;
     return need_revoker(c, id);
   case KK_PL_TRANSFER:
     lotkey_make(key, b->u.transfer.lot.record, b->u.transfer.lot.index);

@@ -32,7 +32,7 @@ static int ckpt_newest(struct store_txn *txn, struct store *s, const uint8_t aut
   const void *k;
   size_t kl;
   *size = 0;
-  int rc = store_last(txn, s->ckpts, author, 32, &k, &kl, NULL, NULL);
+  int rc = store_last(txn, s, STORE_DB_CKPTS, author, 32, &k, &kl, NULL, NULL);
   if (rc == 0 && kl == 40) *size = be64_get((const uint8_t *)k + 32);
   return rc == 0 || rc == STORE_ABSENT ? 0 : rc;
 }
@@ -51,13 +51,13 @@ static int count_one(void *arg, const void *k, size_t kl, const void *v, size_t 
 static size_t ckpt_count_cosigs(struct store_txn *txn, struct store *s, const uint8_t k[40])
 {
   size_t n = 0;
-  return store_each(txn, s->cosigs, k, 40, count_one, &n) ? 0 : n;
+  return store_each(txn, s, STORE_DB_COSIGS, k, 40, count_one, &n) ? 0 : n;
 }
 
 static int ckpt_delete(struct store_txn *txn, struct store *s, const uint8_t k[40])
 {
-  int rc = store_del(txn, s->ckpts, k, 40);
-  return rc ? rc : store_del_prefix(txn, s->cosigs, k, 40);
+  int rc = store_del(txn, s, STORE_DB_CKPTS, k, 40);
+  return rc ? rc : store_del_prefix(txn, s, STORE_DB_COSIGS, k, 40);
 }
 
 /* A feed's checkpoint keys, collected. */
@@ -85,7 +85,7 @@ static int ckpt_key_one(void *arg, const void *k, size_t kl, const void *v, size
 static int ckpt_prune(struct store_txn *txn, struct store *s, const uint8_t author[32])
 {
   struct ckpt_keys ck = { NULL, 0, 0 };
-  int rc = store_each(txn, s->ckpts, author, 32, ckpt_key_one, &ck);
+  int rc = store_each(txn, s, STORE_DB_CKPTS, author, 32, ckpt_key_one, &ck);
   if (rc) { mem_free(ck.keys); return rc; }
   uint8_t (*keys)[40] = ck.keys;
   size_t n = ck.n;
@@ -122,7 +122,7 @@ int ckpt_sign_own(struct store_txn *txn, struct store *s, const uint8_t network[
   if (!note) return -ENOMEM;
   uint8_t k[40];
   ckpt_key(k, pk, h.seq);
-  rc = store_put(txn, s->ckpts, k, 40, note, strlen(note));
+  rc = store_put(txn, s, STORE_DB_CKPTS, k, 40, note, strlen(note));
   mem_free(note);
   if (rc == 0) rc = ckpt_prune(txn, s, pk);
   if (rc == 0) *size = h.seq;
@@ -140,7 +140,7 @@ static int unverified_first(void *arg, const void *k, size_t kl, const void *v, 
 
 static int ckpt_unverified_upto(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq)
 {
-  int rc = store_each(txn, s->unverified, author, 32, unverified_first, &seq);
+  int rc = store_each(txn, s, STORE_DB_UNVERIFIED, author, 32, unverified_first, &seq);
   return rc == 0 || rc == 2 ? 0 : 1; /* a read error: assume some wait */
 }
 
@@ -165,7 +165,7 @@ static int ckpt_try_witness(struct store_txn *txn, struct store *s, const uint8_
   const void *v;
   size_t vn;
   uint64_t last = 0;
-  rc = store_get(txn, s->witnessed, author, 32, &v, &vn);
+  rc = store_get(txn, s, STORE_DB_WITNESSED, author, 32, &v, &vn);
   if (rc == 0 && vn == 40) last = be64_get(v);
   else if (rc != STORE_ABSENT) return rc ? rc : KK_ERR(CORRUPT);
   if (last >= size) return 0;                      /* we only move forward */
@@ -191,9 +191,9 @@ static int ckpt_try_witness(struct store_txn *txn, struct store *s, const uint8_
   memcpy(k + 40, self_pk, 32);
   be64_put(w, size);
   memcpy(w + 8, root, 32);
-  rc = store_put(txn, s->cosigs, k, 72, line, strlen(line));
+  rc = store_put(txn, s, STORE_DB_COSIGS, k, 72, line, strlen(line));
   mem_free(line);
-  if (rc == 0) rc = store_put(txn, s->witnessed, author, 32, w, 40);
+  if (rc == 0) rc = store_put(txn, s, STORE_DB_WITNESSED, author, 32, w, 40);
   return rc ? rc : 1;
 }
 
@@ -232,7 +232,7 @@ static int ckpt_on_line(void *arg, const char *name, size_t nl, const char *line
   memcpy(k + 40, pk, 32);
   const void *v;
   size_t vn;
-  if (store_get(c->txn, c->s->cosigs, k, 72, &v, &vn) == 0) return 0; /* held */
+  if (store_get(c->txn, c->s, STORE_DB_COSIGS, k, 72, &v, &vn) == 0) return 0; /* held */
   /* Verify this line alone, against the checkpoint text. */
   char nm[CKPT_WITNESS_NAME_MAX];
   memcpy(nm, name, nl);
@@ -247,7 +247,7 @@ static int ckpt_on_line(void *arg, const char *name, size_t nl, const char *line
   int ok = note_verify_cosignature(one, one_len, nm, pk, NULL) == 0;
   mem_free(one);
   if (!ok) return 0;
-  if ((c->rc = store_put(c->txn, c->s->cosigs, k, 72, line, ll))) return 1;
+  if ((c->rc = store_put(c->txn, c->s, STORE_DB_COSIGS, k, 72, line, ll))) return 1;
   c->new_cosigs++;
   return 0;
 }
@@ -295,7 +295,7 @@ int ckpt_receive(struct store_txn *txn, struct store *s, const uint8_t network[3
   ckpt_key(k, v.author, v.size);
   const void *held;
   size_t hl;
-  rc = store_get(txn, s->ckpts, k, 40, &held, &hl);
+  rc = store_get(txn, s, STORE_DB_CKPTS, k, 40, &held, &hl);
   if (rc == 0) {
     struct ckpt_view hv;
     if (ckpt_parse(held, hl, &hv) == 0 && memcmp(hv.root, v.root, 32) != 0) {
@@ -333,7 +333,7 @@ int ckpt_receive(struct store_txn *txn, struct store *s, const uint8_t network[3
       mem_free(own);
       return 0;
     }
-    if ((rc = store_put(txn, s->ckpts, k, 40, own, alen))) { mem_free(own); return rc; }
+    if ((rc = store_put(txn, s, STORE_DB_CKPTS, k, 40, own, alen))) { mem_free(own); return rc; }
     seen->new_checkpoint = 1;
   }
   /* Cosignatures (second pass, now that the checkpoint is held). */
@@ -364,7 +364,7 @@ int ckpt_witness(struct store_txn *txn, struct store *s, const uint8_t network[3
   ckpt_key(k, author, newest);
   const void *v;
   size_t vn;
-  if ((rc = store_get(txn, s->ckpts, k, 40, &v, &vn))) return rc;
+  if ((rc = store_get(txn, s, STORE_DB_CKPTS, k, 40, &v, &vn))) return rc;
   struct ckpt_view cv;
   if (ckpt_parse(v, vn, &cv)) return KK_ERR(CORRUPT);
   char *copy = mem_alloc(vn);
@@ -431,14 +431,14 @@ static int ckpt_compose(struct store_txn *txn, struct store *s, const uint8_t k[
 {
   const void *v;
   size_t vn;
-  int rc = store_get(txn, s->ckpts, k, 40, &v, &vn);
+  int rc = store_get(txn, s, STORE_DB_CKPTS, k, 40, &v, &vn);
   if (rc) return rc;
   size_t cap = vn + 1, n = vn;
   char *out = mem_alloc(cap);
   if (!out) return -ENOMEM;
   memcpy(out, v, vn);
   struct note_grow g = { out, n, cap };
-  rc = store_each(txn, s->cosigs, k, 40, cosig_append, &g);
+  rc = store_each(txn, s, STORE_DB_COSIGS, k, 40, cosig_append, &g);
   if (rc == 1) rc = 0; /* full */
   if (rc) { mem_free(g.out); return rc; }
   g.out[g.n] = 0;
@@ -455,7 +455,7 @@ int ckpt_stored(struct store_txn *txn, struct store *s, const uint8_t author[32]
   size_t vn;
   struct ckpt_view cv;
   ckpt_key(k, author, size);
-  int rc = store_get(txn, s->ckpts, k, 40, &v, &vn);
+  int rc = store_get(txn, s, STORE_DB_CKPTS, k, 40, &v, &vn);
   if (rc) return rc;
   if (ckpt_parse(v, vn, &cv)) return KK_ERR(CORRUPT);
   memcpy(root, cv.root, 32);
@@ -482,7 +482,7 @@ int ckpt_covering(struct store_txn *txn, struct store *s, const uint8_t author[3
   uint8_t k[40];
   ckpt_key(k, author, seq);
   struct ckpt_first f = { note, len, size };
-  int rc = store_each_from(txn, s->ckpts, k, 40, author, 32, ckpt_first_one, &f);
+  int rc = store_each_from(txn, s, STORE_DB_CKPTS, k, 40, author, 32, ckpt_first_one, &f);
   return rc == 1 ? 0 : rc == 0 ? STORE_ABSENT : rc;
 }
 
@@ -525,7 +525,7 @@ int ckpt_best(struct store_txn *txn, struct store *s, const uint8_t author[32], 
   uint8_t k[40];
   ckpt_key(k, author, at_least);
   struct ckpt_pick p = { txn, s, { 0 }, 0, 0 };
-  int rc = store_each_from(txn, s->ckpts, k, 40, author, 32, ckpt_pick_one, &p);
+  int rc = store_each_from(txn, s, STORE_DB_CKPTS, k, 40, author, 32, ckpt_pick_one, &p);
   if (rc) return rc;
   if (!p.found) return STORE_ABSENT;
   uint8_t *best = p.best;

@@ -66,9 +66,9 @@ int derived_record_by_id(struct rules_ctx *c, const uint8_t id[32], uint8_t auth
 }
 
 
-int derived_put_buf(struct rules_ctx *c, MDB_dbi dbi, const void *k, size_t kl, struct buf *b)
+int derived_put_buf(struct rules_ctx *c, enum store_db db, const void *k, size_t kl, struct buf *b)
 {
-  int rc = b->err ? b->err : store_put(c->txn, dbi, k, kl, b->p, b->len);
+  int rc = b->err ? b->err : store_put(c->txn, c->s, db, k, kl, b->p, b->len);
   buf_free(b);
   return rc;
 }
@@ -84,13 +84,13 @@ int rules_status_at(struct store_txn *txn, struct store *s, const uint8_t author
   const uint8_t *v;
   size_t n;
   uint8_t k[40];
-  int rc = store_get(txn, s->cursors, author, 32, (const void **)&v, &n);
+  int rc = store_get(txn, s, STORE_DB_CURSORS, author, 32, (const void **)&v, &n);
   if (rc) return rc;
   if (n != 8) return KK_ERR(CORRUPT);
   if (seq > be64_get(v)) return STORE_ABSENT; /* not evaluated yet */
   memcpy(k, author, 32);
   be64_put(k + 32, seq);
-  rc = store_get(txn, s->status, k, 40, (const void **)&v, &n);
+  rc = store_get(txn, s, STORE_DB_STATUS, k, 40, (const void **)&v, &n);
   if (rc == STORE_ABSENT) {
     st->verdict = RULES_VALID;
     st->err = 0;
@@ -145,7 +145,7 @@ int derived_status_put(struct rules_ctx *c, const uint8_t author[32], uint64_t s
   be64_put(k + 32, seq);
   v[0] = (uint8_t)e; v[1] = (uint8_t)(e >> 8); v[2] = (uint8_t)(e >> 16); v[3] = (uint8_t)(e >> 24);
   v[4] = kind;
-  return store_put(c->txn, c->s->status, k, 40, v, 5);
+  return store_put(c->txn, c->s, STORE_DB_STATUS, k, 40, v, 5);
 }
 
 struct members_each { rules_member_fn fn; void *arg; };
@@ -161,7 +161,7 @@ static int member_one(void *arg, const void *k, size_t kl, const void *v, size_t
 int rules_members_each(struct store_txn *txn, struct store *s, rules_member_fn fn, void *arg)
 {
   struct members_each e = { fn, arg };
-  return store_each(txn, s->members, NULL, 0, member_one, &e);
+  return store_each(txn, s, STORE_DB_MEMBERS, NULL, 0, member_one, &e);
 }
 
 struct incidents_each { rules_incident_fn fn; void *arg; };
@@ -178,14 +178,14 @@ static int incident_one(void *arg, const void *k, size_t kl, const void *v, size
 int rules_incidents_each(struct store_txn *txn, struct store *s, rules_incident_fn fn, void *arg)
 {
   struct incidents_each e = { fn, arg };
-  return store_each(txn, s->incidents, NULL, 0, incident_one, &e);
+  return store_each(txn, s, STORE_DB_INCIDENTS, NULL, 0, incident_one, &e);
 }
 
 int rules_member_get(struct store_txn *txn, struct store *s, const uint8_t key[32], struct member *m)
 {
   const void *v;
   size_t n;
-  int rc = store_get(txn, s->members, key, 32, &v, &n);
+  int rc = store_get(txn, s, STORE_DB_MEMBERS, key, 32, &v, &n);
   return rc ? rc : member_decode(v, n, m);
 }
 
@@ -194,7 +194,7 @@ int derived_member_put(struct rules_ctx *c, const uint8_t key[32], const struct 
   struct buf b;
   buf_init(&b);
   member_encode(&b, m);
-  return derived_put_buf(c, c->s->members, key, 32, &b);
+  return derived_put_buf(c, STORE_DB_MEMBERS, key, 32, &b);
 }
 
 /* The lots database's key of lot key (record id || index): author || seq || index. */
@@ -242,7 +242,7 @@ int rules_lot_at(struct store_txn *txn, struct store *s, const uint8_t pos[STORE
 {
   const void *v;
   size_t n;
-  int rc = posdb_get(txn, s->lots, pos, pos + 32, LOT_REST, &v, &n);
+  int rc = posdb_get(txn, s, STORE_DB_LOTS, pos, pos + 32, LOT_REST, &v, &n);
   return rc ? rc : lot_decode(v, n, l, pos);
 }
 
@@ -278,7 +278,7 @@ int rules_lots_each(struct store_txn *txn, struct store *s, int (*fn)(void *arg,
                     void *arg)
 {
   struct lots_each e = { fn, arg };
-  return posdb_each(txn, s->lots, LOT_REST, NULL, NULL, 0, lots_each_step, &e);
+  return posdb_each(txn, s, STORE_DB_LOTS, LOT_REST, NULL, NULL, 0, lots_each_step, &e);
 }
 
 int rules_lots_of(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
@@ -287,7 +287,7 @@ int rules_lots_of(struct store_txn *txn, struct store *s, const uint8_t author[3
   struct lots_each e = { fn, arg };
   uint8_t prefix[8];
   be64_put(prefix, seq);
-  int rc = posdb_each(txn, s->lots, LOT_REST, author, prefix, 8, lots_each_step, &e);
+  int rc = posdb_each(txn, s, STORE_DB_LOTS, LOT_REST, author, prefix, 8, lots_each_step, &e);
   return rc == STORE_ABSENT ? 0 : rc;
 }
 
@@ -348,7 +348,7 @@ int rules_spends_at(struct store_txn *txn, struct store *s, const uint8_t pos[ST
                     int (*fn)(void *arg, uint64_t seq, const struct spend *sp), void *arg)
 {
   struct spends_at e = { fn, arg };
-  return posdb_each(txn, s->spends, SPEND_REST, pos, pos + 32, LOT_REST, spends_at_one, &e);
+  return posdb_each(txn, s, STORE_DB_SPENDS, SPEND_REST, pos, pos + 32, LOT_REST, spends_at_one, &e);
 }
 
 int rules_lot_spends(struct store_txn *txn, struct store *s, const uint8_t key[36], uint8_t (**ids)[32], uint64_t **seqs,
@@ -364,7 +364,7 @@ int rules_lot_spends(struct store_txn *txn, struct store *s, const uint8_t key[3
   int rc = rules_lot_find(txn, s, key, pos, &l);
   if (rc) return rc;
   struct spends_list sl = { txn, s, l.owner, ids, seqs, spends, n, 0 };
-  rc = posdb_each(txn, s->spends, SPEND_REST, pos, pos + 32, LOT_REST, spends_list_one, &sl);
+  rc = posdb_each(txn, s, STORE_DB_SPENDS, SPEND_REST, pos, pos + 32, LOT_REST, spends_list_one, &sl);
   if (rc == STORE_ABSENT) rc = 0;
   if (rc) {
     mem_free(*ids);
@@ -392,7 +392,7 @@ int derived_lot_put(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], const 
   if (rc) return rc == STORE_ABSENT ? KK_ERR(INTERNAL) : rc; /* its record is stored first */
   buf_init(&b);
   lot_encode(&b, l, pos);
-  rc = b.err ? b.err : posdb_put(c->txn, c->s->lots, pos, pos + 32, LOT_REST, b.p, b.len);
+  rc = b.err ? b.err : posdb_put(c->txn, c->s, STORE_DB_LOTS, pos, pos + 32, LOT_REST, b.p, b.len);
   buf_free(&b);
   return rc;
 }
@@ -410,7 +410,7 @@ static int xfer_find_as(struct store_txn *txn, struct store *s, const uint8_t id
   int rc = (held ? store_record_by_held_id : store_record_by_id)(txn, s, id, sender, &at, NULL, NULL);
   if (rc) return rc;
   be64_put(rest, at);
-  if ((rc = posdb_get(txn, s->transfers, sender, rest, XFER_REST, &v, &n))) return rc;
+  if ((rc = posdb_get(txn, s, STORE_DB_TRANSFERS, sender, rest, XFER_REST, &v, &n))) return rc;
   if (seq) *seq = at;
   return xfer_decode(v, n, x, sender);
 }
@@ -425,7 +425,7 @@ int derived_xfer_get(struct rules_ctx *c, const uint8_t id[32], struct xfer *x, 
   int rc = derived_record_by_id(c, id, sender, &at, NULL, NULL);
   if (rc) return rc;
   be64_put(rest, at);
-  if ((rc = posdb_get(c->txn, c->s->transfers, sender, rest, XFER_REST, &v, &n))) return rc;
+  if ((rc = posdb_get(c->txn, c->s, STORE_DB_TRANSFERS, sender, rest, XFER_REST, &v, &n))) return rc;
   if (seq) *seq = at;
   return xfer_decode(v, n, x, sender);
 }
@@ -451,7 +451,7 @@ int derived_xfer_put(struct rules_ctx *c, const uint8_t id[32], const struct xfe
   struct buf b;
   buf_init(&b);
   xfer_encode(&b, x);
-  rc = b.err ? b.err : posdb_put(c->txn, c->s->transfers, sender, rest, XFER_REST, b.p, b.len);
+  rc = b.err ? b.err : posdb_put(c->txn, c->s, STORE_DB_TRANSFERS, sender, rest, XFER_REST, b.p, b.len);
   buf_free(&b);
   return rc;
 }
@@ -485,7 +485,7 @@ int rules_xfers_pending_to(struct store_txn *txn, struct store *s, const uint8_t
                            int (*fn)(void *arg, const uint8_t id[32], const struct xfer *x), void *arg)
 {
   struct xfers_each e = { txn, s, to, fn, arg };
-  return posdb_each(txn, s->transfers, XFER_REST, NULL, NULL, 0, xfers_each_step, &e);
+  return posdb_each(txn, s, STORE_DB_TRANSFERS, XFER_REST, NULL, NULL, 0, xfers_each_step, &e);
 }
 
 /* codes: the first 8 bytes of SHA-256(owner || code) -> the positions of the lots
@@ -511,11 +511,11 @@ int derived_code_put(struct rules_ctx *c, const uint8_t owner[32], const char *c
   int rc = derived_lot_pos(c, lotkey, pos);
   if (rc) return rc == STORE_ABSENT ? KK_ERR(INTERNAL) : rc;
   code_hash(h, owner, code);
-  if (memcmp(pos, owner, 32) != 0) return store_put(c->txn, c->s->codes, h, sizeof h, pos, STORE_LOTPOS);
+  if (memcmp(pos, owner, 32) != 0) return store_put(c->txn, c->s, STORE_DB_CODES, h, sizeof h, pos, STORE_LOTPOS);
   uint8_t v[2 * BUF_VARINT_MAX];
   size_t n = buf_varint_encode(v, be64_get(pos + 32));
   n += buf_varint_encode(v + n, be32_get(pos + 40));
-  return store_put(c->txn, c->s->codes, h, sizeof h, v, n);
+  return store_put(c->txn, c->s, STORE_DB_CODES, h, sizeof h, v, n);
 }
 
 struct code_walk {
@@ -563,7 +563,7 @@ int rules_code_lots(struct store_txn *txn, struct store *s, const uint8_t owner[
   *found = 0;
   code_hash(h, owner, code);
   struct code_walk w = { txn, s, owner, code, keys, max, found };
-  return store_each(txn, s->codes, h, CODE_HASH, code_one, &w);
+  return store_each(txn, s, STORE_DB_CODES, h, CODE_HASH, code_one, &w);
 }
 
 /* 1 when owner already has a lot with this code, 0 when not, negative on error. */
@@ -587,7 +587,7 @@ int derived_spend_put(struct rules_ctx *c, const uint8_t lotpos[STORE_LOTPOS], u
   struct buf b;
   buf_init(&b);
   spend_encode(&b, &x);
-  rc = b.err ? b.err : posdb_put(c->txn, c->s->spends, k, k + 32, SPEND_REST, b.p, b.len);
+  rc = b.err ? b.err : posdb_put(c->txn, c->s, STORE_DB_SPENDS, k, k + 32, SPEND_REST, b.p, b.len);
   buf_free(&b);
   return rc;
 }
@@ -618,7 +618,7 @@ int derived_made_put(struct rules_ctx *c, const struct kk_body *b, uint16_t inpu
     memcpy(val, source + 32, STORE_LOTPOS - 32);
     n = STORE_LOTPOS - 32;
   }
-  return posdb_put(c->txn, c->s->made, b->author, rest, MADE_REST, val, n);
+  return posdb_put(c->txn, c->s, STORE_DB_MADE, b->author, rest, MADE_REST, val, n);
 }
 
 struct made_each { int (*fn)(void *arg, const struct made_input *in); void *arg; };
@@ -650,7 +650,7 @@ int rules_made_each(struct store_txn *txn, struct store *s, const uint8_t author
   uint8_t prefix[8];
   struct made_each e = { fn, arg };
   be64_put(prefix, seq);
-  int rc = posdb_each(txn, s->made, MADE_REST, author, prefix, 8, made_each_one, &e);
+  int rc = posdb_each(txn, s, STORE_DB_MADE, MADE_REST, author, prefix, 8, made_each_one, &e);
   return rc == STORE_ABSENT ? 0 : rc;
 }
 
@@ -680,7 +680,7 @@ int rules_revocations(struct store_txn *txn, struct store *s, const uint8_t targ
   struct revokers r = { NULL, 0, 0 };
   *ids = NULL;
   *n = 0;
-  int rc = store_each(txn, s->revoked, target, 32, revoker_one, &r);
+  int rc = store_each(txn, s, STORE_DB_REVOKED, target, 32, revoker_one, &r);
   if (rc) { mem_free(r.ids); return rc; }
   *ids = r.ids;
   *n = r.n;
@@ -700,7 +700,7 @@ static int any_one(void *arg, const void *k, size_t kl, const void *v, size_t vl
 
 int rules_revoked(struct store_txn *txn, struct store *s, const uint8_t target[32])
 {
-  return store_each(txn, s->revoked, target, 32, any_one, NULL);
+  return store_each(txn, s, STORE_DB_REVOKED, target, 32, any_one, NULL);
 }
 
 /* An incident names anything (a record, a lot by its record, a member): indexed by what

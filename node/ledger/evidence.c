@@ -210,21 +210,21 @@ int evidence_store(struct store_txn *txn, struct store *s, const uint8_t *buf, s
   if ((rc = evidence_check(buf, len, key, info))) return rc;
   if ((rc = store_meta_get(txn, s, "network", &v, &vn))) return rc;
   if (vn != 32 || memcmp(v, info->network, 32) != 0) return KK_ERR(EVIDENCE);
-  rc = store_get(txn, s->evidence, info->id, 32, &v, &vn);
+  rc = store_get(txn, s, STORE_DB_EVIDENCE, info->id, 32, &v, &vn);
   if (rc == 0) return 0;
   if (rc != STORE_ABSENT) return rc;
-  if ((rc = store_put(txn, s->evidence, info->id, 32, buf, len))) return rc;
+  if ((rc = store_put(txn, s, STORE_DB_EVIDENCE, info->id, 32, buf, len))) return rc;
   *is_new = 1;
   uint64_t frozen, at = info->seq ? info->seq : 1;
   if ((rc = store_frozen_at(txn, s, info->author, &frozen))) return rc;
   if (frozen && frozen <= at) return 0;
   uint8_t fv[8];
   be64_put(fv, at);
-  if ((rc = store_put(txn, s->frozen, info->author, 32, fv, 8))) return rc;
+  if ((rc = store_put(txn, s, STORE_DB_FROZEN, info->author, 32, fv, 8))) return rc;
   /* Records at or past the fork point already applied: recompute without them. */
   const void *cur;
   size_t cn;
-  rc = store_get(txn, s->cursors, info->author, 32, &cur, &cn);
+  rc = store_get(txn, s, STORE_DB_CURSORS, info->author, 32, &cur, &cn);
   if (rc == STORE_ABSENT) return 0;
   if (rc) return rc;
   if (cn == 8 && be64_get(cur) >= at) return rules_rebuild(s, txn);
@@ -234,7 +234,7 @@ int evidence_store(struct store_txn *txn, struct store *s, const uint8_t *buf, s
 int evidence_get(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **buf, size_t *len)
 {
   const void *v;
-  int rc = store_get(txn, s->evidence, id, 32, &v, len);
+  int rc = store_get(txn, s, STORE_DB_EVIDENCE, id, 32, &v, len);
   if (rc == 0) *buf = v;
   return rc;
 }
@@ -251,7 +251,7 @@ static int evidence_one(void *arg, const void *k, size_t kl, const void *v, size
 int evidence_each(struct store_txn *txn, struct store *s, evidence_fn fn, void *arg)
 {
   struct evidence_each e = { fn, arg };
-  return store_each(txn, s->evidence, NULL, 0, evidence_one, &e);
+  return store_each(txn, s, STORE_DB_EVIDENCE, NULL, 0, evidence_one, &e);
 }
 
 struct against { const uint8_t *author; uint8_t *id; uint64_t best; };

@@ -172,7 +172,7 @@ static int ingest_check_ckpts(struct store_txn *txn, struct store *s, struct ing
     uint8_t k[40];
     memcpy(k, it->author, 32);
     be64_put(k + 32, it->seq);
-    int rc = store_put(txn, s->unverified, k, 40, "", 0);
+    int rc = store_put(txn, s, STORE_DB_UNVERIFIED, k, 40, "", 0);
     if (rc) return rc;
   }
   return 0;

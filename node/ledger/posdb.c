@@ -20,9 +20,10 @@ static int posdb_seek(MDB_cursor *c, const uint8_t author[32], const uint8_t *re
   return 0;
 }
 
-int posdb_get(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen,
+int posdb_get(struct store_txn *txn, struct store *s, enum store_db db, const uint8_t author[32], const uint8_t *rest, size_t rlen,
               const void **val, size_t *vlen)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   MDB_cursor *c;
   MDB_val v;
   int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &c);
@@ -36,9 +37,10 @@ int posdb_get(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], cons
   return store_err(rc); /* absent: STORE_ABSENT */
 }
 
-int posdb_put(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen,
+int posdb_put(struct store_txn *txn, struct store *s, enum store_db db, const uint8_t author[32], const uint8_t *rest, size_t rlen,
               const void *val, size_t vlen)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   uint8_t buf[POSDB_MAX];
   if (rlen + vlen > sizeof buf) return KK_ERR(INTERNAL);
   memcpy(buf, rest, rlen);
@@ -59,8 +61,9 @@ int posdb_put(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], cons
   return store_err(rc);
 }
 
-int posdb_del(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen)
+int posdb_del(struct store_txn *txn, struct store *s, enum store_db db, const uint8_t author[32], const uint8_t *rest, size_t rlen)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   MDB_cursor *c;
   MDB_val v;
   int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &c);
@@ -71,9 +74,10 @@ int posdb_del(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], cons
   return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
-int posdb_each(struct store_txn *txn, MDB_dbi dbi, size_t rlen, const uint8_t *author, const uint8_t *prefix, size_t plen,
+int posdb_each(struct store_txn *txn, struct store *s, enum store_db db, size_t rlen, const uint8_t *author, const uint8_t *prefix, size_t plen,
                posdb_fn fn, void *arg)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   MDB_cursor *c;
   MDB_val k = { 32, (void *)author }, v = { plen, (void *)prefix };
   int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &c);

@@ -15,7 +15,7 @@
 #ifndef KK_POSDB_H
 #define KK_POSDB_H
 
-#include <lmdb.h>
+#include "store.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,23 +23,23 @@
 
 /* The value of (author, rest[0..rlen)), valid until the transaction writes or ends.
  * STORE_ABSENT when absent. */
-int posdb_get(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen,
+int posdb_get(struct store_txn *txn, struct store *s, enum store_db db, const uint8_t author[32], const uint8_t *rest, size_t rlen,
               const void **val, size_t *vlen);
 
 /* Sets the value of (author, rest), replacing the one there (nothing is written when it
  * is the same). KK_E_INTERNAL when rlen + vlen > POSDB_MAX. */
-int posdb_put(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen,
+int posdb_put(struct store_txn *txn, struct store *s, enum store_db db, const uint8_t author[32], const uint8_t *rest, size_t rlen,
               const void *val, size_t vlen);
 
 /* Removes (author, rest); 0 when it was not there. */
-int posdb_del(struct store_txn *txn, MDB_dbi dbi, const uint8_t author[32], const uint8_t *rest, size_t rlen);
+int posdb_del(struct store_txn *txn, struct store *s, enum store_db db, const uint8_t author[32], const uint8_t *rest, size_t rlen);
 
 /* Calls fn(arg, author, rest, val, vlen) for each entry — of `author` only when not
  * NULL, and then only those whose rest begins with prefix[0..plen) — in key order,
  * until fn returns non-zero, which is returned; 0 at the end. Entries shorter than
  * rlen are KK_E_CORRUPT. */
 typedef int (*posdb_fn)(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen);
-int posdb_each(struct store_txn *txn, MDB_dbi dbi, size_t rlen, const uint8_t *author, const uint8_t *prefix, size_t plen,
+int posdb_each(struct store_txn *txn, struct store *s, enum store_db db, size_t rlen, const uint8_t *author, const uint8_t *prefix, size_t plen,
                posdb_fn fn, void *arg);
 
 #endif

@@ -123,8 +123,8 @@ static int wait_of_one(void *arg, const void *k, size_t kl, const void *v, size_
 static int rules_unwait(struct rules_ctx *c, const uint8_t feed[32])
 {
   struct waits_of w = { feed, NULL, 0, 0 };
-  int rc = store_each(c->txn, c->s->pending, NULL, 0, wait_of_one, &w);
-  for (size_t i = 0; i < w.n && !rc; i++) rc = store_del(c->txn, c->s->pending, w.keys[i], 65);
+  int rc = store_each(c->txn, c->s, STORE_DB_PENDING, NULL, 0, wait_of_one, &w);
+  for (size_t i = 0; i < w.n && !rc; i++) rc = store_del(c->txn, c->s, STORE_DB_PENDING, w.keys[i], 65);
   mem_free(w.keys);
   return rc ? rc : rules_push(c, feed);
 }
@@ -189,7 +189,7 @@ static int rule_suspend(struct rules_ctx *c, const struct kk_body *b)
   /* Did we already apply records the suspension now invalidates? */
   const void *v;
   size_t n;
-  rc = store_get(c->txn, c->s->cursors, x->member, 32, &v, &n);
+  rc = store_get(c->txn, c->s, STORE_DB_CURSORS, x->member, 32, &v, &n);
   if (rc == 0 && n == 8 && be64_get(v) >= m.suspended_from) c->rebuild = 1;
   return rc == STORE_ABSENT ? 0 : rc;
 }
@@ -471,7 +471,7 @@ static int rule_claim(struct rules_ctx *c, const struct kk_body *b, const uint8_
   be64_put(ck + 36, b->seq);
   buf_init(&buf);
   claim_encode(&buf, &cs);
-  rc = derived_put_buf(c, c->s->claims, ck, 44, &buf);
+  rc = derived_put_buf(c, STORE_DB_CLAIMS, ck, 44, &buf);
 done:
   lot_free(&l);
   return rc;
@@ -489,7 +489,7 @@ static int rule_attest(struct rules_ctx *c, const struct kk_body *b, const uint8
   uint8_t k[64];
   memcpy(k, b->u.attest.record, 32);
   memcpy(k + 32, id, 32);
-  return store_put(c->txn, c->s->attests, k, 64, "", 0);
+  return store_put(c->txn, c->s, STORE_DB_ATTESTS, k, 64, "", 0);
 }
 
 static int rule_revoke(struct rules_ctx *c, const struct kk_body *b, const uint8_t id[32])
@@ -525,7 +525,7 @@ static int rule_revoke(struct rules_ctx *c, const struct kk_body *b, const uint8
   uint8_t k[64];
   memcpy(k, target, 32);
   memcpy(k + 32, id, 32);
-  return store_put(c->txn, c->s->revoked, k, 64, "", 0);
+  return store_put(c->txn, c->s, STORE_DB_REVOKED, k, 64, "", 0);
 }
 
 
@@ -535,7 +535,7 @@ static int rule_incident(struct rules_ctx *c, const struct kk_body *b, const uin
   uint8_t k[64];
   memcpy(k, b->u.incident.about, 32);
   memcpy(k + 32, id, 32);
-  return store_put(c->txn, c->s->incidents, k, 64, "", 0);
+  return store_put(c->txn, c->s, STORE_DB_INCIDENTS, k, 64, "", 0);
 }
 
 /* ---- the engine -------------------------------------------------------------------- */
@@ -592,14 +592,14 @@ static int rules_wake(struct rules_ctx *c, uint8_t tag, const uint8_t what[32])
   dep[0] = tag;
   memcpy(dep + 1, what, 32);
   size_t first = c->qn;
-  int rc = store_each(c->txn, c->s->pending, dep, 33, waiter_one, c);
+  int rc = store_each(c->txn, c->s, STORE_DB_PENDING, dep, 33, waiter_one, c);
   if (rc) return rc;
   /* Then forget the waits (deleting while iterating is not worth the subtlety). */
   for (size_t i = first; i < c->qn; i++) {
     uint8_t key[65];
     memcpy(key, dep, 33);
     memcpy(key + 33, c->queue[i], 32);
-    if ((rc = store_del(c->txn, c->s->pending, key, 65))) return rc;
+    if ((rc = store_del(c->txn, c->s, STORE_DB_PENDING, key, 65))) return rc;
   }
   return 0;
 }
@@ -608,7 +608,7 @@ static int rules_cursor_get(struct rules_ctx *c, const uint8_t feed[32], uint64_
 {
   const void *v;
   size_t n;
-  int rc = store_get(c->txn, c->s->cursors, feed, 32, &v, &n);
+  int rc = store_get(c->txn, c->s, STORE_DB_CURSORS, feed, 32, &v, &n);
   if (rc == STORE_ABSENT) { *applied = 0; return 0; }
   if (rc) return rc;
   if (n != 8) return KK_ERR(CORRUPT);
@@ -652,14 +652,14 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
       uint8_t k[65];
       memcpy(k, c->dep, 33);
       memcpy(k + 33, feed, 32);
-      rc = store_put(c->txn, c->s->pending, k, 65, "", 0);
+      rc = store_put(c->txn, c->s, STORE_DB_PENDING, k, 65, "", 0);
       break;
     }
     if (verdict < 0 && !kk_err_is_input(verdict)) { rc = verdict; break; }
     if ((rc = derived_status_put(c, feed, next, verdict, (uint8_t)b->kind))) break;
     uint8_t cv[8];
     be64_put(cv, next);
-    if ((rc = store_put(c->txn, c->s->cursors, feed, 32, cv, 8))) break;
+    if ((rc = store_put(c->txn, c->s, STORE_DB_CURSORS, feed, 32, cv, 8))) break;
     if ((rc = rules_wake(c, DEP_RECORD, id))) break;
     if (verdict == 0 && b->kind == KK_PL_ADMIT && (rc = rules_wake(c, DEP_ADMIT, b->u.admit.member))) break;
   }
@@ -750,9 +750,9 @@ int rules_upgrade(struct store *s)
 {
   int rc = store_migrate_log(s, NULL, NULL); /* a log kept by author || seq first */
   if (rc) return rc;
-  if (!s->derived_stale) return 0;
+  if (!store_derived_stale(s)) return 0;
   rc = store_write(s, rules_upgrade_fn, s);
-  if (rc == 0) s->derived_stale = 0;
+  if (rc == 0) store_derived_rebuilt(s);
   return rc;
 }
 

@@ -43,7 +43,7 @@ int rules_advance(struct store *s, struct store_txn *txn, const uint8_t (*feeds)
 /* Clears the derived state and evaluates every feed from its start, the registry's first. */
 int rules_rebuild(struct store *s, struct store_txn *txn);
 
-/* Brings a store whose derived state has an earlier layout (s->derived_stale, set by
+/* Brings a store whose derived state has an earlier layout (store_derived_stale, set by
  * store_open) to the current one: rebuilds it from the log in one transaction and
  * records the layout. 0 at once when there is nothing to do. Call after opening a store
  * for writing, before anything reads its derived state. */

@@ -45,7 +45,7 @@ void derived_known_add(struct rules_ctx *c, const uint8_t id[32], const uint8_t 
 int derived_record_by_id(struct rules_ctx *c, const uint8_t id[32], uint8_t author[32], uint64_t *seq,
                          const uint8_t **env, size_t *len);
 /* Puts b's bytes under k in dbi and frees b (its error, if it has one, instead). */
-int derived_put_buf(struct rules_ctx *c, MDB_dbi dbi, const void *k, size_t kl, struct buf *b);
+int derived_put_buf(struct rules_ctx *c, enum store_db db, const void *k, size_t kl, struct buf *b);
 /* The payload kind of a stored envelope. */
 int derived_record_kind(const uint8_t *env, size_t len, int *kind);
 /* Writers of the derived state, one per database (store.h); lots by key, resolved to

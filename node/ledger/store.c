@@ -31,6 +31,8 @@ int store_err(int rc)
   if (rc == EIO || rc == ENOSPC || rc == EFBIG || rc == EDQUOT) return KK_ERR(DISK_WRITE);
   if (rc > 0) return -rc;
   if (rc == MDB_NOTFOUND) return STORE_ABSENT;
+  if (rc == MDB_MAP_FULL) return STORE_MAP_FULL;
+  if (rc == MDB_MAP_RESIZED) return STORE_MAP_RESIZED;
   if (rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_VERSION_MISMATCH ||
       rc == MDB_INCOMPATIBLE)
     return KK_ERR(CORRUPT);
@@ -58,6 +60,14 @@ static const struct store_dbdef store_dbs[] = {
 static MDB_dbi *store_dbi(struct store *s, size_t i)
 {
   return (MDB_dbi *)((char *)s + store_dbs[i].off);
+}
+
+_Static_assert(STORE_NDBS == STORE_DB__COUNT, "enum store_db names every database, in store_dbs' order");
+
+MDB_dbi store_dbi_of(const struct store *s, enum store_db db)
+{
+  if (db == STORE_DB_OLD_TREE) return s->old_tree;
+  return *(const MDB_dbi *)((const char *)s + store_dbs[db].off);
 }
 
 static int store_open_flags(struct store **out, const char *dir, int readonly, unsigned extra, size_t map);
@@ -181,17 +191,22 @@ int store_write(struct store *s, int (*fn)(struct store_txn *txn, void *ctx), vo
       if ((rc = store_adopt_map_size(s))) return rc;
       continue;
     }
-    if (rc) return store_err(rc); /* a shared store: MDB_MAP_RESIZED for its owner */
+    if (rc) return store_err(rc); /* a shared store: STORE_MAP_RESIZED for its owner */
     rc = fn(txn_of(mt), ctx);
     if (rc == 0) rc = mdb_txn_commit(mt);
     else mdb_txn_abort(mt);
-    if (rc != MDB_MAP_FULL) return store_err(rc);
-    if (s->shared) return MDB_MAP_FULL;   /* the owner grows it when it is safe */
+    rc = store_err(rc); /* fn's own results pass unchanged; LMDB's become Kiroku's */
+    if (rc != STORE_MAP_FULL) return rc;
+    if (s->shared) return STORE_MAP_FULL;   /* the owner grows it when it is safe */
     if ((rc = store_grow(s))) return rc;
   }
 }
 
 void store_set_shared(struct store *s) { s->shared = 1; }
+
+int store_derived_stale(const struct store *s) { return s->derived_stale; }
+
+void store_derived_rebuilt(struct store *s) { s->derived_stale = 0; }
 
 int store_grow(struct store *s)
 {
@@ -226,7 +241,7 @@ int store_read(struct store *s, struct store_txn **txn)
   int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &mt);
   if (rc == MDB_MAP_RESIZED && !s->shared) {
     /* Another process grew the map: adopt its size and try again. A shared store
-     * cannot (other threads may hold transactions): MDB_MAP_RESIZED goes to its owner. */
+     * cannot (other threads may hold transactions): STORE_MAP_RESIZED goes to its owner. */
     if ((rc = store_adopt_map_size(s))) return rc;
     rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &mt);
   }
@@ -234,9 +249,10 @@ int store_read(struct store *s, struct store_txn **txn)
   return store_err(rc);
 }
 
-int store_get(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void **val,
+int store_get(struct store_txn *txn, struct store *s, enum store_db db, const void *key, size_t klen, const void **val,
               size_t *vlen)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   MDB_val k = { klen, (void *)key }, v = { 0, NULL };
   int rc = mdb_get(txn_lmdb(txn), dbi, &k, &v);
   if (val) *val = rc ? NULL : v.mv_data;
@@ -244,15 +260,17 @@ int store_get(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen, 
   return rc ? store_err(rc) : 0;
 }
 
-int store_put(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+int store_put(struct store_txn *txn, struct store *s, enum store_db db, const void *key, size_t klen, const void *val,
               size_t vlen)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
   return store_err(mdb_put(txn_lmdb(txn), dbi, &k, &v, 0));
 }
 
-int store_del(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen)
+int store_del(struct store_txn *txn, struct store *s, enum store_db db, const void *key, size_t klen)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   MDB_val k = { klen, (void *)key };
   int rc = mdb_del(txn_lmdb(txn), dbi, &k, NULL);
   return rc == MDB_NOTFOUND ? 0 : store_err(rc);
@@ -276,19 +294,19 @@ int store_head_decode(const void *v, size_t n, struct store_head *h)
 
 int store_meta_get(struct store_txn *txn, struct store *s, const char *name, const void **val, size_t *vlen)
 {
-  return store_get(txn, s->meta, name, strlen(name), val, vlen);
+  return store_get(txn, s, STORE_DB_META, name, strlen(name), val, vlen);
 }
 
 int store_meta_put(struct store_txn *txn, struct store *s, const char *name, const void *val, size_t vlen)
 {
-  return store_put(txn, s->meta, name, strlen(name), val, vlen);
+  return store_put(txn, s, STORE_DB_META, name, strlen(name), val, vlen);
 }
 
 int store_head_get(struct store_txn *txn, struct store *s, const uint8_t author[32], struct store_head *h)
 {
   const void *v;
   size_t n;
-  int rc = store_get(txn, s->heads, author, 32, &v, &n);
+  int rc = store_get(txn, s, STORE_DB_HEADS, author, 32, &v, &n);
   return rc ? rc : store_head_decode(v, n, h);
 }
 
@@ -300,7 +318,7 @@ int store_head_put(struct store_txn *txn, struct store *s, const uint8_t author[
   memcpy(v + 40, h->key, 32);
   be64_put(v + 72, h->run_first);
   be64_put(v + 80, h->run_arrival);
-  return store_put(txn, s->heads, author, 32, v, sizeof v);
+  return store_put(txn, s, STORE_DB_HEADS, author, 32, v, sizeof v);
 }
 
 static void store_feedkey(uint8_t k[40], const uint8_t author[32], uint64_t seq)
@@ -352,7 +370,7 @@ static int store_log_get(struct store_txn *txn, struct store *s, uint64_t arriva
   uint8_t k[8];
   const void *v;
   be64_put(k, arrival);
-  int rc = store_get(txn, s->log, k, 8, &v, len);
+  int rc = store_get(txn, s, STORE_DB_LOG, k, 8, &v, len);
   if (rc == 0) *env = v;
   return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc; /* indexed but missing: damage */
 }
@@ -525,7 +543,7 @@ static int store_log_append(struct store_txn *txn, struct store *s, const uint8_
   MDB_val k = { 8, ak }, v = { len, (void *)env };
   if ((rc = store_err(mdb_put(txn_lmdb(txn), s->log, &k, &v, MDB_APPEND)))) return rc;
   uint8_t av[BUF_VARINT_MAX];
-  if ((rc = store_put(txn, s->byid, id, STORE_IDKEY, av, buf_varint_encode(av, arrival)))) return rc;
+  if ((rc = store_put(txn, s, STORE_DB_BYID, id, STORE_IDKEY, av, buf_varint_encode(av, arrival)))) return rc;
   if (!(h->run_arrival && seq > h->run_first && arrival - h->run_arrival == seq - h->run_first && h->seq == seq - 1)) {
     h->run_first = seq;
     h->run_arrival = arrival;
@@ -534,7 +552,7 @@ static int store_log_append(struct store_txn *txn, struct store *s, const uint8_
   store_feedkey(rk, author, h->run_first);
   be64_put(rv, h->run_arrival);
   be64_put(rv + 8, seq - h->run_first + 1);
-  return store_put(txn, s->runs, rk, 40, rv, 16);
+  return store_put(txn, s, STORE_DB_RUNS, rk, 40, rv, 16);
 }
 
 int store_record_append(struct store_txn *txn, struct store *s, const uint8_t id[32],
@@ -552,7 +570,7 @@ int store_record_append(struct store_txn *txn, struct store *s, const uint8_t id
   if ((rc = tree_append(txn, s, author, seq - 1, leaf))) return rc;
   uint8_t k[40];
   store_feedkey(k, author, seq);
-  if (memcmp(h.key, next_key, 32) != 0 && (rc = store_put(txn, s->keys, k, 40, next_key, 32))) return rc;
+  if (memcmp(h.key, next_key, 32) != 0 && (rc = store_put(txn, s, STORE_DB_KEYS, k, 40, next_key, 32))) return rc;
   h.seq = seq;
   memcpy(h.last_id, id, 32);
   memcpy(h.key, next_key, 32);
@@ -626,7 +644,7 @@ int store_frozen_at(struct store_txn *txn, struct store *s, const uint8_t author
 {
   const void *v;
   size_t n;
-  int rc = store_get(txn, s->frozen, author, 32, &v, &n);
+  int rc = store_get(txn, s, STORE_DB_FROZEN, author, 32, &v, &n);
   *seq = 0;
   if (rc == STORE_ABSENT) return 0;
   if (rc) return rc;
@@ -790,7 +808,7 @@ static int migrate_tree_fn(struct store_txn *txn, void *arg)
 {
   struct migrate *m = arg;
   int more;
-  int rc = tree_migrate(txn, m->s, m->s->old_tree, m->tree_from, STORE_MIGRATE_BATCH, &more);
+  int rc = tree_migrate(txn, m->s, m->tree_from, STORE_MIGRATE_BATCH, &more);
   if (rc || more) return rc;
   m->done = 1;
   rc = mdb_drop(txn_lmdb(txn), m->s->old_arrivals, 1);

@@ -5,7 +5,7 @@
  * map (address space; the file grows as it is used) so a running node rarely has to
  * grow it under its reading threads (halved at open until it fits where address space
  * is limited); a scratch store starts small. A write transaction that hits
- * MDB_MAP_FULL is aborted, the map grown and the transaction run again — in place for
+ * STORE_MAP_FULL is aborted, the map grown and the transaction run again — in place for
  * a single-threaded store, by the owner at a safe moment for a shared one (see
  * store_write, store_set_shared). Named databases:
  *
@@ -73,7 +73,6 @@
 
 #include "../base/err.h"
 
-#include <lmdb.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,25 +93,25 @@
  * position (attribution discovers provenance without looking up ids). */
 #define STORE_LAYOUT 4
 
+/* The store's databases (what each holds: the table above), named for the functions
+ * that read and write them. The order is the store's own (its digest hashes the
+ * derived ones in it). */
+enum store_db {
+  STORE_DB_LOG, STORE_DB_RUNS, STORE_DB_BYID, STORE_DB_HEADS, STORE_DB_MERKLE, STORE_DB_KEYS,
+  STORE_DB_CKPTS, STORE_DB_COSIGS, STORE_DB_EVIDENCE, STORE_DB_FROZEN, STORE_DB_UNVERIFIED,
+  STORE_DB_STATUS, STORE_DB_MEMBERS, STORE_DB_LOTS, STORE_DB_CODES, STORE_DB_TRANSFERS, STORE_DB_CLAIMS,
+  STORE_DB_ATTESTS, STORE_DB_REVOKED, STORE_DB_SPENDS, STORE_DB_CURSORS, STORE_DB_INCIDENTS, STORE_DB_MADE,
+  STORE_DB_PENDING, STORE_DB_META, STORE_DB_WITNESSED,
+  STORE_DB__COUNT,
+  STORE_DB_OLD_TREE = STORE_DB__COUNT /* a store before layout 3: the tree by level, while it is moved */
+};
+
 /* A transaction (store_read's or store_write's): opaque, only the store module reaches
  * LMDB through it. */
 struct store_txn;
 
-struct store {
-  MDB_env *env;
-  int readonly;
-  int shared;                   /* used by several threads: store_write never grows it */
-  int derived_stale;            /* the derived state has an earlier layout: rebuild it */
-  MDB_dbi log, runs, byid, heads, merkle, keys;
-  MDB_dbi ckpts, cosigs, evidence, frozen, unverified;
-  MDB_dbi status, members, lots, codes, transfers, claims, attests, revoked, spends, cursors, incidents, made;
-  MDB_dbi pending, meta, witnessed;
-  /* A store written before the log was kept by arrival (layout 2 and earlier): records
-   * by author || seq, arrivals, ids to author || seq, the tree in full by level. Open
-   * only while not yet moved. */
-  int log_stale;
-  MDB_dbi old_records, old_arrivals, old_ids, old_tree;
-};
+/* A store: opaque; store_open's, closed with store_close. */
+struct store;
 
 /* What the log says of one feed. */
 struct store_head {
@@ -129,17 +128,22 @@ struct store_head {
 int store_open(struct store **out, const char *dir, int readonly);
 void store_close(struct store *s);
 
+/* 1 when the store's derived state has an earlier layout and must be rebuilt before it
+ * is read (rules_upgrade does it, then calls store_derived_rebuilt). */
+int store_derived_stale(const struct store *s);
+void store_derived_rebuilt(struct store *s);
+
 /* Opens a new store for a throw-away computation (audit's replay, a proof bundle's
  * check): written through the map, never synced — nothing in it needs to survive a
  * crash, and the copies and fsyncs dominated those runs. */
 int store_open_scratch(struct store **out, const char *dir);
 
 /* Runs fn(txn, ctx) in one write transaction and commits it. If fn or the commit fails
- * with MDB_MAP_FULL, the transaction is aborted, and — unless the store is shared — the
+ * with STORE_MAP_FULL, the transaction is aborted, and — unless the store is shared — the
  * map doubled and fn run again, so fn must not keep side effects outside the
  * transaction between tries (reset them at its start). A shared store returns
- * MDB_MAP_FULL with nothing written: its owner calls store_grow when no thread holds a
- * transaction, then runs the work again (MDB_MAP_RESIZED likewise, store_read). Any other non-zero result from fn aborts and
+ * STORE_MAP_FULL with nothing written: its owner calls store_grow when no thread holds a
+ * transaction, then runs the work again (STORE_MAP_RESIZED likewise, store_read). Any other non-zero result from fn aborts and
  * is returned. The commit is durable when this returns 0. */
 int store_write(struct store *s, int (*fn)(struct store_txn *txn, void *ctx), void *ctx);
 
@@ -151,7 +155,7 @@ void store_set_shared(struct store *s);
  * rule: a map resized under a reader crashes it). 0 or a negative code. */
 int store_grow(struct store *s);
 
-/* Adopts the map size another process gave the file (after MDB_MAP_RESIZED). Same rule
+/* Adopts the map size another process gave the file (after STORE_MAP_RESIZED). Same rule
  * as store_grow. 0 or a negative code. */
 int store_adopt_map_size(struct store *s);
 
@@ -170,17 +174,17 @@ int store_err(int rc);
 
 /* Begins a read transaction (caller aborts it with mdb_txn_abort). When another
  * process has grown the map, a store that is not shared adopts the size and begins; a
- * shared one returns MDB_MAP_RESIZED (so does store_write): its owner calls
+ * shared one returns STORE_MAP_RESIZED (so does store_write): its owner calls
  * store_adopt_map_size when no thread holds a transaction. */
 int store_read(struct store *s, struct store_txn **txn);
 
 /* Plain get/put on a named database; *val points into the map, valid until the
  * transaction ends. get returns STORE_ABSENT when absent. */
-int store_get(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void **val,
+int store_get(struct store_txn *txn, struct store *s, enum store_db db, const void *key, size_t klen, const void **val,
               size_t *vlen);
-int store_put(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen, const void *val,
+int store_put(struct store_txn *txn, struct store *s, enum store_db db, const void *key, size_t klen, const void *val,
               size_t vlen);
-int store_del(struct store_txn *txn, MDB_dbi dbi, const void *key, size_t klen);
+int store_del(struct store_txn *txn, struct store *s, enum store_db db, const void *key, size_t klen);
 
 /* Ends a read transaction (store_read's); NULL is ignored. */
 void store_txn_abort(struct store_txn *txn);
@@ -190,29 +194,29 @@ void store_txn_abort(struct store_txn *txn);
  * handles (store_write, store_read), which keep LMDB's values; callers compare with these
  * names, never with LMDB's. */
 #define STORE_ABSENT KK_ERR(ABSENT)
-#define STORE_MAP_FULL MDB_MAP_FULL
-#define STORE_MAP_RESIZED MDB_MAP_RESIZED
+#define STORE_MAP_FULL KK_ERR(MAP_FULL)
+#define STORE_MAP_RESIZED KK_ERR(MAP_RESIZED)
 
 /* Calls fn(arg, key, klen, val, vlen) for every entry of dbi whose key begins with
  * prefix[0..plen) (every entry when plen is 0), in key order, until fn returns non-zero,
  * which is returned; 0 at the end, or a storage error. The pointers are valid during the
  * call. The one prefix scan: modules iterate through it, not with cursors of their own. */
 typedef int (*store_each_fn)(void *arg, const void *key, size_t klen, const void *val, size_t vlen);
-int store_each(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg);
+int store_each(struct store_txn *txn, struct store *s, enum store_db db, const void *prefix, size_t plen, store_each_fn fn, void *arg);
 /* The same from the first key at or after start[0..slen), while keys begin with
  * prefix[0..plen) (to the last key when plen is 0): a range, or a scan done in parts,
  * each resuming where the last stopped. */
-int store_each_from(struct store_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
+int store_each_from(struct store_txn *txn, struct store *s, enum store_db db, const void *start, size_t slen, const void *prefix, size_t plen,
                     store_each_fn fn, void *arg);
 
 /* The last entry whose key begins with prefix[0..plen) (1 <= plen <= STORE_KEY_MAX):
  * pointers valid until the transaction writes or ends; STORE_ABSENT when none. */
 #define STORE_KEY_MAX 511
-int store_last(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, const void **key, size_t *klen,
+int store_last(struct store_txn *txn, struct store *s, enum store_db db, const void *prefix, size_t plen, const void **key, size_t *klen,
                const void **val, size_t *vlen);
 
 /* Deletes every entry whose key begins with prefix[0..plen); 0 also when there was none. */
-int store_del_prefix(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen);
+int store_del_prefix(struct store_txn *txn, struct store *s, enum store_db db, const void *prefix, size_t plen);
 
 /* How many entries a database holds, for the ones people ask about (status, members,
  * taint checks). */

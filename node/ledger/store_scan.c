@@ -30,20 +30,23 @@ static int scan(struct store_txn *txn, MDB_dbi dbi, const void *start, size_t sl
   return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
-int store_each(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, store_each_fn fn, void *arg)
+int store_each(struct store_txn *txn, struct store *s, enum store_db db, const void *prefix, size_t plen, store_each_fn fn, void *arg)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   return scan(txn, dbi, prefix, plen, prefix, plen, fn, arg);
 }
 
-int store_each_from(struct store_txn *txn, MDB_dbi dbi, const void *start, size_t slen, const void *prefix, size_t plen,
+int store_each_from(struct store_txn *txn, struct store *s, enum store_db db, const void *start, size_t slen, const void *prefix, size_t plen,
                     store_each_fn fn, void *arg)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   return scan(txn, dbi, start, slen, prefix, plen, fn, arg);
 }
 
-int store_last(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen, const void **key, size_t *klen,
+int store_last(struct store_txn *txn, struct store *s, enum store_db db, const void *prefix, size_t plen, const void **key, size_t *klen,
                const void **val, size_t *vlen)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   uint8_t after[STORE_KEY_MAX];
   if (plen == 0 || plen > sizeof after) return KK_ERR(INTERNAL);
   /* The first key past every key with the prefix: the prefix plus one, as a number
@@ -72,8 +75,9 @@ int store_last(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t pl
   return rc == MDB_NOTFOUND ? STORE_ABSENT : store_err(rc);
 }
 
-int store_del_prefix(struct store_txn *txn, MDB_dbi dbi, const void *prefix, size_t plen)
+int store_del_prefix(struct store_txn *txn, struct store *s, enum store_db db, const void *prefix, size_t plen)
 {
+  MDB_dbi dbi = store_dbi_of(s, db);
   MDB_cursor *cur;
   int rc = mdb_cursor_open(txn_lmdb(txn), dbi, &cur);
   if (rc) return store_err(rc);
@@ -119,7 +123,7 @@ static int head_one(void *arg, const void *k, size_t kl, const void *v, size_t v
 int store_heads_each(struct store_txn *txn, struct store *s, store_head_fn fn, void *arg)
 {
   struct heads_each e = { fn, arg };
-  return store_each(txn, s->heads, NULL, 0, head_one, &e);
+  return store_each(txn, s, STORE_DB_HEADS, NULL, 0, head_one, &e);
 }
 
 struct unverified_each { store_position_fn fn; void *arg; };
@@ -136,7 +140,7 @@ static int unverified_one(void *arg, const void *k, size_t kl, const void *v, si
 int store_unverified_each(struct store_txn *txn, struct store *s, store_position_fn fn, void *arg)
 {
   struct unverified_each e = { fn, arg };
-  return store_each(txn, s->unverified, NULL, 0, unverified_one, &e);
+  return store_each(txn, s, STORE_DB_UNVERIFIED, NULL, 0, unverified_one, &e);
 }
 
 struct frozen_each { store_frozen_fn fn; void *arg; };
@@ -151,5 +155,5 @@ static int frozen_one(void *arg, const void *k, size_t kl, const void *v, size_t
 int store_frozen_each(struct store_txn *txn, struct store *s, store_frozen_fn fn, void *arg)
 {
   struct frozen_each e = { fn, arg };
-  return store_each(txn, s->frozen, NULL, 0, frozen_one, &e);
+  return store_each(txn, s, STORE_DB_FROZEN, NULL, 0, frozen_one, &e);
 }

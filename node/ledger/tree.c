@@ -31,7 +31,7 @@ static int tree_stored(struct store_txn *txn, struct store *s, const uint8_t aut
   const void *v;
   size_t n;
   tree_key(k, author, level, index);
-  int rc = posdb_get(txn, s->merkle, k, k + 32, TREE_REST, &v, &n);
+  int rc = posdb_get(txn, s, STORE_DB_MERKLE, k, k + 32, TREE_REST, &v, &n);
   if (rc) return rc;
   if (n != 32) return KK_ERR(CORRUPT);
   memcpy(out, v, 32);
@@ -80,19 +80,19 @@ int tree_append(struct store_txn *txn, struct store *s, const uint8_t author[32]
   uint8_t k[TREE_KEY], cur[32], left[32];
   const uint64_t block = UINT64_C(1) << TREE_FLOOR;
   tree_key(k, author, 0, index);
-  int rc = posdb_put(txn, s->merkle, k, k + 32, TREE_REST, leaf_hash, 32);
+  int rc = posdb_put(txn, s, STORE_DB_MERKLE, k, k + 32, TREE_REST, leaf_hash, 32);
   if (rc || (index + 1) % block) return rc;
   /* The leaf completes a block: keep its root, forget its leaves. */
   uint64_t first = index + 1 - block;
   if ((rc = tree_block(txn, s, author, first >> TREE_FLOOR, cur))) return rc == STORE_ABSENT ? KK_ERR(INTERNAL) : rc;
   for (uint64_t i = first; i <= index && rc == 0; i++) {
     tree_key(k, author, 0, i);
-    rc = posdb_del(txn, s->merkle, k, k + 32, TREE_REST);
+    rc = posdb_del(txn, s, STORE_DB_MERKLE, k, k + 32, TREE_REST);
   }
   unsigned level = TREE_FLOOR;
   uint64_t at = index >> TREE_FLOOR;
   tree_key(k, author, level, at);
-  if (!rc) rc = posdb_put(txn, s->merkle, k, k + 32, TREE_REST, cur, 32);
+  if (!rc) rc = posdb_put(txn, s, STORE_DB_MERKLE, k, k + 32, TREE_REST, cur, 32);
   /* Every odd index closes a perfect subtree one level up. */
   while (rc == 0 && (at & 1)) {
     if ((rc = tree_get(txn, s, author, level, at - 1, left))) break;
@@ -100,7 +100,7 @@ int tree_append(struct store_txn *txn, struct store *s, const uint8_t author[32]
     level++;
     at >>= 1;
     tree_key(k, author, level, at);
-    rc = posdb_put(txn, s->merkle, k, k + 32, TREE_REST, cur, 32);
+    rc = posdb_put(txn, s, STORE_DB_MERKLE, k, k + 32, TREE_REST, cur, 32);
   }
   return rc;
 }
@@ -293,15 +293,15 @@ static int tree_move_one(void *arg, const void *k, size_t kl, const void *v, siz
   uint8_t nk[TREE_KEY], hash[32];
   memcpy(hash, v, 32);
   tree_key(nk, t->author, level, index);
-  if ((rc = posdb_put(t->txn, t->s->merkle, nk, nk + 32, TREE_REST, hash, 32))) return rc;
+  if ((rc = posdb_put(t->txn, t->s, STORE_DB_MERKLE, nk, nk + 32, TREE_REST, hash, 32))) return rc;
   t->n++;
   return 0;
 }
 
-int tree_migrate(struct store_txn *txn, struct store *s, MDB_dbi old, uint8_t from[TREE_KEY], size_t max, int *more)
+int tree_migrate(struct store_txn *txn, struct store *s, uint8_t from[TREE_KEY], size_t max, int *more)
 {
   struct tree_move t = { .txn = txn, .s = s, .from = from, .more = more, .max = max };
   *more = 0;
-  int rc = store_each_from(txn, old, from, TREE_KEY, NULL, 0, tree_move_one, &t);
+  int rc = store_each_from(txn, s, STORE_DB_OLD_TREE, from, TREE_KEY, NULL, 0, tree_move_one, &t);
   return rc == 1 ? 0 : rc;
 }

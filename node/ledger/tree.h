@@ -49,14 +49,14 @@ int tree_check_run(struct store_txn *txn, struct store *s, const uint8_t author[
  * served. 0, or KK_E_CORRUPT with bad_author (may be NULL) naming the first bad feed. */
 int tree_check_heads(struct store_txn *txn, struct store *s, uint8_t bad_author[32]);
 
-/* Moves the tree an earlier version kept (database `old`, keyed author || level ||
+/* Moves the tree an earlier version kept (STORE_DB_OLD_TREE, keyed author || level ||
  * index, every node kept) into this one's, leaving out what is now hashed from the
  * records (levels 1 .. TREE_FLOOR-1, the leaves of closed blocks): at most max nodes
  * per call, starting at old key `from` (zeroed for the first call). *more is 1 when
  * there is more to do: from then holds where to go on. Puts are idempotent, so an
  * interrupted migration may start over. For store_migrate_log, after the heads are
  * final. */
-int tree_migrate(struct store_txn *txn, struct store *s, MDB_dbi old, uint8_t from[TREE_KEY], size_t max, int *more);
+int tree_migrate(struct store_txn *txn, struct store *s, uint8_t from[TREE_KEY], size_t max, int *more);
 
 /* Root of the feed's tree over its first `size` leaves (SHA-256("") for size 0).
  * STORE_ABSENT when the feed has fewer leaves. */

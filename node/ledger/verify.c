@@ -94,7 +94,7 @@ static int attest_one(void *arg, const void *k, size_t kl, const void *val, size
 static int attestations_of(struct vctx *v, const uint8_t id[32], size_t *n)
 {
   struct attest_count a = { v, n };
-  return store_each(v->txn, v->s->attests, id, 32, attest_one, &a);
+  return store_each(v->txn, v->s, STORE_DB_ATTESTS, id, 32, attest_one, &a);
 }
 
 /* The standing of certificate src (an Issue record), e its part, into c: its recycled
@@ -209,7 +209,7 @@ static int claim_one(void *arg, const void *k, size_t kl, const void *val, size_
 static int claims_of(struct vctx *v, struct verify_report *r, uint64_t verified)
 {
   struct claims_walk w = { v, r, verified, 0, 0 };
-  return store_each(v->txn, v->s->claims, r->lotkey, 36, claim_one, &w);
+  return store_each(v->txn, v->s, STORE_DB_CLAIMS, r->lotkey, 36, claim_one, &w);
 }
 
 /* Is `about` (what an incident names: a record, a lot's record, a member) in the

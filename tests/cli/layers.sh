@@ -37,11 +37,12 @@ layer_check "tools/ includes nothing of node/daemon/ and no libuv header" \
   tools/*.[ch] -- '"[./]*node/daemon/|<uv\.h>'
 # LMDB is the store's: only the store module (store.c, its scans in store_scan.c, its
 # private store_lmdb.h, and posdb.c, how it keeps position-keyed databases) calls mdb_*,
-# names an LMDB type or constant or includes lmdb.h; everything else goes through their
-# functions, with transactions as the opaque struct store_txn. The database-handle type
-# MDB_dbi still appears in other modules (docs/architecture.md, "Not yet").
+# names an LMDB type or constant, includes lmdb.h or store_lmdb.h (where struct store
+# is defined); everything else goes through their functions, with an opaque struct
+# store, transactions as the opaque struct store_txn and databases named by enum
+# store_db.
 lmdb_uses() { # FILE...: file:line of every LMDB call, constant or include
-  grep -Hn -P '\bmdb_[a-z_]+ *\(|\bMDB_(?!dbi\b)[A-Za-z]\w*|^#include +<lmdb\.h>' "$@" 2>/dev/null || true
+  grep -Hn -E '\bmdb_[a-z_]+ *\(|\bMDB_[A-Za-z]\w*|^#include +<lmdb\.h>|^#include +"[^"]*store_lmdb\.h"' "$@" 2>/dev/null || true
 }
 lmdb_outside=$(lmdb_uses node/base/*.[ch] node/daemon/*.[ch] node/client/*.[ch] tools/*.[ch] proto/*.[ch] crypto/*.[ch])
 if [ -z "$lmdb_outside" ]; then ok "layers: no LMDB outside node/ledger/"; else notok "layers: no LMDB outside node/ledger/"; sed 's/^/    /' <<<"$lmdb_outside"; fi
@@ -115,6 +116,8 @@ check "layers: ... a planted include of the daemon is found" \
 check "layers: ... and a planted libuv include" test -n "$(violations "$T/node/ledger/planted.c" -- '<uv\.h>')"
 printf 'static int f(MDB_txn *t) { MDB_cursor *c; return mdb_cursor_open(t, 0, &c) == MDB_NOTFOUND; }\n' > "$T/node/ledger/planted.c"
 check "layers: ... and a planted LMDB call" test "$(lmdb_uses "$T/node/ledger/planted.c" | wc -l)" -eq 1
+printf '#include "../ledger/store_lmdb.h"\n' > "$T/node/ledger/planted.c"
+check "layers: ... and a planted include of the store's private header" test "$(lmdb_uses "$T/node/ledger/planted.c" | wc -l)" -eq 1
 printf '#include "b.h"\n' > "$T/node/ledger/a.c"; printf '#include "a.h"\n' > "$T/node/ledger/b.c"
 : > "$T/node/ledger/a.h"; : > "$T/node/ledger/b.h"
 check "layers: ... and a planted include cycle" test "$(find_cycles "$T" "")" = "node/ledger/{a b}"

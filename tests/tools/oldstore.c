@@ -21,6 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A put into one of the earlier layout's databases, which the store does not name. */
+static int raw_put(struct store_txn *txn, MDB_dbi dbi, const void *k, size_t kl, const void *v, size_t vl)
+{
+  MDB_val key = { kl, (void *)k }, val = { vl, (void *)v };
+  return mdb_put(txn_lmdb(txn), dbi, &key, &val, 0);
+}
+
 /* Re-keys every entry of the database `name` into a plain one (no duplicates): key_of
  * maps a current key to the earlier layout's. For a posdb (node/ledger/posdb.h, rlen > 0) the
  * current key is author || the first rlen bytes of the duplicate. */
@@ -49,7 +56,7 @@ static int rekey(struct store_txn *txn, struct store *s, MDB_dbi dbi, const char
   if (rc != MDB_NOTFOUND) return rc ? rc : 1;
   MDB_dbi plain;
   if ((rc = mdb_drop(txn_lmdb(txn), dbi, 1)) || (rc = mdb_dbi_open(txn_lmdb(txn), name, MDB_CREATE, &plain))) return rc;
-  for (size_t i = 0; i < n && rc == 0; i++) rc = store_put(txn, plain, e[i].key, e[i].klen, e[i].val, e[i].vlen);
+  for (size_t i = 0; i < n && rc == 0; i++) rc = raw_put(txn, plain, e[i].key, e[i].klen, e[i].val, e[i].vlen);
   for (size_t i = 0; i < n; i++) free(e[i].val);
   free(e);
   return rc;
@@ -105,7 +112,7 @@ static int old_codes(struct store_txn *txn, struct store *s)
   MDB_dbi plain;
   if (!rc) rc = mdb_drop(txn_lmdb(txn), s->codes, 1);
   if (!rc) rc = mdb_dbi_open(txn_lmdb(txn), "codes", MDB_CREATE, &plain);
-  for (size_t i = 0; i < c.n && rc == 0; i++) rc = store_put(txn, plain, c.e[i].key, c.e[i].len, "", 0);
+  for (size_t i = 0; i < c.n && rc == 0; i++) rc = raw_put(txn, plain, c.e[i].key, c.e[i].len, "", 0);
   free(c.e);
   return rc;
 }
@@ -117,7 +124,7 @@ static int to_layout1(struct store_txn *txn, struct store *s)
   if (!rc) rc = rekey(txn, s, s->transfers, "transfers", 40, 8, status_key); /* by transfer id */
   if (!rc) rc = rekey(txn, s, s->spends, "spends", STORE_SPENDKEY, STORE_SPENDKEY - 32, same_key);
   if (!rc) rc = rekey(txn, s, s->lots, "lots", STORE_LOTPOS, STORE_LOTPOS - 32, lot_key);
-  if (!rc) rc = store_del(txn, s->meta, "layout", 6);
+  if (!rc) rc = store_del(txn, s, STORE_DB_META, "layout", 6);
   return rc;
 }
 
@@ -135,9 +142,9 @@ static int old_record(void *arg, uint64_t arrival, const uint8_t *env, size_t le
   be64_put(pos + 32, seq);
   be64_put(ak, arrival);
   sig_sha256(id, env, len);
-  if ((rc = store_put(o->txn, o->records, pos, 40, env, len))) return rc;
-  if ((rc = store_put(o->txn, o->arrivals, ak, 8, pos, 40))) return rc;
-  return store_put(o->txn, o->ids, id, 32, pos, 40);
+  if ((rc = raw_put(o->txn, o->records, pos, 40, env, len))) return rc;
+  if ((rc = raw_put(o->txn, o->arrivals, ak, 8, pos, 40))) return rc;
+  return raw_put(o->txn, o->ids, id, 32, pos, 40);
 }
 
 /* Every node of levels 0 .. TREE_FLOOR-1 of a feed of n records, as the old tree kept. */
@@ -158,7 +165,7 @@ static int old_tree(struct store_txn *txn, struct store *s, MDB_dbi tree, const 
     for (uint64_t i = 0; i < n && rc == 0; i++) {
       k[32] = (uint8_t)level;
       be64_put(k + 33, i);
-      rc = store_put(txn, tree, k, TREE_KEY, h[i], 32);
+      rc = raw_put(txn, tree, k, TREE_KEY, h[i], 32);
     }
     for (uint64_t i = 0; i + 1 < n; i += 2) merkle_node_hash(h[i / 2], h[i], h[i + 1]);
     n /= 2;
@@ -192,7 +199,7 @@ static int to_old_log(struct store_txn *txn, struct store *s)
   rc = 0;
   for (size_t i = 0; i < n && rc == 0; i++)
     if (!(rc = old_tree(txn, s, o.tree, h[i].author, be64_get(h[i].head))))
-      rc = store_put(txn, s->heads, h[i].author, 32, h[i].head, 72);
+      rc = store_put(txn, s, STORE_DB_HEADS, h[i].author, 32, h[i].head, 72);
   free(h);
   if (!rc) rc = mdb_drop(txn_lmdb(txn), s->log, 1);
   if (!rc) rc = mdb_drop(txn_lmdb(txn), s->runs, 1);

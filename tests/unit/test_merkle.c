@@ -217,7 +217,7 @@ TEST(merkle_tree_large)
 
 /* What an earlier version kept, in `tree` by author || level || index: every node of
  * every perfect subtree. */
-struct old_nodes { MDB_dbi tree; uint8_t author[32]; const uint8_t (*leaves)[32]; uint64_t n; };
+struct old_nodes { struct store *s; uint8_t author[32]; const uint8_t (*leaves)[32]; uint64_t n; };
 
 static int old_nodes_fn(struct store_txn *txn, void *arg)
 {
@@ -231,7 +231,7 @@ static int old_nodes_fn(struct store_txn *txn, void *arg)
     for (uint64_t i = 0; i < n && rc == 0; i++) {
       k[32] = (uint8_t)level;
       be64_put(k + 33, i);
-      rc = store_put(txn, o->tree, k, TREE_KEY, h[i], 32);
+      rc = store_put(txn, o->s, STORE_DB_OLD_TREE, k, TREE_KEY, h[i], 32);
     }
     for (uint64_t i = 0; i + 1 < n; i += 2) merkle_node_hash(h[i / 2], h[i], h[i + 1]);
   }
@@ -239,19 +239,19 @@ static int old_nodes_fn(struct store_txn *txn, void *arg)
   return rc;
 }
 
-struct migrate_tree { struct store *s; MDB_dbi old; uint8_t from[TREE_KEY]; int more; };
+struct migrate_tree { struct store *s; uint8_t from[TREE_KEY]; int more; };
 
 static int open_old_tree(struct store_txn *txn, void *arg)
 {
   struct migrate_tree *m = arg;
-  int rc = mdb_dbi_open(txn_lmdb(txn), "tree", MDB_CREATE, &m->old);
+  int rc = mdb_dbi_open(txn_lmdb(txn), "tree", MDB_CREATE, &m->s->old_tree);
   return rc ? rc : mdb_drop(txn_lmdb(txn), m->s->merkle, 0); /* the current tree goes: migrate makes it again */
 }
 
 static int migrate_tree_fn(struct store_txn *txn, void *arg)
 {
   struct migrate_tree *m = arg;
-  return tree_migrate(txn, m->s, m->old, m->from, 100, &m->more);
+  return tree_migrate(txn, m->s, m->from, 100, &m->more);
 }
 
 static uint64_t tree_entries(struct store *s)
@@ -293,7 +293,7 @@ TEST(merkle_migrate_keeps_what_the_floor_keeps)
   ASSERT_OK(store_write(s, open_old_tree, &m));
   ASSERT_EQ(tree_entries(s), 0);
   for (int f = 0; f < 2; f++) {
-    struct old_nodes o = { m.old, { 0 }, (const uint8_t(*)[32])leaves, sizes[f] };
+    struct old_nodes o = { s, { 0 }, (const uint8_t(*)[32])leaves, sizes[f] };
     memset(o.author, 1 + f, 32);
     ASSERT_OK(store_write(s, old_nodes_fn, &o));
   }

@@ -631,9 +631,9 @@ static int make_old_layout(struct store_txn *txn, void *ctx)
   struct store *s = ctx;
   uint8_t k[36] = { 1 };
   int rc = store_clear_derived(txn, s);
-  if (!rc) rc = store_del(txn, s->meta, "layout", 6);
-  if (!rc) rc = store_put(txn, s->status, k, 32, "\1\0\0\0\0\3", 6);
-  if (!rc) rc = store_put(txn, s->lots, k, 36, "old", 3);
+  if (!rc) rc = store_del(txn, s, STORE_DB_META, "layout", 6);
+  if (!rc) rc = store_put(txn, s, STORE_DB_STATUS, k, 32, "\1\0\0\0\0\3", 6);
+  if (!rc) rc = store_put(txn, s, STORE_DB_LOTS, k, 36, "old", 3);
   return rc;
 }
 
@@ -650,22 +650,22 @@ TEST(rules_upgrade_from_earlier_layout)
   ingest_order(dir, recs, n, order, 64, want, NULL);
   struct store *s;
   ASSERT_OK(store_open(&s, dir, 0));
-  ASSERT_EQ(s->derived_stale, 0);
+  ASSERT_EQ(store_derived_stale(s), 0);
   ASSERT_OK(store_write(s, make_old_layout, s));
   store_close(s);
 
   ASSERT_EQ(store_open(&s, dir, 1), KK_ERR(OLD_STORE));
   ASSERT_OK(store_open(&s, dir, 0));
-  ASSERT_EQ(s->derived_stale, 1);
+  ASSERT_EQ(store_derived_stale(s), 1);
   fx_digest(s, got);
   ASSERT(memcmp(want, got, 32) != 0); /* the old entries are there until the upgrade */
   ASSERT_OK(rules_upgrade(s));
-  ASSERT_EQ(s->derived_stale, 0);
+  ASSERT_EQ(store_derived_stale(s), 0);
   fx_digest(s, got);
   ASSERT(memcmp(want, got, 32) == 0);
   store_close(s);
   ASSERT_OK(store_open(&s, dir, 1)); /* upgraded for good */
-  ASSERT_EQ(s->derived_stale, 0);
+  ASSERT_EQ(store_derived_stale(s), 0);
   fx_digest(s, got);
   ASSERT(memcmp(want, got, 32) == 0);
   store_close(s);

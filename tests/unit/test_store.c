@@ -21,7 +21,7 @@ static int misfile(struct store_txn *txn, void *arg)
 {
   struct misfile *t = arg;
   uint8_t v[BUF_VARINT_MAX];
-  return store_put(txn, t->s->byid, t->key, 8, v, buf_varint_encode(v, t->arrival));
+  return store_put(txn, t->s, STORE_DB_BYID, t->key, 8, v, buf_varint_encode(v, t->arrival));
 }
 
 /* byid keeps the first 8 bytes of an id: a lookup settles the rest by hashing the
@@ -76,13 +76,8 @@ TEST(store_ids_by_their_short_key)
   fx_free(&f);
 }
 
-struct pd { struct store *s; MDB_dbi dbi; };
-
-static int pd_open(struct store_txn *txn, void *arg)
-{
-  struct pd *p = arg;
-  return mdb_dbi_open(txn_lmdb(txn), "posdb-test", MDB_CREATE | MDB_DUPSORT, &p->dbi);
-}
+/* A position-keyed database of the store's own (`made`, empty in a fresh store). */
+struct pd { struct store *s; };
 
 static void rest(uint8_t r[12], uint64_t seq, uint32_t index)
 {
@@ -100,13 +95,13 @@ static int pd_fill(struct store_txn *txn, void *arg)
   /* appended in order for a, then one put in the middle, then b */
   for (uint64_t q = 1; q <= 300 && !rc; q += 2) {
     rest(r, q, 0);
-    rc = posdb_put(txn, p->dbi, a, r, 12, &q, sizeof q);
+    rc = posdb_put(txn, p->s, STORE_DB_MADE, a, r, 12, &q, sizeof q);
   }
   rest(r, 100, 0); /* between 99 and 101 */
   uint64_t mid = 100;
-  if (!rc) rc = posdb_put(txn, p->dbi, a, r, 12, &mid, sizeof mid);
+  if (!rc) rc = posdb_put(txn, p->s, STORE_DB_MADE, a, r, 12, &mid, sizeof mid);
   rest(r, 1, 0);
-  if (!rc) rc = posdb_put(txn, p->dbi, bb, r, 12, "b", 1);
+  if (!rc) rc = posdb_put(txn, p->s, STORE_DB_MADE, bb, r, 12, "b", 1);
   return rc;
 }
 
@@ -131,11 +126,11 @@ static int pd_change(struct store_txn *txn, void *arg)
   uint8_t a[32], r[12];
   memset(a, 1, 32);
   rest(r, 51, 0);
-  int rc = posdb_put(txn, p->dbi, a, r, 12, "longer value", 12); /* replaced, not added */
+  int rc = posdb_put(txn, p->s, STORE_DB_MADE, a, r, 12, "longer value", 12); /* replaced, not added */
   rest(r, 53, 0);
-  if (!rc) rc = posdb_del(txn, p->dbi, a, r, 12);
+  if (!rc) rc = posdb_del(txn, p->s, STORE_DB_MADE, a, r, 12);
   rest(r, 54, 0);
-  if (!rc) rc = posdb_del(txn, p->dbi, a, r, 12); /* not there: nothing */
+  if (!rc) rc = posdb_del(txn, p->s, STORE_DB_MADE, a, r, 12); /* not there: nothing */
   return rc;
 }
 
@@ -143,8 +138,7 @@ TEST(store_posdb_entries)
 {
   struct store *s;
   ASSERT_OK(store_open(&s, test_tmpdir(), 0));
-  struct pd p = { s, 0 };
-  ASSERT_OK(store_write(s, pd_open, &p));
+  struct pd p = { s };
   ASSERT_OK(store_write(s, pd_fill, &p));
   struct store_txn *txn;
   uint8_t a[32], r[12];
@@ -153,35 +147,35 @@ TEST(store_posdb_entries)
   memset(a, 1, 32);
   ASSERT_OK(store_read(s, &txn));
   struct count c = { 0, 0, 1 };
-  ASSERT_OK(posdb_each(txn, p.dbi, 12, a, NULL, 0, count_one, &c));
+  ASSERT_OK(posdb_each(txn, p.s, STORE_DB_MADE, 12, a, NULL, 0, count_one, &c));
   ASSERT_EQ(c.n, 151);
   ASSERT(c.sorted);
   c = (struct count){ 0, 0, 1 };
-  ASSERT_OK(posdb_each(txn, p.dbi, 12, NULL, NULL, 0, count_one, &c));
+  ASSERT_OK(posdb_each(txn, p.s, STORE_DB_MADE, 12, NULL, NULL, 0, count_one, &c));
   ASSERT_EQ(c.n, 152); /* both authors */
   rest(r, 100, 0);
-  ASSERT_OK(posdb_get(txn, p.dbi, a, r, 12, &v, &n));
+  ASSERT_OK(posdb_get(txn, p.s, STORE_DB_MADE, a, r, 12, &v, &n));
   uint64_t got;
   ASSERT_EQ(n, 8);
   memcpy(&got, v, 8);
   ASSERT_EQ(got, 100); /* the entry put between two others */
   rest(r, 2, 0);
-  ASSERT_EQ(posdb_get(txn, p.dbi, a, r, 12, &v, &n), STORE_ABSENT);
+  ASSERT_EQ(posdb_get(txn, p.s, STORE_DB_MADE, a, r, 12, &v, &n), STORE_ABSENT);
   /* a prefix of the rest: the entries of seq 99 only */
   rest(r, 99, 0);
   c = (struct count){ 0, 0, 1 };
-  ASSERT_OK(posdb_each(txn, p.dbi, 12, a, r, 8, count_one, &c));
+  ASSERT_OK(posdb_each(txn, p.s, STORE_DB_MADE, 12, a, r, 8, count_one, &c));
   ASSERT_EQ(c.n, 1);
   store_txn_abort(txn);
   ASSERT_OK(store_write(s, pd_change, &p));
   ASSERT_OK(store_read(s, &txn));
   rest(r, 51, 0);
-  ASSERT_OK(posdb_get(txn, p.dbi, a, r, 12, &v, &n));
+  ASSERT_OK(posdb_get(txn, p.s, STORE_DB_MADE, a, r, 12, &v, &n));
   ASSERT(n == 12 && memcmp(v, "longer value", 12) == 0);
   rest(r, 53, 0);
-  ASSERT_EQ(posdb_get(txn, p.dbi, a, r, 12, &v, &n), STORE_ABSENT);
+  ASSERT_EQ(posdb_get(txn, p.s, STORE_DB_MADE, a, r, 12, &v, &n), STORE_ABSENT);
   c = (struct count){ 0, 0, 1 };
-  ASSERT_OK(posdb_each(txn, p.dbi, 12, a, NULL, 0, count_one, &c));
+  ASSERT_OK(posdb_each(txn, p.s, STORE_DB_MADE, 12, a, NULL, 0, count_one, &c));
   ASSERT_EQ(c.n, 150);
   store_txn_abort(txn);
   store_close(s);
