@@ -32,7 +32,7 @@ CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) $(SANFLAGS) \
              -I$(BUILD)/proto $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(SANFLAGS) $(PKG_LIBS) -lpthread $(LDLIBS)
 
-LIB_SRC  := proto/codec.c $(wildcard crypto/*.c) $(filter-out node/daemon/kiroku_node.c,$(wildcard node/*/*.c))
+LIB_SRC  := proto/codec.c proto/wire.c $(wildcard crypto/*.c) $(filter-out node/daemon/kiroku_node.c,$(wildcard node/*/*.c))
 CLI_SRC  := $(wildcard tools/*.c)
 UNIT_SRC := $(wildcard tests/unit/*.c)
 GEN_C    := $(BUILD)/proto/kiroku.pb-c.c

@@ -85,7 +85,8 @@
   X(UNCONFIRMED,   'S', "no peer has told this node yet what it holds of this member's own feed, so a newer copy of the feed elsewhere (a restored backup) cannot be ruled out: nothing was written. Make a peer reachable and try again, or run a network of one with standalone = 1") \
   X(ABSENT,        'S', "not found in the store (what was looked up is not held here)") \
   X(MAP_FULL,      'S', "the data file's map is full: it is grown and the write run again (if this is reported, the map cannot grow: free address space or memory)") \
-  X(MAP_RESIZED,   'S', "another process grew the data file's map: it is adopted and the work run again")
+  X(MAP_RESIZED,   'S', "another process grew the data file's map: it is adopted and the work run again") \
+  X(NOTHING_NEW,   'S', "nothing new to write: the transaction was not committed (not an error)")
 
 /* Kiroku's codes: KK_ERR(DECODE) == KK_ERR_BASE - 1, and so on downwards. */
 #define KK_X_ENUM(name, cls, msg) KK_EI_##name,

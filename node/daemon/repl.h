@@ -17,7 +17,7 @@
 #include "../base/err.h"
 
 #define REPL_MAX_DEFERRED 1024 /* WANTs of one peer waiting while it does not read */
-#define REPL_NOTHING_NEW (KK_ERR_BASE + 1) /* a job's write had nothing to commit: not an error */
+#define REPL_NOTHING_NEW KK_ERR(NOTHING_NEW) /* a job's write had nothing to commit: not an error */
 
 /* sync.c: the feed being fetched for a (or NULL), and its end; every advertised feed
  * looked at again; one record asked of a peer (a suspected fork); a feed added to a

@@ -225,7 +225,8 @@ static int ingest_commit_fn(struct store_txn *txn, void *arg)
     struct ingest_item *it = c->order[i];
     if (it->result != 0) continue;
     const uint8_t *next_key = it->kind == KK_PL_ROTATE_KEY ? it->new_key : it->key;
-    if ((rc = store_record_append(txn, c->s, it->id, it->author, it->seq, it->env, it->len, next_key)))
+    if ((rc = store_record_append(txn, c->s, it->id, it->author, it->seq, it->env, it->len, next_key)) ||
+        (rc = tree_append_record(txn, c->s, it->author, it->seq, it->env, it->len)))
       goto done;
     if (nf == 0 || memcmp(feeds[nf - 1], it->author, 32) != 0) memcpy(feeds[nf++], it->author, 32);
   }

@@ -9,6 +9,7 @@
  */
 #include "rules.h"
 #include "rules_ctx.h"
+#include "tree.h"
 #include "posdb.h"
 #include "material.h"
 #include "qty.h"
@@ -748,7 +749,7 @@ static int rules_upgrade_fn(struct store_txn *txn, void *ctx)
 
 int rules_upgrade(struct store *s)
 {
-  int rc = store_migrate_log(s, NULL, NULL); /* a log kept by author || seq first */
+  int rc = store_migrate_log(s, tree_migrate, NULL, NULL); /* a log kept by author || seq first */
   if (rc) return rc;
   if (!store_derived_stale(s)) return 0;
   rc = store_write(s, rules_upgrade_fn, s);

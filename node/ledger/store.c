@@ -6,7 +6,6 @@
 #include "../base/mem.h"
 #include "../base/buf.h"
 #include "../base/err.h"
-#include "tree.h"
 #include "../../crypto/merkle.h"
 #include "../../proto/codec.h"
 
@@ -565,9 +564,6 @@ int store_record_append(struct store_txn *txn, struct store *s, const uint8_t id
   if (rc == STORE_ABSENT) { memset(&h, 0, sizeof h); memcpy(h.key, author, 32); }
   else if (rc) return rc;
   if ((rc = store_log_append(txn, s, id, author, seq, env, len, &h))) return rc;
-  uint8_t leaf[32];
-  merkle_leaf_hash(leaf, env, len);
-  if ((rc = tree_append(txn, s, author, seq - 1, leaf))) return rc;
   uint8_t k[40];
   store_feedkey(k, author, seq);
   if (memcmp(h.key, next_key, 32) != 0 && (rc = store_put(txn, s, STORE_DB_KEYS, k, 40, next_key, 32))) return rc;
@@ -749,7 +745,8 @@ struct migrate {
   uint64_t moved, total;
   int moved_all;               /* the old log is empty */
   int done;                    /* and the tree moved, the old databases gone */
-  uint8_t tree_from[TREE_KEY]; /* where moving the tree goes on */
+  uint8_t tree_from[STORE_KEY_MAX]; /* where moving the tree goes on */
+  store_tree_move_fn move_tree;
 };
 
 /* Moves the next batch of the old log, in its arrival order, into the new one; the old
@@ -808,7 +805,7 @@ static int migrate_tree_fn(struct store_txn *txn, void *arg)
 {
   struct migrate *m = arg;
   int more;
-  int rc = tree_migrate(txn, m->s, m->tree_from, STORE_MIGRATE_BATCH, &more);
+  int rc = m->move_tree(txn, m->s, m->tree_from, STORE_MIGRATE_BATCH, &more);
   if (rc || more) return rc;
   m->done = 1;
   rc = mdb_drop(txn_lmdb(txn), m->s->old_arrivals, 1);
@@ -818,10 +815,11 @@ static int migrate_tree_fn(struct store_txn *txn, void *arg)
   return store_err(rc);
 }
 
-int store_migrate_log(struct store *s, void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg)
+int store_migrate_log(struct store *s, store_tree_move_fn move_tree, void (*progress)(void *arg, uint64_t done, uint64_t total),
+                      void *arg)
 {
   if (!s->log_stale) return 0;
-  struct migrate m = { .s = s };
+  struct migrate m = { .s = s, .move_tree = move_tree };
   struct store_txn *txn;
   MDB_stat st;
   int rc = store_read(s, &txn);

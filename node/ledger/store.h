@@ -279,7 +279,8 @@ int store_record_next(struct store_txn *txn, struct store *s, const uint8_t auth
                       const uint8_t **env, size_t *len);
 
 /* Appends a record already checked by ingest at the log's next arrival; updates byid,
- * runs, heads and the feed's Merkle tree. */
+ * runs and heads. The feed's Merkle tree is the caller's to extend in the same
+ * transaction (tree_append_record, node/ledger/tree.h). */
 int store_record_append(struct store_txn *txn, struct store *s, const uint8_t id[32],
                         const uint8_t author[32], uint64_t seq, const uint8_t *env,
                         size_t len, const uint8_t next_key[32]);
@@ -320,9 +321,13 @@ int store_log_each(struct store_txn *txn, struct store *s, uint64_t after,
 /* Moves the log of a store written before it was kept by arrival (s->log_stale, set by
  * store_open for writing) into the current layout, in transactions of bounded size
  * (resumable if interrupted). 0 at once when there is nothing to do; progress(arg, done,
- * total) after each transaction when not NULL; then moves the Merkle nodes the old
- * layout kept into `merkle`, but for those below the tree's floor (tree_migrate). Run
- * before anything reads the log. */
-int store_migrate_log(struct store *s, void (*progress)(void *arg, uint64_t done, uint64_t total), void *arg);
+ * total) after each transaction when not NULL; then has move_tree (the Merkle tree's
+ * tree_migrate, node/ledger/tree.h, handed in so the store knows nothing of the tree)
+ * move the nodes the old layout kept, from key `from` (zeroed at first), at most max a
+ * call, *more set while some are left; then drops the old databases. Run before
+ * anything reads the log. */
+typedef int (*store_tree_move_fn)(struct store_txn *txn, struct store *s, uint8_t *from, size_t max, int *more);
+int store_migrate_log(struct store *s, store_tree_move_fn move_tree, void (*progress)(void *arg, uint64_t done, uint64_t total),
+                      void *arg);
 
 #endif

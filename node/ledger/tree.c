@@ -74,6 +74,14 @@ static int tree_block(struct store_txn *txn, struct store *s, const uint8_t auth
   return rc;
 }
 
+int tree_append_record(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+                       const uint8_t *env, size_t len)
+{
+  uint8_t leaf[32];
+  merkle_leaf_hash(leaf, env, len);
+  return tree_append(txn, s, author, seq - 1, leaf);
+}
+
 int tree_append(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
                 const uint8_t leaf_hash[32])
 {

@@ -25,6 +25,12 @@
 #define TREE_FLOOR 4             /* blocks of 16 leaves: the lowest level kept */
 #define TREE_KEY 41              /* author(32) || last leaf covered(8, BE) || level(1) */
 
+/* Adds the leaf of record env (the feed's record at seq, just appended to the log) to
+ * its feed's tree: what every append of a record to the log is followed by, in the same
+ * transaction. 0 or a storage error. */
+int tree_append_record(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
+                       const uint8_t *env, size_t len);
+
 /* Adds leaf `index` (must be the feed's next leaf). 0 or a storage error. */
 int tree_append(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t index,
                 const uint8_t leaf_hash[32]);

@@ -42,6 +42,7 @@ static int build_fn(struct store_txn *txn, void *arg)
     uint8_t id[32];
     sig_sha256(id, b->raw[i], b->len[i]);
     int rc = store_record_append(txn, s, id, b->author, i + 1, b->raw[i], b->len[i], b->author);
+    if (!rc) rc = tree_append_record(txn, s, b->author, i + 1, b->raw[i], b->len[i]);
     if (rc) return rc;
   }
   return 0;
