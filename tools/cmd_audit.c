@@ -77,7 +77,7 @@ static int replay_flush(struct replay *r)
   int rc = ingest_batch(r->fresh, r->items, r->m, 0, 0);
   if (rc) return rc;
   for (size_t i = 0; i < r->m; i++) {
-    if (r->items[i].result >= 0) continue;
+    if (r->items[i].result == 0 || r->items[i].result == INGEST_DUPLICATE) continue;
     char hex[65];
     sig_hex(hex, r->items[i].author, 32);
     r->rejected++;

@@ -184,7 +184,7 @@ int cmd_import_records(struct cli *c, int argc, char **argv)
       /* The batch is refused; a fork it revealed is still evidence worth keeping. */
       forks += keep_fork_evidence(c, sorted + at, m);
       for (size_t i = at; i < at + m; i++) {
-        if (sorted[i].result < 0 && sorted[i].result != KK_ERR(FORK)) {
+        if (sorted[i].result != 0 && sorted[i].result != INGEST_DUPLICATE && sorted[i].result != KK_ERR(FORK)) {
           char hex[65];
           sig_hex(hex, sorted[i].author, 32);
           fprintf(stderr, "kiroku: import-records: record of feed %.16s… seq %llu rejected\n", hex,

@@ -86,7 +86,8 @@
   X(ABSENT,        'S', "not found in the store (what was looked up is not held here)") \
   X(MAP_FULL,      'S', "the data file's map is full: it is grown and the write run again (if this is reported, the map cannot grow: free address space or memory)") \
   X(MAP_RESIZED,   'S', "another process grew the data file's map: it is adopted and the work run again") \
-  X(NOTHING_NEW,   'S', "nothing new to write: the transaction was not committed (not an error)")
+  X(NOTHING_NEW,   'S', "nothing new to write: the transaction was not committed (not an error)") \
+  X(DUPLICATE,     'S', "that record is held already (the same bytes at the same feed position): nothing to store")
 
 /* Kiroku's codes: KK_ERR(DECODE) == KK_ERR_BASE - 1, and so on downwards. */
 #define KK_X_ENUM(name, cls, msg) KK_EI_##name,

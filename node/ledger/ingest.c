@@ -280,7 +280,7 @@ static int ingest_refused(const struct ingest_item *items, size_t n, int flags)
 {
   if (!(flags & (INGEST_ALL_OR_NOTHING | INGEST_LOCAL))) return 0;
   for (size_t i = 0; i < n; i++) {
-    if (items[i].result >= 0) continue;
+    if (items[i].result == 0 || items[i].result == INGEST_DUPLICATE) continue;
     if (items[i].result == KK_ERR(FORK) && !(flags & INGEST_LOCAL)) continue;
     return items[i].result;
   }
@@ -437,7 +437,8 @@ static int ingest_once(struct store *s, struct ingest_item *items, size_t n, int
     /* A record whose predecessor in this batch failed cannot be stored either. */
     for (size_t i = 1; i < n; i++) {
       struct ingest_item *p = order[i - 1], *it = order[i];
-      if (it->result == 0 && memcmp(p->author, it->author, 32) == 0 && p->seq == it->seq - 1 && p->result < 0)
+      if (it->result == 0 && memcmp(p->author, it->author, 32) == 0 && p->seq == it->seq - 1 && p->result != 0 &&
+          p->result != INGEST_DUPLICATE)
         it->result = KK_ERR(SEQ_GAP);
     }
     if ((rc = ingest_refused(items, n, flags))) goto done;

@@ -19,8 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "store.h"
+#include "../base/err.h"
 
-#define INGEST_DUPLICATE 1
+/* An item's result for a record held already: not stored again, not an error. */
+#define INGEST_DUPLICATE KK_ERR(DUPLICATE)
 
 /* Flags for ingest_batch. */
 #define INGEST_ALL_OR_NOTHING 0x1  /* any rejected record: write nothing, return its error. A
@@ -60,7 +62,7 @@ struct ingest_item {
   size_t len;
   struct ingest_ckpt *ckpt;   /* checkpoint sync for this record, or NULL */
   /* out */
-  int result;                 /* 0 stored, INGEST_DUPLICATE, or a negative error */
+  int result;                 /* 0 stored, INGEST_DUPLICATE, or another error code */
   uint8_t id[32];
   uint8_t author[32];
   uint64_t seq;

@@ -21,11 +21,11 @@ start_node manufacturer registry processor
 skewed -400d k recycler issue --lot FLAKE-1 --material PET --mass 20t --post-consumer 20t --origin JP \
   --scheme GRS --certificate GRS-1 >/dev/null
 skewed -400d k recycler transfer --lot FLAKE-1 --mass 20t --to processor >/dev/null
-for i in $(seq 1 100); do skewed +3d k processor receive --all 2>/dev/null | grep -q . && break; sleep 0.1; done
+for i in $(seq 1 300); do skewed +3d k processor receive --all 2>/dev/null | grep -q "^received" && break; sleep 0.1; done
 skewed +3d k processor transform --model controlled-blending --in FLAKE-1=20t --unledgered PET=30t@DE \
   --out SHEET-1:PET=47.5t >/dev/null
 skewed +3d k processor transfer --lot SHEET-1 --mass 47.5t --to manufacturer >/dev/null
-for i in $(seq 1 100); do k manufacturer receive --all 2>/dev/null | grep -q . && break; sleep 0.1; done
+for i in $(seq 1 300); do k manufacturer receive --all 2>/dev/null | grep -q "^received" && break; sleep 0.1; done
 check "clockskew: the nodes converge" await_converged 30 registry recycler processor manufacturer
 now=$(date +%s%3N)
 age() { k registry log --feed "$1" --json | json "round(($now - max(r['time_ms'] for r in d)) / 86400000)"; }
