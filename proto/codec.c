@@ -121,6 +121,82 @@ int codec_record_position(const uint8_t *env, size_t len, uint8_t author[32], ui
   return have == 3 ? 0 : KK_ERR(DECODE);
 }
 
+int codec_body_restamp(const uint8_t *body, size_t len, const uint8_t network[32], uint64_t seq, const uint8_t prev[32],
+                       uint64_t time_ms, uint8_t **out, size_t *outlen, uint8_t author[32], int *kind)
+{
+  const uint8_t *payload = NULL;
+  size_t plen = 0;
+  unsigned last = 0;
+  int have_author = 0;
+  *out = NULL;
+  *kind = KK_PL_NONE;
+  for (size_t off = 0; off < len;) {
+    uint64_t tag, v;
+    size_t used, start = off;
+    int rc = codec_varint64_get(body + off, len - off, &tag, &used);
+    if (rc) return rc;
+    off += used;
+    unsigned field = (unsigned)(tag >> 3), wire = (unsigned)(tag & 7);
+    if (field <= last) return KK_ERR(DECODE); /* fields in order, each once */
+    last = field;
+    if (wire == 0 && (field == 1 || field == 4 || field == 6)) {
+      if ((rc = codec_varint64_get(body + off, len - off, &v, &used))) return rc;
+      off += used;
+    } else if (wire == 2 && (field == 2 || field == 3 || field == 5 || (field >= 10 && field <= 22))) {
+      if ((rc = codec_varint_get(body + off, len - off, &v, &used))) return rc;
+      off += used;
+      if (v > len - off) return KK_ERR(DECODE);
+      if (field == 3) {
+        if (v != 32) return KK_ERR(FIELD);
+        memcpy(author, body + off, 32);
+        have_author = 1;
+      }
+      off += (size_t)v;
+      if (field >= 10) {
+        if (off != len) return KK_ERR(DECODE); /* the payload is the last field */
+        payload = body + start;
+        plen = len - start;
+        *kind = (int)field - 9;
+      }
+    } else {
+      return KK_ERR(DECODE);
+    }
+  }
+  if (!have_author || !payload) return KK_ERR(DECODE);
+  /* The header as protobuf-c writes it: fields in order, defaults (a zero, an empty
+   * prev) left out. */
+  size_t n = 1 + codec_varint_len(CODEC_VERSION) + 34 + 34 + 1 + codec_varint_len(seq) + (prev ? 34 : 0) + (time_ms ? 1 + codec_varint_len(time_ms) : 0) + plen;
+  uint8_t *p = mem_alloc(n), *w = p;
+  if (!p) return -ENOMEM;
+  *w++ = 0x08;
+  w += codec_varint_put(w, CODEC_VERSION);
+  *w++ = 0x12;
+  *w++ = 32;
+  memcpy(w, network, 32);
+  w += 32;
+  *w++ = 0x1a;
+  *w++ = 32;
+  memcpy(w, author, 32);
+  w += 32;
+  *w++ = 0x20;
+  w += codec_varint_put(w, seq);
+  if (prev) {
+    *w++ = 0x2a;
+    *w++ = 32;
+    memcpy(w, prev, 32);
+    w += 32;
+  }
+  if (time_ms) {
+    *w++ = 0x30;
+    w += codec_varint_put(w, time_ms);
+  }
+  memcpy(w, payload, plen);
+  w += plen;
+  *out = p;
+  *outlen = (size_t)(w - p);
+  return 0;
+}
+
 int codec_envelope_split(const uint8_t *env, size_t len, struct kk_envelope_view *out)
 {
   uint64_t blen;

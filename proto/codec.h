@@ -157,6 +157,17 @@ int codec_envelope_split(const uint8_t *env, size_t len, struct kk_envelope_view
  * a record. Allocates nothing. */
 int codec_record_position(const uint8_t *env, size_t len, uint8_t author[32], uint64_t *seq, int *kind);
 
+/* A body restamped at the feed position its appender knows (the node, for a body the CLI
+ * encoded): its header fields (version, network, author, seq, prev, time) give way to
+ * version CODEC_VERSION, network, the body's own author, seq, prev (none at seq 1) and
+ * time_ms, and the payload's bytes follow unchanged — the payload is neither decoded
+ * nor encoded again. The result is what codec_body_encode gives for the same body with
+ * that header (canonical bytes in, canonical bytes out). *out is the caller's
+ * (mem_free); author and *kind: the body's author and payload kind. 0, KK_E_DECODE for
+ * bytes that are not a body with an author and one payload, or -ENOMEM. */
+int codec_body_restamp(const uint8_t *body, size_t len, const uint8_t network[32], uint64_t seq, const uint8_t prev[32],
+                       uint64_t time_ms, uint8_t **out, size_t *outlen, uint8_t author[32], int *kind);
+
 /* Builds the canonical envelope for body||sig into a new mem_alloc'd buffer (*out, *outlen;
  * the caller frees). 0, KK_E_TOO_LARGE or -ENOMEM. */
 int codec_envelope_join(const uint8_t *body, size_t body_len, const uint8_t sig[64],

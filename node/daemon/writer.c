@@ -210,36 +210,36 @@ static int records_hook(struct store_txn *txn, void *arg, const uint8_t (*feeds)
   return ckpt_after_batch(txn, h->n->s, h->n->pk, h->n->sk, feeds, nf, repl_unix_now(), hook_announce, h);
 }
 
-/* Signs and appends an own record (from the CLI) — on the ingest thread. */
+/* Signs and appends an own record (from the CLI) — on the ingest thread. The body the
+ * CLI encoded is restamped at the feed's head here (codec_body_restamp: its payload is
+ * neither decoded nor encoded again), signed, and ingested like any record. */
 static void work_local(struct node *n, struct ingest_job *j)
 {
-  struct kk_body *b = mem_alloc(sizeof *b);
   struct store_txn *txn;
   struct store_head h;
-  if (!b) { j->rc = -ENOMEM; return; }
-  if ((j->rc = codec_body_decode(j->body, j->body_len, b))) goto done;
-  if (memcmp(b->author, n->pk, 32) != 0 || b->kind == KK_PL_GENESIS) { j->rc = KK_ERR(SIGNATURE); goto done; }
-  if ((j->rc = store_read(n->s, &txn))) goto done;
+  if ((j->rc = store_read(n->s, &txn))) return;
   int rc = store_head_get(txn, n->s, n->pk, &h);
   store_txn_abort(txn);
   if (rc == STORE_ABSENT) memset(&h, 0, sizeof h);
-  else if (rc) { j->rc = rc; goto done; }
+  else if (rc) { j->rc = rc; return; }
   uv_timeval64_t tv;
   uv_gettimeofday(&tv);
-  b->version = CODEC_VERSION;
-  b->has_network = 1;
-  memcpy(b->network, n->network, 32);
-  b->seq = h.seq + 1;
-  b->has_prev = h.seq > 0;
-  memcpy(b->prev, h.last_id, 32);
-  b->time_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-  uint8_t *body, *env, sig[64];
+  uint64_t now_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+  uint8_t *body, *env, sig[64], author[32];
   size_t blen, elen;
-  if ((j->rc = codec_body_encode(b, &body, &blen))) goto done;
+  int kind;
+  if ((j->rc = codec_body_restamp(j->body, j->body_len, n->network, h.seq + 1, h.seq > 0 ? h.last_id : NULL, now_ms,
+                                  &body, &blen, author, &kind)))
+    return;
+  if (memcmp(author, n->pk, 32) != 0 || kind == KK_PL_GENESIS) {
+    mem_free(body);
+    j->rc = KK_ERR(SIGNATURE);
+    return;
+  }
   j->rc = sig_sign(sig, SIG_TAG_RECORD, body, blen, n->sk);
   if (!j->rc) j->rc = codec_envelope_join(body, blen, sig, &env, &elen);
   mem_free(body);
-  if (j->rc) goto done;
+  if (j->rc) return;
   struct ingest_item it;
   memset(&it, 0, sizeof it);
   it.env = env;
@@ -255,8 +255,6 @@ static void work_local(struct node *n, struct ingest_job *j)
     j->n_stored = 1;
   }
   mem_free(env);
-done:
-  mem_free(b);
 }
 
 /* Peer records of one or more jobs, in one transaction — on the ingest thread. */

@@ -1,6 +1,7 @@
 /* Every unit test, by name (see tests/unit/test.h). */
 #define TEST_LIST(X) \
   X(codec_roundtrip_every_payload) \
+  X(codec_restamp_is_encoding_at_the_new_position) \
   X(codec_rejects_unknown_duplicate_and_default_fields) \
   X(codec_rejects_bad_fields) \
   X(codec_envelope_canonical_form) \

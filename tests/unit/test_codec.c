@@ -4,6 +4,7 @@
 #include "test.h"
 #include "fixture.h"
 #include "../../node/base/err.h"
+#include "../../node/base/mem.h"
 
 static struct kk_body *sample(enum kk_payload kind)
 {
@@ -67,6 +68,55 @@ TEST(codec_roundtrip_every_payload)
     ASSERT(memcmp(&b->u, &d->u, sizeof b->u) == 0);
     free(buf); free(again); free(b); free(d);
   }
+}
+
+/* A body restamped at another feed position (what the node does with a body the CLI
+ * encoded) is byte for byte what encoding it with that position gives — at seq 1 (no
+ * prev) and later, with and without a time — for every payload; and bytes that are not
+ * such a body are refused. */
+TEST(codec_restamp_is_encoding_at_the_new_position)
+{
+  uint8_t net[32], prev[32];
+  memset(net, 9, 32);
+  memset(prev, 8, 32);
+  for (int k = KK_PL_GENESIS; k < KK_PL__COUNT; k++)
+    for (int at = 0; at < 3; at++) {
+      struct kk_body *b = sample((enum kk_payload)k);
+      uint8_t *cli, *got, *want, author[32];
+      size_t nc, ng, nw;
+      int kind;
+      ASSERT_OK(codec_body_encode(b, &cli, &nc));
+      uint64_t seq = at == 0 ? 1 : 1000000 + (uint64_t)at, t = at == 2 ? 0 : 1700000000123ull;
+      ASSERT_OK(codec_body_restamp(cli, nc, net, seq, at ? prev : NULL, t, &got, &ng, author, &kind));
+      ASSERT_EQ(kind, k);
+      ASSERT(memcmp(author, b->author, 32) == 0);
+      b->version = CODEC_VERSION;
+      b->has_network = 1;
+      memcpy(b->network, net, 32);
+      b->seq = seq;
+      b->has_prev = at != 0;
+      if (at) memcpy(b->prev, prev, 32);
+      b->time_ms = t;
+      ASSERT_OK(codec_body_encode(b, &want, &nw));
+      ASSERT_EQ(ng, nw);
+      ASSERT(memcmp(got, want, nw) == 0);
+      free(cli); free(want); free(b);
+      mem_free(got);
+    }
+  struct kk_body *b = sample(KK_PL_ISSUE);
+  uint8_t *cli, *got, author[32];
+  size_t nc, ng;
+  int kind;
+  ASSERT_OK(codec_body_encode(b, &cli, &nc));
+  ASSERT_EQ(codec_body_restamp(cli, nc - 1, net, 2, prev, 1, &got, &ng, author, &kind), KK_ERR(DECODE)); /* cut short */
+  ASSERT_EQ(codec_body_restamp(cli, 3, net, 2, prev, 1, &got, &ng, author, &kind), KK_ERR(DECODE)); /* no payload */
+  uint8_t twice[2048];
+  ASSERT(nc * 2 <= sizeof twice);
+  memcpy(twice, cli, nc);
+  memcpy(twice + nc, cli, nc);
+  ASSERT_EQ(codec_body_restamp(twice, 2 * nc, net, 2, prev, 1, &got, &ng, author, &kind), KK_ERR(DECODE)); /* fields again */
+  free(cli);
+  free(b);
 }
 
 static void encode_sample(enum kk_payload k, uint8_t **buf, size_t *n)
