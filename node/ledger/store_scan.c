@@ -62,7 +62,7 @@ int store_last(struct store_txn *txn, struct store *s, enum store_db db, const v
   else {
     after[i - 1]++;
     rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
+    if (rc == 0 || rc == MDB_NOTFOUND) rc = mdb_cursor_get(cur, &k, &v, rc == 0 ? MDB_PREV : MDB_LAST);
   }
   if (rc == 0 && (k.mv_size < plen || memcmp(k.mv_data, prefix, plen) != 0)) rc = MDB_NOTFOUND;
   if (rc == 0) {

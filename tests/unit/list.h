@@ -47,6 +47,7 @@
   X(merkle_migrate_keeps_what_the_floor_keeps) \
   X(store_ids_by_their_short_key) \
   X(store_posdb_entries) \
+  X(store_scans_by_prefix) \
   X(ingest_another_writer_between_check_and_commit) \
   X(merkle_vectors_through_the_library) \
   X(note_known_answer) \

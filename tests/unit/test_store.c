@@ -181,6 +181,58 @@ TEST(store_posdb_entries)
   store_close(s);
 }
 
+/* The scans by prefix: the last entry under a prefix (also when the next key up does not
+ * exist, and when the prefix is all 0xff bytes), and deleting every entry under one. */
+static int scan_fill(struct store_txn *txn, void *arg)
+{
+  struct store *s = arg;
+  const char *keys[] = { "zz\x01", "zz\x02", "zz\xff", "zzz", "zy", "\xff\xff", "\xff\xff\x01" };
+  int rc = 0;
+  for (size_t i = 0; i < sizeof keys / sizeof keys[0] && !rc; i++) rc = store_meta_put(txn, s, keys[i], "v", 1);
+  return rc;
+}
+
+static int scan_drop(struct store_txn *txn, void *arg) { return store_del_prefix(txn, arg, STORE_DB_META, "zz", 2); }
+
+static int count_all(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  (void)k; (void)kl; (void)v; (void)vl;
+  (*(size_t *)arg)++;
+  return 0;
+}
+
+TEST(store_scans_by_prefix)
+{
+  struct store *s;
+  ASSERT_OK(store_open(&s, test_tmpdir(), 0));
+  ASSERT_OK(store_write(s, scan_fill, s));
+  struct store_txn *txn;
+  const void *k;
+  size_t kl, n = 0;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(store_last(txn, s, STORE_DB_META, "zz", 2, &k, &kl, NULL, NULL));
+  ASSERT(kl == 3 && memcmp(k, "zz\xff", 3) == 0); /* bytewise: 0xff sorts after z */
+  ASSERT_OK(store_last(txn, s, STORE_DB_META, "zz\x01", 3, &k, &kl, NULL, NULL));
+  ASSERT(kl == 3 && memcmp(k, "zz\x01", 3) == 0);
+  ASSERT_OK(store_last(txn, s, STORE_DB_META, "\xff\xff", 2, &k, &kl, NULL, NULL)); /* no key above: the last */
+  ASSERT(kl == 3 && memcmp(k, "\xff\xff\x01", 3) == 0);
+  ASSERT_EQ(store_last(txn, s, STORE_DB_META, "zx", 2, &k, &kl, NULL, NULL), STORE_ABSENT);
+  ASSERT_OK(store_each(txn, s, STORE_DB_META, "zz", 2, count_all, &n));
+  ASSERT_EQ(n, 4);
+  n = 0;
+  ASSERT_OK(store_each_from(txn, s, STORE_DB_META, "zz\x02", 3, "zz", 2, count_all, &n));
+  ASSERT_EQ(n, 3);
+  store_txn_abort(txn);
+  ASSERT_OK(store_write(s, scan_drop, s));
+  ASSERT_OK(store_read(s, &txn));
+  n = 0;
+  ASSERT_OK(store_each(txn, s, STORE_DB_META, "zz", 2, count_all, &n));
+  ASSERT_EQ(n, 0);
+  ASSERT_OK(store_last(txn, s, STORE_DB_META, "zy", 2, &k, &kl, NULL, NULL)); /* the neighbour stays */
+  store_txn_abort(txn);
+  store_close(s);
+}
+
 /* ---- a second writer between the continuity check and the commit ------------------- */
 
 static const struct fx_rec *other_writer_rec;
