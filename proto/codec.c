@@ -346,6 +346,9 @@ static int codec_from_pb(const Kiroku__Body *m, struct kk_body *b)
     a->n_facilities = p->n_facilities;
     for (size_t i = 0; i < p->n_facilities; i++)
       TRY(codec_get_str(a->facilities[i], CODEC_NAME_MAX, p->facilities[i]));
+    a->has_succeeds = p->succeeds.len != 0;
+    if (a->has_succeeds) TRY(codec_get_id(a->succeeds, p->succeeds));
+    a->from_seq = p->from_seq;
     break;
   }
   case KIROKU__BODY__PAYLOAD_SUSPEND: {
@@ -584,6 +587,8 @@ int codec_body_encode(const struct kk_body *in, uint8_t **out, size_t *outlen)
       s->facilities[i] = STR(a->facilities[i]);
     p->n_facilities = a->n_facilities < CODEC_FACILITIES_MAX ? a->n_facilities : CODEC_FACILITIES_MAX;
     p->facilities = s->facilities;
+    if (a->has_succeeds) p->succeeds = codec_bin(a->succeeds, CODEC_ID);
+    p->from_seq = a->from_seq;
     m->payload_case = KIROKU__BODY__PAYLOAD_ADMIT;
     m->admit = p;
     break;

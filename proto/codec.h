@@ -73,6 +73,9 @@ struct kk_admit {
   char country[3];                /* "" or two upper-case letters (checked by rules) */
   size_t n_facilities;
   char facilities[CODEC_FACILITIES_MAX][CODEC_NAME_MAX + 1];
+  int has_succeeds;               /* a succession: this key takes the place of `succeeds` */
+  uint8_t succeeds[CODEC_ID];
+  uint64_t from_seq;              /* with has_succeeds: its first seq no longer valid */
 };
 struct kk_suspend { uint8_t member[CODEC_ID]; uint64_t from_seq; char reason[CODEC_TEXT_MAX + 1]; };
 struct kk_rotate_key { uint8_t new_key[CODEC_ID]; uint8_t proof[64]; };

@@ -151,8 +151,9 @@ static void cli_explain(struct cli *c, const struct kk_body *b, int rc)
     snprintf(c->why, sizeof c->why,
              "frozen at seq %llu%s%.16s: every peer holds the proof (kiroku evidence %.16s shows it) and keeps your "
              "records from there on without applying them. Stop every other copy of this identity (a restored "
-             "backup, a second machine); what you held before seq %llu stays as it was. See docs/operations.md, "
-             "'A frozen feed'.",
+             "backup, a second machine); what you held before seq %llu stays as it was. The way back: a new key "
+             "(kiroku join in a fresh directory) that the registry admits in your place with kiroku succeed; "
+             "see docs/operations.md, 'A frozen feed'.",
              (unsigned long long)c->frozen_at, hex[0] ? " by evidence " : "", hex, hex[0] ? hex : "",
              (unsigned long long)c->frozen_at);
     return;
@@ -670,10 +671,12 @@ static int cli_resolve_lot_ref(struct cli *c, struct store_txn *txn, const char 
 
 struct name_match { const char *name; uint8_t *key; size_t found; };
 
+/* A member succeeded (kiroku succeed) gives its name to its successor; its key still
+ * names it. */
 static int name_match_one(void *arg, const uint8_t key[32], const struct member *m)
 {
   struct name_match *nm = arg;
-  if (strcmp(m->name, nm->name) == 0 && nm->found++ == 0) memcpy(nm->key, key, 32);
+  if (!m->succeeded && strcmp(m->name, nm->name) == 0 && nm->found++ == 0) memcpy(nm->key, key, 32);
   return 0;
 }
 

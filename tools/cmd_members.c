@@ -113,6 +113,116 @@ int cmd_admit(struct cli *c, int argc, char **argv)
   return 0;
 }
 
+#define SUCCEED_USAGE "usage: kiroku succeed --member NAME|HEX --key HEX [--from-seq N] [--name NAME] [--role R[,R...]] [--country CC] [--facility F]..."
+
+/* An Admit naming `succeeds`: the new key takes the member's place (docs/rules.md,
+ * "Succession"). What is not given is the old member's: its name, roles, country and
+ * facilities. The point defaults to where its feed is frozen, else to what this node
+ * holds of it (as suspend's). */
+int cmd_succeed(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "member", required_argument, 0, 'm' }, { "key", required_argument, 0, 'k' },
+    { "from-seq", required_argument, 0, 's' }, { "name", required_argument, 0, 'n' },
+    { "role", required_argument, 0, 'r' }, { "country", required_argument, 0, 'c' },
+    { "facility", required_argument, 0, 'f' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  const char *member = NULL, *key = NULL, *from = NULL, *name = NULL, *role = NULL, *country = NULL;
+  const char *facilities[CODEC_FACILITIES_MAX];
+  size_t n_fac = 0;
+  int o, rc;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    switch (o) {
+    case 'm': member = optarg; break;
+    case 'k': key = optarg; break;
+    case 's': from = optarg; break;
+    case 'n': name = optarg; break;
+    case 'r': role = optarg; break;
+    case 'c': country = optarg; break;
+    case 'f':
+      if (n_fac == CODEC_FACILITIES_MAX) return cli_usage("at most %d facilities", CODEC_FACILITIES_MAX);
+      facilities[n_fac++] = optarg;
+      break;
+    case 'j': break;
+    default: return cli_usage(SUCCEED_USAGE);
+    }
+  }
+  int missing = cli_require(SUCCEED_USAGE, argc, argv, optind, "--member NAME|HEX", member != NULL, "--key HEX", key != NULL, NULL);
+  if (missing) return missing;
+  struct kk_body *b = mem_calloc(1, sizeof *b);
+  if (!b) return CLI_INTERNAL;
+  struct kk_admit *a = &b->u.admit;
+  b->kind = KK_PL_ADMIT;
+  a->has_succeeds = 1;
+  rc = 0;
+  if (strlen(key) != 64 || sig_unhex(a->member, 32, key)) rc = cli_usage("--key must be a 64-digit hex public key (from `kiroku keygen` in the member's new data directory)");
+  else if (role && parse_roles(role, &a->roles)) rc = cli_usage("--role: one or more of recycler,processor,manufacturer,certifier,auditor");
+  else if (name) rc = copy_text(a->name, CODEC_NAME_MAX, name, "--name");
+  for (size_t i = 0; i < n_fac && !rc; i++) rc = copy_text(a->facilities[i], CODEC_NAME_MAX, facilities[i], "--facility");
+  a->n_facilities = n_fac;
+  if (!rc && from) {
+    char *end;
+    unsigned long long x = strtoull(from, &end, 10);
+    if (!*from || *end || x == 0) rc = cli_usage("--from-seq must be a positive integer");
+    a->from_seq = x;
+  }
+  char why[300];
+  if (!rc && country && cli_check_country(country, why, sizeof why)) {
+    rc = cli_fail(KK_ERR(COUNTRY), "--country %s", country);
+    fprintf(stderr, "  %s\n", why);
+  }
+  if (!rc && country) strcpy(a->country, country);
+  if (!rc) rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK);
+  if (!rc && memcmp(c->pk, c->registry, 32) != 0) rc = cli_fail(KK_ERR(NOT_REGISTRY), "succeed");
+  if (rc) { mem_free(b); return rc; }
+  struct store_txn *txn;
+  if ((rc = store_read(c->s, &txn))) { mem_free(b); return cli_fail(rc, "store"); }
+  struct member old, other;
+  struct store_head h;
+  uint64_t frozen = 0, next = 1;
+  const char *what = "--member";
+  if ((rc = cli_resolve_member(c, txn, member, a->succeeds)) == 0 && (rc = rules_member_get(txn, c->s, a->succeeds, &old)) == STORE_ABSENT)
+    rc = KK_ERR(UNKNOWN_MEMBER);
+  if (rc == 0 && old.succeeded) rc = KK_ERR(SUCCEEDED);
+  if (rc == 0 && (old.roles & KK_ROLE_REGISTRY)) rc = KK_ERR(UNKNOWN_MEMBER);
+  if (rc == 0 && (rc = rules_member_get(txn, c->s, a->member, &other)) != STORE_ABSENT) {
+    what = "--key";
+    if (rc == 0) rc = KK_ERR(ALREADY_MEMBER);
+  } else if (rc == STORE_ABSENT) rc = 0;
+  if (rc == 0) rc = store_frozen_at(txn, c->s, a->succeeds, &frozen);
+  if (rc == 0 && store_head_get(txn, c->s, a->succeeds, &h) == 0) next = h.seq + 1;
+  if (rc == 0 && !a->n_facilities) {
+    /* The old member's facilities, from its Admit. */
+    struct kk_body *adm = NULL;
+    if (verify_load_body(txn, c->s, old.admitted_by, &adm) == 0 && adm->kind == KK_PL_ADMIT) {
+      a->n_facilities = adm->u.admit.n_facilities;
+      memcpy(a->facilities, adm->u.admit.facilities, sizeof a->facilities);
+    }
+    mem_free(adm);
+  }
+  store_txn_abort(txn);
+  if (rc) { mem_free(b); return cli_fail(rc, "%s %s", what, what[2] == 'm' ? member : key); }
+  if (!name) memcpy(a->name, old.name, sizeof a->name);
+  if (!role) a->roles = old.roles;
+  if (!country) memcpy(a->country, old.country, 3);
+  if (!from) a->from_seq = frozen ? frozen : next;
+  uint8_t id[32];
+  uint64_t fs = a->from_seq;
+  char nm[CODEC_NAME_MAX + 1];
+  memcpy(nm, a->name, sizeof nm);
+  rc = cli_append(c, b, id);
+  mem_free(b);
+  if (rc) return cli_refused(c, rc, "succeed %s", member);
+  char hex[65];
+  cli_hex(hex, id);
+  if (c->json) cli_print_json(json_pack("{s:s,s:s,s:s,s:I}", "record", hex, "member", key, "name", nm, "from_seq", (json_int_t)fs));
+  else
+    printf("%s (%s) succeeds %s from seq %llu of its feed: record %.12s\n"
+           "  its lots pass to the new key once this node holds that feed up to seq %llu\n",
+           nm, key, member, (unsigned long long)fs, hex, (unsigned long long)(fs - 1));
+  return 0;
+}
+
 int cmd_suspend(struct cli *c, int argc, char **argv)
 {
   static const struct option opts[] = {
@@ -183,12 +293,25 @@ static int members_list_one(void *arg, const uint8_t key[32], const struct membe
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", hex, "name", m->name, "roles", rt,
                           "country", m->country, "records", (json_int_t)seq);
     json_object_set_new(o, "suspended_from", m->suspended_from ? json_integer((json_int_t)m->suspended_from) : json_null());
+    json_object_set_new(o, "succeeded_by", m->succeeded ? cli_json_hex(m->successor, 32) : json_null());
+    json_object_set_new(o, "succeeds", m->inherit ? cli_json_hex(m->predecessor, 32) : json_null());
+    json_object_set_new(o, "inherited", m->inherit ? json_boolean(m->inherit == INHERIT_DONE) : json_null());
     json_object_set_new(o, "facilities", fac);
     json_array_append_new(mc->arr, o);
   } else {
     printf("%-16s %-28s %-2s  %.16s…  %llu records%s\n", m->name, rt, m->country[0] ? m->country : "--", hex,
            (unsigned long long)seq, m->suspended_from ? "  SUSPENDED" : "");
     if (m->suspended_from) printf("%16s suspended from seq %llu\n", "", (unsigned long long)m->suspended_from);
+    char other[65];
+    if (m->succeeded) {
+      cli_hex(other, m->successor);
+      printf("%16s succeeded by %.16s… from seq %llu\n", "", other, (unsigned long long)m->succession_from);
+    }
+    if (m->inherit) {
+      cli_hex(other, m->predecessor);
+      printf("%16s succeeds %.16s…%s\n", "", other,
+             m->inherit == INHERIT_DONE ? "" : " (its records wait until that feed is held up to the succession point)");
+    }
     size_t f;
     json_t *x;
     json_array_foreach(fac, f, x) printf("%16s facility %s\n", "", json_string_value(x));

@@ -41,7 +41,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
   json_t *own_frozen = json_object_get(j, "own_feed_frozen_at");
   if (json_is_integer(own_frozen))
     printf("YOUR FEED IS FROZEN at seq %lld by evidence of equivocation: your writes are refused "
-           "(docs/operations.md, 'A frozen feed')\n", (long long)json_integer_value(own_frozen));
+           "(the way back: kiroku succeed by the registry, docs/operations.md, 'A frozen feed')\n", (long long)json_integer_value(own_frozen));
   printf("records committed since start: %lld; queued for ingest: %lld; waiting for dependencies: %lld\n",
          (long long)json_integer_value(json_object_get(j, "committed_since_start")),
          (long long)json_integer_value(json_object_get(j, "queued_records")),

@@ -300,7 +300,7 @@ static json_t *trace_node(struct trace *t, const uint8_t key[36], const char *vi
     json_object_set_new(o, "recycled_mg", json_integer((json_int_t)(l.post + l.pre)));
     json_object_set_new(o, "owner", json_string(cli_member_name(t->txn, t->c->s, l.owner, owner, sizeof owner)));
     json_object_set_new(o, "model", json_string(codec_model_name(l.model)));
-    json_object_set_new(o, "created_by", json_string(codec_payload_name(l.origin_kind)));
+    json_object_set_new(o, "created_by", json_string(l.origin_kind == KK_PL_ADMIT ? "succession" : codec_payload_name(l.origin_kind)));
   }
   if (via) {
     json_object_set_new(o, "via", json_string(via));
@@ -316,13 +316,22 @@ static json_t *trace_up(struct trace *t, const uint8_t key[36], const char *via,
   json_t *o = trace_node(t, key, via, via_mass), *from = json_array();
   struct kk_body *b = NULL;
   if (depth >= TRACE_MAX_DEPTH || t->nodes >= TRACE_MAX_NODES) { t->truncated = 1; goto done; }
+  struct lot l;
+  if (rules_lot_get(t->txn, t->c->s, key, &l) == 0 && l.origin_kind == KK_PL_ADMIT) {
+    /* inherited by a successor: from the lot beside it (node/ledger/rules.h) */
+    uint8_t from_key[36];
+    memcpy(from_key, key, 32);
+    be32_put(from_key + 32, be32_get(key + 32) - RULES_INHERITED);
+    json_array_append_new(from, trace_up(t, from_key, "succession", l.mass, depth + 1));
+    goto done;
+  }
   if (verify_load_body(t->txn, t->c->s, key, &b)) goto done;
   if (b->kind == KK_PL_ISSUE) {
     uint8_t (*revs)[32] = NULL;
     size_t nrev = 0;
     uint64_t frozen = 0;
     rules_revocations(t->txn, t->c->s, key, &revs, &nrev);
-    store_frozen_at(t->txn, t->c->s, b->author, &frozen);
+    rules_flagged_from(t->txn, t->c->s, b->author, &frozen);
     mem_free(revs);
     json_object_set_new(o, "certificate", json_pack("{s:s,s:s,s:s,s:b,s:I,s:b}", "scheme", b->u.issue.scheme, "certificate",
                                                     b->u.issue.certificate, "origin", b->u.issue.origin, "revoked",
@@ -380,6 +389,11 @@ static json_t *trace_down(struct trace *t, const uint8_t key[36], const char *vi
         }
       }
       xfer_free(&x);
+    } else if (spends[i].kind == SPEND_SUCCESSION) { /* inherited whole by the owner's successor */
+      uint8_t lk[36];
+      memcpy(lk, key, 32);
+      be32_put(lk + 32, be32_get(key + 32) + RULES_INHERITED);
+      json_array_append_new(to, trace_down(t, lk, "succession", spends[i].mass, depth + 1));
     } else if (b->kind == KK_PL_TRANSFORM) {
       uint64_t used = 0;
       for (size_t j = 0; j < b->u.transform.n_inputs; j++) {

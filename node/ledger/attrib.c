@@ -216,13 +216,13 @@ static int load_record(struct attrib_walk *c, const uint8_t pos[40], uint8_t id[
   return 0;
 }
 
-/* The seq member's feed is frozen at (0: not), remembered for the call: lots of one
+/* The seq member's feed is flagged from (rules_flagged_from; 0: not), remembered for the call: lots of one
  * owner are many, owners few. The cache is direct-mapped by the key's first byte. */
 static int frozen_at(struct attrib_walk *c, const uint8_t member[32], uint64_t *at)
 {
   struct frozen_memo *f = &c->frozen[member[0] % ATTRIB_FROZEN_MEMO];
   if (f->known && memcmp(f->member, member, 32) == 0) { *at = f->at; return 0; }
-  int rc = store_frozen_at(c->txn, c->s, member, at);
+  int rc = rules_flagged_from(c->txn, c->s, member, at);
   if (rc) return rc;
   memcpy(f->member, member, 32);
   f->at = *at;
@@ -308,6 +308,29 @@ static int expand_transform(struct attrib_walk *c, size_t v)
   return 0;
 }
 
+/* A lot a successor inherited (node/ledger/succession.c): all that was left of the lot
+ * beside it, index - RULES_INHERITED, spent at the succession's from_seq. */
+static int expand_inherited(struct attrib_walk *c, size_t v)
+{
+  uint8_t from[STORE_LOTPOS];
+  struct lot l;
+  struct member m;
+  size_t src, mk;
+  memcpy(from, c->nodes[v].pos, STORE_LOTPOS);
+  uint32_t index = be32_get(from + 40);
+  if (index < RULES_INHERITED) return KK_ERR(CORRUPT);
+  be32_put(from + 40, index - RULES_INHERITED);
+  int rc = rules_lot_at(c->txn, c->s, from, &l);
+  if (rc == 0) rc = rules_member_get(c->txn, c->s, l.owner, &m);
+  if (rc == 0 && !m.succeeded) rc = KK_ERR(CORRUPT);
+  if (rc) return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc;
+  if ((rc = maker_new(c, MAKER_XFER, 1, &mk))) return rc;
+  c->makers[mk].spend_seq = m.succession_from;
+  c->nodes[v].maker = mk;
+  if ((rc = node_get(c, from, &src))) return rc;
+  return need_take(c, src, m.succession_from, mk, 0);
+}
+
 static int expand(struct attrib_walk *c, size_t v)
 {
   int rc;
@@ -343,6 +366,8 @@ static int expand(struct attrib_walk *c, size_t v)
     n->maker = m;
     return 0;
   }
+  case KK_PL_ADMIT:
+    return expand_inherited(c, v);
   case KK_PL_RECEIVE:
   case KK_PL_REFUSE: {
     struct inputs_ctx x = { 0, 0, NULL, 0 };

@@ -480,6 +480,10 @@ int bundle_verify(const uint8_t *buf, size_t len, const uint8_t *genesis, size_t
                          (unsigned long long)b->seq, hex);
         goto done;
       }
+      if (b->kind == KK_PL_ADMIT && b->u.admit.has_succeeds) {
+        rc = bundle_fail(why, whylen, "the provenance passes through a succession: not supported in bundles yet");
+        goto done;
+      }
       if (b->kind == KK_PL_ROTATE_KEY) {
         rc = bundle_fail(why, whylen, "feed %.16s… rotated its key: not supported in bundles yet", hex);
         goto done;

@@ -181,6 +181,16 @@ int rules_incidents_each(struct store_txn *txn, struct store *s, rules_incident_
   return store_each(txn, s, STORE_DB_INCIDENTS, NULL, 0, incident_one, &e);
 }
 
+int rules_flagged_from(struct store_txn *txn, struct store *s, const uint8_t key[32], uint64_t *at)
+{
+  struct member m;
+  int rc = store_frozen_at(txn, s, key, at);
+  if (rc || !*at) return rc;
+  rc = rules_member_get(txn, s, key, &m);
+  if (rc == 0 && m.succeeded) *at = 0; /* the registry has decided: a successor took over */
+  return rc == STORE_ABSENT ? 0 : rc;
+}
+
 int rules_member_get(struct store_txn *txn, struct store *s, const uint8_t key[32], struct member *m)
 {
   const void *v;
@@ -260,13 +270,14 @@ int rules_lot_find_held(struct store_txn *txn, struct store *s, const uint8_t ke
   return rc ? rc : rules_lot_at(txn, s, pos, l);
 }
 
-struct lots_each { int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l); void *arg; };
+struct lots_each { int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l); void *arg; int made_only; };
 
 static int lots_each_step(void *arg, const uint8_t author[32], const uint8_t *rest, const void *val, size_t vlen)
 {
   struct lots_each *e = arg;
   uint8_t pos[STORE_LOTPOS];
   struct lot l;
+  if (e->made_only && be32_get(rest + 8) >= RULES_INHERITED) return 0; /* handed on, not made by the record */
   memcpy(pos, author, 32);
   memcpy(pos + 32, rest, LOT_REST);
   lot_init(&l);
@@ -277,14 +288,14 @@ static int lots_each_step(void *arg, const uint8_t author[32], const uint8_t *re
 int rules_lots_each(struct store_txn *txn, struct store *s, int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l),
                     void *arg)
 {
-  struct lots_each e = { fn, arg };
+  struct lots_each e = { fn, arg, 0 };
   return posdb_each(txn, s, STORE_DB_LOTS, LOT_REST, NULL, NULL, 0, lots_each_step, &e);
 }
 
 int rules_lots_of(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                   int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l), void *arg)
 {
-  struct lots_each e = { fn, arg };
+  struct lots_each e = { fn, arg, 1 };
   uint8_t prefix[8];
   be64_put(prefix, seq);
   int rc = posdb_each(txn, s, STORE_DB_LOTS, LOT_REST, author, prefix, 8, lots_each_step, &e);
@@ -326,9 +337,18 @@ static int spends_list_one(void *arg, const uint8_t author[32], const uint8_t *r
   uint64_t seq = be64_get(rest + LOT_REST);
   int rc = spend_decode(val, vlen, &(*sl->spends)[*n]);
   if (rc) return rc;
-  /* Every spend of a lot is a record of its owner's feed. */
-  if ((rc = store_record_get(sl->txn, sl->s, sl->owner, seq, &env, &len))) return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc;
-  sig_sha256((*sl->ids)[*n], env, len);
+  if ((*sl->spends)[*n].kind == SPEND_SUCCESSION) {
+    /* Inherited whole by the owner's successor: the succession (the successor's Admit). */
+    struct member m, heir;
+    if ((rc = rules_member_get(sl->txn, sl->s, sl->owner, &m)) ||
+        (rc = m.succeeded ? rules_member_get(sl->txn, sl->s, m.successor, &heir) : KK_ERR(CORRUPT)))
+      return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc;
+    memcpy((*sl->ids)[*n], heir.admitted_by, 32);
+  } else {
+    /* Every other spend of a lot is a record of its owner's feed. */
+    if ((rc = store_record_get(sl->txn, sl->s, sl->owner, seq, &env, &len))) return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc;
+    sig_sha256((*sl->ids)[*n], env, len);
+  }
   (*sl->seqs)[(*n)++] = seq;
   return 0;
 }

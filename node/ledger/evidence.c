@@ -225,10 +225,10 @@ int evidence_store(struct store_txn *txn, struct store *s, const uint8_t *buf, s
   const void *cur;
   size_t cn;
   rc = store_get(txn, s, STORE_DB_CURSORS, info->author, 32, &cur, &cn);
-  if (rc == STORE_ABSENT) return 0;
-  if (rc) return rc;
-  if (cn == 8 && be64_get(cur) >= at) return rules_rebuild(s, txn);
-  return 0;
+  if (rc && rc != STORE_ABSENT) return rc;
+  if (rc == 0 && cn == 8 && be64_get(cur) >= at) return rules_rebuild(s, txn);
+  /* Nothing to take back; but the feed now ends sooner, which may settle a succession. */
+  return rules_advance(s, txn, (const uint8_t (*)[32])info->author, 1);
 }
 
 int evidence_get(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t **buf, size_t *len)

@@ -48,7 +48,7 @@ static int rules_push(struct rules_ctx *c, const uint8_t feed[32])
   return 0;
 }
 
-static int rules_wait(struct rules_ctx *c, uint8_t tag, const uint8_t what[32])
+int rules_wait(struct rules_ctx *c, uint8_t tag, const uint8_t what[32])
 {
   c->dep[0] = tag;
   memcpy(c->dep + 1, what, 32);
@@ -121,7 +121,7 @@ static int wait_of_one(void *arg, const void *k, size_t kl, const void *v, size_
 /* Forgets what feed waits for and queues it to be evaluated again. `pending` is keyed
  * by what is waited for, so this scans it; it is called on suspensions only (rare), and
  * `pending` holds one entry per waiting feed. */
-static int rules_unwait(struct rules_ctx *c, const uint8_t feed[32])
+int rules_unwait(struct rules_ctx *c, const uint8_t feed[32])
 {
   struct waits_of w = { feed, NULL, 0, 0 };
   int rc = store_each(c->txn, c->s, STORE_DB_PENDING, NULL, 0, wait_of_one, &w);
@@ -165,12 +165,15 @@ static int rule_admit(struct rules_ctx *c, const struct kk_body *b, const uint8_
   if (rc != STORE_ABSENT) return rc;
   if (!a->roles || (a->roles & ~KK_ROLE_ALL) || !a->name[0]) return KK_ERR(FIELD);
   if (a->country[0] && (rc = rules_check_country(a->country))) return rc;
+  if (!a->has_succeeds && a->from_seq) return KK_ERR(FIELD); /* a point names a member succeeded */
+  if (a->has_succeeds && (rc = succession_check(c, a))) return rc;
   memset(&m, 0, sizeof m);
   memcpy(m.name, a->name, sizeof m.name);
   m.roles = a->roles;
   memcpy(m.country, a->country, 3);
   memcpy(m.admitted_by, id, 32);
-  return derived_member_put(c, a->member, &m); /* the engine wakes feeds waiting for it */
+  if ((rc = derived_member_put(c, a->member, &m))) return rc; /* the engine wakes feeds waiting for it */
+  return a->has_succeeds ? succession_apply(c, a) : 0;
 }
 
 static int rule_suspend(struct rules_ctx *c, const struct kk_body *b)
@@ -291,7 +294,11 @@ static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, con
   rc = derived_xfer_get(c, transfer, &t, &xseq);
   if (rc == STORE_ABSENT) { rc = KK_ERR(UNKNOWN_TRANSFER); goto done; }
   if (rc) goto done;
-  if (memcmp(t.to, b->author, 32) != 0) { rc = KK_ERR(NOT_RECIPIENT); goto done; }
+  /* The recipient, or (a transfer still pending to a member succeeded) its successor. */
+  if (memcmp(t.to, b->author, 32) != 0 && (rc = succession_is_heir(c, t.to, b->author)) != 1) {
+    if (rc == 0) rc = KK_ERR(NOT_RECIPIENT);
+    goto done;
+  }
   if (t.state != XFER_PENDING) { rc = KK_ERR(TRANSFER_CLOSED); goto done; }
 
   const uint8_t *owner = receive ? b->author : t.sender;
@@ -309,7 +316,9 @@ static int rule_close_transfer(struct rules_ctx *c, const struct kk_body *b, con
   if ((rc = derived_lot_put(c, key, &l)) || (rc = derived_code_put(c, owner, l.code, key))) goto done;
   uint8_t from[STORE_LOTPOS];
   if ((rc = derived_lot_pos(c, t.from_lot, from)) || (rc = derived_made_put(c, b, 0, from, xseq))) goto done;
-  rc = derived_xfer_put(c, transfer, &t);
+  if ((rc = derived_xfer_put(c, transfer, &t))) goto done;
+  /* A refund to a member whose successor has inherited goes on to the successor. */
+  if (!receive) rc = succession_pass_on(c, key, &l);
 done:
   xfer_free(&t);
   lot_free(&l);
@@ -561,6 +570,8 @@ static int rules_eval(struct rules_ctx *c, const struct kk_body *b, const uint8_
   if (rc == STORE_ABSENT) return rules_wait(c, DEP_ADMIT, b->author);
   if (rc) return rc;
   if (m.suspended_from && b->seq >= m.suspended_from) return KK_ERR(SUSPENDED);
+  /* A successor's records wait for its inheritance (succession.c). */
+  if (m.inherit == INHERIT_PENDING) return rules_wait(c, DEP_INHERIT, b->author);
   switch (b->kind) {
   case KK_PL_ADMIT: case KK_PL_SUSPEND: return KK_ERR(NOT_REGISTRY);
   case KK_PL_ROTATE_KEY: return 0; /* checked on arrival: the signing key changes */
@@ -587,7 +598,7 @@ static int waiter_one(void *arg, const void *k, size_t kl, const void *v, size_t
 }
 
 /* Wakes every feed waiting on dep: moves them from `pending` to the queue. */
-static int rules_wake(struct rules_ctx *c, uint8_t tag, const uint8_t what[32])
+int rules_wake(struct rules_ctx *c, uint8_t tag, const uint8_t what[32])
 {
   uint8_t dep[33];
   dep[0] = tag;
@@ -605,7 +616,7 @@ static int rules_wake(struct rules_ctx *c, uint8_t tag, const uint8_t what[32])
   return 0;
 }
 
-static int rules_cursor_get(struct rules_ctx *c, const uint8_t feed[32], uint64_t *applied)
+int rules_cursor_get(struct rules_ctx *c, const uint8_t feed[32], uint64_t *applied)
 {
   const void *v;
   size_t n;
@@ -665,7 +676,8 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
     if (verdict == 0 && b->kind == KK_PL_ADMIT && (rc = rules_wake(c, DEP_ADMIT, b->u.admit.member))) break;
   }
   mem_free(b);
-  return rc;
+  /* Where the feed stops, a succession may hand over its member's lots. */
+  return rc ? rc : succession_settle(c, feed);
 }
 
 static int rules_load_registry(struct rules_ctx *c)

@@ -56,6 +56,10 @@ int rules_status_get(struct store_txn *txn, struct store *s, const uint8_t id[32
 int rules_record_kind(struct store_txn *txn, struct store *s, const uint8_t id[32], int *kind);
 int rules_status_at(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                     struct rules_status *st);
+/* The seq of key's feed from which it is flagged as an equivocator's (0: not): where
+ * evidence froze it, unless the registry has since admitted a successor in its place
+ * (decision 43). 0 or a storage error. */
+int rules_flagged_from(struct store_txn *txn, struct store *s, const uint8_t key[32], uint64_t *at);
 int rules_member_get(struct store_txn *txn, struct store *s, const uint8_t key[32], struct member *m);
 /* Calls fn(arg, key, member) for every member, in key order, until fn returns non-zero
  * (returned); 0 at the end, KK_E_CORRUPT on an entry that does not decode, or a storage
@@ -103,7 +107,7 @@ int rules_lot_at(struct store_txn *txn, struct store *s, const uint8_t pos[STORE
 int rules_lots_each(struct store_txn *txn, struct store *s, int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l),
                     void *arg);
 /* The same for the lots made by the record at (author, seq) only: a transform's
- * outputs, in index order. */
+ * outputs, in index order (not the lots successors inherited from them). */
 int rules_lots_of(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                   int (*fn)(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l), void *arg);
 
@@ -129,6 +133,10 @@ struct made_input {
  * (returned); 0 at the end (none: the record made no lot from others), or an error. */
 int rules_made_each(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq,
                     int (*fn)(void *arg, const struct made_input *in), void *arg);
+
+/* A lot a succession hands over is recreated for the successor beside the old one: the
+ * same record, its index plus RULES_INHERITED (node/ledger/succession.c). */
+#define RULES_INHERITED (1u << 24)
 
 /* The lot key (record id || index) of the lot stored under pos, a key of the lots
  * database (author || seq || index). */

@@ -22,6 +22,7 @@
 /* Dependency keys in `pending`: a tag byte then 32 bytes. */
 #define DEP_RECORD 'R'   /* a record id that must be evaluated */
 #define DEP_ADMIT 'A'    /* a key that must be admitted */
+#define DEP_INHERIT 'I'  /* a successor that must have inherited (succession.c) */
 
 struct rules_ctx {
   struct store *s;
@@ -38,6 +39,29 @@ struct rules_ctx {
   struct known { uint8_t id[32], author[32]; uint64_t seq; } *known;
   size_t known_n, known_cap;
 };
+
+/* The engine's steps the rules share (rules.c): make the current record wait for
+ * (tag, what) (returns RULE_WAIT); queue a feed again, forgetting what it waits for; wake
+ * every feed waiting for (tag, what); the seq evaluated last in a feed (0: none). */
+int rules_wait(struct rules_ctx *c, uint8_t tag, const uint8_t what[32]);
+int rules_unwait(struct rules_ctx *c, const uint8_t feed[32]);
+int rules_wake(struct rules_ctx *c, uint8_t tag, const uint8_t what[32]);
+int rules_cursor_get(struct rules_ctx *c, const uint8_t feed[32], uint64_t *applied);
+
+/* Successions (succession.c). succession_check: may Admit a succeed the member it names
+ * (0, or the rule it breaks). succession_apply, after the successor is admitted: voids
+ * the old feed from from_seq and hands over its lots when it can. succession_settle:
+ * hands the lots of feed's member to its successor once every record of the feed before
+ * the succession point was evaluated (call where a feed's evaluation stops).
+ * succession_pass_on: a lot just made for a member whose successor has inherited already
+ * (a refund to it) goes on to that successor, as it would have had it been there at the
+ * inheritance. succession_is_heir: 1 when author succeeds member (directly or down a
+ * chain), 0 when not. All: or an error. */
+int succession_check(struct rules_ctx *c, const struct kk_admit *a);
+int succession_apply(struct rules_ctx *c, const struct kk_admit *a);
+int succession_settle(struct rules_ctx *c, const uint8_t feed[32]);
+int succession_pass_on(struct rules_ctx *c, const uint8_t key[STORE_LOTKEY], const struct lot *l);
+int succession_is_heir(struct rules_ctx *c, const uint8_t member[32], const uint8_t author[32]);
 
 /* The records this evaluation read: remember one; find one by id (from memory, else
  * the store), its position and (when env is not NULL) its envelope. */

@@ -36,6 +36,12 @@ void member_encode(struct buf *b, const struct member *m)
   buf_put(b, m->country, 2);
   buf_put(b, m->admitted_by, 32);
   buf_u64(b, m->suspended_from);
+  buf_u8(b, (uint8_t)(m->succeeded | m->inherit << 1));
+  if (m->succeeded) {
+    buf_put(b, m->successor, 32);
+    buf_u64(b, m->succession_from);
+  }
+  if (m->inherit) buf_put(b, m->predecessor, 32);
 }
 
 int member_decode(const void *p, size_t n, struct member *m)
@@ -48,6 +54,19 @@ int member_decode(const void *p, size_t n, struct member *m)
   m->country[2] = 0;
   rd_get(&r, m->admitted_by, 32);
   m->suspended_from = rd_u64(&r);
+  uint8_t flags = rd_u8(&r);
+  m->succeeded = flags & 1;
+  m->inherit = flags >> 1;
+  if (flags > 5 || m->inherit > INHERIT_DONE) return KK_ERR(CORRUPT);
+  if (m->succeeded) {
+    rd_get(&r, m->successor, 32);
+    m->succession_from = rd_u64(&r);
+  } else {
+    memset(m->successor, 0, 32);
+    m->succession_from = 0;
+  }
+  if (m->inherit) rd_get(&r, m->predecessor, 32);
+  else memset(m->predecessor, 0, 32);
   return rd_done(&r);
 }
 

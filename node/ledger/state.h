@@ -94,7 +94,17 @@ struct member {
   char country[3];
   uint8_t admitted_by[32];   /* id of the Admit record */
   uint64_t suspended_from;   /* first invalid seq of the member's feed; 0: not suspended */
+  /* Succession (an Admit naming `succeeds`, docs/rules.md). On the member succeeded: */
+  uint8_t succeeded;         /* 1 once a successor was admitted */
+  uint8_t successor[32];
+  uint64_t succession_from;  /* the succession's from_seq: where its inherited lots were spent */
+  /* On the successor: whom it succeeds, and whether it has inherited yet (its records
+   * wait until it has, docs/rules.md). */
+  uint8_t inherit;           /* enum member_inherit */
+  uint8_t predecessor[32];
 };
+
+enum member_inherit { INHERIT_NONE = 0, INHERIT_PENDING = 1, INHERIT_DONE = 2 };
 
 struct lot {
   uint8_t owner[32];
@@ -122,7 +132,9 @@ struct xfer {
 
 /* One spend of a lot, kept under (lot position, seq of the spending record in the
  * owner's feed): what it took, so attribution can be replayed in the owner's order. */
-enum spend_kind { SPEND_TRANSFER = 1, SPEND_TRANSFORM = 2, SPEND_CLAIM = 3 };
+enum spend_kind { SPEND_TRANSFER = 1, SPEND_TRANSFORM = 2, SPEND_CLAIM = 3,
+                  SPEND_SUCCESSION = 4 /* all that was left, inherited by the owner's successor,
+                                          at the succession's from_seq */ };
 struct spend { uint8_t kind; uint64_t mass, post, pre; };
 
 struct claim_state {

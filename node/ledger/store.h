@@ -90,8 +90,9 @@
  * target || revoking record; lots without attribution vectors, spends with their
  * amounts (attribution is computed when asked, node/ledger/attrib.h); incidents indexed.
  * 4: `made`, what each lot made by a Receive, Refuse or Transform was made from, by
- * position (attribution discovers provenance without looking up ids). */
-#define STORE_LAYOUT 4
+ * position (attribution discovers provenance without looking up ids). 5: members carry
+ * successions (node/ledger/state.h). */
+#define STORE_LAYOUT 5
 
 /* The store's databases (what each holds: the table above), named for the functions
  * that read and write them. The order is the store's own (its digest hashes the

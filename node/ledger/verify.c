@@ -281,6 +281,9 @@ static int frozen_one(void *arg, const uint8_t member[32], uint64_t at)
   struct frozen_walk *w = arg;
   struct verify_report *r = w->r;
   if (!attrib_prov_has_owner(w->v->prov, member)) return 0;
+  struct member m;
+  int known = rules_member_get(w->v->txn, w->v->s, member, &m) == 0;
+  if (known && m.succeeded) return 0; /* resolved by a succession (rules_flagged_from) */
   struct verify_frozen *f = mem_realloc(r->frozen, (r->n_frozen + 1) * sizeof *f);
   if (!f) return -ENOMEM;
   r->frozen = f;
@@ -288,8 +291,7 @@ static int frozen_one(void *arg, const uint8_t member[32], uint64_t at)
   memset(f, 0, sizeof *f);
   memcpy(f->member, member, 32);
   f->frozen_at = at;
-  struct member m;
-  if (rules_member_get(w->v->txn, w->v->s, f->member, &m) == 0) memcpy(f->name, m.name, sizeof f->name);
+  if (known) memcpy(f->name, m.name, sizeof f->name);
   return 0;
 }
 
@@ -348,7 +350,7 @@ static int report_fn(void *arg, const struct attr_source *sources, const uint8_t
    * this lot or of one it came from, is not — the whole lot counts. */
   for (size_t i = 0; i < r->n_certs; i++)
     if (r->certs[i].issuer_frozen_at) r->equivocation_mass += r->certs[i].mass;
-  if ((rc = store_frozen_at(v->txn, v->s, l->owner, &r->owner_frozen_at))) goto done;
+  if ((rc = rules_flagged_from(v->txn, v->s, l->owner, &r->owner_frozen_at))) goto done;
   if (through_frozen || r->owner_frozen_at) r->equivocation_mass = l->mass;
   if (r->equivocation_mass > l->mass) r->equivocation_mass = l->mass;
   r->flagged = r->equivocation_mass > 0 || through_frozen;

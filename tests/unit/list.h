@@ -34,6 +34,7 @@
   X(rules_determinism_any_arrival_order) \
   X(rules_upgrade_from_earlier_layout) \
   X(rules_late_suspension_rebuilds) \
+  X(rules_succession) \
   X(rules_waits_for_admission_and_dependencies) \
   X(order_same_records_same_state) \
   X(order_attribution_on_demand_matches_kept_vectors) \

@@ -23,7 +23,8 @@ static struct kk_body *sample(enum kk_payload kind)
   case KK_PL_GENESIS: strcpy(b->u.genesis.name, "net"); break;
   case KK_PL_ADMIT: memcpy(b->u.admit.member, id, 32); strcpy(b->u.admit.name, "Ünïcode name"); b->u.admit.roles = 3;
     strcpy(b->u.admit.country, "JP"); b->u.admit.n_facilities = 2; strcpy(b->u.admit.facilities[0], "plant 1");
-    strcpy(b->u.admit.facilities[1], "plant 2"); break;
+    strcpy(b->u.admit.facilities[1], "plant 2"); b->u.admit.has_succeeds = 1; memset(b->u.admit.succeeds, 0xcd, 32);
+    b->u.admit.from_seq = 5; break;
   case KK_PL_SUSPEND: memcpy(b->u.suspend.member, id, 32); b->u.suspend.from_seq = 9; strcpy(b->u.suspend.reason, "fraud"); break;
   case KK_PL_ROTATE_KEY: memcpy(b->u.rotate_key.new_key, id, 32); memset(b->u.rotate_key.proof, 5, 64); break;
   case KK_PL_ISSUE: strcpy(b->u.issue.lot_code, "FLAKE-1"); strcpy(b->u.issue.material, "PET");

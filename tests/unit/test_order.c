@@ -2,7 +2,7 @@
  * test_order — the same records give the same state, whatever the order they arrive in.
  *
  * A generator builds small random networks: a registry that admits members late,
- * suspends them and rotates its key; recyclers that issue and ship lots; processors and
+ * suspends them, admits a successor in one member's place and rotates its key; recyclers that issue and ship lots; processors and
  * manufacturers that receive, refuse, blend under every model, ship and claim;
  * certifiers that attest and revoke; authors that revoke their own certificates;
  * incidents; and a share of records the rules refuse (over-spends, overdrafts, claims
@@ -32,6 +32,8 @@
 #include <sys/stat.h>
 
 #define GEN_MEMBERS 6
+#define GEN_HEIR GEN_MEMBERS           /* the slot of a successor (kiroku succeed) */
+#define GEN_FEEDS (GEN_MEMBERS + 1)
 #define GEN_RECORDS 260
 #define GEN_STORES 5
 #define GEN_SEEDS 24
@@ -51,21 +53,21 @@ static uint64_t rnd(struct rng *r)
 static uint64_t below(struct rng *r, uint64_t n) { return n ? rnd(r) % n : 0; }
 static int chance(struct rng *r, unsigned pct) { return below(r, 100) < pct; }
 
-struct gen_lot { uint8_t key[36]; int owner; };      /* owner: member index */
+struct gen_lot { uint8_t key[36]; int owner; int handed_on; };  /* owner: member index */
 struct gen_xfer { uint8_t id[32]; int to; };
 
 struct gen {
   uint64_t seed;
   struct rng r;
   struct fx f;
-  struct fx_member m[GEN_MEMBERS];
-  uint32_t roles[GEN_MEMBERS];
-  int admitted[GEN_MEMBERS];           /* its Admit has been written */
+  struct fx_member m[GEN_FEEDS];
+  uint32_t roles[GEN_FEEDS];
+  int admitted[GEN_FEEDS];             /* its Admit has been written */
   struct fx_rec rec[GEN_RECORDS];
   int feed[GEN_RECORDS];               /* -1 registry, else member index */
   size_t n;
   struct store *ref;
-  struct gen_lot lots[GEN_RECORDS * 3];
+  struct gen_lot lots[GEN_RECORDS * 4]; /* a record makes up to 3, and each may be handed on */
   size_t n_lots;
   struct gen_xfer xfers[GEN_RECORDS];
   size_t n_xfers;
@@ -75,6 +77,9 @@ struct gen {
   uint8_t any[GEN_RECORDS][32];        /* every record id, for incidents */
   unsigned codes;
   int suspended;                       /* a Suspend was written (one per network) */
+  int heir_of;                         /* the member GEN_HEIR succeeds (-1: no succession yet) */
+  uint8_t succession[32];              /* its Admit */
+  size_t n_inherited;                  /* lots it inherited */
 };
 
 static struct fx_member *gen_signer(struct gen *g, int who) { return who < 0 ? &g->f.reg : &g->m[who]; }
@@ -102,10 +107,10 @@ static int gen_pick_lot(struct gen *g, int who, uint8_t key[36], struct lot *l)
   ASSERT_OK(store_read(g->ref, &txn));
   for (size_t k = 0; k < g->n_lots; k++) {
     struct gen_lot *c = &g->lots[(start + k) % g->n_lots];
-    if (c->owner != who) continue;
     lot_init(l);
     if (rules_lot_get(txn, g->ref, c->key, l) != 0) continue;
-    if (l->mass_left == 0) { lot_free(l); continue; }
+    /* the owner the rules say (a refund to a member succeeded goes to its successor) */
+    if (l->mass_left == 0 || memcmp(l->owner, g->m[who].pk, 32) != 0) { lot_free(l); continue; }
     memcpy(key, c->key, 36);
     store_txn_abort(txn);
     return 1;
@@ -117,6 +122,7 @@ static int gen_pick_lot(struct gen *g, int who, uint8_t key[36], struct lot *l)
 static void gen_add_lot(struct gen *g, const uint8_t id[32], uint32_t index, int owner)
 {
   lotkey_make(g->lots[g->n_lots].key, id, index);
+  g->lots[g->n_lots].handed_on = 0;
   g->lots[g->n_lots++].owner = owner;
 }
 
@@ -153,12 +159,13 @@ static void gen_transfer(struct gen *g, int who)
   uint8_t key[36];
   struct lot l;
   if (!gen_pick_lot(g, who, key, &l)) return;
-  int to = (int)below(&g->r, GEN_MEMBERS);
+  int feeds = g->heir_of >= 0 ? GEN_FEEDS : GEN_MEMBERS;
+  int to = (int)below(&g->r, (uint64_t)feeds);
   /* mostly to a member already admitted: a transfer to one not admitted waits, and so
    * does everything after it in the sender's feed */
   for (int tries = 0; tries < 8 && (to == who || (!g->admitted[to] && chance(&g->r, 90))); tries++)
-    to = (int)below(&g->r, GEN_MEMBERS);
-  if (to == who) to = (to + 1) % GEN_MEMBERS;
+    to = (int)below(&g->r, (uint64_t)feeds);
+  if (to == who) to = (to + 1) % feeds;
   struct kk_body *b = fx_body(KK_PL_TRANSFER);
   fx_lotref(&b->u.transfer.lot, key, be32_get(key + 32));
   /* mostly part or all of what is left; sometimes more (OVERSPEND) */
@@ -178,7 +185,8 @@ static void gen_close(struct gen *g, int who)
   ASSERT_OK(store_read(g->ref, &txn));
   for (size_t k = 0; k < g->n_xfers; k++) {
     struct gen_xfer *x = &g->xfers[(start + k) % g->n_xfers];
-    if (x->to != who) continue;
+    /* a successor closes what is still pending to the member it succeeds */
+    if (x->to != who && !(who == GEN_HEIR && x->to == g->heir_of)) continue;
     struct xfer t;
     xfer_init(&t);
     int rc = rules_xfer_get(txn, g->ref, x->id, &t);
@@ -357,11 +365,49 @@ static void gen_registry(struct gen *g)
     strcpy(b->u.suspend.reason, "audit failed");
     g->suspended = 1;
     gen_emit(g, -1, b);
-  } else if (roll < 52) {
+  } else if (roll < 56 && g->heir_of < 0) {
+    int who = (int)below(&g->r, GEN_MEMBERS);
+    if (!g->admitted[who]) return;
+    struct kk_body *b = fx_body(KK_PL_ADMIT);
+    struct kk_admit *a = &b->u.admit;
+    memcpy(a->member, g->m[GEN_HEIR].pk, 32);
+    snprintf(a->name, sizeof a->name, "m%d-heir", who);
+    a->roles = g->roles[who];
+    a->has_succeeds = 1;
+    memcpy(a->succeeds, g->m[who].pk, 32);
+    /* like the suspension: at times below what the old feed has reached (nodes that
+     * applied past it rebuild), at times beyond (the inheritance waits for the feed) */
+    a->from_seq = 1 + g->m[who].seq / 2 + below(&g->r, g->m[who].seq + 2);
+    g->heir_of = who;
+    g->roles[GEN_HEIR] = g->roles[who];
+    g->admitted[GEN_HEIR] = 1;
+    size_t i = gen_emit(g, -1, b);
+    memcpy(g->succession, g->rec[i].id, 32);
+  } else if (roll < 58) {
     gen_rotate(g, -1);
   } else {
     gen_incident(g, -1);
   }
+}
+
+/* Lots handed on to the successor (in the reference store) join the list. */
+static void gen_heir_lots(struct gen *g)
+{
+  if (g->heir_of < 0) return;
+  struct store_txn *txn;
+  ASSERT_OK(store_read(g->ref, &txn));
+  for (size_t k = 0, n = g->n_lots; k < n; k++) {
+    uint8_t key[36];
+    struct lot l;
+    if (g->lots[k].handed_on) continue;
+    memcpy(key, g->lots[k].key, 32);
+    be32_put(key + 32, be32_get(g->lots[k].key + 32) + RULES_INHERITED);
+    if (rules_lot_get(txn, g->ref, key, &l) != 0) continue;
+    g->lots[k].handed_on = 1;
+    gen_add_lot(g, key, be32_get(key + 32), GEN_HEIR);
+    g->n_inherited++;
+  }
+  store_txn_abort(txn);
 }
 
 static void gen_member_step(struct gen *g, int who)
@@ -393,17 +439,19 @@ static void gen_network(struct gen *g, uint64_t seed, const char *dir)
   };
   memset(g, 0, sizeof *g);
   g->seed = seed;
+  g->heir_of = -1;
   g->r.s = seed * 0x9e3779b97f4a7c15ull + 1;
   fx_network(&g->f, "order");
-  for (int i = 0; i < GEN_MEMBERS; i++) {
+  for (int i = 0; i < GEN_FEEDS; i++) {
     fx_member_init(&g->m[i]);
-    g->roles[i] = roles[i];
+    g->roles[i] = i < GEN_MEMBERS ? roles[i] : 0;
   }
   ASSERT_OK(mkdir(dir, 0700));
   g->ref = fx_store(&g->f, dir);
   while (g->n < GEN_RECORDS - 4) {
+    gen_heir_lots(g);
     if (chance(&g->r, 12)) gen_registry(g);
-    else gen_member_step(g, (int)below(&g->r, GEN_MEMBERS));
+    else gen_member_step(g, (int)below(&g->r, g->heir_of >= 0 ? GEN_FEEDS : GEN_MEMBERS));
   }
 }
 
@@ -468,14 +516,14 @@ static void explain(struct gen *g, struct store *s)
 static void replay_check(struct gen *g, size_t k, const uint8_t want[32], const char *dir)
 {
   struct rng r = { g->seed * 7919 + k + 1 };
-  size_t next[GEN_MEMBERS + 1] = { 0 }; /* per feed (0: registry): next record index to send */
+  size_t next[GEN_FEEDS + 1] = { 0 }; /* per feed (0: registry): next record index to send */
   size_t left = g->n;
   ASSERT_OK(mkdir(dir, 0700));
   struct store *s = fx_store(&g->f, dir);
   struct ingest_item batch[32];
   size_t nb = 0, cap = 1 + below(&r, 24);
   while (left) {
-    int feed = (int)below(&r, GEN_MEMBERS + 1) - 1;
+    int feed = (int)below(&r, GEN_FEEDS + 1) - 1;
     for (size_t take = 1 + below(&r, 3); take > 0 && nb < cap; take--) {
       size_t *p = &next[feed + 1];
       while (*p < g->n && g->feed[*p] != feed) (*p)++;
@@ -514,7 +562,7 @@ static void replay_check(struct gen *g, size_t k, const uint8_t want[32], const 
 
 /* What the generated records did, summed over the seeds: the test is only worth its
  * name if the interesting cases happen. */
-struct gen_tally { size_t records, invalid, pending, revoked_twice, kinds[KK_PL__COUNT]; };
+struct gen_tally { size_t records, invalid, pending, revoked_twice, inherited, kinds[KK_PL__COUNT]; };
 
 static void tally(struct gen *g, struct gen_tally *t)
 {
@@ -533,6 +581,7 @@ static void tally(struct gen *g, struct gen_tally *t)
       t->kinds[kind]++;
     }
   }
+  t->inherited += g->n_inherited;
   for (size_t i = 0; i < g->n_revocable; i++) {
     uint8_t (*ids)[32];
     size_t n;
@@ -566,9 +615,9 @@ TEST(order_same_records_same_state)
     gen_free(g);
   }
   fprintf(stderr, "order: %zu records over %llu seeds: %zu invalid, %zu waiting, %zu records revoked by "
-          "several parties; issue %zu, transfer %zu, receive %zu, refuse %zu, transform %zu, claim %zu, "
+          "several parties, %zu lots inherited by successors; issue %zu, transfer %zu, receive %zu, refuse %zu, transform %zu, claim %zu, "
           "attest %zu, revoke %zu, incident %zu, admit %zu, suspend %zu, rotate %zu\n",
-          t.records, (unsigned long long)count, t.invalid, t.pending, t.revoked_twice, t.kinds[KK_PL_ISSUE],
+          t.records, (unsigned long long)count, t.invalid, t.pending, t.revoked_twice, t.inherited, t.kinds[KK_PL_ISSUE],
           t.kinds[KK_PL_TRANSFER], t.kinds[KK_PL_RECEIVE], t.kinds[KK_PL_REFUSE], t.kinds[KK_PL_TRANSFORM],
           t.kinds[KK_PL_CLAIM], t.kinds[KK_PL_ATTEST], t.kinds[KK_PL_REVOKE], t.kinds[KK_PL_INCIDENT],
           t.kinds[KK_PL_ADMIT], t.kinds[KK_PL_SUSPEND], t.kinds[KK_PL_ROTATE_KEY]);
@@ -579,6 +628,7 @@ TEST(order_same_records_same_state)
     ASSERT(t.invalid > 0);
     ASSERT(t.pending > 0);
     ASSERT(t.revoked_twice > 0);
+    ASSERT(t.inherited > 0);
   }
   free(g);
 }
@@ -678,6 +728,28 @@ static struct spend model_spend(struct store *s, struct store_txn *txn, const ui
   return f.sp;
 }
 
+/* When the rules handed lot `key` on to a successor (node/ledger/succession.c), the
+ * successor's lot takes all that was left of it; and on down a chain. */
+static void model_pass_on(struct model *m, struct store *s, struct store_txn *txn, const uint8_t key[36])
+{
+  uint8_t next[36];
+  struct lot l, was;
+  struct member owner;
+  memcpy(next, key, 32);
+  be32_put(next + 32, be32_get(key + 32) + RULES_INHERITED);
+  if (model_lot(m, next) || rules_lot_get(txn, s, next, &l) != 0) return;
+  ASSERT_OK(rules_lot_get(txn, s, key, &was));
+  ASSERT_OK(rules_member_get(txn, s, was.owner, &owner));
+  struct model_lot *src = model_lot(m, key);
+  if (!src) FAIL("a lot handed on from one the model does not have");
+  struct spend sp = model_spend(s, txn, key, owner.succession_from);
+  ASSERT_EQ(sp.kind, SPEND_SUCCESSION);
+  struct model_lot *nl = model_new_lot(m, next, be32_get(next + 32));
+  ASSERT_OK(attr_take(&model_lot(m, key)->left, sp.mass, sp.post, sp.pre, &nl->created));
+  ASSERT_OK(attr_copy(&nl->left, &nl->created));
+  model_pass_on(m, s, txn, next);
+}
+
 /* Applies a valid record's effect on the vectors; 0 when something it needs is not
  * there yet (it is tried again later). */
 static int model_apply(struct model *m, struct store *s, struct store_txn *txn, const struct kk_body *b, const uint8_t id[32])
@@ -715,6 +787,7 @@ static int model_apply(struct model *m, struct store *s, struct store_txn *txn, 
         struct model_lot *l = model_new_lot(m, id, 0);
         ASSERT_OK(attr_copy(&l->created, &m->xfers[i].attr));
         ASSERT_OK(attr_copy(&l->left, &l->created));
+        model_pass_on(m, s, txn, l->key); /* a refund to a member whose successor inherited */
         return 1;
       }
     return 0;
@@ -765,9 +838,33 @@ static int model_apply(struct model *m, struct store *s, struct store_txn *txn, 
     attr_free(&gone);
     return 1;
   }
+  case KK_PL_ADMIT:
+    /* A succession hands on every lot the old member held: those the rules handed on */
+    for (size_t i = 0, n = m->n_lots; b->u.admit.has_succeeds && i < n; i++) model_pass_on(m, s, txn, m->lots[i].key);
+    return 1;
   default:
     return 1;
   }
+}
+
+/* A succession is modelled once the model has passed every record of the old feed
+ * before its point (as the rules wait for the feed to be evaluated that far). */
+static int model_succession_ready(const struct gen *g, const size_t *next, const struct kk_body *b)
+{
+  if (b->kind != KK_PL_ADMIT || !b->u.admit.has_succeeds) return 1;
+  int old = g->heir_of;
+  ASSERT(old >= 0 && memcmp(g->m[old].pk, b->u.admit.succeeds, 32) == 0);
+  size_t q = next[old + 1];
+  while (q < g->n && g->feed[q] != old) q++;
+  if (q == g->n) return 1;
+  struct kk_envelope_view ev;
+  struct kk_body *x = calloc(1, sizeof *x);
+  ASSERT(x);
+  ASSERT_OK(codec_envelope_split(g->rec[q].env, g->rec[q].len, &ev));
+  ASSERT_OK(codec_body_decode(ev.body, ev.body_len, x));
+  int ready = x->seq >= b->u.admit.from_seq;
+  free(x);
+  return ready;
 }
 
 /* The same parts of the same sources, each vector's sources named in its own table. */
@@ -816,17 +913,17 @@ TEST(order_attribution_on_demand_matches_kept_vectors)
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/attr-%llu", test_tmpdir(), (unsigned long long)seed);
     gen_network(g, seed, dir);
-    struct model m = { calloc(GEN_RECORDS * 3, sizeof(struct model_lot)), 0, calloc(GEN_RECORDS, sizeof(struct model_xfer)), 0,
+    struct model m = { calloc(GEN_RECORDS * 4, sizeof(struct model_lot)), 0, calloc(GEN_RECORDS, sizeof(struct model_xfer)), 0,
                        NULL, 0 };
     model_sources(&m, g, b);
     struct store_txn *txn;
     ASSERT_OK(store_read(g->ref, &txn));
     /* Each feed in its order; a record whose lots or transfer are not modelled yet
      * waits for the next sweep. */
-    size_t next[GEN_MEMBERS + 1] = { 0 };
+    size_t next[GEN_FEEDS + 1] = { 0 };
     for (int progress = 1; progress;) {
       progress = 0;
-      for (int f = -1; f < GEN_MEMBERS; f++) {
+      for (int f = -1; f < GEN_FEEDS; f++) {
         size_t *p = &next[f + 1];
         for (; *p < g->n; (*p)++) {
           if (g->feed[*p] != f) continue;
@@ -836,7 +933,7 @@ TEST(order_attribution_on_demand_matches_kept_vectors)
           struct kk_envelope_view ev;
           ASSERT_OK(codec_envelope_split(g->rec[*p].env, g->rec[*p].len, &ev));
           ASSERT_OK(codec_body_decode(ev.body, ev.body_len, b));
-          if (!model_apply(&m, g->ref, txn, b, g->rec[*p].id)) break;
+          if (!model_succession_ready(g, next, b) || !model_apply(&m, g->ref, txn, b, g->rec[*p].id)) break;
           progress = 1;
         }
       }

@@ -766,3 +766,87 @@ TEST(rules_waits_for_admission_and_dependencies)
   fx_rec_free(&r);
   fx_free(&f);
 }
+
+static struct kk_body *succession(const uint8_t old[32], const uint8_t heir[32], uint64_t from_seq)
+{
+  struct kk_body *b = fx_body(KK_PL_ADMIT);
+  memcpy(b->u.admit.member, heir, 32);
+  strcpy(b->u.admit.name, "recycler");
+  b->u.admit.roles = KK_ROLE_RECYCLER;
+  b->u.admit.has_succeeds = 1;
+  memcpy(b->u.admit.succeeds, old, 32);
+  b->u.admit.from_seq = from_seq;
+  return b;
+}
+
+TEST(rules_succession)
+{
+  struct world w;
+  struct fx_member heir, other;
+  uint8_t l1[32], l2[32], x[32], id[32];
+  world_init(&w);
+  fx_member_init(&heir);
+  fx_member_init(&other);
+  ASSERT_OK(try_local(&w, &w.rec, issue("L1", 10 * T, 10 * T, 0), l1));
+  ASSERT_OK(try_local(&w, &w.rec, transfer(l1, 0, 4 * T, w.proc.pk), x));
+
+  /* Refused: by anyone but the registry, of the registry, of an unknown key, with no
+   * point, a point without a member, or a successor already admitted. */
+  ASSERT_EQ(try_local(&w, &w.proc, succession(w.rec.pk, heir.pk, 3), NULL), KK_ERR(NOT_REGISTRY));
+  ASSERT_EQ(try_local(&w, &w.f.reg, succession(w.f.reg.pk, heir.pk, 3), NULL), KK_ERR(UNKNOWN_MEMBER));
+  ASSERT_EQ(try_local(&w, &w.f.reg, succession(other.pk, heir.pk, 3), NULL), KK_ERR(UNKNOWN_MEMBER));
+  ASSERT_EQ(try_local(&w, &w.f.reg, succession(w.rec.pk, heir.pk, 0), NULL), KK_ERR(FIELD));
+  ASSERT_EQ(try_local(&w, &w.f.reg, succession(w.rec.pk, w.man.pk, 3), NULL), KK_ERR(ALREADY_MEMBER));
+  struct kk_body *b = succession(w.rec.pk, heir.pk, 3);
+  b->u.admit.has_succeeds = 0;
+  ASSERT_EQ(try_local(&w, &w.f.reg, b, NULL), KK_ERR(FIELD));
+
+  /* The point lies beyond what the old feed holds: its successor's records wait until
+   * the old feed reaches it, and the old member's records before it still count. */
+  uint8_t sid[32];
+  ASSERT_OK(try_local(&w, &w.f.reg, succession(w.rec.pk, heir.pk, 4), sid));
+  ASSERT_EQ(try_local(&w, &w.f.reg, succession(w.rec.pk, other.pk, 4), NULL), KK_ERR(SUCCEEDED));
+  b = transfer(l1, RULES_INHERITED, 1 * T, w.man.pk);
+  struct fx_rec early = fx_sign(&w.f, &heir, b);
+  free(b);
+  ASSERT_OK(fx_ingest(w.s, &early, 0));
+  ASSERT_EQ(fx_verdict(w.s, early.id, NULL), 0); /* waiting */
+  ASSERT_OK(try_local(&w, &w.rec, issue("L2", 2 * T, 2 * T, 0), l2)); /* seq 3 < 4: valid */
+  /* The old feed is evaluated up to the point: the successor inherits what was left
+   * (L1's 6 t and L2), and its waiting record is judged. Seq 4 on is void. */
+  ASSERT_EQ(fx_verdict(w.s, early.id, NULL), RULES_VALID);
+  ASSERT_EQ(try_local(&w, &w.rec, issue("L3", 1 * T, 1 * T, 0), NULL), KK_ERR(SUSPENDED));
+  b = issue("L3", 1 * T, 1 * T, 0);
+  struct fx_rec void4 = fx_sign(&w.f, &w.rec, b);
+  free(b);
+  ASSERT_OK(fx_ingest(w.s, &void4, 0));
+  int err = 0;
+  ASSERT_EQ(fx_verdict(w.s, void4.id, &err), RULES_INVALID);
+  ASSERT_EQ(err, KK_ERR(SUSPENDED));
+  struct lot l;
+  get_lot(&w, l1, 0, &l);
+  ASSERT_EQ(l.mass_left, 0);
+  get_lot(&w, l1, RULES_INHERITED, &l);
+  ASSERT(memcmp(l.owner, heir.pk, 32) == 0);
+  ASSERT_EQ(l.mass, 6 * T);
+  ASSERT_EQ(l.mass_left, 5 * T);
+  get_lot(&w, l2, RULES_INHERITED, &l);
+  ASSERT(memcmp(l.owner, heir.pk, 32) == 0 && l.mass_left == 2 * T);
+
+  /* The processor refuses the old member's transfer only now: the refund comes back to
+   * the old member and goes on at once to the successor, as the inheritance would have
+   * handed it on. */
+  b = fx_body(KK_PL_REFUSE);
+  memcpy(b->u.refuse.transfer, x, 32);
+  ASSERT_OK(try_local(&w, &w.proc, b, id));
+  get_lot(&w, id, 0, &l);
+  ASSERT(memcmp(l.owner, w.rec.pk, 32) == 0 && l.mass_left == 0);
+  get_lot(&w, id, RULES_INHERITED, &l);
+  ASSERT(memcmp(l.owner, heir.pk, 32) == 0 && l.mass_left == 4 * T);
+  /* The old key can spend nothing any more; the successor can. */
+  ASSERT_EQ(try_local(&w, &w.rec, transfer(l2, 0, 1 * T, w.proc.pk), NULL), KK_ERR(SUSPENDED));
+  ASSERT_OK(try_local(&w, &heir, transfer(l2, RULES_INHERITED, 2 * T, w.proc.pk), NULL));
+  fx_rec_free(&early);
+  fx_rec_free(&void4);
+  world_close(&w);
+}
