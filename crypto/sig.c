@@ -34,6 +34,11 @@ static uint8_t *sig_message(uint8_t *stackbuf, const char *tag, const uint8_t *m
   return m;
 }
 
+void sig_public(uint8_t pk[SIG_PK_BYTES], const uint8_t sk[SIG_SK_BYTES])
+{
+  crypto_sign_ed25519_sk_to_pk(pk, sk);
+}
+
 int sig_sign(uint8_t sig[SIG_BYTES], const char *tag, const uint8_t *msg, size_t len,
              const uint8_t sk[SIG_SK_BYTES])
 {

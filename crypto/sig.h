@@ -27,6 +27,8 @@
 int sig_init(void) __attribute__((warn_unused_result));
 
 void sig_keypair(uint8_t pk[SIG_PK_BYTES], uint8_t sk[SIG_SK_BYTES]);
+/* The public key of a secret key (libsodium keeps it in the secret key's second half). */
+void sig_public(uint8_t pk[SIG_PK_BYTES], const uint8_t sk[SIG_SK_BYTES]);
 
 /* Signs tag || '\0' || msg: 0, or -ENOMEM when a long message could not be assembled
  * for signing (sig is then not written). */

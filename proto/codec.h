@@ -22,6 +22,7 @@
 
 #define CODEC_VERSION 1
 #define CODEC_MAX_RECORD 65536   /* envelope bytes */
+#define CODEC_ROTATIONS_MAX 16   /* RotateKey records a handshake may carry */
 #define CODEC_ID 32              /* record ids, feed ids, keys, hashes */
 
 #define CODEC_CODE_MAX 64        /* lot codes (bytes) */
@@ -224,7 +225,11 @@ struct kk_feedhead { uint8_t author[CODEC_ID]; uint64_t seq; int has_last; uint8
 struct kk_wire {
   enum kk_wire_kind kind;
   struct { uint32_t version; uint8_t network[32], identity[32], ephemeral[32]; } hello;
-  struct { uint8_t signature[64]; const uint8_t *admission; size_t admission_len; uint8_t stream[24]; } auth;
+  struct {
+    uint8_t signature[64]; const uint8_t *admission; size_t admission_len; uint8_t stream[24];
+    size_t n_rotations;                                   /* at most CODEC_ROTATIONS_MAX */
+    struct { const uint8_t *env; size_t len; } rotations[CODEC_ROTATIONS_MAX];
+  } auth;
   struct { size_t n; struct kk_feedhead *feeds; } have;
   struct { uint8_t author[32]; uint64_t from_seq; uint32_t max; } want;
   struct {

@@ -71,6 +71,13 @@ int codec_wire_decode(const uint8_t *buf, size_t len, struct kk_wire *out)
     if (m->auth->admission.len > CODEC_MAX_RECORD) { rc = KK_ERR(TOO_LARGE); break; }
     out->auth.admission = m->auth->admission.data;
     out->auth.admission_len = m->auth->admission.len;
+    if (m->auth->n_rotations > CODEC_ROTATIONS_MAX) { rc = KK_ERR(TOO_LARGE); break; }
+    out->auth.n_rotations = m->auth->n_rotations;
+    for (size_t i = 0; i < m->auth->n_rotations; i++) {
+      if (m->auth->rotations[i].len > CODEC_MAX_RECORD) { rc = KK_ERR(TOO_LARGE); break; }
+      out->auth.rotations[i].env = m->auth->rotations[i].data;
+      out->auth.rotations[i].len = m->auth->rotations[i].len;
+    }
     break;
   case KIROKU__WIRE__MSG_HAVE:
     out->kind = KK_W_HAVE;
@@ -146,6 +153,7 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
   Kiroku__Wire m = KIROKU__WIRE__INIT;
   Kiroku__Hello hello = KIROKU__HELLO__INIT;
   Kiroku__Auth auth = KIROKU__AUTH__INIT;
+  ProtobufCBinaryData rots[CODEC_ROTATIONS_MAX];
   Kiroku__Have have = KIROKU__HAVE__INIT;
   Kiroku__Want want = KIROKU__WANT__INIT;
   Kiroku__Records recs = KIROKU__RECORDS__INIT;
@@ -167,6 +175,10 @@ int codec_wire_encode(const struct kk_wire *w, uint8_t **out, size_t *len)
     auth.signature = codec_bin(w->auth.signature, 64);
     auth.admission = codec_bin(w->auth.admission, w->auth.admission_len);
     auth.stream = codec_bin(w->auth.stream, 24);
+    if (w->auth.n_rotations > CODEC_ROTATIONS_MAX) return KK_ERR(TOO_LARGE);
+    for (size_t i = 0; i < w->auth.n_rotations; i++) rots[i] = codec_bin(w->auth.rotations[i].env, w->auth.rotations[i].len);
+    auth.n_rotations = w->auth.n_rotations;
+    auth.rotations = rots;
     m.msg_case = KIROKU__WIRE__MSG_AUTH;
     m.auth = &auth;
     break;

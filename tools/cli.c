@@ -124,7 +124,13 @@ int cli_open(struct cli *c, int flags)
       c->have_network = 1;
     }
   }
+  /* A key rotation interrupted after its record was committed is finished here, one
+   * that was not is dropped (crypto/keys.h). */
+  uint8_t signer[32];
+  rc = c->have_key && (flags & CLI_WRITE) ? store_key_at(txn, c->s, c->pk, UINT64_MAX - 1, signer) : 1;
   store_txn_abort(txn);
+  if (rc == 0 && (rc = keys_next_settle(c->dir, signer)) == 1) rc = keys_load(c->dir, c->pk, c->sk);
+  if (rc < 0) return cli_fail(rc, "identity in %s", c->dir);
   if ((flags & CLI_NETWORK) && !c->have_network) return cli_fail(KK_ERR(NOT_INIT), "%s", c->dir);
   return 0;
 }
@@ -228,6 +234,14 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
   b->has_prev = h.seq > 0;
   if (b->has_prev) memcpy(b->prev, h.last_id, 32);
   b->time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  if (b->kind == KK_PL_ROTATE_KEY) {
+    /* The new key proves it is held: it signs author || the seq the record takes. */
+    uint8_t msg[40];
+    memcpy(msg, b->author, 32);
+    be64_put(msg + 32, b->seq);
+    if (!c->rotate_sk) return KK_ERR(INTERNAL);
+    if ((rc = sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, c->rotate_sk))) return rc;
+  }
 
   uint8_t *body = NULL, *env = NULL, sig[64];
   size_t blen, elen;
@@ -235,7 +249,7 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
 
   /* A node running on this directory owns the store's writes: hand it the record to
    * sign and append (it fills in the feed position), and report its verdict. */
-  int fd = b->kind == KK_PL_GENESIS ? -ENOENT : ctl_client_connect(c->dir);
+  int fd = b->kind == KK_PL_GENESIS || b->kind == KK_PL_ROTATE_KEY ? -ENOENT : ctl_client_connect(c->dir);
   if (fd >= 0) {
     int verdict;
     rc = ctl_client_append(fd, body, blen, &verdict, id);

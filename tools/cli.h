@@ -31,6 +31,7 @@ struct cli {
   int upgraded;                /* cli_open rebuilt a store written by an earlier version */
   char why[1024];              /* the figures behind cli_append's last refusal ("" if none) */
   uint64_t frozen_at;          /* cli_append refused with KK_E_FROZEN: the feed's fork seq */
+  const uint8_t *rotate_sk;    /* a RotateKey being appended: the new key, which signs its proof */
 };
 
 /* Open flags. */
@@ -127,6 +128,7 @@ void cli_json_material(json_t *o, const char *m);
 #define CLI_COMMANDS(X) \
   X(init, "init --network NAME", "create a network: registry identity and genesis", "kiroku -C registry init --network pet-eu") \
   X(keygen, "keygen", "create this directory's identity; print its public key", "kiroku -C recycler keygen") \
+  X(rotate_key, "rotate-key", "sign your feed with a new key from now on (the node stopped)", "kiroku -C recycler rotate-key") \
   X(join, "join FILE", "join a network, given its genesis record file", "kiroku -C recycler join registry/genesis.bin") \
   X(admit, "admit --key HEX --name NAME --role R[,R...] [--country CC] [--facility F]...", "registry: admit a member", "kiroku -C registry admit --key 3f9a…(64 hex) --name recycler --role recycler --country JP --facility \"Osaka works\"") \
   X(succeed, "succeed --member NAME|HEX --key HEX [--from-seq N] [--name NAME] [--role R[,R...]] [--country CC] [--facility F]...", "registry: admit a new key in a member's place (its feed frozen or its key lost)", "kiroku -C registry succeed --member recycler --key 7be2…(64 hex, from keygen in the member's new directory)") \

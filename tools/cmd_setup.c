@@ -8,6 +8,9 @@
 #include "../node/base/err.h"
 #include "../node/ledger/ingest.h"
 #include "../node/ledger/store.h"
+#include "../node/client/ctl.h"
+
+#include <sodium.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -108,6 +111,54 @@ int cmd_keygen(struct cli *c, int argc, char **argv)
   cli_hex(hex, c->pk);
   if (c->json) cli_print_json(json_pack("{s:s}", "key", hex));
   else printf("%s\n", hex);
+  return 0;
+}
+
+/* A new key for the member's feed: kept in identity.key.next, announced with a RotateKey
+ * record signed by the key now (its proof by the new one), then made the identity
+ * (crypto/keys.h). Only with no node running: the node holds the key it signs with. */
+int cmd_rotate_key(struct cli *c, int argc, char **argv)
+{
+  (void)argv;
+  if (argc > 2 || (argc == 2 && !c->json)) return cli_usage("usage: kiroku rotate-key [--json]");
+  int fd = ctl_client_connect(c->dir);
+  if (fd >= 0) {
+    close(fd);
+    fprintf(stderr, "kiroku: a node is running on %s: stop it first (kiroku-node takes the new key when it "
+                    "starts again); nothing was written\n", c->dir);
+    return CLI_USAGE;
+  }
+  int rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK);
+  if (rc) return rc;
+  uint8_t npk[32], nsk[64], was[32], id[32];
+  sig_public(was, c->sk);
+  sig_keypair(npk, nsk);
+  struct kk_body *b = mem_calloc(1, sizeof *b);
+  if (!b) { sodium_memzero(nsk, sizeof nsk); return CLI_INTERNAL; }
+  if ((rc = keys_next_write(c->dir, c->pk, nsk))) {
+    mem_free(b);
+    sodium_memzero(nsk, sizeof nsk);
+    return cli_fail(rc, "cannot write the new key to %s/%s", c->dir, KEYS_NEXT);
+  }
+  b->kind = KK_PL_ROTATE_KEY;
+  memcpy(b->u.rotate_key.new_key, npk, 32);
+  c->rotate_sk = nsk;
+  rc = cli_append(c, b, id);
+  c->rotate_sk = NULL;
+  mem_free(b);
+  sodium_memzero(nsk, sizeof nsk);
+  /* The record decides: committed, the new key becomes the identity; else it goes. */
+  int settled = keys_next_settle(c->dir, rc == 0 ? npk : was);
+  if (rc) return cli_refused(c, rc, "rotate-key");
+  if (settled < 0) return cli_fail(settled, "the RotateKey record is written but %s/%s could not be renamed to %s: rename it by hand", c->dir, KEYS_NEXT, KEYS_FILE);
+  char hex[65], feed[65], key[65];
+  cli_hex(hex, id);
+  cli_hex(feed, c->pk);
+  cli_hex(key, npk);
+  if (c->json) cli_print_json(json_pack("{s:s,s:s,s:s}", "record", hex, "feed", feed, "key", key));
+  else
+    printf("rotated: record %.12s; feed %.16s… is signed by key %.16s… from now on (%s/%s holds it)\n", hex, feed, key,
+           c->dir, KEYS_FILE);
   return 0;
 }
 

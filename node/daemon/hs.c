@@ -4,6 +4,7 @@
 #include "hs.h"
 #include "../base/mem.h"
 #include "../base/err.h"
+#include "../base/buf.h"
 #include "../../crypto/sig.h"
 #include "../../proto/codec.h"
 
@@ -35,6 +36,57 @@ int hs_start(struct hs *h, int initiator, const uint8_t network[32], const uint8
   memcpy(w.hello.ephemeral, h->eph_pk, 32);
   h->state = HS_WAIT_HELLO;
   return codec_wire_encode(&w, out, outlen);
+}
+
+int hs_set_rotations(struct hs *h, const uint8_t *const *envs, const size_t *lens, size_t n)
+{
+  size_t total = 0;
+  if (n > CODEC_ROTATIONS_MAX) return KK_ERR(TOO_LARGE);
+  for (size_t i = 0; i < n; i++) total += lens[i];
+  mem_free(h->rotations);
+  h->rotations = NULL;
+  h->n_rotations = 0;
+  if (!n) return 0;
+  if (!(h->rotations = mem_alloc(total))) return -ENOMEM;
+  for (size_t i = 0, at = 0; i < n; at += lens[i++]) {
+    memcpy(h->rotations + at, envs[i], lens[i]);
+    h->rotation_len[i] = lens[i];
+  }
+  h->n_rotations = n;
+  return 0;
+}
+
+/* The key the peer's RotateKey records lead to from its identity key: each must be a
+ * RotateKey of the peer's own feed, later than the one before, signed by the key so far,
+ * its proof by the new key. 0 with *key set, KK_E_SIGNATURE, or -ENOMEM. */
+static int hs_rotated_key(const struct hs *h, const struct kk_wire *w, uint8_t key[32])
+{
+  struct kk_body *b = mem_alloc(sizeof *b);
+  uint64_t last = 0;
+  int rc = 0;
+  if (!b) return -ENOMEM;
+  memcpy(key, h->peer_id, 32);
+  for (size_t i = 0; i < w->auth.n_rotations && rc == 0; i++) {
+    struct kk_envelope_view ev;
+    uint8_t msg[40];
+    if (codec_envelope_split(w->auth.rotations[i].env, w->auth.rotations[i].len, &ev) ||
+        codec_body_decode(ev.body, ev.body_len, b) || b->kind != KK_PL_ROTATE_KEY ||
+        memcmp(b->author, h->peer_id, 32) != 0 || b->seq <= last) {
+      rc = KK_ERR(SIGNATURE);
+      break;
+    }
+    memcpy(msg, b->author, 32);
+    be64_put(msg + 32, b->seq);
+    if ((rc = sig_verify(ev.sig, SIG_TAG_RECORD, ev.body, ev.body_len, key)) ||
+        (rc = sig_verify(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, b->u.rotate_key.new_key))) {
+      if (rc != -ENOMEM) rc = KK_ERR(SIGNATURE);
+      break;
+    }
+    memcpy(key, b->u.rotate_key.new_key, 32);
+    last = b->seq;
+  }
+  mem_free(b);
+  return rc;
 }
 
 static void hs_transcript(struct hs *h)
@@ -89,6 +141,11 @@ int hs_on_hello(struct hs *h, const uint8_t *msg, size_t len, uint8_t **out, siz
   if ((rc = sig_sign(a.auth.signature, HS_TAG_AUTH, m, sizeof m, h->id_sk))) return rc;
   a.auth.admission = h->admission;
   a.auth.admission_len = h->admission ? h->admission_len : 0;
+  for (size_t i = 0, at = 0; i < h->n_rotations; at += h->rotation_len[i++]) {
+    a.auth.rotations[i].env = h->rotations + at;
+    a.auth.rotations[i].len = h->rotation_len[i];
+  }
+  a.auth.n_rotations = h->n_rotations;
   crypto_secretstream_xchacha20poly1305_init_push(&h->push, a.auth.stream, h->tx);
   if ((rc = codec_wire_encode(&a, out, outlen))) return rc;
   h->state = HS_WAIT_AUTH;
@@ -103,9 +160,9 @@ int hs_on_auth(struct hs *h, const uint8_t *msg, size_t len, uint8_t **admission
   h->state = HS_FAILED;
   if ((rc = codec_wire_decode(msg, len, &w))) return rc;
   if (w.kind != KK_W_AUTH) { codec_wire_free(&w); return KK_ERR(DECODE); }
-  uint8_t m[33];
+  uint8_t m[33], key[32];
   hs_signed(h, !h->initiator, m);
-  if ((rc = sig_verify(w.auth.signature, HS_TAG_AUTH, m, sizeof m, h->peer_id))) {
+  if ((rc = hs_rotated_key(h, &w, key)) || (rc = sig_verify(w.auth.signature, HS_TAG_AUTH, m, sizeof m, key))) {
     codec_wire_free(&w);
     return rc == -ENOMEM ? rc : KK_ERR(SIGNATURE);
   }
@@ -156,5 +213,6 @@ int hs_open(struct hs *h, const uint8_t *c, size_t n, uint8_t **out, size_t *out
 void hs_clear(struct hs *h)
 {
   mem_free(h->admission);
+  mem_free(h->rotations);
   sodium_memzero(h, sizeof *h);
 }

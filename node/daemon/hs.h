@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "../base/version.h"
+#include "../../proto/codec.h"
 
 #define HS_VERSION KIROKU_HANDSHAKE_VERSION
 #define HS_TAG_TRANSCRIPT "kiroku/handshake/v1"
@@ -42,6 +43,8 @@ struct hs {
   crypto_secretstream_xchacha20poly1305_state push, pull;
   uint8_t *admission;        /* our Admit record, a copy (NULL for the registry) */
   size_t admission_len;
+  uint8_t *rotations;        /* our RotateKey records, oldest first, copies end to end */
+  size_t rotation_len[CODEC_ROTATIONS_MAX], n_rotations;
 };
 
 /* Starts a handshake; *out (mem_alloc'd, the caller frees) is our HELLO message, to send
@@ -51,13 +54,22 @@ int hs_start(struct hs *h, int initiator, const uint8_t network[32], const uint8
              const uint8_t id_sk[64], const uint8_t *admission, size_t admission_len,
              uint8_t **out, size_t *outlen);
 
+/* After hs_start, before the peer's HELLO: our identity's key was rotated (kiroku
+ * rotate-key), so AUTH carries our RotateKey records (n at most CODEC_ROTATIONS_MAX,
+ * oldest first, each envs[i] of lens[i] bytes; copied) and is signed with id_sk, the
+ * key they lead to. 0, KK_E_TOO_LARGE or -ENOMEM. */
+int hs_set_rotations(struct hs *h, const uint8_t *const *envs, const size_t *lens, size_t n);
+
 /* Handles the peer's HELLO (decoded message bytes); *out is our AUTH to send.
  * KK_E_VERSION, KK_E_NETWORK (another network), KK_E_FIELD (our own key: a loop back
  * to ourselves), KK_E_DECODE (not a HELLO, or out of turn). */
 int hs_on_hello(struct hs *h, const uint8_t *msg, size_t len, uint8_t **out, size_t *outlen);
 
 /* Handles the peer's AUTH. On 0 the channel is open; *admission and *admission_len point
- * into a copy owned by the caller (free it). KK_E_SIGNATURE, KK_E_DECODE. */
+ * into a copy owned by the caller (free it). The signature must be by the peer's
+ * identity key, or by the key its RotateKey records lead to (each signed by the key
+ * before it, its proof by the next, for the peer's own feed in seq order).
+ * KK_E_SIGNATURE, KK_E_DECODE. */
 int hs_on_auth(struct hs *h, const uint8_t *msg, size_t len, uint8_t **admission, size_t *admission_len);
 
 /* Encrypts / decrypts one frame's payload into a new mem_alloc'd buffer. open fails with

@@ -273,6 +273,7 @@ static void net_begin(struct conn *c)
   c->state = CONN_HANDSHAKE;
   c->last_rx = node_now(n);
   int rc = hs_start(&c->hs, c->initiator, n->network, n->pk, n->sk, adm, admlen, &hello, &hl);
+  if (rc == 0 && (rc = node_rotations(n, &c->hs))) mem_free(hello);
   if (rc) { mem_free(adm); net_close(c, kk_strerror(rc)); return; }
   uv_timer_start(&c->timer, net_on_timer, n->handshake_ms, 0);
   uv_read_start((uv_stream_t *)&c->tcp, net_alloc, net_on_read);

@@ -161,7 +161,12 @@ int node_init(struct node *n, uv_loop_t *loop, const char *dir)
   if (rc == 0 && vn == 32) memcpy(n->network, v, 32);
   int rc2 = store_meta_get(txn, n->s, "registry", &v, &vn);
   if (rc2 == 0 && vn == 32) memcpy(n->registry, v, 32);
+  /* A key rotation interrupted after its record was committed is finished here. */
+  uint8_t signer[32];
+  int rc3 = store_key_at(txn, n->s, n->pk, UINT64_MAX - 1, signer);
   store_txn_abort(txn);
+  if (rc3 == 0 && (rc3 = keys_next_settle(dir, signer)) == 1) rc3 = keys_load(dir, n->pk, n->sk);
+  if (rc3 < 0) return rc3;
   if (rc || rc2) return KK_ERR(NOT_INIT);
   return 0;
 }
@@ -182,6 +187,29 @@ int node_admission(struct node *n, uint8_t **env, size_t *len)
   }
   store_txn_abort(txn);
   return 0;
+}
+
+struct own_rotations { struct node *n; struct store_txn *txn; const uint8_t *envs[CODEC_ROTATIONS_MAX];
+                       size_t lens[CODEC_ROTATIONS_MAX], count; };
+
+static int own_rotation(void *arg, uint64_t seq)
+{
+  struct own_rotations *r = arg;
+  if (r->count == CODEC_ROTATIONS_MAX) return KK_ERR(TOO_LARGE);
+  int rc = store_record_get(r->txn, r->n->s, r->n->pk, seq, &r->envs[r->count], &r->lens[r->count]);
+  if (rc == 0) r->count++;
+  return rc;
+}
+
+int node_rotations(struct node *n, struct hs *h)
+{
+  struct own_rotations r = { .n = n };
+  int rc = store_read(n->s, &r.txn);
+  if (rc) return rc;
+  if ((rc = store_rotations_each(r.txn, n->s, n->pk, own_rotation, &r)) == 0 && r.count)
+    rc = hs_set_rotations(h, r.envs, r.lens, r.count);
+  store_txn_abort(r.txn);
+  return rc;
 }
 
 /* Is env an Admit record for `peer`, signed by the registry of our network? 1 yes, 0

@@ -255,6 +255,9 @@ uint64_t node_now(struct node *n);
 
 /* The node's own Admit record (mem_alloc'd copy) or NULL; for the handshake. */
 int node_admission(struct node *n, uint8_t **env, size_t *len);
+/* Gives a handshake this node's RotateKey records (hs_set_rotations), if its key was
+ * rotated. 0 or an error (the connection is then closed). */
+int node_rotations(struct node *n, struct hs *h);
 
 /* Whether a peer that completed the handshake may stay: the registry, an admitted and
  * unsuspended member this node knows, or one presenting a valid Admit record signed by

@@ -270,6 +270,13 @@ int bundle_prove(struct store_txn *txn, struct store *s, const uint8_t lotkey[36
   c.s = s;
   lot_init(&l);
   if (!b) return -ENOMEM;
+  uint8_t signer[32];
+  sig_public(signer, sk);
+  if (memcmp(signer, pk, 32) != 0) {
+    /* A checker knows the prover by its feed id and would check the bundle with it. */
+    rc = bundle_fail(why, whylen, "your key was rotated (kiroku rotate-key): proof bundles by a rotated key are not supported yet");
+    goto done;
+  }
   if ((rc = rules_lot_get(txn, s, lotkey, &l))) goto done;
   /* The lot as it stands now, everything behind it, and who is proving it. */
   if ((rc = need_lot(&c, lotkey, UINT64_MAX)) || (rc = need_admission(&c, pk))) goto done;

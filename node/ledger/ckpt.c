@@ -109,16 +109,18 @@ int ckpt_sign_own(struct store_txn *txn, struct store *s, const uint8_t network[
   if ((rc = store_head_get(txn, s, pk, &h))) return rc == STORE_ABSENT ? 0 : rc;
   if ((rc = ckpt_newest(txn, s, pk, &newest))) return rc;
   if (newest >= h.seq) return 0;
-  /* After a rotation the old key no longer speaks for the feed. */
-  uint8_t key[32];
+  /* Signed by the key the feed has at its head (a rotated one after kiroku rotate-key);
+   * a key rotated away no longer speaks for the feed. */
+  uint8_t key[32], signer[32];
   if ((rc = store_key_at(txn, s, pk, h.seq, key))) return rc;
-  if (memcmp(key, pk, 32) != 0) return 0;
+  sig_public(signer, sk);
+  if (memcmp(key, signer, 32) != 0) return 0;
   uint8_t root[32];
   char origin[CKPT_ORIGIN_MAX], text[CKPT_ORIGIN_MAX + 80];
   if ((rc = tree_root(txn, s, pk, h.seq, root))) return rc;
   ckpt_origin(origin, network, pk);
   if (note_checkpoint_text(text, sizeof text, origin, h.seq, root)) return KK_ERR(INTERNAL);
-  char *note = note_sign(text, origin, sk, pk);
+  char *note = note_sign(text, origin, sk, signer);
   if (!note) return -ENOMEM;
   uint8_t k[40];
   ckpt_key(k, pk, h.seq);
@@ -182,8 +184,11 @@ static int ckpt_try_witness(struct store_txn *txn, struct store *s, const uint8_
   if (!t) return -ENOMEM;
   memcpy(t, text, text_len);
   t[text_len] = 0;
+  /* Named by the witness's feed id, signed by its key now (rotated or not). */
+  uint8_t signer[32];
+  sig_public(signer, self_sk);
   ckpt_witness_name(name, self_pk);
-  char *line = note_cosign_line(t, name, now, self_sk, self_pk);
+  char *line = note_cosign_line(t, name, now, self_sk, signer);
   mem_free(t);
   if (!line) return -ENOMEM;
   uint8_t k[72], w[40];
@@ -244,7 +249,10 @@ static int ckpt_on_line(void *arg, const char *name, size_t nl, const char *line
   if (!one) { c->rc = -ENOMEM; return 1; }
   memcpy(one, c->note, tl + 1);
   memcpy(one + tl + 1, line, ll);
-  int ok = note_verify_cosignature(one, one_len, nm, pk, NULL) == 0;
+  /* by the witness's key now: its feed id, or the key it rotated to */
+  uint8_t wkey[32];
+  if ((c->rc = store_key_at(c->txn, c->s, pk, UINT64_MAX - 1, wkey))) { mem_free(one); return 1; }
+  int ok = note_verify_cosignature(one, one_len, nm, wkey, NULL) == 0;
   mem_free(one);
   if (!ok) return 0;
   if ((c->rc = store_put(c->txn, c->s, STORE_DB_COSIGS, k, 72, line, ll))) return 1;

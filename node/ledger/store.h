@@ -290,6 +290,11 @@ int store_record_append(struct store_txn *txn, struct store *s, const uint8_t id
  * key until a RotateKey): what checkpoints of size seq are signed with. */
 int store_key_at(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint8_t key[32]);
 
+/* Calls fn(arg, seq) for each RotateKey record of author's feed, in seq order, until
+ * fn returns non-zero (returned); 0 at the end, or a storage error. */
+int store_rotations_each(struct store_txn *txn, struct store *s, const uint8_t author[32],
+                         int (*fn)(void *arg, uint64_t seq), void *arg);
+
 /* Seq from which a feed is frozen (held, not applied); 0 when it is not. */
 int store_frozen_at(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t *seq);
 

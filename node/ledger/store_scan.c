@@ -157,3 +157,22 @@ int store_frozen_each(struct store_txn *txn, struct store *s, store_frozen_fn fn
   struct frozen_each e = { fn, arg };
   return store_each(txn, s, STORE_DB_FROZEN, NULL, 0, frozen_one, &e);
 }
+
+/* keys: author || seq of each RotateKey -> the key it rotated to */
+struct rotations_each { int (*fn)(void *arg, uint64_t seq); void *arg; };
+
+static int rotation_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct rotations_each *e = arg;
+  (void)v;
+  (void)vl;
+  if (kl != 40) return KK_ERR(CORRUPT);
+  return e->fn(e->arg, be64_get((const uint8_t *)k + 32));
+}
+
+int store_rotations_each(struct store_txn *txn, struct store *s, const uint8_t author[32],
+                         int (*fn)(void *arg, uint64_t seq), void *arg)
+{
+  struct rotations_each e = { fn, arg };
+  return store_each(txn, s, STORE_DB_KEYS, author, 32, rotation_one, &e);
+}

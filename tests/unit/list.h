@@ -11,6 +11,7 @@
   X(sig_flipped_records_are_not_stored) \
   X(sig_bad_signature_in_a_large_batch) \
   X(keys_file_permissions) \
+  X(keys_rotation_file) \
   X(sig_key_rotation) \
   X(qty_parse_units) \
   X(qty_parse_refusals) \
@@ -42,6 +43,7 @@
   X(frame_limits) \
   X(hs_channel_and_tampering) \
   X(hs_refusals) \
+  X(hs_rotated_key) \
   X(wire_roundtrip_and_caps) \
   X(merkle_tree_matches_rfc_and_proves) \
   X(merkle_tree_large) \

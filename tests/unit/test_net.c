@@ -8,6 +8,7 @@
 #include "../../node/daemon/hs.h"
 #include "../../node/base/buf.h"
 #include "../../proto/codec.h"
+#include "fixture.h"
 
 struct frames { size_t n; size_t lens[64]; uint8_t first[64]; };
 
@@ -182,4 +183,80 @@ TEST(wire_roundtrip_and_caps)
   uint8_t junk[] = { 0xff, 0xff, 0xff };
   ASSERT_EQ(codec_wire_decode(junk, sizeof junk, &d), KK_ERR(DECODE));
   ASSERT_EQ(codec_wire_decode(junk, CODEC_WIRE_MAX + 1, &d), KK_ERR(TOO_LARGE));
+}
+
+/* A RotateKey record of member (pk, sk) at seq, to new_pk (proof by new_sk); proof_by
+ * signs the proof instead when not NULL (a forged one). */
+static struct fx_rec rotation(struct fx *f, struct fx_member *m, const uint8_t new_pk[32], const uint8_t new_sk[64],
+                              const uint8_t *proof_by)
+{
+  struct kk_body *b = fx_body(KK_PL_ROTATE_KEY);
+  uint8_t msg[40];
+  memcpy(msg, m->pk, 32);
+  be64_put(msg + 32, m->seq + 1);
+  memcpy(b->u.rotate_key.new_key, new_pk, 32);
+  ASSERT_OK(sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, proof_by ? proof_by : new_sk));
+  struct fx_rec r = fx_sign(f, m, b);
+  free(b);
+  return r;
+}
+
+/* Runs a handshake where a's identity is feed `id` and it signs with sk, carrying its
+ * RotateKey records; returns what b says of a's AUTH. */
+static int rotated_handshake(const uint8_t id[32], const uint8_t sk[64], struct fx_rec *rots, size_t n)
+{
+  struct hs a, b;
+  uint8_t net[32], bpk[32], bsk[64], *ha, *hb, *aa, *ab, *adm = NULL;
+  size_t la, lb, laa, lab, admlen;
+  const uint8_t *envs[4];
+  size_t lens[4];
+  memset(net, 9, 32);
+  sig_keypair(bpk, bsk);
+  for (size_t i = 0; i < n; i++) { envs[i] = rots[i].env; lens[i] = rots[i].len; }
+  ASSERT_OK(hs_start(&a, 1, net, id, sk, NULL, 0, &ha, &la));
+  ASSERT_OK(hs_set_rotations(&a, envs, lens, n));
+  ASSERT_OK(hs_start(&b, 0, net, bpk, bsk, NULL, 0, &hb, &lb));
+  ASSERT_OK(hs_on_hello(&b, ha, la, &ab, &lab));
+  ASSERT_OK(hs_on_hello(&a, hb, lb, &aa, &laa));
+  int rc = hs_on_auth(&b, aa, laa, &adm, &admlen);
+  free(adm); free(ha); free(hb); free(aa); free(ab);
+  hs_clear(&a);
+  hs_clear(&b);
+  return rc;
+}
+
+TEST(hs_rotated_key)
+{
+  struct fx f;
+  struct fx_member m;
+  uint8_t first[32], k2[32], s2[64], k3[32], s3[64], other[32], os[64];
+  fx_network(&f, "rot");
+  fx_member_init(&m);
+  memcpy(first, m.pk, 32);
+  sig_keypair(k2, s2);
+  sig_keypair(k3, s3);
+  sig_keypair(other, os);
+  struct fx_rec r[3];
+  r[0] = rotation(&f, &m, k2, s2, NULL);           /* signed by the first key */
+  memcpy(m.sk, s2, 64);
+  r[1] = rotation(&f, &m, k3, s3, NULL);           /* signed by k2 */
+  memcpy(m.sk, s3, 64);
+  /* The chain leads to k3: AUTH by k3 holds; by k2, or by k3 without the chain, not. */
+  ASSERT_OK(rotated_handshake(first, s3, r, 2));
+  ASSERT_EQ(rotated_handshake(first, s2, r, 2), KK_ERR(SIGNATURE));
+  ASSERT_EQ(rotated_handshake(first, s3, NULL, 0), KK_ERR(SIGNATURE));
+  ASSERT_OK(rotated_handshake(first, s2, r, 1));
+  /* Out of order, or one whose proof another key made: refused. */
+  struct fx_rec swapped[2] = { r[1], r[0] };
+  ASSERT_EQ(rotated_handshake(first, s3, swapped, 2), KK_ERR(SIGNATURE));
+  struct fx_member m2;
+  fx_member_init(&m2);
+  uint8_t first2[32];
+  memcpy(first2, m2.pk, 32);
+  r[2] = rotation(&f, &m2, other, os, s2);
+  ASSERT_EQ(rotated_handshake(first2, os, &r[2], 1), KK_ERR(SIGNATURE));
+  /* Another member's rotation does not speak for this identity. */
+  ASSERT_EQ(rotated_handshake(first2, s2, r, 1), KK_ERR(SIGNATURE));
+  for (int i = 0; i < 3; i++) fx_rec_free(&r[i]);
+  fx_free(&f);
 }

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* What ingest checks of a lone record, minus the chain: form and signature. */
 static int record_checks(const uint8_t *env, size_t len)
@@ -144,6 +145,48 @@ TEST(keys_file_permissions)
   ASSERT(fp);
   fseek(fp, 30, SEEK_SET);
   fputc('z', fp);
+  fclose(fp);
+  ASSERT_EQ(keys_load(dir, pk2, sk2), KK_ERR(CORRUPT));
+}
+
+TEST(keys_rotation_file)
+{
+  uint8_t feed[32], sk[64], npk[32], nsk[64], pk2[32], sk2[64], signer[32];
+  const char *dir = test_tmpdir();
+  char path[4200], next[4200];
+  snprintf(path, sizeof path, "%s/%s", dir, KEYS_FILE);
+  snprintf(next, sizeof next, "%s/%s", dir, KEYS_NEXT);
+  ASSERT_OK(keys_create(dir, feed, sk));
+  sig_keypair(npk, nsk);
+  /* The rotation's record was not committed: the pending key is dropped. */
+  ASSERT_OK(keys_next_write(dir, feed, nsk));
+  ASSERT_EQ(keys_next_settle(dir, feed), 0);
+  ASSERT(access(next, F_OK) != 0);
+  ASSERT_OK(keys_load(dir, pk2, sk2));
+  ASSERT(memcmp(pk2, feed, 32) == 0 && memcmp(sk2, sk, 64) == 0);
+  /* Committed: the new key becomes the identity, still naming the feed. */
+  ASSERT_OK(keys_next_write(dir, feed, nsk));
+  ASSERT_EQ(keys_next_settle(dir, npk), 1);
+  ASSERT(access(next, F_OK) != 0);
+  ASSERT_OK(keys_load(dir, pk2, sk2));
+  ASSERT(memcmp(pk2, feed, 32) == 0 && memcmp(sk2, nsk, 64) == 0);
+  sig_public(signer, sk2);
+  ASSERT(memcmp(signer, npk, 32) == 0);
+  struct stat st;
+  ASSERT_OK(stat(path, &st));
+  ASSERT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_EQ(keys_next_settle(dir, npk), 0); /* nothing pending */
+  /* A feed line that is not one is refused. */
+  FILE *fp = fopen(path, "a");
+  ASSERT(fp);
+  fputs("junk\n", fp);
+  fclose(fp);
+  ASSERT_OK(keys_load(dir, pk2, sk2)); /* only the first two lines are read */
+  fp = fopen(path, "w");
+  ASSERT(fp);
+  fputs("kiroku-ed25519-v1 ", fp);
+  for (int i = 0; i < 64; i++) fprintf(fp, "%02x", nsk[i]);
+  fputs("\nfeed 12\n", fp);
   fclose(fp);
   ASSERT_EQ(keys_load(dir, pk2, sk2), KK_ERR(CORRUPT));
 }
