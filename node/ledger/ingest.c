@@ -215,7 +215,8 @@ static int ingest_commit_fn(struct store_txn *txn, void *arg)
   int rc = ingest_still_fits(txn, c->s, c->order, c->n);
   if (rc) return rc;
   uint8_t (*feeds)[32] = mem_alloc((c->n ? c->n : 1) * 32);
-  size_t nf = 0;
+  struct rules_fresh *fresh = NULL;
+  size_t nf = 0, nfresh = 0;
   if (!feeds) return -ENOMEM;
   if (c->adopt_network &&
       ((rc = store_meta_put(txn, c->s, "network", c->adopt_network, 32)) ||
@@ -253,9 +254,18 @@ static int ingest_commit_fn(struct store_txn *txn, void *arg)
     it->evidence_held = 1;
   }
   if ((rc = ingest_check_ckpts(txn, c->s, c->order, c->n))) goto done;
-  if ((rc = rules_advance(c->s, txn, (const uint8_t(*)[32])feeds, nf))) goto done;
-  /* Nothing is committed before every signature in it has verified. */
+  /* The rules judge only records whose signatures have verified: a bad one makes the
+   * batch's writes run again without it, never its rules (the costlier part). Until
+   * here the signatures were checked on other threads while the records were written. */
   if (c->verifier && ingest_verify_join(c->verifier)) { rc = INGEST_RETRY_SIGS; goto done; }
+  /* The records stored, in order (author, seq): the rules take them from here. */
+  fresh = mem_alloc((c->n ? c->n : 1) * sizeof *fresh);
+  if (!fresh) { rc = -ENOMEM; goto done; }
+  for (size_t i = 0; i < c->n; i++) {
+    const struct ingest_item *it = c->order[i];
+    if (it->result == 0) fresh[nfresh++] = (struct rules_fresh){ it->author, it->seq, it->id, it->env, it->len };
+  }
+  if ((rc = rules_advance_fresh(c->s, txn, (const uint8_t(*)[32])feeds, nf, fresh, nfresh))) goto done;
   if (c->flags & INGEST_LOCAL) {
     for (size_t i = 0; i < c->n; i++) {
       struct ingest_item *it = c->order[i];
@@ -270,6 +280,7 @@ static int ingest_commit_fn(struct store_txn *txn, void *arg)
   if (c->hook && (rc = c->hook->fn(txn, c->hook->ctx, (const uint8_t(*)[32])feeds, nf))) goto done;
 done:
   mem_free(feeds);
+  mem_free(fresh);
   return rc;
 }
 

@@ -38,6 +38,9 @@ struct rules_ctx {
    * one is found without hashing it again (derived_record_by_id). Open addressing. */
   struct known { uint8_t id[32], author[32]; uint64_t seq; } *known;
   size_t known_n, known_cap;
+  /* The records the batch being committed brought (rules_advance_fresh), by position. */
+  const struct rules_fresh *fresh;
+  size_t nfresh;
 };
 
 /* The engine's steps the rules share (rules.c): make the current record wait for

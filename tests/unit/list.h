@@ -51,6 +51,7 @@
   X(store_ids_by_their_short_key) \
   X(store_posdb_entries) \
   X(store_scans_by_prefix) \
+  X(store_log_last_read_failure_is_an_error) \
   X(ingest_another_writer_between_check_and_commit) \
   X(merkle_vectors_through_the_library) \
   X(note_known_answer) \

@@ -320,3 +320,61 @@ TEST(ingest_another_writer_between_check_and_commit)
     fx_free(&f);
   }
 }
+
+/* ---- a failed read of the log's last arrival -------------------------------------- */
+
+struct log_fault { struct store *s; const struct fx_rec *rec; int last_rc, append_rc; uint64_t arrival; };
+
+/* With the log unreadable (its handle made invalid for the call), asks for the last
+ * arrival and tries to append: both must fail; neither may read "empty". */
+static int log_fault_fn(struct store_txn *txn, void *arg)
+{
+  struct log_fault *f = arg;
+  MDB_dbi log = f->s->log;
+  f->s->log = (MDB_dbi)9999;
+  f->arrival = 77;
+  f->last_rc = store_log_last(txn, f->s, &f->arrival);
+  uint8_t key[32];
+  memset(key, 5, 32);
+  f->append_rc = store_record_append(txn, f->s, f->rec->id, key, 1, f->rec->env, f->rec->len, key);
+  f->s->log = log;
+  return KK_ERR(INTERNAL); /* write nothing */
+}
+
+static int log_first(void *arg, uint64_t arrival, const uint8_t *env, size_t len)
+{
+  const struct fx_rec *want = arg;
+  ASSERT_EQ(arrival, 1);
+  ASSERT(len == want->len && memcmp(env, want->env, len) == 0);
+  return 1;
+}
+
+/* store_log_last once read a failed read as an empty log, and the next append then
+ * took arrival 1 again, overwriting the first record's. */
+TEST(store_log_last_read_failure_is_an_error)
+{
+  struct fx f;
+  struct fx_member m;
+  fx_network(&f, "logfault");
+  fx_member_init(&m);
+  struct store *s = fx_store(&f, test_tmpdir());
+  struct kk_body *b = fx_body(KK_PL_INCIDENT);
+  strcpy(b->u.incident.kind, "note");
+  strcpy(b->u.incident.text, "x");
+  struct fx_rec r = fx_sign(&f, &f.reg, b);
+  free(b);
+  struct log_fault lf = { s, &r, 0, 0, 0 };
+  ASSERT_EQ(store_write(s, log_fault_fn, &lf), KK_ERR(INTERNAL));
+  ASSERT(lf.last_rc != 0);
+  ASSERT(lf.append_rc != 0);
+  struct store_txn *txn;
+  uint64_t last;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(store_log_last(txn, s, &last));
+  ASSERT_EQ(last, 1); /* the genesis, as installed */
+  ASSERT_EQ(store_log_each(txn, s, 0, log_first, &f.genesis), 1);
+  store_txn_abort(txn);
+  fx_rec_free(&r);
+  store_close(s);
+  fx_free(&f);
+}
