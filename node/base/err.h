@@ -88,7 +88,8 @@
   X(MAP_RESIZED,   'S', "another process grew the data file's map: it is adopted and the work run again") \
   X(NOTHING_NEW,   'S', "nothing new to write: the transaction was not committed (not an error)") \
   X(DUPLICATE,     'S', "that record is held already (the same bytes at the same feed position): nothing to store") \
-  X(SUCCEEDED,     'I', "that member has a successor already: a member is succeeded once (succeed its successor instead)")
+  X(SUCCEEDED,     'I', "that member has a successor already: a member is succeeded once (succeed its successor instead)") \
+  X(STORE_LIMIT,   'S', "the data file's engine reached one of its limits (too many processes reading it at once, or a transaction too large): stop other kiroku processes on this directory and retry")
 
 /* Kiroku's codes: KK_ERR(DECODE) == KK_ERR_BASE - 1, and so on downwards. */
 #define KK_X_ENUM(name, cls, msg) KK_EI_##name,

@@ -35,7 +35,12 @@ int store_err(int rc)
   if (rc == MDB_INVALID || rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_VERSION_MISMATCH ||
       rc == MDB_INCOMPATIBLE)
     return KK_ERR(CORRUPT);
-  return rc;
+  if (rc == MDB_KEYEXIST) return KK_ERR(EXISTS); /* a put that must not replace (the log) */
+  if (rc == MDB_READERS_FULL || rc == MDB_TXN_FULL || rc == MDB_CURSOR_FULL || rc == MDB_PAGE_FULL ||
+      rc == MDB_DBS_FULL || rc == MDB_TLS_FULL || rc == MDB_BAD_RSLOT)
+    return STORE_LIMIT;
+  if (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE) return KK_ERR(INTERNAL); /* a misuse: BAD_TXN, BAD_DBI, ... */
+  return rc; /* Kiroku's own, or -errno */
 }
 
 struct store_dbdef { const char *name; size_t off; int derived; unsigned flags; };
@@ -98,7 +103,7 @@ static int store_check_layout(struct store_txn *txn, struct store *s)
   int rc = store_meta_get(txn, s, "layout", &v, &n);
   if (rc == 0 && n == 4 && memcmp(v, cur, 4) == 0) return 0;
   if (rc != 0 && rc != STORE_ABSENT) return rc;
-  if ((rc = mdb_stat(txn_lmdb(txn), s->log, &st))) return rc;
+  if ((rc = mdb_stat(txn_lmdb(txn), s->log, &st))) return store_err(rc);
   if (st.ms_entries > 0 || s->log_stale) {
     if (s->readonly) return KK_ERR(OLD_STORE);
     s->derived_stale = 1;
@@ -397,6 +402,7 @@ static int store_byid_from(struct store_txn *txn, struct store *s, const uint8_t
   uint8_t key[STORE_IDKEY];
   memcpy(key, from, STORE_IDKEY);
   MDB_val k = { STORE_IDKEY, key }, v;
+  int from_fn = 0;
   int rc = mdb_cursor_open(txn_lmdb(txn), s->byid, &c);
   if (rc) return store_err(rc);
   for (rc = mdb_cursor_get(c, &k, &v, exact ? MDB_SET_KEY : MDB_SET_RANGE); rc == 0;
@@ -411,10 +417,11 @@ static int store_byid_from(struct store_txn *txn, struct store *s, const uint8_t
     if ((rc = store_log_get(txn, s, arrival, &env, &len))) break;
     crypto_hash_sha256(id, env, len);
     if (memcmp(id, k.mv_data, STORE_IDKEY) != 0) { rc = KK_ERR(CORRUPT); break; } /* indexed wrongly */
-    if ((rc = fn(arg, id, env, len))) break;
+    if ((rc = fn(arg, id, env, len))) { from_fn = 1; break; }
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? 0 : rc;
+  if (from_fn) return rc; /* fn's result (1: found), unchanged */
+  return rc == MDB_NOTFOUND ? 0 : store_err(rc);
 }
 
 struct by_id { const uint8_t *id; const uint8_t *env; size_t len; };
@@ -540,9 +547,12 @@ static int store_log_append(struct store_txn *txn, struct store *s, const uint8_
   uint8_t ak[8];
   be64_put(ak, arrival);
   MDB_val k = { 8, ak }, v = { len, (void *)env };
+  /* A record and its id are put never replacing one: MDB_APPEND refuses an arrival not
+   * above the last, MDB_NODUPDATA the same id entry twice. */
   if ((rc = store_err(mdb_put(txn_lmdb(txn), s->log, &k, &v, MDB_APPEND)))) return rc;
   uint8_t av[BUF_VARINT_MAX];
-  if ((rc = store_put(txn, s, STORE_DB_BYID, id, STORE_IDKEY, av, buf_varint_encode(av, arrival)))) return rc;
+  MDB_val ik = { STORE_IDKEY, (void *)id }, iv = { buf_varint_encode(av, arrival), av };
+  if ((rc = store_err(mdb_put(txn_lmdb(txn), s->byid, &ik, &iv, MDB_NODUPDATA)))) return rc;
   if (!(h->run_arrival && seq > h->run_first && arrival - h->run_arrival == seq - h->run_first && h->seq == seq - 1)) {
     h->run_first = seq;
     h->run_arrival = arrival;
@@ -654,10 +664,10 @@ int store_clear_derived(struct store_txn *txn, struct store *s)
   for (size_t i = 0; i < STORE_NDBS; i++) {
     if (!store_dbs[i].derived) continue;
     int rc = mdb_drop(txn_lmdb(txn), *store_dbi(s, i), 0);
-    if (rc) return rc;
+    if (rc) return store_err(rc);
   }
   /* Pending waits are re-discovered by the rebuild. */
-  return mdb_drop(txn_lmdb(txn), s->pending, 0);
+  return store_err(mdb_drop(txn_lmdb(txn), s->pending, 0));
 }
 
 static void store_hash_len(crypto_hash_sha256_state *h, size_t n)
@@ -679,7 +689,7 @@ int store_digest(struct store_txn *txn, struct store *s, uint8_t out[32])
     crypto_hash_sha256_update(&h, (const uint8_t *)name, strlen(name));
     MDB_cursor *c;
     int rc = mdb_cursor_open(txn_lmdb(txn), *store_dbi(s, i), &c);
-    if (rc) return rc;
+    if (rc) return store_err(rc);
     MDB_val k, v;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
       store_hash_len(&h, k.mv_size);
@@ -688,7 +698,7 @@ int store_digest(struct store_txn *txn, struct store *s, uint8_t out[32])
       crypto_hash_sha256_update(&h, v.mv_data, v.mv_size);
     }
     mdb_cursor_close(c);
-    if (rc != MDB_NOTFOUND) return rc;
+    if (rc != MDB_NOTFOUND) return store_err(rc);
     store_hash_len(&h, 0); /* end of database */
   }
   crypto_hash_sha256_final(&h, out);
@@ -726,14 +736,15 @@ int store_log_each(struct store_txn *txn, struct store *s, uint64_t after,
   uint8_t start[8];
   be64_put(start, after + 1);
   MDB_val k = { 8, start }, v;
+  int from_fn = 0;
   int rc = mdb_cursor_open(txn_lmdb(txn), s->log, &c);
   if (rc) return store_err(rc);
   for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
     if (k.mv_size != 8) { rc = KK_ERR(CORRUPT); break; }
-    if ((rc = fn(arg, be64_get(k.mv_data), v.mv_data, v.mv_size))) break;
+    if ((rc = fn(arg, be64_get(k.mv_data), v.mv_data, v.mv_size))) { from_fn = 1; break; }
   }
   mdb_cursor_close(c);
-  return rc == MDB_NOTFOUND ? 0 : rc; /* fn's result, or a storage error */
+  return from_fn ? rc : rc == MDB_NOTFOUND ? 0 : store_err(rc); /* fn's result passes unchanged */
 }
 
 /* ---- moving an earlier log ------------------------------------------------------------ */

@@ -81,6 +81,9 @@
  * writes it; the CLI writing with no node warns on "\0"). */
 #define STORE_META_CONFIRMED "own_head_confirmed"
 
+/* One of LMDB's limits was reached (readers, transaction size, databases). */
+#define STORE_LIMIT KK_ERR(STORE_LIMIT)
+
 #define STORE_LOTKEY 36
 #define STORE_LOTPOS 44          /* the lots database's key: author || seq || index */
 #define STORE_SPENDKEY 52        /* the spends database's key: lot position || seq */

@@ -52,6 +52,7 @@
   X(store_posdb_entries) \
   X(store_scans_by_prefix) \
   X(store_log_last_read_failure_is_an_error) \
+  X(store_translates_every_lmdb_code) \
   X(ingest_another_writer_between_check_and_commit) \
   X(merkle_vectors_through_the_library) \
   X(note_known_answer) \

@@ -11,6 +11,7 @@
 #include "../../node/ledger/ingest.h"
 #include "../../node/ledger/store_lmdb.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -377,4 +378,28 @@ TEST(store_log_last_read_failure_is_an_error)
   fx_rec_free(&r);
   store_close(s);
   fx_free(&f);
+}
+
+/* Every LMDB code is turned into a Kiroku one at the store's boundary (issue 11): none
+ * of LMDB's leaves it. */
+TEST(store_translates_every_lmdb_code)
+{
+  ASSERT_EQ(store_err(0), 0);
+  ASSERT_EQ(store_err(MDB_NOTFOUND), STORE_ABSENT);
+  ASSERT_EQ(store_err(MDB_MAP_FULL), STORE_MAP_FULL);
+  ASSERT_EQ(store_err(MDB_MAP_RESIZED), STORE_MAP_RESIZED);
+  ASSERT_EQ(store_err(MDB_CORRUPTED), KK_ERR(CORRUPT));
+  ASSERT_EQ(store_err(MDB_PAGE_NOTFOUND), KK_ERR(CORRUPT));
+  ASSERT_EQ(store_err(MDB_KEYEXIST), KK_ERR(EXISTS));
+  ASSERT_EQ(store_err(MDB_READERS_FULL), STORE_LIMIT);
+  ASSERT_EQ(store_err(MDB_TXN_FULL), STORE_LIMIT);
+  ASSERT_EQ(store_err(MDB_BAD_TXN), KK_ERR(INTERNAL));
+  ASSERT_EQ(store_err(MDB_BAD_DBI), KK_ERR(INTERNAL));
+  ASSERT_EQ(store_err(ENOSPC), KK_ERR(DISK_WRITE));
+  ASSERT_EQ(store_err(ENOMEM), -ENOMEM);
+  ASSERT_EQ(store_err(KK_ERR(FIELD)), KK_ERR(FIELD)); /* Kiroku's own pass */
+  for (int rc = MDB_KEYEXIST; rc <= MDB_LAST_ERRCODE; rc++) {
+    int k = store_err(rc);
+    ASSERT(k <= KK_ERR_BASE - 1 && k > KK_ERR_BASE - 1 - KK_EI__COUNT); /* a Kiroku code */
+  }
 }
