@@ -59,7 +59,7 @@ int hs_set_rotations(struct hs *h, const uint8_t *const *envs, const size_t *len
 /* The key the peer's RotateKey records lead to from its identity key: each must be a
  * RotateKey of the peer's own feed, later than the one before, signed by the key so far,
  * its proof by the new key. 0 with *key set, KK_E_SIGNATURE, or -ENOMEM. */
-static int hs_rotated_key(const struct hs *h, const struct kk_wire *w, uint8_t key[32])
+static int hs_rotated_key(const struct hs *h, const struct kk_wire *w, uint8_t key[32], uint64_t *seq)
 {
   struct kk_body *b = mem_alloc(sizeof *b);
   uint64_t last = 0;
@@ -86,6 +86,7 @@ static int hs_rotated_key(const struct hs *h, const struct kk_wire *w, uint8_t k
     last = b->seq;
   }
   mem_free(b);
+  *seq = last;
   return rc;
 }
 
@@ -162,7 +163,7 @@ int hs_on_auth(struct hs *h, const uint8_t *msg, size_t len, uint8_t **admission
   if (w.kind != KK_W_AUTH) { codec_wire_free(&w); return KK_ERR(DECODE); }
   uint8_t m[33], key[32];
   hs_signed(h, !h->initiator, m);
-  if ((rc = hs_rotated_key(h, &w, key)) || (rc = sig_verify(w.auth.signature, HS_TAG_AUTH, m, sizeof m, key))) {
+  if ((rc = hs_rotated_key(h, &w, key, &h->peer_key_seq)) || (rc = sig_verify(w.auth.signature, HS_TAG_AUTH, m, sizeof m, key))) {
     codec_wire_free(&w);
     return rc == -ENOMEM ? rc : KK_ERR(SIGNATURE);
   }
@@ -178,6 +179,7 @@ int hs_on_auth(struct hs *h, const uint8_t *msg, size_t len, uint8_t **admission
     memcpy(*admission, w.auth.admission, w.auth.admission_len);
   }
   codec_wire_free(&w);
+  memcpy(h->peer_key, key, 32);
   h->state = HS_DONE;
   return 0;
 }

@@ -45,6 +45,8 @@ struct hs {
   size_t admission_len;
   uint8_t *rotations;        /* our RotateKey records, oldest first, copies end to end */
   size_t rotation_len[CODEC_ROTATIONS_MAX], n_rotations;
+  uint8_t peer_key[32];      /* after AUTH: the key the peer signed it with */
+  uint64_t peer_key_seq;     /* ... the seq of the RotateKey that led to it (0: its first key) */
 };
 
 /* Starts a handshake; *out (mem_alloc'd, the caller frees) is our HELLO message, to send

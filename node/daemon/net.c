@@ -200,7 +200,8 @@ static int net_on_frame(void *ctx, uint8_t *frame, size_t len)
     size_t admlen = 0;
     const char *why = NULL;
     rc = hs_on_auth(&c->hs, frame, len, &adm, &admlen);
-    if (rc == 0) rc = node_check_peer(c->n, c->peer, adm, admlen, c->name, sizeof c->name, &why);
+    if (rc == 0)
+      rc = node_check_peer(c->n, c->peer, c->hs.peer_key, c->hs.peer_key_seq, adm, admlen, c->name, sizeof c->name, &why);
     mem_free(adm);
     if (rc) {
       char hex[65];

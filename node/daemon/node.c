@@ -231,14 +231,30 @@ static int valid_admission(struct node *n, const uint8_t peer[32], const uint8_t
   return ok;
 }
 
-int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t *admission, size_t alen,
-                    char *name, size_t namelen, const char **why)
+static int last_rotation(void *arg, uint64_t seq)
+{
+  *(uint64_t *)arg = seq;
+  return 0;
+}
+
+int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t key[32], uint64_t key_seq,
+                    const uint8_t *admission, size_t alen, char *name, size_t namelen, const char **why)
 {
   struct store_txn *txn;
   struct member m;
-  if (memcmp(peer, n->registry, 32) == 0) { snprintf(name, namelen, "registry"); return 0; }
+  uint8_t now[32];
+  uint64_t rotated = 0;
   int rc = store_read(n->s, &txn);
   if (rc) return rc;
+  /* A rotation we hold that is newer than the peer's chain retired the key it used. */
+  if ((rc = store_rotations_each(txn, n->s, peer, last_rotation, &rotated)) == 0 &&
+      (rc = store_key_at(txn, n->s, peer, UINT64_MAX - 1, now)) == 0 && rotated > key_seq && memcmp(now, key, 32) != 0) {
+    store_txn_abort(txn);
+    *why = "it signed with a key its feed has rotated away from";
+    return KK_ERR(SIGNATURE);
+  }
+  if (rc) { store_txn_abort(txn); return rc; }
+  if (memcmp(peer, n->registry, 32) == 0) { store_txn_abort(txn); snprintf(name, namelen, "registry"); return 0; }
   rc = rules_member_get(txn, n->s, peer, &m);
   store_txn_abort(txn);
   if (rc == 0) {

@@ -261,9 +261,11 @@ int node_rotations(struct node *n, struct hs *h);
 
 /* Whether a peer that completed the handshake may stay: the registry, an admitted and
  * unsuspended member this node knows, or one presenting a valid Admit record signed by
- * the registry. 0 (name filled) or an error with *why set. */
-int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t *admission, size_t alen,
-                    char *name, size_t namelen, const char **why);
+ * the registry; and it signed with the key its feed has now as far as this node knows
+ * (key, led to by its RotateKey at key_seq, hs.h), not one a later rotation we hold
+ * retired. 0 (name filled) or an error with *why set. */
+int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t key[32], uint64_t key_seq,
+                    const uint8_t *admission, size_t alen, char *name, size_t namelen, const char **why);
 
 /* ---- net: connections (node/daemon/net.c) ------------------------------------------------ */
 int net_listen(struct node *n);

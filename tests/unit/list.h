@@ -44,6 +44,8 @@
   X(hs_channel_and_tampering) \
   X(hs_refusals) \
   X(hs_rotated_key) \
+  X(net_failed_send_closes_on_the_next_turn) \
+  X(node_refuses_a_key_rotated_away) \
   X(wire_roundtrip_and_caps) \
   X(merkle_tree_matches_rfc_and_proves) \
   X(merkle_tree_large) \
