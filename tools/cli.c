@@ -147,6 +147,22 @@ static void cli_explain(struct cli *c, const struct kk_body *b, int rc)
 {
   struct store_txn *txn;
   c->why[0] = 0;
+  if ((rc == KK_ERR(FROZEN) || rc == KK_ERR(SUSPENDED)) && store_read(c->s, &txn) == 0) {
+    /* The registry has admitted a successor in this member's place: say where to go on. */
+    struct member m;
+    int succeeded = rules_member_get(txn, c->s, c->pk, &m) == 0 && m.succeeded;
+    store_txn_abort(txn);
+    if (succeeded) {
+      char hex[65];
+      sig_hex(hex, m.successor, 32);
+      snprintf(c->why, sizeof c->why,
+               "the registry admitted key %.16s… in this member's place from seq %llu of its feed (kiroku succeed): "
+               "this key writes nothing more; go on in the data directory that holds the new key, which holds "
+               "what this feed held before that seq.",
+               hex, (unsigned long long)m.succession_from);
+      return;
+    }
+  }
   if (rc == KK_ERR(FROZEN)) {
     uint8_t ev[32];
     char hex[65] = "";

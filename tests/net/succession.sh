@@ -87,4 +87,11 @@ check "succession: trace shows the succession in the provenance" bash -c \
 await_same() { local i; for i in $(seq 1 100); do same_digests "$@" && return 0; sleep 0.1; done; return 1; }
 check "succession: every node ends in the same state" await_same registry processor manufacturer recycler-new
 check "succession: audit passes" k manufacturer audit
+# The old directory, once it holds the registry's records, is told where to go on.
+k registry export-records --feed registry > "$T/reg.rec" 2>/dev/null
+k recycler import-records "$T/reg.rec" >/dev/null 2>&1 || true
+rc=0; k recycler issue --lot OLD --material PET --mass 1t --post-consumer 1t --origin JP --scheme GRS --certificate C9 \
+  > "$T/old.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q "in this member's place" "$T/old.out" && ok "succession: the old key's write is refused, naming its successor (exit 2)" \
+  || { notok "succession: the old key's write is refused, naming its successor (exit $rc)"; sed 's/^/    /' "$T/old.out"; }
 finish
