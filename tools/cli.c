@@ -127,7 +127,7 @@ int cli_open(struct cli *c, int flags)
   /* A key rotation interrupted after its record was committed is finished here, one
    * that was not is dropped (crypto/keys.h). */
   uint8_t signer[32];
-  rc = c->have_key && (flags & CLI_WRITE) ? store_key_at(txn, c->s, c->pk, UINT64_MAX - 1, signer) : 1;
+  rc = c->have_key && (flags & CLI_WRITE) ? store_key_now(txn, c->s, c->pk, signer, NULL) : 1;
   store_txn_abort(txn);
   if (rc == 0 && (rc = keys_next_settle(c->dir, signer)) == 1) rc = keys_load(c->dir, c->pk, c->sk);
   if (rc < 0) return cli_fail(rc, "identity in %s", c->dir);

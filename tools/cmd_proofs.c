@@ -47,7 +47,7 @@ static int list_cosig(void *arg, const char *name, size_t nl, const char *line, 
   memcpy(nm, name, nl);
   nm[nl] = 0;
   uint8_t key[32]; /* the witness's key now: its feed id, or the key it rotated to */
-  if (store_key_at(l->txn, l->s, pk, UINT64_MAX - 1, key) || note_verify_cosignature(l->note, l->len, nm, key, &t)) return 0;
+  if (store_key_now(l->txn, l->s, pk, key, NULL) || note_verify_cosignature(l->note, l->len, nm, key, &t)) return 0;
   json_array_append_new(l->arr, json_pack("{s:o,s:s,s:I}", "key", cli_json_hex(pk, 32), "name",
                                           cli_member_name(l->txn, l->s, pk, who, sizeof who), "time", (json_int_t)t));
   return 0;

@@ -163,7 +163,7 @@ int node_init(struct node *n, uv_loop_t *loop, const char *dir)
   if (rc2 == 0 && vn == 32) memcpy(n->registry, v, 32);
   /* A key rotation interrupted after its record was committed is finished here. */
   uint8_t signer[32];
-  int rc3 = store_key_at(txn, n->s, n->pk, UINT64_MAX - 1, signer);
+  int rc3 = store_key_now(txn, n->s, n->pk, signer, NULL);
   store_txn_abort(txn);
   if (rc3 == 0 && (rc3 = keys_next_settle(dir, signer)) == 1) rc3 = keys_load(dir, n->pk, n->sk);
   if (rc3 < 0) return rc3;
@@ -231,12 +231,6 @@ static int valid_admission(struct node *n, const uint8_t peer[32], const uint8_t
   return ok;
 }
 
-static int last_rotation(void *arg, uint64_t seq)
-{
-  *(uint64_t *)arg = seq;
-  return 0;
-}
-
 int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t key[32], uint64_t key_seq,
                     const uint8_t *admission, size_t alen, char *name, size_t namelen, const char **why)
 {
@@ -247,8 +241,7 @@ int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t key[32
   int rc = store_read(n->s, &txn);
   if (rc) return rc;
   /* A rotation we hold that is newer than the peer's chain retired the key it used. */
-  if ((rc = store_rotations_each(txn, n->s, peer, last_rotation, &rotated)) == 0 &&
-      (rc = store_key_at(txn, n->s, peer, UINT64_MAX - 1, now)) == 0 && rotated > key_seq && memcmp(now, key, 32) != 0) {
+  if ((rc = store_key_now(txn, n->s, peer, now, &rotated)) == 0 && rotated > key_seq && memcmp(now, key, 32) != 0) {
     store_txn_abort(txn);
     *why = "it signed with a key its feed has rotated away from";
     return KK_ERR(SIGNATURE);

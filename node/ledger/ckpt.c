@@ -251,7 +251,7 @@ static int ckpt_on_line(void *arg, const char *name, size_t nl, const char *line
   memcpy(one + tl + 1, line, ll);
   /* by the witness's key now: its feed id, or the key it rotated to */
   uint8_t wkey[32];
-  if ((c->rc = store_key_at(c->txn, c->s, pk, UINT64_MAX - 1, wkey))) { mem_free(one); return 1; }
+  if ((c->rc = store_key_now(c->txn, c->s, pk, wkey, NULL))) { mem_free(one); return 1; }
   int ok = note_verify_cosignature(one, one_len, nm, wkey, NULL) == 0;
   mem_free(one);
   if (!ok) return 0;

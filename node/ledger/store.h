@@ -293,6 +293,10 @@ int store_record_append(struct store_txn *txn, struct store *s, const uint8_t id
  * key until a RotateKey): what checkpoints of size seq are signed with. */
 int store_key_at(struct store_txn *txn, struct store *s, const uint8_t author[32], uint64_t seq, uint8_t key[32]);
 
+/* The key that signs author's feed now: its id until a RotateKey, then the key the
+ * newest one held named; *since (may be NULL) its seq (0: none). 0 or a storage error. */
+int store_key_now(struct store_txn *txn, struct store *s, const uint8_t author[32], uint8_t key[32], uint64_t *since);
+
 /* Calls fn(arg, seq) for each RotateKey record of author's feed, in seq order, until
  * fn returns non-zero (returned); 0 at the end, or a storage error. */
 int store_rotations_each(struct store_txn *txn, struct store *s, const uint8_t author[32],

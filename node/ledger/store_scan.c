@@ -159,6 +159,21 @@ int store_frozen_each(struct store_txn *txn, struct store *s, store_frozen_fn fn
 }
 
 /* keys: author || seq of each RotateKey -> the key it rotated to */
+int store_key_now(struct store_txn *txn, struct store *s, const uint8_t author[32], uint8_t key[32], uint64_t *since)
+{
+  const void *k, *v;
+  size_t kl, vl;
+  int rc = store_last(txn, s, STORE_DB_KEYS, author, 32, &k, &kl, &v, &vl);
+  memcpy(key, author, 32);
+  if (since) *since = 0;
+  if (rc == STORE_ABSENT) return 0;
+  if (rc) return rc;
+  if (kl != 40 || vl != 32) return KK_ERR(CORRUPT);
+  memcpy(key, v, 32);
+  if (since) *since = be64_get((const uint8_t *)k + 32);
+  return 0;
+}
+
 struct rotations_each { int (*fn)(void *arg, uint64_t seq); void *arg; };
 
 static int rotation_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)

@@ -4,6 +4,7 @@
 #include "fixture.h"
 #include "test.h"
 #include "../../crypto/sig.h"
+#include "../../node/base/buf.h"
 #include "../../node/ledger/ingest.h"
 #include "../../node/ledger/rules.h"
 
@@ -47,6 +48,21 @@ struct fx_rec fx_sign(struct fx *f, struct fx_member *m, struct kk_body *b)
   sig_sha256(r.id, r.env, r.len);
   m->seq++;
   memcpy(m->last, r.id, 32);
+  return r;
+}
+
+struct fx_rec fx_rotate(struct fx *f, struct fx_member *m, const uint8_t new_pk[32], const uint8_t new_sk[64],
+                        const uint8_t *proof_sk)
+{
+  struct kk_body *b = fx_body(KK_PL_ROTATE_KEY);
+  uint8_t msg[40];
+  memcpy(msg, m->pk, 32);
+  be64_put(msg + 32, m->seq + 1);
+  memcpy(b->u.rotate_key.new_key, new_pk, 32);
+  ASSERT_OK(sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, proof_sk ? proof_sk : new_sk));
+  struct fx_rec r = fx_sign(f, m, b);
+  free(b);
+  memcpy(m->sk, new_sk, 64);
   return r;
 }
 

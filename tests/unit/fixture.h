@@ -26,6 +26,10 @@ void fx_network(struct fx *f, const char *name);
 /* Fills b's header for member m's next record, encodes and signs it; advances m. */
 struct fx_rec fx_sign(struct fx *f, struct fx_member *m, struct kk_body *b);
 void fx_rec_free(struct fx_rec *r);
+/* m's RotateKey to new_pk, its proof signed by proof_sk (new_sk's own when NULL: a
+ * forged one otherwise); m signs with new_sk from then on. */
+struct fx_rec fx_rotate(struct fx *f, struct fx_member *m, const uint8_t new_pk[32], const uint8_t new_sk[64],
+                        const uint8_t *proof_sk);
 /* Releases what fx_network allocated. */
 void fx_free(struct fx *f);
 /* Opens a store in dir and installs the genesis. */

@@ -185,22 +185,6 @@ TEST(wire_roundtrip_and_caps)
   ASSERT_EQ(codec_wire_decode(junk, CODEC_WIRE_MAX + 1, &d), KK_ERR(TOO_LARGE));
 }
 
-/* A RotateKey record of member (pk, sk) at seq, to new_pk (proof by new_sk); proof_by
- * signs the proof instead when not NULL (a forged one). */
-static struct fx_rec rotation(struct fx *f, struct fx_member *m, const uint8_t new_pk[32], const uint8_t new_sk[64],
-                              const uint8_t *proof_by)
-{
-  struct kk_body *b = fx_body(KK_PL_ROTATE_KEY);
-  uint8_t msg[40];
-  memcpy(msg, m->pk, 32);
-  be64_put(msg + 32, m->seq + 1);
-  memcpy(b->u.rotate_key.new_key, new_pk, 32);
-  ASSERT_OK(sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, proof_by ? proof_by : new_sk));
-  struct fx_rec r = fx_sign(f, m, b);
-  free(b);
-  return r;
-}
-
 /* Runs a handshake where a's identity is feed `id` and it signs with sk, carrying its
  * RotateKey records; returns what b says of a's AUTH. */
 static int rotated_handshake(const uint8_t id[32], const uint8_t sk[64], struct fx_rec *rots, size_t n)
@@ -237,10 +221,8 @@ TEST(hs_rotated_key)
   sig_keypair(k3, s3);
   sig_keypair(other, os);
   struct fx_rec r[3];
-  r[0] = rotation(&f, &m, k2, s2, NULL);           /* signed by the first key */
-  memcpy(m.sk, s2, 64);
-  r[1] = rotation(&f, &m, k3, s3, NULL);           /* signed by k2 */
-  memcpy(m.sk, s3, 64);
+  r[0] = fx_rotate(&f, &m, k2, s2, NULL);          /* signed by the first key */
+  r[1] = fx_rotate(&f, &m, k3, s3, NULL);          /* signed by k2 */
   /* The chain leads to k3: AUTH by k3 holds; by k2, or by k3 without the chain, not. */
   ASSERT_OK(rotated_handshake(first, s3, r, 2));
   ASSERT_EQ(rotated_handshake(first, s2, r, 2), KK_ERR(SIGNATURE));
@@ -253,7 +235,7 @@ TEST(hs_rotated_key)
   fx_member_init(&m2);
   uint8_t first2[32];
   memcpy(first2, m2.pk, 32);
-  r[2] = rotation(&f, &m2, other, os, s2);
+  r[2] = fx_rotate(&f, &m2, other, os, s2);
   ASSERT_EQ(rotated_handshake(first2, os, &r[2], 1), KK_ERR(SIGNATURE));
   /* Another member's rotation does not speak for this identity. */
   ASSERT_EQ(rotated_handshake(first2, s2, r, 1), KK_ERR(SIGNATURE));

@@ -15,7 +15,6 @@
 #include "../../node/base/err.h"
 #include "../../node/daemon/node.h"
 #include "../../node/ledger/ingest.h"
-#include "../../node/base/buf.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -118,21 +117,6 @@ TEST(net_failed_send_closes_on_the_next_turn)
   fx_free(&f);
 }
 
-/* A RotateKey of m's feed to (pk, sk), signed by m's key now; m then signs with sk. */
-static struct fx_rec rotate(struct fx *f, struct fx_member *m, const uint8_t pk[32], const uint8_t sk[64])
-{
-  struct kk_body *b = fx_body(KK_PL_ROTATE_KEY);
-  uint8_t msg[40];
-  memcpy(msg, m->pk, 32);
-  be64_put(msg + 32, m->seq + 1);
-  memcpy(b->u.rotate_key.new_key, pk, 32);
-  ASSERT_OK(sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, sk));
-  struct fx_rec r = fx_sign(f, m, b);
-  free(b);
-  memcpy(m->sk, sk, 64);
-  return r;
-}
-
 /* A peer whose handshake verified with a key its feed rotated away from (a chain of
  * RotateKey records shorter than the one this node holds: a stolen older key) is
  * refused; the key the newest rotation leads to is welcome. */
@@ -154,8 +138,8 @@ TEST(node_refuses_a_key_rotated_away)
   free(b);
   uint8_t first[32];
   memcpy(first, m.pk, 32);
-  r[1] = rotate(&f, &m, k2, s2); /* seq 1 */
-  r[2] = rotate(&f, &m, k3, s3); /* seq 2 */
+  r[1] = fx_rotate(&f, &m, k2, s2, NULL); /* seq 1 */
+  r[2] = fx_rotate(&f, &m, k3, s3, NULL); /* seq 2 */
   char da[4200];
   snprintf(da, sizeof da, "%s/a", test_tmpdir());
   member_dir(&f, da, &f.reg, r, 3);
