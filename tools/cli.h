@@ -151,6 +151,7 @@ void cli_json_material(json_t *o, const char *m);
   X(audit, "audit [--json]", "replay every record from genesis and compare the state", "kiroku -C certifier audit") \
   X(upgrade, "upgrade [--json]", "bring a store written by an earlier version to this one's layout", "kiroku -C processor upgrade") \
   X(merkle_check, "merkle-check FILE", "verify an RFC 9162 inclusion or consistency proof (transparency-dev JSON)", "kiroku merkle-check proof.json") \
+  X(epcis_hash, "epcis-hash FILE [--prehash] [--json]", "the CBV 2.0 event hash (ni:///sha-256;…) of each event of an EPCIS 2.0 JSON-LD document", "kiroku epcis-hash shipment.jsonld --prehash") \
   X(checkpoints, "checkpoints [--json]", "each feed's newest checkpoint and the witnesses that cosigned it", "kiroku -C processor checkpoints") \
   X(evidence, "evidence [ID > FILE] [--json]", "evidence of equivocation held (ID: write that one to stdout)", "kiroku -C processor evidence 7d0a33 > fork.evidence") \
   X(verify_evidence, "verify-evidence FILE [--json]", "check an evidence file offline", "kiroku verify-evidence fork.evidence") \

@@ -18,6 +18,20 @@ void buf_free(struct buf *b)
   memset(b, 0, sizeof *b);
 }
 
+void buf_text(struct buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+
+char *buf_cstr(struct buf *b)
+{
+  buf_u8(b, 0);
+  char *s = (char *)b->p;
+  if (b->err) {
+    mem_free(b->p);
+    s = NULL;
+  }
+  memset(b, 0, sizeof *b);
+  return s;
+}
+
 void buf_put(struct buf *b, const void *p, size_t n)
 {
   if (b->err) return;

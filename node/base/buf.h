@@ -28,6 +28,11 @@ void buf_varint(struct buf *b, uint64_t v);
 #define BUF_VARINT_MAX 10
 size_t buf_varint_encode(uint8_t p[BUF_VARINT_MAX], uint64_t v); /* the same into p; returns its length */
 void buf_vstr(struct buf *b, const char *s);
+/* Text: buf_text appends s (no terminator); buf_cstr terminates what was written and
+ * hands it over as a C string (the caller's, mem_free), or NULL after a failed
+ * allocation (the buffer freed either way: b is empty again). */
+void buf_text(struct buf *b, const char *s);
+char *buf_cstr(struct buf *b);
 
 void rd_init(struct rd *r, const void *p, size_t len);
 void rd_get(struct rd *r, void *out, size_t n);

@@ -29,6 +29,12 @@ layer_check "node/base/ includes no other layer" \
 layer_check "node/ledger/ includes no libuv header" node/ledger/*.[ch] -- '<uv\.h>'
 layer_check "node/ledger/ includes nothing of node/daemon/ or node/client/" \
   node/ledger/*.[ch] -- '"\.\./(daemon|client)/'
+# The EPCIS interchange (node/epcis/) is an edge: it may use the ledger, never the daemon,
+# and nothing below it knows EPCIS.
+layer_check "node/epcis/ includes nothing of node/daemon/ or node/client/, and no libuv header" \
+  node/epcis/*.[ch] -- '"\.\./(daemon|client)/|<uv\.h>'
+layer_check "node/ledger/ and node/base/ include nothing of node/epcis/" \
+  node/ledger/*.[ch] node/base/*.[ch] -- '"\.\./epcis/'
 # The control-socket client is the base layer plus the protocol it speaks.
 layer_check "node/client/ includes only node/base/" \
   node/client/*.[ch] -- '"\.\./(ledger|daemon)/|<uv\.h>'
@@ -44,7 +50,7 @@ layer_check "tools/ includes nothing of node/daemon/ and no libuv header" \
 lmdb_uses() { # FILE...: file:line of every LMDB call, constant or include
   grep -Hn -E '\bmdb_[a-z_]+ *\(|\bMDB_[A-Za-z]\w*|^#include +<lmdb\.h>|^#include +"[^"]*store_lmdb\.h"' "$@" 2>/dev/null || true
 }
-lmdb_outside=$(lmdb_uses node/base/*.[ch] node/daemon/*.[ch] node/client/*.[ch] tools/*.[ch] proto/*.[ch] crypto/*.[ch])
+lmdb_outside=$(lmdb_uses node/base/*.[ch] node/epcis/*.[ch] node/daemon/*.[ch] node/client/*.[ch] tools/*.[ch] proto/*.[ch] crypto/*.[ch])
 if [ -z "$lmdb_outside" ]; then ok "layers: no LMDB outside node/ledger/"; else notok "layers: no LMDB outside node/ledger/"; sed 's/^/    /' <<<"$lmdb_outside"; fi
 lmdb_ledger=$(for f in node/ledger/*.[ch]; do
   case "$(basename "$f")" in store.[ch] | store_scan.c | store_lmdb.h | posdb.[ch]) continue ;; esac

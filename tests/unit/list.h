@@ -13,6 +13,10 @@
   X(keys_file_permissions) \
   X(keys_rotation_file) \
   X(sig_key_rotation) \
+  X(epcis_ejson_keeps_numbers_exact) \
+  X(epcis_gs1_check_digits_and_keys) \
+  X(epcis_hash_value_rules) \
+  X(epcis_hash_allocation_failures) \
   X(qty_parse_units) \
   X(qty_parse_refusals) \
   X(qty_shares) \
