@@ -299,6 +299,17 @@ static int codec_get_country(char dst[3], const char *src)
   return codec_get_str(dst, 2, src);
 }
 
+/* A GLN is 13 digits or empty; its check digit is the registry's to get right (the
+ * CLI refuses a wrong one). */
+static int codec_get_gln(char dst[14], const char *src)
+{
+  size_t n = src ? strlen(src) : 0;
+  if (n != 0 && n != 13) return KK_ERR(FIELD);
+  for (size_t i = 0; i < n; i++)
+    if (src[i] < '0' || src[i] > '9') return KK_ERR(FIELD);
+  return codec_get_str(dst, 13, src);
+}
+
 /* ---- body decode ------------------------------------------------------------- */
 
 #define TRY(expr) do { int rc_ = (expr); if (rc_) return rc_; } while (0)
@@ -349,6 +360,7 @@ static int codec_from_pb(const Kiroku__Body *m, struct kk_body *b)
     a->has_succeeds = p->succeeds.len != 0;
     if (a->has_succeeds) TRY(codec_get_id(a->succeeds, p->succeeds));
     a->from_seq = p->from_seq;
+    TRY(codec_get_gln(a->gln, p->gln));
     break;
   }
   case KIROKU__BODY__PAYLOAD_SUSPEND: {
@@ -589,6 +601,7 @@ int codec_body_encode(const struct kk_body *in, uint8_t **out, size_t *outlen)
     p->facilities = s->facilities;
     if (a->has_succeeds) p->succeeds = codec_bin(a->succeeds, CODEC_ID);
     p->from_seq = a->from_seq;
+    p->gln = STR(a->gln);
     m->payload_case = KIROKU__BODY__PAYLOAD_ADMIT;
     m->admit = p;
     break;

@@ -77,6 +77,7 @@ struct kk_admit {
   int has_succeeds;               /* a succession: this key takes the place of `succeeds` */
   uint8_t succeeds[CODEC_ID];
   uint64_t from_seq;              /* with has_succeeds: its first seq no longer valid */
+  char gln[14];                   /* "" or the party GLN: 13 digits (the CLI checks its check digit) */
 };
 struct kk_suspend { uint8_t member[CODEC_ID]; uint64_t from_seq; char reason[CODEC_TEXT_MAX + 1]; };
 struct kk_rotate_key { uint8_t new_key[CODEC_ID]; uint8_t proof[64]; };

@@ -130,7 +130,7 @@ void cli_json_material(json_t *o, const char *m);
   X(keygen, "keygen", "create this directory's identity; print its public key", "kiroku -C recycler keygen") \
   X(rotate_key, "rotate-key", "sign your feed with a new key from now on (the node stopped)", "kiroku -C recycler rotate-key") \
   X(join, "join FILE", "join a network, given its genesis record file", "kiroku -C recycler join registry/genesis.bin") \
-  X(admit, "admit --key HEX --name NAME --role R[,R...] [--country CC] [--facility F]...", "registry: admit a member", "kiroku -C registry admit --key 3f9a…(64 hex) --name recycler --role recycler --country JP --facility \"Osaka works\"") \
+  X(admit, "admit --key HEX --name NAME --role R[,R...] [--country CC] [--gln GLN] [--facility F]...", "registry: admit a member", "kiroku -C registry admit --key 3f9a…(64 hex) --name recycler --role recycler --country JP --facility \"Osaka works\"") \
   X(succeed, "succeed --member NAME|HEX --key HEX [--from-seq N] [--name NAME] [--role R[,R...]] [--country CC] [--facility F]...", "registry: admit a new key in a member's place (its feed frozen or its key lost)", "kiroku -C registry succeed --member recycler --key 7be2…(64 hex, from keygen in the member's new directory)") \
   X(suspend, "suspend --member NAME|HEX --reason TEXT [--from-seq N]", "registry: suspend a member", "kiroku -C registry suspend --member recycler --reason \"certificate withdrawn by the scheme\"") \
   X(issue, "issue --lot CODE --material M --mass Q --post-consumer Q [--pre-consumer Q] --origin CC --scheme S --certificate ID [--evidence FILE]... [--facility F] [--model segregated|identity-preserved|controlled-blending|mass-balance]", "recycler: certify a lot", "kiroku -C recycler issue --lot FLAKE-1 --material PET/flake --mass 20t --post-consumer 20t --origin JP --scheme GRS --certificate GRS-1") \
@@ -151,6 +151,7 @@ void cli_json_material(json_t *o, const char *m);
   X(audit, "audit [--json]", "replay every record from genesis and compare the state", "kiroku -C certifier audit") \
   X(upgrade, "upgrade [--json]", "bring a store written by an earlier version to this one's layout", "kiroku -C processor upgrade") \
   X(merkle_check, "merkle-check FILE", "verify an RFC 9162 inclusion or consistency proof (transparency-dev JSON)", "kiroku merkle-check proof.json") \
+  X(export, "export --epcis [REF] > FILE", "the ledger, or a lot's provenance, as one EPCIS 2.0 JSON-LD document", "kiroku -C manufacturer export --epcis TRAYS-1 > trays.jsonld") \
   X(epcis_hash, "epcis-hash FILE [--prehash] [--json]", "the CBV 2.0 event hash (ni:///sha-256;…) of each event of an EPCIS 2.0 JSON-LD document", "kiroku epcis-hash shipment.jsonld --prehash") \
   X(checkpoints, "checkpoints [--json]", "each feed's newest checkpoint and the witnesses that cosigned it", "kiroku -C processor checkpoints") \
   X(evidence, "evidence [ID > FILE] [--json]", "evidence of equivocation held (ID: write that one to stdout)", "kiroku -C processor evidence 7d0a33 > fork.evidence") \

@@ -4,7 +4,10 @@
  * each followed by its canonical pre-hash string. --json: one object per event, with
  * the eventID the document declares and whether it matches.
  *
- * Exit 0 when every event hashes (and no declared ni:/// eventID disagrees), 1 when a
+ * export --epcis [REF] — the ledger (or REF's provenance) as one EPCIS 2.0 document on
+ * stdout (docs/epcis.md, "Export").
+ *
+ * epcis-hash: exit 0 when every event hashes (and no declared ni:/// eventID disagrees), 1 when a
  * declared hash ID differs from the computed one, 2 when the file is not an EPCIS
  * JSON document.
  */
@@ -13,6 +16,8 @@
 #include "../node/base/mem.h"
 #include "../node/epcis/ehash.h"
 #include "../node/epcis/ejson.h"
+#include "../node/epcis/export.h"
+#include "../node/ledger/bundle.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -98,4 +103,41 @@ int cmd_epcis_hash(struct cli *c, int argc, char **argv)
   if (c->json) cli_print_json(json_pack("{s:o}", "events", arr));
   else json_decref(arr);
   return mismatch ? CLI_FAILED : CLI_OK;
+}
+
+int cmd_export(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = { { "epcis", no_argument, 0, 'e' }, { 0, 0, 0, 0 } };
+  const char *usage = "usage: kiroku export --epcis [REF] > FILE";
+  int epcis = 0, o;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 'e') epcis = 1;
+    else return cli_usage("%s", usage);
+  }
+  if (!epcis) return cli_usage("export needs a format: --epcis (EPCIS 2.0 JSON-LD; records as files: export-records)\n  %s", usage);
+  if (optind + 1 < argc) return cli_usage("one REF at a time (a lot code or lot id)\n  %s", usage);
+  const char *ref = optind < argc ? argv[optind] : NULL;
+  int rc = cli_open(c, CLI_NETWORK);
+  if (rc) return rc;
+  struct store_txn *txn;
+  if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
+  uint8_t (*ids)[32] = NULL, key[36];
+  size_t n = 0, events = 0;
+  json_t *doc = NULL;
+  if (ref && (rc = cli_resolve_lot(c, txn, ref, key)) == 0) rc = bundle_provenance(txn, c->s, key, &ids, &n);
+  if (!rc) rc = epcis_export(txn, c->s, ref ? (const uint8_t(*)[32])ids : NULL, n, &doc, &events);
+  store_txn_abort(txn);
+  mem_free(ids);
+  if (rc == STORE_ABSENT) rc = KK_ERR(UNKNOWN_LOT);
+  if (rc) return ref ? cli_refused(c, rc, "export %s", ref) : cli_fail(rc, "export");
+  char *text = ejson_dump(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+  json_decref(doc);
+  if (!text) return cli_fail(-ENOMEM, "export");
+  size_t len = strlen(text);
+  int bad = fwrite(text, 1, len, stdout) != len || fputc('\n', stdout) == EOF || fflush(stdout);
+  mem_free(text);
+  if (bad) return cli_fail(-EIO, "export: write");
+  fprintf(stderr, "exported %zu events%s%s\n", events, ref ? " of the provenance of " : "", ref ? ref : "");
+  return CLI_OK;
 }

@@ -2,6 +2,7 @@
  * admit, suspend, members — the registry's commands and the member list.
  */
 #include "cli.h"
+#include "../node/epcis/gs1.h"
 #include "../node/ledger/verify.h"
 #include "../node/base/mem.h"
 #include "../crypto/sig.h"
@@ -52,13 +53,31 @@ static int copy_text(char *dst, size_t cap, const char *src, const char *what)
   return 0;
 }
 
+/* 0 when gln is a GS1 GLN (13 digits, the last its check digit); else CLI_USAGE with
+ * what is wrong (and the check digit it should have) in why. */
+static int check_gln(const char *gln, char *why, size_t n)
+{
+  size_t len = strlen(gln), digits = strspn(gln, "0123456789");
+  if (len != 13 || digits != 13) {
+    snprintf(why, n, "a GLN is 13 digits (this has %zu%s)", len, digits == len ? "" : ", not all digits");
+    return CLI_USAGE;
+  }
+  char want = gs1_check_digit(gln, 12);
+  if (gln[12] != want) {
+    snprintf(why, n, "the check digit is wrong: %.12s%c would be a GLN", gln, want);
+    return CLI_USAGE;
+  }
+  return 0;
+}
+
 int cmd_admit(struct cli *c, int argc, char **argv)
 {
   static const struct option opts[] = {
     { "key", required_argument, 0, 'k' }, { "name", required_argument, 0, 'n' },
     { "role", required_argument, 0, 'r' }, { "country", required_argument, 0, 'c' },
-    { "facility", required_argument, 0, 'f' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
-  const char *key = NULL, *name = NULL, *role = NULL, *country = "";
+    { "facility", required_argument, 0, 'f' }, { "gln", required_argument, 0, 'g' },
+    { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  const char *key = NULL, *name = NULL, *role = NULL, *country = "", *gln = "";
   struct kk_body *b = mem_calloc(1, sizeof *b);
   int o, rc;
   if (!b) return CLI_INTERNAL;
@@ -69,16 +88,17 @@ int cmd_admit(struct cli *c, int argc, char **argv)
     case 'n': name = optarg; break;
     case 'r': role = optarg; break;
     case 'c': country = optarg; break;
+    case 'g': gln = optarg; break;
     case 'f':
       if (b->u.admit.n_facilities == CODEC_FACILITIES_MAX) { mem_free(b); return cli_usage("at most %d facilities", CODEC_FACILITIES_MAX); }
       if ((rc = copy_text(b->u.admit.facilities[b->u.admit.n_facilities++], CODEC_NAME_MAX, optarg, "facility"))) { mem_free(b); return rc; }
       break;
     case 'j': break;
-    default: mem_free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC] [--facility F]...");
+    default: mem_free(b); return cli_usage("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC] [--gln GLN] [--facility F]...");
     }
   }
   b->kind = KK_PL_ADMIT;
-  int missing = cli_require("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC] [--facility F]...",
+  int missing = cli_require("usage: kiroku admit --key HEX --name NAME --role R[,R...] [--country CC] [--gln GLN] [--facility F]...",
                             argc, argv, optind, "--key HEX", key != NULL, "--name NAME", name != NULL, "--role R[,R...]",
                             role != NULL, NULL);
   if (missing) { mem_free(b); return missing; }
@@ -93,6 +113,11 @@ int cmd_admit(struct cli *c, int argc, char **argv)
     return rc;
   }
   strcpy(b->u.admit.country, country);
+  if (*gln && (rc = check_gln(gln, why, sizeof why))) {
+    mem_free(b);
+    return cli_usage("--gln %s: %s", gln, why);
+  }
+  strcpy(b->u.admit.gln, gln);
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) { mem_free(b); return rc; }
   if (memcmp(c->pk, c->registry, 32) != 0) { mem_free(b); return cli_fail(KK_ERR(NOT_REGISTRY), "admit"); }
   struct store_txn *txn;
@@ -286,8 +311,11 @@ static int members_list_one(void *arg, const uint8_t key[32], const struct membe
   /* Facilities are what the Admit record names (the registry's own entry has none). */
   json_t *fac = json_array();
   struct kk_body *adm = NULL;
-  if (verify_load_body(mc->txn, mc->c->s, m->admitted_by, &adm) == 0 && adm->kind == KK_PL_ADMIT)
+  char gln[14] = "";
+  if (verify_load_body(mc->txn, mc->c->s, m->admitted_by, &adm) == 0 && adm->kind == KK_PL_ADMIT) {
     for (size_t f = 0; f < adm->u.admit.n_facilities; f++) json_array_append_new(fac, json_string(adm->u.admit.facilities[f]));
+    memcpy(gln, adm->u.admit.gln, sizeof gln);
+  }
   mem_free(adm);
   if (mc->c->json) {
     json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", hex, "name", m->name, "roles", rt,
@@ -297,6 +325,7 @@ static int members_list_one(void *arg, const uint8_t key[32], const struct membe
     json_object_set_new(o, "succeeds", m->inherit ? cli_json_hex(m->predecessor, 32) : json_null());
     json_object_set_new(o, "inherited", m->inherit ? json_boolean(m->inherit == INHERIT_DONE) : json_null());
     json_object_set_new(o, "facilities", fac);
+    json_object_set_new(o, "gln", gln[0] ? json_string(gln) : json_null());
     json_array_append_new(mc->arr, o);
   } else {
     printf("%-16s %-28s %-2s  %.16s…  %llu records%s\n", m->name, rt, m->country[0] ? m->country : "--", hex,
@@ -315,6 +344,7 @@ static int members_list_one(void *arg, const uint8_t key[32], const struct membe
     size_t f;
     json_t *x;
     json_array_foreach(fac, f, x) printf("%16s facility %s\n", "", json_string_value(x));
+    if (gln[0]) printf("%16s GLN %s\n", "", gln);
     json_decref(fac);
   }
   return 0;

@@ -140,6 +140,7 @@ json_t *cli_body_json(const struct kk_body *b)
     json_object_set_new(p, "name", json_string(b->u.admit.name));
     json_object_set_new(p, "roles", json_integer(b->u.admit.roles));
     json_object_set_new(p, "country", json_string(b->u.admit.country));
+    if (b->u.admit.gln[0]) json_object_set_new(p, "gln", json_string(b->u.admit.gln));
     break;
   case KK_PL_SUSPEND:
     json_object_set_new(p, "member", cli_json_hex(b->u.suspend.member, 32));

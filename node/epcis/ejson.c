@@ -139,3 +139,26 @@ json_t *ejson_number_new(const char *text)
   mem_free(s);
   return j;
 }
+
+char *ejson_dump(const json_t *j, size_t flags)
+{
+  char *text = json_dumps(j, flags);
+  if (!text) return NULL;
+  /* jansson writes the marker as \u0001 inside the string's quotes: "\u000112.5"
+   * becomes 12.5 (a number's text holds no quote or backslash) */
+  static const char mark[] = "\"\\u0001";
+  size_t ml = sizeof mark - 1;
+  struct buf b;
+  buf_init(&b);
+  for (const char *p = text; *p;) {
+    const char *q = strstr(p, mark);
+    if (!q) { buf_text(&b, p); break; }
+    buf_put(&b, p, (size_t)(q - p));
+    const char *end = strchr(q + ml, '"');
+    if (!end) { buf_text(&b, q); break; }
+    buf_put(&b, q + ml, (size_t)(end - q - ml));
+    p = end + 1;
+  }
+  mem_free(text);
+  return buf_cstr(&b);
+}

@@ -32,4 +32,8 @@ const char *ejson_string(const json_t *j);
  * NULL on allocation failure. */
 json_t *ejson_number_new(const char *text);
 
+/* j as JSON text (jansson's json_dumps with flags), each ejson number written as the
+ * number it holds. New string (mem_free), NULL on allocation failure. */
+char *ejson_dump(const json_t *j, size_t flags);
+
 #endif

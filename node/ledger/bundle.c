@@ -150,6 +150,35 @@ static int expand(struct closure *c, const uint8_t id[32], struct kk_body *b)
   }
 }
 
+int bundle_provenance(struct store_txn *txn, struct store *s, const uint8_t lotkey[36], uint8_t (**ids)[32], size_t *n)
+{
+  struct closure c;
+  struct lot l;
+  memset(&c, 0, sizeof c);
+  c.txn = txn;
+  c.s = s;
+  *ids = NULL;
+  *n = 0;
+  lot_init(&l);
+  int rc = rules_lot_get(txn, s, lotkey, &l);
+  lot_free(&l);
+  if (rc) return rc;
+  struct kk_body *b = mem_alloc(sizeof *b);
+  if (!b) return -ENOMEM;
+  rc = need_lot(&c, lotkey, UINT64_MAX);
+  for (size_t i = 0; i < c.qn && !rc; i++) {
+    uint8_t id[32];
+    memcpy(id, c.queue[i], 32);
+    rc = expand(&c, id, b);
+  }
+  mem_free(b);
+  idset_free(&c.set);
+  if (rc) { mem_free(c.queue); return rc; }
+  *ids = c.queue;
+  *n = c.qn;
+  return 0;
+}
+
 struct pos { uint8_t author[32]; uint64_t seq; const uint8_t *env; size_t len; };
 
 static int pos_cmp(const void *a, const void *b)

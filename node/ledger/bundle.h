@@ -43,6 +43,11 @@ int bundle_prove(struct store_txn *txn, struct store *s, const uint8_t lotkey[36
                  const uint8_t sk[64], uint8_t **out, size_t *len, struct bundle_info *info, char *why,
                  size_t whylen);
 
+/* The ids of the records of a lot's provenance — those a bundle for it carries, but the
+ * prover's admission and the checkpoints' witnesses' (*ids mem_alloc'd, in no
+ * particular order). STORE_ABSENT when there is no such lot. */
+int bundle_provenance(struct store_txn *txn, struct store *s, const uint8_t lotkey[36], uint8_t (**ids)[32], size_t *n);
+
 /* Checks a bundle against a genesis record, requiring `witnesses` cosignatures on every
  * checkpoint, and evaluates its records into `scratch` (a new, empty store). 0 with
  * lotkey and info filled, or KK_E_BUNDLE (or a decoding error) with the exact reason in

@@ -84,8 +84,7 @@ int qty_parse_share(const char *s, uint32_t *ppm)
   return 0;
 }
 
-/* value / 10^digits with trailing zeros trimmed. */
-static void qty_fixed(char *out, size_t n, uint64_t v, unsigned digits)
+void qty_format_decimal(char *out, size_t n, uint64_t v, unsigned digits)
 {
   uint64_t p = 1;
   for (unsigned i = 0; i < digits; i++) p *= 10;
@@ -102,10 +101,10 @@ char *qty_format_mass(char *out, uint64_t mg)
 {
   char num[32];
   const char *unit;
-  if (mg >= 1000000000ull) { qty_fixed(num, sizeof num, mg, 9); unit = "t"; }
-  else if (mg >= 1000000ull) { qty_fixed(num, sizeof num, mg, 6); unit = "kg"; }
-  else if (mg >= 1000ull) { qty_fixed(num, sizeof num, mg, 3); unit = "g"; }
-  else { qty_fixed(num, sizeof num, mg, 0); unit = "mg"; }
+  if (mg >= 1000000000ull) { qty_format_decimal(num, sizeof num, mg, 9); unit = "t"; }
+  else if (mg >= 1000000ull) { qty_format_decimal(num, sizeof num, mg, 6); unit = "kg"; }
+  else if (mg >= 1000ull) { qty_format_decimal(num, sizeof num, mg, 3); unit = "g"; }
+  else { qty_format_decimal(num, sizeof num, mg, 0); unit = "mg"; }
   snprintf(out, QTY_FMT, "%s %s", num, unit);
   return out;
 }
@@ -113,7 +112,7 @@ char *qty_format_mass(char *out, uint64_t mg)
 char *qty_format_ppm(char *out, uint64_t ppm)
 {
   char num[32];
-  qty_fixed(num, sizeof num, ppm, 4);
+  qty_format_decimal(num, sizeof num, ppm, 4);
   snprintf(out, QTY_FMT, "%s %%", num);
   return out;
 }

@@ -23,6 +23,9 @@ int qty_parse_share(const char *s, uint32_t *ppm);
 char *qty_format_mass(char *out, uint64_t mg);
 /* "40 %", "33.3333 %" (share in ppm; exact up to 4 decimals, rounded down beyond). */
 char *qty_format_ppm(char *out, uint64_t ppm);
+/* v / 10^digits as an exact decimal, trailing zeros trimmed ("12.345", "20"); digits
+ * at most 18. */
+void qty_format_decimal(char *out, size_t n, uint64_t v, unsigned digits);
 /* part/whole as ppm, rounded down; 0 when whole is 0. */
 uint64_t qty_ppm(uint64_t part, uint64_t whole);
 

@@ -24,7 +24,7 @@ static struct kk_body *sample(enum kk_payload kind)
   case KK_PL_ADMIT: memcpy(b->u.admit.member, id, 32); strcpy(b->u.admit.name, "Ünïcode name"); b->u.admit.roles = 3;
     strcpy(b->u.admit.country, "JP"); b->u.admit.n_facilities = 2; strcpy(b->u.admit.facilities[0], "plant 1");
     strcpy(b->u.admit.facilities[1], "plant 2"); b->u.admit.has_succeeds = 1; memset(b->u.admit.succeeds, 0xcd, 32);
-    b->u.admit.from_seq = 5; break;
+    b->u.admit.from_seq = 5; strcpy(b->u.admit.gln, "4012345000016"); break;
   case KK_PL_SUSPEND: memcpy(b->u.suspend.member, id, 32); b->u.suspend.from_seq = 9; strcpy(b->u.suspend.reason, "fraud"); break;
   case KK_PL_ROTATE_KEY: memcpy(b->u.rotate_key.new_key, id, 32); memset(b->u.rotate_key.proof, 5, 64); break;
   case KK_PL_ISSUE: strcpy(b->u.issue.lot_code, "FLAKE-1"); strcpy(b->u.issue.material, "PET");
@@ -176,6 +176,13 @@ TEST(codec_rejects_bad_fields)
   ASSERT_EQ(codec_body_encode(b, &buf, &n), KK_ERR(UTF8));
   strcpy(b->u.issue.lot_code, "ok");
   strcpy(b->u.issue.origin, "J");
+  ASSERT_EQ(codec_body_encode(b, &buf, &n), KK_ERR(FIELD));
+  free(b);
+  /* a GLN is 13 digits or nothing */
+  b = sample(KK_PL_ADMIT);
+  strcpy(b->u.admit.gln, "401234500001");
+  ASSERT_EQ(codec_body_encode(b, &buf, &n), KK_ERR(FIELD));
+  strcpy(b->u.admit.gln, "401234500001A");
   ASSERT_EQ(codec_body_encode(b, &buf, &n), KK_ERR(FIELD));
   free(b);
   ASSERT_EQ(codec_check_text("日本", strlen("日本")), 0);
