@@ -335,6 +335,8 @@ static int codec_from_pb(const Kiroku__Body *m, struct kk_body *b)
   b->has_prev = m->prev.len != 0;
   if (b->has_prev) TRY(codec_get_id(b->prev, m->prev));
   b->time_ms = m->time_ms;
+  b->has_source_event = m->source_event.len != 0;
+  if (b->has_source_event) TRY(codec_get_id(b->source_event, m->source_event));
 
   switch (m->payload_case) {
   case KIROKU__BODY__PAYLOAD_GENESIS: {
@@ -579,6 +581,7 @@ int codec_body_encode(const struct kk_body *in, uint8_t **out, size_t *outlen)
   m->seq = in->seq;
   if (in->has_prev) m->prev = codec_bin(in->prev, CODEC_ID);
   m->time_ms = in->time_ms;
+  if (in->has_source_event) m->source_event = codec_bin(in->source_event, CODEC_ID);
 
   switch (in->kind) {
   case KK_PL_GENESIS:

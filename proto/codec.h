@@ -126,6 +126,8 @@ struct kk_body {
   int has_prev;                   /* 0 exactly when seq == 1 */
   uint8_t prev[CODEC_ID];
   uint64_t time_ms;
+  int has_source_event;           /* imported from an EPCIS event (kiroku import --epcis) */
+  uint8_t source_event[CODEC_ID]; /* its CBV 2.0 event hash (SHA-256) */
   enum kk_payload kind;
   union {
     struct kk_genesis genesis;

@@ -7,6 +7,9 @@
  * export --epcis [REF] — the ledger (or REF's provenance) as one EPCIS 2.0 document on
  * stdout (docs/epcis.md, "Export").
  *
+ * import --epcis FILE [--dry-run] — a document's events as this member's records, all or
+ * nothing (docs/epcis.md, "Import").
+ *
  * epcis-hash: exit 0 when every event hashes (and no declared ni:/// eventID disagrees), 1 when a
  * declared hash ID differs from the computed one, 2 when the file is not an EPCIS
  * JSON document.
@@ -17,12 +20,18 @@
 #include "../node/epcis/ehash.h"
 #include "../node/epcis/ejson.h"
 #include "../node/epcis/export.h"
+#include "../node/epcis/import.h"
+#include "../node/client/ctl.h"
 #include "../node/ledger/bundle.h"
+#include "../node/ledger/ingest.h"
+#include "../crypto/sig.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 /* EPCIS documents a capture interface accepts are at most this large (docs/epcis.md). */
 #define EPCIS_FILE_MAX (64u << 20)
@@ -140,4 +149,199 @@ int cmd_export(struct cli *c, int argc, char **argv)
   if (bad) return cli_fail(-EIO, "export: write");
   fprintf(stderr, "exported %zu events%s%s\n", events, ref ? " of the provenance of " : "", ref ? ref : "");
   return CLI_OK;
+}
+
+/* ---- import ----------------------------------------------------------------------------- */
+
+/* The records of an import, signed in order at the feed's next positions. */
+struct import_sign {
+  struct cli *c;
+  uint64_t seq;
+  int has_last;
+  uint8_t last[32];
+  uint64_t time_ms;
+  struct ingest_item *items;
+  size_t n, cap;
+};
+
+static int import_sign(void *arg, struct kk_body *b, uint8_t id[32])
+{
+  struct import_sign *x = arg;
+  b->version = CODEC_VERSION;
+  b->has_network = 1;
+  memcpy(b->network, x->c->network, 32);
+  memcpy(b->author, x->c->pk, 32);
+  b->seq = ++x->seq;
+  b->has_prev = x->has_last;
+  if (x->has_last) memcpy(b->prev, x->last, 32);
+  b->time_ms = x->time_ms;
+  uint8_t *body, *env, sig[64];
+  size_t blen, elen;
+  int rc = codec_body_encode(b, &body, &blen);
+  if (rc) return rc;
+  rc = sig_sign(sig, SIG_TAG_RECORD, body, blen, x->c->sk);
+  if (!rc) rc = codec_envelope_join(body, blen, sig, &env, &elen);
+  mem_free(body);
+  if (rc) return rc;
+  if (x->n == x->cap) {
+    size_t cap = x->cap ? x->cap * 2 : 16;
+    struct ingest_item *it = mem_realloc(x->items, cap * sizeof *it);
+    if (!it) { mem_free(env); return -ENOMEM; }
+    x->items = it;
+    x->cap = cap;
+  }
+  struct ingest_item *it = &x->items[x->n++];
+  memset(it, 0, sizeof *it);
+  it->env = env;
+  it->len = elen;
+  sig_sha256(id, env, elen);
+  memcpy(x->last, id, 32);
+  x->has_last = 1;
+  return 0;
+}
+
+static int dry_run_hook(struct store_txn *txn, void *ctx, const uint8_t (*feeds)[32], size_t n)
+{
+  (void)txn;
+  (void)ctx;
+  (void)feeds;
+  (void)n;
+  return KK_ERR(NOTHING_NEW); /* everything was judged valid: now write nothing */
+}
+
+static const char *what_name(enum epcis_import_what w)
+{
+  switch (w) {
+  case EI_RECORD: return "record";
+  case EI_HELD: return "held";
+  case EI_OTHER_PARTY: return "other_party";
+  case EI_UNMAPPED: return "unmapped";
+  default: return "refused";
+  }
+}
+
+int cmd_import(struct cli *c, int argc, char **argv)
+{
+  static const struct option opts[] = { { "epcis", no_argument, 0, 'e' }, { "dry-run", no_argument, 0, 'n' },
+                                        { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  const char *usage = "usage: kiroku import --epcis FILE [--dry-run] [--json]";
+  int epcis = 0, dry = 0, o;
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    if (o == 'e') epcis = 1;
+    else if (o == 'n') dry = 1;
+    else if (o != 'j') return cli_usage("%s", usage);
+  }
+  if (!epcis) return cli_usage("import needs a format: --epcis (EPCIS 2.0 JSON-LD; records files: import-records)\n  %s", usage);
+  if (optind >= argc) return cli_usage("missing FILE (an EPCIS 2.0 JSON-LD document, or - for stdin)\n  %s", usage);
+  if (optind + 1 < argc) return cli_usage("one FILE at a time\n  %s", usage);
+  const char *path = argv[optind];
+  int rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK);
+  if (rc) return rc;
+  int fd = dry ? -ENOENT : ctl_client_connect(c->dir); /* a dry run writes nothing: it may run beside the node */
+  if (fd >= 0) {
+    close(fd);
+    return cli_usage("import --epcis writes this member's records in one transaction, and the node running on %s owns its writes: stop the node, import, start it again (docs/epcis.md)", c->dir);
+  }
+  json_t *doc;
+  uint8_t *buf;
+  size_t len;
+  char why[320];
+  if ((rc = cli_read_file(path, EPCIS_FILE_MAX, &buf, &len))) { cli_fail(rc, "import: %s", path); return CLI_USAGE; }
+  rc = ejson_load((const char *)buf, len, &doc, why, sizeof why);
+  mem_free(buf);
+  if (rc) {
+    fprintf(stderr, "kiroku: import: %s is not a JSON document: %s\n", path, rc == -ENOMEM ? kk_strerror(rc) : why);
+    return CLI_USAGE;
+  }
+  struct store_txn *txn;
+  struct store_head h;
+  uint64_t frozen = 0;
+  struct import_sign x;
+  memset(&x, 0, sizeof x);
+  x.c = c;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  x.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  struct epcis_import im;
+  memset(&im, 0, sizeof im);
+  if ((rc = store_read(c->s, &txn))) { json_decref(doc); return cli_fail(rc, "store"); }
+  rc = store_frozen_at(txn, c->s, c->pk, &frozen);
+  if (!rc && frozen) rc = KK_ERR(FROZEN);
+  if (!rc && (rc = store_head_get(txn, c->s, c->pk, &h)) == 0) {
+    x.seq = h.seq;
+    x.has_last = h.seq > 0;
+    memcpy(x.last, h.last_id, 32);
+  } else if (rc == STORE_ABSENT) rc = 0;
+  if (!rc) rc = epcis_import_plan(txn, c->s, c->pk, doc, import_sign, &x, &im, why, sizeof why);
+  store_txn_abort(txn);
+  json_decref(doc);
+  if (rc == KK_ERR(USAGE)) { fprintf(stderr, "kiroku: import: %s: %s\n", path, why); rc = CLI_USAGE; goto out; }
+  if (rc) { rc = cli_fail(rc, "import"); goto out; }
+  /* everything is judged together: all written, or none */
+  int ingest_rc = 0;
+  if (im.records && !im.refused) {
+    if (dry) {
+      struct ingest_hook hook = { dry_run_hook, NULL };
+      ingest_rc = ingest_batch_hook(c->s, x.items, x.n, INGEST_LOCAL | INGEST_SIGNED_HERE, 1, &hook);
+      if (ingest_rc == KK_ERR(NOTHING_NEW)) ingest_rc = 0;
+    } else ingest_rc = cli_ingest(c, x.items, x.n, INGEST_LOCAL | INGEST_SIGNED_HERE, 1);
+  }
+  /* the record the rules refused, as its event */
+  size_t k = 0;
+  for (size_t i = 0; i < im.n; i++) {
+    struct epcis_import_event *e = &im.ev[i];
+    if (e->what != EI_RECORD) continue;
+    int r = k < x.n ? x.items[k].result : 0;
+    k++;
+    if (ingest_rc && r && r != INGEST_DUPLICATE) {
+      e->what = EI_REFUSED;
+      snprintf(e->why, sizeof e->why, "the %s it becomes is refused: %s", codec_payload_name(e->body->kind), kk_strerror(r));
+      im.refused++;
+    }
+  }
+  if (ingest_rc && !im.refused) { rc = cli_fail(ingest_rc, "import"); goto out; }
+  int written = !im.refused && !dry;
+  if (c->json) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < im.n; i++) {
+      struct epcis_import_event *e = &im.ev[i];
+      json_t *j = json_pack("{s:I,s:s,s:s}", "index", (json_int_t)e->index, "event_id", e->event_id, "status", what_name(e->what));
+      if (e->what == EI_RECORD) {
+        json_object_set_new(j, "record", cli_json_hex(e->id, 32));
+        json_object_set_new(j, "kind", json_string(codec_payload_name(e->body->kind)));
+      }
+      if (e->why[0]) json_object_set_new(j, "why", json_string(e->why));
+      json_array_append_new(arr, j);
+    }
+    cli_print_json(json_pack("{s:o,s:I,s:b,s:b}", "events", arr, "records", (json_int_t)(im.refused ? 0 : im.records),
+                             "written", written && im.records, "dry_run", dry));
+  } else {
+    for (size_t i = 0; i < im.n; i++) {
+      struct epcis_import_event *e = &im.ev[i];
+      char hex[65] = "";
+      if (e->what == EI_RECORD) cli_hex(hex, e->id);
+      const char *eid = e->event_id + 14;
+      switch (e->what) {
+      case EI_RECORD:
+        printf("event %zu (%.12s…): %s %s, record %.12s\n", e->index, eid, dry || im.refused ? "would write" : "wrote",
+               codec_payload_name(e->body->kind), hex);
+        break;
+      case EI_HELD: printf("event %zu (%.12s…): held already (%s)\n", e->index, eid, e->why); break;
+      case EI_OTHER_PARTY: printf("event %zu (%.12s…): skipped, %s\n", e->index, eid, e->why); break;
+      case EI_UNMAPPED: printf("event %zu (%.12s…): skipped, %s\n", e->index, eid, e->why); break;
+      default: fprintf(stderr, "kiroku: import: event %zu (%s): %s\n", e->index, e->event_id, e->why);
+      }
+    }
+    if (im.refused)
+      fprintf(stderr, "kiroku: import: nothing was written: %zu event%s cannot become records (above)\n", im.refused, im.refused == 1 ? "" : "s");
+    else if (dry) printf("dry run: %zu record%s would be written; nothing was\n", im.records, im.records == 1 ? "" : "s");
+    else printf("imported %zu record%s from %zu events\n", im.records, im.records == 1 ? "" : "s", im.n);
+  }
+  rc = im.refused ? CLI_USAGE : CLI_OK;
+out:
+  for (size_t i = 0; i < x.n; i++) mem_free((void *)x.items[i].env);
+  mem_free(x.items);
+  epcis_import_free(&im);
+  return rc;
 }

@@ -152,5 +152,30 @@ PY
 printf 'buyer$ kiroku epcis-hash trays.jsonld   # every eventID is the event'"'"'s CBV 2.0 hash\n'
 "$K" epcis-hash "$ROOT/trays.jsonld" > /dev/null || { echo "demo: the exported eventIDs must be the events' hashes" >&2; exit 1; }
 echo "   -> every eventID checks; an ERP or EPCIS repository can take these events as they are"
+
+say "13. EPCIS 2.0 in: the recycler's ERP reports a new bale lot as an EPCIS commissioning event"
+cat > "$ROOT/erp-bales.jsonld" <<'DOC'
+{"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"kiroku": "urn:kiroku:epcis:"}],
+ "type": "EPCISDocument", "schemaVersion": "2.0", "creationDate": "2026-12-01T08:00:00Z",
+ "epcisBody": {"eventList": [
+  {"type": "ObjectEvent", "eventTime": "2026-12-01T09:00:00+09:00", "eventTimeZoneOffset": "+09:00",
+   "action": "ADD", "bizStep": "commissioning",
+   "quantityList": [{"epcClass": "urn:epc:class:lgtin:4512345.012345.BALE7", "quantity": 12.5, "uom": "TNE"}],
+   "ilmd": {"kiroku:material": "PET/bales", "kiroku:postConsumerMass": 12500, "cbvmda:countryOfOrigin": "JP",
+            "kiroku:scheme": "GRS", "kiroku:certificate": "GRS-2026-0043"}},
+  {"type": "ObjectEvent", "eventTime": "2026-12-01T09:05:00+09:00", "eventTimeZoneOffset": "+09:00",
+   "action": "OBSERVE", "bizStep": "inspecting",
+   "quantityList": [{"epcClass": "urn:epc:class:lgtin:4512345.012345.BALE7"}]}]}}
+DOC
+echo "The import writes the recycler's own records in one transaction, so its node steps aside for it:"
+NODE_LISTEN[recycler]=${NODE_PORT[recycler]}
+stop_node recycler
+import_bales() { show recycler import --epcis erp-bales.jsonld "$@"; "$K" -C "$ROOT/recycler" import --epcis "$ROOT/erp-bales.jsonld" "$@"; }
+import_bales --dry-run
+import_bales
+echo "Importing the same document again writes nothing (each record keeps its event's CBV 2.0 hash):"
+import_bales
+start_node recycler registry
+echo "   -> the bale lot is a signed, certified Kiroku lot like any other; its node shares it again"
 echo
 echo "demo complete: five nodes, one ledger, one state, every head witnessed, proofs that travel."

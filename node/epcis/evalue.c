@@ -4,6 +4,7 @@
 #include "evalue.h"
 #include "gs1.h"
 #include "../base/buf.h"
+#include "../base/err.h"
 #include "../base/mem.h"
 
 #include <math.h>
@@ -182,5 +183,86 @@ char *evalue_canon(const char *value, int time)
   if (evalue_number(t, buf)) { mem_free(t); return mem_strdup(buf); }
   if (gs1_canonical_dl(t, buf, sizeof buf) == 1) { mem_free(t); return mem_strdup(buf); }
   return t;
+}
+
+/* ---- exact quantities ----------------------------------------------------------------- */
+
+int epcis_quantity_mg(const char *text, const char *uom, uint64_t *mg, char *why, size_t whylen)
+{
+  /* milligrams per unit, as num/den */
+  static const struct { const char *code; unsigned __int128 num, den; } units[] = {
+    { "KGM", 1000000, 1 }, { "TNE", 1000000000, 1 }, { "GRM", 1000, 1 }, { "MGM", 1, 1 },
+    { "LBR", 45359237, 100 }, /* the international pound: 0.45359237 kg exactly */
+  };
+  size_t u = 0;
+  if (!uom || !*uom || strcmp(uom, "H87") == 0) {
+    snprintf(why, whylen, "a quantity in pieces (%s) becomes mass only through master data, which this import does not read yet: give the mass in KGM",
+             uom && *uom ? "H87" : "no uom");
+    return KK_ERR(QUANTITY);
+  }
+  while (u < sizeof units / sizeof units[0] && strcmp(units[u].code, uom) != 0) u++;
+  if (u == sizeof units / sizeof units[0]) {
+    snprintf(why, whylen, "unknown unit '%s': use KGM, TNE, GRM, MGM or LBR", uom);
+    return KK_ERR(QUANTITY);
+  }
+  /* digits[.digits][e[+-]digits], exactly */
+  const char *p = text;
+  unsigned __int128 n = 0;
+  int scale = 0, digits = 0;
+  if (*p == '-') { snprintf(why, whylen, "quantity %s is negative", text); return KK_ERR(QUANTITY); }
+  for (; *p >= '0' && *p <= '9'; p++, digits++) {
+    if (n > ((unsigned __int128)1 << 120)) return KK_ERR(OVERFLOW);
+    n = n * 10 + (unsigned)(*p - '0');
+  }
+  if (*p == '.')
+    for (p++; *p >= '0' && *p <= '9'; p++, digits++, scale--) {
+      if (n > ((unsigned __int128)1 << 120)) return KK_ERR(OVERFLOW);
+      n = n * 10 + (unsigned)(*p - '0');
+    }
+  if (*p == 'e' || *p == 'E') {
+    int sign = 1, e = 0;
+    p++;
+    if (*p == '+' || *p == '-') sign = *p++ == '-' ? -1 : 1;
+    if (!(*p >= '0' && *p <= '9')) digits = 0;
+    for (; *p >= '0' && *p <= '9'; p++) {
+      if (e > 1000) return KK_ERR(OVERFLOW);
+      e = e * 10 + (*p - '0');
+    }
+    scale += sign * e;
+  }
+  if (!digits || *p) { snprintf(why, whylen, "quantity '%s' is not a decimal number", text); return KK_ERR(QUANTITY); }
+  unsigned __int128 num = n * units[u].num, den = units[u].den;
+  if (n && num / n != units[u].num) return KK_ERR(OVERFLOW);
+  for (; scale > 0; scale--) {
+    if (num > ((unsigned __int128)1 << 124)) return KK_ERR(OVERFLOW);
+    num *= 10;
+  }
+  for (; scale < 0; scale++) {
+    if (den > ((unsigned __int128)1 << 124)) break; /* then it is not whole anyway */
+    den *= 10;
+  }
+  if (scale < 0 || num % den) {
+    snprintf(why, whylen, "%s %s is not a whole number of milligrams", text, uom);
+    return KK_ERR(QUANTITY);
+  }
+  if (num / den > UINT64_MAX) return KK_ERR(OVERFLOW);
+  *mg = (uint64_t)(num / den);
+  return 0;
+}
+
+int epcis_percent_ppm(const char *text, uint32_t *ppm)
+{
+  uint64_t v;
+  char why[8];
+  /* the same exact reading: a percent is 10^4 ppm, i.e. "MGM" of 10^4 */
+  if (epcis_quantity_mg(text, "MGM", &v, why, sizeof why) == 0 && v <= 100) { *ppm = (uint32_t)(v * 10000); return 0; }
+  /* fractions of a percent */
+  size_t l = strlen(text);
+  char buf[64];
+  if (l + 6 >= sizeof buf) return KK_ERR(SHARE);
+  snprintf(buf, sizeof buf, "%se4", text);
+  if (epcis_quantity_mg(buf, "MGM", &v, why, sizeof why) || v == 0 || v > 1000000) return KK_ERR(SHARE);
+  *ppm = (uint32_t)v;
+  return 0;
 }
 

@@ -1,12 +1,16 @@
 /*
- * evalue — the canonical form of a value in the CBV 2.0 event hash (docs/epcis.md):
- * times in UTC at millisecond precision, numbers in one spelling, CBV 1.x URNs as CBV
- * 2.0 IRIs, GS1 keys as canonical Digital Links.
+ * evalue — values of EPCIS events: their canonical form in the CBV 2.0 event hash
+ * (docs/epcis.md: times in UTC at millisecond precision, numbers in one spelling, CBV
+ * 1.x URNs as CBV 2.0 IRIs, GS1 keys as canonical Digital Links), and quantities read
+ * exactly, as whole milligrams.
  *
  * Pure functions; strings returned are the caller's (mem_free); thread-safe.
  */
 #ifndef KK_EVALUE_H
 #define KK_EVALUE_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #define EVALUE_MAX 512
 
@@ -24,5 +28,14 @@ int evalue_number(const char *s, char out[EVALUE_MAX]);
  * "offset"), else CBV 1.x URNs replaced, a number respelled, a GS1 key as its canonical
  * Digital Link. New string, NULL on allocation failure. */
 char *evalue_canon(const char *value, int time);
+
+/* A quantity of EPCIS (decimal text, UN/ECE Rec 20 unit: KGM, TNE, GRM, MGM, LBR) in
+ * whole milligrams: 0, or KK_E_QUANTITY with why (a unit it does not know, pieces
+ * without master data, finer than a milligram, negative) / KK_E_OVERFLOW. */
+int epcis_quantity_mg(const char *text, const char *uom, uint64_t *mg, char *why, size_t whylen);
+
+/* A percentage (decimal text, above 0, at most 100, to 4 decimals) in parts per million:
+ * 0 or KK_E_SHARE. */
+int epcis_percent_ppm(const char *text, uint32_t *ppm);
 
 #endif

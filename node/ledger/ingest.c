@@ -272,9 +272,10 @@ static int ingest_commit_fn(struct store_txn *txn, void *arg)
       struct rules_status st;
       if (it->result != 0) continue;
       rc = rules_status_at(txn, c->s, it->author, it->seq, &st);
-      if (rc == STORE_ABSENT) { rc = KK_ERR(PENDING); goto done; }
+      /* the record refused (or left waiting) carries the batch's error: which one it was */
+      if (rc == STORE_ABSENT) { it->result = rc = KK_ERR(PENDING); goto done; }
       if (rc) goto done;
-      if (st.verdict != RULES_VALID) { rc = st.err; goto done; }
+      if (st.verdict != RULES_VALID) { it->result = rc = st.err; goto done; }
     }
   }
   if (c->hook && (rc = c->hook->fn(txn, c->hook->ctx, (const uint8_t(*)[32])feeds, nf))) goto done;

@@ -30,7 +30,8 @@
                                       pair is kept as evidence (result KK_E_FORK) */
 #define INGEST_LOCAL 0x2           /* own new records: any not valid under the rules aborts
                                       the whole batch with the rule's error (a node never
-                                      signs an invalid record) */
+                                      signs an invalid record); that record's result is
+                                      the error, so the caller can name it */
 #define INGEST_SIGNED_HERE 0x8     /* with INGEST_LOCAL: the caller has just signed these
                                       records with the key of their author (the feed's
                                       original key); their signatures are not verified

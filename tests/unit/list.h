@@ -17,6 +17,7 @@
   X(epcis_gs1_check_digits_and_keys) \
   X(epcis_hash_value_rules) \
   X(epcis_hash_allocation_failures) \
+  X(epcis_quantities_are_exact) \
   X(qty_parse_units) \
   X(qty_parse_refusals) \
   X(qty_shares) \

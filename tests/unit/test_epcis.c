@@ -9,6 +9,7 @@
 #include "../../node/epcis/ehash.h"
 #include "../../node/epcis/ejson.h"
 #include "../../node/epcis/gs1.h"
+#include "../../node/epcis/evalue.h"
 
 static json_t *load(const char *text)
 {
@@ -206,4 +207,34 @@ TEST(epcis_hash_allocation_failures)
   ASSERT_EQ(mem_live(), live);
   ASSERT(steps > 50);
   printf("    epcis hash: %d allocation failures stepped through\n", steps);
+}
+
+TEST(epcis_quantities_are_exact)
+{
+  struct { const char *q, *uom; uint64_t mg; } ok[] = {
+    { "20", "TNE", 20000000000ull }, { "312.4", "KGM", 312400000 }, { "0.5", "GRM", 500 }, { "7", "MGM", 7 },
+    { "100", "LBR", 45359237 }, { "1e3", "KGM", 1000000000 }, { "2.5E-3", "KGM", 2500 }, { "0", "KGM", 0 },
+    { "18446744073709.551615", "KGM", UINT64_MAX }, { "12.345000", "KGM", 12345000 },
+  };
+  char why[200];
+  for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+    uint64_t mg = 1;
+    if (epcis_quantity_mg(ok[i].q, ok[i].uom, &mg, why, sizeof why)) FAIL("%s %s: %s", ok[i].q, ok[i].uom, why);
+    ASSERT_U64(mg, ok[i].mg);
+  }
+  struct { const char *q, *uom; int rc; const char *says; } bad[] = {
+    { "1", "LBR", KK_ERR(QUANTITY), "whole number of milligrams" }, { "0.0001", "GRM", KK_ERR(QUANTITY), "whole number" },
+    { "1", "STN", KK_ERR(QUANTITY), "unknown unit" }, { "1", "H87", KK_ERR(QUANTITY), "master data" },
+    { "1", "", KK_ERR(QUANTITY), "master data" }, { "-1", "KGM", KK_ERR(QUANTITY), "negative" },
+    { ".", "KGM", KK_ERR(QUANTITY), "not a decimal" }, { "abc", "KGM", KK_ERR(QUANTITY), "not a decimal" },
+    { "18446744073709.551616", "KGM", KK_ERR(OVERFLOW), NULL }, { "1e30", "KGM", KK_ERR(OVERFLOW), NULL },
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    uint64_t mg = 7;
+    why[0] = 0;
+    int rc = epcis_quantity_mg(bad[i].q, bad[i].uom, &mg, why, sizeof why);
+    if (rc != bad[i].rc) FAIL("%s %s: %d, expected %d", bad[i].q, bad[i].uom, rc, bad[i].rc);
+    if (bad[i].says && !strstr(why, bad[i].says)) FAIL("%s %s: \"%s\" lacks \"%s\"", bad[i].q, bad[i].uom, why, bad[i].says);
+    ASSERT_U64(mg, 7);
+  }
 }
