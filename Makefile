@@ -15,7 +15,7 @@ PKGS  := lmdb libsodium libprotobuf-c libuv jansson
 CC      ?= cc
 OPT     ?= -O2 -g
 SANFLAGS =
-FUZZ_TARGETS := record wire frames qty merkle note evidence bundle recfile epcis import
+FUZZ_TARGETS := record wire frames qty merkle note evidence bundle recfile epcis import masterdata
 ifeq ($(FUZZ),1)
 CC       = clang
 SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer

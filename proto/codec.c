@@ -124,7 +124,7 @@ int codec_record_position(const uint8_t *env, size_t len, uint8_t author[32], ui
 int codec_body_restamp(const uint8_t *body, size_t len, const uint8_t network[32], uint64_t seq, const uint8_t prev[32],
                        uint64_t time_ms, uint8_t **out, size_t *outlen, uint8_t author[32], int *kind)
 {
-  const uint8_t *payload = NULL;
+  const uint8_t *payload = NULL, *source = NULL;
   size_t plen = 0;
   unsigned last = 0;
   int have_author = 0;
@@ -142,7 +142,7 @@ int codec_body_restamp(const uint8_t *body, size_t len, const uint8_t network[32
     if (wire == 0 && (field == 1 || field == 4 || field == 6)) {
       if ((rc = codec_varint64_get(body + off, len - off, &v, &used))) return rc;
       off += used;
-    } else if (wire == 2 && (field == 2 || field == 3 || field == 5 || (field >= 10 && field <= 22))) {
+    } else if (wire == 2 && (field == 2 || field == 3 || field == 5 || field == 7 || (field >= 10 && field <= 22))) {
       if ((rc = codec_varint_get(body + off, len - off, &v, &used))) return rc;
       off += used;
       if (v > len - off) return KK_ERR(DECODE);
@@ -150,6 +150,10 @@ int codec_body_restamp(const uint8_t *body, size_t len, const uint8_t network[32
         if (v != 32) return KK_ERR(FIELD);
         memcpy(author, body + off, 32);
         have_author = 1;
+      }
+      if (field == 7) { /* source_event: carried as it is */
+        if (v != 32) return KK_ERR(FIELD);
+        source = body + off;
       }
       off += (size_t)v;
       if (field >= 10) {
@@ -165,7 +169,7 @@ int codec_body_restamp(const uint8_t *body, size_t len, const uint8_t network[32
   if (!have_author || !payload) return KK_ERR(DECODE);
   /* The header as protobuf-c writes it: fields in order, defaults (a zero, an empty
    * prev) left out. */
-  size_t n = 1 + codec_varint_len(CODEC_VERSION) + 34 + 34 + 1 + codec_varint_len(seq) + (prev ? 34 : 0) + (time_ms ? 1 + codec_varint_len(time_ms) : 0) + plen;
+  size_t n = 1 + codec_varint_len(CODEC_VERSION) + 34 + 34 + 1 + codec_varint_len(seq) + (prev ? 34 : 0) + (time_ms ? 1 + codec_varint_len(time_ms) : 0) + (source ? 34 : 0) + plen;
   uint8_t *p = mem_alloc(n), *w = p;
   if (!p) return -ENOMEM;
   *w++ = 0x08;
@@ -189,6 +193,12 @@ int codec_body_restamp(const uint8_t *body, size_t len, const uint8_t network[32
   if (time_ms) {
     *w++ = 0x30;
     w += codec_varint_put(w, time_ms);
+  }
+  if (source) {
+    *w++ = 0x3a;
+    *w++ = 32;
+    memcpy(w, source, 32);
+    w += 32;
   }
   memcpy(w, payload, plen);
   w += plen;

@@ -153,6 +153,7 @@ void cli_json_material(json_t *o, const char *m);
   X(merkle_check, "merkle-check FILE", "verify an RFC 9162 inclusion or consistency proof (transparency-dev JSON)", "kiroku merkle-check proof.json") \
   X(export, "export --epcis [REF] > FILE", "the ledger, or a lot's provenance, as one EPCIS 2.0 JSON-LD document", "kiroku -C manufacturer export --epcis TRAYS-1 > trays.jsonld") \
   X(import, "import --epcis FILE [--dry-run] [--json]", "an EPCIS 2.0 document's events as this member's records, through the rules, all or nothing", "kiroku -C processor import --epcis erp-export.jsonld --dry-run") \
+  X(masterdata, "masterdata load FILE | masterdata list [--json]", "the net mass of one piece of a product class, for EPCIS quantities in pieces", "kiroku -C processor masterdata load classes.csv") \
   X(epcis_hash, "epcis-hash FILE [--prehash] [--json]", "the CBV 2.0 event hash (ni:///sha-256;…) of each event of an EPCIS 2.0 JSON-LD document", "kiroku epcis-hash shipment.jsonld --prehash") \
   X(checkpoints, "checkpoints [--json]", "each feed's newest checkpoint and the witnesses that cosigned it", "kiroku -C processor checkpoints") \
   X(evidence, "evidence [ID > FILE] [--json]", "evidence of equivocation held (ID: write that one to stdout)", "kiroku -C processor evidence 7d0a33 > fork.evidence") \

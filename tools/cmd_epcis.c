@@ -21,9 +21,11 @@
 #include "../node/epcis/ejson.h"
 #include "../node/epcis/export.h"
 #include "../node/epcis/import.h"
+#include "../node/epcis/masterdata.h"
 #include "../node/client/ctl.h"
 #include "../node/ledger/bundle.h"
 #include "../node/ledger/ingest.h"
+#include "../node/ledger/qty.h"
 #include "../crypto/sig.h"
 
 #include <errno.h>
@@ -151,6 +153,88 @@ int cmd_export(struct cli *c, int argc, char **argv)
   return CLI_OK;
 }
 
+/* ---- master data ----------------------------------------------------------------------- */
+
+#define MASTERDATA_FILE "masterdata.csv"
+
+/* The member's master data (DIR/masterdata.csv; none yet is empty): 0, a negative error,
+ * or a CLI exit code already reported. */
+static int masterdata_open(struct cli *c, struct epcis_masterdata *md)
+{
+  char path[4200];
+  uint8_t *buf;
+  size_t len, added;
+  char why[320];
+  snprintf(path, sizeof path, "%s/%s", c->dir, MASTERDATA_FILE);
+  int rc = cli_read_file(path, EPCIS_FILE_MAX, &buf, &len);
+  if (rc == KK_ERR(NO_FILE)) return 0;
+  if (rc) return rc;
+  rc = epcis_masterdata_read(md, (const char *)buf, len, &added, why, sizeof why);
+  mem_free(buf);
+  if (rc == KK_ERR(USAGE)) {
+    fprintf(stderr, "kiroku: %s: %s (load master data again with kiroku masterdata load)\n", path, why);
+    return CLI_INTERNAL;
+  }
+  return rc;
+}
+
+int cmd_masterdata(struct cli *c, int argc, char **argv)
+{
+  const char *usage = "usage: kiroku masterdata load FILE | kiroku masterdata list [--json]";
+  int o;
+  static const struct option opts[] = { { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
+  optind = 1;
+  while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1)
+    if (o != 'j') return cli_usage("%s", usage);
+  const char *what = optind < argc ? argv[optind] : NULL;
+  int load = what && strcmp(what, "load") == 0, list = what && strcmp(what, "list") == 0;
+  if (!load && !list) return cli_usage("masterdata: load FILE or list\n  %s", usage);
+  if (load && optind + 2 != argc) return cli_usage("masterdata load: one FILE (EPCIS master data JSON, or CSV class,net_mass)\n  %s", usage);
+  if (list && optind + 1 != argc) return cli_usage("%s", usage);
+  int rc = cli_open(c, CLI_NETWORK);
+  if (rc) return rc;
+  struct epcis_masterdata md = { NULL, 0, 0 };
+  if ((rc = masterdata_open(c, &md))) return rc > 0 ? rc : cli_fail(rc, "masterdata");
+  if (list) {
+    json_t *arr = json_array();
+    for (size_t i = 0; i < md.n; i++) {
+      char m[QTY_FMT];
+      if (c->json) json_array_append_new(arr, json_pack("{s:s,s:I}", "class", md.e[i].cls, "net_mass_mg", (json_int_t)md.e[i].mg));
+      else printf("%-60s %s\n", md.e[i].cls, qty_format_mass(m, md.e[i].mg));
+    }
+    if (c->json) cli_print_json(json_pack("{s:o}", "classes", arr));
+    else json_decref(arr);
+    epcis_masterdata_free(&md);
+    return CLI_OK;
+  }
+  uint8_t *buf;
+  size_t len, added;
+  char why[320];
+  const char *file = argv[optind + 1];
+  if ((rc = cli_read_file(file, EPCIS_FILE_MAX, &buf, &len))) { epcis_masterdata_free(&md); cli_fail(rc, "masterdata load: %s", file); return CLI_USAGE; }
+  rc = epcis_masterdata_read(&md, (const char *)buf, len, &added, why, sizeof why);
+  mem_free(buf);
+  if (rc) {
+    epcis_masterdata_free(&md);
+    if (rc == KK_ERR(USAGE)) { fprintf(stderr, "kiroku: masterdata load: %s: %s; nothing was loaded\n", file, why); return CLI_USAGE; }
+    return cli_fail(rc, "masterdata load");
+  }
+  /* written whole, then renamed over the old file: never half a file */
+  char *csv = epcis_masterdata_csv(&md), path[4200], tmp[4300];
+  snprintf(path, sizeof path, "%s/%s", c->dir, MASTERDATA_FILE);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = csv ? fopen(tmp, "w") : NULL;
+  int bad = !f || fputs(csv, f) == EOF || fflush(f) || fsync(fileno(f));
+  if (f && fclose(f)) bad = 1;
+  if (!bad && rename(tmp, path)) bad = 1;
+  mem_free(csv);
+  size_t total = md.n;
+  epcis_masterdata_free(&md);
+  if (bad) { remove(tmp); return cli_fail(-EIO, "masterdata load: writing %s", path); }
+  printf("loaded the net mass of %zu class%s (%zu in all)\n", added, added == 1 ? "" : "es", total);
+  return CLI_OK;
+}
+
 /* ---- import ----------------------------------------------------------------------------- */
 
 /* The records of an import, signed in order at the feed's next positions. */
@@ -174,7 +258,7 @@ static int import_sign(void *arg, struct kk_body *b, uint8_t id[32])
   b->seq = ++x->seq;
   b->has_prev = x->has_last;
   if (x->has_last) memcpy(b->prev, x->last, 32);
-  b->time_ms = x->time_ms;
+  if (!b->time_ms) b->time_ms = x->time_ms; /* else the event's time */
   uint8_t *body, *env, sig[64];
   size_t blen, elen;
   int rc = codec_body_encode(b, &body, &blen);
@@ -273,7 +357,10 @@ int cmd_import(struct cli *c, int argc, char **argv)
     x.has_last = h.seq > 0;
     memcpy(x.last, h.last_id, 32);
   } else if (rc == STORE_ABSENT) rc = 0;
-  if (!rc) rc = epcis_import_plan(txn, c->s, c->pk, doc, import_sign, &x, &im, why, sizeof why);
+  struct epcis_masterdata md = { NULL, 0, 0 };
+  if (!rc && (rc = masterdata_open(c, &md)) > 0) { store_txn_abort(txn); json_decref(doc); return rc; }
+  if (!rc) rc = epcis_import_plan(txn, c->s, c->pk, doc, &md, import_sign, &x, &im, why, sizeof why);
+  epcis_masterdata_free(&md);
   store_txn_abort(txn);
   json_decref(doc);
   if (rc == KK_ERR(USAGE)) { fprintf(stderr, "kiroku: import: %s: %s\n", path, why); rc = CLI_USAGE; goto out; }

@@ -47,7 +47,8 @@ static int num(const char *p, int n, int *v)
   return 1;
 }
 
-int evalue_time(const char *s, char out[EVALUE_MAX])
+/* An ISO 8601 date-time as seconds since the epoch and milliseconds: 1, or 0. */
+static int parse_time(const char *s, long long *tsec, int *tms)
 {
   int Y, M, D, h, m, sec = 0, us = 0;
   if (!num(s, 4, &Y) || s[4] != '-' || !num(s + 5, 2, &M) || s[7] != '-' || !num(s + 8, 2, &D) || (s[10] != 'T' && s[10] != ' ') ||
@@ -92,6 +93,25 @@ int evalue_time(const char *s, char out[EVALUE_MAX])
   days_from_civil(Y, (unsigned)M, (unsigned)D, &days);
   long long t = (long long)days * 86400 + h * 3600 + m * 60 + sec - off * 60;
   if (ms == 1000) { ms = 0; t++; }
+  *tsec = t;
+  *tms = ms;
+  return 1;
+}
+
+int evalue_time_ms(const char *s, uint64_t *out)
+{
+  long long t;
+  int ms;
+  if (!parse_time(s, &t, &ms) || t < 0) return 0;
+  *out = (uint64_t)t * 1000 + (uint64_t)ms;
+  return 1;
+}
+
+int evalue_time(const char *s, char out[EVALUE_MAX])
+{
+  long long t;
+  int ms;
+  if (!parse_time(s, &t, &ms)) return 0;
   long long dd = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
   long long rem = t - dd * 86400;
   long y;
@@ -196,7 +216,7 @@ int epcis_quantity_mg(const char *text, const char *uom, uint64_t *mg, char *why
   };
   size_t u = 0;
   if (!uom || !*uom || strcmp(uom, "H87") == 0) {
-    snprintf(why, whylen, "a quantity in pieces (%s) becomes mass only through master data, which this import does not read yet: give the mass in KGM",
+    snprintf(why, whylen, "a quantity in pieces (%s) becomes mass only through master data: load the net mass of the class (kiroku masterdata load FILE), or give the mass in KGM",
              uom && *uom ? "H87" : "no uom");
     return KK_ERR(QUANTITY);
   }

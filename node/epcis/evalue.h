@@ -18,6 +18,8 @@
  * precision ("2026-12-01T00:00:00.124Z"; microseconds rounded half to even, as the
  * reference does; a time without offset is read as UTC): 1 and out, 0 when s is none. */
 int evalue_time(const char *s, char out[EVALUE_MAX]);
+/* The same as milliseconds since 1970 (1 and *ms; 0 when s is none or earlier). */
+int evalue_time_ms(const char *s, uint64_t *ms);
 
 /* A decimal number as the reference writes it (Python's str(float)): "452.0" → "452",
  * "12.10" → "12.1", "1e3" → "1000", "0.00001" → "1e-05": 1 and out, 0 when s is none.

@@ -6,6 +6,7 @@
 #include "evalue.h"
 #include "export.h"
 #include "gs1.h"
+#include "masterdata.h"
 #include "../base/buf.h"
 #include "../base/err.h"
 #include "../base/idset.h"
@@ -28,6 +29,7 @@
 struct made { char *cls; uint8_t key[36]; };
 
 struct plan {
+  const struct epcis_masterdata *md;
   struct store_txn *txn;
   struct store *s;
   const uint8_t *me;
@@ -366,10 +368,18 @@ static int element(struct plan *p, json_t *q, const char **cls, uint64_t *mg)
 {
   char why[200];
   *cls = str(q, "epcClass");
-  const char *qt = numtext(q, "quantity");
+  const char *qt = numtext(q, "quantity"), *uom = str(q, "uom");
   if (!*cls) return refuse(p, "a quantity element has no epcClass");
   if (!qt) return refuse(p, "%s has no quantity", *cls);
-  int rc = epcis_quantity_mg(qt, str(q, "uom"), mg, why, sizeof why);
+  uint64_t each, count;
+  if ((!uom || !*uom || strcmp(uom, "H87") == 0) && epcis_masterdata_get(p->md, *cls, &each)) {
+    /* pieces, each of the net mass the member's master data gives the class */
+    if (epcis_quantity_mg(qt, "MGM", &count, why, sizeof why)) return refuse(p, "%s: %s is not a whole number of pieces", *cls, qt);
+    if (count && each > UINT64_MAX / count) return refuse(p, "%s: %s pieces overflow 64-bit milligrams", *cls, qt);
+    *mg = count * each;
+    return 0;
+  }
+  int rc = epcis_quantity_mg(qt, uom, mg, why, sizeof why);
   if (rc == KK_ERR(OVERFLOW)) return refuse(p, "%s: %s %s overflows 64-bit milligrams", *cls, qt, str(q, "uom"));
   if (rc) return refuse(p, "%s: %s", *cls, why);
   return 0;
@@ -709,11 +719,13 @@ void epcis_import_free(struct epcis_import *im)
   memset(im, 0, sizeof *im);
 }
 
-int epcis_import_plan(struct store_txn *txn, struct store *s, const uint8_t me[32], json_t *doc, epcis_sign_fn sign,
-                      void *arg, struct epcis_import *out, char *why, size_t whylen)
+int epcis_import_plan(struct store_txn *txn, struct store *s, const uint8_t me[32], json_t *doc,
+                      const struct epcis_masterdata *md, epcis_sign_fn sign, void *arg, struct epcis_import *out,
+                      char *why, size_t whylen)
 {
   struct plan p;
   memset(&p, 0, sizeof p);
+  p.md = md;
   memset(out, 0, sizeof *out);
   p.txn = txn;
   p.s = s;
@@ -755,6 +767,10 @@ int epcis_import_plan(struct store_txn *txn, struct store *s, const uint8_t me[3
     }
     e->body->has_source_event = 1;
     memcpy(e->body->source_event, key, 32);
+    /* the record's (informational) time is the event's, or its declaration's */
+    json_t *decl = json_object_get(ev, "errorDeclaration");
+    const char *when = decl ? str(decl, "declarationTime") : str(ev, "eventTime");
+    if (!when || !evalue_time_ms(when, &e->body->time_ms)) e->body->time_ms = 0;
     if ((rc = idset_add(&p.seen, key)) > 0) rc = 0;
     if (!rc) rc = sign(arg, e->body, e->id);
     if (rc) break;

@@ -49,12 +49,16 @@ struct epcis_import {
   size_t n, records, refused;
 };
 
-/* sign: gives b its place in the member's feed, signs it and returns its id (0), or an
- * error that stops the plan. */
+/* sign: gives b its place in the member's feed (and a time, when b's time_ms is 0: the
+ * event had no eventTime), signs it and returns its id (0), or an error that stops the
+ * plan. */
 typedef int (*epcis_sign_fn)(void *arg, struct kk_body *b, uint8_t id[32]);
 
-int epcis_import_plan(struct store_txn *txn, struct store *s, const uint8_t me[32], json_t *doc, epcis_sign_fn sign,
-                      void *arg, struct epcis_import *out, char *why, size_t whylen);
+/* md: the member's master data (NULL: none), for quantities in pieces. */
+struct epcis_masterdata;
+int epcis_import_plan(struct store_txn *txn, struct store *s, const uint8_t me[32], json_t *doc,
+                      const struct epcis_masterdata *md, epcis_sign_fn sign, void *arg, struct epcis_import *out,
+                      char *why, size_t whylen);
 void epcis_import_free(struct epcis_import *im);
 
 #endif

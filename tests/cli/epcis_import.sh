@@ -93,6 +93,32 @@ check "import: pounds convert exactly (100 lb is 45,359,237 mg) and a transform 
 mk_doc '[{"epcClass": "OUT-1", "quantity": 1, "uom": "LBR"}]'
 refused "import: one pound (453,592.37 mg) is not a whole number of milligrams: refused" processor import --epcis "$T/p.jsonld"
 
+# Master data: pieces become mass through the net mass of their class.
+printf 'class,net_mass\nurn:epc:class:lgtin:4512345.012399.BAG,25kg\n' > "$T/classes.csv"
+check "masterdata: a CSV of net masses loads" bash -c "'$K' -C '$T/recycler' masterdata load '$T/classes.csv' | grep -q 'loaded the net mass of 1 class'"
+cat > "$T/voc.json" <<'JSON'
+{"epcisHeader": {"epcisMasterData": {"vocabularyList": [{"type": "urn:epcglobal:epcis:vtype:EPCClass", "vocabularyElementList": [
+  {"id": "https://id.gs1.org/01/04512345123987/10/DRUM", "attributes": [{"id": "cbvmda:netWeight", "attribute": {"value": 180.5, "unitCode": "KGM"}}]}]}]}}}
+JSON
+check "masterdata: an EPCIS vocabularyList with net weights loads" k recycler masterdata load "$T/voc.json"
+check "masterdata: list shows both classes in canonical form, with their masses" bash -c "'$K' -C '$T/recycler' masterdata list --json | python3 -c \"
+import json,sys; d={c['class']: c['net_mass_mg'] for c in json.load(sys.stdin)['classes']}
+assert d == {'https://id.gs1.org/01/04512345123994/10/BAG': 25000000, 'https://id.gs1.org/01/04512345123987/10/DRUM': 180500000}, d\""
+printf 'class,net_mass\nurn:epc:class:lgtin:4512345.012399.BAG,25\n' > "$T/bad.csv"
+rc=0; k recycler masterdata load "$T/bad.csv" > /dev/null 2> "$T/err" || rc=$?
+check "masterdata: a line without a unit is refused, naming it, and nothing is loaded" bash -c "
+  [ $rc = 2 ] && grep -q 'line 2' '$T/err' && [ \$('$K' -C '$T/recycler' masterdata list --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)[\"classes\"]))') = 2 ]"
+cat > "$T/bags.jsonld" <<'JSON'
+{"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"kiroku": "urn:kiroku:epcis:"}],
+ "type": "EPCISDocument", "epcisBody": {"eventList": [
+  {"type": "ObjectEvent", "eventTime": "2026-12-01T00:00:00Z", "eventTimeZoneOffset": "+00:00", "action": "ADD", "bizStep": "commissioning",
+   "quantityList": [{"epcClass": "https://id.gs1.org/01/04512345123994/10/BAG", "quantity": 40, "uom": "H87"}],
+   "ilmd": {"kiroku:material": "PET/bales", "kiroku:postConsumerMass": 1000, "cbvmda:countryOfOrigin": "JP", "kiroku:certificate": "GRS-7"}}]}}
+JSON
+check "import: 40 pieces of a class of 25 kg become a lot of 1 t" bash -c "
+  '$K' -C '$T/recycler' import --epcis '$T/bags.jsonld' >/dev/null &&
+  '$K' -C '$T/recycler' lots --json | python3 -c \"import json,sys; assert any(l['mass_mg'] == 1000000000 and l['code'].endswith('/10/BAG') for l in json.load(sys.stdin))\""
+
 # With the node running on the directory: the import is refused (the node owns the
 # writes, decision 48), a dry run is not.
 KN=${KIROKU_NODE_BIN:?}

@@ -4,7 +4,7 @@
 # attestation, a revocation), exported; each member of a fresh network B (the same
 # parties, named by their GLNs) imports that document at its own node; B exports again.
 # Every quantity, relation and figure is preserved: the same events in the same order
-# with the same quantities, lot codes, parties and declarations, and the same figures
+# with the same times, quantities, lot codes, parties and declarations, and the same figures
 # from verify; importing A's document again into B writes nothing.
 source "$(dirname "$0")/lib.sh"
 MEMBERS=(recycler processor manufacturer certifier)
@@ -55,8 +55,8 @@ def shape(path):
         ilmd = {k: v for k, v in e.get("ilmd", {}).items() if k not in ("kiroku:outputs", "kiroku:unledgered")}
         outs = [(o.get("kiroku:lotCode"), o.get("kiroku:material")) for o in e.get("ilmd", {}).get("kiroku:outputs", [])]
         parties = [x.get("source") or x.get("destination") for x in e.get("sourceList", []) + e.get("destinationList", [])]
-        decl = {k: v for k, v in e.get("errorDeclaration", {}).items() if k in ("reason", "kiroku:reason", "kiroku:author")}
-        out.append((e["type"], e.get("bizStep"), e.get("disposition"), qty("quantityList"), qty("inputQuantityList"),
+        decl = {k: v for k, v in e.get("errorDeclaration", {}).items() if k in ("declarationTime", "reason", "kiroku:reason", "kiroku:author")}
+        out.append((e["type"], e["eventTime"], e.get("bizStep"), e.get("disposition"), qty("quantityList"), qty("inputQuantityList"),
                     qty("outputQuantityList"), ilmd, outs, parties, e.get("kiroku:author"), e.get("kiroku:recycledShare"),
                     e.get("kiroku:scope"), e.get("kiroku:statement"), decl))
     return out

@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if (store_read(scratch, &txn)) abort();
   uint8_t me[32] = { 2 };
   struct epcis_import im;
-  if (epcis_import_plan(txn, scratch, me, doc, sign, NULL, &im, why, sizeof why) == 0) {
+  if (epcis_import_plan(txn, scratch, me, doc, NULL, sign, NULL, &im, why, sizeof why) == 0) {
     size_t records = 0, refused = 0;
     for (size_t i = 0; i < im.n; i++) {
       records += im.ev[i].what == EI_RECORD;

@@ -27,7 +27,7 @@ static struct kk_body *sample(enum kk_payload kind)
     b->u.admit.from_seq = 5; strcpy(b->u.admit.gln, "4012345000016"); break;
   case KK_PL_SUSPEND: memcpy(b->u.suspend.member, id, 32); b->u.suspend.from_seq = 9; strcpy(b->u.suspend.reason, "fraud"); break;
   case KK_PL_ROTATE_KEY: memcpy(b->u.rotate_key.new_key, id, 32); memset(b->u.rotate_key.proof, 5, 64); break;
-  case KK_PL_ISSUE: strcpy(b->u.issue.lot_code, "FLAKE-1"); strcpy(b->u.issue.material, "PET");
+  case KK_PL_ISSUE: b->has_source_event = 1; memset(b->source_event, 0xee, 32); strcpy(b->u.issue.lot_code, "FLAKE-1"); strcpy(b->u.issue.material, "PET");
     b->u.issue.mass_mg = UINT64_MAX; b->u.issue.post_mg = 1; b->u.issue.pre_mg = 2; strcpy(b->u.issue.origin, "JP");
     strcpy(b->u.issue.scheme, "GRS"); strcpy(b->u.issue.certificate, "C-1"); b->u.issue.n_evidence = 1;
     memcpy(b->u.issue.evidence[0], id, 32); b->u.issue.model = 3; break;
