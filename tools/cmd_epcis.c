@@ -322,10 +322,13 @@ int cmd_import(struct cli *c, int argc, char **argv)
   const char *path = argv[optind];
   int rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK);
   if (rc) return rc;
-  int fd = dry ? -ENOENT : ctl_client_connect(c->dir); /* a dry run writes nothing: it may run beside the node */
-  if (fd >= 0) {
-    close(fd);
-    return cli_usage("import --epcis writes this member's records in one transaction, and the node running on %s owns its writes: stop the node, import, start it again (docs/epcis.md)", c->dir);
+  /* With a node running, it owns the writes: the batch goes to it (a dry run stays here,
+   * writing nothing). */
+  int via_node = 0;
+  if (!dry) {
+    int fd = ctl_client_connect(c->dir);
+    if (fd >= 0) { close(fd); via_node = 1; }
+    else if (fd != -ENOENT && fd != -ECONNREFUSED) return cli_fail(fd, "import: the node's control socket");
   }
   json_t *doc;
   uint8_t *buf;
@@ -372,6 +375,22 @@ int cmd_import(struct cli *c, int argc, char **argv)
       struct ingest_hook hook = { dry_run_hook, NULL };
       ingest_rc = ingest_batch_hook(c->s, x.items, x.n, INGEST_LOCAL | INGEST_SIGNED_HERE, 1, &hook);
       if (ingest_rc == KK_ERR(NOTHING_NEW)) ingest_rc = 0;
+    } else if (via_node) {
+      int fd = ctl_client_connect(c->dir);
+      size_t failed = x.n;
+      const uint8_t **envs = mem_alloc(x.n * sizeof *envs);
+      size_t *lens = mem_alloc(x.n * sizeof *lens);
+      if (fd < 0) ingest_rc = fd;
+      else if (!envs || !lens) ingest_rc = -ENOMEM;
+      else {
+        for (size_t i = 0; i < x.n; i++) { envs[i] = x.items[i].env; lens[i] = x.items[i].len; }
+        int r = ctl_client_append_batch(fd, (const uint8_t *const *)envs, lens, x.n, &ingest_rc, &failed);
+        if (r) ingest_rc = r;
+        for (size_t i = 0; i < x.n; i++) x.items[i].result = i == failed ? ingest_rc : 0;
+      }
+      if (fd >= 0) close(fd);
+      mem_free(envs);
+      mem_free(lens);
     } else ingest_rc = cli_ingest(c, x.items, x.n, INGEST_LOCAL | INGEST_SIGNED_HERE, 1);
   }
   /* the record the rules refused, as its event */
@@ -386,6 +405,10 @@ int cmd_import(struct cli *c, int argc, char **argv)
       snprintf(e->why, sizeof e->why, "the %s it becomes is refused: %s", codec_payload_name(e->body->kind), kk_strerror(r));
       im.refused++;
     }
+  }
+  if (ingest_rc == KK_ERR(TOO_LARGE) && via_node) {
+    rc = cli_fail(ingest_rc, "import: %zu records do not fit in one batch to the node: stop the node to import this document", x.n);
+    goto out;
   }
   if (ingest_rc && !im.refused) { rc = cli_fail(ingest_rc, "import"); goto out; }
   int written = !im.refused && !dry;

@@ -89,6 +89,33 @@ int ctl_client_append(int fd, const uint8_t *body, size_t len, int *result, uint
   return 0;
 }
 
+int ctl_client_append_batch(int fd, const uint8_t *const *envs, const size_t *lens, size_t n, int *result, size_t *failed)
+{
+  size_t total = 4;
+  for (size_t i = 0; i < n; i++) total += 4 + lens[i];
+  if (total + 1 > CTL_FRAME_MAX || n > UINT32_MAX) return KK_ERR(TOO_LARGE);
+  uint8_t *req = mem_alloc(total), *w = req;
+  if (!req) return -ENOMEM;
+  be32_put(w, (uint32_t)n);
+  w += 4;
+  for (size_t i = 0; i < n; i++) {
+    be32_put(w, (uint32_t)lens[i]);
+    memcpy(w + 4, envs[i], lens[i]);
+    w += 4 + lens[i];
+  }
+  uint8_t *ans;
+  size_t an;
+  int rc = ctl_request(fd, 'B', req, total, &ans, &an);
+  mem_free(req);
+  if (rc) return rc;
+  if (an != 9 || ans[0] != 'Q') { mem_free(ans); return -EPROTO; }
+  *result = (int)(int32_t)be32_get(ans + 1);
+  uint32_t f = be32_get(ans + 5);
+  *failed = f == UINT32_MAX ? n : f;
+  mem_free(ans);
+  return 0;
+}
+
 int ctl_client_status(int fd, char **json)
 {
   uint8_t *ans;

@@ -7,9 +7,15 @@
  *
  *   'A' body bytes       append: the node fills in network, seq, prev and time, signs
  *                        with its identity and ingests; answer 'R' rc(i32 BE) id(32)
+ *   'B' n(u32 BE), then n × (len u32 BE, envelope)
+ *                        append a batch: records the member signed itself, in feed
+ *                        order from the node's head, ingested together (all or none);
+ *                        answer 'Q' rc(i32 BE) failed(u32 BE: the index of the record
+ *                        refused, or 0xffffffff); rc KK_E_BUSY when the head moved
  *   'S'                  status; answer 'J' and a JSON document
  */
 #include "node.h"
+#include "repl.h"
 #include "../base/mem.h"
 #include "../client/ctl.h"
 #include "../base/err.h"
@@ -79,12 +85,47 @@ void ctl_job_done(struct node *n, struct ingest_job *job)
   struct ctl_client *cl = job->client;
   (void)n;
   uint8_t ans[1 + 4 + 32];
-  ans[0] = 'R';
-  be32_put(ans + 1, (uint32_t)job->rc);
-  memcpy(ans + 5, job->id, 32);
+  size_t len = 1 + 4 + 32;
+  if (job->n) { /* a batch */
+    ans[0] = 'Q';
+    be32_put(ans + 1, (uint32_t)job->rc);
+    uint32_t failed = UINT32_MAX;
+    for (size_t i = 0; job->rc && job->results && i < job->n; i++)
+      if (job->results[i] && job->results[i] != KK_ERR(DUPLICATE)) { failed = (uint32_t)i; break; }
+    be32_put(ans + 5, failed);
+    len = 9;
+  } else {
+    ans[0] = 'R';
+    be32_put(ans + 1, (uint32_t)job->rc);
+    memcpy(ans + 5, job->id, 32);
+  }
   cl->pending--;
-  if (!cl->closed) ctl_send(cl, ans, sizeof ans);
+  if (!cl->closed) ctl_send(cl, ans, len);
   else if (cl->pending == 0) mem_free(cl);
+}
+
+/* A batch of own records ('B'): its envelopes copied into the job. */
+static int ctl_batch_job(struct ingest_job *job, const uint8_t *p, size_t len)
+{
+  if (len < 4) return KK_ERR(DECODE);
+  uint32_t n = be32_get(p);
+  size_t off = 4;
+  if (n == 0 || n > len / 4) return KK_ERR(DECODE);
+  job->envs = mem_calloc(n, sizeof *job->envs);
+  job->lens = mem_calloc(n, sizeof *job->lens);
+  if (!job->envs || !job->lens) return -ENOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    if (len - off < 4) return KK_ERR(DECODE);
+    uint32_t l = be32_get(p + off);
+    off += 4;
+    if (l == 0 || l > len - off) return KK_ERR(DECODE);
+    if (!(job->envs[i] = mem_alloc(l))) return -ENOMEM;
+    memcpy(job->envs[i], p + off, l);
+    job->lens[i] = l;
+    job->n = i + 1;
+    off += l;
+  }
+  return off == len ? 0 : KK_ERR(DECODE);
 }
 
 static json_t *ctl_hex(const uint8_t *p)
@@ -200,6 +241,17 @@ static int ctl_on_frame(void *ctx, uint8_t *frame, size_t len)
     job->body = mem_alloc(len - 1);
     if (!job->body) { mem_free(job); return -ENOMEM; }
     memcpy(job->body, frame + 1, len - 1);
+    cl->pending++;
+    repl_enqueue_own(n, job);
+    return 0;
+  }
+  if (frame[0] == 'B' && len > 1 && !n->stopping) {
+    struct ingest_job *job = mem_calloc(1, sizeof *job);
+    if (!job) return -ENOMEM;
+    job->local = 1;
+    job->client = cl;
+    int rc = ctl_batch_job(job, frame + 1, len - 1);
+    if (rc) { repl_job_free(job); return rc; }
     cl->pending++;
     repl_enqueue_own(n, job);
     return 0;

@@ -210,9 +210,45 @@ static int records_hook(struct store_txn *txn, void *arg, const uint8_t (*feeds)
   return ckpt_after_batch(txn, h->n->s, h->n->pk, h->n->sk, feeds, nf, repl_unix_now(), hook_announce, h);
 }
 
+/* A batch of own records the CLI signed (an import): they must start at the head the
+ * node holds — else KK_E_BUSY, nothing written — and are ingested together. */
+static void work_local_batch(struct node *n, struct ingest_job *j, const struct store_head *h)
+{
+  struct ingest_item *items = mem_calloc(j->n, sizeof *items);
+  if (!(j->results = mem_calloc(j->n, sizeof *j->results)) || !items) { mem_free(items); j->rc = -ENOMEM; return; }
+  uint8_t author[32];
+  uint64_t seq;
+  int kind;
+  for (size_t i = 0; i < j->n; i++) {
+    if ((j->rc = codec_record_position(j->envs[i], j->lens[i], author, &seq, &kind))) { j->results[i] = j->rc; goto done; }
+    if (memcmp(author, n->pk, 32) != 0 || kind == KK_PL_GENESIS) { j->results[i] = j->rc = KK_ERR(SIGNATURE); goto done; }
+    if (seq != h->seq + 1 + i) { j->rc = KK_ERR(BUSY); goto done; }
+    items[i].env = j->envs[i];
+    items[i].len = j->lens[i];
+  }
+  /* whether the first names the node's head as its prev is ingest's check (PREV) */
+  struct hook_ctx hc = { n, j };
+  struct ingest_hook hook = { records_hook, &hc };
+  j->rc = ingest_batch_hook(n->s, items, j->n, INGEST_LOCAL | INGEST_SIGNED_HERE, 1, &hook);
+  if (j->rc == KK_ERR(PREV) || j->rc == KK_ERR(FORK) || j->rc == KK_ERR(SEQ_GAP)) j->rc = KK_ERR(BUSY);
+  for (size_t i = 0; i < j->n; i++) {
+    j->results[i] = items[i].result;
+    if (j->rc == 0 && items[i].result) j->rc = items[i].result == INGEST_DUPLICATE ? KK_ERR(INTERNAL) : items[i].result;
+  }
+  if (j->rc == 0) {
+    memcpy(j->id, items[j->n - 1].id, 32);
+    j->stored = mem_alloc(32);
+    if (j->stored) { memcpy(j->stored[0], n->pk, 32); j->n_stored_feeds = 1; }
+    j->n_stored = j->n;
+  }
+done:
+  mem_free(items);
+}
+
 /* Signs and appends an own record (from the CLI) — on the ingest thread. The body the
  * CLI encoded is restamped at the feed's head here (codec_body_restamp: its payload is
- * neither decoded nor encoded again), signed, and ingested like any record. */
+ * neither decoded nor encoded again), signed, and ingested like any record. A batch the
+ * CLI signed itself goes to work_local_batch. */
 static void work_local(struct node *n, struct ingest_job *j)
 {
   struct store_txn *txn;
@@ -222,6 +258,7 @@ static void work_local(struct node *n, struct ingest_job *j)
   store_txn_abort(txn);
   if (rc == STORE_ABSENT) memset(&h, 0, sizeof h);
   else if (rc) { j->rc = rc; return; }
+  if (j->n) { work_local_batch(n, j, &h); return; }
   uv_timeval64_t tv;
   uv_gettimeofday(&tv);
   uint64_t now_ms = (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;

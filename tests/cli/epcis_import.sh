@@ -84,6 +84,15 @@ refused "import: an unknown unit is refused, naming the ones known" processor im
 check "import: ... listing them" grep -q "use KGM, TNE, GRM, MGM or LBR" "$T/.refused"
 mk_doc '[{"epcClass": "OUT-1", "quantity": 10}]'
 refused "import: pieces (no uom) without master data are refused" processor import --epcis "$T/p.jsonld"
+python3 - "$T/p.jsonld" "$T/over.jsonld" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["epcisBody"]["eventList"][1]["inputQuantityList"][0]["quantity"] = 10000.001
+d["epcisBody"]["eventList"][1]["outputQuantityList"] = [{"epcClass": "OUT-1", "quantity": 10000.001, "uom": "KGM"}]
+json.dump(d, open(sys.argv[2], "w"))
+PY
+refused "import: an over-spent lot refuses the whole document" processor import --epcis "$T/over.jsonld"
+check "import: ... naming the event and the rule" bash -c "grep -q 'event 1 (ni:///sha-256;' '$T/.refused' && grep -q 'exceeds the mass still available' '$T/.refused'"
 bad "import: an unknown lot is refused" 'ev[3]["inputQuantityList"][0]["epcClass"] = "NO-SUCH-LOT"'
 check "import: ... naming it" grep -q "unknown lot NO-SUCH-LOT" "$T/.refused"
 bad "import: an unknown member is refused" 'ev[2]["destinationList"][0]["destination"] = "urn:epc:id:pgln:4512345.00009"'
@@ -119,17 +128,34 @@ check "import: 40 pieces of a class of 25 kg become a lot of 1 t" bash -c "
   '$K' -C '$T/recycler' import --epcis '$T/bags.jsonld' >/dev/null &&
   '$K' -C '$T/recycler' lots --json | python3 -c \"import json,sys; assert any(l['mass_mg'] == 1000000000 and l['code'].endswith('/10/BAG') for l in json.load(sys.stdin))\""
 
-# With the node running on the directory: the import is refused (the node owns the
-# writes, decision 48), a dry run is not.
+# With the node running on the directory, the import goes through it, still all at once.
 KN=${KIROKU_NODE_BIN:?}
 ROOT=$T
 source "$(dirname "$0")/../../tools/nodes.sh"
 trap 'stop_nodes; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
-NODE_ARGS[certifier]="--standalone"
-start_node certifier
-rc=0; k certifier import --epcis "$DOC" > /dev/null 2> "$T/err" || rc=$?
-check "import: refused while the node runs, saying to stop it" bash -c "[ $rc = 2 ] && grep -q 'stop the node' '$T/err'"
-check "import: a dry run runs beside the node" k certifier import --epcis "$DOC" --dry-run
+NODE_ARGS[processor]="--standalone"
+start_node processor
+mk_doc '[{"epcClass": "OUT-9", "quantity": 10, "uom": "TNE"}]'
+check "import: through the running node, the receipt and the transform together" \
+  bash -c "'$K' -C '$T/processor' import --epcis '$T/p.jsonld' | grep -q 'imported 2 records'"
+check "import: ... the node holds the lot made" bash -c "'$K' -C '$T/processor' lots --json | python3 -c \"import json,sys; assert any(l['code'] == 'OUT-9' and l['mass_mg'] == 10000000000 for l in json.load(sys.stdin))\""
+check "import: ... and again writes nothing new" bash -c "'$K' -C '$T/processor' import --epcis '$T/p.jsonld' --json | python3 -c \"import json,sys; assert json.load(sys.stdin)['records'] == 0\""
+python3 - "$T/over9.jsonld" <<'PY'
+import json, sys
+ev = [{"type": "TransformationEvent", "eventTime": "2026-12-01T02:00:00Z", "eventTimeZoneOffset": "+00:00",
+       "inputQuantityList": [{"epcClass": "OUT-9", "quantity": 11, "uom": "TNE"}],
+       "outputQuantityList": [{"epcClass": "OUT-10", "quantity": 11, "uom": "TNE"}], "ilmd": {"kiroku:model": "segregated", "kiroku:material": "PET"}}]
+json.dump({"@context": ["https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld", {"kiroku": "urn:kiroku:epcis:"}],
+           "type": "EPCISDocument", "epcisBody": {"eventList": ev}}, open(sys.argv[1], "w"))
+PY
+rc=0; k processor import --epcis "$T/over9.jsonld" > /dev/null 2> "$T/err" || rc=$?
+check "import: through the node, a refused record refuses the document, naming its event" \
+  bash -c "[ $rc = 2 ] && grep -q 'event 0 (ni:///sha-256;' '$T/err' && grep -q 'exceeds the mass still available' '$T/err'"
+check "import: ... and the node wrote nothing" bash -c "! '$K' -C '$T/processor' lots --json | grep -q OUT-10"
+sed 's/"quantity": 11/"quantity": 5/g; s/OUT-10/OUT-11/' "$T/over9.jsonld" > "$T/ok9.jsonld"
+check "import: a dry run runs beside the node, and writes nothing" bash -c "
+  '$K' -C '$T/processor' import --epcis '$T/ok9.jsonld' --dry-run --json | python3 -c \"import json,sys; d=json.load(sys.stdin); assert d['records'] == 1 and not d['written']\" &&
+  ! '$K' -C '$T/processor' lots --json | grep -q OUT-11"
 stop_nodes
 
 # Every example document through the importer: parsed, each event reported, no crash.
