@@ -27,6 +27,8 @@
 
 /* A lot this document made before the event being read: its class, and its key. */
 struct made { char *cls; uint8_t key[36]; };
+/* A class and the lot code the document gives it. */
+struct alias { char *cls, *code; };
 
 struct plan {
   const struct epcis_masterdata *md;
@@ -35,12 +37,10 @@ struct plan {
   const uint8_t *me;
   struct ehash_doc *h;
   struct idset held;            /* source events of this feed's records */
-  uint8_t (*held_ids)[32];      /* ... and by them, for the report: parallel to a list */
   struct made *made;
   size_t nmade, capmade;
   struct idset seen;            /* source events of this document's records */
-  struct made *alias;           /* class -> lot code, as the document's events say (cls, code in key) */
-  char **alias_code;
+  struct alias *alias;          /* class -> lot code, as the document's events give it */
   size_t nalias, capalias;
   char why[320];
 };
@@ -155,10 +155,11 @@ static int actor(struct plan *p, json_t *ev, json_t *owner_list, const char *fie
 {
   uint8_t key[32];
   const char *who = str(ev, "kiroku:author");
-  int rc;
-  if (who) rc = party_key(p, who, key) ? -1 : 1;
-  else if ((rc = owning_party(p, owner_list, field, key, &who)) < 0) rc = -1;
-  if (rc < 0) return refuse(p, "its party %s is no member of this network (docs/epcis.md: how parties are named)", who);
+  int rc = who ? party_key(p, who, key) : owning_party(p, owner_list, field, key, &who);
+  if (who && rc == 0) rc = 1;
+  if (rc == KK_ERR(UNKNOWN_MEMBER))
+    return refuse(p, "its party %s is no member of this network (docs/epcis.md: how parties are named)", who);
+  if (rc < 0) return rc; /* a storage error is no verdict */
   if (rc == 1 && memcmp(key, p->me, 32) != 0) {
     snprintf(p->why, sizeof p->why, "an event of %s: import it at that party's node", who);
     return EI_OTHER_PARTY;
@@ -198,7 +199,7 @@ static int lot_urn(const char *c, struct kk_lotref *ref)
 static const char *alias_of(const struct plan *p, const char *c)
 {
   for (size_t i = p->nalias; i-- > 0;)
-    if (strcmp(p->alias[i].cls, c) == 0) return p->alias_code[i];
+    if (strcmp(p->alias[i].cls, c) == 0) return p->alias[i].code;
   return NULL;
 }
 
@@ -245,12 +246,9 @@ static int alias_add(struct plan *p, const char *cls, const char *code)
   if (!cls || !code) return 0;
   if (p->nalias == p->capalias) {
     size_t cap = p->capalias ? p->capalias * 2 : 16;
-    struct made *a = mem_realloc(p->alias, cap * sizeof *a);
+    struct alias *a = mem_realloc(p->alias, cap * sizeof *a);
     if (!a) return -ENOMEM;
     p->alias = a;
-    char **c = mem_realloc(p->alias_code, cap * sizeof *c);
-    if (!c) return -ENOMEM;
-    p->alias_code = c;
     p->capalias = cap;
   }
   char c[GS1_DL_MAX];
@@ -258,7 +256,7 @@ static int alias_add(struct plan *p, const char *cls, const char *code)
   char *x = mem_strdup(c), *y = mem_strdup(code);
   if (!x || !y) { mem_free(x); mem_free(y); return -ENOMEM; }
   p->alias[p->nalias].cls = x;
-  p->alias_code[p->nalias++] = y;
+  p->alias[p->nalias++].code = y;
   return 0;
 }
 
@@ -335,7 +333,9 @@ static int record_of(struct plan *p, const char *hex, uint8_t id[32])
     const char *r = str(ev, "kiroku:record"), *who = str(ev, "kiroku:author");
     uint8_t key[32];
     char ni[EHASH_NI_LEN];
-    if (!r || strcmp(r, hex) != 0 || json_object_get(ev, "errorDeclaration") || !who || party_key(p, who, author)) continue;
+    if (!r || strcmp(r, hex) != 0 || json_object_get(ev, "errorDeclaration") || !who) continue;
+    if ((rc = party_key(p, who, author)) == KK_ERR(UNKNOWN_MEMBER)) continue;
+    if (rc) return rc;
     if ((rc = ehash_event_id(p->h, ev, ni))) return rc;
     source_key(ni, ev, key);
     struct source_find f = { key, { 0 } };
@@ -465,8 +465,8 @@ static int map_transfer(struct plan *p, json_t *ev, struct kk_body *b)
   if ((rc = element(p, json_array_get(ql, 0), &cls, &t->mass_mg)) || (rc = lot_of(p, cls, &t->lot))) return rc;
   rc = owning_party(p, json_object_get(ev, "destinationList"), "destination", t->to, &to);
   if (rc == 0) return refuse(p, "a shipping event needs its destination's owning party (destinationList, type owning_party)");
-  if (rc < 0) return refuse(p, "destination %s is no member of this network", to);
-  return 0;
+  if (rc == KK_ERR(UNKNOWN_MEMBER)) return refuse(p, "destination %s is no member of this network", to);
+  return rc < 0 ? rc : 0;
 }
 
 struct xfer_match {
@@ -523,7 +523,8 @@ static int map_close(struct plan *p, json_t *ev, struct kk_body *b, int refusal)
       m.by_lot = 1;
     }
     rc = owning_party(p, json_object_get(ev, "sourceList"), "source", m.sender, &from);
-    if (rc < 0) return refuse(p, "source %s is no member of this network", from);
+    if (rc == KK_ERR(UNKNOWN_MEMBER)) return refuse(p, "source %s is no member of this network", from);
+    if (rc < 0) return rc;
     m.has_sender = rc == 1;
     if ((rc = rules_xfers_pending_to(p->txn, p->s, p->me, xfer_match_fn, &m))) return rc;
     if (m.found != 1)
@@ -662,7 +663,11 @@ static void source_key(const char *ni, json_t *ev, uint8_t key[32])
   sig_sha256(key, (const uint8_t *)buf, strlen(buf));
 }
 
-/* What one event is; EI_RECORD with b filled, or another kind with why. */
+/* A mapping's result as what the event is: EI_RECORD (0), EI_REFUSED, or an error
+ * (negative: never a verdict). */
+static int outcome(int rc) { return rc < 0 ? rc : rc ? EI_REFUSED : EI_RECORD; }
+
+/* What one event is; EI_RECORD with b filled, or another kind with why, or an error. */
 static int map_event(struct plan *p, json_t *ev, struct kk_body *b)
 {
   const char *type = str(ev, "type"), *step = str(ev, "bizStep"), *action = str(ev, "action");
@@ -671,15 +676,17 @@ static int map_event(struct plan *p, json_t *ev, struct kk_body *b)
     json_t *d = json_object_get(ev, "errorDeclaration");
     const char *who = str(d, "kiroku:author");
     uint8_t k[32];
-    if (who && party_key(p, who, k) == 0 && memcmp(k, p->me, 32) != 0) {
+    int rc = who ? party_key(p, who, k) : KK_ERR(UNKNOWN_MEMBER);
+    if (rc && rc != KK_ERR(UNKNOWN_MEMBER)) return rc;
+    if (rc == 0 && memcmp(k, p->me, 32) != 0) {
       snprintf(p->why, sizeof p->why, "an error declaration by %s: import it at that party's node", who);
       return EI_OTHER_PARTY;
     }
-    return map_revoke(p, ev, b) ? EI_REFUSED : EI_RECORD;
+    return outcome(map_revoke(p, ev, b));
   }
   if (type && strcmp(type, "TransformationEvent") == 0) {
     int w = actor(p, ev, json_object_get(ev, "destinationList"), "destination");
-    return w != EI_RECORD ? w : map_transform(p, ev, b) ? EI_REFUSED : EI_RECORD;
+    return w != EI_RECORD ? w : outcome(map_transform(p, ev, b));
   }
   if (!type || strcmp(type, "ObjectEvent") != 0) {
     snprintf(p->why, sizeof p->why, "a %s: no Kiroku record is made of it", type ? type : "event without a type");
@@ -687,23 +694,23 @@ static int map_event(struct plan *p, json_t *ev, struct kk_body *b)
   }
   if (is_vocab(step, cbv, "commissioning") && action && strcmp(action, "ADD") == 0) {
     int w = actor(p, ev, json_object_get(ev, "destinationList"), "destination");
-    return w != EI_RECORD ? w : map_issue(p, ev, b) ? EI_REFUSED : EI_RECORD;
+    return w != EI_RECORD ? w : outcome(map_issue(p, ev, b));
   }
   if (is_vocab(step, cbv, "shipping")) {
     int w = actor(p, ev, json_object_get(ev, "sourceList"), "source");
-    return w != EI_RECORD ? w : map_transfer(p, ev, b) ? EI_REFUSED : EI_RECORD;
+    return w != EI_RECORD ? w : outcome(map_transfer(p, ev, b));
   }
   if (is_vocab(step, cbv, "receiving")) {
     int w = actor(p, ev, json_object_get(ev, "destinationList"), "destination");
     const char *disp = str(ev, "disposition");
     int refusal = disp && strcmp(disp, EPCIS_KIROKU_NS "Disp-refused") == 0;
-    return w != EI_RECORD ? w : map_close(p, ev, b, refusal) ? EI_REFUSED : EI_RECORD;
+    return w != EI_RECORD ? w : outcome(map_close(p, ev, b, refusal));
   }
   if (step && strncmp(step, kir, sizeof kir - 1) == 0) {
     const char *s = step + sizeof kir - 1;
     if (strcmp(s, "claiming") == 0 || strcmp(s, "attesting") == 0 || strcmp(s, "reporting_incident") == 0) {
       int w = actor(p, ev, NULL, NULL);
-      return w != EI_RECORD ? w : map_statement(p, ev, b, s) ? EI_REFUSED : EI_RECORD;
+      return w != EI_RECORD ? w : outcome(map_statement(p, ev, b, s));
     }
   }
   snprintf(p->why, sizeof p->why, "an %s %s%s%s: no Kiroku record is made of it", type, action ? action : "",
@@ -796,9 +803,8 @@ int epcis_import_plan(struct store_txn *txn, struct store *s, const uint8_t me[3
   idset_free(&p.seen);
   for (size_t i = 0; i < p.nmade; i++) mem_free(p.made[i].cls);
   mem_free(p.made);
-  for (size_t i = 0; i < p.nalias; i++) { mem_free(p.alias[i].cls); mem_free(p.alias_code[i]); }
+  for (size_t i = 0; i < p.nalias; i++) { mem_free(p.alias[i].cls); mem_free(p.alias[i].code); }
   mem_free(p.alias);
-  mem_free(p.alias_code);
   if (rc) epcis_import_free(out);
   return rc;
 }

@@ -18,6 +18,7 @@
   X(epcis_hash_value_rules) \
   X(epcis_hash_allocation_failures) \
   X(epcis_quantities_are_exact) \
+  X(epcis_import_allocation_failures) \
   X(qty_parse_units) \
   X(qty_parse_refusals) \
   X(qty_shares) \

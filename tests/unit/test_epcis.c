@@ -10,6 +10,10 @@
 #include "../../node/epcis/ejson.h"
 #include "../../node/epcis/gs1.h"
 #include "../../node/epcis/evalue.h"
+#include "../../node/epcis/import.h"
+#include "../../node/ledger/store.h"
+#include "../../crypto/sig.h"
+#include "../../proto/codec.h"
 
 static json_t *load(const char *text)
 {
@@ -237,4 +241,85 @@ TEST(epcis_quantities_are_exact)
     if (bad[i].says && !strstr(why, bad[i].says)) FAIL("%s %s: \"%s\" lacks \"%s\"", bad[i].q, bad[i].uom, why, bad[i].says);
     ASSERT_U64(mg, 7);
   }
+}
+
+/* Stands in for signing in the import's plan: the id is the hash of the body. */
+static int plan_sign(void *arg, struct kk_body *b, uint8_t id[32])
+{
+  uint8_t *body;
+  size_t len;
+  (void)arg;
+  b->version = CODEC_VERSION;
+  b->has_network = 1;
+  memset(b->network, 1, 32);
+  memset(b->author, 2, 32);
+  b->seq = 1;
+  int rc = codec_body_encode(b, &body, &len);
+  if (rc) return rc;
+  sig_sha256(id, body, len);
+  mem_free(body);
+  return 0;
+}
+
+/* Every allocation of an import's plan made to fail in turn, against a store: a clean
+ * -ENOMEM, or the same events — never an event refused because memory ran out. */
+TEST(epcis_import_allocation_failures)
+{
+  const char *doc =
+    "{\"@context\":[\"https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld\",{\"kiroku\":\"urn:kiroku:epcis:\"}],"
+    "\"epcisBody\":{\"eventList\":[{\"type\":\"ObjectEvent\",\"eventTime\":\"2026-12-01T00:00:00Z\",\"action\":\"ADD\","
+    "\"bizStep\":\"commissioning\",\"quantityList\":[{\"epcClass\":\"urn:epc:class:lgtin:4512345.012345.L1\",\"quantity\":2,"
+    "\"uom\":\"TNE\"}],\"ilmd\":{\"kiroku:material\":\"PET/flake\",\"kiroku:postConsumerMass\":2000,"
+    "\"cbvmda:countryOfOrigin\":\"JP\",\"kiroku:certificate\":\"C-1\"}},{\"type\":\"TransformationEvent\","
+    "\"inputQuantityList\":[{\"epcClass\":\"https://id.gs1.org/01/04512345123451/10/L1\",\"quantity\":2000,\"uom\":\"KGM\"},"
+    "{\"epcClass\":\"urn:kiroku:unledgered:u\",\"quantity\":1,\"uom\":\"TNE\"}],\"outputQuantityList\":[{\"epcClass\":\"OUT\","
+    "\"quantity\":3,\"uom\":\"TNE\"}],\"ilmd\":{\"kiroku:model\":\"controlled-blending\",\"kiroku:material\":\"PET\","
+    "\"kiroku:unledgered\":[{\"kiroku:input\":\"urn:kiroku:unledgered:u\",\"kiroku:material\":\"PET\","
+    "\"cbvmda:countryOfOrigin\":\"DE\"}]}},{\"type\":\"ObjectEvent\",\"action\":\"OBSERVE\",\"bizStep\":\"shipping\","
+    "\"quantityList\":[{\"epcClass\":\"OUT\",\"quantity\":3,\"uom\":\"TNE\"}]},{\"type\":\"AggregationEvent\"}]}}";
+  struct store *s;
+  ASSERT_OK(store_open_scratch(&s, test_tmpdir()));
+  json_t *j = load(doc);
+  uint8_t me[32] = { 2 };
+  struct epcis_import want;
+  char why[320];
+  struct store_txn *txn;
+  ASSERT_OK(store_read(s, &txn));
+  ASSERT_OK(epcis_import_plan(txn, s, me, j, NULL, plan_sign, NULL, &want, why, sizeof why));
+  store_txn_abort(txn);
+  /* the issue and the transform map; the shipment names no destination; the rest has no record */
+  ASSERT_EQ(want.n, 4);
+  ASSERT_EQ(want.ev[0].what, EI_RECORD);
+  ASSERT_EQ(want.ev[1].what, EI_RECORD);
+  ASSERT_EQ(want.ev[2].what, EI_REFUSED);
+  ASSERT_EQ(want.ev[3].what, EI_UNMAPPED);
+  long live = mem_live();
+  int steps = 0;
+  for (int once = 0; once <= 1; once++)
+    for (long n = 0;; n++, steps++) {
+      struct epcis_import got;
+      ASSERT_OK(store_read(s, &txn));
+      if (once) mem_fail_once(n);
+      else mem_fail_at(n);
+      int rc = epcis_import_plan(txn, s, me, j, NULL, plan_sign, NULL, &got, why, sizeof why);
+      int injected = mem_failed();
+      mem_fail_at(-1);
+      store_txn_abort(txn);
+      if (rc) ASSERT_EQ(rc, -ENOMEM);
+      else {
+        ASSERT_EQ(got.n, want.n);
+        for (size_t i = 0; i < got.n; i++) {
+          if (got.ev[i].what != want.ev[i].what) FAIL("step %ld (once %d): event %zu is %d, not %d (%s)", n, once, i, got.ev[i].what, want.ev[i].what, got.ev[i].why);
+          if (got.ev[i].what == EI_RECORD) ASSERT(memcmp(got.ev[i].id, want.ev[i].id, 32) == 0);
+        }
+        epcis_import_free(&got);
+      }
+      ASSERT_EQ(mem_live(), live);
+      if (!injected) break;
+    }
+  epcis_import_free(&want);
+  json_decref(j);
+  store_close(s);
+  ASSERT(steps > 50);
+  printf("    epcis import: %d allocation failures stepped through\n", steps);
 }
