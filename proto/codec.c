@@ -798,3 +798,10 @@ int codec_model_parse(const char *name, uint32_t *model)
     if (strcmp(name, codec_models[i]) == 0) { *model = i; return 0; }
   return KK_ERR(MODEL);
 }
+
+int codec_envelope_body_stored(const uint8_t *env, size_t len, struct kk_body *out)
+{
+  struct kk_envelope_view ev;
+  int rc = codec_envelope_split(env, len, &ev);
+  return rc ? rc : codec_body_decode_stored(ev.body, ev.body_len, out);
+}

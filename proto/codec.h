@@ -190,6 +190,10 @@ int codec_body_decode(const uint8_t *buf, size_t len, struct kk_body *out);
  * back from the store): skips the re-encoding comparison, which is what makes the full
  * decode twice as expensive. Never use it on bytes from outside. */
 int codec_body_decode_stored(const uint8_t *buf, size_t len, struct kk_body *out);
+/* The body of an envelope read back from the store: codec_envelope_split, then
+ * codec_body_decode_stored. 0, -ENOMEM, or the codec's error (which, for stored bytes,
+ * callers report as corruption). */
+int codec_envelope_body_stored(const uint8_t *env, size_t len, struct kk_body *out);
 
 /* Encodes *in into a new mem_alloc'd buffer (the caller frees). Fails with KK_E_FIELD,
  * KK_E_UTF8 or KK_E_TOO_LARGE for a body the decoder would refuse, so every encoded body

@@ -215,6 +215,25 @@ int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32])
   return rc;
 }
 
+void cli_stamp(struct cli *c, struct kk_body *b, uint64_t seq, const uint8_t prev[32], uint64_t time_ms)
+{
+  b->version = CODEC_VERSION;
+  b->has_network = b->kind != KK_PL_GENESIS;
+  if (b->has_network) memcpy(b->network, c->network, 32);
+  memcpy(b->author, c->pk, 32);
+  b->seq = seq;
+  b->has_prev = prev != NULL;
+  if (prev) memcpy(b->prev, prev, 32);
+  b->time_ms = time_ms;
+}
+
+int cli_sign_body(struct cli *c, const uint8_t *body, size_t len, uint8_t **env, size_t *envlen)
+{
+  uint8_t sig[64];
+  int rc = sig_sign(sig, SIG_TAG_RECORD, body, len, c->sk);
+  return rc ? rc : codec_envelope_join(body, len, sig, env, envlen);
+}
+
 static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
 {
   struct store_txn *txn;
@@ -242,14 +261,7 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
   }
 
   clock_gettime(CLOCK_REALTIME, &ts);
-  b->version = CODEC_VERSION;
-  b->has_network = b->kind != KK_PL_GENESIS;
-  if (b->has_network) memcpy(b->network, c->network, 32);
-  memcpy(b->author, c->pk, 32);
-  b->seq = h.seq + 1;
-  b->has_prev = h.seq > 0;
-  if (b->has_prev) memcpy(b->prev, h.last_id, 32);
-  b->time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  cli_stamp(c, b, h.seq + 1, h.seq > 0 ? h.last_id : NULL, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
   if (b->kind == KK_PL_ROTATE_KEY) {
     /* The new key proves it is held: it signs author || the seq the record takes. */
     uint8_t msg[40];
@@ -259,7 +271,7 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
     if ((rc = sig_sign(b->u.rotate_key.proof, SIG_TAG_ROTATE, msg, sizeof msg, c->rotate_sk))) return rc;
   }
 
-  uint8_t *body = NULL, *env = NULL, sig[64];
+  uint8_t *body = NULL, *env = NULL;
   size_t blen, elen;
   if ((rc = codec_body_encode(b, &body, &blen))) return rc;
 
@@ -281,8 +293,7 @@ static int cli_append_record(struct cli *c, struct kk_body *b, uint8_t id[32])
                     "start the node with a peer first (docs/operations.md, Backups)\n",
             c->dir, (unsigned long long)h.seq);
 
-  rc = sig_sign(sig, SIG_TAG_RECORD, body, blen, c->sk);
-  if (!rc) rc = codec_envelope_join(body, blen, sig, &env, &elen);
+  rc = cli_sign_body(c, body, blen, &env, &elen);
   mem_free(body);
   if (rc) return rc;
   struct ingest_item it;

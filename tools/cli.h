@@ -48,6 +48,11 @@ void cli_close(struct cli *c);
  * is written and the rule's error returns (c->why then says why, with figures, where
  * the rules can). id gets the new record's id. */
 int cli_append(struct cli *c, struct kk_body *b, uint8_t id[32]);
+/* The parts of cli_append a caller that signs several records itself (import) shares:
+ * b's header at a feed position of this member (prev NULL at seq 1), and an encoded
+ * body signed into its envelope (*env mem_alloc'd). */
+void cli_stamp(struct cli *c, struct kk_body *b, uint64_t seq, const uint8_t prev[32], uint64_t time_ms);
+int cli_sign_body(struct cli *c, const uint8_t *body, size_t len, uint8_t **env, size_t *envlen);
 /* cli_fail for cli_append's error: the refusal, then c->why on a line of its own. */
 int cli_refused(struct cli *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

@@ -251,20 +251,13 @@ struct import_sign {
 static int import_sign(void *arg, struct kk_body *b, uint8_t id[32])
 {
   struct import_sign *x = arg;
-  b->version = CODEC_VERSION;
-  b->has_network = 1;
-  memcpy(b->network, x->c->network, 32);
-  memcpy(b->author, x->c->pk, 32);
-  b->seq = ++x->seq;
-  b->has_prev = x->has_last;
-  if (x->has_last) memcpy(b->prev, x->last, 32);
-  if (!b->time_ms) b->time_ms = x->time_ms; /* else the event's time */
-  uint8_t *body, *env, sig[64];
+  x->seq++;
+  cli_stamp(x->c, b, x->seq, x->has_last ? x->last : NULL, b->time_ms ? b->time_ms : x->time_ms); /* the event's time, else now */
+  uint8_t *body, *env;
   size_t blen, elen;
   int rc = codec_body_encode(b, &body, &blen);
   if (rc) return rc;
-  rc = sig_sign(sig, SIG_TAG_RECORD, body, blen, x->c->sk);
-  if (!rc) rc = codec_envelope_join(body, blen, sig, &env, &elen);
+  rc = cli_sign_body(x->c, body, blen, &env, &elen);
   mem_free(body);
   if (rc) return rc;
   if (x->n == x->cap) {

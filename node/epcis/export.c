@@ -341,10 +341,9 @@ static int read_body(struct store_txn *txn, struct store *s, const uint8_t id[32
   uint64_t seq;
   const uint8_t *env;
   size_t len;
-  struct kk_envelope_view ev;
   int rc = store_record_by_id(txn, s, id, author, &seq, &env, &len);
   if (rc) return rc;
-  if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b)))
+  if ((rc = codec_envelope_body_stored(env, len, b)))
     return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
   return 0;
 }

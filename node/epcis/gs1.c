@@ -565,3 +565,8 @@ int gs1_canonical_dl(const char *uri, char *out, size_t cap)
   memcpy(out, tmp, o.len + 1);
   return 1;
 }
+
+void gs1_canonical_or_self(const char *in, char out[GS1_DL_MAX])
+{
+  if (gs1_canonical_dl(in, out, GS1_DL_MAX) != 1) snprintf(out, GS1_DL_MAX, "%s", in);
+}

@@ -29,4 +29,8 @@ int gs1_gln_valid(const char *s);
 #define GS1_DL_MAX 512
 int gs1_canonical_dl(const char *uri, char *out, size_t cap);
 
+/* An identifier as importers compare them: its canonical Digital Link when it names a
+ * GS1 key, else itself (cut at GS1_DL_MAX - 1 bytes). */
+void gs1_canonical_or_self(const char *in, char out[GS1_DL_MAX]);
+
 #endif

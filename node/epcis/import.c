@@ -72,12 +72,6 @@ static int is_vocab(const char *v, const char *prefix, const char *term)
   return strncmp(v, prefix, pl) == 0 && strcmp(v + pl, term) == 0;
 }
 
-/* A class or an identifier in its canonical form (a GS1 key as its Digital Link). */
-static void canonical(const char *in, char out[GS1_DL_MAX])
-{
-  if (gs1_canonical_dl(in, out, GS1_DL_MAX) != 1) snprintf(out, GS1_DL_MAX, "%s", in);
-}
-
 static int member_gln(struct plan *p, const char *gln, uint8_t key[32]);
 
 /* A party as a member's key: urn:kiroku:party:<hex>, or its party GLN in any GS1 form
@@ -92,7 +86,7 @@ static int party_key(struct plan *p, const char *party, uint8_t key[32])
     return rc == STORE_ABSENT ? KK_ERR(UNKNOWN_MEMBER) : rc;
   }
   char dl[GS1_DL_MAX];
-  canonical(party, dl);
+  gs1_canonical_or_self(party, dl);
   const char *gln = NULL;
   if (strncmp(dl, "https://id.gs1.org/417/", 23) == 0) gln = dl + 23;
   else if (strncmp(dl, "https://id.gs1.org/414/", 23) == 0) gln = dl + 23;
@@ -220,7 +214,7 @@ static int made_find(const struct plan *p, const char *c, struct kk_lotref *ref)
 static int lot_of(struct plan *p, const char *cls, struct kk_lotref *ref)
 {
   char c[GS1_DL_MAX];
-  canonical(cls, c);
+  gs1_canonical_or_self(cls, c);
   if (made_find(p, c, ref)) return 0;
   if (lot_urn(c, ref)) {
     int rc = lot_exists(p, ref->record, ref->index);
@@ -252,7 +246,7 @@ static int alias_add(struct plan *p, const char *cls, const char *code)
     p->capalias = cap;
   }
   char c[GS1_DL_MAX];
-  canonical(cls, c);
+  gs1_canonical_or_self(cls, c);
   char *x = mem_strdup(c), *y = mem_strdup(code);
   if (!x || !y) { mem_free(x); mem_free(y); return -ENOMEM; }
   p->alias[p->nalias].cls = x;
@@ -272,7 +266,7 @@ static int read_aliases(struct plan *p)
     const char *as = str(ev, "kiroku:receivedAs");
     if (!rc && as) {
       char c[GS1_DL_MAX];
-      canonical(str(json_array_get(json_object_get(ev, "quantityList"), 0), "epcClass") ?
+      gs1_canonical_or_self(str(json_array_get(json_object_get(ev, "quantityList"), 0), "epcClass") ?
                 str(json_array_get(json_object_get(ev, "quantityList"), 0), "epcClass") : "", c);
       rc = alias_add(p, as, alias_of(p, c));
     }
@@ -280,27 +274,28 @@ static int read_aliases(struct plan *p)
   return rc;
 }
 
-/* Calls fn for every record of key's feed: 0 at the end, fn's non-zero, or an error. */
-static int feed_each(struct plan *p, const uint8_t key[32], int (*fn)(void *, const uint8_t id[32], const struct kk_body *),
-                     void *arg)
+/* Calls fn for every record of key's feed (store_feed_each, decoded): 0 at the end, fn's
+ * non-zero, or an error. */
+typedef int (*feed_fn)(void *arg, const uint8_t id[32], const struct kk_body *b);
+struct feed_ctx { feed_fn fn; void *arg; struct kk_body *b; };
+
+static int feed_one(void *arg, uint64_t seq, const uint8_t *env, size_t len)
 {
-  struct store_head h;
-  int rc = store_head_get(p->txn, p->s, key, &h);
-  if (rc == STORE_ABSENT) return 0;
-  if (rc) return rc;
-  struct kk_body *b = mem_alloc(sizeof *b);
-  if (!b) return -ENOMEM;
-  for (uint64_t seq = 1; seq <= h.seq && !rc; seq++) {
-    const uint8_t *env;
-    size_t len;
-    uint8_t id[32];
-    struct kk_envelope_view v;
-    if ((rc = store_record_get(p->txn, p->s, key, seq, &env, &len))) break;
-    if (codec_envelope_split(env, len, &v) || codec_body_decode_stored(v.body, v.body_len, b)) { rc = KK_ERR(CORRUPT); break; }
-    sig_sha256(id, env, len);
-    rc = fn(arg, id, b);
-  }
-  mem_free(b);
+  struct feed_ctx *f = arg;
+  uint8_t id[32];
+  (void)seq;
+  int rc = codec_envelope_body_stored(env, len, f->b);
+  if (rc) return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
+  sig_sha256(id, env, len);
+  return f->fn(f->arg, id, f->b);
+}
+
+static int feed_each(struct plan *p, const uint8_t key[32], feed_fn fn, void *arg)
+{
+  struct feed_ctx f = { fn, arg, mem_alloc(sizeof *f.b) };
+  if (!f.b) return -ENOMEM;
+  int rc = store_feed_each(p->txn, p->s, key, 1, UINT64_MAX, feed_one, &f);
+  mem_free(f.b);
   return rc;
 }
 
@@ -355,7 +350,7 @@ static int remember(struct plan *p, const char *cls, const uint8_t record[32], u
     p->capmade = cap;
   }
   char c[GS1_DL_MAX];
-  canonical(cls, c);
+  gs1_canonical_or_self(cls, c);
   struct made *m = &p->made[p->nmade];
   if (!(m->cls = mem_strdup(c))) return -ENOMEM;
   lotkey_make(m->key, record, index);
@@ -421,7 +416,7 @@ static int map_issue(struct plan *p, json_t *ev, struct kk_body *b)
   if ((rc = element(p, json_array_get(ql, 0), &cls, &is->mass_mg))) return rc;
   const char *code = str(ilmd, "kiroku:lotCode"), *mat = str(ilmd, "kiroku:material");
   char c[GS1_DL_MAX];
-  canonical(cls, c);
+  gs1_canonical_or_self(cls, c);
   if ((rc = text_to(p, is->lot_code, CODEC_CODE_MAX, code ? code : c, "the lot code"))) return rc;
   if (!mat) return refuse(p, "%s: the material is not named (ilmd kiroku:material, GROUP or GROUP/FORM)", cls);
   if (material_check(mat)) return refuse(p, "%s: material '%s' is not GROUP or GROUP/FORM", cls, mat);
@@ -516,7 +511,7 @@ static int map_close(struct plan *p, json_t *ev, struct kk_body *b, int refusal)
     if (json_array_size(ql) != 1) return refuse(p, "a receiving event takes one lot: it needs exactly one quantityList element");
     if ((rc = element(p, json_array_get(ql, 0), &cls, &m.mass))) return rc;
     char c[GS1_DL_MAX];
-    canonical(cls, c);
+    gs1_canonical_or_self(cls, c);
     m.code = alias_of(p, c) ? alias_of(p, c) : c;
     if (lot_urn(c, &m.lot) && (rc = lot_exists(p, m.lot.record, m.lot.index)) != 0) {
       if (rc < 0) return rc;
@@ -587,7 +582,7 @@ static int map_transform(struct plan *p, json_t *ev, struct kk_body *b)
     json_t *d = entry_for(json_object_get(ilmd, "kiroku:outputs"), "kiroku:lot", cls);
     const char *code = str(d, "kiroku:lotCode"), *mat = str(d, "kiroku:material");
     char c[GS1_DL_MAX];
-    canonical(cls, c);
+    gs1_canonical_or_self(cls, c);
     if (!mat) mat = str(ilmd, "kiroku:material");
     if (!mat || material_check(mat)) return refuse(p, "output %s: the material is not named (ilmd kiroku:outputs or kiroku:material)", cls);
     if ((rc = text_to(p, o->lot_code, CODEC_CODE_MAX, code ? code : c, "the lot code")) ||

@@ -16,11 +16,6 @@
 #include <string.h>
 #include <strings.h>
 
-static void canonical(const char *in, char out[GS1_DL_MAX])
-{
-  if (gs1_canonical_dl(in, out, GS1_DL_MAX) != 1) snprintf(out, GS1_DL_MAX, "%s", in);
-}
-
 void epcis_masterdata_free(struct epcis_masterdata *md)
 {
   if (!md) return;
@@ -49,7 +44,7 @@ static int put(struct epcis_masterdata *md, const char *cls, uint64_t mg)
 int epcis_masterdata_get(const struct epcis_masterdata *md, const char *cls, uint64_t *mg)
 {
   char c[GS1_DL_MAX];
-  canonical(cls, c);
+  gs1_canonical_or_self(cls, c);
   for (size_t i = 0; md && i < md->n; i++)
     if (strcmp(md->e[i].cls, c) == 0) { *mg = md->e[i].mg; return 1; }
   return 0;
@@ -90,7 +85,7 @@ static int read_csv(struct epcis_masterdata *md, const char *text, size_t len, s
       return KK_ERR(USAGE);
     }
     char c[GS1_DL_MAX];
-    canonical(row, c);
+    gs1_canonical_or_self(row, c);
     if ((rc = put(md, c, mg))) return rc;
     (*added)++;
   }
@@ -148,7 +143,7 @@ static int read_vocabularies(struct epcis_masterdata *md, json_t *list, size_t *
           return KK_ERR(USAGE);
         }
         char c[GS1_DL_MAX];
-        canonical(cls, c);
+        gs1_canonical_or_self(cls, c);
         if ((rc = put(md, c, mg))) return rc;
         (*added)++;
       }

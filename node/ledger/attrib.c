@@ -207,11 +207,10 @@ static int load_record(struct attrib_walk *c, const uint8_t pos[40], uint8_t id[
 {
   const uint8_t *env;
   size_t len;
-  struct kk_envelope_view ev;
   int rc = store_record_get(c->txn, c->s, pos, be64_get(pos + 32), &env, &len);
   if (rc) return rc == STORE_ABSENT ? KK_ERR(CORRUPT) : rc; /* a lot's record is held */
   sig_sha256(id, env, len);
-  if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, c->body)))
+  if ((rc = codec_envelope_body_stored(env, len, c->body)))
     return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
   return 0;
 }

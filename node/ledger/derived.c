@@ -108,11 +108,10 @@ int rules_status_at(struct store_txn *txn, struct store *s, const uint8_t author
 /* The payload kind of stored record env. */
 int derived_record_kind(const uint8_t *env, size_t len, int *kind)
 {
-  struct kk_envelope_view ev;
   struct kk_body *b = mem_alloc(sizeof *b);
   int rc = 0;
   if (!b) return -ENOMEM;
-  if (((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))))
+  if ((rc = codec_envelope_body_stored(env, len, b)))
     rc = rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
   if (!rc) *kind = b->kind;
   mem_free(b);

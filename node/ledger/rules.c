@@ -666,7 +666,6 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
      * only the records a lot's provenance needs, so it skips the gaps. */
     const uint8_t *env;
     size_t len;
-    struct kk_envelope_view ev;
     uint8_t id[32];
     uint64_t next;
     const struct rules_fresh *fr = fresh_at(c, feed, applied + 1);
@@ -681,7 +680,7 @@ static int rules_run_feed(struct rules_ctx *c, const uint8_t feed[32])
       sig_sha256(id, env, len);
     }
     derived_known_add(c, id, feed, next);
-    if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))) {
+    if ((rc = codec_envelope_body_stored(env, len, b))) {
       if (rc != -ENOMEM) rc = KK_ERR(CORRUPT); /* stored records were checked on arrival */
       break;
     }

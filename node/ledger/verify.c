@@ -18,11 +18,10 @@
 /* The body of stored record env into a new *body (the caller frees it). */
 static int decode_stored(const uint8_t *env, size_t len, struct kk_body **body)
 {
-  struct kk_envelope_view ev;
   int rc;
   struct kk_body *b = mem_alloc(sizeof *b);
   if (!b) return -ENOMEM;
-  if ((rc = codec_envelope_split(env, len, &ev)) || (rc = codec_body_decode_stored(ev.body, ev.body_len, b))) {
+  if ((rc = codec_envelope_body_stored(env, len, b))) {
     mem_free(b);
     return rc == -ENOMEM ? rc : KK_ERR(CORRUPT);
   }

@@ -5,6 +5,7 @@
 #include "../../crypto/sig.h"
 #include "../../node/ledger/bundle.h"
 #include "../../proto/codec.h"
+#include "scratch.h"
 
 #include <sodium.h>
 #include <stdint.h>
@@ -14,21 +15,7 @@
 
 static uint8_t *genesis;
 static size_t genesis_len;
-static struct store *scratch;
-static char dir[] = "/tmp/kiroku-fuzz-bundle-XXXXXX";
-
-static void teardown(void)
-{
-  char p[sizeof dir + 16];
-  store_close(scratch);
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  remove(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", dir);
-  remove(p);
-  remove(dir);
-}
-
-/* A fixed genesis record (deterministic key) and a scratch store, made once. */
+/* A fixed genesis record (deterministic key), made once. */
 static void setup(void)
 {
   uint8_t seed[32] = { 7 }, pk[32], sk[64], sig[64], *body;
@@ -46,14 +33,13 @@ static void setup(void)
   if (codec_envelope_join(body, blen, sig, &genesis, &genesis_len)) abort();
   free(body);
   free(b);
-  if (!mkdtemp(dir) || store_open_scratch(&scratch, dir)) abort();
-  atexit(teardown);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  if (!scratch) setup();
+  if (!genesis) setup();
+  struct store *scratch = fuzz_scratch_store();
   struct kk_bundle bd;
   if (codec_bundle_decode(data, size, &bd) == 0) codec_bundle_free(&bd);
   uint8_t lot[36];

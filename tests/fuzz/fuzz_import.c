@@ -9,6 +9,7 @@
 #include "../../node/epcis/import.h"
 #include "../../node/ledger/store.h"
 #include "../../proto/codec.h"
+#include "scratch.h"
 
 #include <errno.h>
 #include <sodium.h>
@@ -16,20 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static struct store *scratch;
-static char dir[] = "/tmp/kiroku-fuzz-import-XXXXXX";
-
-static void teardown(void)
-{
-  char p[sizeof dir + 16];
-  store_close(scratch);
-  snprintf(p, sizeof p, "%s/data.mdb", dir);
-  remove(p);
-  snprintf(p, sizeof p, "%s/lock.mdb", dir);
-  remove(p);
-  remove(dir);
-}
 
 /* Stands in for signing: the record must encode; its id is the hash of the bytes. */
 static int sign(void *arg, struct kk_body *b, uint8_t id[32])
@@ -53,12 +40,13 @@ static int sign(void *arg, struct kk_body *b, uint8_t id[32])
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-  if (!scratch) {
+  static int init;
+  if (!init) {
     if (sodium_init() < 0) abort();
     mem_init();
-    if (!mkdtemp(dir) || store_open_scratch(&scratch, dir)) abort();
-    atexit(teardown);
+    init = 1;
   }
+  struct store *scratch = fuzz_scratch_store();
   json_t *doc;
   char why[320];
   if (ejson_load((const char *)data, size, &doc, why, sizeof why)) return 0;
