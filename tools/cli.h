@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include "../node/ledger/store.h"
+#include "../node/view/view.h"
 #include "../proto/codec.h"
 
 #define CLI_OK 0
@@ -62,10 +63,8 @@ int cli_refused(struct cli *c, int rc, const char *fmt, ...) __attribute__((form
 struct ingest_item;
 int cli_ingest(struct cli *c, struct ingest_item *items, size_t n, int flags, int threads);
 
-/* References. Lots: a lot code of this node's member (or, failing that, any member's),
- * or a record id prefix (hex, at least 4 digits) with optional ":N" output index.
- * Members: a name, or a full 64-digit hex key. Records: an id prefix. Each returns 0,
- * KK_E_UNKNOWN_LOT / KK_E_UNKNOWN_MEMBER / KK_E_UNKNOWN_RECORD, or KK_E_AMBIGUOUS. */
+/* References (view_resolve_*, node/view/view.h) with this node's member preferred for
+ * lot codes; c->why says what a refused lot reference may have meant. */
 int cli_resolve_lot(struct cli *c, struct store_txn *txn, const char *ref, uint8_t key[36]); /* sets c->why */
 int cli_resolve_member(struct cli *c, struct store_txn *txn, const char *ref, uint8_t key[32]);
 int cli_resolve_record(struct cli *c, struct store_txn *txn, const char *ref, uint8_t id[32]);
@@ -85,9 +84,9 @@ FILE *cli_open_arg(const char *path, int *rc);
 int cli_scratch_dir(char dir[4096], const char *what);
 void cli_scratch_remove(const char *dir);
 
-/* The report of `verify` (tools/cmd_verify.c), shared by verify-bundle. */
+/* The text of `verify` (tools/cmd_verify.c), shared by verify-bundle; its JSON is
+ * view_verify_json. */
 struct verify_report;
-json_t *cli_verify_json(const struct verify_report *r);
 void cli_verify_text(const struct verify_report *r);
 
 /* The options a command needs: pairs of (const char *option, int given), then NULL.
@@ -100,33 +99,12 @@ int cli_require(const char *use, int argc, char **argv, int optind_, ...);
  * KK_E_COUNTRY with the nearest match suggested in why. */
 int cli_check_country(const char *cc, char *why, size_t n);
 
-/* The verified figures of many lots at once, for lists (lots, trace, show): recycled
- * mass after taint, taint, flag. Computed from the provenance only when the ledger holds
- * a revocation or evidence of equivocation; otherwise the recorded figures are the
- * verified ones (nothing can taint them). out[i] is for keys[i]; 0 or an error. */
-struct cli_figures {
-  uint8_t key[36];
-  uint64_t verified_post, verified_pre, tainted, equivocation_mass;
-  int flagged, passed;
-};
-int cli_lot_figures(struct cli *c, struct store_txn *txn, const uint8_t (*keys)[36], size_t n, struct cli_figures *out);
-/* The JSON of figures f of a lot of mass `mass`: "verified" {post_consumer_mg,
- * pre_consumer_mg, share, share_ppm}, "tainted_mg", "flagged". */
-void cli_json_figures(json_t *o, const struct cli_figures *f, uint64_t mass);
-
 /* Usage error with a message; returns CLI_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_exit_code(int rc);
 
-/* Printing helpers. */
-void cli_hex(char out[65], const uint8_t id[32]);
-void cli_lotref(char *out, size_t n, const uint8_t lotkey[36]); /* "ab12cd34ef56:0" */
-const char *cli_member_name(struct store_txn *txn, struct store *s, const uint8_t key[32], char *buf, size_t n);
 /* Prints j to stdout (indented) and releases it. */
 void cli_print_json(json_t *j);
-json_t *cli_json_hex(const uint8_t *p, size_t n);
-/* Sets "material", "group" and "form" (null when there is none) of o from m. */
-void cli_json_material(json_t *o, const char *m);
 
 /* Subcommands: int cmd_X(struct cli *c, int argc, char **argv), argv[0] is the name;
  * each with its synopsis, what it does and an example (kiroku help COMMAND). */

@@ -117,9 +117,9 @@ static int verdicts_fn(void *arg, uint64_t arrival, const uint8_t *env, size_t l
   sig_sha256(id, env, len);
   vd->invalid++;
   char hex[65], name[CODEC_NAME_MAX + 8];
-  cli_hex(hex, id);
+  view_hex(hex, id);
   json_array_append_new(vd->list, json_pack("{s:s,s:s,s:I,s:s,s:s,s:s}", "id", hex, "author",
-                                            cli_member_name(vd->txn, vd->s, author, name, sizeof name), "seq",
+                                            view_member_name(vd->txn, vd->s, author, name, sizeof name), "seq",
                                             (json_int_t)seq, "kind", codec_payload_name(kind), "error",
                                             kk_errname(st.err), "reason", kk_strerror(st.err)));
   return 0;
@@ -177,8 +177,8 @@ int cmd_audit(struct cli *c, int argc, char **argv)
   int match = memcmp(stored_digest, replay_digest, 32) == 0;
   int ok = match && n_rejected == 0 && ae.bad == 0;
   char dhex[65], shex[65];
-  cli_hex(dhex, replay_digest);
-  cli_hex(shex, stored_digest);
+  view_hex(dhex, replay_digest);
+  view_hex(shex, stored_digest);
   if (c->json) {
     json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:s,s:s,s:b,s:b,s:f}", "records", (json_int_t)total, "invalid", (json_int_t)n_invalid,
                           "rejected", (json_int_t)n_rejected, "waiting", (json_int_t)n_waiting, "digest", dhex,

@@ -117,7 +117,7 @@ int cmd_verify_bundle(struct cli *c, int argc, char **argv)
       char prover[65];
       sig_hex(prover, info.prover, 32);
       if (c->json) {
-        json_t *j = cli_verify_json(&r);
+        json_t *j = view_verify_json(&r);
         json_object_set_new(j, "bundle", json_pack("{s:b,s:I,s:I,s:I,s:s,s:f}", "valid", 1, "records", (json_int_t)info.records,
                                                    "feeds", (json_int_t)info.feeds, "min_cosignatures",
                                                    (json_int_t)info.min_cosigs, "prover", prover, "seconds", now_s() - t0));

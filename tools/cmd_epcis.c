@@ -20,7 +20,7 @@
 #include "../node/epcis/ehash.h"
 #include "../node/epcis/ejson.h"
 #include "../node/epcis/export.h"
-#include "../node/epcis/import.h"
+#include "../node/epcis/capture.h"
 #include "../node/epcis/masterdata.h"
 #include "../node/client/ctl.h"
 #include "../node/ledger/bundle.h"
@@ -155,24 +155,16 @@ int cmd_export(struct cli *c, int argc, char **argv)
 
 /* ---- master data ----------------------------------------------------------------------- */
 
-#define MASTERDATA_FILE "masterdata.csv"
 
 /* The member's master data (DIR/masterdata.csv; none yet is empty): 0, a negative error,
  * or a CLI exit code already reported. */
 static int masterdata_open(struct cli *c, struct epcis_masterdata *md)
 {
-  char path[4200];
-  uint8_t *buf;
-  size_t len, added;
   char why[320];
-  snprintf(path, sizeof path, "%s/%s", c->dir, MASTERDATA_FILE);
-  int rc = cli_read_file(path, EPCIS_FILE_MAX, &buf, &len);
-  if (rc == KK_ERR(NO_FILE)) return 0;
-  if (rc) return rc;
-  rc = epcis_masterdata_read(md, (const char *)buf, len, &added, why, sizeof why);
-  mem_free(buf);
+  int rc = epcis_masterdata_load(md, c->dir, why, sizeof why);
   if (rc == KK_ERR(USAGE)) {
-    fprintf(stderr, "kiroku: %s: %s (load master data again with kiroku masterdata load)\n", path, why);
+    fprintf(stderr, "kiroku: %s/%s: %s (load master data again with kiroku masterdata load)\n", c->dir,
+            EPCIS_MASTERDATA_FILE, why);
     return CLI_INTERNAL;
   }
   return rc;
@@ -221,7 +213,7 @@ int cmd_masterdata(struct cli *c, int argc, char **argv)
   }
   /* written whole, then renamed over the old file: never half a file */
   char *csv = epcis_masterdata_csv(&md), path[4200], tmp[4300];
-  snprintf(path, sizeof path, "%s/%s", c->dir, MASTERDATA_FILE);
+  snprintf(path, sizeof path, "%s/%s", c->dir, EPCIS_MASTERDATA_FILE);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   FILE *f = csv ? fopen(tmp, "w") : NULL;
   int bad = !f || fputs(csv, f) == EOF || fflush(f) || fsync(fileno(f));
@@ -237,46 +229,6 @@ int cmd_masterdata(struct cli *c, int argc, char **argv)
 
 /* ---- import ----------------------------------------------------------------------------- */
 
-/* The records of an import, signed in order at the feed's next positions. */
-struct import_sign {
-  struct cli *c;
-  uint64_t seq;
-  int has_last;
-  uint8_t last[32];
-  uint64_t time_ms;
-  struct ingest_item *items;
-  size_t n, cap;
-};
-
-static int import_sign(void *arg, struct kk_body *b, uint8_t id[32])
-{
-  struct import_sign *x = arg;
-  x->seq++;
-  cli_stamp(x->c, b, x->seq, x->has_last ? x->last : NULL, b->time_ms ? b->time_ms : x->time_ms); /* the event's time, else now */
-  uint8_t *body, *env;
-  size_t blen, elen;
-  int rc = codec_body_encode(b, &body, &blen);
-  if (rc) return rc;
-  rc = cli_sign_body(x->c, body, blen, &env, &elen);
-  mem_free(body);
-  if (rc) return rc;
-  if (x->n == x->cap) {
-    size_t cap = x->cap ? x->cap * 2 : 16;
-    struct ingest_item *it = mem_realloc(x->items, cap * sizeof *it);
-    if (!it) { mem_free(env); return -ENOMEM; }
-    x->items = it;
-    x->cap = cap;
-  }
-  struct ingest_item *it = &x->items[x->n++];
-  memset(it, 0, sizeof *it);
-  it->env = env;
-  it->len = elen;
-  sig_sha256(id, env, elen);
-  memcpy(x->last, id, 32);
-  x->has_last = 1;
-  return 0;
-}
-
 static int dry_run_hook(struct store_txn *txn, void *ctx, const uint8_t (*feeds)[32], size_t n)
 {
   (void)txn;
@@ -286,15 +238,35 @@ static int dry_run_hook(struct store_txn *txn, void *ctx, const uint8_t (*feeds)
   return KK_ERR(NOTHING_NEW); /* everything was judged valid: now write nothing */
 }
 
-static const char *what_name(enum epcis_import_what w)
+/* Where an import's batch goes: the running node (over the control socket), this
+ * process's own ingest, or — a dry run — the rules alone, writing nothing. */
+enum import_to { TO_NODE, TO_STORE, TO_NOWHERE };
+struct import_writer { struct cli *c; enum import_to to; };
+
+static int import_write(void *arg, const uint8_t *const *envs, const size_t *lens, size_t n, size_t *failed)
 {
-  switch (w) {
-  case EI_RECORD: return "record";
-  case EI_HELD: return "held";
-  case EI_OTHER_PARTY: return "other_party";
-  case EI_UNMAPPED: return "unmapped";
-  default: return "refused";
+  struct import_writer *w = arg;
+  int rc;
+  *failed = n;
+  if (w->to == TO_NODE) {
+    int fd = ctl_client_connect(w->c->dir);
+    if (fd < 0) return fd;
+    int r = ctl_client_append_batch(fd, envs, lens, n, &rc, failed);
+    close(fd);
+    return r ? r : rc;
   }
+  struct ingest_item *items = mem_calloc(n ? n : 1, sizeof *items);
+  if (!items) return -ENOMEM;
+  for (size_t i = 0; i < n; i++) { items[i].env = envs[i]; items[i].len = lens[i]; }
+  if (w->to == TO_NOWHERE) {
+    struct ingest_hook hook = { dry_run_hook, NULL };
+    rc = ingest_batch_hook(w->c->s, items, n, INGEST_LOCAL | INGEST_SIGNED_HERE, 1, &hook);
+    if (rc == KK_ERR(NOTHING_NEW)) rc = 0;
+  } else rc = cli_ingest(w->c, items, n, INGEST_LOCAL | INGEST_SIGNED_HERE, 1);
+  for (size_t i = 0; rc && i < n; i++)
+    if (items[i].result && items[i].result != INGEST_DUPLICATE) { *failed = i; break; }
+  mem_free(items);
+  return rc;
 }
 
 int cmd_import(struct cli *c, int argc, char **argv)
@@ -317,10 +289,10 @@ int cmd_import(struct cli *c, int argc, char **argv)
   if (rc) return rc;
   /* With a node running, it owns the writes: the batch goes to it (a dry run stays here,
    * writing nothing). */
-  int via_node = 0;
+  struct import_writer w = { c, dry ? TO_NOWHERE : TO_STORE };
   if (!dry) {
     int fd = ctl_client_connect(c->dir);
-    if (fd >= 0) { close(fd); via_node = 1; }
+    if (fd >= 0) { close(fd); w.to = TO_NODE; }
     else if (fd != -ENOENT && fd != -ECONNREFUSED) return cli_fail(fd, "import: the node's control socket");
   }
   json_t *doc;
@@ -334,96 +306,33 @@ int cmd_import(struct cli *c, int argc, char **argv)
     fprintf(stderr, "kiroku: import: %s is not a JSON document: %s\n", path, rc == -ENOMEM ? kk_strerror(rc) : why);
     return CLI_USAGE;
   }
-  struct store_txn *txn;
-  struct store_head h;
-  uint64_t frozen = 0;
-  struct import_sign x;
-  memset(&x, 0, sizeof x);
-  x.c = c;
+  struct epcis_masterdata md = { NULL, 0, 0 };
+  if ((rc = masterdata_open(c, &md))) { json_decref(doc); return rc > 0 ? rc : cli_fail(rc, "import: master data"); }
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  x.time_ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+  struct epcis_member me = { c->pk, c->sk, c->network };
   struct epcis_import im;
-  memset(&im, 0, sizeof im);
-  if ((rc = store_read(c->s, &txn))) { json_decref(doc); return cli_fail(rc, "store"); }
-  rc = store_frozen_at(txn, c->s, c->pk, &frozen);
-  if (!rc && frozen) rc = KK_ERR(FROZEN);
-  if (!rc && (rc = store_head_get(txn, c->s, c->pk, &h)) == 0) {
-    x.seq = h.seq;
-    x.has_last = h.seq > 0;
-    memcpy(x.last, h.last_id, 32);
-  } else if (rc == STORE_ABSENT) rc = 0;
-  struct epcis_masterdata md = { NULL, 0, 0 };
-  if (!rc && (rc = masterdata_open(c, &md)) > 0) { store_txn_abort(txn); json_decref(doc); return rc; }
-  if (!rc) rc = epcis_import_plan(txn, c->s, c->pk, doc, &md, import_sign, &x, &im, why, sizeof why);
+  int ingest_rc;
+  rc = epcis_capture(c->s, &me, doc, &md, (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, import_write,
+                     &w, &im, &ingest_rc, why, sizeof why);
   epcis_masterdata_free(&md);
-  store_txn_abort(txn);
   json_decref(doc);
   if (rc == KK_ERR(USAGE)) { fprintf(stderr, "kiroku: import: %s: %s\n", path, why); rc = CLI_USAGE; goto out; }
   if (rc) { rc = cli_fail(rc, "import"); goto out; }
-  /* everything is judged together: all written, or none */
-  int ingest_rc = 0;
-  if (im.records && !im.refused) {
-    if (dry) {
-      struct ingest_hook hook = { dry_run_hook, NULL };
-      ingest_rc = ingest_batch_hook(c->s, x.items, x.n, INGEST_LOCAL | INGEST_SIGNED_HERE, 1, &hook);
-      if (ingest_rc == KK_ERR(NOTHING_NEW)) ingest_rc = 0;
-    } else if (via_node) {
-      int fd = ctl_client_connect(c->dir);
-      size_t failed = x.n;
-      const uint8_t **envs = mem_alloc(x.n * sizeof *envs);
-      size_t *lens = mem_alloc(x.n * sizeof *lens);
-      if (fd < 0) ingest_rc = fd;
-      else if (!envs || !lens) ingest_rc = -ENOMEM;
-      else {
-        for (size_t i = 0; i < x.n; i++) { envs[i] = x.items[i].env; lens[i] = x.items[i].len; }
-        int r = ctl_client_append_batch(fd, (const uint8_t *const *)envs, lens, x.n, &ingest_rc, &failed);
-        if (r) ingest_rc = r;
-        for (size_t i = 0; i < x.n; i++) x.items[i].result = i == failed ? ingest_rc : 0;
-      }
-      if (fd >= 0) close(fd);
-      mem_free(envs);
-      mem_free(lens);
-    } else ingest_rc = cli_ingest(c, x.items, x.n, INGEST_LOCAL | INGEST_SIGNED_HERE, 1);
-  }
-  /* the record the rules refused, as its event */
-  size_t k = 0;
-  for (size_t i = 0; i < im.n; i++) {
-    struct epcis_import_event *e = &im.ev[i];
-    if (e->what != EI_RECORD) continue;
-    int r = k < x.n ? x.items[k].result : 0;
-    k++;
-    if (ingest_rc && r && r != INGEST_DUPLICATE) {
-      e->what = EI_REFUSED;
-      snprintf(e->why, sizeof e->why, "the %s it becomes is refused: %s", codec_payload_name(e->body->kind), kk_strerror(r));
-      im.refused++;
-    }
-  }
-  if (ingest_rc == KK_ERR(TOO_LARGE) && via_node) {
-    rc = cli_fail(ingest_rc, "import: %zu records do not fit in one batch to the node: stop the node to import this document", x.n);
+  if (ingest_rc == KK_ERR(TOO_LARGE) && w.to == TO_NODE) {
+    rc = cli_fail(ingest_rc, "import: %zu records do not fit in one batch to the node: stop the node to import this document", im.records);
     goto out;
   }
   if (ingest_rc && !im.refused) { rc = cli_fail(ingest_rc, "import"); goto out; }
   int written = !im.refused && !dry;
   if (c->json) {
-    json_t *arr = json_array();
-    for (size_t i = 0; i < im.n; i++) {
-      struct epcis_import_event *e = &im.ev[i];
-      json_t *j = json_pack("{s:I,s:s,s:s}", "index", (json_int_t)e->index, "event_id", e->event_id, "status", what_name(e->what));
-      if (e->what == EI_RECORD) {
-        json_object_set_new(j, "record", cli_json_hex(e->id, 32));
-        json_object_set_new(j, "kind", json_string(codec_payload_name(e->body->kind)));
-      }
-      if (e->why[0]) json_object_set_new(j, "why", json_string(e->why));
-      json_array_append_new(arr, j);
-    }
-    cli_print_json(json_pack("{s:o,s:I,s:b,s:b}", "events", arr, "records", (json_int_t)(im.refused ? 0 : im.records),
-                             "written", written && im.records, "dry_run", dry));
+    cli_print_json(json_pack("{s:o,s:I,s:b,s:b}", "events", epcis_capture_json(&im), "records",
+                             (json_int_t)(im.refused ? 0 : im.records), "written", written && im.records, "dry_run", dry));
   } else {
     for (size_t i = 0; i < im.n; i++) {
       struct epcis_import_event *e = &im.ev[i];
       char hex[65] = "";
-      if (e->what == EI_RECORD) cli_hex(hex, e->id);
+      if (e->what == EI_RECORD) view_hex(hex, e->id);
       const char *eid = e->event_id + 14;
       switch (e->what) {
       case EI_RECORD:
@@ -443,8 +352,6 @@ int cmd_import(struct cli *c, int argc, char **argv)
   }
   rc = im.refused ? CLI_USAGE : CLI_OK;
 out:
-  for (size_t i = 0; i < x.n; i++) mem_free((void *)x.items[i].env);
-  mem_free(x.items);
   epcis_import_free(&im);
   return rc;
 }

@@ -74,13 +74,13 @@ static void warn_if_tainted(struct cli *c, struct store_txn *txn, const uint8_t 
 static void report(struct cli *c, const char *what, const uint8_t id[32], unsigned nlots)
 {
   char hex[65], ref[64];
-  cli_hex(hex, id);
+  view_hex(hex, id);
   if (c->json) {
     json_t *lots = json_array();
     for (unsigned i = 0; i < nlots; i++) {
       uint8_t k[36];
       lotkey_make(k, id, i);
-      cli_lotref(ref, sizeof ref, k);
+      view_lotref(ref, sizeof ref, k);
       json_array_append_new(lots, json_string(ref));
     }
     cli_print_json(json_pack("{s:s,s:s,s:o}", "record", hex, "kind", what, "lots", lots));
@@ -90,7 +90,7 @@ static void report(struct cli *c, const char *what, const uint8_t id[32], unsign
   for (unsigned i = 0; i < nlots; i++) {
     uint8_t k[36];
     lotkey_make(k, id, i);
-    cli_lotref(ref, sizeof ref, k);
+    view_lotref(ref, sizeof ref, k);
     printf("%s%s", i ? ", " : "  lot ", ref);
   }
   printf("\n");
@@ -302,13 +302,13 @@ static int close_transfers(struct cli *c, int argc, char **argv, int receive)
     if (!receive) strcpy(b->u.refuse.reason, reason);
     rc = cli_append(c, b, id);
     mem_free(b);
-    cli_hex(tid, ids[i]);
+    view_hex(tid, ids[i]);
     if (rc) { ret = cli_refused(c, rc, "%s transfer %.12s", receive ? "receive" : "refuse", tid); break; }
-    cli_hex(hex, id);
+    view_hex(hex, id);
     uint8_t k[36];
     char ref[64];
     lotkey_make(k, id, 0);
-    cli_lotref(ref, sizeof ref, k);
+    view_lotref(ref, sizeof ref, k);
     if (c->json) json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "transfer", tid, "record", hex, "lot", ref));
     else printf("%s transfer %.12s: record %.12s  lot %s%s\n", receive ? "received" : "refused", tid, hex, ref,
                 receive ? "" : " (back with the sender)");

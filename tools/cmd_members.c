@@ -36,16 +36,6 @@ static int parse_roles(const char *s, uint32_t *out)
   return *out ? 0 : -1;
 }
 
-static void roles_text(char *out, size_t n, uint32_t r)
-{
-  out[0] = 0;
-  for (size_t i = 0; i < NROLES; i++)
-    if (r & roles[i].bit) {
-      if (out[0]) strncat(out, ",", n - strlen(out) - 1);
-      strncat(out, roles[i].name, n - strlen(out) - 1);
-    }
-}
-
 static int copy_text(char *dst, size_t cap, const char *src, const char *what)
 {
   if (strlen(src) > cap) return cli_usage("%s is longer than %zu bytes", what, cap);
@@ -132,7 +122,7 @@ int cmd_admit(struct cli *c, int argc, char **argv)
   mem_free(b);
   if (rc) return cli_refused(c, rc, "admit %s", name);
   char hex[65];
-  cli_hex(hex, id);
+  view_hex(hex, id);
   if (c->json) cli_print_json(json_pack("{s:s,s:s}", "record", hex, "member", key));
   else printf("admitted %s (%s) as %s: record %.12s\n", name, key, role, hex);
   return 0;
@@ -239,7 +229,7 @@ int cmd_succeed(struct cli *c, int argc, char **argv)
   mem_free(b);
   if (rc) return cli_refused(c, rc, "succeed %s", member);
   char hex[65];
-  cli_hex(hex, id);
+  view_hex(hex, id);
   if (c->json) cli_print_json(json_pack("{s:s,s:s,s:s,s:I}", "record", hex, "member", key, "name", nm, "from_seq", (json_int_t)fs));
   else
     printf("%s (%s) succeeds %s from seq %llu of its feed: record %.12s\n"
@@ -292,62 +282,32 @@ int cmd_suspend(struct cli *c, int argc, char **argv)
   mem_free(b);
   if (rc) return cli_refused(c, rc, "suspend %s", member);
   char hex[65];
-  cli_hex(hex, id);
+  view_hex(hex, id);
   if (c->json) cli_print_json(json_pack("{s:s,s:I}", "record", hex, "from_seq", (json_int_t)fs));
   else printf("suspended %s from seq %llu of its feed: record %.12s\n", member, (unsigned long long)fs, hex);
   return 0;
 }
 
-struct members_list { struct cli *c; struct store_txn *txn; json_t *arr; };
-
-static int members_list_one(void *arg, const uint8_t key[32], const struct member *m)
+/* One member of view_members_json's list, as text. */
+static void member_print(const json_t *o)
 {
-  struct members_list *mc = arg;
-  char hex[65], rt[128];
-  struct store_head h;
-  cli_hex(hex, key);
-  roles_text(rt, sizeof rt, m->roles);
-  uint64_t seq = store_head_get(mc->txn, mc->c->s, key, &h) == 0 ? h.seq : 0;
-  /* Facilities are what the Admit record names (the registry's own entry has none). */
-  json_t *fac = json_array();
-  struct kk_body *adm = NULL;
-  char gln[14] = "";
-  if (verify_load_body(mc->txn, mc->c->s, m->admitted_by, &adm) == 0 && adm->kind == KK_PL_ADMIT) {
-    for (size_t f = 0; f < adm->u.admit.n_facilities; f++) json_array_append_new(fac, json_string(adm->u.admit.facilities[f]));
-    memcpy(gln, adm->u.admit.gln, sizeof gln);
-  }
-  mem_free(adm);
-  if (mc->c->json) {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:I}", "key", hex, "name", m->name, "roles", rt,
-                          "country", m->country, "records", (json_int_t)seq);
-    json_object_set_new(o, "suspended_from", m->suspended_from ? json_integer((json_int_t)m->suspended_from) : json_null());
-    json_object_set_new(o, "succeeded_by", m->succeeded ? cli_json_hex(m->successor, 32) : json_null());
-    json_object_set_new(o, "succeeds", m->inherit ? cli_json_hex(m->predecessor, 32) : json_null());
-    json_object_set_new(o, "inherited", m->inherit ? json_boolean(m->inherit == INHERIT_DONE) : json_null());
-    json_object_set_new(o, "facilities", fac);
-    json_object_set_new(o, "gln", gln[0] ? json_string(gln) : json_null());
-    json_array_append_new(mc->arr, o);
-  } else {
-    printf("%-16s %-28s %-2s  %.16s…  %llu records%s\n", m->name, rt, m->country[0] ? m->country : "--", hex,
-           (unsigned long long)seq, m->suspended_from ? "  SUSPENDED" : "");
-    if (m->suspended_from) printf("%16s suspended from seq %llu\n", "", (unsigned long long)m->suspended_from);
-    char other[65];
-    if (m->succeeded) {
-      cli_hex(other, m->successor);
-      printf("%16s succeeded by %.16s… from seq %llu\n", "", other, (unsigned long long)m->succession_from);
-    }
-    if (m->inherit) {
-      cli_hex(other, m->predecessor);
-      printf("%16s succeeds %.16s…%s\n", "", other,
-             m->inherit == INHERIT_DONE ? "" : " (its records wait until that feed is held up to the succession point)");
-    }
-    size_t f;
-    json_t *x;
-    json_array_foreach(fac, f, x) printf("%16s facility %s\n", "", json_string_value(x));
-    if (gln[0]) printf("%16s GLN %s\n", "", gln);
-    json_decref(fac);
-  }
-  return 0;
+  const char *hex = json_string_value(json_object_get(o, "key")), *country = json_string_value(json_object_get(o, "country"));
+  json_t *susp = json_object_get(o, "suspended_from"), *by = json_object_get(o, "succeeded_by");
+  json_t *succeeds = json_object_get(o, "succeeds"), *gln = json_object_get(o, "gln");
+  printf("%-16s %-28s %-2s  %.16s…  %lld records%s\n", json_string_value(json_object_get(o, "name")),
+         json_string_value(json_object_get(o, "roles")), country[0] ? country : "--", hex,
+         (long long)json_integer_value(json_object_get(o, "records")), json_is_integer(susp) ? "  SUSPENDED" : "");
+  if (json_is_integer(susp)) printf("%16s suspended from seq %lld\n", "", (long long)json_integer_value(susp));
+  if (json_is_string(by))
+    printf("%16s succeeded by %.16s… from seq %lld\n", "", json_string_value(by),
+           (long long)json_integer_value(json_object_get(o, "succession_from")));
+  if (json_is_string(succeeds))
+    printf("%16s succeeds %.16s…%s\n", "", json_string_value(succeeds),
+           json_is_true(json_object_get(o, "inherited")) ? "" : " (its records wait until that feed is held up to the succession point)");
+  size_t f;
+  json_t *x;
+  json_array_foreach(json_object_get(o, "facilities"), f, x) printf("%16s facility %s\n", "", json_string_value(x));
+  if (json_is_string(gln)) printf("%16s GLN %s\n", "", json_string_value(gln));
 }
 
 int cmd_members(struct cli *c, int argc, char **argv)
@@ -358,12 +318,14 @@ int cmd_members(struct cli *c, int argc, char **argv)
   if (rc) return rc;
   struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
-  json_t *arr = json_array();
-  struct members_list mc = { c, txn, arr };
-  rc = rules_members_each(txn, c->s, members_list_one, &mc);
+  json_t *arr = NULL;
+  rc = view_members_json(txn, c->s, &arr);
   store_txn_abort(txn);
-  if (rc) { json_decref(arr); return cli_fail(rc, "members"); }
-  if (c->json) cli_print_json(arr);
-  else json_decref(arr);
+  if (rc) return cli_fail(rc, "members");
+  if (c->json) { cli_print_json(arr); return 0; }
+  size_t i;
+  json_t *o;
+  json_array_foreach(arr, i, o) member_print(o);
+  json_decref(arr);
   return 0;
 }

@@ -33,60 +33,6 @@ static int positional(int argc, char **argv, char **pos, int max)
 
 /* ---- checkpoints ---------------------------------------------------------------------- */
 
-struct cosig_list { struct store_txn *txn; struct store *s; const char *note; size_t len; json_t *arr; };
-
-static int list_cosig(void *arg, const char *name, size_t nl, const char *line, size_t ll)
-{
-  struct cosig_list *l = arg;
-  uint8_t pk[32];
-  uint64_t t;
-  char nm[CKPT_WITNESS_NAME_MAX], who[CODEC_NAME_MAX + 1];
-  (void)line;
-  (void)ll;
-  if (ckpt_witness_key(name, nl, pk)) return 0;
-  memcpy(nm, name, nl);
-  nm[nl] = 0;
-  uint8_t key[32]; /* the witness's key now: its feed id, or the key it rotated to */
-  if (store_key_now(l->txn, l->s, pk, key, NULL) || note_verify_cosignature(l->note, l->len, nm, key, &t)) return 0;
-  json_array_append_new(l->arr, json_pack("{s:o,s:s,s:I}", "key", cli_json_hex(pk, 32), "name",
-                                          cli_member_name(l->txn, l->s, pk, who, sizeof who), "time", (json_int_t)t));
-  return 0;
-}
-
-/* One feed's newest checkpoint as JSON; NULL when it has none. */
-static json_t *checkpoint_json(struct store_txn *txn, struct store *s, const uint8_t author[32])
-{
-  char *note;
-  size_t len;
-  uint64_t size;
-  if (ckpt_get(txn, s, author, 0, &note, &len, &size)) return NULL;
-  struct ckpt_view v;
-  if (ckpt_parse(note, len, &v)) { mem_free(note); return NULL; }
-  struct cosig_list l = { txn, s, note, len, json_array() };
-  note_each_line(note, len, list_cosig, &l);
-  json_t *j = json_pack("{s:I,s:o,s:s,s:o}", "size", (json_int_t)size, "root", cli_json_hex(v.root, 32), "note", note,
-                        "cosigned_by", l.arr);
-  mem_free(note);
-  return j;
-}
-
-struct feeds_list { struct cli *c; struct store_txn *txn; json_t *feeds; };
-
-static int feeds_list_one(void *arg, const uint8_t author[32], const struct store_head *h)
-{
-  struct feeds_list *fl = arg;
-  char who[CODEC_NAME_MAX + 1];
-  uint64_t frozen = 0;
-  store_frozen_at(fl->txn, fl->c->s, author, &frozen);
-  json_t *f = json_pack("{s:o,s:s,s:I}", "author", cli_json_hex(author, 32), "name",
-                        cli_member_name(fl->txn, fl->c->s, author, who, sizeof who), "records", (json_int_t)h->seq);
-  json_t *ck = checkpoint_json(fl->txn, fl->c->s, author);
-  json_object_set_new(f, "checkpoint", ck ? ck : json_null());
-  json_object_set_new(f, "frozen_at", frozen ? json_integer((json_int_t)frozen) : json_null());
-  json_array_append_new(fl->feeds, f);
-  return 0;
-}
-
 int cmd_checkpoints(struct cli *c, int argc, char **argv)
 {
   char *pos[1];
@@ -95,11 +41,10 @@ int cmd_checkpoints(struct cli *c, int argc, char **argv)
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
   struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "checkpoints");
-  json_t *feeds = json_array();
-  struct feeds_list fl = { c, txn, feeds };
-  rc = store_heads_each(txn, c->s, feeds_list_one, &fl);
+  json_t *feeds = NULL;
+  rc = view_feeds_json(txn, c->s, &feeds);
   store_txn_abort(txn);
-  if (rc) { json_decref(feeds); return cli_fail(rc, "checkpoints"); }
+  if (rc) return cli_fail(rc, "checkpoints");
   if (c->json) {
     cli_print_json(json_pack("{s:o}", "feeds", feeds));
     return CLI_OK;
@@ -126,23 +71,6 @@ int cmd_checkpoints(struct cli *c, int argc, char **argv)
 }
 
 /* ---- evidence ---------------------------------------------------------------------------- */
-
-static json_t *evidence_json(struct store_txn *txn, struct store *s, const struct evidence_info *in)
-{
-  char who[CODEC_NAME_MAX + 1];
-  int rec = in->kind == EVIDENCE_RECORDS, bad = in->kind == EVIDENCE_BAD_RECORD;
-  json_t *j = json_pack("{s:o,s:s,s:o,s:I,s:o,s:o}", "id", cli_json_hex(in->id, 32), "kind",
-                        bad ? "bad-record" : rec ? "records" : "checkpoints", "author", cli_json_hex(in->author, 32),
-                        rec || bad ? "seq" : "size", (json_int_t)in->seq, bad ? "record" : rec ? "record_a" : "root_a",
-                        cli_json_hex(in->a, 32), bad ? "checkpoint_root" : rec ? "record_b" : "root_b", cli_json_hex(in->b, 32));
-  if (txn) {
-    uint64_t frozen = 0;
-    store_frozen_at(txn, s, in->author, &frozen);
-    json_object_set_new(j, "name", json_string(cli_member_name(txn, s, in->author, who, sizeof who)));
-    json_object_set_new(j, "frozen_at", frozen ? json_integer((json_int_t)frozen) : json_null());
-  }
-  return j;
-}
 
 static void evidence_print(const json_t *e)
 {
@@ -199,7 +127,7 @@ static int evidence_list_one(void *arg, const uint8_t id[32], const uint8_t *buf
     el->want = buf;
     el->want_len = len;
   }
-  json_array_append_new(el->list, evidence_json(el->txn, el->c->s, &in));
+  json_array_append_new(el->list, view_evidence_json(el->txn, el->c->s, &in));
   return 0;
 }
 
@@ -267,9 +195,9 @@ int cmd_verify_evidence(struct cli *c, int argc, char **argv)
     else printf("INVALID: %s\n", kk_strerror(rc));
     return CLI_FAILED;
   }
-  json_t *j = evidence_json(NULL, NULL, &in);
+  json_t *j = view_evidence_json(NULL, NULL, &in);
   json_object_set_new(j, "valid", json_true());
-  json_object_set_new(j, "network", cli_json_hex(in.network, 32));
+  json_object_set_new(j, "network", view_json_hex(in.network, 32));
   if (c->json) { cli_print_json(j); return CLI_OK; }
   printf("VALID: ");
   evidence_print(j);

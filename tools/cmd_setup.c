@@ -87,10 +87,10 @@ int cmd_init(struct cli *c, int argc, char **argv)
   store_txn_abort(txn);
   if (rc) return cli_fail(rc, "cannot write %s", path);
   char hex[65];
-  cli_hex(hex, id);
+  view_hex(hex, id);
   if (c->json) {
     json_t *j = json_pack("{s:s,s:s,s:o,s:o}", "network", name, "genesis", path, "network_id",
-                          json_string(hex), "registry", cli_json_hex(c->pk, 32));
+                          json_string(hex), "registry", view_json_hex(c->pk, 32));
     cli_print_json(j);
   } else {
     printf("%s\n", hex);
@@ -108,7 +108,7 @@ int cmd_keygen(struct cli *c, int argc, char **argv)
   if (rc == KK_ERR(EXISTS)) return cli_fail(rc, "%s/%s (remove it only if you mean to lose that identity)", c->dir, KEYS_FILE);
   if (rc) return cli_fail(rc, "cannot create the identity key");
   char hex[65];
-  cli_hex(hex, c->pk);
+  view_hex(hex, c->pk);
   if (c->json) cli_print_json(json_pack("{s:s}", "key", hex));
   else printf("%s\n", hex);
   return 0;
@@ -152,9 +152,9 @@ int cmd_rotate_key(struct cli *c, int argc, char **argv)
   if (rc) return cli_refused(c, rc, "rotate-key");
   if (settled < 0) return cli_fail(settled, "the RotateKey record is written but %s/%s could not be renamed to %s: rename it by hand", c->dir, KEYS_NEXT, KEYS_FILE);
   char hex[65], feed[65], key[65];
-  cli_hex(hex, id);
-  cli_hex(feed, c->pk);
-  cli_hex(key, npk);
+  view_hex(hex, id);
+  view_hex(feed, c->pk);
+  view_hex(key, npk);
   if (c->json) cli_print_json(json_pack("{s:s,s:s,s:s}", "record", hex, "feed", feed, "key", key));
   else
     printf("rotated: record %.12s; feed %.16s… is signed by key %.16s… from now on (%s/%s holds it)\n", hex, feed, key,
@@ -187,8 +187,8 @@ int cmd_join(struct cli *c, int argc, char **argv)
     if (rc) return cli_fail(rc, "cannot join");
   }
   char hex[65], key[65];
-  cli_hex(hex, network);
-  cli_hex(key, c->pk);
+  view_hex(hex, network);
+  view_hex(key, c->pk);
   if (c->json) cli_print_json(json_pack("{s:s,s:s}", "network_id", hex, "key", key));
   else {
     printf("%s\n", hex);

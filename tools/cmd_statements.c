@@ -59,7 +59,7 @@ static int finish(struct cli *c, struct kk_body *b, const char *what)
   int rc = cli_append(c, b, id);
   mem_free(b);
   if (rc) return cli_refused(c, rc, "%s", what);
-  cli_hex(hex, id);
+  view_hex(hex, id);
   if (c->json) cli_print_json(json_pack("{s:s,s:s}", "record", hex, "kind", what));
   else printf("%s: record %.12s\n", what, hex);
   return 0;

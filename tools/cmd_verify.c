@@ -20,130 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double share(uint64_t part, uint64_t whole) { return (double)qty_ppm(part, whole) / 1e6; }
-
-/* Why a lot fails verification, one sentence each (empty when it passes): the same
- * sentences in the text and in --json's "reasons". */
-static json_t *verify_reasons(const struct verify_report *r)
-{
-  char a[QTY_FMT], b[QTY_FMT], p[QTY_FMT];
-  json_t *out = json_array();
-  if (r->tainted_revoked)
-    json_array_append_new(out, json_sprintf("%s of recycled content comes from revoked certificates",
-                                            qty_format_mass(a, r->tainted_revoked)));
-  if (r->tainted_equivocation)
-    json_array_append_new(out, json_sprintf("%s of recycled content comes from certificates of an issuer proven to "
-                                            "have equivocated", qty_format_mass(a, r->tainted_equivocation)));
-  if (r->flagged)
-    json_array_append_new(out, json_sprintf("%s of this lot came through a participant proven to have equivocated",
-                                            qty_format_mass(a, r->equivocation_mass)));
-  for (size_t i = 0; i < r->n_claims; i++)
-    if (!r->claims[i].revoked && !r->claims[i].holds)
-      json_array_append_new(out, json_sprintf("the claim of %s recycled (%s) exceeds the verified recycled content",
-                                              qty_format_ppm(p, r->claims[i].c.share_ppm),
-                                              qty_format_mass(a, r->claims[i].c.claimed)));
-  if (r->has_extra_claim && !r->extra_claim_holds)
-    json_array_append_new(out, r->lot.mass_left == 0
-                                   ? json_sprintf("a claim of %s cannot be made: the owner holds none of the lot any more",
-                                                  qty_format_ppm(p, r->extra_claim_ppm))
-                                   : json_sprintf("a claim of %s would charge %s, but only %s of verified recycled content "
-                                                  "is unclaimed", qty_format_ppm(p, r->extra_claim_ppm),
-                                                  qty_format_mass(a, r->extra_claim_mass),
-                                                  qty_format_mass(b, r->unclaimed_verified)));
-  return out;
-}
-
-json_t *cli_verify_json(const struct verify_report *r)
-{
-  char hex[65], ref[80];
-  const struct lot *l = &r->lot;
-  uint64_t verified = r->verified_post + r->verified_pre;
-  cli_hex(hex, r->lotkey);
-  snprintf(ref, sizeof ref, "%s:%u", hex, be32_get(r->lotkey + 32));
-  json_t *origins = json_array(), *certs = json_array(), *claims = json_array(), *taint = json_array();
-  json_t *incidents = json_array(), *frozen = json_array();
-  for (size_t i = 0; i < r->n_origins; i++) {
-    const struct verify_origin *o = &r->origins[i];
-    json_array_append_new(origins, json_pack("{s:s,s:I,s:I,s:f,s:f}", "country", o->country, "mass_mg", (json_int_t)o->mass,
-                                             "recycled_mg", (json_int_t)o->recycled, "share_of_mass", share(o->mass, l->mass),
-                                             "share_of_recycled", share(o->recycled, verified)));
-  }
-  for (size_t i = 0; i < r->n_certs; i++) {
-    const struct verify_cert *c = &r->certs[i];
-    json_t *o = json_pack("{s:o,s:s,s:s,s:o,s:s,s:s,s:I,s:I,s:I,s:b,s:I,s:I}", "record", cli_json_hex(c->record, 32),
-                          "scheme", c->scheme, "certificate", c->certificate, "issuer", cli_json_hex(c->issuer, 32),
-                          "issuer_name", c->issuer_name, "origin", c->origin, "mass_mg", (json_int_t)c->mass,
-                          "recycled_mg", (json_int_t)c->recycled, "counted_mg", (json_int_t)c->counted, "revoked", c->revoked,
-                          "revocations", (json_int_t)c->revocations, "attestations", (json_int_t)c->attestations);
-    json_object_set_new(o, "issuer_frozen_at", c->issuer_frozen_at ? json_integer((json_int_t)c->issuer_frozen_at) : json_null());
-    json_object_set_new(o, "facility", c->facility[0] ? json_string(c->facility) : json_null());
-    json_array_append_new(certs, o);
-    if (c->revoked)
-      json_array_append_new(taint, json_pack("{s:o,s:s,s:o,s:I,s:s}", "certificate", cli_json_hex(c->record, 32), "cause",
-                                             "revoked", "revoked_by", cli_json_hex(c->revoked_by, 32), "recycled_mg",
-                                             (json_int_t)c->recycled, "reason", c->revoke_reason ? c->revoke_reason : ""));
-    else if (c->issuer_frozen_at)
-      json_array_append_new(taint, json_pack("{s:o,s:s,s:I,s:I}", "certificate", cli_json_hex(c->record, 32), "cause",
-                                             "equivocation", "issuer_frozen_at", (json_int_t)c->issuer_frozen_at,
-                                             "recycled_mg", (json_int_t)c->recycled));
-  }
-  for (size_t i = 0; i < r->n_claims; i++) {
-    const struct verify_claim *c = &r->claims[i];
-    json_array_append_new(claims, json_pack("{s:o,s:f,s:I,s:I,s:s,s:b,s:b}", "record", cli_json_hex(c->c.id, 32),
-                                            "share", (double)c->c.share_ppm / 1e6, "share_ppm", (json_int_t)c->c.share_ppm,
-                                            "claimed_mg", (json_int_t)c->c.claimed, "scope", c->c.scope,
-                                            "revoked", c->revoked, "holds", c->holds));
-  }
-  for (size_t i = 0; i < r->n_incidents; i++) {
-    const struct verify_incident *in = &r->incidents[i];
-    json_array_append_new(incidents, json_pack("{s:o,s:o,s:s,s:o,s:s,s:s}", "record", cli_json_hex(in->id, 32), "author",
-                                               cli_json_hex(in->author, 32), "author_name", in->author_name, "about",
-                                               cli_json_hex(in->about, 32), "kind", in->kind, "text", in->text));
-  }
-  for (size_t i = 0; i < r->n_frozen; i++)
-    json_array_append_new(frozen, json_pack("{s:o,s:s,s:I}", "member", cli_json_hex(r->frozen[i].member, 32), "name",
-                                            r->frozen[i].name, "frozen_at", (json_int_t)r->frozen[i].frozen_at));
-  json_t *o = json_pack("{s:s,s:s,s:s,s:I,s:I}", "lot", ref, "code", l->code,
-                        "owner", r->owner_name, "mass_mg", (json_int_t)l->mass, "available_mg", (json_int_t)l->mass_left);
-  cli_json_material(o, l->material);
-  json_object_set_new(o, "recycled", json_pack("{s:I,s:I,s:f,s:I}", "post_consumer_mg", (json_int_t)r->verified_post,
-                                                "pre_consumer_mg", (json_int_t)r->verified_pre, "share", share(verified, l->mass),
-                                                "share_ppm", (json_int_t)qty_ppm(verified, l->mass)));
-  json_object_set_new(o, "recorded", json_pack("{s:I,s:I}", "post_consumer_mg", (json_int_t)l->post, "pre_consumer_mg", (json_int_t)l->pre));
-  json_object_set_new(o, "unclaimed", json_pack("{s:I,s:I,s:f}", "recorded_mg", (json_int_t)r->unclaimed, "verified_mg",
-                                                 (json_int_t)r->unclaimed_verified, "share_of_available",
-                                                 share(r->unclaimed_verified, l->mass_left)));
-  json_object_set_new(o, "model", json_string(codec_model_name(l->model)));
-  json_object_set_new(o, "origins", origins);
-  json_object_set_new(o, "certificates", certs);
-  json_object_set_new(o, "tainted_mg", json_integer((json_int_t)r->tainted));
-  json_object_set_new(o, "tainted", json_pack("{s:I,s:I}", "revoked_mg", (json_int_t)r->tainted_revoked, "equivocation_mg",
-                                               (json_int_t)r->tainted_equivocation));
-  json_object_set_new(o, "taint", taint);
-  json_object_set_new(o, "claims", claims);
-  json_object_set_new(o, "incidents", incidents);
-  if (r->has_extra_claim)
-    json_object_set_new(o, "claim_checked", json_pack("{s:f,s:I,s:I,s:b}", "share", (double)r->extra_claim_ppm / 1e6,
-                                                       "share_ppm", (json_int_t)r->extra_claim_ppm, "charge_mg",
-                                                       (json_int_t)r->extra_claim_mass, "holds", r->extra_claim_holds));
-  json_object_set_new(o, "equivocation",
-                      r->flagged ? json_pack("{s:I,s:o,s:o}", "mass_mg", (json_int_t)r->equivocation_mass, "owner_frozen_at",
-                                             r->owner_frozen_at ? json_integer((json_int_t)r->owner_frozen_at) : json_null(),
-                                             "participants", frozen)
-                                 : (json_decref(frozen), json_null()));
-  json_object_set_new(o, "flagged", json_boolean(r->flagged));
-  json_object_set_new(o, "claims_hold", json_boolean(r->claims_hold));
-  json_object_set_new(o, "passed", json_boolean(r->passed));
-  json_object_set_new(o, "ok", json_boolean(r->passed));
-  json_object_set_new(o, "reasons", verify_reasons(r));
-  return o;
-}
-
 /* What an incident is about, for the text: the lot, a record or a member. */
 static const char *incident_about(const struct verify_report *r, const struct verify_incident *in, char *buf, size_t n)
 {
   char hex[65];
-  cli_hex(hex, in->about);
+  view_hex(hex, in->about);
   if (memcmp(in->about, r->lotkey, 32) == 0) snprintf(buf, n, "this lot");
   else if (memcmp(in->about, r->lot.owner, 32) == 0) snprintf(buf, n, "its owner %s", r->owner_name);
   else snprintf(buf, n, "%.12s", hex);
@@ -155,7 +36,7 @@ void cli_verify_text(const struct verify_report *r)
   const struct lot *l = &r->lot;
   char a[QTY_FMT], b[QTY_FMT], c[QTY_FMT], p[QTY_FMT], q[QTY_FMT], ref[64];
   uint64_t verified = r->verified_post + r->verified_pre;
-  cli_lotref(ref, sizeof ref, r->lotkey);
+  view_lotref(ref, sizeof ref, r->lotkey);
   printf("lot %s (%s), held by %s\n", l->code, ref, r->owner_name);
   const char *form = material_form(l->material);
   printf("  mass          %s, model %s\n", qty_format_mass(a, l->mass), codec_model_name(l->model));
@@ -178,7 +59,7 @@ void cli_verify_text(const struct verify_report *r)
   for (size_t i = 0; i < r->n_certs; i++) {
     const struct verify_cert *ct = &r->certs[i];
     char hex[65];
-    cli_hex(hex, ct->record);
+    view_hex(hex, ct->record);
     printf("    %s %s by %s%s%s (record %.12s): %s recycled, %zu attestation%s", ct->scheme, ct->certificate,
            ct->issuer_name, ct->facility[0] ? " at " : "", ct->facility, hex, qty_format_mass(a, ct->recycled),
            ct->attestations, ct->attestations == 1 ? "" : "s");
@@ -217,7 +98,7 @@ void cli_verify_text(const struct verify_report *r)
     printf("OK: nothing tainted or flagged%s\n", r->n_claims || r->has_extra_claim ? "; every claim holds" : "");
     return;
   }
-  json_t *why = verify_reasons(r);
+  json_t *why = view_verify_reasons(r);
   size_t i;
   json_t *x;
   printf("FAILED:");
@@ -250,7 +131,7 @@ int cmd_verify(struct cli *c, int argc, char **argv)
     return cli_refused(c, rc == STORE_ABSENT ? KK_ERR(UNKNOWN_LOT) : rc, "verify %s", ref);
   }
   store_txn_abort(txn);
-  if (c->json) cli_print_json(cli_verify_json(&r));
+  if (c->json) cli_print_json(view_verify_json(&r));
   else cli_verify_text(&r);
   int passed = r.passed;
   verify_report_free(&r);
@@ -280,7 +161,7 @@ static json_t *trace_node(struct trace *t, const uint8_t key[36], const char *vi
   struct lot l;
   char hex[65], ref[80], owner[CODEC_NAME_MAX + 8];
   lot_init(&l);
-  cli_hex(hex, key);
+  view_hex(hex, key);
   snprintf(ref, sizeof ref, "%s:%u", hex, be32_get(key + 32));
   json_t *o = json_pack("{s:s}", "lot", ref);
   if (rules_lot_get(t->txn, t->c->s, key, &l) == 0) {
@@ -295,10 +176,10 @@ static json_t *trace_node(struct trace *t, const uint8_t key[36], const char *vi
       t->lots[t->n_lots++].node = o;
     }
     json_object_set_new(o, "code", json_string(l.code));
-    cli_json_material(o, l.material);
+    view_json_material(o, l.material);
     json_object_set_new(o, "mass_mg", json_integer((json_int_t)l.mass));
     json_object_set_new(o, "recycled_mg", json_integer((json_int_t)(l.post + l.pre)));
-    json_object_set_new(o, "owner", json_string(cli_member_name(t->txn, t->c->s, l.owner, owner, sizeof owner)));
+    json_object_set_new(o, "owner", json_string(view_member_name(t->txn, t->c->s, l.owner, owner, sizeof owner)));
     json_object_set_new(o, "model", json_string(codec_model_name(l.model)));
     json_object_set_new(o, "created_by", json_string(l.origin_kind == KK_PL_ADMIT ? "succession" : codec_payload_name(l.origin_kind)));
   }
@@ -380,7 +261,7 @@ static json_t *trace_down(struct trace *t, const uint8_t key[36], const char *vi
         if (x.state == XFER_PENDING) {
           char name[CODEC_NAME_MAX + 8];
           json_array_append_new(to, json_pack("{s:s,s:s,s:I}", "pending_transfer_to",
-                                              cli_member_name(t->txn, t->c->s, x.to, name, sizeof name), "via", "transfer",
+                                              view_member_name(t->txn, t->c->s, x.to, name, sizeof name), "via", "transfer",
                                               "via_mass_mg", (json_int_t)x.mass));
         } else {
           uint8_t lk[36];
@@ -428,9 +309,9 @@ static int incidents_list_one(void *arg, const uint8_t about[32], const uint8_t 
   if (!idset_has(il->about, about)) return 0;
   int rc = verify_load_body(t->txn, t->c->s, incident, &b);
   if (rc) return rc;
-  json_array_append_new(il->list, json_pack("{s:o,s:s,s:o,s:s,s:s}", "record", cli_json_hex(incident, 32), "author_name",
-                                            cli_member_name(t->txn, t->c->s, b->author, name, sizeof name), "about",
-                                            cli_json_hex(about, 32), "kind", b->u.incident.kind, "text", b->u.incident.text));
+  json_array_append_new(il->list, json_pack("{s:o,s:s,s:o,s:s,s:s}", "record", view_json_hex(incident, 32), "author_name",
+                                            view_member_name(t->txn, t->c->s, b->author, name, sizeof name), "about",
+                                            view_json_hex(about, 32), "kind", b->u.incident.kind, "text", b->u.incident.text));
   mem_free(b);
   return 0;
 }
@@ -439,7 +320,7 @@ static int incidents_list_one(void *arg, const uint8_t about[32], const uint8_t 
  * record or an owner in it (a list on the root). */
 static int trace_annotate(struct trace *t, json_t *tree)
 {
-  struct cli_figures *f = t->n_lots ? mem_alloc(t->n_lots * sizeof *f) : NULL;
+  struct view_figures *f = t->n_lots ? mem_alloc(t->n_lots * sizeof *f) : NULL;
   uint8_t (*keys)[36] = t->n_lots ? mem_alloc(t->n_lots * 36) : NULL;
   struct idset about;
   int rc = 0;
@@ -450,10 +331,10 @@ static int trace_annotate(struct trace *t, json_t *tree)
     if ((rc = idset_add(&about, t->lots[i].key)) >= 0) rc = idset_add(&about, t->lots[i].owner);
     rc = rc < 0 ? rc : 0;
   }
-  if (rc == 0) rc = cli_lot_figures(t->c, t->txn, (const uint8_t(*)[36])keys, t->n_lots, f);
+  if (rc == 0) rc = view_lot_figures(t->txn, t->c->s, (const uint8_t(*)[36])keys, t->n_lots, f);
   for (size_t i = 0; i < t->n_lots && rc == 0; i++) {
     json_t *mass = json_object_get(t->lots[i].node, "mass_mg");
-    cli_json_figures(t->lots[i].node, &f[i], mass ? (uint64_t)json_integer_value(mass) : 0);
+    view_json_figures(t->lots[i].node, &f[i], mass ? (uint64_t)json_integer_value(mass) : 0);
   }
   json_t *incidents = json_array();
   struct incidents_list il = { t, &about, incidents };

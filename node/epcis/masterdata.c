@@ -209,3 +209,31 @@ char *epcis_masterdata_csv(const struct epcis_masterdata *md)
   mem_free(e);
   return buf_cstr(&b);
 }
+
+int epcis_masterdata_load(struct epcis_masterdata *md, const char *dir, char *why, size_t whylen)
+{
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", dir, EPCIS_MASTERDATA_FILE);
+  FILE *f = fopen(path, "rb");
+  if (!f) return errno == ENOENT ? 0 : -errno;
+  char *buf = NULL;
+  size_t len = 0, cap = 0, got;
+  int rc = 0;
+  do {
+    if (len == cap) {
+      if (cap >= EPCIS_MASTERDATA_MAX) { rc = KK_ERR(TOO_LARGE); break; }
+      cap = cap ? cap * 2 : 4096;
+      char *p = mem_realloc(buf, cap + 1);
+      if (!p) { rc = -ENOMEM; break; }
+      buf = p;
+    }
+    got = fread(buf + len, 1, cap - len, f);
+    len += got;
+  } while (got > 0);
+  if (!rc && ferror(f)) rc = -EIO;
+  fclose(f);
+  size_t added;
+  if (!rc) rc = epcis_masterdata_read(md, buf, len, &added, why, whylen);
+  mem_free(buf);
+  return rc;
+}

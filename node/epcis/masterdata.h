@@ -34,6 +34,13 @@ int epcis_masterdata_get(const struct epcis_masterdata *md, const char *cls, uin
 /* md as the CSV epcis_masterdata_read reads back (classes sorted): new string or NULL. */
 char *epcis_masterdata_csv(const struct epcis_masterdata *md);
 
+/* The master data a member keeps in its data directory (kiroku masterdata load). */
+#define EPCIS_MASTERDATA_FILE "masterdata.csv"
+#define EPCIS_MASTERDATA_MAX (64u << 20)
+/* Reads dir's master data into md (no file: none, 0). KK_E_USAGE with why when the file
+ * is damaged, KK_E_TOO_LARGE, -errno. */
+int epcis_masterdata_load(struct epcis_masterdata *md, const char *dir, char *why, size_t whylen);
+
 void epcis_masterdata_free(struct epcis_masterdata *md);
 
 #endif

@@ -35,6 +35,12 @@ layer_check "node/epcis/ includes nothing of node/daemon/ or node/client/, and n
   node/epcis/*.[ch] -- '"\.\./(daemon|client)/|<uv\.h>'
 layer_check "node/ledger/ and node/base/ include nothing of node/epcis/" \
   node/ledger/*.[ch] node/base/*.[ch] -- '"\.\./epcis/'
+# The views (node/view/) are the ledger as people read it: the ledger's API and nothing
+# above it; the ledger does not know them.
+layer_check "node/view/ includes nothing of node/daemon/, node/client/, node/epcis/ or node/http/, and no libuv header" \
+  node/view/*.[ch] -- '"\.\./(daemon|client|epcis|http)/|<uv\.h>'
+layer_check "node/ledger/, node/base/ and node/epcis/ include nothing of node/view/" \
+  node/ledger/*.[ch] node/base/*.[ch] node/epcis/*.[ch] -- '"\.\./view/'
 # The control-socket client is the base layer plus the protocol it speaks.
 layer_check "node/client/ includes only node/base/" \
   node/client/*.[ch] -- '"\.\./(ledger|daemon)/|<uv\.h>'
