@@ -10,7 +10,7 @@
 
 BUILD ?= build
 BIN   ?= bin
-PKGS  := lmdb libsodium libprotobuf-c libuv jansson
+PKGS  := lmdb libsodium libprotobuf-c libuv jansson libmicrohttpd
 
 CC      ?= cc
 OPT     ?= -O2 -g
@@ -29,7 +29,7 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) $(SANFLAGS) \
-             -I$(BUILD)/proto $(PKG_CFLAGS) $(CFLAGS)
+             -I$(BUILD)/proto -I$(BUILD)/gen $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(SANFLAGS) $(PKG_LIBS) -lpthread $(LDLIBS)
 
 LIB_SRC  := proto/codec.c proto/wire.c $(wildcard crypto/*.c) $(filter-out node/daemon/kiroku_node.c,$(wildcard node/*/*.c))
@@ -78,6 +78,12 @@ $(DEPS_STAMP): tools/deps.sh
 $(GEN_C) $(GEN_H) &: proto/kiroku.proto | $(DEPS_STAMP)
 	@mkdir -p $(BUILD)/proto
 	protoc-c --proto_path=proto --c_out=$(BUILD)/proto proto/kiroku.proto
+
+# The OpenAPI document (docs/openapi.json) built into the node as a C string.
+$(BUILD)/gen/openapi.inc: docs/openapi.json
+	@mkdir -p $(dir $@)
+	@sed 's/\\/\\\\/g; s/"/\\"/g; s/^/  "/; s/$$/\\n"/' $< > $@.tmp && mv $@.tmp $@
+$(BUILD)/node/http/openapi.o: $(BUILD)/gen/openapi.inc
 
 $(BUILD)/proto/kiroku.pb-c.o: $(GEN_C)
 	$(CC) $(CFLAGS_ALL) -Wno-unused-parameter -c $< -o $@

@@ -24,26 +24,6 @@ static const char *lot_marks(const struct view_figures *f)
   return f->tainted && f->flagged ? "TAINTED FLAGGED" : f->tainted ? "TAINTED" : f->flagged ? "FLAGGED" : "";
 }
 
-/* The keys of the lots to list: all, or those `owner` holds. */
-struct lots_pick { struct store_txn *txn; struct store *s; const uint8_t *owner; uint8_t (*keys)[36]; size_t n, cap; };
-
-static int lots_pick_one(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l)
-{
-  struct lots_pick *p = arg;
-  if (p->owner && memcmp(l->owner, p->owner, 32) != 0) return 0;
-  if (p->n == p->cap) {
-    size_t cap = p->cap ? p->cap * 2 : 64;
-    void *k = mem_realloc(p->keys, cap * 36);
-    if (!k) return -ENOMEM;
-    p->keys = k;
-    p->cap = cap;
-  }
-  int rc = rules_lot_key(p->txn, p->s, pos, p->keys[p->n]);
-  if (rc == STORE_ABSENT) rc = KK_ERR(CORRUPT); /* a lot without its record */
-  if (rc == 0) p->n++;
-  return rc;
-}
-
 int cmd_lots(struct cli *c, int argc, char **argv)
 {
   static const struct option opts[] = { { "all", no_argument, 0, 'a' }, { "json", no_argument, 0, 'j' }, { 0, 0, 0, 0 } };
@@ -60,10 +40,9 @@ int cmd_lots(struct cli *c, int argc, char **argv)
   struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   /* The lots to show, then their verified figures in one pass over their provenance. */
-  struct lots_pick p = { txn, c->s, all ? NULL : c->pk, NULL, 0, 0 };
-  rc = rules_lots_each(txn, c->s, lots_pick_one, &p);
-  uint8_t (*keys)[36] = p.keys;
-  size_t n = p.n;
+  uint8_t (*keys)[36] = NULL;
+  size_t n = 0;
+  rc = view_lot_keys(txn, c->s, all ? NULL : c->pk, &keys, &n);
   struct view_figures *figs = NULL;
   if (rc == 0 && n && !(figs = mem_alloc(n * sizeof *figs))) rc = -ENOMEM;
   if (rc == 0) rc = view_lot_figures(txn, c->s, (const uint8_t(*)[36])keys, n, figs);
@@ -147,43 +126,6 @@ int cmd_log(struct cli *c, int argc, char **argv)
   return 0;
 }
 
-/* What a record stands for now: its revocations, and the lots it made with their
- * verified figures (the same as lots and verify give). */
-static int show_standing(struct cli *c, struct store_txn *txn, const uint8_t id[32], json_t *r)
-{
-  uint8_t (*revs)[32];
-  size_t nrev;
-  int rc = rules_revocations(txn, c->s, id, &revs, &nrev);
-  if (rc) return rc;
-  json_t *ra = json_array();
-  for (size_t i = 0; i < nrev; i++) json_array_append_new(ra, view_json_hex(revs[i], 32));
-  mem_free(revs);
-  json_object_set_new(r, "revoked", json_boolean(nrev > 0));
-  json_object_set_new(r, "revoked_by", ra);
-  /* Lots: output 0, 1, ... for as long as there are. */
-  uint8_t keys[CODEC_IO_MAX][36];
-  struct view_figures f[CODEC_IO_MAX];
-  size_t n = 0;
-  for (; n < CODEC_IO_MAX; n++) {
-    struct lot l;
-    lot_init(&l);
-    lotkey_make(keys[n], id, (uint32_t)n);
-    rc = rules_lot_get(txn, c->s, keys[n], &l);
-    if (rc == STORE_ABSENT) { rc = 0; break; }
-    if (rc) return rc;
-  }
-  json_t *lots = json_array();
-  if (n && (rc = view_lot_figures(txn, c->s, (const uint8_t(*)[36])keys, n, f))) { json_decref(lots); return rc; }
-  for (size_t i = 0; i < n; i++) {
-    struct lot l;
-    lot_init(&l);
-    if ((rc = rules_lot_get(txn, c->s, keys[i], &l))) { json_decref(lots); return rc; }
-    json_array_append_new(lots, view_lot_json(txn, c->s, keys[i], &l, &f[i]));
-  }
-  json_object_set_new(r, "lots", lots);
-  return 0;
-}
-
 int cmd_show(struct cli *c, int argc, char **argv)
 {
   const char *ref = NULL;
@@ -208,10 +150,10 @@ int cmd_show(struct cli *c, int argc, char **argv)
     store_txn_abort(txn);
     return cli_fail(rc, "show %s", ref);
   }
-  json_t *r = view_record_json(txn, c->s, env, len, 1);
-  if (r && (rc = show_standing(c, txn, id, r))) { json_decref(r); store_txn_abort(txn); return cli_fail(rc, "show %s", ref); }
+  json_t *r = NULL;
+  rc = view_show_json(txn, c->s, id, env, len, &r);
   store_txn_abort(txn);
-  if (!r) return cli_fail(KK_ERR(CORRUPT), "show %s", ref);
+  if (rc) return cli_fail(rc, "show %s", ref);
   if (c->json) { cli_print_json(r); return 0; }
   char *body = json_dumps(json_object_get(r, "payload"), JSON_INDENT(2) | JSON_REAL_PRECISION(10));
   printf("record  %s\nauthor  %s (%s)\nseq     %lld\nkind    %s\nverdict %s%s%s\npayload %s\n",

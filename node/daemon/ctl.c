@@ -22,6 +22,7 @@
 #include "../base/log.h"
 #include "../ledger/rules.h"
 #include "../base/buf.h"
+#include "../http/http.h"
 #include "../../crypto/sig.h"
 
 #include <errno.h>
@@ -173,6 +174,7 @@ static json_t *ctl_status(struct node *n)
     snprintf(l, sizeof l, "%s:%d", n->listen_host, n->listen_port);
     json_object_set_new(o, "listen", json_string(l));
   }
+  if (n->http) json_object_set_new(o, "http", json_string(http_url(n->http)));
   if (store_read(n->s, &txn) == 0) {
     struct status_feeds sf = { n, txn, o, feeds, 0 };
     (void)store_heads_each(txn, n->s, status_feed_one, &sf); /* status shows what it could read */

@@ -2,11 +2,13 @@
  * kiroku-node — runs a peer node: replicates every feed with its peers and serves the
  * local CLI.
  *
- *   kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--config FILE]
+ *   kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--http HOST:PORT] [--config FILE]
  *
  * The config file has one setting per line ("listen = HOST:PORT", "peer = HOST:PORT",
  * repeatable; "max_connections = N", "max_handshakes = N", "max_handshakes_per_ip = N",
- * "handshake_timeout_ms = N", "idle_timeout_ms = N", "map_size_mb = N"; '#' starts a
+ * "handshake_timeout_ms = N", "idle_timeout_ms = N", "map_size_mb = N", "http = HOST:PORT",
+ * "http_tls_cert = FILE", "http_tls_key = FILE", "http_max_body_mb = N",
+ * "http_timeout_s = N"; '#' starts a
  * comment); command-line options add to it. docs/operations.md explains each.
  */
 #include "node.h"
@@ -44,6 +46,8 @@ static int read_config(struct node *n, const char *path)
     }
     const char *bad = NULL;
     if (!strcmp(key, "listen")) rc = node_set_listen(n, val, &bad);
+    else if (!strcmp(key, "http")) rc = node_set_http(n, val, &bad);
+    else if (!strcmp(key, "http_tls_cert") || !strcmp(key, "http_tls_key")) rc = node_set_http_file(n, key, val, &bad);
     else if (!strcmp(key, "peer")) rc = node_add_peer(n, val, &bad);
     else {
       const char *why;
@@ -74,11 +78,12 @@ int main(int argc, char **argv)
   static const struct option opts[] = {
     { "listen", required_argument, 0, 'l' }, { "peer", required_argument, 0, 'p' },
     { "config", required_argument, 0, 'c' }, { "help", no_argument, 0, 'h' },
-    { "version", no_argument, 0, 'v' }, { "standalone", no_argument, 0, 's' }, { 0, 0, 0, 0 } };
+    { "version", no_argument, 0, 'v' }, { "standalone", no_argument, 0, 's' },
+    { "http", required_argument, 0, 'H' }, { 0, 0, 0, 0 } };
   mem_init();
-  static const char *use = "usage: kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--config FILE] [--standalone]\n";
+  static const char *use = "usage: kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--http HOST:PORT] [--config FILE] [--standalone]\n";
   const char *dir = getenv("KIROKU_DIR"), *config = NULL;
-  const char *listen = NULL, *peers[NODE_MAX_PEERS];
+  const char *listen = NULL, *http = NULL, *peers[NODE_MAX_PEERS];
   int standalone = 0;
   size_t npeers = 0;
   int o;
@@ -89,6 +94,7 @@ int main(int argc, char **argv)
     case 'l': listen = optarg; break;
     case 'p': if (npeers == NODE_MAX_PEERS) { fprintf(stderr, "kiroku-node: too many peers\n"); return 2; } peers[npeers++] = optarg; break;
     case 'c': config = optarg; break;
+    case 'H': http = optarg; break;
     case 's': standalone = 1; break;
     case 'h':
       fputs(use, stdout);
@@ -97,6 +103,9 @@ int main(int argc, char **argv)
             "  -C DIR              the data directory (made by kiroku init or kiroku join)\n"
             "  --listen HOST:PORT  accept peers there (a name or an address; port 1-65535)\n"
             "  --peer HOST:PORT    connect to a peer, and reconnect when cut (repeatable)\n"
+            "  --http HOST:PORT    serve HTTP there: the EPCIS 2.0 REST binding, the JSON API under\n"
+            "                      /kiroku/v1/ and the explorer (docs/http.md); off unless given.\n"
+            "                      Writes need the token of kiroku http-token\n"
             "  --config FILE       settings, one \"name = value\" a line (docs/operations.md)\n"
             "  --standalone        a network of one: append our own records with no peer's word on\n"
             "                      our feed (otherwise they wait for a peer, up to own_head_wait_ms)\n"
@@ -126,6 +135,10 @@ int main(int argc, char **argv)
   const char *bad = NULL;
   if (listen && node_set_listen(n, listen, &bad)) {
     fprintf(stderr, "kiroku-node: --listen %s: %s\n", listen, bad);
+    return give_up(n, &loop, 2);
+  }
+  if (http && node_set_http(n, http, &bad)) {
+    fprintf(stderr, "kiroku-node: --http %s: %s\n", http, bad);
     return give_up(n, &loop, 2);
   }
   for (size_t i = 0; i < npeers; i++)

@@ -78,6 +78,8 @@ int node_set_limit(struct node *n, const char *key, const char *value, const cha
     { "map_size_mb", 1, 1u << 20, &n->map_mb },
     { "standalone", 0, 1, &n->standalone },
     { "own_head_wait_ms", 0, 3600000, &n->own_head_wait_ms },
+    { "http_max_body_mb", 1, 1024, &n->http_body_mb },
+    { "http_timeout_s", 1, 3600, &n->http_timeout_s },
   };
   for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
     if (strcmp(key, limits[i].key)) continue;
@@ -322,6 +324,7 @@ int node_start(struct node *n)
     }
     log_info("listening on %s:%d as %.16s…", n->listen_host, n->listen_port, hex);
   }
+  if ((rc = node_http_start(n))) return rc;
   for (size_t i = 0; i < n->n_peers; i++) net_dial(&n->peers[i]);
   return 0;
 }
@@ -341,6 +344,7 @@ void node_stop(struct node *n)
   repl_notes_close(n);
   if (n->listening) uv_close((uv_handle_t *)&n->listener, node_close_cb);
   ctl_close_all(n);
+  node_http_close(n);
   for (size_t i = 0; i < n->n_peers; i++)
     if (!uv_is_closing((uv_handle_t *)&n->peers[i].timer)) uv_close((uv_handle_t *)&n->peers[i].timer, node_close_cb);
   for (struct conn *c = n->conns; c; c = c->next) net_close(c, NULL);
@@ -350,6 +354,7 @@ void node_stop(struct node *n)
 
 void node_free(struct node *n)
 {
+  node_http_free(n); /* its requests end: the control socket is gone */
   repl_drop_queue(n);
   mem_free(n->fetches);
   store_close(n->s);

@@ -10,6 +10,7 @@
 #ifndef KK_NODE_H
 #define KK_NODE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -173,6 +174,19 @@ struct net_handlers {
   void (*close)(struct conn *c);                               /* closing (was open) */
 };
 
+/* Readers on the HTTP server's threads and the map growth of the loop thread: LMDB's
+ * rule is that the map is resized under no reader (httpd.c). */
+struct node_gate {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  int readers;                         /* HTTP threads inside a read transaction */
+  int growing;                         /* the loop thread resizes: new readers wait */
+  int want;                            /* a growth waits for the readers to leave */
+  int closed;                          /* the async handle is closed: nobody to tell */
+};
+
+struct http_server;
+
 struct node {
   uv_loop_t *loop;
   struct net_handlers net;
@@ -234,6 +248,15 @@ struct node {
   uint64_t last_arrival;               /* newest arrival announced to peers */
   uint64_t evidence_seen;              /* evidence objects held when the tick last looked */
   struct ctl_client *clients;
+  /* HTTP (config http, http_tls_cert, http_tls_key, http_max_body_mb, http_timeout_s) */
+  char http_host[256];
+  int http_port, http_on;
+  char http_cert[4096], http_key[4096];
+  uint64_t http_body_mb, http_timeout_s;
+  struct http_server *http;
+  struct node_gate gate;
+  uv_async_t gate_async;               /* a reader left and a growth waits */
+  int gate_open;
 };
 
 /* Lifecycle (tools/kiroku_node.c drives these). */
@@ -266,6 +289,25 @@ int node_rotations(struct node *n, struct hs *h);
  * retired. 0 (name filled) or an error with *why set. */
 int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t key[32], uint64_t key_seq,
                     const uint8_t *admission, size_t alen, char *name, size_t namelen, const char **why);
+
+/* ---- httpd: the HTTP server wired in (node/daemon/httpd.c) --------------------------------- */
+/* HOST:PORT to serve HTTP on (off unless set); a TLS certificate or key file (config
+ * http_tls_cert, http_tls_key). 0 or KK_E_USAGE with *why. */
+int node_set_http(struct node *n, const char *hostport, const char **why);
+int node_set_http_file(struct node *n, const char *key, const char *path, const char **why);
+/* In node_start: the token made at first start, the server started (0, or an error
+ * logged). */
+int node_http_start(struct node *n);
+/* In node_stop (the gate's handle closed) and node_free (the server stopped, before the
+ * store closes: it waits for requests in flight, which end once the control socket is
+ * gone). */
+void node_http_close(struct node *n);
+void node_http_free(struct node *n);
+/* Loop thread, before it resizes the map: 1 when no HTTP thread reads (and none starts
+ * until node_readers_release), 0 when one does (the last to leave calls
+ * repl_grow_resume through the gate's async handle). */
+int node_readers_hold(struct node *n);
+void node_readers_release(struct node *n);
 
 /* ---- net: connections (node/daemon/net.c) ------------------------------------------------ */
 int net_listen(struct node *n);

@@ -90,8 +90,10 @@ static void adopt_resized_map(struct node *n)
   if (n->running || n->grow_jobs || n->bg_in_thread) return;
   int rc = store_read(n->s, &txn);
   if (rc == 0) { store_txn_abort(txn); return; }
-  if (rc != STORE_MAP_RESIZED) return;
-  if ((rc = store_adopt_map_size(n->s))) log_error("adopting the map another process grew: %s", kk_strerror(rc));
+  if (rc != STORE_MAP_RESIZED || !node_readers_hold(n)) return; /* an HTTP reader: the next tick */
+  rc = store_adopt_map_size(n->s);
+  node_readers_release(n);
+  if (rc) log_error("adopting the map another process grew: %s", kk_strerror(rc));
   else
     log_info("map grown by another process (a command writing beside the node): %zu MiB adopted",
              store_map_size(n->s) >> 20);
@@ -422,13 +424,14 @@ static void job_reset(struct ingest_job *j)
  * is waited for — then run the parked jobs again. Nothing of them was written. */
 void repl_grow_resume(struct node *n)
 {
-  if (!n->grow_jobs || n->bg_in_thread) return;
+  if (!n->grow_jobs || n->bg_in_thread || !node_readers_hold(n)) return; /* resumed when they leave */
   struct ingest_job *jobs = n->grow_jobs;
   n->grow_jobs = NULL;
   size_t before = store_map_size(n->s);
   int adopt = n->grow_adopts;
   n->grow_adopts = 0;
   int rc = adopt ? store_adopt_map_size(n->s) : store_grow(n->s);
+  node_readers_release(n);
   if (rc) {
     log_error("the data file's map cannot grow beyond %zu MiB: %s", before >> 20, kk_strerror(rc));
     for (struct ingest_job *j = jobs; j; j = j->next) j->rc = rc;

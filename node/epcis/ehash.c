@@ -642,13 +642,18 @@ int ehash_prehash(const struct ehash_doc *d, size_t i, char **out)
   return ehash_prehash_of(d, ehash_event(d, i), out);
 }
 
+void ehash_ni_of(const uint8_t hash[32], char out[EHASH_NI_LEN])
+{
+  char hex[65];
+  sodium_bin2hex(hex, sizeof hex, hash, 32);
+  snprintf(out, EHASH_NI_LEN, "ni:///sha-256;%s?ver=CBV2.0", hex);
+}
+
 void ehash_ni(const char *prehash, char out[EHASH_NI_LEN])
 {
   unsigned char h[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(h, (const unsigned char *)prehash, strlen(prehash));
-  char hex[2 * sizeof h + 1];
-  sodium_bin2hex(hex, sizeof hex, h, sizeof h);
-  snprintf(out, EHASH_NI_LEN, "ni:///sha-256;%s?ver=CBV2.0", hex);
+  ehash_ni_of(h, out);
 }
 
 int ehash_event_id(const struct ehash_doc *d, json_t *event, char out[EHASH_NI_LEN])

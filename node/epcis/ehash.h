@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct ehash_doc;
 
@@ -37,6 +38,8 @@ int ehash_prehash_of(const struct ehash_doc *d, json_t *event, char **out);
 /* "ni:///sha-256;<64 hex>?ver=CBV2.0" of a pre-hash string. */
 #define EHASH_NI_LEN 96
 void ehash_ni(const char *prehash, char out[EHASH_NI_LEN]);
+/* The same name of a hash already taken (a record's source_event). */
+void ehash_ni_of(const uint8_t hash[32], char out[EHASH_NI_LEN]);
 
 /* The event's hash in one call: 0 or an error. */
 int ehash_event_id(const struct ehash_doc *d, json_t *event, char out[EHASH_NI_LEN]);

@@ -153,6 +153,11 @@ static void provenance(const struct xctx *x, json_t *e, const uint8_t id[32], co
   json_object_set_new(e, "kiroku:record", hex_json(id));
   json_object_set_new(e, "kiroku:author", party(x, b->author));
   json_object_set_new(e, "kiroku:seq", ejson_number_new(seq));
+  if (b->has_source_event) { /* imported: the event it was made from (GET /events/{eventID} finds it by that) */
+    char ni[EHASH_NI_LEN];
+    ehash_ni_of(b->source_event, ni);
+    json_object_set_new(e, "kiroku:sourceEvent", json_string(ni));
+  }
 }
 
 static void material(json_t *o, const char *m)

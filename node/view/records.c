@@ -167,3 +167,81 @@ json_t *view_record_json(struct store_txn *txn, struct store *s, const uint8_t *
   return o;
 }
 
+
+/* The keys of the lots to list: all, or those `owner` holds. */
+struct lots_pick { struct store_txn *txn; struct store *s; const uint8_t *owner; uint8_t (*keys)[36]; size_t n, cap; };
+
+static int lots_pick_one(void *arg, const uint8_t pos[STORE_LOTPOS], const struct lot *l)
+{
+  struct lots_pick *p = arg;
+  if (p->owner && memcmp(l->owner, p->owner, 32) != 0) return 0;
+  if (p->n == p->cap) {
+    size_t cap = p->cap ? p->cap * 2 : 64;
+    void *k = mem_realloc(p->keys, cap * 36);
+    if (!k) return -ENOMEM;
+    p->keys = k;
+    p->cap = cap;
+  }
+  int rc = rules_lot_key(p->txn, p->s, pos, p->keys[p->n]);
+  if (rc == STORE_ABSENT) rc = KK_ERR(CORRUPT); /* a lot without its record */
+  if (rc == 0) p->n++;
+  return rc;
+}
+
+int view_lot_keys(struct store_txn *txn, struct store *s, const uint8_t *owner, uint8_t (**keys)[36], size_t *n)
+{
+  struct lots_pick p = { txn, s, owner, NULL, 0, 0 };
+  int rc = rules_lots_each(txn, s, lots_pick_one, &p);
+  if (rc) { mem_free(p.keys); return rc; }
+  *keys = p.keys;
+  *n = p.n;
+  return 0;
+}
+
+/* What a record stands for now: its revocations, and the lots it made with their
+ * verified figures (the same as lots and verify give). */
+static int standing(struct store_txn *txn, struct store *s, const uint8_t id[32], json_t *r)
+{
+  uint8_t (*revs)[32];
+  size_t nrev;
+  int rc = rules_revocations(txn, s, id, &revs, &nrev);
+  if (rc) return rc;
+  json_t *ra = json_array();
+  for (size_t i = 0; i < nrev; i++) json_array_append_new(ra, view_json_hex(revs[i], 32));
+  mem_free(revs);
+  json_object_set_new(r, "revoked", json_boolean(nrev > 0));
+  json_object_set_new(r, "revoked_by", ra);
+  /* Lots: output 0, 1, ... for as long as there are. */
+  uint8_t keys[CODEC_IO_MAX][36];
+  struct view_figures f[CODEC_IO_MAX];
+  size_t n = 0;
+  for (; n < CODEC_IO_MAX; n++) {
+    struct lot l;
+    lot_init(&l);
+    lotkey_make(keys[n], id, (uint32_t)n);
+    rc = rules_lot_get(txn, s, keys[n], &l);
+    if (rc == STORE_ABSENT) { rc = 0; break; }
+    if (rc) return rc;
+  }
+  json_t *lots = json_array();
+  if (n && (rc = view_lot_figures(txn, s, (const uint8_t(*)[36])keys, n, f))) { json_decref(lots); return rc; }
+  for (size_t i = 0; i < n; i++) {
+    struct lot l;
+    lot_init(&l);
+    if ((rc = rules_lot_get(txn, s, keys[i], &l))) { json_decref(lots); return rc; }
+    json_array_append_new(lots, view_lot_json(txn, s, keys[i], &l, &f[i]));
+  }
+  json_object_set_new(r, "lots", lots);
+  return 0;
+}
+
+int view_show_json(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t *env, size_t len,
+                   json_t **out)
+{
+  json_t *r = view_record_json(txn, s, env, len, 1);
+  if (!r) return KK_ERR(CORRUPT);
+  int rc = standing(txn, s, id, r);
+  if (rc) { json_decref(r); return rc; }
+  *out = r;
+  return 0;
+}

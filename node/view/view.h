@@ -70,11 +70,28 @@ json_t *view_body_json(const struct kk_body *b);
  * "pending"), and with_payload: prev, bytes and payload. NULL when env does not decode. */
 json_t *view_record_json(struct store_txn *txn, struct store *s, const uint8_t *env, size_t len, int with_payload);
 
+/* The keys of the lots held (owner NULL: every lot), in the ledger's order (*keys
+ * mem_alloc'd). */
+int view_lot_keys(struct store_txn *txn, struct store *s, const uint8_t *owner, uint8_t (**keys)[36], size_t *n);
+/* `show --json`: the record id (its envelope env[0..len)) with payload, what revoked it
+ * ("revoked", "revoked_by") and the lots it made with their verified figures ("lots"). */
+int view_show_json(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t *env, size_t len,
+                   json_t **out);
+
 /* ---- verdicts (verify_json.c) ----------------------------------------------------------- */
 /* `verify --json`'s object of a report. */
 json_t *view_verify_json(const struct verify_report *r);
 /* Why the lot fails, one sentence each (an empty array when it passes). */
 json_t *view_verify_reasons(const struct verify_report *r);
+
+/* ---- provenance (trace.c) -------------------------------------------------------------- */
+#define VIEW_TRACE_MAX_NODES 10000
+#define VIEW_TRACE_MAX_DEPTH 200
+/* `trace --json`: the lot and where it came from (down 0: "from", up to its certificates
+ * and unledgered inputs) or went (down 1: "to"), each lot with its verified figures,
+ * certificates marked revoked or equivocated; "incidents" naming a lot, record or owner
+ * of the tree; "truncated" when it was cut at VIEW_TRACE_MAX_NODES or _DEPTH. */
+int view_trace_json(struct store_txn *txn, struct store *s, const uint8_t key[36], int down, json_t **out);
 
 /* ---- lists (lists.c) -------------------------------------------------------------------- */
 /* Every feed held: author, name, records, newest checkpoint (with who cosigned it),
