@@ -95,9 +95,7 @@ void cli_verify_text(const struct verify_report *r);
  * CLI_USAGE. */
 int cli_require(const char *use, int argc, char **argv, int optind_, ...);
 
-/* 0 when cc is an ISO 3166-1 alpha-2 code that exists (tools/country.c), else
- * KK_E_COUNTRY with the nearest match suggested in why. */
-int cli_check_country(const char *cc, char *why, size_t n);
+/* Countries: op_check_country (node/ops/ops.h). */
 
 /* Usage error with a message; returns CLI_USAGE. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -144,7 +142,7 @@ void cli_print_json(json_t *j);
   X(prove, "prove REF > FILE", "write a proof bundle: everything needed to check the lot's verification offline", "kiroku -C manufacturer prove TRAYS-1 > trays.bundle") \
   X(verify_bundle, "verify-bundle FILE --genesis GENESIS [--witnesses K] [--json]", "check a proof bundle with no node: same figures as verify", "kiroku verify-bundle trays.bundle --genesis genesis.bin --witnesses 3") \
   X(status, "status [--json]", "the running node: peers, lag per feed, feeds, waiting records", "kiroku -C processor status") \
-  X(http_token, "http-token [--rotate] [--json]", "the bearer token that authorises HTTP writes (made if there is none; --rotate: a new one, the old refused at once)", "curl -H \"Authorization: Bearer $(kiroku -C processor http-token)\" ...") \
+  X(http_token, "http-token [--rotate] [--json]", "the bearer token that authorises HTTP writes (made if there is none; --rotate: a new one, the old refused at once)", "kiroku -C processor http-token --rotate") \
   X(export_records, "export-records [--since N] [--feed NAME|HEX] > FILE", "write records to a file", "kiroku -C recycler export-records --since 120 > recycler.rec") \
   X(import_records, "import-records FILE", "ingest records from a file", "kiroku -C processor import-records recycler.rec")
 

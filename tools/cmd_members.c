@@ -2,6 +2,7 @@
  * admit, suspend, members — the registry's commands and the member list.
  */
 #include "cli.h"
+#include "../node/ops/ops.h"
 #include "../node/epcis/gs1.h"
 #include "../node/ledger/verify.h"
 #include "../node/base/mem.h"
@@ -96,7 +97,7 @@ int cmd_admit(struct cli *c, int argc, char **argv)
   if (parse_roles(role, &b->u.admit.roles)) { mem_free(b); return cli_usage("--role: one or more of recycler,processor,manufacturer,certifier,auditor"); }
   if ((rc = copy_text(b->u.admit.name, CODEC_NAME_MAX, name, "--name"))) { mem_free(b); return rc; }
   char why[300];
-  if (strlen(country) != 0 && cli_check_country(country, why, sizeof why)) {
+  if (strlen(country) != 0 && op_check_country(country, why, sizeof why)) {
     mem_free(b);
     int rc = cli_fail(KK_ERR(COUNTRY), "--country %s", country);
     fprintf(stderr, "  %s\n", why);
@@ -182,7 +183,7 @@ int cmd_succeed(struct cli *c, int argc, char **argv)
     a->from_seq = x;
   }
   char why[300];
-  if (!rc && country && cli_check_country(country, why, sizeof why)) {
+  if (!rc && country && op_check_country(country, why, sizeof why)) {
     rc = cli_fail(KK_ERR(COUNTRY), "--country %s", country);
     fprintf(stderr, "  %s\n", why);
   }

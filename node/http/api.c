@@ -12,6 +12,7 @@
  *   GET records/{id}            `show --json`
  *   GET checkpoints, evidence   `checkpoints --json`, `evidence --json`
  *   GET openapi.json            the OpenAPI description of all of it
+ *   POST issue, transfer, ...   the member's writes (api_write.c)
  */
 #include "http_int.h"
 #include "../base/err.h"
@@ -323,6 +324,7 @@ int http_api_route(const struct http_req *q, struct http_resp *r)
   if (strncmp(q->path, API, sizeof API - 1)) return 0;
   const char *p = q->path + sizeof API - 1;
   char ref[512];
+  if (http_api_write(q, r, p)) return 1;
   if (!is_get(q)) {
     http_header_add(r, "Allow", "GET");
     http_problem(q, r, 405, "urn:kiroku:problem:method", "method not allowed", "%s %s: use GET", q->method, q->path);

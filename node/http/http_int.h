@@ -103,6 +103,8 @@ void http_epcis_headers(const struct http_req *q, struct http_resp *r);
 /* Each returns 1 when the path is its own (r answered), 0 otherwise. */
 int http_epcis_route(const struct http_req *q, struct http_resp *r);
 int http_api_route(const struct http_req *q, struct http_resp *r);
+/* POST /kiroku/v1/{name} for the op `name` (api_write.c): 1 when name is one (r answered). */
+int http_api_write(const struct http_req *q, struct http_resp *r, const char *name);
 /* The OpenAPI document of everything served (openapi.c). */
 json_t *http_openapi(const struct http_server *h);
 

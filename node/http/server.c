@@ -421,13 +421,13 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *wh
   if (ai->ai_family == AF_INET6) flags |= MHD_USE_IPv6;
   if (tls) flags |= MHD_USE_TLS;
   h->d = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, h,
+                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                           MHD_OPTION_SOCK_ADDR, ai->ai_addr,
                           MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS,
                           MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTIONS_PER_IP,
                           MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.timeout_s,
                           MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
                           MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
-                          MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, h,
                           tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, h->cert_pem,
                           MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_END);
   freeaddrinfo(ai);

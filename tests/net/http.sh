@@ -265,6 +265,75 @@ for p in $(json '" ".join(d["paths"])' < "$T/openapi.json"); do
 done
 check "http: every path of openapi.json answers GET (none 404 or 5xx)${missing:+:$missing}" test -z "$missing"
 
+# ---- Kiroku's writes: the command line's arguments, rules and errors ---------------------------
+P=${URL[processor]}
+post() { # WHO OP JSON
+  req POST "${URL[$1]}/kiroku/v1/$2" -H "Authorization: Bearer ${TOKEN[$1]}" -H 'Content-Type: application/json' --data "$3"
+}
+issue='{"lot": "FLAKE-H", "material": "PET/flake", "mass": "10t", "post-consumer": "10t", "origin": "JP", "scheme": "GRS", "certificate": "GRS-H"}'
+code=$(req POST "$R/kiroku/v1/issue" -H 'Content-Type: application/json' --data "$issue")
+check "http: a write without the token is 401, nothing written" test "$code $(head_of recycler)" = "401 $(head_of recycler)"
+before=$(head_of recycler)
+code=$(post recycler issue "$issue")
+check "http: POST /kiroku/v1/issue writes the lot (201, Location of its record, the CLI's --json report)" \
+  test "$code $(hdr Location | cut -c1-19) $(body 'd["kind"], len(d["lots"])') $(head_of recycler)" = "201 /kiroku/v1/records/ issue 1 $((before + 1))"
+check "http: ... and the lot verifies: 10 t, all post-consumer" \
+  test "$(req GET "$R/kiroku/v1/lots/FLAKE-H" >/dev/null; body 'd["mass_mg"], d["recycled"]["share"]')" = "10000000000 1.0"
+before=$(head_of recycler)
+code=$(post recycler issue "$issue")
+check "http: the same lot code again is refused by the rules (400 urn:kiroku:problem:dup-code), nothing written" \
+  test "$code $(body 'd["type"]') $(head_of recycler)" = "400 urn:kiroku:problem:dup-code $before"
+k recycler issue --lot FLAKE-H --material PET/flake --mass 10t --post-consumer 10t --origin JP --scheme GRS --certificate GRS-H > /dev/null 2> "$T/cli.err"
+check "http: ... the error the command line gives (exit 2, the same message)" \
+  bash -c "grep -qF \"$(body 'd["title"]')\" '$T/cli.err'"
+code=$(post recycler issue '{"lot": "X-1", "material": "PET", "mass": "1t", "origin": "JP", "scheme": "S", "certificate": "C"}')
+check "http: a missing argument is a 400 naming it (post-consumer)" \
+  test "$code $(body '"missing post-consumer" in d["detail"]')" = "400 True"
+code=$(post recycler issue '{"lot": "X-1", "material": "PET", "mass": "1t", "post-consumer": "1t", "origin": "jp", "scheme": "S", "certificate": "C"}')
+check "http: a country code that is not one is a 400 suggesting JP" \
+  test "$code $(body 'd["type"], "JP (Japan)" in d["detail"]')" = "400 urn:kiroku:problem:country True"
+code=$(post recycler issue '{"lot": "X-1", "material": "PET", "mass": 1000, "post-consumer": "1t", "origin": "JP", "scheme": "S", "certificate": "C"}')
+check "http: a quantity as a bare number is refused (give it with its unit)" test "$code $(body '"unit" in d["detail"]')" = "400 True"
+code=$(post recycler issue '{"lot": "X-1", "colour": "red"}')
+check "http: an unknown argument is a 400 listing the ones issue takes" test "$code $(body '"colour" in d["detail"] and "post-consumer" in d["detail"]')" = "400 True"
+code=$(post recycler transfer '{"lot": "FLAKE-J", "mass": "1t", "to": "processor"}')
+check "http: a transfer of an unknown lot is a 404 that says what was meant" \
+  test "$code $(body 'd["type"], "FLAKE-H" in d["detail"]')" = "404 urn:kiroku:problem:unknown-lot True"
+code=$(post recycler transfer '{"lot": "FLAKE-H", "mass": "10t", "to": "processor"}')
+check "http: POST transfer ships it (201)" test "$code $(body 'd["kind"]')" = "201 transfer"
+xfer=$(body 'd["record"]')
+check "http: the transfer reached the processor" await_record processor "$xfer" 20
+code=$(post processor receive '{"all": true}')
+check "http: POST receive {all: true} receives it (201, [{transfer, record, lot}])" \
+  test "$code $(body 'len(d), d[0]["transfer"] == "'"$xfer"'"')" = "201 1 True"
+code=$(post processor receive '{"all": true}')
+check "http: ... and again there is nothing pending (200, [])" test "$code $(body 'len(d)')" = "200 0"
+code=$(post processor transform '{"model": "segregated", "in": ["FLAKE-H=10t"], "out": ["SHEET-H:PET/sheet=9.5t"], "process": "extrusion"}')
+check "http: POST transform with arrays of in and out makes the sheet (201, one lot)" test "$code $(body 'd["kind"], len(d["lots"])')" = "201 transform 1"
+code=$(post processor transform '{"model": "segregated", "in": ["SHEET-H=9.5t"], "out": ["TRAY-H:PET/tray=10t"]}')
+check "http: a transform that makes mass is refused by the rules (conservation), with the figures" \
+  test "$code $(body 'd["type"], "9.5 t" in d["detail"] or "9.5t" in d["detail"]')" = "400 urn:kiroku:problem:conservation True"
+code=$(post processor transfer '{"lot": "SHEET-H", "mass": "9.5t", "to": "manufacturer"}')
+xfer=$(body 'd["record"]')
+check "http: the sheet ships to the manufacturer (201)" test "$code" = 201
+check "http: ... and arrives" await_record manufacturer "$xfer" 20
+code=$(post manufacturer receive "{\"transfer\": \"${xfer:0:12}\"}")
+check "http: POST receive {transfer: ID prefix} receives that one" test "$code $(body 'len(d)')" = "201 1"
+code=$(post manufacturer claim '{"lot": "SHEET-H", "recycled": "60%", "scope": "EU 2027"}')
+check "http: POST claim 60 % of the sheet (201)" test "$code $(body 'd["kind"]')" = "201 claim"
+claim=$(body 'd["record"]')
+before=$(head_of manufacturer)
+code=$(post manufacturer claim '{"lot": "SHEET-H", "recycled": "50%", "scope": "more"}')
+check "http: a claim above the verified unclaimed content is refused with the figures, nothing written" \
+  test "$code $(body 'd["type"], "is verified and unclaimed" in d["detail"]') $(head_of manufacturer)" = "400 urn:kiroku:problem:claim-exceeds True $before"
+sheet_h=$(req GET "$M/kiroku/v1/lots/SHEET-H" >/dev/null; body 'd["lot"].split(":")[0]')
+code=$(post manufacturer incident "{\"kind\": \"quality\", \"about\": \"$sheet_h\", \"text\": \"label misprinted\"}")
+check "http: POST incident (201)" test "$code $(body 'd["kind"]')" = "201 incident"
+code=$(post manufacturer revoke "{\"record\": \"$claim\", \"reason\": \"label withdrawn\"}")
+check "http: POST revoke withdraws the claim (201); the lot's verdict shows it revoked, and the incident" \
+  test "$code $(req GET "$M/kiroku/v1/lots/SHEET-H" >/dev/null; body '[c["revoked"] for c in d["claims"]], len(d["incidents"])')" = "201 [True] 1"
+check "http: GET on a write path is 405 with Allow: POST" test "$(req GET "$M/kiroku/v1/claim") $(hdr Allow)" = "405 POST"
+
 # ---- the token ---------------------------------------------------------------------------------
 check "http: the token file is the owner's alone (0600)" test "$(stat -c %a "$T/recycler/http.token")" = 600
 old=${TOKEN[recycler]}

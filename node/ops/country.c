@@ -1,14 +1,14 @@
 /*
- * country — ISO 3166-1 alpha-2 codes for the command line: only codes that exist are
+ * country — ISO 3166-1 alpha-2 codes for what people type (ops.h): only codes that exist are
  * accepted, and a refusal suggests the nearest (upper case, a known alias, the code of
  * a country's name, codes one letter away).
  *
  * The rules check a code's form only (two upper-case letters), so a record's validity
  * never depends on which build judged it; this list guards what a person types.
  */
-#include "cli.h"
+#include "ops.h"
 #include "countries.h"
-#include "../node/base/err.h"
+#include "../base/err.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -33,7 +33,7 @@ static const char *alias(const char *up)
   return NULL;
 }
 
-int cli_check_country(const char *in, char *why, size_t n)
+int op_check_country(const char *in, char *why, size_t n)
 {
   char up[3];
   why[0] = 0;
