@@ -10,12 +10,12 @@
 
 BUILD ?= build
 BIN   ?= bin
-PKGS  := lmdb libsodium libprotobuf-c libuv jansson libmicrohttpd
+PKGS  := lmdb libsodium libprotobuf-c libuv jansson libmicrohttpd libgvc
 
 CC      ?= cc
 OPT     ?= -O2 -g
 SANFLAGS =
-FUZZ_TARGETS := record wire frames qty merkle note evidence bundle recfile epcis import masterdata
+FUZZ_TARGETS := record wire frames qty merkle note evidence bundle recfile epcis import masterdata ops
 ifeq ($(FUZZ),1)
 CC       = clang
 SANFLAGS = -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer

@@ -140,6 +140,7 @@ void cli_print_json(json_t *j);
   X(evidence, "evidence [ID > FILE] [--json]", "evidence of equivocation held (ID: write that one to stdout)", "kiroku -C processor evidence 7d0a33 > fork.evidence") \
   X(verify_evidence, "verify-evidence FILE [--json]", "check an evidence file offline", "kiroku verify-evidence fork.evidence") \
   X(prove, "prove REF > FILE", "write a proof bundle: everything needed to check the lot's verification offline", "kiroku -C manufacturer prove TRAYS-1 > trays.bundle") \
+  X(passport, "passport REF --html FILE [--json]", "one self-contained page for a buyer: the verified figures, the provenance graph, certificates, taint, incidents and the proof bundle with how to check it (exit 1 when the lot fails)", "kiroku -C manufacturer passport TRAYS-1 --html trays-passport.html") \
   X(verify_bundle, "verify-bundle FILE --genesis GENESIS [--witnesses K] [--json]", "check a proof bundle with no node: same figures as verify", "kiroku verify-bundle trays.bundle --genesis genesis.bin --witnesses 3") \
   X(status, "status [--json]", "the running node: peers, lag per feed, feeds, waiting records", "kiroku -C processor status") \
   X(http_token, "http-token [--rotate] [--json]", "the bearer token that authorises HTTP writes (made if there is none; --rotate: a new one, the old refused at once)", "kiroku -C processor http-token --rotate") \

@@ -96,38 +96,18 @@ static void evidence_print(const json_t *e)
   if (json_is_integer(fz)) printf("  feed frozen from seq %lld: its records from there on are held, not applied\n", (long long)json_integer_value(fz));
 }
 
-struct evidence_list {
-  struct cli *c;
-  struct store_txn *txn;
-  const char *prefix;           /* one asked for by its id's hex prefix, or NULL: all */
-  json_t *list;
-  const uint8_t *want;          /* the match's bytes */
-  size_t want_len, matches;
-};
+/* The evidence whose id starts with the hex prefix: its bytes, and how many match. */
+struct evidence_pick { const char *prefix; const uint8_t *want; size_t want_len, matches; };
 
-static int evidence_list_one(void *arg, const uint8_t id[32], const uint8_t *buf, size_t len)
+static int evidence_pick_one(void *arg, const uint8_t id[32], const uint8_t *buf, size_t len)
 {
-  struct evidence_list *el = arg;
-  struct evidence_info in;
-  struct kk_equivocation e;
-  if (codec_equivocation_decode(buf, len, &e)) return 0;
-  /* Stored evidence was checked on arrival, maybe against a rotated key: list it even
-   * when the author's own key does not verify it. */
-  if (evidence_check(buf, len, NULL, &in)) {
-    memset(&in, 0, sizeof in);
-    memcpy(in.id, id, 32);
-    memcpy(in.author, e.author, 32);
-  }
-  codec_equivocation_free(&e);
-  if (el->prefix) {
-    char hex[65];
-    sig_hex(hex, id, 32);
-    if (strncmp(hex, el->prefix, strlen(el->prefix)) != 0) return 0;
-    el->matches++;
-    el->want = buf;
-    el->want_len = len;
-  }
-  json_array_append_new(el->list, view_evidence_json(el->txn, el->c->s, &in));
+  struct evidence_pick *p = arg;
+  char hex[65];
+  sig_hex(hex, id, 32);
+  if (strncmp(hex, p->prefix, strlen(p->prefix)) != 0) return 0;
+  p->matches++;
+  p->want = buf;
+  p->want_len = len;
   return 0;
 }
 
@@ -142,24 +122,18 @@ int cmd_evidence(struct cli *c, int argc, char **argv)
   if ((rc = cli_open(c, CLI_NETWORK))) return rc;
   struct store_txn *txn;
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "evidence");
-  json_t *list = json_array();
-  const uint8_t *want = NULL;
-  size_t want_len = 0, matches = 0;
-  struct evidence_list el = { c, txn, np == 1 ? pos[0] : NULL, list, NULL, 0, 0 };
-  rc = evidence_each(txn, c->s, evidence_list_one, &el);
-  want = el.want;
-  want_len = el.want_len;
-  matches = el.matches;
-  if (rc) { store_txn_abort(txn); json_decref(list); return cli_fail(rc, "evidence"); }
   if (np == 1) {
-    rc = CLI_OK;
-    if (matches != 1) rc = cli_fail(matches ? KK_ERR(AMBIGUOUS) : KK_ERR(UNKNOWN_RECORD), "evidence %s", pos[0]);
-    else if (fwrite(want, 1, want_len, stdout) != want_len || fflush(stdout)) rc = cli_fail(-EIO, "evidence: write");
+    struct evidence_pick p = { pos[0], NULL, 0, 0 };
+    if ((rc = evidence_each(txn, c->s, evidence_pick_one, &p))) rc = cli_fail(rc, "evidence");
+    else if (p.matches != 1) rc = cli_fail(p.matches ? KK_ERR(AMBIGUOUS) : KK_ERR(UNKNOWN_RECORD), "evidence %s", pos[0]);
+    else if (fwrite(p.want, 1, p.want_len, stdout) != p.want_len || fflush(stdout)) rc = cli_fail(-EIO, "evidence: write");
     store_txn_abort(txn);
-    json_decref(list);
     return rc;
   }
+  json_t *list = NULL;
+  rc = view_evidence_list_json(txn, c->s, &list);
   store_txn_abort(txn);
+  if (rc) return cli_fail(rc, "evidence");
   if (c->json) {
     cli_print_json(json_pack("{s:o}", "evidence", list));
     return CLI_OK;

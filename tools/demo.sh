@@ -55,6 +55,7 @@ for n in recycler processor manufacturer certifier; do
 done
 
 say "2. Five nodes start on loopback, in a ring: registry - recycler - processor - manufacturer - certifier - registry"
+NODE_ARGS[manufacturer]="--http 127.0.0.1:0"   # the manufacturer's node also serves HTTP (step 14)
 start_node registry
 start_node recycler registry
 start_node processor recycler
@@ -179,5 +180,27 @@ echo "Importing the same document again writes nothing (each record keeps its ev
 import_bales
 spread "$BALES"
 echo "   -> the bale lot is a signed, certified Kiroku lot like any other, already on the other nodes"
+
+say "14. On the web: the manufacturer's node speaks HTTP (the EPCIS 2.0 REST binding, Kiroku's API, pages)"
+URL=$("$K" -C "$ROOT/manufacturer" status --json | jget http)
+printf 'buyer$ curl -X OPTIONS %s/\n' "$URL"
+curl -s -X OPTIONS -D - -o /dev/null "$URL/" | tr -d '\r' | grep -E '^GS1-(EPCIS|CBV)-Version|^Allow' | sed 's/^/   /'
+printf 'buyer$ curl %s/events?eventType=TransformationEvent\n' "$URL"
+curl -s "$URL/events?eventType=TransformationEvent" | python3 -c "
+import json, sys
+for e in json.load(sys.stdin)['epcisBody']['queryResults']['resultsBody']['eventList']:
+    print('   ', e['type'], e['eventTime'], e['eventID'][:40] + '…')"
+printf 'buyer$ curl %s/kiroku/v1/lots/TRAYS-1\n' "$URL"
+curl -s "$URL/kiroku/v1/lots/TRAYS-1" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+print('    lot %s: %s verified recycled, ok: %s' % (d['code'], d['recycled']['share'], d['ok']))
+for r in d['reasons']: print('    ' + r)"
+printf 'manufacturer$ kiroku passport TRAYS-1 --html trays-passport.html\n'
+"$K" -C "$ROOT/manufacturer" passport TRAYS-1 --html "$ROOT/trays-passport.html" || true
+echo "   -> the explorer:  $URL/  (a lot: $URL/ui/lots/TRAYS-1)"
+echo "   -> the passport:  $URL/kiroku/v1/lots/TRAYS-1/passport"
+echo "                     $ROOT/trays-passport.html (one self-contained file: figures, graph, proof bundle)"
+[ -n "${DEMO_KEEP:-}" ] || echo "   (the demo removes its folder when it ends: DEMO_KEEP=1 make demo keeps the nodes' data and the file)"
 echo
-echo "demo complete: five nodes, one ledger, one state, every head witnessed, proofs that travel."
+echo "demo complete: five nodes, one ledger, one state, every head witnessed, proofs that travel, pages to hand on."

@@ -15,8 +15,14 @@
 
 int node_set_http(struct node *n, const char *hostport, const char **why)
 {
+  /* PORT or :PORT alone: loopback (reads are open to whoever reaches the address) */
+  char buf[300];
+  if (hostport[0] == ':' || (hostport[0] && strspn(hostport, "0123456789") == strlen(hostport))) {
+    snprintf(buf, sizeof buf, "127.0.0.1:%s", hostport + (hostport[0] == ':'));
+    hostport = buf;
+  }
   const char *colon = strrchr(hostport, ':');
-  *why = "not HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080; port 0: any free one)";
+  *why = "not [HOST:]PORT (e.g. 8080 for 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080; port 0: any free one)";
   if (!colon || colon == hostport || !colon[1]) return KK_ERR(USAGE);
   size_t l = (size_t)(colon - hostport);
   if (hostport[0] == '[' && colon[-1] == ']') { hostport++; l -= 2; }

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
     { "version", no_argument, 0, 'v' }, { "standalone", no_argument, 0, 's' },
     { "http", required_argument, 0, 'H' }, { 0, 0, 0, 0 } };
   mem_init();
-  static const char *use = "usage: kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--http HOST:PORT] [--config FILE] [--standalone]\n";
+  static const char *use = "usage: kiroku-node [-C DIR] --listen HOST:PORT [--peer HOST:PORT]... [--http [HOST:]PORT] [--config FILE] [--standalone]\n";
   const char *dir = getenv("KIROKU_DIR"), *config = NULL;
   const char *listen = NULL, *http = NULL, *peers[NODE_MAX_PEERS];
   int standalone = 0;
@@ -103,9 +103,10 @@ int main(int argc, char **argv)
             "  -C DIR              the data directory (made by kiroku init or kiroku join)\n"
             "  --listen HOST:PORT  accept peers there (a name or an address; port 1-65535)\n"
             "  --peer HOST:PORT    connect to a peer, and reconnect when cut (repeatable)\n"
-            "  --http HOST:PORT    serve HTTP there: the EPCIS 2.0 REST binding, the JSON API under\n"
-            "                      /kiroku/v1/ and the explorer (docs/http.md); off unless given.\n"
-            "                      Writes need the token of kiroku http-token\n"
+            "  --http [HOST:]PORT  serve HTTP there (PORT alone: on 127.0.0.1): the EPCIS 2.0 REST\n"
+            "                      binding, the JSON API under /kiroku/v1/ and the explorer\n"
+            "                      (docs/http.md); off unless given. Writes need the token of\n"
+            "                      kiroku http-token\n"
             "  --config FILE       settings, one \"name = value\" a line (docs/operations.md)\n"
             "  --standalone        a network of one: append our own records with no peer's word on\n"
             "                      our feed (otherwise they wait for a peer, up to own_head_wait_ms)\n"

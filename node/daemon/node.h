@@ -291,7 +291,7 @@ int node_check_peer(struct node *n, const uint8_t peer[32], const uint8_t key[32
                     const uint8_t *admission, size_t alen, char *name, size_t namelen, const char **why);
 
 /* ---- httpd: the HTTP server wired in (node/daemon/httpd.c) --------------------------------- */
-/* HOST:PORT to serve HTTP on (off unless set); a TLS certificate or key file (config
+/* [HOST:]PORT to serve HTTP on (off unless set; PORT alone: 127.0.0.1); a TLS certificate or key file (config
  * http_tls_cert, http_tls_key). 0 or KK_E_USAGE with *why. */
 int node_set_http(struct node *n, const char *hostport, const char **why);
 int node_set_http_file(struct node *n, const char *key, const char *path, const char **why);

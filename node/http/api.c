@@ -19,7 +19,6 @@
 #include "../base/mem.h"
 #include "../client/ctl.h"
 #include "../ledger/bundle.h"
-#include "../ledger/evidence.h"
 #include "../ledger/qty.h"
 #include "../ledger/rules.h"
 #include "../ledger/verify.h"
@@ -82,33 +81,6 @@ static void get_list(const struct http_req *q, struct http_resp *r, const char *
   http_read_end(q, txn);
   if (rc) { http_problem_rc(q, r, rc, NULL); return; }
   http_send_json(q, r, 200, key ? json_pack("{s:o}", key, out) : out, 0);
-}
-
-struct evidence_ctx { struct store_txn *txn; struct store *s; json_t *list; };
-
-static int evidence_list_one(void *arg, const uint8_t id[32], const uint8_t *buf, size_t len)
-{
-  struct evidence_ctx *x = arg;
-  struct evidence_info in;
-  struct kk_equivocation e;
-  if (codec_equivocation_decode(buf, len, &e)) return 0;
-  if (evidence_check(buf, len, NULL, &in)) { /* checked on arrival, maybe against a key rotated since */
-    memset(&in, 0, sizeof in);
-    memcpy(in.id, id, 32);
-    memcpy(in.author, e.author, 32);
-  }
-  codec_equivocation_free(&e);
-  json_t *j = view_evidence_json(x->txn, x->s, &in);
-  return j && !json_array_append_new(x->list, j) ? 0 : -ENOMEM;
-}
-
-static int evidence_list(struct store_txn *txn, struct store *s, json_t **out)
-{
-  struct evidence_ctx x = { txn, s, json_array() };
-  int rc = x.list ? evidence_each(txn, s, evidence_list_one, &x) : -ENOMEM;
-  if (rc) { json_decref(x.list); return rc; }
-  *out = x.list;
-  return 0;
 }
 
 /* ---- lots -------------------------------------------------------------------------------- */
@@ -333,7 +305,7 @@ int http_api_route(const struct http_req *q, struct http_resp *r)
   if (!strcmp(p, "status")) get_status(q, r);
   else if (!strcmp(p, "members")) get_list(q, r, NULL, view_members_json);
   else if (!strcmp(p, "checkpoints")) get_list(q, r, "feeds", view_feeds_json);
-  else if (!strcmp(p, "evidence")) get_list(q, r, "evidence", evidence_list);
+  else if (!strcmp(p, "evidence")) get_list(q, r, "evidence", view_evidence_list_json);
   else if (!strcmp(p, "openapi.json")) http_send_json(q, r, 200, http_openapi(q->srv), 0);
   else if (!strcmp(p, "lots")) get_lots(q, r);
   else if (!strncmp(p, "lots/", 5) && sub(p + 5, "trace", ref, sizeof ref)) get_trace(q, r, ref);

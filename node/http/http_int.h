@@ -105,6 +105,8 @@ int http_epcis_route(const struct http_req *q, struct http_resp *r);
 int http_api_route(const struct http_req *q, struct http_resp *r);
 /* POST /kiroku/v1/{name} for the op `name` (api_write.c): 1 when name is one (r answered). */
 int http_api_write(const struct http_req *q, struct http_resp *r, const char *name);
+/* The explorer's pages and the passport (ui.c). */
+int http_ui_route(const struct http_req *q, struct http_resp *r);
 /* The OpenAPI document of everything served (openapi.c). */
 json_t *http_openapi(const struct http_server *h);
 

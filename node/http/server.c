@@ -287,7 +287,7 @@ static enum MHD_Result respond(struct MHD_Connection *conn, struct http_resp *r)
 
 static void route(const struct http_req *q, struct http_resp *r)
 {
-  if (http_api_route(q, r) || http_epcis_route(q, r)) return;
+  if (http_ui_route(q, r) || http_api_route(q, r) || http_epcis_route(q, r)) return;
   http_problem(q, r, 404, "epcisException:NoSuchResourceException", "no such resource",
                "%s is not served here (docs/http.md lists what is)", q->path);
 }
@@ -432,7 +432,11 @@ int http_start(const struct http_config *cfg, struct http_server **out, char *wh
                           MHD_OPTION_HTTPS_MEM_KEY, h->key_pem, MHD_OPTION_END);
   freeaddrinfo(ai);
   if (!h->d) {
-    snprintf(why, whylen, "cannot listen on %s:%d (in use, or not an address of this machine)", cfg->host, cfg->port);
+    if (tls)
+      snprintf(why, whylen, "cannot serve HTTPS on %s:%d: the certificate %s and the key %s do not load as a pair (the "
+               "TLS library's reason is logged above), or the address is in use", cfg->host, cfg->port, cfg->tls_cert,
+               cfg->tls_key);
+    else snprintf(why, whylen, "cannot listen on %s:%d (in use, or not an address of this machine)", cfg->host, cfg->port);
     http_stop(h);
     return KK_ERR(USAGE);
   }

@@ -722,5 +722,23 @@ int rules_revoked(struct store_txn *txn, struct store *s, const uint8_t target[3
   return store_each(txn, s, STORE_DB_REVOKED, target, 32, any_one, NULL);
 }
 
+struct attests_each { int (*fn)(void *, const uint8_t *); void *arg; };
+
+static int attest_each_one(void *arg, const void *k, size_t kl, const void *v, size_t vl)
+{
+  struct attests_each *a = arg;
+  (void)v;
+  (void)vl;
+  if (kl != 64) return KK_ERR(CORRUPT);
+  return a->fn(a->arg, (const uint8_t *)k + 32); /* target(32) || attestation(32) */
+}
+
+int rules_attestations_each(struct store_txn *txn, struct store *s, const uint8_t target[32],
+                            int (*fn)(void *arg, const uint8_t attestation[32]), void *arg)
+{
+  struct attests_each a = { fn, arg };
+  return store_each(txn, s, STORE_DB_ATTESTS, target, 32, attest_each_one, &a);
+}
+
 /* An incident names anything (a record, a lot by its record, a member): indexed by what
  * it names, so verify and trace find the reports about a lot's provenance. */

@@ -158,6 +158,10 @@ int rules_lot_key(struct store_txn *txn, struct store *s, const uint8_t pos[STOR
  * rules_revoked: 1 revoked, 0 not, or a negative error. */
 int rules_revocations(struct store_txn *txn, struct store *s, const uint8_t target[32], uint8_t (**ids)[32], size_t *n);
 int rules_revoked(struct store_txn *txn, struct store *s, const uint8_t target[32]);
+/* The valid attestations of record `target` (revoked ones included: ask rules_revoked),
+ * in id order: fn(arg, attestation id) for each; stops at and returns fn's non-zero. */
+int rules_attestations_each(struct store_txn *txn, struct store *s, const uint8_t target[32],
+                            int (*fn)(void *arg, const uint8_t attestation[32]), void *arg);
 
 /* Why the rules refused body b with err, with the figures a person needs to get it
  * right: what a lot has left for an over-spend, the inputs against the outputs for a

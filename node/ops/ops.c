@@ -78,7 +78,9 @@ struct ctx {
 /* Sets the error: what = "<dash><name> <value>", hint from fmt; returns rc. */
 static int fail(struct ctx *c, int rc, const char *name, const char *value, const char *fmt, ...)
 {
-  snprintf(c->err->what, sizeof c->err->what, "%s%s%s%.200s", c->dash, name, value ? " " : "", value ? value : "");
+  if (!*name) name = "(an argument with no name)";
+  snprintf(c->err->what, sizeof c->err->what, "%s%s%s%.200s", *name == '(' ? "" : c->dash, name, value ? " " : "",
+           value ? value : "");
   c->err->hint[0] = 0;
   if (fmt) {
     va_list ap;
@@ -100,6 +102,10 @@ static int check_args(struct ctx *c, enum op_kind k)
   for (size_t i = 0; i < c->a->n; i++) {
     const char *nm = c->a->name[i];
     const char *const *sp;
+    /* every value ends up as text of a record, which must be UTF-8 without control
+     * characters: say so here, naming the argument */
+    if (codec_check_text(nm, strlen(nm))) return fail(c, KK_ERR(UTF8), "(an argument whose name is not text)", NULL, NULL);
+    if (codec_check_text(c->a->value[i], strlen(c->a->value[i]))) return fail(c, KK_ERR(UTF8), nm, NULL, NULL);
     for (sp = args; *sp; sp++)
       if (spec_name_len(*sp) == strlen(nm) && !strncmp(*sp, nm, strlen(nm))) break;
     if (!*sp) {

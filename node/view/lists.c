@@ -160,3 +160,30 @@ int view_members_json(struct store_txn *txn, struct store *s, json_t **out)
   *out = arr;
   return 0;
 }
+
+struct evidence_ctx { struct store_txn *txn; struct store *s; json_t *list; };
+
+static int evidence_list_one(void *arg, const uint8_t id[32], const uint8_t *buf, size_t len)
+{
+  struct evidence_ctx *x = arg;
+  struct evidence_info in;
+  struct kk_equivocation e;
+  if (codec_equivocation_decode(buf, len, &e)) return 0;
+  if (evidence_check(buf, len, NULL, &in)) { /* checked on arrival, maybe against a key rotated since */
+    memset(&in, 0, sizeof in);
+    memcpy(in.id, id, 32);
+    memcpy(in.author, e.author, 32);
+  }
+  codec_equivocation_free(&e);
+  json_t *j = view_evidence_json(x->txn, x->s, &in);
+  return j && !json_array_append_new(x->list, j) ? 0 : -ENOMEM;
+}
+
+int view_evidence_list_json(struct store_txn *txn, struct store *s, json_t **out)
+{
+  struct evidence_ctx x = { txn, s, json_array() };
+  int rc = x.list ? evidence_each(txn, s, evidence_list_one, &x) : -ENOMEM;
+  if (rc) { json_decref(x.list); return rc; }
+  *out = x.list;
+  return 0;
+}

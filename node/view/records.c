@@ -245,3 +245,31 @@ int view_show_json(struct store_txn *txn, struct store *s, const uint8_t id[32],
   *out = r;
   return 0;
 }
+
+struct attestations { struct store_txn *txn; struct store *s; json_t *arr; };
+
+static int attestation_one(void *arg, const uint8_t id[32])
+{
+  struct attestations *a = arg;
+  struct kk_body *b = NULL;
+  char name[CODEC_NAME_MAX + 8];
+  int rc = verify_load_body(a->txn, a->s, id, &b);
+  if (rc) return rc;
+  int revoked = rules_revoked(a->txn, a->s, id);
+  if (revoked < 0) { mem_free(b); return revoked; }
+  json_t *o = json_pack("{s:o,s:o,s:s,s:s,s:I,s:b}", "record", view_json_hex(id, 32), "author", view_json_hex(b->author, 32),
+                        "author_name", view_member_name(a->txn, a->s, b->author, name, sizeof name), "statement",
+                        b->kind == KK_PL_ATTEST ? b->u.attest.statement : "", "time_ms", (json_int_t)b->time_ms,
+                        "revoked", revoked);
+  mem_free(b);
+  return o && !json_array_append_new(a->arr, o) ? 0 : -ENOMEM;
+}
+
+int view_attestations_json(struct store_txn *txn, struct store *s, const uint8_t id[32], json_t **out)
+{
+  struct attestations a = { txn, s, json_array() };
+  int rc = a.arr ? rules_attestations_each(txn, s, id, attestation_one, &a) : -ENOMEM;
+  if (rc) { json_decref(a.arr); return rc; }
+  *out = a.arr;
+  return 0;
+}

@@ -78,6 +78,10 @@ int view_lot_keys(struct store_txn *txn, struct store *s, const uint8_t *owner, 
 int view_show_json(struct store_txn *txn, struct store *s, const uint8_t id[32], const uint8_t *env, size_t len,
                    json_t **out);
 
+/* The attestations of record id: [{record, author, author_name, statement, time_ms,
+ * revoked}], in id order. */
+int view_attestations_json(struct store_txn *txn, struct store *s, const uint8_t id[32], json_t **out);
+
 /* ---- verdicts (verify_json.c) ----------------------------------------------------------- */
 /* `verify --json`'s object of a report. */
 json_t *view_verify_json(const struct verify_report *r);
@@ -99,6 +103,8 @@ int view_trace_json(struct store_txn *txn, struct store *s, const uint8_t key[36
 int view_feeds_json(struct store_txn *txn, struct store *s, json_t **out);
 /* One piece of evidence (txn NULL: without the author's name and freeze). */
 json_t *view_evidence_json(struct store_txn *txn, struct store *s, const struct evidence_info *in);
+/* Every piece of evidence held (`evidence --json`'s list). */
+int view_evidence_list_json(struct store_txn *txn, struct store *s, json_t **out);
 /* A member (`members --json`'s object), and all of them. */
 json_t *view_member_json(struct store_txn *txn, struct store *s, const uint8_t key[32], const struct member *m);
 int view_members_json(struct store_txn *txn, struct store *s, json_t **out);

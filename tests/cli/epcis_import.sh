@@ -7,16 +7,7 @@
 source "$(dirname "$0")/lib.sh"
 DOC=$(dirname "$0")/data/worked-example.jsonld
 SHARED=${KIROKU_SHARED:-$(cd "$(dirname "$0")/../../.." && pwd)/shared}
-k registry init --network test >/dev/null 2>&1
-gln=(4512345000011 4512345000028 4512345000035)
-i=0
-for n in recycler processor manufacturer certifier; do
-  key=$(k "$n" join "$T/registry/genesis.bin" --json | json 'd["key"]')
-  extra=(); [ $i -lt 3 ] && extra=(--gln "${gln[$i]}")
-  k registry admit --key "$key" --name "$n" --role "$n" --country JP "${extra[@]}" >/dev/null
-  i=$((i + 1))
-done
-replicate
+gs1_network
 digest() { sha256sum "$T/$1/data.mdb" | cut -d' ' -f1; }
 
 before=$(digest recycler)

@@ -41,6 +41,12 @@ layer_check "node/view/ includes nothing of node/daemon/, node/client/, node/epc
   node/view/*.[ch] -- '"\.\./(daemon|client|epcis|http)/|<uv\.h>'
 layer_check "node/ledger/, node/base/ and node/epcis/ include nothing of node/view/" \
   node/ledger/*.[ch] node/base/*.[ch] node/epcis/*.[ch] -- '"\.\./view/'
+# A member's commands (node/ops/) and the pages (node/pages/) sit on the views and the
+# ledger: no connections, nothing of the daemon, the client, the EPCIS edge or HTTP.
+layer_check "node/ops/ and node/pages/ include nothing of node/daemon/, node/client/, node/epcis/ or node/http/, and no libuv header" \
+  node/ops/*.[ch] node/pages/*.[ch] -- '"\.\./(daemon|client|epcis|http)/|<uv\.h>'
+layer_check "node/ledger/, node/base/, node/view/ and node/epcis/ include nothing of node/ops/ or node/pages/" \
+  node/ledger/*.[ch] node/base/*.[ch] node/view/*.[ch] node/epcis/*.[ch] -- '"\.\./(ops|pages)/'
 # The HTTP server (node/http/) is an edge beside the daemon: it reads through the views,
 # the ledger and the EPCIS edge, writes through the control-socket client, and knows
 # nothing of the daemon or libuv (it runs on libmicrohttpd's threads); only the daemon
@@ -48,7 +54,7 @@ layer_check "node/ledger/, node/base/ and node/epcis/ include nothing of node/vi
 layer_check "node/http/ includes nothing of node/daemon/, and no libuv header" \
   node/http/*.[ch] -- '"\.\./daemon/|<uv\.h>'
 layer_check "nothing below the daemon includes node/http/ (the command line only its token.h)" \
-  node/ledger/*.[ch] node/base/*.[ch] node/epcis/*.[ch] node/view/*.[ch] node/client/*.[ch] -- '"\.\./http/'
+  node/ledger/*.[ch] node/base/*.[ch] node/epcis/*.[ch] node/view/*.[ch] node/client/*.[ch] node/ops/*.[ch] node/pages/*.[ch] -- '"\.\./http/'
 # The control-socket client is the base layer plus the protocol it speaks.
 layer_check "node/client/ includes only node/base/" \
   node/client/*.[ch] -- '"\.\./(ledger|daemon)/|<uv\.h>'

@@ -42,6 +42,21 @@ network() {
   done
   replicate
 }
+# gs1_network: the parties of the worked example's EPCIS document
+# (tests/cli/data/worked-example.jsonld): registry, recycler, processor and manufacturer
+# admitted with the GLNs it names them by, and a certifier; all hold the registry's records.
+gs1_network() {
+  k registry init --network test >/dev/null 2>&1
+  local gln=(4512345000011 4512345000028 4512345000035) i=0 n key extra
+  for n in recycler processor manufacturer certifier; do
+    key=$(k "$n" join "$T/registry/genesis.bin" --json | json 'd["key"]')
+    extra=(); [ $i -lt 3 ] && extra=(--gln "${gln[$i]}")
+    k registry admit --key "$key" --name "$n" --role "$n" --country JP "${extra[@]}" >/dev/null
+    i=$((i + 1))
+  done
+  k registry export-records > "$T/registry.rec" 2>/dev/null
+  for n in recycler processor manufacturer certifier; do k "$n" import-records "$T/registry.rec" >/dev/null; done
+}
 # The worked example up to the processor's sheet; sets FLAKE (issue record id).
 flake_to_processor() {
   FLAKE=$(k recycler issue --json --lot FLAKE-1 --material PET --mass 20t --post-consumer 20t --origin JP \
