@@ -11,7 +11,9 @@
 #include "../http/token.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int node_set_http(struct node *n, const char *hostport, const char **why)
 {
@@ -52,11 +54,24 @@ int node_set_http_file(struct node *n, const char *key, const char *path, const 
 
 /* ---- the reader gate --------------------------------------------------------------------- */
 
+/* How long a new reader holds back while a growth waits for the readers before it to
+ * leave: under a steady stream of requests readers always overlap, and a growth that
+ * waited for a moment with none would wait forever (and with it the node's writes). */
+#define GATE_HOLD_BACK_MS 200
+
 static int gate_enter(void *arg)
 {
   struct node *n = arg;
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_nsec += GATE_HOLD_BACK_MS * 1000000L;
+  if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
   pthread_mutex_lock(&n->gate.mu);
-  while (n->gate.growing) pthread_cond_wait(&n->gate.cv, &n->gate.mu);
+  for (;;) {
+    if (n->gate.growing) pthread_cond_wait(&n->gate.cv, &n->gate.mu);
+    else if (n->gate.want && pthread_cond_timedwait(&n->gate.cv, &n->gate.mu, &until) == 0) continue;
+    else break;
+  }
   n->gate.readers++;
   pthread_mutex_unlock(&n->gate.mu);
   return 0;
@@ -66,10 +81,7 @@ static void gate_leave(void *arg)
 {
   struct node *n = arg;
   pthread_mutex_lock(&n->gate.mu);
-  if (--n->gate.readers == 0 && n->gate.want && !n->gate.closed) {
-    n->gate.want = 0;
-    uv_async_send(&n->gate_async);
-  }
+  if (--n->gate.readers == 0 && n->gate.want && !n->gate.closed) uv_async_send(&n->gate_async);
   pthread_mutex_unlock(&n->gate.mu);
 }
 
@@ -79,7 +91,7 @@ int node_readers_hold(struct node *n)
   pthread_mutex_lock(&n->gate.mu);
   int free_ = n->gate.readers == 0;
   if (free_) n->gate.growing = 1;
-  else n->gate.want = 1;
+  n->gate.want = !free_;
   pthread_mutex_unlock(&n->gate.mu);
   return free_;
 }
@@ -88,7 +100,7 @@ void node_readers_release(struct node *n)
 {
   if (!n->gate_open) return;
   pthread_mutex_lock(&n->gate.mu);
-  n->gate.growing = 0;
+  n->gate.growing = n->gate.want = 0;
   pthread_cond_broadcast(&n->gate.cv);
   pthread_mutex_unlock(&n->gate.mu);
 }
@@ -97,7 +109,15 @@ void node_readers_release(struct node *n)
  * is adopted by the next tick). */
 static void on_gate_async(uv_async_t *a)
 {
-  repl_grow_resume(a->data);
+  struct node *n = a->data;
+  repl_grow_resume(n);
+  /* nothing left to grow (or it waits for ingest): readers need not hold back */
+  pthread_mutex_lock(&n->gate.mu);
+  if (!n->gate.growing && n->gate.readers == 0 && n->gate.want) {
+    n->gate.want = 0;
+    pthread_cond_broadcast(&n->gate.cv);
+  }
+  pthread_mutex_unlock(&n->gate.mu);
 }
 
 /* ---- lifecycle --------------------------------------------------------------------------- */

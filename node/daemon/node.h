@@ -181,7 +181,8 @@ struct node_gate {
   pthread_cond_t cv;
   int readers;                         /* HTTP threads inside a read transaction */
   int growing;                         /* the loop thread resizes: new readers wait */
-  int want;                            /* a growth waits for the readers to leave */
+  int want;                            /* a growth waits for the readers to leave: new
+                                        * ones hold back a moment (httpd.c) */
   int closed;                          /* the async handle is closed: nobody to tell */
 };
 

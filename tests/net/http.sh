@@ -153,6 +153,15 @@ enc=$(python3 -c "import urllib.parse,sys; print(urllib.parse.quote(sys.argv[1],
 check "http: MATCH_anyEPCClass finds the sheet's events (its transform, shipment, receipt, claim)" test "$(n_type "MATCH_anyEPCClass=$enc")" -ge 3
 check "http: MATCH_epcClass leaves out the transformation that made it (an output, not a quantity)" \
   test "$(n_type "MATCH_epcClass=$enc")" -lt "$(n_type "MATCH_anyEPCClass=$enc")"
+check "http: MATCH_anyEPCClass with a trailing * matches by prefix: every event that names a Kiroku lot" \
+  test "$(n_type 'MATCH_anyEPCClass=urn%3Akiroku%3Alot%3A*&perPage=1000')" = "$(python3 -c "
+import json,sys
+ks=('quantityList','childQuantityList','inputQuantityList','outputQuantityList')
+print(sum(any(q['epcClass'].startswith('urn:kiroku:lot:') for k in ks for q in e.get(k, [])) for e in json.load(open(sys.argv[1]))['epcisBody']['eventList']))" "$T/export.jsonld")"
+check "http: MATCH_epc keeps none: Kiroku's events name lots as classes, never instances" \
+  test "$(n_type 'MATCH_epc=urn%3Aepc%3Aid%3Asgtin%3A4512345.012345.1')" = 0
+check "http: EQ_action=OBSERVE|ADD (a list) is the sum of each" \
+  test "$(n_type 'EQ_action=OBSERVE%7CADD&perPage=1000')" = "$(( $(n_type 'EQ_action=OBSERVE&perPage=1000') + $(n_type 'EQ_action=ADD&perPage=1000') ))"
 code=$(req GET "$M/events?EQ_colour=red")
 check "http: an unknown query parameter is a 400 QueryParameterException naming it" \
   test "$code $(body 'd["type"]') $(body '"EQ_colour" in d["detail"]')" = "400 epcisException:QueryParameterException True"
