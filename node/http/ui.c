@@ -15,6 +15,7 @@
 #include "../view/view.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void send_page(struct http_resp *r, unsigned status, char *page)
@@ -48,7 +49,10 @@ static void read_page(const struct http_req *q, struct http_resp *r, const char 
     const char *path = q->path;
     if (!strcmp(path, "/ui/members")) rc = page_members(txn, s, &page);
     else if (!strcmp(path, "/ui/checkpoints")) rc = page_checkpoints(txn, s, &page);
-    else rc = page_home(txn, s, http_arg(q, "code"), &page);
+    else {
+      const char *from = http_arg(q, "from");
+      rc = page_home(txn, s, http_arg(q, "code"), from ? strtoul(from, NULL, 10) : 0, &page);
+    }
   } else if ((rc = view_resolve_lot(txn, s, q->srv->cfg.pk, ref, key, why, sizeof why)) == 0) {
     struct page_lot_opts o = { passport, NULL, 0, q->srv->url };
     /* a bundle the node cannot prove yet (a feed without a checkpoint) leaves the

@@ -22,22 +22,28 @@ static const char *str(const json_t *o, const char *k)
 }
 static long long num(const json_t *o, const char *k) { return (long long)json_integer_value(json_object_get(o, k)); }
 
+#define PAGE_LOTS 200  /* lots on one page of the explorer's home */
+
 static char *finish(struct buf *b)
 {
   html_end(b);
   return buf_cstr(b);
 }
 
-int page_home(struct store_txn *txn, struct store *s, const char *search, char **out)
+int page_home(struct store_txn *txn, struct store *s, const char *search, size_t from, char **out)
 {
   uint8_t (*keys)[36] = NULL;
-  size_t n = 0, kept = 0;
+  size_t n = 0, kept = 0, matching = 0;
   int rc = view_lot_keys(txn, s, NULL, &keys, &n);
+  /* the lots that match, and of them the page asked for */
   for (size_t i = 0; i < n && rc == 0; i++) {
     struct lot l;
     lot_init(&l);
     if ((rc = rules_lot_get(txn, s, keys[i], &l))) break;
-    if (!search || !*search || strcasestr(l.code, search)) memmove(keys[kept++], keys[i], 36);
+    if (!search || !*search || strcasestr(l.code, search)) {
+      if (matching >= from && kept < PAGE_LOTS) memmove(keys[kept++], keys[i], 36);
+      matching++;
+    }
     lot_free(&l);
   }
   struct view_figures *f = kept ? mem_alloc(kept * sizeof *f) : NULL;
@@ -48,9 +54,10 @@ int page_home(struct store_txn *txn, struct store *s, const char *search, char *
   html_begin(&b, search && *search ? "Kiroku — lots matching your search" : "Kiroku — lots", 0);
   html_raw(&b, "<h1>Lots</h1><p class=\"muted\">");
   if (search && *search) {
-    html_textf(&b, "%zu lot%s whose code contains “%s”. ", kept, kept == 1 ? "" : "s", search);
+    html_textf(&b, "%zu lot%s whose code contains “%s”. ", matching, matching == 1 ? "" : "s", search);
     html_raw(&b, "<a href=\"/\">All lots</a>");
-  } else html_textf(&b, "%zu lots on this node's ledger, with their verified recycled content.", kept);
+  } else html_textf(&b, "%zu lots on this node's ledger, with their verified recycled content.", matching);
+  if (matching > PAGE_LOTS) html_textf(&b, " Showing %zu to %zu.", from + (kept > 0), from + kept);
   html_raw(&b, "</p><table><tr><th>code</th><th>held by</th><th>material</th><th class=\"n\">mass</th>"
                "<th class=\"n\">held now</th><th class=\"n\">verified recycled</th><th>model</th><th></th></tr>");
   for (size_t i = 0; i < kept && rc == 0; i++) {
@@ -80,6 +87,18 @@ int page_home(struct store_txn *txn, struct store *s, const char *search, char *
   }
   if (!kept) html_raw(&b, "<tr><td colspan=\"8\" class=\"muted\">no lots</td></tr>");
   html_raw(&b, "</table>");
+  /* pages of PAGE_LOTS: links that keep the search */
+  if (from > 0 || from + kept < matching) {
+    html_raw(&b, "<p>");
+    for (int next = 0; next < 2; next++) {
+      if (next ? from + kept >= matching : from == 0) continue;
+      size_t at = next ? from + kept : (from > PAGE_LOTS ? from - PAGE_LOTS : 0);
+      html_rawf(&b, "<a href=\"/?from=%zu", at);
+      if (search && *search) { html_raw(&b, "&amp;code="); html_url_part(&b, search); }
+      html_raw(&b, next ? "\">next lots →</a>" : "\">← earlier lots</a> ");
+    }
+    html_raw(&b, "</p>");
+  }
   mem_free(keys);
   mem_free(f);
   if (rc) { buf_free(&b); return rc; }

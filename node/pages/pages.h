@@ -37,8 +37,9 @@ int page_graph_svg(const json_t *trace, int links, char **out);
 /* A lot's page (the explorer's, or the passport). */
 int page_lot(struct store_txn *txn, struct store *s, const uint8_t key[36], const struct page_lot_opts *o, char **out);
 /* The explorer's home: the lots whose code contains `search` (NULL or "": all), with
- * their verified figures. */
-int page_home(struct store_txn *txn, struct store *s, const char *search, char **out);
+ * their verified figures, 200 a page from the `from`th, linked to the pages before and
+ * after. */
+int page_home(struct store_txn *txn, struct store *s, const char *search, size_t from, char **out);
 int page_members(struct store_txn *txn, struct store *s, char **out);
 int page_checkpoints(struct store_txn *txn, struct store *s, char **out);
 /* A page saying what went wrong (status, title, detail), in the explorer's frame. */

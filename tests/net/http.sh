@@ -333,6 +333,28 @@ check "http: POST revoke withdraws the claim (201); the lot's verdict shows it r
   test "$code $(req GET "$M/kiroku/v1/lots/SHEET-H" >/dev/null; body '[c["revoked"] for c in d["claims"]], len(d["incidents"])')" = "201 [True] 1"
 check "http: GET on a write path is 405 with Allow: POST" test "$(req GET "$M/kiroku/v1/claim") $(hdr Allow)" = "405 POST"
 
+# ---- pages (rendered in a browser by tests/net/http_clients.sh) ------------------------------
+page() { curl -s -H 'Accept: text/html' -o "$T/page.html" -w '%{http_code} %{content_type}' "$M$1"; }
+has() { grep -q -- "$1" "$T/page.html"; }
+got=$(page /)
+check "http: a browser asking for / gets the explorer (HTML), every lot listed" \
+  bash -c "[ '$got' = '200 text/html; charset=utf-8' ] && grep -q SHEET-1 '$T/page.html' && grep -q FLAKE-H '$T/page.html'"
+page '/?code=flake-h' >/dev/null
+check "http: ... a search by code keeps the lots that match" bash -c "grep -q FLAKE-H '$T/page.html' && ! grep -q '>SHEET-1<' '$T/page.html'"
+page '/?from=100000' >/dev/null
+check "http: ... a page past the last lot has none" has 'no lots'
+got=$(page /ui/lots/SHEET-1)
+check "http: a lot's page draws its provenance (SVG) and states its verdict" \
+  bash -c "[ '${got%% *}' = 200 ] && grep -q '<svg' '$T/page.html' && grep -q 'OK: nothing tainted' '$T/page.html'"
+got=$(page /ui/lots/SHET-1)
+check "http: an unknown lot's page is a 404 page saying what was meant" bash -c "[ '${got%% *}' = 404 ] && grep -q SHEET-1 '$T/page.html'"
+check "http: pages load nothing from anywhere (Content-Security-Policy default-src 'none')" \
+  bash -c "curl -s -D - -o /dev/null -H 'Accept: text/html' '$M/' | grep -qi \"^content-security-policy: default-src 'none'\""
+check "http: a lot code with markup in it is escaped on every page" bash -c "
+  code=\$(curl -s -o /dev/null -w '%{http_code}' -X POST '$R/kiroku/v1/issue' -H 'Authorization: Bearer ${TOKEN[recycler]}' \
+    -H 'Content-Type: application/json' --data '{\"lot\": \"<b>X</b>\", \"material\": \"PET\", \"mass\": \"1t\", \"post-consumer\": \"1t\", \"origin\": \"JP\", \"scheme\": \"S\", \"certificate\": \"C\"}')
+  [ \"\$code\" = 201 ] && curl -s -H 'Accept: text/html' '$R/' | grep -q '&lt;b&gt;X&lt;/b&gt;' && ! curl -s -H 'Accept: text/html' '$R/' | grep -q '<b>X</b>'"
+
 # ---- the token ---------------------------------------------------------------------------------
 check "http: the token file is the owner's alone (0600)" test "$(stat -c %a "$T/recycler/http.token")" = 600
 old=${TOKEN[recycler]}
