@@ -55,7 +55,7 @@ int cmd_passport(struct cli *c, int argc, char **argv)
   if ((rc = store_read(c->s, &txn))) return cli_fail(rc, "store");
   if ((rc = cli_resolve_lot(c, txn, ref, key))) { store_txn_abort(txn); return cli_refused(c, rc, "passport %s", ref); }
   int proved = bundle_prove(txn, c->s, key, c->pk, c->sk, &bundle, &blen, &info, why, sizeof why);
-  struct page_lot_opts po = { 1, proved ? NULL : bundle, proved ? 0 : blen, "" };
+  struct page_lot_opts po = { 1, proved ? NULL : bundle, proved ? 0 : blen, "", proved ? why : NULL };
   struct verify_report r;
   int passed = 0;
   rc = verify_lot(txn, c->s, key, 0, &r);

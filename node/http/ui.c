@@ -54,15 +54,15 @@ static void read_page(const struct http_req *q, struct http_resp *r, const char 
       rc = page_home(txn, s, http_arg(q, "code"), from ? strtoul(from, NULL, 10) : 0, &page);
     }
   } else if ((rc = view_resolve_lot(txn, s, q->srv->cfg.pk, ref, key, why, sizeof why)) == 0) {
-    struct page_lot_opts o = { passport, NULL, 0, q->srv->url };
+    struct page_lot_opts o = { passport, NULL, 0, q->srv->url, NULL };
     /* a bundle the node cannot prove yet (a feed without a checkpoint) leaves the
      * passport without its proof section; the figures stand */
     struct bundle_info info;
-    char bwhy[320];
+    char bwhy[320] = "";
     if (passport && bundle_prove(txn, s, key, q->srv->cfg.pk, q->srv->cfg.sk, &bundle, &blen, &info, bwhy, sizeof bwhy) == 0) {
       o.bundle = bundle;
       o.bundle_len = blen;
-    }
+    } else o.no_bundle = bwhy;
     rc = page_lot(txn, s, key, &o, &page);
   }
   http_read_end(q, txn);

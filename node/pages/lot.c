@@ -293,6 +293,12 @@ int page_lot(struct store_txn *txn, struct store *s, const uint8_t key[36], cons
   claims(&b, v);
   incidents_and_taint(&b, v);
   if (o->passport && o->bundle) proof(&b, v, o);
+  else if (o->passport) {
+    html_raw(&b, "<h2>Check it yourself</h2><p>No proof bundle could be made for this lot yet: ");
+    html_text(&b, o->no_bundle && *o->no_bundle ? o->no_bundle : "its feeds' checkpoints are not witnessed yet");
+    html_raw(&b, ". Ask for the passport again once the nodes have exchanged checkpoints, or make the bundle with "
+                 "<code>kiroku prove REF &gt; lot.bundle</code> and check it with <code>kiroku verify-bundle</code>.</p>");
+  }
   html_raw(&b, "<footer>Figures as `kiroku verify` computes them from the replicated ledger; exact to the milligram.</footer>");
   html_end(&b);
   json_decref(v);

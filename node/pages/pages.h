@@ -27,6 +27,7 @@ struct page_lot_opts {
   const uint8_t *bundle;       /* passport: the lot's proof bundle (its digest shown, the */
   size_t bundle_len;           /*   file embedded as a download when small enough) */
   const char *node_url;        /* passport: where it was made ("" when offline) */
+  const char *no_bundle;       /* passport without a bundle: why none could be made */
 };
 
 /* The SVG (an <svg> element, no XML prologue) of a provenance tree (view_trace_json,
