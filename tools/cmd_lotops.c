@@ -166,11 +166,9 @@ static int one_record(struct cli *c, enum op_kind k, int argc, char **argv)
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK)) || (rc = plan(c, k, &p.a, &pl))) return rc;
   uint8_t id[32];
   char what[300] = "";
-  for (size_t i = 0; i < p.a.n; i++)  /* "issue --lot FLAKE-1": what was refused */
-    if (!strcmp(p.a.name[i], "lot") || !strcmp(p.a.name[i], "record") || !strcmp(p.a.name[i], "about")) {
-      snprintf(what, sizeof what, " --%s %.200s", p.a.name[i], p.a.value[i]);
-      break;
-    }
+  static const char *const named[] = { "lot", "record", "about" }; /* "issue --lot FLAKE-1": what was refused */
+  for (size_t i = 0; i < 3 && !what[0]; i++)
+    if (op_arg(&p.a, named[i])) snprintf(what, sizeof what, " --%s %.200s", named[i], op_arg(&p.a, named[i]));
   rc = cli_append(c, pl.body, id);
   unsigned lots = pl.lots;
   op_plan_free(&pl);
@@ -194,12 +192,7 @@ static int close_transfers(struct cli *c, int argc, char **argv, enum op_kind k)
   struct parsed p;
   int rc = parse(k, argc, argv, &p, k == OP_RECEIVE), receive = k == OP_RECEIVE;
   if (rc) return rc;
-  int given = 0;
-  const char *reason = NULL;
-  for (size_t i = 0; i < p.a.n; i++) {
-    if (!strcmp(p.a.name[i], "transfer")) given = 1;
-    if (!strcmp(p.a.name[i], "reason")) reason = p.a.value[i];
-  }
+  int given = op_arg(&p.a, "transfer") != NULL;
   if (given && p.all) return cli_usage("--transfer and --all exclude each other\n  usage: kiroku receive [--transfer ID | --all]");
   if ((rc = cli_open(c, CLI_WRITE | CLI_KEY | CLI_NETWORK))) return rc;
   uint8_t (*ids)[32] = NULL;
@@ -216,12 +209,7 @@ static int close_transfers(struct cli *c, int argc, char **argv, enum op_kind k)
   for (size_t i = 0; i < (given ? 1 : n) && ret == 0; i++) {
     struct op_args one = p.a;
     char tid[65];
-    if (!given) {
-      view_hex(tid, ids[i]);
-      memset(&one, 0, sizeof one);
-      op_args_add(&one, "transfer", tid);
-      if (reason) op_args_add(&one, "reason", reason);
-    }
+    if (!given) op_args_for_transfer(&p.a, ids[i], tid, &one);
     struct op_plan pl;
     if ((ret = plan(c, k, &one, &pl))) break;
     uint8_t id[32];

@@ -133,12 +133,7 @@ static void close_transfers(const struct http_req *q, struct http_resp *r, enum 
 {
   uint8_t (*ids)[32] = NULL;
   size_t n = 1;
-  int given = 0;
-  const char *reason = NULL;
-  for (size_t i = 0; i < a->n; i++) {
-    if (!strcmp(a->name[i], "transfer")) given = 1;
-    if (!strcmp(a->name[i], "reason")) reason = a->value[i];
-  }
+  int given = op_arg(a, "transfer") != NULL;
   if (k == OP_RECEIVE && given == all) {
     http_problem(q, r, 400, "urn:kiroku:problem:usage", "bad arguments",
                  "receive takes {\"transfer\": ID} or {\"all\": true}");
@@ -155,12 +150,7 @@ static void close_transfers(const struct http_req *q, struct http_resp *r, enum 
   for (size_t i = 0; i < n; i++) {
     struct op_args one = *a;
     char tid[65];
-    if (!given) {
-      view_hex(tid, ids[i]);
-      memset(&one, 0, sizeof one);
-      op_args_add(&one, "transfer", tid);
-      if (reason) op_args_add(&one, "reason", reason);
-    }
+    if (!given) op_args_for_transfer(a, ids[i], tid, &one);
     struct op_plan p;
     uint8_t id[32];
     if (plan(q, r, k, &one, &p)) goto out;

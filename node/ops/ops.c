@@ -58,6 +58,22 @@ int op_args_add(struct op_args *a, const char *name, const char *value)
   return 0;
 }
 
+const char *op_arg(const struct op_args *a, const char *name)
+{
+  for (size_t i = 0; i < a->n; i++)
+    if (!strcmp(a->name[i], name)) return a->value[i];
+  return NULL;
+}
+
+void op_args_for_transfer(const struct op_args *a, const uint8_t id[32], char hex[65], struct op_args *one)
+{
+  const char *reason = op_arg(a, "reason");
+  sig_hex(hex, id, 32);
+  memset(one, 0, sizeof *one);
+  op_args_add(one, "transfer", hex);
+  if (reason) op_args_add(one, "reason", reason);
+}
+
 void op_plan_free(struct op_plan *p)
 {
   mem_free(p->body);
@@ -137,12 +153,7 @@ static int check_args(struct ctx *c, enum op_kind k)
 }
 
 /* The value of a single argument, or NULL. */
-static const char *arg(const struct ctx *c, const char *name)
-{
-  for (size_t i = 0; i < c->a->n; i++)
-    if (!strcmp(c->a->name[i], name)) return c->a->value[i];
-  return NULL;
-}
+static const char *arg(const struct ctx *c, const char *name) { return op_arg(c->a, name); }
 
 static int text(struct ctx *c, char *dst, size_t cap, const char *name)
 {

@@ -36,6 +36,13 @@ struct op_args {
 /* Appends one: 0, or KK_E_USAGE when there are OP_ARGS_MAX already. */
 int op_args_add(struct op_args *a, const char *name, const char *value);
 
+/* The value of argument name (its first, for a repeatable one), or NULL. */
+const char *op_arg(const struct op_args *a, const char *name);
+/* The arguments of receive or refuse for one transfer: a's reason kept, the transfer
+ * named by id (its hex written into hex, which must outlive *one) — what `receive
+ * --all` gives each pending transfer. */
+void op_args_for_transfer(const struct op_args *a, const uint8_t id[32], char hex[65], struct op_args *one);
+
 enum op_kind { OP_ISSUE = 0, OP_TRANSFER, OP_RECEIVE, OP_REFUSE, OP_TRANSFORM, OP_CLAIM, OP_ATTEST, OP_REVOKE, OP_INCIDENT, OP_COUNT };
 
 /* What an op is called (its command) and the arguments it takes, each "name METAVAR"
